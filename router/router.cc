@@ -1,0 +1,1459 @@
+// Router commands: every state change goes through here.
+#include "router/router.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "router/internal/router_impl.h"
+
+namespace ccr {
+
+namespace {
+
+bool IsExclusive(const RouterConfig& config, Channel ch) {
+  return config.channels[static_cast<int>(ch)].exclusive;
+}
+
+bool IsWaiting(ContactState s) { return s == ContactState::kQueued; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Names and ids
+
+const char* ChannelName(Channel c) {
+  static constexpr const char* kNames[] = {"voice", "chat",  "email",
+                                           "messaging", "video", "callback"};
+  return kNames[static_cast<int>(c)];
+}
+
+const char* TierName(Tier t) {
+  static constexpr const char* kNames[] = {"standard", "silver", "gold", "vip"};
+  return kNames[static_cast<int>(t)];
+}
+
+const char* ContactStateName(ContactState s) {
+  static constexpr const char* kNames[] = {"scheduled", "queued",    "offered",   "connected",
+                                           "wrap_up",   "completed", "abandoned", "expired",
+                                           "cancelled", "transferred"};
+  return kNames[static_cast<int>(s)];
+}
+
+const char* AgentStatusName(AgentStatus s) {
+  static constexpr const char* kNames[] = {"offline", "available", "not_ready",
+                                           "busy",    "wrap_up",   "resting"};
+  return kNames[static_cast<int>(s)];
+}
+
+const char* EventKindName(EventKind k) {
+  static constexpr const char* kNames[] = {
+      "queued",    "scheduled", "offered",     "offer_withdrawn", "offer_rejected",
+      "offer_timed_out", "assigned", "completed", "wrap_up_done", "abandoned",
+      "cancelled", "expired",   "transferred", "sla_breached",    "overflowed",
+      "escalated", "supervisor_alert", "follow_up_due", "survey_due", "agent_state",
+      "updated"};
+  return kNames[static_cast<int>(k)];
+}
+
+std::string ContactIdString(ContactId id) { return absl::StrCat("c-", id); }
+std::string OfferIdString(uint64_t id) { return absl::StrCat("o-", id); }
+
+namespace {
+std::optional<uint64_t> ParsePrefixedId(absl::string_view s, absl::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(s.substr(prefix.size()), &v) || v == 0) return std::nullopt;
+  return v;
+}
+}  // namespace
+
+std::optional<ContactId> ParseContactId(absl::string_view s) { return ParsePrefixedId(s, "c-"); }
+std::optional<uint64_t> ParseOfferId(absl::string_view s) { return ParsePrefixedId(s, "o-"); }
+
+double QueueStats::ServiceLevel() const {
+  return answered == 0 ? 1.0 : static_cast<double>(answered_within_target) / answered;
+}
+double QueueStats::ServiceLevelAbandonAdjusted() const {
+  const uint64_t denominator = answered + abandoned;
+  return denominator == 0
+             ? 1.0
+             : static_cast<double>(answered_within_target + abandoned_short) / denominator;
+}
+absl::Duration QueueStats::AverageSpeedOfAnswer() const {
+  return answered == 0 ? absl::ZeroDuration() : total_answer_wait / answered;
+}
+double QueueStats::AbandonRatio() const {
+  const uint64_t denominator = answered + abandoned;
+  return denominator == 0 ? 0.0 : static_cast<double>(abandoned) / denominator;
+}
+
+// ---------------------------------------------------------------------------
+// Configuration
+
+absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Create(RouterConfig config) {
+  auto impl = std::make_unique<Impl>();
+  if (absl::Status s = impl->LoadConfig(std::move(config)); !s.ok()) return s;
+  return impl;
+}
+
+uint32_t Router::Impl::InternLanguage(const std::string& language) {
+  auto [it, inserted] = languages_.try_emplace(language, language_names_.size());
+  if (inserted) language_names_.push_back(language);
+  return it->second;
+}
+
+absl::Status Router::Impl::LoadConfig(RouterConfig config) {
+  if (config.queues.empty()) return absl::InvalidArgumentError("config.queues: at least one queue");
+  if (config.queues.size() > 0xffff) return absl::InvalidArgumentError("config.queues: too many");
+  if (config.default_language.empty()) {
+    return absl::InvalidArgumentError("config.default_language: must not be empty");
+  }
+  absl::flat_hash_map<std::string, uint32_t> index;
+  for (size_t i = 0; i < config.queues.size(); ++i) {
+    const QueueConfig& q = config.queues[i];
+    const std::string field = absl::StrCat("config.queues[", i, "]");
+    if (q.name.empty()) return absl::InvalidArgumentError(field + ".name: must not be empty");
+    if (!index.emplace(q.name, i).second) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ".name: duplicate queue '", q.name, "'"));
+    }
+    if (q.answer_within <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(field + ".answer_within_seconds: must be > 0");
+    }
+    if (!(q.target_ratio > 0 && q.target_ratio <= 1)) {
+      return absl::InvalidArgumentError(field + ".target_ratio: must be in (0, 1]");
+    }
+    for (const SkillRequirement& s : q.skills) {
+      if (s.skill.empty()) return absl::InvalidArgumentError(field + ".skills: empty skill name");
+    }
+    absl::Duration previous = absl::ZeroDuration();
+    for (size_t j = 0; j < q.overflow.size(); ++j) {
+      if (q.overflow[j].after <= previous) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".overflow[", j, "].after_seconds: must be > 0 and increasing"));
+      }
+      previous = q.overflow[j].after;
+    }
+  }
+  for (size_t i = 0; i < config.queues.size(); ++i) {
+    for (size_t j = 0; j < config.queues[i].overflow.size(); ++j) {
+      for (const std::string& name : config.queues[i].overflow[j].add_queues) {
+        if (!index.contains(name)) {
+          return absl::NotFoundError(absl::StrCat("config.queues[", i, "].overflow[", j,
+                                                  "].add_queues: unknown queue '", name, "'"));
+        }
+      }
+    }
+  }
+  for (int c = 0; c < kChannelCount; ++c) {
+    const ChannelConfig& ch = config.channels[c];
+    const std::string field = absl::StrCat("config.channels[", ChannelName(Channel(c)), "]");
+    if (ch.agent_capacity == 0) return absl::InvalidArgumentError(field + ".agent_capacity: >= 1");
+    if (ch.offer_timeout <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(field + ".offer_timeout_seconds: must be > 0");
+    }
+    if (!ch.default_queue.empty() && !index.contains(ch.default_queue)) {
+      return absl::NotFoundError(field + ".default_queue: unknown queue '" + ch.default_queue + "'");
+    }
+  }
+  if (!config.fallback_queue.empty() && !index.contains(config.fallback_queue)) {
+    return absl::NotFoundError("config.fallback_queue: unknown queue '" + config.fallback_queue +
+                               "'");
+  }
+  if (!config.follow_ups.queue.empty() && !index.contains(config.follow_ups.queue)) {
+    return absl::NotFoundError("config.follow_ups.queue: unknown queue '" +
+                               config.follow_ups.queue + "'");
+  }
+  if (config.scoring.seconds_per_point < 0) {
+    return absl::InvalidArgumentError("config.scoring.seconds_per_point: must be >= 0");
+  }
+
+  // Valid: build the queue table.
+  config_ = std::move(config);
+  queue_index_ = std::move(index);
+  std::vector<Queue> old = std::move(queues_);
+  queues_.clear();
+  queues_.resize(config_.queues.size());
+  for (uint32_t i = 0; i < config_.queues.size(); ++i) {
+    Queue& q = queues_[i];
+    q.config = config_.queues[i];
+    q.index = i;
+    q.default_language = InternLanguage(
+        q.config.default_language.empty() ? config_.default_language : q.config.default_language);
+    for (const Queue& o : old) {  // keep counters and answer-rate history across reloads
+      if (o.config.name == q.config.name) {
+        q.stats = o.stats;
+        q.answer_interval_seconds = o.answer_interval_seconds;
+        q.intervals_measured = o.intervals_measured;
+        q.last_answer = o.last_answer;
+      }
+    }
+    StageRule base;
+    base.skills = q.config.skills;
+    q.stages.push_back(base);
+    for (const OverflowStep& step : q.config.overflow) {
+      StageRule next = q.stages.back();
+      next.after = step.after;
+      for (SkillRequirement& s : next.skills) {
+        s.min_level = s.min_level > step.lower_min_level_by
+                          ? s.min_level - step.lower_min_level_by
+                          : std::min<uint32_t>(s.min_level, 1);
+      }
+      for (const std::string& name : step.add_queues) next.extra_queues.push_back(queue_index_[name]);
+      next.any_agent_of_channel = next.any_agent_of_channel || step.any_agent_of_channel;
+      q.stages.push_back(std::move(next));
+    }
+  }
+  special_skills_ = {config_.escalation.senior_skill, config_.escalation.elderly_skill,
+                     config_.escalation.accessibility_skill};
+  return absl::OkStatus();
+}
+
+bool Router::Impl::MeetsSkills(const Agent& a, const std::vector<SkillRequirement>& skills) const {
+  for (const SkillRequirement& s : skills) {
+    auto it = a.skill_levels.find(s.skill);
+    if (it == a.skill_levels.end() || it->second < s.min_level) return false;
+  }
+  return true;
+}
+
+bool Router::Impl::QualifiesAtStage(const Agent& a, const Queue& q, uint32_t stage) const {
+  const StageRule& rule = q.stages[stage];
+  if (rule.any_agent_of_channel || MeetsSkills(a, rule.skills)) return true;
+  for (uint32_t other : rule.extra_queues) {
+    if (MeetsSkills(a, queues_[other].stages[0].skills)) return true;
+  }
+  return false;
+}
+
+uint32_t Router::Impl::FirstStage(const Agent& a, uint32_t queue) const {
+  for (const QueueEligibility& e : a.eligibility) {
+    if (e.queue == queue) return e.first_stage;
+  }
+  return kNoStage;
+}
+
+void Router::Impl::ComputeEligibility(Agent& a) {
+  a.eligibility.clear();
+  for (const Queue& q : queues_) {
+    if (a.capacity[static_cast<int>(q.config.channel)] == 0) continue;
+    for (uint32_t s = 0; s < q.stages.size(); ++s) {
+      if (!QualifiesAtStage(a, q, s)) continue;
+      int32_t proficiency = 0;
+      for (const SkillRequirement& r : q.config.skills) {
+        auto it = a.skill_levels.find(r.skill);
+        if (it != a.skill_levels.end()) proficiency += it->second;
+      }
+      a.eligibility.push_back({q.index, s, proficiency});
+      break;
+    }
+  }
+  a.special = 0;
+  for (int b = 0; b < kSpecialSkillCount; ++b) {
+    if (!special_skills_[b].empty() && a.skill_levels.contains(special_skills_[b])) {
+      a.special |= 1u << b;
+    }
+  }
+}
+
+absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig config,
+                                                                 absl::Time now) {
+  AdvanceTo(now);
+  // Validate on a scratch router first, so a bad config changes nothing.
+  Impl scratch;
+  if (absl::Status s = scratch.LoadConfig(config); !s.ok()) return s;
+  std::vector<ContactId> moved;
+  for (const auto& [id, c] : contacts_) {
+    if (!scratch.queue_index_.contains(queues_[c.queue].config.name)) moved.push_back(id);
+  }
+  if (!moved.empty() && config.fallback_queue.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "config.fallback_queue: ", moved.size(),
+        " contacts wait in queues the new config removes; name a fallback queue for them"));
+  }
+  std::sort(moved.begin(), moved.end());
+
+  // Take every waiting contact and free agent out of the indexes, swap the
+  // config in, and put them back under the new rules.
+  std::vector<std::string> queue_names(queues_.size());
+  for (const Queue& q : queues_) queue_names[q.index] = q.config.name;
+  for (auto& [id, c] : contacts_) {
+    if (IsWaiting(c.state)) RemoveWaiting(c);
+  }
+  for (auto& a : agents_) {
+    for (const auto& [pool, key] : a->pool_memberships) {
+      auto it = pools_.find(pool);
+      it->second.erase(key);
+      if (it->second.empty()) pools_.erase(it);
+    }
+    a->pool_memberships.clear();
+  }
+  if (absl::Status s = LoadConfig(std::move(config)); !s.ok()) return s;  // validated above
+
+  for (auto& [id, c] : contacts_) {
+    const std::string& old_name = queue_names[c.queue];
+    auto it = queue_index_.find(old_name);
+    if (it == queue_index_.end()) {
+      c.queue = queue_index_[config_.fallback_queue];
+      c.history.push_back(absl::StrCat("moved from removed queue ", old_name, " to ",
+                                       config_.fallback_queue, " by a config reload"));
+      Event& e = Emit(EventKind::kTransferred, &c);
+      e.reason = absl::StrCat("queue ", old_name, " removed by reload");
+    } else {
+      c.queue = it->second;
+    }
+  }
+  for (auto& a : agents_) ComputeEligibility(*a);
+  for (Queue& q : queues_) q.staffed = 0;
+  for (auto& a : agents_) {
+    if (!a->logged_in) continue;
+    for (const QueueEligibility& e : a->eligibility) {
+      if (e.first_stage == 0) ++queues_[e.queue].staffed;
+    }
+  }
+  std::vector<ContactId> waiting;
+  for (auto& [id, c] : contacts_) {
+    ++c.epoch;  // timers of the old config no longer apply
+    const Queue& q = queues_[c.queue];
+    c.language = c.spec.language.empty() ? q.default_language : InternLanguage(c.spec.language);
+    Rescore(c);
+    if (c.state == ContactState::kScheduled) continue;
+    c.stage = StageForWait(q, now_ - c.arrival);
+    if (c.state == ContactState::kQueued || c.state == ContactState::kOffered) {
+      ScheduleWaitingTimers(c);
+    }
+    if (IsWaiting(c.state)) waiting.push_back(id);
+  }
+  std::sort(waiting.begin(), waiting.end());
+  for (ContactId id : waiting) InsertWaiting(contacts_.at(id));
+  for (auto& a : agents_) RefreshPools(*a);
+  for (auto& a : agents_) MatchAgent(*a);
+  return moved;
+}
+
+// ---------------------------------------------------------------------------
+// Time
+
+void Router::Impl::Schedule(absl::Time at, TimerKind kind, uint64_t id, uint64_t aux) {
+  timers_.insert(Timer{at, next_timer_++, kind, id, aux});
+}
+
+void Router::Impl::AdvanceTo(absl::Time now) {
+  if (now < now_) now = now_;
+  for (;;) {
+    absl::Time next = absl::InfiniteFuture();
+    if (!timers_.empty()) next = timers_.begin()->at;
+    if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.begin()->first);
+    if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
+    if (next > now) break;
+    now_ = std::max(now_, next);
+    if (!timers_.empty() && timers_.begin()->at == next) {
+      Timer t = *timers_.begin();
+      timers_.erase(timers_.begin());
+      RunTimer(t);
+    } else if (!idempotency_expiry_.empty() && idempotency_expiry_.begin()->first == next) {
+      auto it = idempotency_expiry_.begin();
+      auto entry = idempotency_.find(it->second);
+      if (entry != idempotency_.end() && entry->second.expires <= now_) idempotency_.erase(entry);
+      idempotency_expiry_.erase(it);
+    } else {
+      auto it = deferred_events_.begin();
+      events_.push_back(std::move(it->second));
+      events_.back().time = now_;
+      deferred_events_.erase(it);
+    }
+  }
+  now_ = now;
+}
+
+std::optional<absl::Time> Router::Impl::NextDeadline() const {
+  absl::Time next = absl::InfiniteFuture();
+  if (!timers_.empty()) next = timers_.begin()->at;
+  if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.begin()->first);
+  if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
+  if (next == absl::InfiniteFuture()) return std::nullopt;
+  return next;
+}
+
+void Router::Impl::Tick(absl::Time now) { AdvanceTo(now); }
+
+std::vector<Event> Router::Impl::TakeEvents() {
+  std::vector<Event> out;
+  out.swap(events_);
+  return out;
+}
+
+void Router::Impl::ScheduleWaitingTimers(const Contact& c) {
+  const Queue& q = queues_[c.queue];
+  if (c.stage + 1 < q.stages.size()) {
+    Schedule(c.arrival + q.stages[c.stage + 1].after, TimerKind::kOverflowStep, c.id,
+             (uint64_t{c.epoch} << 8) | (c.stage + 1));
+  }
+  if (!c.breached) Schedule(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch);
+  if (q.config.expire_after > absl::ZeroDuration()) {
+    Schedule(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch);
+  }
+}
+
+void Router::Impl::RunTimer(const Timer& t) {
+  switch (t.kind) {
+    case TimerKind::kOfferTimeout: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || c->state != ContactState::kOffered || c->offer != t.aux) return;
+      Miss(*agents_[c->agent], *c, EventKind::kOfferTimedOut, "timeout");
+      return;
+    }
+    case TimerKind::kOverflowStep: {
+      Contact* c = FindContact(t.id);
+      const uint32_t stage = t.aux & 0xff;
+      if (c == nullptr || c->epoch != (t.aux >> 8) || c->stage >= stage) return;
+      if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
+      const bool waiting = IsWaiting(c->state) && c->reserved_for == kNoAgent;
+      if (waiting) RemoveWaiting(*c);
+      c->stage = stage;
+      ++queues_[c->queue].stats.overflows;
+      Event& e = Emit(EventKind::kOverflowed, c);
+      e.reason = absl::StrCat("overflow step ", stage);
+      const Queue& q = queues_[c->queue];
+      if (stage + 1 < q.stages.size()) {
+        Schedule(c->arrival + q.stages[stage + 1].after, TimerKind::kOverflowStep, c->id,
+                 (uint64_t{c->epoch} << 8) | (stage + 1));
+      }
+      if (waiting) {
+        InsertWaiting(*c);
+        MatchContact(*c);
+      }
+      return;
+    }
+    case TimerKind::kSlaDeadline: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || c->epoch != t.aux || c->breached) return;
+      if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
+      c->breached = true;
+      ++queues_[c->queue].stats.sla_breaches;
+      Emit(EventKind::kSlaBreached, c).reason = "not answered within the queue's target";
+      return;
+    }
+    case TimerKind::kExpire: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || c->epoch != t.aux || c->state != ContactState::kQueued) return;
+      ++queues_[c->queue].stats.expired;
+      Emit(EventKind::kExpired, c).reason = "waited longer than the queue allows";
+      Finish(*c, ContactState::kExpired);
+      return;
+    }
+    case TimerKind::kReservationEnd: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || c->epoch != t.aux || c->reserved_for == kNoAgent) return;
+      RemoveWaiting(*c);
+      c->reserved_for = kNoAgent;
+      InsertWaiting(*c);
+      MatchContact(*c);
+      return;
+    }
+    case TimerKind::kScheduledStart: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || c->state != ContactState::kScheduled) return;
+      c->arrival = now_;
+      c->created = std::min(c->created, now_);
+      c->deadline = now_ + queues_[c->queue].config.answer_within;
+      Rescore(*c);
+      c->state = ContactState::kQueued;
+      Emit(c->follow_up ? EventKind::kFollowUpDue : EventKind::kQueued, c);
+      Enqueue(*c);
+      return;
+    }
+    case TimerKind::kWrapUpEnd: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || c->state != ContactState::kWrapUp) return;
+      Agent& a = *agents_[c->agent];
+      Event& e = Emit(EventKind::kWrapUpDone, c);
+      e.agent_id = a.spec.agent_id;
+      e.reason = "wrap-up time over";
+      ReleaseSlot(a, *c);
+      Finish(*c, ContactState::kCompleted);
+      MatchAgent(a);
+      return;
+    }
+    case TimerKind::kRestEnd: {
+      Agent& a = *agents_[t.id];
+      if (!a.resting || a.rest_until != t.at) return;
+      a.resting = false;
+      RefreshPools(a);
+      EmitAgentState(a);
+      MatchAgent(a);
+      return;
+    }
+    case TimerKind::kReofferCooldownEnd: {
+      Contact* c = FindContact(t.id);
+      if (c == nullptr || !IsWaiting(c->state)) return;
+      MatchContact(*c);
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Contacts
+
+Contact* Router::Impl::FindContact(ContactId id) {
+  auto it = contacts_.find(id);
+  return it == contacts_.end() ? nullptr : &it->second;
+}
+const Contact* Router::Impl::FindContact(ContactId id) const {
+  auto it = contacts_.find(id);
+  return it == contacts_.end() ? nullptr : &it->second;
+}
+
+void Router::Impl::Rescore(Contact& c) {
+  UrgencyInputs in;
+  in.tier = c.spec.tier;
+  in.direction = c.spec.direction;
+  in.elderly = c.spec.elderly;
+  in.accessibility = c.spec.accessibility;
+  in.signals = &c.spec.signals;
+  c.score = ScoreUrgency(in, config_.scoring, config_.escalation);
+  c.special = 0;
+  if (c.score.needs_senior && !special_skills_[0].empty()) c.special |= 1;
+  if (c.spec.elderly && !special_skills_[1].empty()) c.special |= 2;
+  if (c.spec.accessibility && !special_skills_[2].empty()) c.special |= 4;
+  c.deadline = c.arrival + queues_[c.queue].config.answer_within;
+  c.key.priority_class = c.score.emergency ? 0 : 1;
+  c.key.rank_ms = absl::ToUnixMillis(c.deadline) -
+                  std::llround(c.score.points * config_.scoring.seconds_per_point * 1000.0);
+  c.key.id = c.id;
+}
+
+uint32_t Router::Impl::StageForWait(const Queue& q, absl::Duration wait) const {
+  uint32_t stage = 0;
+  while (stage + 1 < q.stages.size() && wait >= q.stages[stage + 1].after) ++stage;
+  return stage;
+}
+
+void Router::Impl::InsertWaiting(Contact& c) {
+  Queue& q = queues_[c.queue];
+  q.waiting_since.emplace(c.arrival, c.id);
+  if (c.reserved_for != kNoAgent) {
+    agents_[c.reserved_for]->reserved.insert(c.key);
+    return;
+  }
+  const uint64_t key = IndexKey(c.queue, c.stage, c.language, c.special);
+  buckets_[key].insert(c.key);
+  q.nonempty_buckets.insert(key);
+}
+
+void Router::Impl::RemoveWaiting(Contact& c) {
+  Queue& q = queues_[c.queue];
+  q.waiting_since.erase({c.arrival, c.id});
+  if (c.reserved_for != kNoAgent) {
+    agents_[c.reserved_for]->reserved.erase(c.key);
+    return;
+  }
+  const uint64_t key = IndexKey(c.queue, c.stage, c.language, c.special);
+  auto it = buckets_.find(key);
+  it->second.erase(c.key);
+  if (it->second.empty()) {
+    buckets_.erase(it);
+    q.nonempty_buckets.erase(key);
+  }
+}
+
+void Router::Impl::Enqueue(Contact& c) {
+  c.state = ContactState::kQueued;
+  c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
+  ScheduleWaitingTimers(c);
+  // A dedicated advisor who is logged in and working is worth a short wait.
+  if (c.reserved_for == kNoAgent && !c.spec.dedicated_advisor.empty() &&
+      config_.advisor_wait > absl::ZeroDuration() && now_ - c.arrival < config_.advisor_wait) {
+    auto it = agent_index_.find(c.spec.dedicated_advisor);
+    if (it != agent_index_.end()) {
+      Agent& advisor = *agents_[it->second];
+      if (Offerable(advisor) && advisor.capacity[static_cast<int>(c.spec.channel)] > 0) {
+        if (CanTake(advisor, c.spec.channel)) {
+          InsertWaiting(c);
+          Offer(advisor, c, "dedicated advisor");
+          return;
+        }
+        c.reserved_for = advisor.index;
+        Schedule(c.arrival + config_.advisor_wait, TimerKind::kReservationEnd, c.id, c.epoch);
+      }
+    }
+  }
+  InsertWaiting(c);
+  MatchContact(c);
+}
+
+absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl::Time now) {
+  AdvanceTo(now);
+  if (spec.idempotency_key.empty()) {
+    return absl::InvalidArgumentError("contact.idempotency_key: required");
+  }
+  if (auto it = idempotency_.find(spec.idempotency_key); it != idempotency_.end()) {
+    return absl::AlreadyExistsError(absl::StrCat("contact.idempotency_key: already submitted as ",
+                                                 ContactIdString(it->second.contact)));
+  }
+  auto q = queue_index_.find(spec.queue);
+  if (q == queue_index_.end()) {
+    return absl::NotFoundError(absl::StrCat("contact.queue: unknown queue '", spec.queue, "'"));
+  }
+  Queue& queue = queues_[q->second];
+  if (spec.channel != queue.config.channel) {
+    return absl::InvalidArgumentError(absl::StrCat("contact.channel: queue '", spec.queue,
+                                                   "' serves ", ChannelName(queue.config.channel),
+                                                   ", not ", ChannelName(spec.channel)));
+  }
+  const ContactId id = next_contact_++;
+  Contact& c = contacts_[id];
+  c.id = id;
+  c.spec = spec;
+  c.queue = queue.index;
+  c.language = spec.language.empty() ? queue.default_language : InternLanguage(spec.language);
+  c.created = now_;
+  c.arrival = now_;
+  Rescore(c);
+  ++queue.stats.submitted;
+  const absl::Time expires = now_ + config_.idempotency_window;
+  idempotency_[spec.idempotency_key] = IdempotencyEntry{id, expires};
+  idempotency_expiry_.emplace(expires, spec.idempotency_key);
+
+  if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = "needs a senior agent";
+  if (c.score.supervisor_alert) {
+    Emit(EventKind::kSupervisorAlert, &c).reason = "strongly negative emotion";
+  }
+  if (spec.signals.severity == Severity::kSevere) {
+    CreateFollowUp(c, config_.follow_ups.severe_progress_report, "progress report: severe incident");
+  }
+  if (spec.scheduled_for && *spec.scheduled_for > now_) {
+    c.state = ContactState::kScheduled;
+    Schedule(*spec.scheduled_for, TimerKind::kScheduledStart, id, 0);
+    Emit(EventKind::kScheduled, &c);
+    return SubmitResult{id, queue.config.name, ContactState::kScheduled, 0,
+                        absl::ZeroDuration()};
+  }
+  Emit(EventKind::kQueued, &c);
+  Enqueue(c);
+  SubmitResult result;
+  result.contact = id;
+  result.queue = queue.config.name;
+  Contact* live = FindContact(id);
+  result.state = live->state;
+  if (live->state == ContactState::kQueued) {
+    result.position = Position(*live);
+    result.estimated_wait = EstimatedWait(queue, result.position);
+  }
+  return result;
+}
+
+void Router::Impl::CreateFollowUp(const Contact& origin, absl::Duration promise,
+                                  absl::string_view why) {
+  if (config_.follow_ups.queue.empty()) {
+    Event& e = Emit(EventKind::kFollowUpDue, &origin);
+    e.reason = absl::StrCat(why, " (no follow-up queue configured)");
+    return;
+  }
+  Queue& q = queues_[queue_index_[config_.follow_ups.queue]];
+  const ContactId id = next_contact_++;
+  Contact& c = contacts_[id];
+  c.id = id;
+  c.spec = origin.spec;
+  c.spec.idempotency_key.clear();
+  c.spec.queue = q.config.name;
+  c.spec.channel = q.config.channel;
+  c.spec.direction = Direction::kProactiveOutbound;
+  c.spec.dedicated_advisor = origin.spec.dedicated_advisor;
+  c.queue = q.index;
+  c.language = origin.language;
+  c.follow_up = true;
+  c.history = origin.history;
+  c.history.push_back(absl::StrCat(why, " for ", ContactIdString(origin.id)));
+  // Start early enough that the follow-up queue's own target lands inside the promise.
+  const absl::Time start = now_ + std::max(absl::ZeroDuration(), promise - q.config.answer_within);
+  c.created = now_;
+  c.arrival = start;
+  Rescore(c);
+  c.state = ContactState::kScheduled;
+  ++q.stats.submitted;
+  Schedule(start, TimerKind::kScheduledStart, id, 0);
+  Event& e = Emit(EventKind::kScheduled, &c);
+  e.reason = std::string(why);
+}
+
+void Router::Impl::Finish(Contact& c, ContactState final_state) {
+  if (IsWaiting(c.state)) RemoveWaiting(c);
+  c.state = final_state;
+  contacts_.erase(c.id);
+}
+
+void Router::Impl::ReleaseFromAgent(Contact& c) {
+  if (c.agent == kNoAgent) return;
+  Agent& a = *agents_[c.agent];
+  if (c.state == ContactState::kOffered) offers_.erase(c.offer);
+  ReleaseSlot(a, c);
+}
+
+void Router::Impl::Requeue(Contact& c, absl::string_view history_note) {
+  if (!history_note.empty()) c.history.emplace_back(history_note);
+  c.state = ContactState::kQueued;
+  c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
+  InsertWaiting(c);
+  MatchContact(c);
+}
+
+absl::Status Router::Impl::Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
+                                  absl::Time now) {
+  AdvanceTo(now);
+  Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  const bool waiting = IsWaiting(c->state);
+  if (waiting) RemoveWaiting(*c);
+  const bool was_senior = c->score.needs_senior;
+  const bool was_alert = c->score.supervisor_alert;
+  c->spec.signals = signals;
+  if (tier) c->spec.tier = *tier;
+  Rescore(*c);
+  Emit(EventKind::kUpdated, c);
+  if (c->score.needs_senior && !was_senior) {
+    Emit(EventKind::kEscalated, c).reason = "needs a senior agent";
+  }
+  if (c->score.supervisor_alert && !was_alert) {
+    Emit(EventKind::kSupervisorAlert, c).reason = "strongly negative emotion";
+  }
+  if (waiting) {
+    InsertWaiting(*c);
+    MatchContact(*c);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::Abandon(ContactId id, absl::Time now) {
+  AdvanceTo(now);
+  Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  if (c->state != ContactState::kQueued && c->state != ContactState::kOffered &&
+      c->state != ContactState::kScheduled) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("contact_id: ", ContactIdString(id), " is ", ContactStateName(c->state),
+                     "; only a waiting contact can be abandoned (complete it instead)"));
+  }
+  Queue& q = queues_[c->queue];
+  const absl::Duration wait = now_ - c->arrival;
+  if (c->state != ContactState::kScheduled) {
+    ++q.stats.abandoned;
+    if (wait <= q.config.short_abandon) ++q.stats.abandoned_short;
+  }
+  if (c->state == ContactState::kOffered) {
+    Agent& a = *agents_[c->agent];
+    Event& w = Emit(EventKind::kOfferWithdrawn, c);
+    w.agent_id = a.spec.agent_id;
+    w.reason = "abandoned";
+    ReleaseFromAgent(*c);
+    Emit(EventKind::kAbandoned, c);
+    Finish(*c, ContactState::kAbandoned);
+    MatchAgent(a);
+    return absl::OkStatus();
+  }
+  Emit(EventKind::kAbandoned, c);
+  Finish(*c, ContactState::kAbandoned);
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::Cancel(ContactId id, absl::string_view reason, absl::Time now) {
+  AdvanceTo(now);
+  Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  ++queues_[c->queue].stats.cancelled;
+  Agent* a = c->agent == kNoAgent ? nullptr : agents_[c->agent].get();
+  if (c->state == ContactState::kOffered) {
+    Event& w = Emit(EventKind::kOfferWithdrawn, c);
+    w.agent_id = a->spec.agent_id;
+    w.reason = "cancelled";
+  }
+  ReleaseFromAgent(*c);
+  Emit(EventKind::kCancelled, c).reason = std::string(reason);
+  Finish(*c, ContactState::kCancelled);
+  if (a != nullptr) MatchAgent(*a);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Agents
+
+Agent* Router::Impl::FindAgent(absl::string_view agent_id) {
+  auto it = agent_index_.find(agent_id);
+  return it == agent_index_.end() ? nullptr : agents_[it->second].get();
+}
+const Agent* Router::Impl::FindAgent(absl::string_view agent_id) const {
+  auto it = agent_index_.find(agent_id);
+  return it == agent_index_.end() ? nullptr : agents_[it->second].get();
+}
+
+absl::StatusOr<Agent*> Router::Impl::LoggedInAgent(absl::string_view agent_id) {
+  Agent* a = FindAgent(agent_id);
+  if (a == nullptr || !a->logged_in) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("agent_id: agent '", agent_id, "' is not logged in"));
+  }
+  return a;
+}
+
+bool Router::Impl::CanTake(const Agent& a, Channel ch) const {
+  const int c = static_cast<int>(ch);
+  if (a.capacity[c] == 0 || a.exclusive_active > 0) return false;
+  if (IsExclusive(config_, ch)) return a.total_active == 0;
+  return a.active[c] < a.capacity[c];
+}
+
+bool Router::Impl::Eligible(const Agent& a, const Contact& c) const {
+  if (a.capacity[static_cast<int>(c.spec.channel)] == 0) return false;
+  if (FirstStage(a, c.queue) > c.stage) return false;
+  if ((c.special & ~a.special) != 0) return false;
+  return std::find(a.languages.begin(), a.languages.end(), c.language) != a.languages.end();
+}
+
+AgentStatus Router::Impl::StatusOf(const Agent& a) const {
+  if (!a.logged_in) return AgentStatus::kOffline;
+  if (a.not_ready) return AgentStatus::kNotReady;
+  if (a.resting) return AgentStatus::kResting;
+  if (a.total_active > 0) {
+    bool only_wrap_up = true;
+    bool any_free = false;
+    for (ContactId id : a.held) {
+      if (FindContact(id)->state != ContactState::kWrapUp) only_wrap_up = false;
+    }
+    for (int ch = 0; ch < kChannelCount; ++ch) any_free = any_free || CanTake(a, Channel(ch));
+    if (only_wrap_up && !any_free) return AgentStatus::kWrapUp;
+    if (!any_free) return AgentStatus::kBusy;
+  }
+  return AgentStatus::kAvailable;
+}
+
+void Router::Impl::EmitAgentState(const Agent& a) {
+  Event& e = EmitForAgent(EventKind::kAgentState, a);
+  e.agent_status = StatusOf(a);
+  e.reason = a.not_ready ? a.not_ready_reason : (a.resting ? "forced rest" : "");
+}
+
+void Router::Impl::RefreshPools(Agent& a) {
+  // Occupancy: credit the time since the last change to the mode it was in.
+  if (a.mode != Agent::Mode::kNone && now_ > a.accounted_until) {
+    (a.mode == Agent::Mode::kHandling ? a.handling_time : a.idle_time) += now_ - a.accounted_until;
+  }
+  a.accounted_until = now_;
+  a.mode = !a.logged_in            ? Agent::Mode::kNone
+           : a.total_active > 0    ? Agent::Mode::kHandling
+           : Offerable(a)          ? Agent::Mode::kIdle
+                                   : Agent::Mode::kNone;
+
+  for (const auto& [pool, key] : a.pool_memberships) {
+    auto it = pools_.find(pool);
+    it->second.erase(key);
+    if (it->second.empty()) pools_.erase(it);
+  }
+  a.pool_memberships.clear();
+  if (!Offerable(a)) return;
+  for (const QueueEligibility& e : a.eligibility) {
+    if (!CanTake(a, queues_[e.queue].config.channel)) continue;
+    const AgentKey key{-e.proficiency, a.total_active, absl::ToUnixMillis(a.last_offer), a.index};
+    for (uint32_t language : a.languages) {
+      const uint64_t pool = IndexKey(e.queue, e.first_stage, language, a.special);
+      pools_[pool].insert(key);
+      a.pool_memberships.emplace_back(pool, key);
+    }
+  }
+}
+
+void Router::Impl::AcquireSlot(Agent& a, Contact& c) {
+  if (a.total_active == 0 && now_ - a.idle_since >= config_.rest) a.busy_streak_start = now_;
+  const int ch = static_cast<int>(c.spec.channel);
+  ++a.active[ch];
+  ++a.total_active;
+  if (IsExclusive(config_, c.spec.channel)) ++a.exclusive_active;
+  a.held.insert(c.id);
+  c.agent = a.index;
+}
+
+void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
+  const int ch = static_cast<int>(c.spec.channel);
+  --a.active[ch];
+  --a.total_active;
+  if (IsExclusive(config_, c.spec.channel)) --a.exclusive_active;
+  a.held.erase(c.id);
+  c.agent = kNoAgent;
+  if (a.total_active == 0) {
+    a.idle_since = now_;
+    if (config_.max_continuous_busy > absl::ZeroDuration() && a.logged_in &&
+        now_ - a.busy_streak_start >= config_.max_continuous_busy) {
+      a.resting = true;
+      a.rest_until = now_ + config_.rest;
+      Schedule(a.rest_until, TimerKind::kRestEnd, a.index, 0);
+      RefreshPools(a);
+      EmitAgentState(a);
+      return;
+    }
+  }
+  RefreshPools(a);
+}
+
+absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
+  AdvanceTo(now);
+  if (spec.agent_id.empty()) return absl::InvalidArgumentError("login.agent_id: required");
+  AgentSpec normalized = spec;
+  if (normalized.languages.empty()) normalized.languages.push_back(config_.default_language);
+  auto [it, inserted] = agent_index_.try_emplace(spec.agent_id, agents_.size());
+  if (inserted) {
+    agents_.push_back(std::make_unique<Agent>());
+    agents_.back()->index = it->second;
+    agents_.back()->idle_since = now_;
+  }
+  Agent& a = *agents_[it->second];
+  if (a.logged_in) {
+    for (const QueueEligibility& e : a.eligibility) {
+      if (e.first_stage == 0) --queues_[e.queue].staffed;
+    }
+  }
+  a.spec = std::move(normalized);
+  a.skill_levels.clear();
+  for (const SkillLevel& s : a.spec.skills) a.skill_levels[s.skill] = s.level;
+  a.languages.clear();
+  for (const std::string& l : a.spec.languages) a.languages.push_back(InternLanguage(l));
+  std::sort(a.languages.begin(), a.languages.end());
+  a.languages.erase(std::unique(a.languages.begin(), a.languages.end()), a.languages.end());
+  a.capacity.fill(0);
+  if (a.spec.capacities.empty()) {
+    for (int ch = 0; ch < kChannelCount; ++ch) a.capacity[ch] = config_.channels[ch].agent_capacity;
+  }
+  for (const auto& [ch, cap] : a.spec.capacities) {
+    a.capacity[static_cast<int>(ch)] =
+        cap == 0 ? config_.channels[static_cast<int>(ch)].agent_capacity : cap;
+  }
+  ComputeEligibility(a);
+  for (const QueueEligibility& e : a.eligibility) {
+    if (e.first_stage == 0) ++queues_[e.queue].staffed;
+  }
+  if (!a.logged_in) {
+    a.logged_in = true;
+    a.busy_streak_start = now_;
+    a.consecutive_misses = 0;
+    a.not_ready = !spec.start_available;
+    a.not_ready_reason = a.not_ready ? "login" : "";
+  }
+  RefreshPools(a);
+  EmitAgentState(a);
+  MatchAgent(a);
+  return absl::OkStatus();
+}
+
+void Router::Impl::WithdrawOffers(Agent& a, absl::string_view reason) {
+  std::vector<ContactId> offered;
+  for (ContactId id : a.held) {
+    if (FindContact(id)->state == ContactState::kOffered) offered.push_back(id);
+  }
+  for (ContactId id : offered) {
+    Contact& c = *FindContact(id);
+    Event& e = Emit(EventKind::kOfferWithdrawn, &c);
+    e.agent_id = a.spec.agent_id;
+    e.reason = std::string(reason);
+    ReleaseFromAgent(c);
+    Requeue(c, "");
+  }
+}
+
+void Router::Impl::ReleaseReservations(Agent& a) {
+  std::vector<ContactId> reserved;
+  for (const ContactKey& k : a.reserved) reserved.push_back(k.id);
+  for (ContactId id : reserved) {
+    Contact& c = *FindContact(id);
+    RemoveWaiting(c);
+    c.reserved_for = kNoAgent;
+    InsertWaiting(c);
+  }
+  for (ContactId id : reserved) {
+    Contact* c = FindContact(id);
+    if (c != nullptr && IsWaiting(c->state)) MatchContact(*c);
+  }
+}
+
+absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view reason,
+                                  absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  a.not_ready = true;  // so nothing is offered back to it while it lets go
+  a.not_ready_reason = std::string(reason);
+  RefreshPools(a);
+  std::vector<ContactId> held(a.held.begin(), a.held.end());
+  std::vector<ContactId> requeue;
+  for (ContactId id : held) {
+    Contact& c = *FindContact(id);
+    if (c.state == ContactState::kOffered) {
+      Event& e = Emit(EventKind::kOfferWithdrawn, &c);
+      e.agent_id = a.spec.agent_id;
+      e.reason = "agent_logged_out";
+      ReleaseFromAgent(c);
+      requeue.push_back(id);
+    } else if (c.state == ContactState::kConnected) {
+      // The conversation was cut off: serve the customer again, keeping their place.
+      ReleaseFromAgent(c);
+      c.history.push_back(absl::StrCat("agent ", a.spec.agent_id, " logged out mid-contact (",
+                                       reason, ")"));
+      requeue.push_back(id);
+    } else {  // wrap-up: the customer was served
+      Event& e = Emit(EventKind::kWrapUpDone, &c);
+      e.agent_id = a.spec.agent_id;
+      e.reason = "agent_logged_out";
+      ReleaseFromAgent(c);
+      Finish(c, ContactState::kCompleted);
+    }
+  }
+  for (const QueueEligibility& e : a.eligibility) {
+    if (e.first_stage == 0) --queues_[e.queue].staffed;
+  }
+  a.logged_in = false;
+  a.resting = false;
+  RefreshPools(a);
+  EmitAgentState(a);
+  ReleaseReservations(a);
+  for (ContactId id : requeue) Requeue(*FindContact(id), "");
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::SetAvailable(absl::string_view agent_id, absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  a.not_ready = false;
+  a.not_ready_reason.clear();
+  a.consecutive_misses = 0;
+  RefreshPools(a);
+  EmitAgentState(a);
+  MatchAgent(a);
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::SetNotReady(absl::string_view agent_id, absl::string_view reason,
+                                       absl::Time now) {
+  AdvanceTo(now);
+  if (reason.empty()) return absl::InvalidArgumentError("set_state.reason: required for not-ready");
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  a.not_ready = true;
+  a.not_ready_reason = std::string(reason);
+  RefreshPools(a);
+  EmitAgentState(a);
+  WithdrawOffers(a, "agent_not_ready");
+  ReleaseReservations(a);
+  return absl::OkStatus();
+}
+
+void Router::Impl::Miss(Agent& a, Contact& c, EventKind kind, absl::string_view reason) {
+  Event& e = Emit(kind, &c);
+  e.agent_id = a.spec.agent_id;
+  e.reason = std::string(reason);
+  offers_.erase(c.offer);
+  ReleaseSlot(a, c);
+  c.missed_by = a.index;
+  c.missed_until = now_ + config_.reoffer_cooldown;
+  Schedule(c.missed_until, TimerKind::kReofferCooldownEnd, c.id, 0);
+  ++a.consecutive_misses;
+  if (config_.max_consecutive_misses > 0 && a.consecutive_misses >= config_.max_consecutive_misses &&
+      !a.not_ready) {
+    a.not_ready = true;
+    a.not_ready_reason = "missed_offers";
+    RefreshPools(a);
+    EmitAgentState(a);
+    Requeue(c, "");
+    WithdrawOffers(a, "agent_not_ready");
+    ReleaseReservations(a);
+    return;
+  }
+  Requeue(c, "");
+  MatchAgent(a);
+}
+
+absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id, absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  auto it = offers_.find(offer_id);
+  if (it == offers_.end()) {
+    return absl::NotFoundError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
+                                            " is not outstanding (expired, withdrawn or answered)"));
+  }
+  Contact& c = *FindContact(it->second);
+  if (c.agent != static_cast<int32_t>(a.index)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", agent_id, "'"));
+  }
+  offers_.erase(it);
+  c.state = ContactState::kConnected;
+  a.consecutive_misses = 0;
+  Queue& q = queues_[c.queue];
+  const absl::Duration wait = now_ - c.arrival;
+  ++q.stats.answered;
+  q.stats.total_answer_wait += wait;
+  if (wait <= q.config.answer_within) ++q.stats.answered_within_target;
+  if (q.last_answer != absl::InfinitePast()) {
+    const double interval = absl::ToDoubleSeconds(now_ - q.last_answer);
+    q.answer_interval_seconds = q.intervals_measured == 0
+                                    ? interval
+                                    : 0.8 * q.answer_interval_seconds + 0.2 * interval;
+    ++q.intervals_measured;
+  }
+  q.last_answer = now_;
+  if (!c.spec.customer_id.empty()) last_agent_[c.spec.customer_id] = {a.index, now_};
+  Event& e = Emit(EventKind::kAssigned, &c);
+  e.agent_id = a.spec.agent_id;
+  e.offer_id = offer_id;
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::Reject(absl::string_view agent_id, uint64_t offer_id,
+                                  absl::string_view reason, absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  auto it = offers_.find(offer_id);
+  if (it == offers_.end()) {
+    return absl::NotFoundError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
+                                            " is not outstanding (expired, withdrawn or answered)"));
+  }
+  Contact& c = *FindContact(it->second);
+  if (c.agent != static_cast<int32_t>(a.index)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", agent_id, "'"));
+  }
+  Miss(a, c, EventKind::kOfferRejected, reason.empty() ? "rejected" : reason);
+  return absl::OkStatus();
+}
+
+namespace {
+absl::Status NotHeldError(absl::string_view what, ContactId id, absl::string_view agent_id) {
+  return absl::FailedPreconditionError(absl::StrCat("contact_id: ", ContactIdString(id), " is not ",
+                                                    what, " with agent '", agent_id, "'"));
+}
+}  // namespace
+
+absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
+                                    const Outcome& outcome, absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  Contact* c = FindContact(id);
+  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+      c->state != ContactState::kConnected) {
+    return NotHeldError("connected", id, agent_id);
+  }
+  Queue& q = queues_[c->queue];
+  ++q.stats.completed;
+  if (outcome.resolved) ++q.stats.resolved;
+  c->state = ContactState::kWrapUp;
+  Event& e = Emit(EventKind::kCompleted, c);
+  e.agent_id = a.spec.agent_id;
+  e.outcome = outcome;
+  if (config_.follow_ups.survey_enabled) {
+    Event survey = e;
+    survey.kind = EventKind::kSurveyDue;
+    survey.reason = "satisfaction survey";
+    deferred_events_.emplace(now_ + config_.follow_ups.survey_delay, std::move(survey));
+  }
+  if (!outcome.resolved || outcome.follow_up_due) {
+    CreateFollowUp(*c, config_.follow_ups.unresolved_follow_up, "resolution follow-up");
+  }
+  const absl::Duration wrap_up = config_.channels[static_cast<int>(c->spec.channel)].wrap_up;
+  if (wrap_up <= absl::ZeroDuration()) {
+    Emit(EventKind::kWrapUpDone, c).agent_id = a.spec.agent_id;
+    ReleaseSlot(a, *c);
+    Finish(*c, ContactState::kCompleted);
+    MatchAgent(a);
+  } else {
+    Schedule(now_ + wrap_up, TimerKind::kWrapUpEnd, id, 0);
+    EmitAgentState(a);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::WrapUpDone(absl::string_view agent_id, ContactId id, absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  Contact* c = FindContact(id);
+  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+      c->state != ContactState::kWrapUp) {
+    return NotHeldError("in wrap-up", id, agent_id);
+  }
+  Emit(EventKind::kWrapUpDone, c).agent_id = a.spec.agent_id;
+  ReleaseSlot(a, *c);
+  Finish(*c, ContactState::kCompleted);
+  MatchAgent(a);
+  return absl::OkStatus();
+}
+
+absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
+                                    absl::string_view to_queue, absl::string_view note,
+                                    absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  Contact* c = FindContact(id);
+  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+      c->state != ContactState::kConnected) {
+    return NotHeldError("connected", id, agent_id);
+  }
+  auto target = queue_index_.find(to_queue);
+  if (target == queue_index_.end()) {
+    return absl::NotFoundError(absl::StrCat("transfer.to_queue: unknown queue '", to_queue, "'"));
+  }
+  Queue& to = queues_[target->second];
+  if (to.config.channel != c->spec.channel) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("transfer.to_queue: queue '", to_queue, "' serves ",
+                     ChannelName(to.config.channel), ", the contact is ",
+                     ChannelName(c->spec.channel)));
+  }
+  Queue& from = queues_[c->queue];
+  ++from.stats.transferred_out;
+  Event& e = Emit(EventKind::kTransferred, c);
+  e.agent_id = a.spec.agent_id;
+  e.reason = absl::StrCat("to ", to_queue);
+  ReleaseSlot(a, *c);
+  c->history.push_back(absl::StrCat(a.spec.agent_id, " (", from.config.name, "): ", note));
+  c->queue = to.index;
+  c->spec.queue = to.config.name;
+  c->language = c->spec.language.empty() ? to.default_language : c->language;
+  c->arrival = now_;
+  c->breached = false;
+  ++c->epoch;
+  Rescore(*c);
+  ++to.stats.submitted;
+  Emit(EventKind::kQueued, c).reason = "transferred";
+  Enqueue(*c);
+  MatchAgent(a);
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Matching
+
+void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
+  RemoveWaiting(c);
+  c.reserved_for = kNoAgent;
+  c.state = ContactState::kOffered;
+  c.offer = next_offer_++;
+  c.offered_at = now_;
+  a.last_offer = now_;
+  AcquireSlot(a, c);
+  offers_[c.offer] = c.id;
+  const absl::Time deadline =
+      now_ + config_.channels[static_cast<int>(c.spec.channel)].offer_timeout;
+  Schedule(deadline, TimerKind::kOfferTimeout, c.id, c.offer);
+  Event& e = Emit(EventKind::kOffered, &c);
+  e.agent_id = a.spec.agent_id;
+  e.offer_id = c.offer;
+  e.deadline = deadline;
+  e.reason = std::string(why);
+  RefreshPools(a);
+}
+
+void Router::Impl::MatchContact(Contact& c) {
+  if (!IsWaiting(c.state)) return;
+  if (c.reserved_for != kNoAgent) {
+    Agent& advisor = *agents_[c.reserved_for];
+    if (Offerable(advisor) && CanTake(advisor, c.spec.channel)) {
+      Offer(advisor, c, "dedicated advisor");
+    }
+    return;
+  }
+  // A returning customer's last agent, when free and qualified.
+  if (!c.spec.customer_id.empty()) {
+    auto it = last_agent_.find(c.spec.customer_id);
+    if (it != last_agent_.end() && now_ - it->second.second <= config_.sticky_window) {
+      Agent& last = *agents_[it->second.first];
+      if (Offerable(last) && CanTake(last, c.spec.channel) && Eligible(last, c) &&
+          !Excluded(c, last.index)) {
+        Offer(last, c, "sticky: last agent");
+        return;
+      }
+    }
+  }
+  const AgentKey* best = nullptr;
+  for (uint32_t stage = 0; stage <= c.stage; ++stage) {
+    // Every special-skill set that covers what the contact needs.
+    for (uint32_t special = c.special; special <= kAllSpecialSkills; ++special) {
+      if ((special & c.special) != c.special) continue;
+      auto it = pools_.find(IndexKey(c.queue, stage, c.language, special));
+      if (it == pools_.end()) continue;
+      for (const AgentKey& k : it->second) {
+        if (Excluded(c, k.agent)) continue;  // at most one agent is excluded
+        if (best == nullptr || k < *best) best = &k;
+        break;
+      }
+    }
+  }
+  if (best != nullptr) {
+    Agent& a = *agents_[best->agent];
+    Offer(a, c, "best available");
+  }
+}
+
+void Router::Impl::MatchAgent(Agent& a) {
+  // An agent who just missed several contacts may be excluded from many
+  // bucket heads; looking past this many per bucket bounds the cost.
+  constexpr int kMaxExcludedSkips = 16;
+  while (Offerable(a)) {  // ends: every offer takes a slot
+    Contact* best = nullptr;
+    const char* why = "longest waiting";
+    for (const ContactKey& k : a.reserved) {
+      Contact& c = *FindContact(k.id);
+      if (CanTake(a, c.spec.channel)) {
+        best = &c;
+        why = "dedicated advisor";
+        break;
+      }
+    }
+    if (best == nullptr) {
+      const ContactKey* best_key = nullptr;
+      for (const QueueEligibility& e : a.eligibility) {
+        const Queue& q = queues_[e.queue];
+        if (!CanTake(a, q.config.channel)) continue;
+        for (uint64_t key : q.nonempty_buckets) {
+          if (IndexKeyStage(key) < e.first_stage || (IndexKeySpecial(key) & ~a.special) != 0 ||
+              !std::binary_search(a.languages.begin(), a.languages.end(), IndexKeyLanguage(key))) {
+            continue;
+          }
+          const ContactBucket& bucket = buckets_.find(key)->second;
+          int skips = 0;
+          for (const ContactKey& k : bucket) {
+            if (Excluded(*FindContact(k.id), a.index)) {
+              if (++skips > kMaxExcludedSkips) break;
+              continue;
+            }
+            if (best_key == nullptr || k < *best_key) best_key = &k;
+            break;
+          }
+        }
+      }
+      if (best_key != nullptr) best = FindContact(best_key->id);
+    }
+    if (best == nullptr) return;
+    Offer(a, *best, why);
+  }
+}
+
+Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
+  Event& e = events_.emplace_back();
+  e.kind = kind;
+  e.time = now_;
+  if (c != nullptr) {
+    e.contact = c->id;
+    e.queue = queues_[c->queue].config.name;
+    e.channel = c->spec.channel;
+    e.tier = c->spec.tier;
+    e.wait = c->state == ContactState::kScheduled ? absl::ZeroDuration() : now_ - c->arrival;
+    e.stage = c->stage;
+    if (c->agent != kNoAgent) e.agent_id = agents_[c->agent]->spec.agent_id;
+  }
+  return e;
+}
+
+Event& Router::Impl::EmitForAgent(EventKind kind, const Agent& a) {
+  Event& e = Emit(kind, nullptr);
+  e.agent_id = a.spec.agent_id;
+  return e;
+}
+
+// ---------------------------------------------------------------------------
+// Router: forwards to Impl.
+
+Router::Router(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Router::~Router() = default;
+
+absl::StatusOr<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
+  absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Create(std::move(config));
+  if (!impl.ok()) return impl.status();
+  return std::unique_ptr<Router>(new Router(std::move(*impl)));
+}
+
+absl::StatusOr<std::vector<ContactId>> Router::Reconfigure(RouterConfig config, absl::Time now) {
+  return impl_->Reconfigure(std::move(config), now);
+}
+absl::StatusOr<SubmitResult> Router::Submit(const ContactSpec& spec, absl::Time now) {
+  return impl_->Submit(spec, now);
+}
+absl::Status Router::Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
+                            absl::Time now) {
+  return impl_->Update(id, signals, tier, now);
+}
+absl::Status Router::Abandon(ContactId id, absl::Time now) { return impl_->Abandon(id, now); }
+absl::Status Router::Cancel(ContactId id, absl::string_view reason, absl::Time now) {
+  return impl_->Cancel(id, reason, now);
+}
+absl::Status Router::Login(const AgentSpec& spec, absl::Time now) {
+  return impl_->Login(spec, now);
+}
+absl::Status Router::Logout(absl::string_view agent_id, absl::string_view reason, absl::Time now) {
+  return impl_->Logout(agent_id, reason, now);
+}
+absl::Status Router::SetAvailable(absl::string_view agent_id, absl::Time now) {
+  return impl_->SetAvailable(agent_id, now);
+}
+absl::Status Router::SetNotReady(absl::string_view agent_id, absl::string_view reason,
+                                 absl::Time now) {
+  return impl_->SetNotReady(agent_id, reason, now);
+}
+absl::Status Router::Accept(absl::string_view agent_id, uint64_t offer_id, absl::Time now) {
+  return impl_->Accept(agent_id, offer_id, now);
+}
+absl::Status Router::Reject(absl::string_view agent_id, uint64_t offer_id, absl::string_view reason,
+                            absl::Time now) {
+  return impl_->Reject(agent_id, offer_id, reason, now);
+}
+absl::Status Router::Complete(absl::string_view agent_id, ContactId id, const Outcome& outcome,
+                              absl::Time now) {
+  return impl_->Complete(agent_id, id, outcome, now);
+}
+absl::Status Router::WrapUpDone(absl::string_view agent_id, ContactId id, absl::Time now) {
+  return impl_->WrapUpDone(agent_id, id, now);
+}
+absl::Status Router::Transfer(absl::string_view agent_id, ContactId id, absl::string_view to_queue,
+                              absl::string_view note, absl::Time now) {
+  return impl_->Transfer(agent_id, id, to_queue, note, now);
+}
+void Router::Tick(absl::Time now) { impl_->Tick(now); }
+std::optional<absl::Time> Router::NextDeadline() const { return impl_->NextDeadline(); }
+std::vector<Event> Router::TakeEvents() { return impl_->TakeEvents(); }
+std::optional<ContactId> Router::FindByIdempotencyKey(absl::string_view key) const {
+  return impl_->FindByIdempotencyKey(key);
+}
+absl::StatusOr<ContactView> Router::GetContact(ContactId id, absl::Time now) const {
+  return impl_->GetContact(id, now);
+}
+absl::StatusOr<Explanation> Router::Explain(ContactId id, absl::Time now) const {
+  return impl_->Explain(id, now);
+}
+std::vector<QueueStats> Router::Queues(absl::Time now) const { return impl_->Queues(now); }
+absl::StatusOr<AgentView> Router::GetAgent(absl::string_view agent_id, absl::Time now) const {
+  return impl_->GetAgent(agent_id, now);
+}
+std::vector<AgentView> Router::Agents(absl::Time now) const { return impl_->Agents(now); }
+const RouterConfig& Router::config() const { return impl_->config(); }
+absl::Time Router::now() const { return impl_->now(); }
+size_t Router::live_contacts() const { return impl_->live_contacts(); }
+absl::Status Router::CheckInvariants() const { return impl_->CheckInvariants(); }
+
+}  // namespace ccr

@@ -1,0 +1,286 @@
+// Router: the routing core. A pure, single-threaded, deterministic state
+// machine: commands in (each carrying the time it happens), events out.
+// It never reads a clock and does no I/O, so the same code runs live in
+// ccrouterd, in the simulator and in journal replay.
+//
+// Usage:
+//   auto router = ccr::Router::Create(config).value();
+//   auto submitted = router->Submit(spec, now);          // absl::StatusOr
+//   router->Login(agent_spec, now);
+//   for (const ccr::Event& e : router->TakeEvents()) { ... }   // offers, SLA, ...
+//   router->Tick(now);  // whenever NextDeadline() passes
+//
+// Every command first runs the timers due at or before its time, so results
+// do not depend on how often Tick() is called. A command that fails returns a
+// Status naming what was wrong and changes nothing. Time never goes backwards:
+// a command older than the last one is treated as happening at the last time.
+//
+// REQUIRES: external synchronization (one strand owns a Router).
+#ifndef CCROUTER_ROUTER_ROUTER_H_
+#define CCROUTER_ROUTER_ROUTER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "router/types.h"
+
+namespace ccr {
+
+enum class ContactState : uint8_t {
+  kScheduled,
+  kQueued,
+  kOffered,
+  kConnected,
+  kWrapUp,
+  kCompleted,
+  kAbandoned,
+  kExpired,
+  kCancelled,
+  kTransferred,
+};
+const char* ContactStateName(ContactState s);
+
+enum class AgentStatus : uint8_t { kOffline, kAvailable, kNotReady, kBusy, kWrapUp, kResting };
+const char* AgentStatusName(AgentStatus s);
+
+enum class EventKind : uint8_t {
+  kQueued,
+  kScheduled,
+  kOffered,
+  kOfferWithdrawn,
+  kOfferRejected,
+  kOfferTimedOut,
+  kAssigned,
+  kCompleted,
+  kWrapUpDone,
+  kAbandoned,
+  kCancelled,
+  kExpired,
+  kTransferred,
+  kSlaBreached,
+  kOverflowed,
+  kEscalated,
+  kSupervisorAlert,
+  kFollowUpDue,
+  kSurveyDue,
+  kAgentState,
+  kUpdated,
+};
+const char* EventKindName(EventKind k);
+
+// One thing that happened. Offers (kOffered) and withdrawals are what the
+// engine delivers to agent desktops; every event goes to watchers and metrics.
+struct Event {
+  EventKind kind = EventKind::kQueued;
+  absl::Time time;
+  ContactId contact = 0;
+  uint64_t offer_id = 0;  // kOffered, kOfferWithdrawn, kOfferRejected, kOfferTimedOut
+  std::string agent_id;
+  std::string queue;
+  Channel channel = Channel::kVoice;
+  Tier tier = Tier::kStandard;
+  std::string reason;
+  absl::Duration wait = absl::ZeroDuration();  // since the SLA clock started
+  uint32_t stage = 0;                          // overflow stage
+  AgentStatus agent_status = AgentStatus::kOffline;
+  absl::Time deadline = absl::InfinitePast();  // kOffered: accept before
+  Outcome outcome;                             // kCompleted
+};
+
+struct SubmitResult {
+  ContactId contact = 0;
+  std::string queue;
+  ContactState state = ContactState::kQueued;
+  uint32_t position = 0;  // 1 = next in its queue; 0 when offered or scheduled
+  absl::Duration estimated_wait = absl::ZeroDuration();
+};
+
+// A contact as operators and gateways see it.
+struct ContactView {
+  ContactId contact = 0;
+  std::string queue;
+  Channel channel = Channel::kVoice;
+  Tier tier = Tier::kStandard;
+  ContactState state = ContactState::kQueued;
+  std::string agent_id;  // offered to / connected with / reserved for
+  uint64_t offer_id = 0;
+  uint32_t position = 0;
+  absl::Duration estimated_wait = absl::ZeroDuration();
+  absl::Time arrival;
+  uint32_t stage = 0;
+  std::string customer_id;
+  std::string language;
+  std::string topic;
+  Signals signals;
+  double urgency = 0;
+  std::vector<std::string> history;
+  std::map<std::string, std::string> attributes;
+};
+
+struct ScoreComponent {
+  std::string name;
+  double points = 0;
+};
+
+struct AgentConsidered {
+  std::string agent_id;
+  bool eligible = false;
+  std::string why_not;
+};
+
+// Why a contact is where it is.
+struct Explanation {
+  ContactView contact;
+  std::vector<ScoreComponent> components;  // urgency parts, then "aging"
+  double urgency = 0;                      // sum without aging
+  double total_score = 0;                  // urgency + aging: what ranks it now
+  bool priority_class_emergency = false;   // emergencies rank ahead of all others
+  absl::Duration wait = absl::ZeroDuration();
+  absl::Duration sla_slack = absl::ZeroDuration();  // negative: past target
+  std::vector<std::string> required_skills;         // at its current stage
+  std::vector<AgentConsidered> agents;
+  std::string summary;
+};
+
+struct QueueStats {
+  std::string name;
+  Channel channel = Channel::kVoice;
+  absl::Duration target = absl::ZeroDuration();
+  double target_ratio = 0;
+  uint32_t queued = 0;  // waiting, including contacts reserved for an advisor
+  uint32_t offered = 0;
+  uint32_t connected = 0;
+  absl::Duration oldest_wait = absl::ZeroDuration();
+  uint64_t submitted = 0;
+  uint64_t answered = 0;
+  uint64_t answered_within_target = 0;
+  uint64_t abandoned = 0;
+  uint64_t abandoned_short = 0;  // within the queue's short-abandon threshold
+  uint64_t expired = 0;
+  uint64_t cancelled = 0;
+  uint64_t transferred_out = 0;
+  uint64_t completed = 0;
+  uint64_t resolved = 0;
+  uint64_t sla_breaches = 0;
+  uint64_t overflows = 0;
+  absl::Duration total_answer_wait = absl::ZeroDuration();
+  uint32_t agents_eligible = 0;   // logged in, qualified at stage 0
+  uint32_t agents_available = 0;  // of those, free to take one now
+  absl::Duration estimated_wait = absl::ZeroDuration();  // for a contact arriving now
+
+  // answered within target / answered (1 when nothing was answered yet).
+  double ServiceLevel() const;
+  // (answered within target + short abandons) / (answered + abandoned).
+  double ServiceLevelAbandonAdjusted() const;
+  absl::Duration AverageSpeedOfAnswer() const;
+  double AbandonRatio() const;
+};
+
+struct AgentView {
+  std::string agent_id;
+  std::string display_name;
+  AgentStatus status = AgentStatus::kOffline;
+  std::string reason;  // not-ready reason
+  std::vector<SkillLevel> skills;
+  std::vector<std::string> languages;
+  struct Load {
+    Channel channel;
+    uint32_t active;
+    uint32_t capacity;
+  };
+  std::vector<Load> load;
+  std::vector<ContactId> contacts;
+  absl::Duration idle = absl::ZeroDuration();
+  uint32_t consecutive_misses = 0;
+  double occupancy = 0;  // handling / (handling + available idle)
+};
+
+class Router {
+ public:
+  // Fails with InvalidArgument naming the field when the config is unusable.
+  static absl::StatusOr<std::unique_ptr<Router>> Create(RouterConfig config);
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
+
+  // Replaces the config, keeping every contact. Contacts of removed queues
+  // move to the new config's fallback queue (returned); fails and changes
+  // nothing when that is impossible.
+  absl::StatusOr<std::vector<ContactId>> Reconfigure(RouterConfig config, absl::Time now);
+
+  // ---- gateway commands ----
+  // AlreadyExists when the idempotency key is known (FindByIdempotencyKey
+  // gives the first contact); NotFound for an unknown queue.
+  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now);
+  // New signals (and tier, when set); takes effect at once.
+  absl::Status Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
+                      absl::Time now);
+  // The customer hung up or left: withdraws any offer at once.
+  absl::Status Abandon(ContactId id, absl::Time now);
+  absl::Status Cancel(ContactId id, absl::string_view reason, absl::Time now);
+
+  // ---- agent commands ----
+  absl::Status Login(const AgentSpec& spec, absl::Time now);
+  // Outstanding offers are withdrawn; connected contacts go back to their
+  // queue with their SLA clock intact, so nobody is lost.
+  absl::Status Logout(absl::string_view agent_id, absl::string_view reason, absl::Time now);
+  absl::Status SetAvailable(absl::string_view agent_id, absl::Time now);
+  absl::Status SetNotReady(absl::string_view agent_id, absl::string_view reason, absl::Time now);
+  absl::Status Accept(absl::string_view agent_id, uint64_t offer_id, absl::Time now);
+  absl::Status Reject(absl::string_view agent_id, uint64_t offer_id, absl::string_view reason,
+                      absl::Time now);
+  absl::Status Complete(absl::string_view agent_id, ContactId id, const Outcome& outcome,
+                        absl::Time now);
+  absl::Status WrapUpDone(absl::string_view agent_id, ContactId id, absl::Time now);
+  // Moves a connected contact to another queue, keeping its context; `note`
+  // joins its history so the customer never repeats themselves.
+  absl::Status Transfer(absl::string_view agent_id, ContactId id, absl::string_view to_queue,
+                        absl::string_view note, absl::Time now);
+
+  // Runs every timer due at or before `now`: offer timeouts, overflow steps,
+  // SLA breaches, expiry, wrap-up ends, rests, scheduled callbacks, follow-ups.
+  void Tick(absl::Time now);
+  // When Tick() next has something to do (nullopt: nothing pending).
+  std::optional<absl::Time> NextDeadline() const;
+
+  // Events since the last call, in the order they happened.
+  std::vector<Event> TakeEvents();
+
+  // ---- queries (no state change) ----
+  std::optional<ContactId> FindByIdempotencyKey(absl::string_view key) const;
+  absl::StatusOr<ContactView> GetContact(ContactId id, absl::Time now) const;
+  absl::StatusOr<Explanation> Explain(ContactId id, absl::Time now) const;
+  std::vector<QueueStats> Queues(absl::Time now) const;
+  absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
+  std::vector<AgentView> Agents(absl::Time now) const;
+  const RouterConfig& config() const;
+  absl::Time now() const;
+  size_t live_contacts() const;
+
+  // Checks every internal index against a brute-force recomputation and the
+  // routing invariants (no contact offered twice, no agent over capacity, no
+  // free agent left beside a contact it could take). For tests.
+  absl::Status CheckInvariants() const;
+
+ private:
+  class Impl;
+  explicit Router(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Formats ids as they appear on the wire: "c-42", "o-7".
+std::string ContactIdString(ContactId id);
+std::string OfferIdString(uint64_t id);
+// Parses them back; nullopt when malformed.
+std::optional<ContactId> ParseContactId(absl::string_view s);
+std::optional<uint64_t> ParseOfferId(absl::string_view s);
+
+}  // namespace ccr
+
+#endif  // CCROUTER_ROUTER_ROUTER_H_

@@ -1,0 +1,327 @@
+// Router queries: read-only views for gateways, operators and tests.
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "router/internal/router_impl.h"
+
+namespace ccr {
+
+std::optional<ContactId> Router::Impl::FindByIdempotencyKey(absl::string_view key) const {
+  auto it = idempotency_.find(key);
+  if (it == idempotency_.end()) return std::nullopt;
+  return it->second.contact;
+}
+
+uint32_t Router::Impl::Position(const Contact& c) const {
+  if (c.state != ContactState::kQueued) return 0;
+  if (c.reserved_for != kNoAgent) return 1 + agents_[c.reserved_for]->reserved.size() - 1;
+  uint32_t ahead = 0;
+  for (uint64_t key : queues_[c.queue].nonempty_buckets) {
+    ahead += buckets_.find(key)->second.order_of_key(c.key);
+  }
+  return ahead + 1;
+}
+
+absl::Duration Router::Impl::EstimatedWait(const Queue& q, uint32_t position) const {
+  if (position == 0) return absl::ZeroDuration();
+  double interval = q.answer_interval_seconds;
+  if (q.intervals_measured < 3) {
+    // Not enough answers seen yet: one handle time spread over the staff.
+    const ChannelConfig& ch = config_.channels[static_cast<int>(q.config.channel)];
+    interval = absl::ToDoubleSeconds(ch.default_handle) /
+               std::max<double>(1, double(q.staffed) * ch.agent_capacity);
+  }
+  return absl::Seconds(interval * position);
+}
+
+ContactView Router::Impl::View(const Contact& c, absl::Time now) const {
+  ContactView v;
+  v.contact = c.id;
+  const Queue& q = queues_[c.queue];
+  v.queue = q.config.name;
+  v.channel = c.spec.channel;
+  v.tier = c.spec.tier;
+  v.state = c.state;
+  if (c.agent != kNoAgent) v.agent_id = agents_[c.agent]->spec.agent_id;
+  if (c.reserved_for != kNoAgent) v.agent_id = agents_[c.reserved_for]->spec.agent_id;
+  v.offer_id = c.state == ContactState::kOffered ? c.offer : 0;
+  v.position = Position(c);
+  v.estimated_wait = EstimatedWait(q, v.position);
+  v.arrival = c.arrival;
+  v.stage = c.stage;
+  v.customer_id = c.spec.customer_id;
+  v.language = language_names_[c.language];
+  v.topic = c.spec.topic;
+  v.signals = c.spec.signals;
+  v.urgency = c.score.points;
+  v.history = c.history;
+  v.attributes = c.spec.attributes;
+  return v;
+}
+
+absl::StatusOr<ContactView> Router::Impl::GetContact(ContactId id, absl::Time now) const {
+  const Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  return View(*c, std::max(now, now_));
+}
+
+absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) const {
+  const Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  now = std::max(now, now_);
+  Explanation x;
+  x.contact = View(*c, now);
+  for (const auto& [name, points] : c->score.components) x.components.push_back({name, points});
+  x.urgency = c->score.points;
+  x.priority_class_emergency = c->score.emergency;
+  const double per_point = config_.scoring.seconds_per_point;
+  // Aging turns SLA slack into points at the same rate urgency buys slack,
+  // so ranking by total score equals ranking by ContactKey.
+  const double aging = per_point > 0 ? absl::ToDoubleSeconds(now - c->deadline) / per_point : 0;
+  x.components.push_back({"aging", aging});
+  x.total_score = x.urgency + aging;
+  const bool started = c->state != ContactState::kScheduled;
+  x.wait = started ? now - c->arrival : absl::ZeroDuration();
+  x.sla_slack = c->deadline - now;
+  const Queue& q = queues_[c->queue];
+  const StageRule& rule = q.stages[c->stage];
+  for (const SkillRequirement& s : rule.skills) {
+    x.required_skills.push_back(absl::StrCat(s.skill, ">=", s.min_level));
+  }
+  for (uint32_t other : rule.extra_queues) {
+    x.required_skills.push_back(absl::StrCat("or qualified for ", queues_[other].config.name));
+  }
+  if (rule.any_agent_of_channel) x.required_skills.push_back("or any agent of the channel");
+  for (int b = 0; b < kSpecialSkillCount; ++b) {
+    if (c->special & (1u << b)) x.required_skills.push_back(special_skills_[b] + " (special)");
+  }
+  for (const auto& agent : agents_) {
+    const Agent& a = *agent;
+    if (!a.logged_in) continue;
+    AgentConsidered ac;
+    ac.agent_id = a.spec.agent_id;
+    const Channel ch = c->spec.channel;
+    if (a.capacity[static_cast<int>(ch)] == 0) {
+      ac.why_not = absl::StrCat("does not serve ", ChannelName(ch));
+    } else if (FirstStage(a, c->queue) == kNoStage) {
+      ac.why_not = "lacks the queue's skills at every overflow stage";
+    } else if (FirstStage(a, c->queue) > c->stage) {
+      ac.why_not = absl::StrCat("qualifies from overflow stage ", FirstStage(a, c->queue),
+                                "; contact is at stage ", c->stage);
+    } else if ((c->special & ~a.special) != 0) {
+      ac.why_not = "lacks a special skill the contact needs (senior / care / accessibility)";
+    } else if (std::find(a.languages.begin(), a.languages.end(), c->language) ==
+               a.languages.end()) {
+      ac.why_not = absl::StrCat("does not speak ", language_names_[c->language]);
+    } else if (a.not_ready) {
+      ac.why_not = absl::StrCat("not ready: ", a.not_ready_reason);
+    } else if (a.resting) {
+      ac.why_not = "forced rest after a long busy streak";
+    } else if (!CanTake(a, ch)) {
+      ac.why_not = absl::StrCat("no free ", ChannelName(ch), " capacity");
+    } else if (Excluded(*c, a.index)) {
+      ac.why_not = "missed this contact moments ago";
+    } else {
+      ac.eligible = true;
+    }
+    x.agents.push_back(std::move(ac));
+  }
+  std::vector<std::string> parts;
+  for (const auto& comp : x.components) {
+    parts.push_back(absl::StrCat(comp.name, " ", static_cast<int>(std::lround(comp.points))));
+  }
+  x.summary = absl::StrCat(ContactIdString(c->id), " ", ContactStateName(c->state), " in ",
+                           q.config.name, c->score.emergency ? " (emergency class)" : "",
+                           "; score ", static_cast<int>(std::lround(x.total_score)), " = ",
+                           absl::StrJoin(parts, " + "));
+  if (c->state == ContactState::kQueued) {
+    const bool any_eligible =
+        std::any_of(x.agents.begin(), x.agents.end(), [](const auto& a) { return a.eligible; });
+    absl::StrAppend(&x.summary, "; position ", x.contact.position,
+                    any_eligible ? "" : "; no logged-in agent can take it now");
+  }
+  return x;
+}
+
+std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
+  now = std::max(now, now_);
+  std::vector<QueueStats> out;
+  out.reserve(queues_.size());
+  for (const Queue& q : queues_) {
+    QueueStats s = q.stats;
+    s.name = q.config.name;
+    s.channel = q.config.channel;
+    s.target = q.config.answer_within;
+    s.target_ratio = q.config.target_ratio;
+    s.queued = q.waiting_since.size();
+    if (!q.waiting_since.empty()) s.oldest_wait = now - q.waiting_since.begin()->first;
+    s.agents_eligible = q.staffed;
+    for (const auto& agent : agents_) {
+      const Agent& a = *agent;
+      if (a.logged_in && FirstStage(a, q.index) == 0 && Offerable(a) &&
+          CanTake(a, q.config.channel)) {
+        ++s.agents_available;
+      }
+    }
+    s.estimated_wait = EstimatedWait(q, s.queued + 1);
+    out.push_back(std::move(s));
+  }
+  for (const auto& [id, c] : contacts_) {
+    if (c.state == ContactState::kOffered) ++out[c.queue].offered;
+    if (c.state == ContactState::kConnected) ++out[c.queue].connected;
+  }
+  return out;
+}
+
+namespace {
+AgentView BuildAgentView(const Agent& a, AgentStatus status, absl::Time now) {
+  AgentView v;
+  v.agent_id = a.spec.agent_id;
+  v.display_name = a.spec.display_name;
+  v.status = status;
+  v.reason = a.not_ready ? a.not_ready_reason : (a.resting ? "forced rest" : "");
+  v.skills = a.spec.skills;
+  v.languages = a.spec.languages;
+  for (int ch = 0; ch < kChannelCount; ++ch) {
+    if (a.capacity[ch] > 0) v.load.push_back({Channel(ch), a.active[ch], a.capacity[ch]});
+  }
+  v.contacts.assign(a.held.begin(), a.held.end());
+  v.idle = a.total_active == 0 && a.logged_in ? now - a.idle_since : absl::ZeroDuration();
+  v.consecutive_misses = a.consecutive_misses;
+  absl::Duration handling = a.handling_time;
+  absl::Duration idle = a.idle_time;
+  if (a.mode == Agent::Mode::kHandling) handling += now - a.accounted_until;
+  if (a.mode == Agent::Mode::kIdle) idle += now - a.accounted_until;
+  const absl::Duration total = handling + idle;
+  v.occupancy = total > absl::ZeroDuration() ? handling / total : 0.0;
+  return v;
+}
+}  // namespace
+
+absl::StatusOr<AgentView> Router::Impl::GetAgent(absl::string_view agent_id, absl::Time now) const {
+  const Agent* a = FindAgent(agent_id);
+  if (a == nullptr) return absl::NotFoundError(absl::StrCat("agent_id: unknown agent '", agent_id, "'"));
+  return BuildAgentView(*a, StatusOf(*a), std::max(now, now_));
+}
+
+std::vector<AgentView> Router::Impl::Agents(absl::Time now) const {
+  std::vector<AgentView> out;
+  for (const auto& a : agents_) out.push_back(BuildAgentView(*a, StatusOf(*a), std::max(now, now_)));
+  return out;
+}
+
+absl::Status Router::Impl::CheckInvariants() const {
+  auto fail = [](auto&&... parts) { return absl::InternalError(absl::StrCat(parts...)); };
+  // Contacts: each waiting contact is in exactly the index it belongs to.
+  size_t waiting = 0;
+  for (const auto& [id, c] : contacts_) {
+    if (c.state == ContactState::kQueued) {
+      ++waiting;
+      if (!queues_[c.queue].waiting_since.contains({c.arrival, id})) {
+        return fail(ContactIdString(id), " missing from waiting_since");
+      }
+      if (c.reserved_for != kNoAgent) {
+        if (!agents_[c.reserved_for]->reserved.contains(c.key)) {
+          return fail(ContactIdString(id), " missing from its advisor's reserve");
+        }
+      } else {
+        auto it = buckets_.find(IndexKey(c.queue, c.stage, c.language, c.special));
+        if (it == buckets_.end() || it->second.find(c.key) == it->second.end()) {
+          return fail(ContactIdString(id), " missing from its bucket");
+        }
+      }
+    } else if (c.state == ContactState::kOffered) {
+      auto it = offers_.find(c.offer);
+      if (it == offers_.end() || it->second != id) return fail(ContactIdString(id), " offer lost");
+    }
+    const bool held = c.state == ContactState::kOffered || c.state == ContactState::kConnected ||
+                      c.state == ContactState::kWrapUp;
+    if (held != (c.agent != kNoAgent)) return fail(ContactIdString(id), " agent link wrong");
+    if (held && !agents_[c.agent]->held.contains(id)) {
+      return fail(ContactIdString(id), " not in its agent's held set");
+    }
+  }
+  size_t indexed = 0;
+  for (const auto& [key, bucket] : buckets_) indexed += bucket.size();
+  for (const auto& a : agents_) indexed += a->reserved.size();
+  if (indexed != waiting) return fail("indexes hold ", indexed, " contacts, ", waiting, " wait");
+  for (const Queue& q : queues_) {
+    for (uint64_t key : q.nonempty_buckets) {
+      auto it = buckets_.find(key);
+      if (it == buckets_.end() || it->second.empty()) return fail("empty bucket listed");
+    }
+  }
+  if (offers_.size() > contacts_.size()) return fail("stray offers");
+
+  // Agents: load matches what they hold and never exceeds capacity; pools
+  // hold exactly the free agents.
+  size_t pooled = 0;
+  for (const auto& [key, pool] : pools_) pooled += pool.size();
+  size_t memberships = 0;
+  for (const auto& agent : agents_) {
+    const Agent& a = *agent;
+    std::array<uint32_t, kChannelCount> active{};
+    uint32_t exclusive = 0;
+    for (ContactId id : a.held) {
+      const Contact* c = FindContact(id);
+      if (c == nullptr || c->agent != static_cast<int32_t>(a.index)) {
+        return fail(a.spec.agent_id, " holds a contact that is not with it");
+      }
+      ++active[static_cast<int>(c->spec.channel)];
+      if (config_.channels[static_cast<int>(c->spec.channel)].exclusive) ++exclusive;
+    }
+    if (active != a.active) return fail(a.spec.agent_id, " load counters drifted");
+    for (int ch = 0; ch < kChannelCount; ++ch) {
+      if (active[ch] > a.capacity[ch]) return fail(a.spec.agent_id, " over capacity");
+    }
+    if (exclusive > 1 || (exclusive == 1 && a.held.size() > 1)) {
+      return fail(a.spec.agent_id, " holds an exclusive contact beside other work");
+    }
+    if (!a.logged_in && !a.held.empty()) return fail(a.spec.agent_id, " offline but holds work");
+    size_t expected = 0;
+    if (Offerable(a)) {
+      for (const QueueEligibility& e : a.eligibility) {
+        if (CanTake(a, queues_[e.queue].config.channel)) expected += a.languages.size();
+      }
+    }
+    if (expected != a.pool_memberships.size()) {
+      return fail(a.spec.agent_id, " is in ", a.pool_memberships.size(), " pools, expected ",
+                  expected);
+    }
+    memberships += expected;
+    for (const auto& [pool, key] : a.pool_memberships) {
+      auto it = pools_.find(pool);
+      if (it == pools_.end() || !it->second.contains(key)) {
+        return fail(a.spec.agent_id, " missing from a pool it belongs to");
+      }
+    }
+  }
+  if (pooled != memberships) return fail("pools hold ", pooled, " entries, expected ", memberships);
+
+  // Work conservation: no free agent sits beside a waiting contact it may take.
+  for (const auto& [id, c] : contacts_) {
+    if (c.state != ContactState::kQueued) continue;
+    if (c.reserved_for != kNoAgent) {
+      const Agent& advisor = *agents_[c.reserved_for];
+      if (Offerable(advisor) && CanTake(advisor, c.spec.channel)) {
+        return fail(ContactIdString(id), " waits for free advisor ", advisor.spec.agent_id);
+      }
+      continue;
+    }
+    for (const auto& agent : agents_) {
+      const Agent& a = *agent;
+      if (Offerable(a) && CanTake(a, c.spec.channel) && Eligible(a, c) && !Excluded(c, a.index)) {
+        return fail("agent ", a.spec.agent_id, " is free and eligible for waiting ",
+                    ContactIdString(id));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ccr

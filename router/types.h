@@ -1,0 +1,175 @@
+// Vocabulary of the routing core: channels, contacts, agents, configuration.
+//
+// These are plain C++ values with no dependency on protobuf, so the router
+// stays a pure library; the engine maps the wire contract onto them.
+#ifndef CCROUTER_ROUTER_TYPES_H_
+#define CCROUTER_ROUTER_TYPES_H_
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace ccr {
+
+enum class Channel : uint8_t { kVoice, kChat, kEmail, kMessaging, kVideo, kCallback };
+inline constexpr int kChannelCount = 6;
+const char* ChannelName(Channel c);
+
+enum class Tier : uint8_t { kStandard, kSilver, kGold, kVip };
+const char* TierName(Tier t);
+
+enum class Severity : uint8_t { kNone, kMinor, kModerate, kSevere };
+enum class Direction : uint8_t { kInbound, kProactiveOutbound };
+
+using ContactId = uint64_t;  // assigned by the router, 1, 2, 3, ...
+
+struct Signals {
+  bool complaint = false;
+  bool emergency = false;
+  Severity severity = Severity::kNone;
+  double sentiment = 0;  // [-1, 1]
+  uint32_t repeat_contacts_24h = 0;
+  uint32_t escalation_level = 0;  // 0..3
+  std::vector<std::string> keywords;
+};
+
+// A contact as a gateway submits it (already validated at the edge).
+struct ContactSpec {
+  std::string idempotency_key;
+  std::string queue;  // must name a configured queue
+  Channel channel = Channel::kVoice;
+  Direction direction = Direction::kInbound;
+  std::string customer_id;
+  Tier tier = Tier::kStandard;
+  std::string dedicated_advisor;  // agent id, or empty
+  std::string language;           // empty: the queue's default
+  bool elderly = false;
+  bool accessibility = false;
+  Signals signals;
+  std::string topic;
+  // Callbacks: routed from this time on (nullopt: now).
+  std::optional<absl::Time> scheduled_for;
+  std::map<std::string, std::string> attributes;
+};
+
+struct SkillLevel {
+  std::string skill;
+  uint32_t level = 0;  // 1..10
+};
+
+// An agent as its desktop logs in.
+struct AgentSpec {
+  std::string agent_id;
+  std::string display_name;
+  std::vector<SkillLevel> skills;
+  std::vector<std::string> languages;  // empty: the config's default language
+  // Channels served, with per-agent capacity (0: the channel's default).
+  std::vector<std::pair<Channel, uint32_t>> capacities;
+  bool start_available = true;
+};
+
+struct Outcome {
+  bool resolved = false;
+  std::string disposition;
+  int complaint_root_cause = 0;  // mirrors ccrouter.v1.Outcome.RootCause
+  bool follow_up_due = false;
+};
+
+// ---- Configuration ------------------------------------------------------
+
+struct SkillRequirement {
+  std::string skill;
+  uint32_t min_level = 1;
+};
+
+// One ring of the bullseye (cumulative with the earlier ones).
+struct OverflowStep {
+  absl::Duration after = absl::ZeroDuration();
+  uint32_t lower_min_level_by = 0;
+  std::vector<std::string> add_queues;
+  bool any_agent_of_channel = false;
+};
+
+struct QueueConfig {
+  std::string name;
+  Channel channel = Channel::kVoice;
+  std::vector<SkillRequirement> skills;
+  absl::Duration answer_within = absl::Seconds(20);
+  double target_ratio = 0.8;
+  std::vector<OverflowStep> overflow;  // sorted by `after`
+  std::string default_language;        // empty: RouterConfig::default_language
+  absl::Duration short_abandon = absl::Seconds(5);
+  absl::Duration expire_after = absl::ZeroDuration();  // zero: never
+  std::vector<std::string> topics;
+};
+
+struct ChannelConfig {
+  uint32_t agent_capacity = 1;
+  bool exclusive = false;
+  absl::Duration offer_timeout = absl::Seconds(15);
+  absl::Duration wrap_up = absl::Seconds(30);
+  absl::Duration default_handle = absl::Seconds(300);
+  std::string default_queue;
+};
+
+struct ScoringWeights {
+  std::array<double, 4> tier = {0, 5, 10, 20};  // by Tier
+  double complaint = 10;
+  double emergency = 1000;
+  std::array<double, 4> severity = {0, 5, 15, 30};  // by Severity
+  double negative_sentiment = 10;  // at sentiment -1
+  double repeat_contact = 3;
+  uint32_t repeat_contact_cap = 5;
+  double escalation_level = 5;
+  std::map<std::string, double> keywords;
+  double proactive_outbound = 5;
+  double need_elderly = 5;
+  double need_accessibility = 5;
+  // What one urgency point is worth in seconds of SLA slack when ranking.
+  double seconds_per_point = 2;
+};
+
+struct EscalationConfig {
+  std::string senior_skill = "senior";
+  double complaint_sentiment_threshold = -0.5;
+  uint32_t senior_from_escalation_level = 2;
+  double alert_sentiment_threshold = -0.8;
+  std::string elderly_skill;        // empty: elderly needs no extra skill
+  std::string accessibility_skill;  // empty: accessibility needs no extra skill
+};
+
+struct FollowUpConfig {
+  std::string queue;  // empty: follow-ups are reported but not routed
+  absl::Duration severe_progress_report = absl::Hours(2);
+  absl::Duration unresolved_follow_up = absl::Hours(24);
+  absl::Duration survey_delay = absl::Minutes(5);
+  bool survey_enabled = true;
+};
+
+struct RouterConfig {
+  std::vector<QueueConfig> queues;
+  std::array<ChannelConfig, kChannelCount> channels;
+  ScoringWeights scoring;
+  EscalationConfig escalation;
+  FollowUpConfig follow_ups;
+  absl::Duration max_continuous_busy = absl::ZeroDuration();  // zero: no cap
+  absl::Duration rest = absl::Minutes(5);
+  std::string default_language = "en";
+  absl::Duration sticky_window = absl::Hours(24);
+  absl::Duration advisor_wait = absl::Seconds(30);
+  uint32_t max_consecutive_misses = 3;
+  // After a reject or timeout, the same agent is not offered that contact
+  // again for this long (others may take it at once).
+  absl::Duration reoffer_cooldown = absl::Seconds(10);
+  absl::Duration idempotency_window = absl::Hours(24);
+  std::string fallback_queue;
+};
+
+}  // namespace ccr
+
+#endif  // CCROUTER_ROUTER_TYPES_H_
