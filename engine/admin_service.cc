@@ -1,0 +1,139 @@
+// Admin: queue and agent figures, explanations, the event feed, reloads and
+// supervisor overrides.
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+#include "engine/services.h"
+#include "engine/wire.h"
+
+namespace ccr {
+
+namespace {
+
+class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEvent> {
+ public:
+  WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx, uint64_t after_sequence)
+      : outbox_(std::make_shared<EventOutbox>(this, ctx, 20000)) {
+    std::shared_ptr<EventOutbox> outbox = outbox_;
+    engine.Post([outbox, after_sequence](Engine& e) {
+      absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
+                                    : e.Subscribe(outbox, after_sequence);
+      if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
+    });
+  }
+  void OnWriteDone(bool ok) override { outbox_->OnWriteDone(ok); }
+  void OnCancel() override { outbox_->Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    outbox_->OnDone();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<EventOutbox> outbox_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* ctx,
+                                                   const v1::ListQueuesRequest*,
+                                                   v1::ListQueuesReply* reply) {
+  return RunOnStrand(engine_, ctx, [reply](Engine& e) {
+    const absl::Time now = e.Now();
+    for (const QueueStats& q : e.router().Queues(now)) QueueToWire(q, reply->add_queues());
+    ToTimestamp(now, reply->mutable_as_of());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::ListAgents(grpc::CallbackServerContext* ctx,
+                                                   const v1::ListAgentsRequest*,
+                                                   v1::ListAgentsReply* reply) {
+  return RunOnStrand(engine_, ctx, [reply](Engine& e) {
+    for (const AgentView& a : e.router().Agents(e.Now())) {
+      AgentToWire(a, e.AgentConnected(a.agent_id), reply->add_agents());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::Explain(grpc::CallbackServerContext* ctx,
+                                                const v1::ExplainRequest* req,
+                                                v1::ExplainReply* reply) {
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  if (!id.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(id.status()));
+    return reactor;
+  }
+  return RunOnStrand(engine_, ctx, [reply, id = *id](Engine& e) -> absl::Status {
+    absl::StatusOr<Explanation> x = e.router().Explain(id, e.Now());
+    if (!x.ok()) return x.status();
+    ExplanationToWire(*x, reply);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::LifecycleEvent>* AdminService::WatchEvents(
+    grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) {
+  return new WatchEventsReactor(engine_, ctx, req->after_sequence());
+}
+
+grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* ctx,
+                                                     const v1::ReloadConfigRequest* req,
+                                                     v1::ReloadConfigReply* reply) {
+  if (req->config_yaml().size() > 1024 * 1024) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "config_yaml: larger than 1 MiB"));
+    return reactor;
+  }
+  return RunOnStrand(engine_, ctx, [reply, yaml = req->config_yaml()](Engine& e) -> absl::Status {
+    absl::StatusOr<ReloadResult> r = e.Reload(yaml);
+    if (!r.ok()) return r.status();
+    reply->set_queues(r->queues);
+    for (ContactId id : r->moved) reply->add_moved_contacts(ContactIdString(id));
+    reply->set_fallback_queue(r->fallback_queue);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContext* ctx,
+                                                      const v1::SetAgentStateRequest* req,
+                                                      v1::SetAgentStateReply* reply) {
+  absl::Status invalid;
+  if (req->agent_id().empty()) invalid = absl::InvalidArgumentError("agent_id: required");
+  const v1::AgentState state = req->state();
+  if (invalid.ok() && state != v1::AGENT_STATE_AVAILABLE && state != v1::AGENT_STATE_NOT_READY &&
+      state != v1::AGENT_STATE_OFFLINE) {
+    invalid = absl::InvalidArgumentError("state: AVAILABLE, NOT_READY or OFFLINE");
+  }
+  if (invalid.ok() && state == v1::AGENT_STATE_NOT_READY && req->reason().empty()) {
+    invalid = absl::InvalidArgumentError("reason: required for NOT_READY");
+  }
+  if (!invalid.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(invalid));
+    return reactor;
+  }
+  return RunOnStrand(
+      engine_, ctx,
+      [reply, agent = req->agent_id(), state, reason = req->reason()](Engine& e) -> absl::Status {
+        Router& r = e.router();
+        const std::string why = reason.empty() ? "supervisor" : reason;
+        absl::Status s = state == v1::AGENT_STATE_AVAILABLE   ? r.SetAvailable(agent, e.Now())
+                         : state == v1::AGENT_STATE_NOT_READY ? r.SetNotReady(agent, why, e.Now())
+                                                              : r.Logout(agent, why, e.Now());
+        if (!s.ok()) return s;
+        if (state == v1::AGENT_STATE_OFFLINE) {
+          e.DisconnectAgent(
+              agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
+        }
+        LogEvent(LogLevel::kInfo, "supervisor_override", {{"agent", agent}, {"reason", why}});
+        absl::StatusOr<AgentView> view = r.GetAgent(agent, e.Now());
+        if (view.ok()) {
+          AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
+        }
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace ccr

@@ -1,0 +1,243 @@
+// AgentDesk.Connect: one bidirectional stream per agent desktop.
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+#include "engine/services.h"
+#include "engine/wire.h"
+
+namespace ccr {
+
+namespace {
+
+constexpr double kHeartbeatIntervalSeconds = 5;
+
+class AgentStreamReactor final
+    : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage> {
+ public:
+  AgentStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
+      : engine_(engine), outbox_(std::make_shared<AgentOutbox>(this, ctx, 256)) {
+    StartRead(&message_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the desktop closed its side: a clean goodbye
+      Leave(/*clean=*/true);
+      outbox_->Finish(grpc::Status::OK);
+      return;
+    }
+    if (agent_id_.empty()) {
+      if (!HandleLogin()) return;
+    } else {
+      HandleCommand();
+    }
+    if (!outbox_->closed()) StartRead(&message_);
+  }
+
+  void OnWriteDone(bool ok) override { outbox_->OnWriteDone(ok); }
+
+  void OnCancel() override {
+    Leave(/*clean=*/false);
+    outbox_->Finish(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    Leave(/*clean=*/false);  // e.g. finished by the server for falling behind
+    outbox_->OnDone();
+    delete this;
+  }
+
+ private:
+  bool HandleLogin() {
+    if (message_.kind_case() != v1::AgentMessage::kLogin) {
+      outbox_->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                   "login: the first message on the stream must be a login"));
+      return false;
+    }
+    if (engine_.draining()) {
+      outbox_->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down"));
+      return false;
+    }
+    absl::StatusOr<AgentSpec> spec = AgentSpecFromWire(message_.login());
+    if (!spec.ok()) {
+      outbox_->Finish(ToGrpcStatus(spec.status()));
+      return false;
+    }
+    {
+      std::lock_guard lock(id_mu_);
+      agent_id_ = spec->agent_id;
+    }
+    std::shared_ptr<AgentOutbox> outbox = outbox_;
+    engine_.Post([outbox, spec = std::move(*spec)](Engine& e) {
+      absl::Status s = e.router().Login(spec, e.Now());
+      if (!s.ok()) {
+        outbox->Finish(ToGrpcStatus(s));
+        return;
+      }
+      absl::StatusOr<AgentView> view = e.router().GetAgent(spec.agent_id, e.Now());
+      v1::ServerMessage ok;
+      ok.mutable_login_ok()->set_agent_id(spec.agent_id);
+      ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
+      ok.mutable_login_ok()->set_heartbeat_interval_seconds(kHeartbeatIntervalSeconds);
+      outbox->Send(std::move(ok));
+      e.AttachAgent(spec.agent_id, outbox);
+      LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", spec.agent_id}});
+    });
+    return true;
+  }
+
+  void Reply(uint64_t request_id, const absl::Status& s) {
+    v1::ServerMessage msg;
+    msg.mutable_result()->set_request_id(request_id);
+    msg.mutable_result()->set_code(static_cast<int>(s.code()));
+    msg.mutable_result()->set_message(std::string(s.message()));
+    outbox_->Send(std::move(msg));
+  }
+
+  // Validates one desktop command and posts it; the answer comes back as a
+  // CommandResult with the same request_id.
+  void HandleCommand() {
+    const uint64_t request_id = message_.request_id();
+    std::function<absl::Status(Engine&)> command;
+    absl::Status invalid;
+    const std::string agent = agent_id_;
+    switch (message_.kind_case()) {
+      case v1::AgentMessage::kHeartbeat: {
+        v1::ServerMessage beat;
+        beat.mutable_heartbeat()->set_sequence(message_.heartbeat().sequence());
+        outbox_->Send(std::move(beat));
+        return;
+      }
+      case v1::AgentMessage::kLogin:
+        invalid = absl::FailedPreconditionError("login: already logged in on this stream");
+        break;
+      case v1::AgentMessage::kSetState: {
+        const v1::SetState& s = message_.set_state();
+        if (s.state() == v1::AGENT_STATE_AVAILABLE) {
+          command = [agent](Engine& e) { return e.router().SetAvailable(agent, e.Now()); };
+        } else if (s.state() == v1::AGENT_STATE_NOT_READY) {
+          if (s.reason().empty() || s.reason().size() > 128) {
+            invalid = absl::InvalidArgumentError("set_state.reason: 1..128 bytes for not-ready");
+            break;
+          }
+          command = [agent, reason = s.reason()](Engine& e) {
+            return e.router().SetNotReady(agent, reason, e.Now());
+          };
+        } else {
+          invalid = absl::InvalidArgumentError(
+              "set_state.state: AVAILABLE or NOT_READY (close the stream to log out)");
+        }
+        break;
+      }
+      case v1::AgentMessage::kAccept: {
+        absl::StatusOr<uint64_t> offer =
+            OfferIdFromWire(message_.accept().offer_id(), "accept.offer_id");
+        if (!offer.ok()) {
+          invalid = offer.status();
+          break;
+        }
+        command = [agent, offer = *offer](Engine& e) {
+          return e.router().Accept(agent, offer, e.Now());
+        };
+        break;
+      }
+      case v1::AgentMessage::kReject: {
+        absl::StatusOr<uint64_t> offer =
+            OfferIdFromWire(message_.reject().offer_id(), "reject.offer_id");
+        if (!offer.ok() || message_.reject().reason().size() > 128) {
+          invalid = !offer.ok() ? offer.status()
+                                : absl::InvalidArgumentError("reject.reason: at most 128 bytes");
+          break;
+        }
+        command = [agent, offer = *offer, reason = message_.reject().reason()](Engine& e) {
+          return e.router().Reject(agent, offer, reason, e.Now());
+        };
+        break;
+      }
+      case v1::AgentMessage::kComplete: {
+        absl::StatusOr<ContactId> id =
+            ContactIdFromWire(message_.complete().contact_id(), "complete.contact_id");
+        absl::StatusOr<Outcome> outcome = OutcomeFromWire(message_.complete().outcome());
+        if (!id.ok() || !outcome.ok()) {
+          invalid = !id.ok() ? id.status() : outcome.status();
+          break;
+        }
+        command = [agent, id = *id, outcome = *outcome](Engine& e) {
+          return e.router().Complete(agent, id, outcome, e.Now());
+        };
+        break;
+      }
+      case v1::AgentMessage::kWrapUpDone: {
+        absl::StatusOr<ContactId> id =
+            ContactIdFromWire(message_.wrap_up_done().contact_id(), "wrap_up_done.contact_id");
+        if (!id.ok()) {
+          invalid = id.status();
+          break;
+        }
+        command = [agent, id = *id](Engine& e) {
+          return e.router().WrapUpDone(agent, id, e.Now());
+        };
+        break;
+      }
+      case v1::AgentMessage::kTransfer: {
+        const v1::TransferRequest& t = message_.transfer();
+        absl::StatusOr<ContactId> id = ContactIdFromWire(t.contact_id(), "transfer.contact_id");
+        if (!id.ok()) {
+          invalid = id.status();
+        } else if (t.to_queue().empty()) {
+          invalid = absl::InvalidArgumentError("transfer.to_queue: required");
+        } else if (t.note().size() > InputLimits::kMaxTextBytes) {
+          invalid = absl::InvalidArgumentError("transfer.note: longer than 1024 bytes");
+        } else {
+          command = [agent, id = *id, to = t.to_queue(), note = t.note()](Engine& e) {
+            return e.router().Transfer(agent, id, to, note, e.Now());
+          };
+        }
+        break;
+      }
+      case v1::AgentMessage::KIND_NOT_SET:
+        invalid = absl::InvalidArgumentError("kind: empty message");
+        break;
+    }
+    if (!command) {
+      Reply(request_id, invalid);
+      return;
+    }
+    std::shared_ptr<AgentOutbox> outbox = outbox_;
+    engine_.Post([outbox, request_id, command = std::move(command)](Engine& e) {
+      absl::Status s = command(e);
+      v1::ServerMessage msg;
+      msg.mutable_result()->set_request_id(request_id);
+      msg.mutable_result()->set_code(static_cast<int>(s.code()));
+      msg.mutable_result()->set_message(std::string(s.message()));
+      outbox->Send(std::move(msg));
+    });
+  }
+
+  // Tells the strand this stream is gone (once).
+  void Leave(bool clean) {
+    std::lock_guard lock(id_mu_);
+    if (agent_id_.empty() || left_.exchange(true)) return;
+    const AgentOutbox* identity = outbox_.get();
+    std::shared_ptr<AgentOutbox> keep_alive = outbox_;
+    engine_.Post([agent = agent_id_, identity, keep_alive, clean](Engine& e) {
+      e.DetachAgent(agent, identity, clean);
+    });
+  }
+
+  Engine& engine_;
+  std::shared_ptr<AgentOutbox> outbox_;
+  v1::AgentMessage message_;
+  // Written once by the login (a read reaction); read by later read
+  // reactions and by Leave, which may run on another thread.
+  std::mutex id_mu_;
+  std::string agent_id_;  // GUARDED_BY(id_mu_) for writes and cross-thread reads
+  std::atomic<bool> left_{false};
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>* AgentDeskService::Connect(
+    grpc::CallbackServerContext* ctx) {
+  return new AgentStreamReactor(engine_, ctx);
+}
+
+}  // namespace ccr

@@ -1,0 +1,270 @@
+#include "engine/config_loader.h"
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/json_util.h"
+#include "router/router.h"
+#include "yaml-cpp/yaml.h"
+
+namespace ccr {
+
+namespace {
+
+void AppendJsonString(std::string* out, absl::string_view s) {
+  out->push_back('"');
+  for (char ch : s) {
+    switch (ch) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default:
+        if (static_cast<unsigned char>(ch) < 0x20) {
+          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(ch), absl::kZeroPad2));
+        } else {
+          out->push_back(ch);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+// Enum fields whose values may be written short: `channel: voice`.
+const char* EnumPrefix(absl::string_view key) {
+  if (key == "channel") return "CHANNEL_";
+  if (key == "tier") return "TIER_";
+  if (key == "direction") return "DIRECTION_";
+  return nullptr;
+}
+
+absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, std::string* out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      out->append("null");
+      return absl::OkStatus();
+    case YAML::NodeType::Map: {
+      out->push_back('{');
+      bool first = true;
+      for (const auto& kv : node) {
+        if (!first) out->push_back(',');
+        first = false;
+        const std::string k = kv.first.as<std::string>();
+        AppendJsonString(out, k);
+        out->push_back(':');
+        if (absl::Status s = NodeToJson(kv.second, k, out); !s.ok()) return s;
+      }
+      out->push_back('}');
+      return absl::OkStatus();
+    }
+    case YAML::NodeType::Sequence: {
+      out->push_back('[');
+      for (size_t i = 0; i < node.size(); ++i) {
+        if (i > 0) out->push_back(',');
+        if (absl::Status s = NodeToJson(node[i], key, out); !s.ok()) return s;
+      }
+      out->push_back(']');
+      return absl::OkStatus();
+    }
+    case YAML::NodeType::Scalar: {
+      const std::string& v = node.Scalar();
+      if (node.Tag() == "!") {  // quoted: always a string
+        AppendJsonString(out, v);
+        return absl::OkStatus();
+      }
+      if (v == "true" || v == "false") {
+        out->append(v);
+        return absl::OkStatus();
+      }
+      double number = 0;
+      if (absl::SimpleAtod(v, &number) && std::isfinite(number)) {
+        out->append(v);
+        return absl::OkStatus();
+      }
+      if (const char* prefix = EnumPrefix(key);
+          prefix != nullptr && !v.empty() && absl::AsciiStrToLower(v) == v) {
+        AppendJsonString(out, absl::StrCat(prefix, absl::AsciiStrToUpper(v)));
+        return absl::OkStatus();
+      }
+      AppendJsonString(out, v);
+      return absl::OkStatus();
+    }
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  return absl::InvalidArgumentError(absl::StrCat("config: undefined YAML node at '", key, "'"));
+}
+
+absl::Duration SecondsOr(double seconds, absl::Duration fallback) {
+  return seconds > 0 ? absl::Seconds(seconds) : fallback;
+}
+
+Channel ToChannel(v1::Channel c) {
+  switch (c) {
+    case v1::CHANNEL_CHAT:
+      return Channel::kChat;
+    case v1::CHANNEL_EMAIL:
+      return Channel::kEmail;
+    case v1::CHANNEL_MESSAGING:
+      return Channel::kMessaging;
+    case v1::CHANNEL_VIDEO:
+      return Channel::kVideo;
+    case v1::CHANNEL_CALLBACK:
+      return Channel::kCallback;
+    default:
+      return Channel::kVoice;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: YAML error at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  }
+  if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
+  std::string json;
+  if (absl::Status s = NodeToJson(root, "", &json); !s.ok()) return s;
+  return json;
+}
+
+absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
+  absl::StatusOr<std::string> json = YamlToJson(yaml);
+  if (!json.ok()) return json.status();
+  v1::Config config;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  auto status = google::protobuf::util::JsonStringToMessage(*json, &config, options);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", status.message().as_string()));
+  }
+  return config;
+}
+
+RouterConfig ToRouterConfig(const v1::Config& in) {
+  RouterConfig out;
+  if (!in.default_language().empty()) out.default_language = in.default_language();
+  out.sticky_window = SecondsOr(in.sticky_window_seconds(), out.sticky_window);
+  out.advisor_wait = SecondsOr(in.advisor_wait_seconds(), out.advisor_wait);
+  if (in.max_consecutive_misses() > 0) out.max_consecutive_misses = in.max_consecutive_misses();
+  out.reoffer_cooldown = SecondsOr(in.reoffer_cooldown_seconds(), out.reoffer_cooldown);
+  out.idempotency_window = SecondsOr(in.idempotency_window_seconds(), out.idempotency_window);
+  out.fallback_queue = in.fallback_queue();
+
+  for (const v1::ChannelConfig& c : in.channels()) {
+    ChannelConfig& ch = out.channels[static_cast<int>(ToChannel(c.channel()))];
+    if (c.agent_capacity() > 0) ch.agent_capacity = c.agent_capacity();
+    ch.exclusive = c.exclusive();
+    ch.offer_timeout = SecondsOr(c.offer_timeout_seconds(), ch.offer_timeout);
+    ch.wrap_up =
+        c.wrap_up_seconds() > 0 ? absl::Seconds(c.wrap_up_seconds()) : absl::ZeroDuration();
+    ch.default_handle = SecondsOr(c.default_handle_seconds(), ch.default_handle);
+    ch.default_queue = c.default_queue();
+  }
+  for (const v1::QueueConfig& q : in.queues()) {
+    QueueConfig& qc = out.queues.emplace_back();
+    qc.name = q.name();
+    qc.channel = ToChannel(q.channel());
+    for (const auto& s : q.skills()) qc.skills.push_back({s.skill(), std::max(1u, s.min_level())});
+    qc.answer_within = SecondsOr(q.answer_within_seconds(), qc.answer_within);
+    if (q.target_ratio() != 0) qc.target_ratio = q.target_ratio();
+    for (const auto& step : q.overflow()) {
+      OverflowStep& o = qc.overflow.emplace_back();
+      o.after = absl::Seconds(step.after_seconds());
+      o.lower_min_level_by = step.lower_min_level_by();
+      o.add_queues.assign(step.add_queues().begin(), step.add_queues().end());
+      o.any_agent_of_channel = step.any_agent_of_channel();
+    }
+    qc.default_language = q.default_language();
+    qc.short_abandon = absl::Seconds(std::max(0.0, q.short_abandon_seconds()));
+    qc.expire_after = absl::Seconds(std::max(0.0, q.expire_after_seconds()));
+    qc.topics.assign(q.topics().begin(), q.topics().end());
+  }
+  if (in.has_scoring()) {
+    const v1::ScoringWeights& w = in.scoring();
+    ScoringWeights& s = out.scoring;
+    s.tier = {w.tier_standard(), w.tier_silver(), w.tier_gold(), w.tier_vip()};
+    s.complaint = w.complaint();
+    s.emergency = w.emergency();
+    s.severity = {0, w.severity_minor(), w.severity_moderate(), w.severity_severe()};
+    s.negative_sentiment = w.negative_sentiment();
+    s.repeat_contact = w.repeat_contact();
+    s.repeat_contact_cap = w.repeat_contact_cap();
+    s.escalation_level = w.escalation_level();
+    s.keywords.clear();
+    for (const auto& [k, v] : w.keywords()) s.keywords[k] = v;
+    s.proactive_outbound = w.proactive_outbound();
+    s.need_elderly = w.need_elderly();
+    s.need_accessibility = w.need_accessibility();
+    s.seconds_per_point = w.seconds_per_point();
+  }
+  if (in.has_escalation()) {
+    const v1::EscalationConfig& e = in.escalation();
+    out.escalation.senior_skill = e.senior_skill();
+    out.escalation.complaint_sentiment_threshold = e.complaint_sentiment_threshold();
+    out.escalation.senior_from_escalation_level = e.senior_from_escalation_level();
+    out.escalation.alert_sentiment_threshold = e.alert_sentiment_threshold();
+    out.escalation.elderly_skill = e.elderly_skill();
+    out.escalation.accessibility_skill = e.accessibility_skill();
+  }
+  if (in.has_follow_ups()) {
+    const v1::FollowUpConfig& f = in.follow_ups();
+    out.follow_ups.queue = f.queue();
+    out.follow_ups.severe_progress_report =
+        SecondsOr(f.severe_progress_report_seconds(), out.follow_ups.severe_progress_report);
+    out.follow_ups.unresolved_follow_up =
+        SecondsOr(f.unresolved_follow_up_seconds(), out.follow_ups.unresolved_follow_up);
+    out.follow_ups.survey_delay = SecondsOr(f.survey_delay_seconds(), out.follow_ups.survey_delay);
+    out.follow_ups.survey_enabled = f.survey_enabled();
+  }
+  if (in.has_wellbeing()) {
+    out.max_continuous_busy =
+        absl::Seconds(std::max(0.0, in.wellbeing().max_continuous_busy_seconds()));
+    out.rest = SecondsOr(in.wellbeing().rest_seconds(), out.rest);
+  }
+  return out;
+}
+
+absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config* wire) {
+  absl::StatusOr<v1::Config> parsed = ParseConfigYaml(yaml);
+  if (!parsed.ok()) return parsed.status();
+  for (int i = 0; i < parsed->queues_size(); ++i) {
+    if (parsed->queues(i).channel() == v1::CHANNEL_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat("config.queues[", i, "].channel: required"));
+    }
+  }
+  RouterConfig config = ToRouterConfig(*parsed);
+  absl::StatusOr<std::unique_ptr<Router>> trial = Router::Create(config);
+  if (!trial.ok()) return trial.status();
+  if (wire != nullptr) *wire = std::move(*parsed);
+  return config;
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace ccr

@@ -1,0 +1,114 @@
+// Engine: the event-driven host of the router. One Asio io_context thread is
+// the routing strand: it alone touches the Router. gRPC reactors Post()
+// closures to it; after each closure the engine delivers the router's events
+// (offers to agent streams, lifecycle events to watchers and the log) and
+// re-arms the one timer that feeds Router::Tick().
+#ifndef CCROUTER_ENGINE_ENGINE_H_
+#define CCROUTER_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/steady_timer.hpp"
+#include "ccrouter/v1/agent_desk.pb.h"
+#include "ccrouter/v1/config.pb.h"
+#include "ccrouter/v1/events.pb.h"
+#include "engine/stream_writer.h"
+#include "grpcpp/support/server_callback.h"
+#include "router/router.h"
+
+namespace ccr {
+
+namespace v1 = ::ccrouter::v1;
+
+using AgentOutbox =
+    StreamWriter<grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>, v1::ServerMessage>;
+using EventOutbox = StreamWriter<grpc::ServerWriteReactor<v1::LifecycleEvent>, v1::LifecycleEvent>;
+
+struct EngineOptions {
+  std::string config_path;  // empty: the embedded default
+  size_t max_backlog = 20000;
+  absl::Duration disconnect_grace = absl::Seconds(10);
+  size_t event_window = 100000;     // events kept for WatchEvents resume
+  size_t agent_outbox_limit = 256;  // messages queued to one agent desktop
+  size_t watcher_outbox_limit = 20000;
+};
+
+struct ReloadResult {
+  uint32_t queues = 0;
+  std::vector<ContactId> moved;
+  std::string fallback_queue;
+};
+
+class Engine {
+ public:
+  Engine(boost::asio::io_context& io, std::unique_ptr<Router> router, v1::Config wire_config,
+         EngineOptions options);
+  ~Engine();
+
+  // ---- any thread ----
+  // Runs `fn` on the routing strand, then delivers what it caused. With
+  // `admission`, refuses (returns false) when the strand's backlog is at the
+  // bound, so overload sheds new work instead of growing memory.
+  bool Post(std::function<void(Engine&)> fn, bool admission = false);
+  size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
+  size_t max_backlog() const { return options_.max_backlog; }
+  bool draining() const { return draining_.load(); }
+  // The config that edge validation uses (swapped on reload).
+  std::shared_ptr<const RouterConfig> config_snapshot() const;
+
+  // ---- routing strand only ----
+  Router& router() { return *router_; }
+  absl::Time Now() const;
+  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox);
+  // The desktop's stream ended. A clean goodbye logs the agent out now; a
+  // dropped stream gets the disconnect grace first.
+  void DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean);
+  bool AgentConnected(const std::string& agent_id) const;
+  // Closes the agent's desktop stream (after a supervisor forced a logout).
+  void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
+  // Replays events after `after_sequence` still in the window, then follows.
+  absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence);
+  absl::StatusOr<ReloadResult> Reload(const std::string& yaml);
+  // Stops taking submits and logins, closes agent and watch streams.
+  void BeginDrain();
+  uint64_t last_sequence() const { return sequence_; }
+
+ private:
+  void Deliver();
+  void ArmTimer();
+  void DeliverToAgent(const Event& e);
+
+  boost::asio::io_context& io_;
+  std::unique_ptr<Router> router_;
+  v1::Config wire_config_;
+  EngineOptions options_;
+  std::atomic<size_t> backlog_{0};
+  std::atomic<bool> draining_{false};
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const RouterConfig> config_snapshot_;  // GUARDED_BY(config_mu_)
+
+  // Strand-only state.
+  struct AgentConnection {
+    std::shared_ptr<AgentOutbox> outbox;
+    std::unique_ptr<boost::asio::steady_timer> grace;
+    absl::flat_hash_map<uint64_t, v1::ServerMessage> outstanding_offers;  // resent on reconnect
+  };
+  absl::flat_hash_map<std::string, AgentConnection> agents_;
+  std::vector<std::shared_ptr<EventOutbox>> watchers_;
+  std::deque<v1::LifecycleEvent> recent_events_;
+  uint64_t sequence_ = 0;
+  boost::asio::steady_timer timer_;
+  absl::Time timer_deadline_ = absl::InfiniteFuture();
+};
+
+}  // namespace ccr
+
+#endif  // CCROUTER_ENGINE_ENGINE_H_

@@ -1,0 +1,267 @@
+// ContactIngest: gateways submit, update and cancel contacts.
+#include "absl/strings/str_cat.h"
+#include "engine/log.h"
+#include "engine/services.h"
+#include "engine/wire.h"
+
+namespace ccr {
+
+namespace {
+
+constexpr int kRetryAfterMs = 100;
+
+grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
+  if (ctx != nullptr) ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("engine overloaded: ", engine.backlog(),
+                                   " commands waiting; retry after ", kRetryAfterMs, " ms"));
+}
+
+grpc::Status Draining() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down; retry elsewhere");
+}
+
+// Applies a validated submit on the strand. A retried key answers with the
+// first contact, as it is now.
+absl::Status SubmitOnStrand(Engine& engine, const ContactSpec& spec, v1::SubmitReply* reply) {
+  Router& router = engine.router();
+  const absl::Time now = engine.Now();
+  absl::StatusOr<SubmitResult> result = router.Submit(spec, now);
+  if (result.ok()) {
+    SubmitResultToWire(*result, reply);
+    LogEvent(LogLevel::kDebug, "submit",
+             {{"contact", ContactIdString(result->contact)},
+              {"customer", MaskId(spec.customer_id)},
+              {"queue", result->queue}});
+    return absl::OkStatus();
+  }
+  if (result.status().code() != absl::StatusCode::kAlreadyExists) return result.status();
+  std::optional<ContactId> first = router.FindByIdempotencyKey(spec.idempotency_key);
+  if (!first) return result.status();
+  reply->set_contact_id(ContactIdString(*first));
+  reply->set_duplicate(true);
+  absl::StatusOr<ContactView> view = router.GetContact(*first, now);
+  if (view.ok()) {
+    reply->set_queue(view->queue);
+    reply->set_state(ContactStateToWire(view->state));
+    reply->set_position(view->position);
+    reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(view->estimated_wait));
+  } else {
+    reply->set_queue(spec.queue);
+    reply->set_state(v1::CONTACT_STATE_COMPLETED);  // ended: it is no longer live
+  }
+  return absl::OkStatus();
+}
+
+// One SubmitStream call. Reads pipeline up to kMaxInFlight submits; the
+// stream stops reading (flow control pushes back on the gateway) until
+// replies catch up.
+class SubmitStreamReactor final
+    : public grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply> {
+ public:
+  using Outbox =
+      StreamWriter<grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>,
+                   v1::SubmitStreamReply>;
+  static constexpr int kMaxInFlight = 512;
+
+  SubmitStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
+      : engine_(engine), state_(std::make_shared<State>()) {
+    state_->reactor = this;
+    state_->outbox = std::make_shared<Outbox>(this, ctx, 2 * kMaxInFlight);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      std::lock_guard lock(state_->mu);
+      state_->reads_done = true;
+      if (state_->in_flight == 0) state_->outbox->Finish(grpc::Status::OK);
+      return;
+    }
+    HandleRequest();
+    std::lock_guard lock(state_->mu);
+    if (state_->in_flight < kMaxInFlight) {
+      StartRead(&request_);
+    } else {
+      state_->paused = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override { state_->outbox->OnWriteDone(ok); }
+  void OnCancel() override { state_->outbox->Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->reactor = nullptr;
+    }
+    state_->outbox->OnDone();
+    delete this;
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    SubmitStreamReactor* reactor = nullptr;  // GUARDED_BY(mu); null after OnDone
+    int in_flight = 0;                       // GUARDED_BY(mu)
+    bool paused = false;                     // GUARDED_BY(mu)
+    bool reads_done = false;                 // GUARDED_BY(mu)
+    std::shared_ptr<Outbox> outbox;          // constant after construction
+  };
+
+  void HandleRequest() {
+    v1::SubmitStreamReply reply;
+    reply.set_correlation_id(request_.correlation_id());
+    if (engine_.draining()) {
+      reply.set_code(grpc::StatusCode::UNAVAILABLE);
+      reply.set_error_message(Draining().error_message());
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    absl::StatusOr<ContactSpec> spec =
+        ContactSpecFromWire(request_.contact(), *engine_.config_snapshot(), absl::Now());
+    if (!spec.ok()) {
+      reply.set_code(static_cast<int>(spec.status().code()));
+      reply.set_error_message(std::string(spec.status().message()));
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    {
+      std::lock_guard lock(state_->mu);
+      ++state_->in_flight;
+    }
+    std::shared_ptr<State> state = state_;
+    const bool posted = engine_.Post(
+        [state, reply, spec = std::move(*spec)](Engine& engine) mutable {
+          absl::Status st = SubmitOnStrand(engine, spec, reply.mutable_reply());
+          if (!st.ok()) {
+            reply.clear_reply();
+            reply.set_code(static_cast<int>(st.code()));
+            reply.set_error_message(std::string(st.message()));
+          }
+          state->outbox->Send(std::move(reply));
+          Completed(*state);
+        },
+        /*admission=*/true);
+    if (!posted) {
+      reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+      reply.set_error_message(Overloaded(nullptr, engine_).error_message());
+      reply.set_retry_after_ms(kRetryAfterMs);
+      state_->outbox->Send(std::move(reply));
+      Completed(*state_);
+    }
+  }
+
+  static void Completed(State& state) {
+    std::lock_guard lock(state.mu);
+    --state.in_flight;
+    if (state.reactor == nullptr || state.outbox->closed()) return;
+    if (state.paused && state.in_flight < kMaxInFlight) {
+      state.paused = false;
+      state.reactor->StartRead(&state.reactor->request_);
+    } else if (state.reads_done && state.in_flight == 0) {
+      state.outbox->Finish(grpc::Status::OK);
+    }
+  }
+
+  Engine& engine_;
+  std::shared_ptr<State> state_;
+  v1::SubmitStreamRequest request_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
+                                      std::function<absl::Status(Engine&)> fn, bool admission) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (admission && engine.draining()) {
+    reactor->Finish(Draining());
+    return reactor;
+  }
+  const bool posted = engine.Post(
+      [reactor, fn = std::move(fn)](Engine& e) { reactor->Finish(ToGrpcStatus(fn(e))); },
+      admission);
+  if (!posted) reactor->Finish(Overloaded(ctx, engine));
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
+                                                       const v1::SubmitRequest* req,
+                                                       v1::SubmitReply* reply) {
+  absl::StatusOr<ContactSpec> spec =
+      ContactSpecFromWire(req->contact(), *engine_.config_snapshot(), absl::Now());
+  if (!spec.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(spec.status()));
+    return reactor;
+  }
+  return RunOnStrand(
+      engine_, ctx,
+      [reply, spec = std::move(*spec)](Engine& e) { return SubmitOnStrand(e, spec, reply); },
+      /*admission=*/true);
+}
+
+grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*
+ContactIngestService::SubmitStream(grpc::CallbackServerContext* ctx) {
+  return new SubmitStreamReactor(engine_, ctx);
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerContext* ctx,
+                                                       const v1::UpdateRequest* req,
+                                                       v1::UpdateReply* reply) {
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  absl::StatusOr<Signals> signals =
+      req->has_signals() ? SignalsFromWire(req->signals(), "signals") : absl::StatusOr<Signals>();
+  absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
+  absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
+  if (!invalid.ok()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(invalid));
+    return reactor;
+  }
+  const bool has_signals = req->has_signals();
+  const bool abandoned = req->abandoned();
+  const std::optional<Tier> new_tier =
+      req->tier() == v1::TIER_UNSPECIFIED ? std::nullopt : std::optional<Tier>(*tier);
+  return RunOnStrand(engine_, ctx, [=, id = *id, signals = *signals](Engine& e) -> absl::Status {
+    Router& router = e.router();
+    if (abandoned) {
+      if (absl::Status s = router.Abandon(id, e.Now()); !s.ok()) return s;
+      reply->set_state(v1::CONTACT_STATE_ABANDONED);
+      return absl::OkStatus();
+    }
+    absl::StatusOr<ContactView> before = router.GetContact(id, e.Now());
+    if (!before.ok()) return before.status();
+    if (absl::Status s =
+            router.Update(id, has_signals ? signals : before->signals, new_tier, e.Now());
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<ContactView> after = router.GetContact(id, e.Now());
+    if (after.ok()) {
+      reply->set_state(ContactStateToWire(after->state));
+      reply->set_position(after->position);
+      reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(after->estimated_wait));
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerContext* ctx,
+                                                       const v1::CancelRequest* req,
+                                                       v1::CancelReply* reply) {
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  if (!id.ok() || req->reason().size() > InputLimits::kMaxTextBytes) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(ToGrpcStatus(
+        !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes")));
+    return reactor;
+  }
+  std::string reason = req->reason().empty() ? "cancelled by gateway" : req->reason();
+  return RunOnStrand(engine_, ctx, [reply, id = *id, reason](Engine& e) -> absl::Status {
+    if (absl::Status s = e.router().Cancel(id, reason, e.Now()); !s.ok()) return s;
+    reply->set_state(v1::CONTACT_STATE_CANCELLED);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace ccr

@@ -1,0 +1,229 @@
+// ccrouterd: the contact-centre routing engine daemon.
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "boost/asio/io_context.hpp"
+#include "boost/asio/signal_set.hpp"
+#include "engine/config_loader.h"
+#include "engine/engine.h"
+#include "engine/http_server.h"
+#include "engine/log.h"
+#include "engine/services.h"
+#include "engine/wire.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_builder.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: ccrouterd [flags]
+
+The ccrouter contact-centre routing engine. Gateways submit contacts over gRPC
+(ContactIngest), agent desktops hold AgentDesk streams, operators use Admin.
+
+  --config FILE        YAML config (schema: proto/ccrouter/v1/config.proto).
+                       Default: the embedded config (deploy/config/default.yaml).
+  --listen HOST:PORT   gRPC address (default 127.0.0.1:7700; port 0 picks one).
+  --http-listen HOST:PORT
+                       /metrics, /healthz, /readyz (default 127.0.0.1:7701; 0 picks).
+  --data-dir DIR       where the journal and snapshots live (created if missing).
+  --log-level LEVEL    debug, info (default), warn or error.
+  --check-config       load and validate the config, print a summary, exit.
+  --help               this text.
+
+The first log lines name the bound addresses (event=listening). SIGTERM or
+SIGINT drains and exits 0; SIGHUP reloads the config file.
+)";
+
+struct Flags {
+  std::string config;
+  std::string listen = "127.0.0.1:7700";
+  std::string http_listen = "127.0.0.1:7701";
+  std::string data_dir;
+  std::string log_level = "info";
+  bool check_config = false;
+};
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "ccrouterd: %s\n(see ccrouterd --help)\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Flags flags;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](std::string* out) -> bool {
+      if (i + 1 >= argc) return false;
+      *out = argv[++i];
+      return true;
+    };
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "--check-config") {
+      flags.check_config = true;
+    } else if (arg == "--config") {
+      if (!value(&flags.config)) return UsageError("--config needs a FILE");
+    } else if (arg == "--listen") {
+      if (!value(&flags.listen)) return UsageError("--listen needs HOST:PORT");
+    } else if (arg == "--http-listen") {
+      if (!value(&flags.http_listen)) return UsageError("--http-listen needs HOST:PORT");
+    } else if (arg == "--data-dir") {
+      if (!value(&flags.data_dir)) return UsageError("--data-dir needs a DIR");
+    } else if (arg == "--log-level") {
+      if (!value(&flags.log_level)) return UsageError("--log-level needs a LEVEL");
+    } else {
+      return UsageError(absl::StrCat("unknown flag '", arg, "'"));
+    }
+  }
+  ccr::LogLevel level;
+  if (!ccr::ParseLogLevel(flags.log_level, &level)) {
+    return UsageError("--log-level: want debug, info, warn or error");
+  }
+  ccr::SetLogLevel(level);
+  std::string grpc_host, http_host;
+  int grpc_port = 0, http_port = 0;
+  if (absl::Status s = ccr::ParseHostPort("--listen", flags.listen, &grpc_host, &grpc_port);
+      !s.ok()) {
+    return UsageError(std::string(s.message()));
+  }
+  if (absl::Status s =
+          ccr::ParseHostPort("--http-listen", flags.http_listen, &http_host, &http_port);
+      !s.ok()) {
+    return UsageError(std::string(s.message()));
+  }
+
+  std::string yaml(ccr::DefaultConfigYaml());
+  if (!flags.config.empty()) {
+    absl::StatusOr<std::string> text = ccr::ReadFile(flags.config);
+    if (!text.ok()) return UsageError(absl::StrCat("--config: ", text.status().message()));
+    yaml = std::move(*text);
+  }
+  ccr::v1::Config wire;
+  absl::StatusOr<ccr::RouterConfig> config = ccr::LoadRouterConfig(yaml, &wire);
+  if (!config.ok()) {
+    std::fprintf(stderr, "ccrouterd: %s: %s\n",
+                 flags.config.empty() ? "embedded config" : flags.config.c_str(),
+                 std::string(config.status().message()).c_str());
+    return 1;
+  }
+  if (flags.check_config) {
+    std::vector<std::string> names;
+    for (const auto& q : config->queues) names.push_back(q.name);
+    std::printf("config ok: %zu queues (%s)\n", names.size(), absl::StrJoin(names, ", ").c_str());
+    return 0;
+  }
+  if (!flags.data_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(flags.data_dir, ec);
+    if (ec) return UsageError(absl::StrCat("--data-dir: ", ec.message()));
+  }
+
+  ccr::EngineOptions options;
+  options.config_path = flags.config;
+  if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();
+  if (wire.disconnect_grace_seconds() > 0) {
+    options.disconnect_grace = absl::Seconds(wire.disconnect_grace_seconds());
+  }
+  absl::StatusOr<std::unique_ptr<ccr::Router>> router = ccr::Router::Create(*config);
+  if (!router.ok()) {
+    std::fprintf(stderr, "ccrouterd: %s\n", std::string(router.status().message()).c_str());
+    return 1;
+  }
+
+  boost::asio::io_context io(1);
+  ccr::Engine engine(io, std::move(*router), wire, options);
+  ccr::ContactIngestService ingest(engine);
+  ccr::AgentDeskService desk(engine);
+  ccr::AdminService admin(engine);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound_grpc_port = 0;
+  const std::string grpc_address = grpc_host.find(':') != std::string::npos
+                                       ? absl::StrCat("[", grpc_host, "]:", grpc_port)
+                                       : absl::StrCat(grpc_host, ":", grpc_port);
+  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &bound_grpc_port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(ccr::InputLimits::kMaxMessageBytes));
+  // Keepalive: a vanished desktop is noticed within seconds.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  builder.RegisterService(&ingest);
+  builder.RegisterService(&desk);
+  builder.RegisterService(&admin);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_grpc_port == 0) {
+    std::fprintf(stderr, "ccrouterd: --listen: cannot listen on %s\n", grpc_address.c_str());
+    return 1;
+  }
+
+  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
+      io, http_host, http_port, [&engine](const std::string& path) -> ccr::HttpResponse {
+        if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+        if (path == "/readyz") {
+          return engine.draining()
+                     ? ccr::HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
+                     : ccr::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
+        }
+        return {404, "text/plain; charset=utf-8", "not found: try /healthz, /readyz\n"};
+      });
+  if (!http.ok()) {
+    std::fprintf(stderr, "ccrouterd: %s\n", std::string(http.status().message()).c_str());
+    server->Shutdown();
+    return 1;
+  }
+  ccr::LogEvent(ccr::LogLevel::kInfo, "listening",
+                {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
+                 {"http", absl::StrCat(http_host, ":", (*http)->port())},
+                 {"config", flags.config.empty() ? "embedded" : flags.config},
+                 {"queues", absl::StrCat(config->queues.size())},
+                 {"data_dir", flags.data_dir}});
+
+  std::thread shutdown_thread;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signo) {
+        if (ec) return;
+        if (signo == SIGHUP) {
+          absl::StatusOr<ccr::ReloadResult> r = engine.Reload("");
+          if (!r.ok()) {
+            ccr::LogEvent(ccr::LogLevel::kError, "config_reload_failed",
+                          {{"error", std::string(r.status().message())}});
+          }
+          signals.async_wait(on_signal);
+          return;
+        }
+        if (engine.draining()) return;
+        ccr::LogEvent(ccr::LogLevel::kInfo, "draining", {{"signal", absl::StrCat(signo)}});
+        server->GetHealthCheckService()->SetServingStatus(false);
+        engine.BeginDrain();
+        (*http)->Stop();
+        // Shutdown waits for in-flight calls, which need this thread to finish:
+        // run it elsewhere and stop the io_context when it returns.
+        shutdown_thread = std::thread([&] {
+          server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          io.stop();
+        });
+      };
+  signals.async_wait(on_signal);
+
+  auto work = boost::asio::make_work_guard(io);
+  io.run();
+  if (shutdown_thread.joinable()) shutdown_thread.join();
+  ccr::LogEvent(ccr::LogLevel::kInfo, "stopped", {});
+  return 0;
+}
