@@ -25,7 +25,7 @@ bool IsWaiting(ContactState s) { return s == ContactState::kQueued; }
 // Names and ids
 
 const char* ChannelName(Channel c) {
-  static constexpr const char* kNames[] = {"voice", "chat",  "email",
+  static constexpr const char* kNames[] = {"voice",     "chat",  "email",
                                            "messaging", "video", "callback"};
   return kNames[static_cast<int>(c)];
 }
@@ -36,8 +36,8 @@ const char* TierName(Tier t) {
 }
 
 const char* ContactStateName(ContactState s) {
-  static constexpr const char* kNames[] = {"scheduled", "queued",    "offered",   "connected",
-                                           "wrap_up",   "completed", "abandoned", "expired",
+  static constexpr const char* kNames[] = {"scheduled", "queued",     "offered",   "connected",
+                                           "wrap_up",   "completed",  "abandoned", "expired",
                                            "cancelled", "transferred"};
   return kNames[static_cast<int>(s)];
 }
@@ -50,10 +50,10 @@ const char* AgentStatusName(AgentStatus s) {
 
 const char* EventKindName(EventKind k) {
   static constexpr const char* kNames[] = {
-      "queued",    "scheduled", "offered",     "offer_withdrawn", "offer_rejected",
-      "offer_timed_out", "assigned", "completed", "wrap_up_done", "abandoned",
-      "cancelled", "expired",   "transferred", "sla_breached",    "overflowed",
-      "escalated", "supervisor_alert", "follow_up_due", "survey_due", "agent_state",
+      "queued",          "scheduled",        "offered",       "offer_withdrawn", "offer_rejected",
+      "offer_timed_out", "assigned",         "completed",     "wrap_up_done",    "abandoned",
+      "cancelled",       "expired",          "transferred",   "sla_breached",    "overflowed",
+      "escalated",       "supervisor_alert", "follow_up_due", "survey_due",      "agent_state",
       "updated"};
   return kNames[static_cast<int>(k)];
 }
@@ -117,7 +117,8 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
     const std::string field = absl::StrCat("config.queues[", i, "]");
     if (q.name.empty()) return absl::InvalidArgumentError(field + ".name: must not be empty");
     if (!index.emplace(q.name, i).second) {
-      return absl::InvalidArgumentError(absl::StrCat(field, ".name: duplicate queue '", q.name, "'"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, ".name: duplicate queue '", q.name, "'"));
     }
     if (q.answer_within <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError(field + ".answer_within_seconds: must be > 0");
@@ -131,8 +132,8 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
     absl::Duration previous = absl::ZeroDuration();
     for (size_t j = 0; j < q.overflow.size(); ++j) {
       if (q.overflow[j].after <= previous) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            field, ".overflow[", j, "].after_seconds: must be > 0 and increasing"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".overflow[", j, "].after_seconds: must be > 0 and increasing"));
       }
       previous = q.overflow[j].after;
     }
@@ -155,7 +156,8 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
       return absl::InvalidArgumentError(field + ".offer_timeout_seconds: must be > 0");
     }
     if (!ch.default_queue.empty() && !index.contains(ch.default_queue)) {
-      return absl::NotFoundError(field + ".default_queue: unknown queue '" + ch.default_queue + "'");
+      return absl::NotFoundError(field + ".default_queue: unknown queue '" + ch.default_queue +
+                                 "'");
     }
   }
   if (!config.fallback_queue.empty() && !index.contains(config.fallback_queue)) {
@@ -197,11 +199,11 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
       StageRule next = q.stages.back();
       next.after = step.after;
       for (SkillRequirement& s : next.skills) {
-        s.min_level = s.min_level > step.lower_min_level_by
-                          ? s.min_level - step.lower_min_level_by
-                          : std::min<uint32_t>(s.min_level, 1);
+        s.min_level = s.min_level > step.lower_min_level_by ? s.min_level - step.lower_min_level_by
+                                                            : std::min<uint32_t>(s.min_level, 1);
       }
-      for (const std::string& name : step.add_queues) next.extra_queues.push_back(queue_index_[name]);
+      for (const std::string& name : step.add_queues)
+        next.extra_queues.push_back(queue_index_[name]);
       next.any_agent_of_channel = next.any_agent_of_channel || step.any_agent_of_channel;
       q.stages.push_back(std::move(next));
     }
@@ -623,14 +625,14 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
     Emit(EventKind::kSupervisorAlert, &c).reason = "strongly negative emotion";
   }
   if (spec.signals.severity == Severity::kSevere) {
-    CreateFollowUp(c, config_.follow_ups.severe_progress_report, "progress report: severe incident");
+    CreateFollowUp(c, config_.follow_ups.severe_progress_report,
+                   "progress report: severe incident");
   }
   if (spec.scheduled_for && *spec.scheduled_for > now_) {
     c.state = ContactState::kScheduled;
     Schedule(*spec.scheduled_for, TimerKind::kScheduledStart, id, 0);
     Emit(EventKind::kScheduled, &c);
-    return SubmitResult{id, queue.config.name, ContactState::kScheduled, 0,
-                        absl::ZeroDuration()};
+    return SubmitResult{id, queue.config.name, ContactState::kScheduled, 0, absl::ZeroDuration()};
   }
   Emit(EventKind::kQueued, &c);
   Enqueue(c);
@@ -847,10 +849,10 @@ void Router::Impl::RefreshPools(Agent& a) {
     (a.mode == Agent::Mode::kHandling ? a.handling_time : a.idle_time) += now_ - a.accounted_until;
   }
   a.accounted_until = now_;
-  a.mode = !a.logged_in            ? Agent::Mode::kNone
-           : a.total_active > 0    ? Agent::Mode::kHandling
-           : Offerable(a)          ? Agent::Mode::kIdle
-                                   : Agent::Mode::kNone;
+  a.mode = !a.logged_in         ? Agent::Mode::kNone
+           : a.total_active > 0 ? Agent::Mode::kHandling
+           : Offerable(a)       ? Agent::Mode::kIdle
+                                : Agent::Mode::kNone;
 
   for (const auto& [pool, key] : a.pool_memberships) {
     auto it = pools_.find(pool);
@@ -1003,8 +1005,8 @@ absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view 
     } else if (c.state == ContactState::kConnected) {
       // The conversation was cut off: serve the customer again, keeping their place.
       ReleaseFromAgent(c);
-      c.history.push_back(absl::StrCat("agent ", a.spec.agent_id, " logged out mid-contact (",
-                                       reason, ")"));
+      c.history.push_back(
+          absl::StrCat("agent ", a.spec.agent_id, " logged out mid-contact (", reason, ")"));
       requeue.push_back(id);
     } else {  // wrap-up: the customer was served
       Event& e = Emit(EventKind::kWrapUpDone, &c);
@@ -1066,8 +1068,8 @@ void Router::Impl::Miss(Agent& a, Contact& c, EventKind kind, absl::string_view 
   c.missed_until = now_ + config_.reoffer_cooldown;
   Schedule(c.missed_until, TimerKind::kReofferCooldownEnd, c.id, 0);
   ++a.consecutive_misses;
-  if (config_.max_consecutive_misses > 0 && a.consecutive_misses >= config_.max_consecutive_misses &&
-      !a.not_ready) {
+  if (config_.max_consecutive_misses > 0 &&
+      a.consecutive_misses >= config_.max_consecutive_misses && !a.not_ready) {
     a.not_ready = true;
     a.not_ready_reason = "missed_offers";
     RefreshPools(a);
@@ -1088,13 +1090,14 @@ absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id,
   Agent& a = **found;
   auto it = offers_.find(offer_id);
   if (it == offers_.end()) {
-    return absl::NotFoundError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
-                                            " is not outstanding (expired, withdrawn or answered)"));
+    return absl::NotFoundError(
+        absl::StrCat("offer_id: ", OfferIdString(offer_id),
+                     " is not outstanding (expired, withdrawn or answered)"));
   }
   Contact& c = *FindContact(it->second);
   if (c.agent != static_cast<int32_t>(a.index)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", agent_id, "'"));
+    return absl::PermissionDeniedError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
+                                                    " is not offered to agent '", agent_id, "'"));
   }
   offers_.erase(it);
   c.state = ContactState::kConnected;
@@ -1106,9 +1109,8 @@ absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id,
   if (wait <= q.config.answer_within) ++q.stats.answered_within_target;
   if (q.last_answer != absl::InfinitePast()) {
     const double interval = absl::ToDoubleSeconds(now_ - q.last_answer);
-    q.answer_interval_seconds = q.intervals_measured == 0
-                                    ? interval
-                                    : 0.8 * q.answer_interval_seconds + 0.2 * interval;
+    q.answer_interval_seconds =
+        q.intervals_measured == 0 ? interval : 0.8 * q.answer_interval_seconds + 0.2 * interval;
     ++q.intervals_measured;
   }
   q.last_answer = now_;
@@ -1127,13 +1129,14 @@ absl::Status Router::Impl::Reject(absl::string_view agent_id, uint64_t offer_id,
   Agent& a = **found;
   auto it = offers_.find(offer_id);
   if (it == offers_.end()) {
-    return absl::NotFoundError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
-                                            " is not outstanding (expired, withdrawn or answered)"));
+    return absl::NotFoundError(
+        absl::StrCat("offer_id: ", OfferIdString(offer_id),
+                     " is not outstanding (expired, withdrawn or answered)"));
   }
   Contact& c = *FindContact(it->second);
   if (c.agent != static_cast<int32_t>(a.index)) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", agent_id, "'"));
+    return absl::PermissionDeniedError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
+                                                    " is not offered to agent '", agent_id, "'"));
   }
   Miss(a, c, EventKind::kOfferRejected, reason.empty() ? "rejected" : reason);
   return absl::OkStatus();
@@ -1221,10 +1224,9 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
   }
   Queue& to = queues_[target->second];
   if (to.config.channel != c->spec.channel) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("transfer.to_queue: queue '", to_queue, "' serves ",
-                     ChannelName(to.config.channel), ", the contact is ",
-                     ChannelName(c->spec.channel)));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "transfer.to_queue: queue '", to_queue, "' serves ", ChannelName(to.config.channel),
+        ", the contact is ", ChannelName(c->spec.channel)));
   }
   Queue& from = queues_[c->queue];
   ++from.stats.transferred_out;

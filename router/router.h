@@ -22,11 +22,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "router/types.h"
 
@@ -170,8 +170,8 @@ struct QueueStats {
   uint64_t sla_breaches = 0;
   uint64_t overflows = 0;
   absl::Duration total_answer_wait = absl::ZeroDuration();
-  uint32_t agents_eligible = 0;   // logged in, qualified at stage 0
-  uint32_t agents_available = 0;  // of those, free to take one now
+  uint32_t agents_eligible = 0;                          // logged in, qualified at stage 0
+  uint32_t agents_available = 0;                         // of those, free to take one now
   absl::Duration estimated_wait = absl::ZeroDuration();  // for a contact arriving now
 
   // answered within target / answered (1 when nothing was answered yet).

@@ -205,13 +205,15 @@ AgentView BuildAgentView(const Agent& a, AgentStatus status, absl::Time now) {
 
 absl::StatusOr<AgentView> Router::Impl::GetAgent(absl::string_view agent_id, absl::Time now) const {
   const Agent* a = FindAgent(agent_id);
-  if (a == nullptr) return absl::NotFoundError(absl::StrCat("agent_id: unknown agent '", agent_id, "'"));
+  if (a == nullptr)
+    return absl::NotFoundError(absl::StrCat("agent_id: unknown agent '", agent_id, "'"));
   return BuildAgentView(*a, StatusOf(*a), std::max(now, now_));
 }
 
 std::vector<AgentView> Router::Impl::Agents(absl::Time now) const {
   std::vector<AgentView> out;
-  for (const auto& a : agents_) out.push_back(BuildAgentView(*a, StatusOf(*a), std::max(now, now_)));
+  for (const auto& a : agents_)
+    out.push_back(BuildAgentView(*a, StatusOf(*a), std::max(now, now_)));
   return out;
 }
 

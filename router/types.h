@@ -122,7 +122,7 @@ struct ScoringWeights {
   double complaint = 10;
   double emergency = 1000;
   std::array<double, 4> severity = {0, 5, 15, 30};  // by Severity
-  double negative_sentiment = 10;  // at sentiment -1
+  double negative_sentiment = 10;                   // at sentiment -1
   double repeat_contact = 3;
   uint32_t repeat_contact_cap = 5;
   double escalation_level = 5;

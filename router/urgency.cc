@@ -32,12 +32,11 @@ UrgencyScore ScoreUrgency(const UrgencyInputs& in, const ScoringWeights& w,
   if (in.accessibility) add("accessibility", w.need_accessibility);
 
   score.emergency = s.emergency;
-  score.needs_senior =
-      !escalation.senior_skill.empty() &&
-      ((s.complaint && sentiment <= escalation.complaint_sentiment_threshold) ||
-       (escalation.senior_from_escalation_level > 0 &&
-        s.escalation_level >= escalation.senior_from_escalation_level) ||
-       sentiment <= escalation.alert_sentiment_threshold);
+  score.needs_senior = !escalation.senior_skill.empty() &&
+                       ((s.complaint && sentiment <= escalation.complaint_sentiment_threshold) ||
+                        (escalation.senior_from_escalation_level > 0 &&
+                         s.escalation_level >= escalation.senior_from_escalation_level) ||
+                        sentiment <= escalation.alert_sentiment_threshold);
   score.supervisor_alert = sentiment <= escalation.alert_sentiment_threshold;
   return score;
 }

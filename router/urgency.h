@@ -23,8 +23,8 @@ struct UrgencyScore {
   // severity, sentiment, repeat, escalation, keywords, proactive, needs.
   std::vector<std::pair<std::string, double>> components;
   double points = 0;
-  bool emergency = false;       // ranks ahead of every non-emergency on its channel
-  bool needs_senior = false;    // complaint with strong negative emotion, or escalated
+  bool emergency = false;     // ranks ahead of every non-emergency on its channel
+  bool needs_senior = false;  // complaint with strong negative emotion, or escalated
   bool supervisor_alert = false;
 };
 

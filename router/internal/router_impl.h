@@ -131,8 +131,8 @@ struct Agent {
   absl::Time last_offer = absl::InfinitePast();
   absl::Time idle_since = absl::InfinitePast();
   absl::Time busy_streak_start = absl::InfinitePast();
-  absl::btree_set<ContactId> held;          // offered, connected or in wrap-up
-  absl::btree_set<ContactKey> reserved;     // waiting for this dedicated advisor
+  absl::btree_set<ContactId> held;       // offered, connected or in wrap-up
+  absl::btree_set<ContactKey> reserved;  // waiting for this dedicated advisor
   // Occupancy accounting: the mode since `accounted_until`.
   enum class Mode : uint8_t { kNone, kHandling, kIdle } mode = Mode::kNone;
   absl::Time accounted_until = absl::InfinitePast();
