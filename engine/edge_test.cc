@@ -1,0 +1,201 @@
+// Tests of the engine's edge: config loading, request validation, masking.
+#include "engine/config_loader.h"
+#include "engine/log.h"
+#include "engine/wire.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ccr {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
+
+RouterConfig DefaultConfig() {
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(DefaultConfigYaml());
+  EXPECT_TRUE(c.ok()) << c.status();
+  return *c;
+}
+
+TEST(ConfigLoader, EmbeddedDefaultLoadsWithTheAdvertisedTargets) {
+  RouterConfig c = DefaultConfig();
+  ASSERT_EQ(c.queues.size(), 7u);
+  auto queue = [&](const std::string& name) {
+    for (const QueueConfig& q : c.queues) {
+      if (q.name == name) return q;
+    }
+    ADD_FAILURE() << "no queue " << name;
+    return QueueConfig{};
+  };
+  EXPECT_EQ(queue("voice_general").answer_within, absl::Seconds(20));
+  EXPECT_DOUBLE_EQ(queue("voice_general").target_ratio, 0.8);
+  EXPECT_EQ(queue("chat_general").answer_within, absl::Seconds(180));
+  EXPECT_EQ(queue("email_general").answer_within, absl::Hours(24));
+  EXPECT_LE(queue("voice_emergency").answer_within, absl::Minutes(15));
+  EXPECT_EQ(queue("chat_general").channel, Channel::kChat);
+  EXPECT_TRUE(c.channels[static_cast<int>(Channel::kVoice)].exclusive);
+  EXPECT_EQ(c.channels[static_cast<int>(Channel::kChat)].agent_capacity, 3u);
+  EXPECT_EQ(c.follow_ups.severe_progress_report, absl::Hours(2));
+  EXPECT_EQ(c.scoring.keywords.at("lawyer"), 10);
+  EXPECT_EQ(c.fallback_queue, "voice_general");
+}
+
+TEST(ConfigLoader, UnknownKeyIsNamed) {
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(
+      "queues: [{name: q, channel: voice, answer_within_seconds: 20}]\nqueus_typo: 1\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("queus_typo"));
+}
+
+TEST(ConfigLoader, BadValuesAreNamed) {
+  absl::StatusOr<RouterConfig> c =
+      LoadRouterConfig("queues: [{name: q, channel: voice, target_ratio: 1.5}]\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.queues[0].target_ratio"));
+
+  c = LoadRouterConfig("queues: [{name: q, channel: telepathy}]\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("channel"));
+
+  c = LoadRouterConfig("queues: [{name: q}]\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.queues[0].channel"));
+
+  c = LoadRouterConfig("queues: [{name: q, channel: voice}]\nfallback_queue: nowhere\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.fallback_queue"));
+
+  c = LoadRouterConfig("queues: [{name: q, channel: voice\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("YAML error at line"));
+}
+
+TEST(ConfigLoader, QuotedScalarsStayStrings) {
+  absl::StatusOr<std::string> json = YamlToJson("name: '123'\nplain: 123\nflag: true\n");
+  ASSERT_TRUE(json.ok());
+  EXPECT_EQ(*json, R"({"name":"123","plain":123,"flag":true})");
+}
+
+v1::ContactSpec ValidContact() {
+  v1::ContactSpec c;
+  c.set_idempotency_key("gw-1");
+  c.set_channel(v1::CHANNEL_VOICE);
+  c.mutable_customer()->set_id("customer-1234");
+  c.mutable_customer()->set_tier(v1::TIER_GOLD);
+  return c;
+}
+
+TEST(Wire, ValidContactPicksTheChannelDefaultQueue) {
+  absl::StatusOr<ContactSpec> s = ContactSpecFromWire(ValidContact(), DefaultConfig(), kNow);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->queue, "voice_general");
+  EXPECT_EQ(s->tier, Tier::kGold);
+}
+
+TEST(Wire, TopicPicksItsQueue) {
+  v1::ContactSpec c = ValidContact();
+  c.set_topic("refund");
+  absl::StatusOr<ContactSpec> s = ContactSpecFromWire(c, DefaultConfig(), kNow);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->queue, "voice_billing");
+}
+
+struct BadContact {
+  const char* name;
+  std::function<void(v1::ContactSpec*)> mutate;
+  absl::StatusCode code;
+  const char* field;
+};
+
+TEST(Wire, EveryBadFieldIsRejectedAndNamed) {
+  const BadContact cases[] = {
+      {"no key", [](v1::ContactSpec* c) { c->clear_idempotency_key(); },
+       absl::StatusCode::kInvalidArgument, "contact.idempotency_key"},
+      {"long key", [](v1::ContactSpec* c) { c->set_idempotency_key(std::string(200, 'k')); },
+       absl::StatusCode::kInvalidArgument, "contact.idempotency_key"},
+      {"no channel", [](v1::ContactSpec* c) { c->clear_channel(); },
+       absl::StatusCode::kInvalidArgument, "contact.channel"},
+      {"unknown queue", [](v1::ContactSpec* c) { c->set_queue("nope"); },
+       absl::StatusCode::kNotFound, "contact.queue"},
+      {"queue of another channel", [](v1::ContactSpec* c) { c->set_queue("chat_general"); },
+       absl::StatusCode::kInvalidArgument, "contact.queue"},
+      {"sentiment", [](v1::ContactSpec* c) { c->mutable_signals()->set_sentiment(2); },
+       absl::StatusCode::kInvalidArgument, "contact.signals.sentiment"},
+      {"escalation", [](v1::ContactSpec* c) { c->mutable_signals()->set_escalation_level(7); },
+       absl::StatusCode::kInvalidArgument, "contact.signals.escalation_level"},
+      {"keywords",
+       [](v1::ContactSpec* c) {
+         for (int i = 0; i < 40; ++i) c->mutable_signals()->add_keywords("k");
+       },
+       absl::StatusCode::kInvalidArgument, "contact.signals.keywords"},
+      {"tier",
+       [](v1::ContactSpec* c) { c->mutable_customer()->set_tier(static_cast<v1::Tier>(9)); },
+       absl::StatusCode::kInvalidArgument, "contact.customer.tier"},
+      {"attribute value",
+       [](v1::ContactSpec* c) { (*c->mutable_attributes())["note"] = std::string(2000, 'x'); },
+       absl::StatusCode::kInvalidArgument, "contact.attributes"},
+      {"proactive without detection time",
+       [](v1::ContactSpec* c) { c->set_direction(v1::DIRECTION_PROACTIVE_OUTBOUND); },
+       absl::StatusCode::kInvalidArgument, "contact.problem_detected_at"},
+      {"schedule too far",
+       [](v1::ContactSpec* c) {
+         c->mutable_scheduled_for()->set_seconds(absl::ToUnixSeconds(kNow + absl::Hours(24 * 60)));
+       },
+       absl::StatusCode::kInvalidArgument, "contact.scheduled_for"},
+  };
+  const RouterConfig config = DefaultConfig();
+  for (const BadContact& bad : cases) {
+    v1::ContactSpec c = ValidContact();
+    bad.mutate(&c);
+    absl::StatusOr<ContactSpec> s = ContactSpecFromWire(c, config, kNow);
+    ASSERT_FALSE(s.ok()) << bad.name;
+    EXPECT_EQ(s.status().code(), bad.code) << bad.name << ": " << s.status();
+    EXPECT_THAT(s.status().message(), HasSubstr(bad.field)) << bad.name;
+  }
+}
+
+TEST(Wire, LoginValidation) {
+  v1::Login login;
+  EXPECT_THAT(AgentSpecFromWire(login).status().message(), HasSubstr("login.agent_id"));
+  login.set_agent_id("alice");
+  login.add_skills()->set_name("billing");
+  EXPECT_THAT(AgentSpecFromWire(login).status().message(), HasSubstr("login.skills[0].level"));
+  login.mutable_skills(0)->set_level(7);
+  login.add_capacities()->set_max_concurrent(3);
+  EXPECT_THAT(AgentSpecFromWire(login).status().message(),
+              HasSubstr("login.capacities[0].channel"));
+  login.mutable_capacities(0)->set_channel(v1::CHANNEL_CHAT);
+  absl::StatusOr<AgentSpec> spec = AgentSpecFromWire(login);
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->skills[0].level, 7u);
+  EXPECT_EQ(spec->capacities[0].first, Channel::kChat);
+}
+
+TEST(Wire, IdsRoundTripAndMalformedOnesAreNamed) {
+  EXPECT_EQ(*ContactIdFromWire("c-42", "contact_id"), 42u);
+  EXPECT_THAT(ContactIdFromWire("42", "contact_id").status().message(), HasSubstr("contact_id"));
+  EXPECT_THAT(ContactIdFromWire("c-0", "x").status().message(), HasSubstr("malformed"));
+  EXPECT_THAT(OfferIdFromWire("", "accept.offer_id").status().message(),
+              HasSubstr("accept.offer_id: required"));
+  EXPECT_EQ(*OfferIdFromWire("o-7", "offer"), 7u);
+}
+
+TEST(Masking, CustomerIdsAndPhonesNeverAppearWhole) {
+  EXPECT_EQ(MaskId("customer-4242"), "cu*********42");
+  EXPECT_EQ(MaskId("abcd"), "****");
+  EXPECT_EQ(MaskId(""), "");
+  EXPECT_EQ(MaskPhone("+442071234567"), "+**********67");
+  EXPECT_EQ(MaskPhone("123"), "***");
+}
+
+TEST(StatusMapping, AbslCodesMapOntoGrpcCodes) {
+  EXPECT_EQ(ToGrpcStatus(absl::NotFoundError("x")).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(ToGrpcStatus(absl::PermissionDeniedError("x")).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+}  // namespace
+}  // namespace ccr
