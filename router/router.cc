@@ -1369,6 +1369,7 @@ Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
     e.wait = c->state == ContactState::kScheduled ? absl::ZeroDuration() : now_ - c->arrival;
     e.stage = c->stage;
     if (c->agent != kNoAgent) e.agent_id = agents_[c->agent]->spec.agent_id;
+    if (c->state == ContactState::kOffered) e.offer_id = c->offer;
   }
   return e;
 }
