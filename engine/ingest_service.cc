@@ -210,7 +210,7 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
                                                        v1::UpdateReply* reply) {
   absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
   absl::StatusOr<Signals> signals =
-      req->has_signals() ? SignalsFromWire(req->signals(), "signals") : absl::StatusOr<Signals>();
+      req->has_signals() ? SignalsFromWire(req->signals(), "signals") : Signals{};
   absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
   absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
   if (!invalid.ok()) {

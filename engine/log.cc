@@ -54,8 +54,8 @@ bool ParseLogLevel(absl::string_view name, LogLevel* level) {
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
 
-void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields) {
-  if (!LogEnabled(level)) return;
+namespace {
+void WriteLine(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields) {
   std::string line = absl::StrCat(
       "ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
       " level=", LevelName(level), " event=");
@@ -69,6 +69,15 @@ void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<Log
   line.push_back('\n');
   // One fwrite per line: stdio locks the stream, so lines never interleave.
   std::fwrite(line.data(), 1, line.size(), stderr);
+}
+}  // namespace
+
+void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields) {
+  if (LogEnabled(level)) WriteLine(level, event, fields);
+}
+
+void LogAlways(absl::string_view event, std::initializer_list<LogField> fields) {
+  WriteLine(LogLevel::kInfo, event, fields);
 }
 
 std::string MaskId(absl::string_view id) {

@@ -24,6 +24,8 @@ bool LogEnabled(LogLevel level);
 
 using LogField = std::pair<absl::string_view, std::string>;
 void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields);
+// Logged whatever the level: lines operators' scripts rely on (listening).
+void LogAlways(absl::string_view event, std::initializer_list<LogField> fields);
 
 // "customer-4242" -> "cu*********42"; short ids are fully masked.
 std::string MaskId(absl::string_view id);

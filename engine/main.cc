@@ -186,7 +186,7 @@ int main(int argc, char** argv) {
     server->Shutdown();
     return 1;
   }
-  ccr::LogEvent(ccr::LogLevel::kInfo, "listening",
+  ccr::LogAlways("listening",
                 {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
                  {"http", absl::StrCat(http_host, ":", (*http)->port())},
                  {"config", flags.config.empty() ? "embedded" : flags.config},
