@@ -186,12 +186,11 @@ int main(int argc, char** argv) {
     server->Shutdown();
     return 1;
   }
-  ccr::LogAlways("listening",
-                {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
-                 {"http", absl::StrCat(http_host, ":", (*http)->port())},
-                 {"config", flags.config.empty() ? "embedded" : flags.config},
-                 {"queues", absl::StrCat(config->queues.size())},
-                 {"data_dir", flags.data_dir}});
+  ccr::LogAlways("listening", {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
+                               {"http", absl::StrCat(http_host, ":", (*http)->port())},
+                               {"config", flags.config.empty() ? "embedded" : flags.config},
+                               {"queues", absl::StrCat(config->queues.size())},
+                               {"data_dir", flags.data_dir}});
 
   std::thread shutdown_thread;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
