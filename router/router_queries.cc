@@ -198,7 +198,7 @@ AgentView BuildAgentView(const Agent& a, AgentStatus status, absl::Time now) {
   if (a.mode == Agent::Mode::kHandling) handling += now - a.accounted_until;
   if (a.mode == Agent::Mode::kIdle) idle += now - a.accounted_until;
   const absl::Duration total = handling + idle;
-  v.occupancy = total > absl::ZeroDuration() ? handling / total : 0.0;
+  v.occupancy = total > absl::ZeroDuration() ? absl::FDivDuration(handling, total) : 0.0;
   return v;
 }
 }  // namespace
