@@ -14,13 +14,15 @@ class AgentStreamReactor final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage> {
  public:
   AgentStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
-      : engine_(engine), outbox_(std::make_shared<AgentOutbox>(this, ctx, 256)) {
+      : engine_(engine), ctx_(ctx), outbox_(std::make_shared<AgentOutbox>(this, ctx, 256)) {
     StartRead(&message_);
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) {  // the desktop closed its side: a clean goodbye
-      Leave(/*clean=*/true);
+    if (!ok) {
+      // The desktop closed its side, or the stream broke: a cancelled or
+      // dropped stream also fails its read, often before OnCancel runs. Which
+      // one it was is known for sure only in OnDone, which decides.
       outbox_->Finish(grpc::Status::OK);
       return;
     }
@@ -40,7 +42,10 @@ class AgentStreamReactor final
   }
 
   void OnDone() override {
-    Leave(/*clean=*/false);  // e.g. finished by the server for falling behind
+    // A half-close answered with our status is a clean goodbye; a stream
+    // cancelled by either side (vanished desktop, server finished it for
+    // falling behind) gets the disconnect grace.
+    Leave(/*clean=*/!ctx_->IsCancelled());
     outbox_->OnDone();
     delete this;
   }
@@ -224,6 +229,7 @@ class AgentStreamReactor final
   }
 
   Engine& engine_;
+  grpc::CallbackServerContext* ctx_;  // valid until OnDone returns
   std::shared_ptr<AgentOutbox> outbox_;
   v1::AgentMessage message_;
   // Written once by the login (a read reaction); read by later read
