@@ -1,0 +1,453 @@
+// Core router tests: randomised command sequences checked against the
+// brute-force invariants (Router::CheckInvariants), plus the key rules as
+// scenarios with a fake clock.
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "router/router.h"
+
+namespace ccr {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+RouterConfig TestConfig() {
+  RouterConfig c;
+  c.default_language = "en";
+  for (int ch = 0; ch < kChannelCount; ++ch) {
+    c.channels[ch].offer_timeout = absl::Seconds(10);
+    c.channels[ch].wrap_up = absl::Seconds(5);
+  }
+  c.channels[static_cast<int>(Channel::kVoice)].exclusive = true;
+  c.channels[static_cast<int>(Channel::kChat)].agent_capacity = 3;
+  QueueConfig general{"general", Channel::kVoice, {{"general", 5}}, absl::Seconds(20), 0.8};
+  general.overflow = {{absl::Seconds(30), 3, {}, false}, {absl::Seconds(90), 0, {}, true}};
+  QueueConfig billing{"billing", Channel::kVoice, {{"billing", 5}}, absl::Seconds(30), 0.8};
+  billing.overflow = {{absl::Seconds(40), 0, {"general"}, false}};
+  QueueConfig chat{"chat", Channel::kChat, {{"general", 2}}, absl::Seconds(180), 0.8};
+  c.queues = {general, billing, chat};
+  c.fallback_queue = "general";
+  c.reoffer_cooldown = absl::Seconds(10);
+  return c;
+}
+
+AgentSpec Agent(const std::string& id, std::vector<SkillLevel> skills,
+                std::vector<std::string> languages = {"en"},
+                std::vector<std::pair<Channel, uint32_t>> capacities = {{Channel::kVoice, 1}}) {
+  AgentSpec a;
+  a.agent_id = id;
+  a.skills = std::move(skills);
+  a.languages = std::move(languages);
+  a.capacities = std::move(capacities);
+  return a;
+}
+
+ContactSpec Contact(const std::string& key, const std::string& queue, Tier tier = Tier::kStandard,
+                    Channel channel = Channel::kVoice) {
+  ContactSpec s;
+  s.idempotency_key = key;
+  s.queue = queue;
+  s.channel = channel;
+  s.tier = tier;
+  s.customer_id = "cust-" + key;
+  return s;
+}
+
+std::vector<Event> OfKind(const std::vector<Event>& events, EventKind kind) {
+  std::vector<Event> out;
+  for (const Event& e : events) {
+    if (e.kind == kind) out.push_back(e);
+  }
+  return out;
+}
+
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override { router_ = *Router::Create(TestConfig()); }
+  ContactId Submit(const ContactSpec& s, absl::Duration at) {
+    absl::StatusOr<SubmitResult> r = router_->Submit(s, kT0 + at);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->contact : 0;
+  }
+  std::unique_ptr<Router> router_;
+};
+
+TEST_F(RouterTest, VipOvertakesAStandardContactQueuedEarlier) {
+  const ContactId standard = Submit(Contact("a", "general"), absl::Seconds(0));
+  const ContactId vip = Submit(Contact("b", "general", Tier::kVip), absl::Seconds(1));
+  router_->TakeEvents();
+  ASSERT_TRUE(router_->Login(Agent("alice", {{"general", 7}}), kT0 + absl::Seconds(2)).ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, vip);
+  EXPECT_NE(offers[0].contact, standard);
+}
+
+TEST_F(RouterTest, EmergencyGoesAheadOfEveryoneOnTheChannel) {
+  Submit(Contact("a", "general", Tier::kVip), absl::Seconds(0));
+  ContactSpec emergency = Contact("e", "billing");
+  emergency.signals.emergency = true;
+  const ContactId e = Submit(emergency, absl::Seconds(5));
+  router_->TakeEvents();
+  ASSERT_TRUE(
+      router_->Login(Agent("al", {{"general", 7}, {"billing", 7}}), kT0 + absl::Seconds(6)).ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, e);
+}
+
+TEST_F(RouterTest, CrossQueueOrderFollowsSlaDeadlines) {
+  // billing's target is 30 s, general's 20 s: a general contact that arrived
+  // 5 s later still has the nearer deadline and goes first.
+  Submit(Contact("b", "billing"), absl::Seconds(0));
+  const ContactId g = Submit(Contact("g", "general"), absl::Seconds(5));
+  router_->TakeEvents();
+  ASSERT_TRUE(
+      router_->Login(Agent("al", {{"general", 7}, {"billing", 7}}), kT0 + absl::Seconds(6)).ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, g);
+}
+
+TEST_F(RouterTest, SkillLevelAndLanguageAreRequiredUntilOverflow) {
+  ASSERT_TRUE(router_->Login(Agent("novice", {{"general", 2}}), kT0).ok());
+  ASSERT_TRUE(router_->Login(Agent("spanish", {{"general", 9}}, {"es"}), kT0).ok());
+  const ContactId c = Submit(Contact("a", "general"), absl::Seconds(1));
+  EXPECT_TRUE(OfKind(router_->TakeEvents(), EventKind::kOffered).empty());
+  // Step 1 (30 s) lowers the minimum level by 3: level 2 now qualifies.
+  router_->Tick(kT0 + absl::Seconds(31));
+  std::vector<Event> events = router_->TakeEvents();
+  ASSERT_EQ(OfKind(events, EventKind::kOverflowed).size(), 1u);
+  std::vector<Event> offers = OfKind(events, EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, c);
+  EXPECT_EQ(offers[0].agent_id, "novice");
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+TEST_F(RouterTest, RejectRequeuesWithOriginalArrivalAndCoolsDownForThatAgent) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
+  const ContactId c = Submit(Contact("a", "general"), absl::Seconds(0));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  ASSERT_TRUE(router_->Reject("al", offers[0].offer_id, "busy", kT0 + absl::Seconds(2)).ok());
+  EXPECT_TRUE(OfKind(router_->TakeEvents(), EventKind::kOffered).empty());
+  ASSERT_TRUE(router_->Login(Agent("bo", {{"general", 6}}), kT0 + absl::Seconds(3)).ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, "bo");
+  EXPECT_EQ(offers[0].wait, absl::Seconds(3));  // SLA clock from the first arrival
+  EXPECT_EQ(offers[0].contact, c);
+}
+
+TEST_F(RouterTest, ConsecutiveMissesSetTheAgentNotReady) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
+  for (int i = 0; i < 3; ++i) Submit(Contact(absl::StrCat("c", i), "general"), absl::Seconds(i));
+  absl::Time t = kT0;
+  for (int i = 0; i < 3; ++i) {
+    t += absl::Seconds(11);  // every offer times out
+    router_->Tick(t);
+  }
+  absl::StatusOr<AgentView> al = router_->GetAgent("al", t);
+  ASSERT_TRUE(al.ok());
+  EXPECT_EQ(al->status, AgentStatus::kNotReady);
+  EXPECT_EQ(al->reason, "missed_offers");
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+TEST_F(RouterTest, AbandonWithdrawsTheOfferAndCountsForServiceLevel) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
+  const ContactId c = Submit(Contact("a", "general"), absl::Seconds(0));
+  router_->TakeEvents();
+  ASSERT_TRUE(router_->Abandon(c, kT0 + absl::Seconds(3)).ok());
+  std::vector<Event> events = router_->TakeEvents();
+  ASSERT_EQ(OfKind(events, EventKind::kOfferWithdrawn).size(), 1u);
+  EXPECT_EQ(OfKind(events, EventKind::kOfferWithdrawn)[0].agent_id, "al");
+  EXPECT_EQ(router_->Queues(kT0)[0].abandoned, 1u);
+  EXPECT_EQ(router_->Queues(kT0)[0].abandoned_short, 1u);  // within the 5 s default
+  EXPECT_FALSE(router_->GetContact(c, kT0).ok());
+}
+
+TEST_F(RouterTest, ServiceLevelBothWays) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
+  // Answered at 10 s (within 20 s), answered at 40 s (late), one abandoned at
+  // 2 s (short), one abandoned at 60 s (long).
+  absl::Time t = kT0;
+  auto answer_after = [&](const std::string& key, absl::Duration wait) {
+    ASSERT_TRUE(router_->SetNotReady("al", "hold", t).ok());
+    const ContactId c = Submit(Contact(key, "general"), t - kT0);
+    t += wait;
+    ASSERT_TRUE(router_->SetAvailable("al", t).ok());
+    std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+    ASSERT_EQ(offers.size(), 1u);
+    ASSERT_TRUE(router_->Accept("al", offers[0].offer_id, t).ok());
+    ASSERT_TRUE(router_->Complete("al", c, Outcome{true, "", 0, false}, t).ok());
+    ASSERT_TRUE(router_->WrapUpDone("al", c, t).ok());
+  };
+  answer_after("a", absl::Seconds(10));
+  answer_after("b", absl::Seconds(40));
+  ASSERT_TRUE(router_->SetNotReady("al", "hold", t).ok());
+  ContactId short_abandon = Submit(Contact("c", "general"), t - kT0);
+  ASSERT_TRUE(router_->Abandon(short_abandon, t + absl::Seconds(2)).ok());
+  ContactId long_abandon = Submit(Contact("d", "general"), t - kT0);
+  ASSERT_TRUE(router_->Abandon(long_abandon, t + absl::Seconds(60)).ok());
+  const QueueStats q = router_->Queues(t)[0];
+  EXPECT_EQ(q.answered, 2u);
+  EXPECT_EQ(q.answered_within_target, 1u);
+  EXPECT_DOUBLE_EQ(q.ServiceLevel(), 0.5);                       // 1 / 2
+  EXPECT_DOUBLE_EQ(q.ServiceLevelAbandonAdjusted(), 2.0 / 4.0);  // (1 + 1) / (2 + 2)
+  EXPECT_EQ(q.AverageSpeedOfAnswer(), absl::Seconds(25));        // (10 + 40) / 2
+  EXPECT_DOUBLE_EQ(q.AbandonRatio(), 0.5);
+}
+
+TEST_F(RouterTest, VoiceIsExclusiveAndChatTakesThree) {
+  ASSERT_TRUE(router_
+                  ->Login(Agent("al", {{"general", 7}}, {"en"},
+                                {{Channel::kVoice, 1}, {Channel::kChat, 3}}),
+                          kT0)
+                  .ok());
+  for (int i = 0; i < 4; ++i) {
+    Submit(Contact(absl::StrCat("chat", i), "chat", Tier::kStandard, Channel::kChat),
+           absl::Seconds(i));
+  }
+  Submit(Contact("voice", "general"), absl::Seconds(5));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  EXPECT_EQ(offers.size(), 3u);  // three chats, no fourth, and no call beside them
+  for (const Event& e : offers) EXPECT_EQ(e.channel, Channel::kChat);
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+TEST_F(RouterTest, StickyLastAgentIsPreferred) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 9}}), kT0).ok());
+  ASSERT_TRUE(router_->Login(Agent("bo", {{"general", 5}}), kT0).ok());
+  ContactSpec first = Contact("a", "general");
+  first.customer_id = "returning";
+  const ContactId c = Submit(first, absl::Seconds(0));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  ASSERT_EQ(offers[0].agent_id, "al");                     // best proficiency
+  ASSERT_TRUE(router_->SetNotReady("al", "x", kT0).ok());  // not-ready: offer withdrawn
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, "bo");
+  ASSERT_TRUE(router_->Accept("bo", offers[0].offer_id, kT0 + absl::Seconds(1)).ok());
+  ASSERT_TRUE(router_->Complete("bo", c, Outcome{true, "", 0, false}, kT0 + absl::Seconds(2)).ok());
+  ASSERT_TRUE(router_->WrapUpDone("bo", c, kT0 + absl::Seconds(3)).ok());
+  ASSERT_TRUE(router_->SetAvailable("al", kT0 + absl::Seconds(4)).ok());
+  ContactSpec again = Contact("b", "general");
+  again.customer_id = "returning";
+  Submit(again, absl::Seconds(5));
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, "bo");  // the last agent, though al is more proficient
+  EXPECT_EQ(offers[0].reason, "sticky: last agent");
+}
+
+TEST_F(RouterTest, BadInputChangesNothing) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
+  ASSERT_TRUE(router_->Login(Agent("bo", {{"billing", 7}}), kT0).ok());
+  const ContactId c = Submit(Contact("a", "general"), absl::Seconds(0));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(router_->Accept("bo", offers[0].offer_id, kT0).code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(router_->Accept("nobody", offers[0].offer_id, kT0).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(router_->Submit(Contact("a", "general"), kT0).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(router_->FindByIdempotencyKey("a"), c);
+  EXPECT_EQ(router_->Submit(Contact("z", "nope"), kT0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(
+      router_->Submit(Contact("y", "chat", Tier::kStandard, Channel::kVoice), kT0).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(router_->TakeEvents().empty());
+  EXPECT_EQ(router_->live_contacts(), 1u);
+  absl::StatusOr<ContactView> view = router_->GetContact(c, kT0);
+  ASSERT_TRUE(view.ok());
+  EXPECT_EQ(view->state, ContactState::kOffered);
+  EXPECT_EQ(view->agent_id, "al");
+}
+
+TEST_F(RouterTest, ExplainComponentsSumToTheTotal) {
+  ContactSpec s = Contact("a", "general", Tier::kGold);
+  s.signals.complaint = true;
+  s.signals.sentiment = -0.6;
+  const ContactId c = Submit(s, absl::Seconds(0));
+  ASSERT_TRUE(router_->Login(Agent("bo", {{"billing", 7}}), kT0).ok());
+  absl::StatusOr<Explanation> x = router_->Explain(c, kT0 + absl::Seconds(5));
+  ASSERT_TRUE(x.ok());
+  double sum = 0;
+  for (const ScoreComponent& part : x->components) sum += part.points;
+  EXPECT_NEAR(sum, x->total_score, 1e-9);
+  ASSERT_EQ(x->agents.size(), 1u);
+  EXPECT_FALSE(x->agents[0].eligible);
+  EXPECT_FALSE(x->agents[0].why_not.empty());
+  EXPECT_EQ(x->sla_slack, absl::Seconds(15));
+}
+
+// Random commands; after each one the brute-force invariants must hold and
+// every acknowledged contact must be live or ended by exactly one final event.
+TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
+  std::map<EventKind, int> seen;  // across all seeds: the sequences must exercise the rules
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    std::mt19937_64 rng(seed);
+    auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+    std::unique_ptr<Router> router = *Router::Create(TestConfig());
+    absl::Time now = kT0;
+    std::vector<std::string> agents;
+    for (int i = 0; i < 8; ++i) agents.push_back(absl::StrCat("agent", i));
+    const char* queues[] = {"general", "billing", "chat"};
+    std::set<ContactId> acknowledged;
+    std::map<ContactId, int> endings;
+    std::map<uint64_t, std::string> open_offers;  // offer -> agent
+    std::set<ContactId> connected, wrapping;
+    for (int step = 0; step < 300; ++step) {
+      now += absl::Milliseconds(pick(8000));
+      const std::string& agent = agents[pick(agents.size())];
+      switch (pick(10)) {
+        case 0:
+        case 1: {
+          const char* q = queues[pick(3)];
+          ContactSpec s = Contact(absl::StrCat(seed, "-", step), q, static_cast<Tier>(pick(4)),
+                                  std::string(q) == "chat" ? Channel::kChat : Channel::kVoice);
+          s.customer_id = absl::StrCat("cust", pick(5));
+          s.language = pick(4) == 0 ? "es" : "en";
+          s.signals.emergency = pick(30) == 0;
+          s.signals.complaint = pick(5) == 0;
+          s.signals.sentiment = -static_cast<double>(pick(10)) / 10;
+          absl::StatusOr<SubmitResult> r = router->Submit(s, now);
+          ASSERT_TRUE(r.ok()) << r.status();
+          acknowledged.insert(r->contact);
+          break;
+        }
+        case 2: {
+          AgentSpec a = Agent(agent, {{"general", 1 + static_cast<uint32_t>(pick(9))}});
+          if (pick(2)) a.skills.push_back({"billing", 1 + static_cast<uint32_t>(pick(9))});
+          if (pick(3) == 0) a.skills.push_back({"senior", 5});
+          if (pick(3) == 0) a.languages.push_back("es");
+          a.capacities = {{Channel::kVoice, 1}, {Channel::kChat, 3}};
+          (void)router->Login(a, now);
+          break;
+        }
+        case 3:
+          if (pick(3) == 0) {
+            (void)router->Logout(agent, "bye", now);
+          } else if (pick(2)) {
+            (void)router->SetNotReady(agent, "break", now);
+          } else {
+            (void)router->SetAvailable(agent, now);
+          }
+          break;
+        case 4:
+        case 5:
+          if (!open_offers.empty()) {
+            auto it = std::next(open_offers.begin(), pick(open_offers.size()));
+            const bool wrong = pick(6) == 0;
+            const std::string who = wrong ? agent : it->second;
+            absl::Status s = pick(4) == 0 ? router->Reject(who, it->first, "no", now)
+                                          : router->Accept(who, it->first, now);
+            if (wrong && who != it->second) {
+              EXPECT_FALSE(s.ok());
+            }
+          }
+          break;
+        case 6:
+          if (!connected.empty()) {
+            const ContactId c = *std::next(connected.begin(), pick(connected.size()));
+            absl::StatusOr<ContactView> v = router->GetContact(c, now);
+            if (v.ok()) {
+              if (pick(5) == 0) {
+                (void)router->Transfer(v->agent_id, c,
+                                       v->channel == Channel::kChat ? "chat" : "billing",
+                                       "see notes", now);
+              } else {
+                (void)router->Complete(v->agent_id, c, Outcome{pick(2) == 0, "", 0, false}, now);
+              }
+            }
+          }
+          break;
+        case 7:
+          if (!wrapping.empty()) {
+            const ContactId c = *std::next(wrapping.begin(), pick(wrapping.size()));
+            absl::StatusOr<ContactView> v = router->GetContact(c, now);
+            if (v.ok()) (void)router->WrapUpDone(v->agent_id, c, now);
+          }
+          break;
+        case 8:
+          if (!acknowledged.empty()) {
+            const ContactId c = *std::next(acknowledged.begin(), pick(acknowledged.size()));
+            if (pick(2)) {
+              (void)router->Abandon(c, now);
+            } else {
+              Signals s;
+              s.escalation_level = static_cast<uint32_t>(pick(4));
+              s.sentiment = -0.9;
+              (void)router->Update(c, s, std::nullopt, now);
+            }
+          }
+          break;
+        default:
+          router->Tick(now);
+      }
+      ASSERT_TRUE(router->CheckInvariants().ok())
+          << "seed " << seed << " step " << step << ": " << router->CheckInvariants();
+      absl::Time last = absl::InfinitePast();
+      for (const Event& e : router->TakeEvents()) {
+        EXPECT_GE(e.time, last);
+        ++seen[e.kind];
+        last = e.time;
+        switch (e.kind) {
+          case EventKind::kOffered:
+            open_offers[e.offer_id] = e.agent_id;
+            break;
+          case EventKind::kAssigned:
+            open_offers.erase(e.offer_id);
+            connected.insert(e.contact);
+            break;
+          case EventKind::kOfferRejected:
+          case EventKind::kOfferTimedOut:
+          case EventKind::kOfferWithdrawn:
+            EXPECT_NE(e.offer_id, 0u);
+            open_offers.erase(e.offer_id);
+            break;
+          case EventKind::kCompleted:
+            connected.erase(e.contact);
+            wrapping.insert(e.contact);
+            break;
+          case EventKind::kTransferred:
+            connected.erase(e.contact);
+            break;
+          case EventKind::kWrapUpDone:
+            wrapping.erase(e.contact);
+            ++endings[e.contact];
+            break;
+          case EventKind::kAbandoned:
+          case EventKind::kCancelled:
+          case EventKind::kExpired:
+            ++endings[e.contact];
+            break;
+          default:
+            break;
+        }
+      }
+    }
+    for (ContactId c : acknowledged) {
+      const bool live = router->GetContact(c, now).ok();
+      const int ended = endings.count(c) ? endings[c] : 0;
+      EXPECT_TRUE((live && ended == 0) || (!live && ended == 1))
+          << "seed " << seed << " contact " << c << " live=" << live << " endings=" << ended;
+    }
+  }
+  for (EventKind k : {EventKind::kOffered, EventKind::kAssigned, EventKind::kOfferRejected,
+                      EventKind::kOfferTimedOut, EventKind::kOfferWithdrawn, EventKind::kCompleted,
+                      EventKind::kWrapUpDone, EventKind::kAbandoned, EventKind::kTransferred,
+                      EventKind::kOverflowed, EventKind::kSlaBreached, EventKind::kEscalated}) {
+    EXPECT_GE(seen[k], 5) << EventKindName(k) << " happened only " << seen[k] << " times";
+  }
+}
+
+}  // namespace
+}  // namespace ccr
