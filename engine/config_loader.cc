@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "engine/wire.h"
 #include "google/protobuf/util/json_util.h"
 #include "router/router.h"
 #include "yaml-cpp/yaml.h"
@@ -114,23 +115,6 @@ absl::Duration SecondsOr(double seconds, absl::Duration fallback) {
   return seconds > 0 ? absl::Seconds(seconds) : fallback;
 }
 
-Channel ToChannel(v1::Channel c) {
-  switch (c) {
-    case v1::CHANNEL_CHAT:
-      return Channel::kChat;
-    case v1::CHANNEL_EMAIL:
-      return Channel::kEmail;
-    case v1::CHANNEL_MESSAGING:
-      return Channel::kMessaging;
-    case v1::CHANNEL_VIDEO:
-      return Channel::kVideo;
-    case v1::CHANNEL_CALLBACK:
-      return Channel::kCallback;
-    default:
-      return Channel::kVoice;
-  }
-}
-
 }  // namespace
 
 absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
@@ -171,7 +155,7 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
   out.fallback_queue = in.fallback_queue();
 
   for (const v1::ChannelConfig& c : in.channels()) {
-    ChannelConfig& ch = out.channels[static_cast<int>(ToChannel(c.channel()))];
+    ChannelConfig& ch = out.channels[static_cast<int>(ChannelFromWire(c.channel()))];
     if (c.agent_capacity() > 0) ch.agent_capacity = c.agent_capacity();
     ch.exclusive = c.exclusive();
     ch.offer_timeout = SecondsOr(c.offer_timeout_seconds(), ch.offer_timeout);
@@ -183,7 +167,7 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
   for (const v1::QueueConfig& q : in.queues()) {
     QueueConfig& qc = out.queues.emplace_back();
     qc.name = q.name();
-    qc.channel = ToChannel(q.channel());
+    qc.channel = ChannelFromWire(q.channel());
     for (const auto& s : q.skills()) qc.skills.push_back({s.skill(), std::max(1u, s.min_level())});
     qc.answer_within = SecondsOr(q.answer_within_seconds(), qc.answer_within);
     if (q.target_ratio() != 0) qc.target_ratio = q.target_ratio();

@@ -1083,23 +1083,30 @@ void Router::Impl::Miss(Agent& a, Contact& c, EventKind kind, absl::string_view 
   MatchAgent(a);
 }
 
-absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id, absl::Time now) {
-  AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+absl::StatusOr<Contact*> Router::Impl::OfferedTo(const Agent& a, uint64_t offer_id) {
   auto it = offers_.find(offer_id);
   if (it == offers_.end()) {
     return absl::NotFoundError(
         absl::StrCat("offer_id: ", OfferIdString(offer_id),
                      " is not outstanding (expired, withdrawn or answered)"));
   }
-  Contact& c = *FindContact(it->second);
-  if (c.agent != static_cast<int32_t>(a.index)) {
-    return absl::PermissionDeniedError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
-                                                    " is not offered to agent '", agent_id, "'"));
+  Contact* c = FindContact(it->second);
+  if (c->agent != static_cast<int32_t>(a.index)) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", a.spec.agent_id, "'"));
   }
-  offers_.erase(it);
+  return c;
+}
+
+absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id, absl::Time now) {
+  AdvanceTo(now);
+  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
+  if (!found.ok()) return found.status();
+  Agent& a = **found;
+  absl::StatusOr<Contact*> offered = OfferedTo(a, offer_id);
+  if (!offered.ok()) return offered.status();
+  Contact& c = **offered;
+  offers_.erase(offer_id);
   c.state = ContactState::kConnected;
   a.consecutive_misses = 0;
   Queue& q = queues_[c.queue];
@@ -1127,17 +1134,9 @@ absl::Status Router::Impl::Reject(absl::string_view agent_id, uint64_t offer_id,
   absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
   if (!found.ok()) return found.status();
   Agent& a = **found;
-  auto it = offers_.find(offer_id);
-  if (it == offers_.end()) {
-    return absl::NotFoundError(
-        absl::StrCat("offer_id: ", OfferIdString(offer_id),
-                     " is not outstanding (expired, withdrawn or answered)"));
-  }
-  Contact& c = *FindContact(it->second);
-  if (c.agent != static_cast<int32_t>(a.index)) {
-    return absl::PermissionDeniedError(absl::StrCat("offer_id: ", OfferIdString(offer_id),
-                                                    " is not offered to agent '", agent_id, "'"));
-  }
+  absl::StatusOr<Contact*> offered = OfferedTo(a, offer_id);
+  if (!offered.ok()) return offered.status();
+  Contact& c = **offered;
   Miss(a, c, EventKind::kOfferRejected, reason.empty() ? "rejected" : reason);
   return absl::OkStatus();
 }

@@ -268,6 +268,8 @@ class Router::Impl {
   Agent* FindAgent(absl::string_view agent_id);
   const Agent* FindAgent(absl::string_view agent_id) const;
   absl::StatusOr<Agent*> LoggedInAgent(absl::string_view agent_id);
+  // The contact behind an outstanding offer, if it is offered to `a`.
+  absl::StatusOr<Contact*> OfferedTo(const Agent& a, uint64_t offer_id);
   bool Offerable(const Agent& a) const { return a.logged_in && !a.not_ready && !a.resting; }
   bool CanTake(const Agent& a, Channel ch) const;
   bool Eligible(const Agent& a, const Contact& c) const;
