@@ -288,10 +288,72 @@ TEST_F(RouterTest, ExplainComponentsSumToTheTotal) {
   EXPECT_EQ(x->sla_slack, absl::Seconds(15));
 }
 
+// Brute-force check of each agent-side choice ("longest waiting"): no
+// contact still waiting that the agent may take outranks the one it got.
+// Rank: emergencies first, then total score (urgency + aging), then id.
+// Contacts an agent missed are not offered to it again during the cooldown.
+using Misses = std::map<ContactId, std::pair<std::string, absl::Time>>;
+
+// Returns how many (offer, competing contact) pairs it compared.
+int ExpectAgentChoicesOptimal(const Router& router, const std::vector<Event>& events,
+                              const Misses& misses, absl::Time now, uint64_t seed, int step) {
+  int compared = 0;
+  auto rank = [](const Explanation& x) {
+    return std::make_tuple(!x.priority_class_emergency, -x.total_score, x.contact.contact);
+  };
+  for (const Event& offer : events) {
+    if (offer.kind != EventKind::kOffered || offer.reason != "longest waiting") continue;
+    // A later login in the same command may have changed the agent's skills.
+    const bool agent_changed = std::any_of(events.begin(), events.end(), [&](const Event& e) {
+      return e.kind == EventKind::kAgentState && e.agent_id == offer.agent_id &&
+             e.time > offer.time;
+    });
+    if (agent_changed) continue;
+    absl::StatusOr<Explanation> chosen = router.Explain(offer.contact, now);
+    if (!chosen.ok() || chosen->contact.state != ContactState::kOffered) continue;
+    for (ContactId id = 1; id <= offer.contact + 1000; ++id) {
+      absl::StatusOr<Explanation> waiting = router.Explain(id, now);
+      if (!waiting.ok() || waiting->contact.state != ContactState::kQueued ||
+          waiting->contact.channel != chosen->contact.channel ||
+          !waiting->contact.agent_id.empty()) {
+        continue;  // not waiting, another channel, or reserved for an advisor
+      }
+      // Only contacts that already waited, at their present stage, when the
+      // offer was made could have been chosen instead.
+      if (waiting->contact.arrival > offer.time) continue;
+      const bool changed_later = std::any_of(events.begin(), events.end(), [&](const Event& e) {
+        return e.contact == id && e.time >= offer.time &&
+               (e.kind == EventKind::kOverflowed || e.kind == EventKind::kOfferRejected ||
+                e.kind == EventKind::kOfferTimedOut || e.kind == EventKind::kOfferWithdrawn ||
+                e.kind == EventKind::kUpdated || e.kind == EventKind::kQueued);
+      });
+      if (changed_later) continue;
+      auto miss = misses.find(id);
+      if (miss != misses.end() && miss->second.first == offer.agent_id &&
+          miss->second.second <= offer.time &&
+          offer.time < miss->second.second + TestConfig().reoffer_cooldown) {
+        continue;
+      }
+      for (const AgentConsidered& a : waiting->agents) {
+        if (a.agent_id != offer.agent_id) continue;
+        const bool could_take = a.eligible || a.why_not.rfind("no free", 0) == 0;
+        compared += could_take ? 1 : 0;
+        EXPECT_FALSE(could_take && rank(*waiting) < rank(*chosen))
+            << "seed " << seed << " step " << step << ": " << offer.agent_id << " got "
+            << ContactIdString(offer.contact) << " (score " << chosen->total_score << ") while "
+            << ContactIdString(id) << " (score " << waiting->total_score << ") waits; "
+            << waiting->summary << " | chosen: " << chosen->summary;
+      }
+    }
+  }
+  return compared;
+}
+
 // Random commands; after each one the brute-force invariants must hold and
 // every acknowledged contact must be live or ended by exactly one final event.
 TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
   std::map<EventKind, int> seen;  // across all seeds: the sequences must exercise the rules
+  int choices_compared = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     std::mt19937_64 rng(seed);
     auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
@@ -304,6 +366,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
     std::map<ContactId, int> endings;
     std::map<uint64_t, std::string> open_offers;  // offer -> agent
     std::set<ContactId> connected, wrapping;
+    Misses misses;
     for (int step = 0; step < 300; ++step) {
       now += absl::Milliseconds(pick(8000));
       const std::string& agent = agents[pick(agents.size())];
@@ -394,8 +457,15 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
       }
       ASSERT_TRUE(router->CheckInvariants().ok())
           << "seed " << seed << " step " << step << ": " << router->CheckInvariants();
+      std::vector<Event> events = router->TakeEvents();
+      for (const Event& e : events) {
+        if (e.kind == EventKind::kOfferRejected || e.kind == EventKind::kOfferTimedOut) {
+          misses[e.contact] = {e.agent_id, e.time};
+        }
+      }
+      choices_compared += ExpectAgentChoicesOptimal(*router, events, misses, now, seed, step);
       absl::Time last = absl::InfinitePast();
-      for (const Event& e : router->TakeEvents()) {
+      for (const Event& e : events) {
         EXPECT_GE(e.time, last);
         ++seen[e.kind];
         last = e.time;
@@ -447,6 +517,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
                       EventKind::kOverflowed, EventKind::kSlaBreached, EventKind::kEscalated}) {
     EXPECT_GE(seen[k], 5) << EventKindName(k) << " happened only " << seen[k] << " times";
   }
+  EXPECT_GE(choices_compared, 200) << "the optimality check compared too few choices";
 }
 
 }  // namespace
