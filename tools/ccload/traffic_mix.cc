@@ -2,11 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "yaml-cpp/yaml.h"
 
 namespace ccr::load {
 
@@ -14,314 +21,513 @@ namespace v1 = ::ccrouter::v1;
 
 namespace {
 
-absl::Status FlagError(const std::string& flag, const std::string& what) {
-  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", what));
+constexpr const char* kTierNames[4] = {"standard", "silver", "gold", "vip"};
+constexpr v1::Tier kTiers[4] = {v1::TIER_STANDARD, v1::TIER_SILVER, v1::TIER_GOLD, v1::TIER_VIP};
+constexpr v1::Channel kMixChannels[4] = {v1::CHANNEL_VOICE, v1::CHANNEL_CHAT, v1::CHANNEL_EMAIL,
+                                         v1::CHANNEL_MESSAGING};
+constexpr double kElderlyShare = 0.04;
+constexpr double kAccessibilityShare = 0.01;
+constexpr uint32_t kMaxRepeatContacts = 9;
+constexpr size_t kMaxLanguageBytes = 35;  // the engine's limit
+
+// Index into `cumulative` (running sums, last = total) for u in [0, 1).
+size_t PickWeighted(const std::vector<double>& cumulative, double u) {
+  const double target = u * cumulative.back();
+  const size_t i =
+      std::upper_bound(cumulative.begin(), cumulative.end(), target) - cumulative.begin();
+  return std::min(i, cumulative.size() - 1);
 }
 
-absl::Status ParseDouble(const std::string& flag, const std::string& text, double min_value,
-                         bool min_exclusive, double* out) {
-  double value = 0;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value) ||
-      (min_exclusive ? value <= min_value : value < min_value)) {
-    return FlagError(flag, absl::StrCat("expected a number ", min_exclusive ? "> " : ">= ",
-                                        min_value, ", got '", text, "'"));
+// ---- YAML reading: every error names the field path and the line.
+
+class MixReader {
+ public:
+  absl::Status Error(const std::string& path, const YAML::Node& node, const std::string& what) {
+    const YAML::Mark mark = node.Mark();
+    std::string where = mark.line >= 0 ? absl::StrCat(path, " (line ", mark.line + 1, ")") : path;
+    return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
   }
-  *out = value;
-  return absl::OkStatus();
+
+  absl::Status Number(const std::string& path, const YAML::Node& node, double min_value,
+                      double max_value, double* out) {
+    double value = 0;
+    if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), &value) || !std::isfinite(value) ||
+        value < min_value || value > max_value) {
+      std::string range = std::isinf(max_value)
+                              ? absl::StrCat(">= ", min_value)
+                              : absl::StrCat("in [", min_value, ", ", max_value, "]");
+      return Error(path, node, absl::StrCat("expected a number ", range, Got(node)));
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
+  absl::Status Integer(const std::string& path, const YAML::Node& node, int min_value,
+                       int max_value, int* out) {
+    int value = 0;
+    if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) || value < min_value ||
+        value > max_value) {
+      return Error(path, node,
+                   absl::StrCat("expected an integer ", min_value, "..", max_value, Got(node)));
+    }
+    *out = value;
+    return absl::OkStatus();
+  }
+
+  absl::Status Bool(const std::string& path, const YAML::Node& node, bool* out) {
+    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
+    if (text == "true" || text == "yes" || text == "on") {
+      *out = true;
+    } else if (text == "false" || text == "no" || text == "off") {
+      *out = false;
+    } else {
+      return Error(path, node, absl::StrCat("expected true or false", Got(node)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Text(const std::string& path, const YAML::Node& node, size_t max_bytes,
+                    std::string* out) {
+    if (!node.IsScalar() || node.Scalar().empty() || node.Scalar().size() > max_bytes) {
+      return Error(
+          path, node,
+          absl::StrCat("expected a non-empty string of at most ", max_bytes, " bytes", Got(node)));
+    }
+    *out = node.Scalar();
+    return absl::OkStatus();
+  }
+
+  absl::Status TextList(const std::string& path, const YAML::Node& node,
+                        std::vector<std::string>* out) {
+    if (!node.IsSequence()) return Error(path, node, "expected a list, e.g. [a, b]");
+    out->clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string item;
+      if (absl::Status s = Text(absl::StrCat(path, "[", i, "]"), node[i], 128, &item); !s.ok()) {
+        return s;
+      }
+      out->push_back(std::move(item));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Channel(const std::string& path, const YAML::Node& node, v1::Channel* out) {
+    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
+    for (v1::Channel channel : kMixChannels) {
+      if (text == ChannelName(channel)) {
+        *out = channel;
+        return absl::OkStatus();
+      }
+    }
+    return Error(path, node, absl::StrCat("expected voice, chat, email or messaging", Got(node)));
+  }
+
+  // Fails on a key not in `known`, naming it and the keys allowed.
+  absl::Status OnlyKnownKeys(const std::string& prefix, const YAML::Node& map,
+                             const std::vector<std::string>& known) {
+    for (const auto& entry : map) {
+      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        return Error(
+            absl::StrCat(prefix, key), entry.first,
+            absl::StrCat("unknown key (expected one of ", absl::StrJoin(known, ", "), ")"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Tiers(const YAML::Node& node, std::array<double, 4>* out) {
+    if (!node.IsMap()) return Error("tiers", node, "expected a map, e.g. {standard: 70, vip: 3}");
+    if (absl::Status s = OnlyKnownKeys("tiers.", node, {"standard", "silver", "gold", "vip"});
+        !s.ok()) {
+      return s;
+    }
+    std::array<double, 4> shares = {0, 0, 0, 0};
+    for (int t = 0; t < 4; ++t) {
+      if (!node[kTierNames[t]]) continue;
+      if (absl::Status s = Number(absl::StrCat("tiers.", kTierNames[t]), node[kTierNames[t]], 0,
+                                  INFINITY, &shares[t]);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (shares[0] + shares[1] + shares[2] + shares[3] <= 0) {
+      return Error("tiers", node, "at least one tier needs a share > 0");
+    }
+    *out = shares;
+    return absl::OkStatus();
+  }
+
+  absl::Status Languages(const YAML::Node& node, std::vector<LanguageShare>* out) {
+    if (!node.IsMap() || node.size() == 0) {
+      return Error("languages", node, "expected a map of language to share, e.g. {en: 90, es: 10}");
+    }
+    std::vector<LanguageShare> languages;
+    double total = 0;
+    for (const auto& entry : node) {
+      LanguageShare language;
+      if (absl::Status s = Text("languages", entry.first, kMaxLanguageBytes, &language.language);
+          !s.ok()) {
+        return s;
+      }
+      if (absl::Status s = Number(absl::StrCat("languages.", language.language), entry.second, 0,
+                                  INFINITY, &language.share);
+          !s.ok()) {
+        return s;
+      }
+      total += language.share;
+      languages.push_back(std::move(language));
+    }
+    if (total <= 0) return Error("languages", node, "at least one language needs a share > 0");
+    *out = std::move(languages);
+    return absl::OkStatus();
+  }
+
+  absl::Status Queue(const std::string& path, const YAML::Node& node, QueueMix* out) {
+    if (!node.IsMap()) return Error(path, node, "expected a map with at least name and channel");
+    if (absl::Status s = OnlyKnownKeys(absl::StrCat(path, "."), node,
+                                       {"name", "channel", "share", "topics", "skill", "emergency",
+                                        "patience_seconds", "handle_seconds", "networks"});
+        !s.ok()) {
+      return s;
+    }
+    QueueMix queue;
+    if (!node["name"]) return Error(path + ".name", node, "required");
+    if (absl::Status s = Text(path + ".name", node["name"], 128, &queue.name); !s.ok()) return s;
+    if (!node["channel"]) return Error(path + ".channel", node, "required");
+    if (absl::Status s = Channel(path + ".channel", node["channel"], &queue.channel); !s.ok()) {
+      return s;
+    }
+    queue.patience_seconds = DefaultPatienceSeconds(queue.channel);
+    queue.handle_seconds = DefaultHandleSeconds(queue.channel);
+    absl::Status s;
+    if (node["share"]) s = Number(path + ".share", node["share"], 0, INFINITY, &queue.share);
+    if (s.ok() && node["topics"]) s = TextList(path + ".topics", node["topics"], &queue.topics);
+    if (s.ok() && node["skill"]) s = Text(path + ".skill", node["skill"], 128, &queue.skill);
+    if (s.ok() && node["emergency"]) {
+      s = Bool(path + ".emergency", node["emergency"], &queue.emergency);
+    }
+    if (s.ok() && node["patience_seconds"]) {
+      s = Number(path + ".patience_seconds", node["patience_seconds"], 0, 86400,
+                 &queue.patience_seconds);
+    }
+    if (s.ok() && node["handle_seconds"]) {
+      s = Number(path + ".handle_seconds", node["handle_seconds"], 0.1, 86400,
+                 &queue.handle_seconds);
+    }
+    if (s.ok() && node["networks"]) {
+      if (queue.channel != v1::CHANNEL_MESSAGING) {
+        return Error(path + ".networks", node["networks"], "only a messaging queue has networks");
+      }
+      s = TextList(path + ".networks", node["networks"], &queue.networks);
+    }
+    if (!s.ok()) return s;
+    *out = std::move(queue);
+    return absl::OkStatus();
+  }
+
+  absl::Status Queues(const YAML::Node& node, std::vector<QueueMix>* out) {
+    if (!node.IsSequence() || node.size() == 0) {
+      return Error("queues", node, "expected a non-empty list of queues");
+    }
+    std::vector<QueueMix> queues;
+    std::set<std::string> names;
+    double total = 0;
+    for (size_t i = 0; i < node.size(); ++i) {
+      const std::string path = absl::StrCat("queues[", i, "]");
+      QueueMix queue;
+      if (absl::Status s = Queue(path, node[i], &queue); !s.ok()) return s;
+      if (!names.insert(queue.name).second) {
+        return Error(path + ".name", node[i]["name"],
+                     absl::StrCat("queue '", queue.name, "' is listed twice"));
+      }
+      total += queue.share;
+      queues.push_back(std::move(queue));
+    }
+    if (total <= 0) return Error("queues", node, "at least one queue needs a share > 0");
+    *out = std::move(queues);
+    return absl::OkStatus();
+  }
+
+  absl::Status Mix(const YAML::Node& root, TrafficMixConfig* out) {
+    if (!root.IsMap()) return Error("mix", root, "expected a map of settings at the top level");
+    if (absl::Status s = OnlyKnownKeys("", root,
+                                       {"tiers", "languages", "complaint_share", "returning_share",
+                                        "returning_pool", "queues"});
+        !s.ok()) {
+      return s;
+    }
+    absl::Status s;
+    if (root["tiers"]) s = Tiers(root["tiers"], &out->tier_shares);
+    if (s.ok() && root["languages"]) s = Languages(root["languages"], &out->languages);
+    if (s.ok() && root["complaint_share"]) {
+      s = Number("complaint_share", root["complaint_share"], 0, 1, &out->complaint_share);
+    }
+    if (s.ok() && root["returning_share"]) {
+      s = Number("returning_share", root["returning_share"], 0, 1, &out->returning_share);
+    }
+    if (s.ok() && root["returning_pool"]) {
+      s = Integer("returning_pool", root["returning_pool"], 1, 1000000, &out->returning_pool);
+    }
+    if (s.ok() && root["queues"]) s = Queues(root["queues"], &out->queues);
+    return s;
+  }
+
+ private:
+  static std::string Got(const YAML::Node& node) {
+    if (node.IsScalar()) return absl::StrCat(", got '", node.Scalar(), "'");
+    if (node.IsSequence()) return ", got a list";
+    if (node.IsMap()) return ", got a map";
+    return ", got nothing";
+  }
+};
+
+QueueMix MakeQueue(std::string name, v1::Channel channel, double share,
+                   std::vector<std::string> topics, std::string skill = "general") {
+  QueueMix queue;
+  queue.name = std::move(name);
+  queue.channel = channel;
+  queue.share = share;
+  queue.topics = std::move(topics);
+  queue.skill = std::move(skill);
+  queue.patience_seconds = DefaultPatienceSeconds(channel);
+  queue.handle_seconds = DefaultHandleSeconds(channel);
+  return queue;
 }
 
 }  // namespace
 
-const char* UsageText() {
-  return R"(usage: ccload [flags]
-
-Demo traffic for ccrouterd: simulated gateways submit contacts (Poisson
-arrivals) and simulated agents log in, accept, handle and wrap up offers.
-Prints per-queue service levels every --stats-interval.
-
-  --server HOST:PORT         ccrouterd gRPC address (default 127.0.0.1:7700)
-  --agents N                 simulated agents (default 12)
-  --rate PER_SECOND          mean contact arrivals per second (default 2)
-  --duration SECONDS         stop after this long; 0 = until Ctrl-C (default 0)
-  --seed N                   random seed (default: random, printed at start)
-  --stats-interval SECONDS   how often to print statistics (default 1)
-  --json                     one JSON object per interval instead of a table
-  --help                     this text
-)";
+const char* ChannelName(v1::Channel channel) {
+  switch (channel) {
+    case v1::CHANNEL_VOICE:
+      return "voice";
+    case v1::CHANNEL_CHAT:
+      return "chat";
+    case v1::CHANNEL_EMAIL:
+      return "email";
+    case v1::CHANNEL_MESSAGING:
+      return "messaging";
+    case v1::CHANNEL_VIDEO:
+      return "video";
+    case v1::CHANNEL_CALLBACK:
+      return "callback";
+    default:
+      return "unspecified";
+  }
 }
 
-absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
-  LoadOptions opts;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_inline_value = false;
-    if (size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-      has_inline_value = true;
-    }
-    if (flag == "--help" || flag == "-h") {
-      opts.help = true;
-      continue;
-    }
-    if (flag == "--json") {
-      if (has_inline_value) return FlagError(flag, "takes no value");
-      opts.json = true;
-      continue;
-    }
-    const bool takes_value = flag == "--server" || flag == "--agents" || flag == "--rate" ||
-                             flag == "--duration" || flag == "--seed" || flag == "--stats-interval";
-    if (!takes_value) {
-      return FlagError(flag, "unknown flag");
-    }
-    if (!has_inline_value) {
-      if (i + 1 >= args.size()) return FlagError(flag, "missing value");
-      value = args[++i];
-    }
-    if (flag == "--server") {
-      size_t colon = value.rfind(':');
-      int port = 0;
-      if (colon == std::string::npos || colon == 0 ||
-          !absl::SimpleAtoi(value.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-        return FlagError(flag, absl::StrCat("expected HOST:PORT, got '", value, "'"));
-      }
-      opts.server = value;
-    } else if (flag == "--agents") {
-      int n = 0;
-      if (!absl::SimpleAtoi(value, &n) || n < 0 || n > 999) {
-        return FlagError(flag, absl::StrCat("expected an integer 0..999, got '", value, "'"));
-      }
-      opts.agents = n;
-    } else if (flag == "--rate") {
-      if (absl::Status s =
-              ParseDouble(flag, value, 0, /*min_exclusive=*/false, &opts.rate_per_second);
-          !s.ok()) {
-        return s;
-      }
-    } else if (flag == "--duration") {
-      if (absl::Status s =
-              ParseDouble(flag, value, 0, /*min_exclusive=*/false, &opts.duration_seconds);
-          !s.ok()) {
-        return s;
-      }
-    } else if (flag == "--seed") {
-      if (!absl::SimpleAtoi(value, &opts.seed)) {
-        return FlagError(flag, absl::StrCat("expected an unsigned integer, got '", value, "'"));
-      }
-      opts.seed_given = true;
-    } else if (flag == "--stats-interval") {
-      if (absl::Status s =
-              ParseDouble(flag, value, 0, /*min_exclusive=*/true, &opts.stats_interval_seconds);
-          !s.ok()) {
-        return s;
-      }
+double DefaultPatienceSeconds(v1::Channel channel) {
+  switch (channel) {
+    case v1::CHANNEL_VOICE:
+      return 60;
+    case v1::CHANNEL_CHAT:
+      return 150;
+    case v1::CHANNEL_MESSAGING:
+      return 300;
+    default:
+      return 0;  // an email waits in the inbox
+  }
+}
+
+double DefaultHandleSeconds(v1::Channel channel) {
+  switch (channel) {
+    case v1::CHANNEL_CHAT:
+      return 30;
+    case v1::CHANNEL_EMAIL:
+      return 15;
+    case v1::CHANNEL_MESSAGING:
+      return 25;
+    default:
+      return 20;
+  }
+}
+
+TrafficMixConfig DefaultTrafficMix() {
+  TrafficMixConfig config;
+  config.queues.push_back(
+      MakeQueue("voice_general", v1::CHANNEL_VOICE, 34, {"general", "orders", "account"}));
+  config.queues.push_back(MakeQueue("voice_billing", v1::CHANNEL_VOICE, 15,
+                                    {"billing", "refund", "payment"}, "billing"));
+  QueueMix emergency = MakeQueue("voice_emergency", v1::CHANNEL_VOICE, 1,
+                                 {"emergency", "outage", "fraud"}, "emergency");
+  emergency.emergency = true;
+  emergency.patience_seconds = 90;
+  config.queues.push_back(std::move(emergency));
+  config.queues.push_back(
+      MakeQueue("chat_general", v1::CHANNEL_CHAT, 25, {"orders", "account", "general"}));
+  QueueMix messaging =
+      MakeQueue("messaging_general", v1::CHANNEL_MESSAGING, 13, {"general", "orders"});
+  messaging.networks = {"wechat", "sms", "whatsapp"};
+  config.queues.push_back(std::move(messaging));
+  config.queues.push_back(
+      MakeQueue("email_general", v1::CHANNEL_EMAIL, 12, {"billing", "general", "account"}));
+  return config;
+}
+
+absl::StatusOr<TrafficMixConfig> ParseTrafficMixYaml(absl::string_view yaml) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("mix (line ", e.mark.line + 1, "): not valid YAML: ", e.msg));
+  }
+  TrafficMixConfig config = DefaultTrafficMix();
+  if (root.IsNull()) return config;
+  MixReader reader;
+  if (absl::Status s = reader.Mix(root, &config); !s.ok()) return s;
+  return config;
+}
+
+absl::StatusOr<TrafficMixConfig> ReadTrafficMixFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat(path, ": cannot read the file"));
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<TrafficMixConfig> config = ParseTrafficMixYaml(text.str());
+  if (!config.ok()) {
+    return absl::Status(config.status().code(),
+                        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+std::vector<std::string> KeepQueuesTheEngineHas(
+    const std::map<std::string, v1::Channel>& engine_queues, TrafficMixConfig& config) {
+  std::vector<std::string> removed;
+  std::vector<QueueMix> kept;
+  for (QueueMix& queue : config.queues) {
+    auto it = engine_queues.find(queue.name);
+    if (it == engine_queues.end()) {
+      removed.push_back(absl::StrCat("the engine has no queue '", queue.name, "'"));
+    } else if (it->second != v1::CHANNEL_UNSPECIFIED && it->second != queue.channel) {
+      removed.push_back(absl::StrCat("queue '", queue.name, "' is a ", ChannelName(it->second),
+                                     " queue on the engine, not ", ChannelName(queue.channel)));
+    } else {
+      kept.push_back(std::move(queue));
     }
   }
-  return opts;
+  config.queues = std::move(kept);
+  return removed;
 }
 
-TrafficMix::TrafficMix(uint64_t seed) : rng_(seed) {}
+TrafficMix::TrafficMix(TrafficMixConfig config, uint64_t seed)
+    : config_(std::move(config)), rng_(seed) {
+  // A short tag from the seed keeps customer ids of different seeds apart.
+  id_prefix_ = absl::StrFormat("cu%04x", static_cast<unsigned>((seed * 0x9E3779B97F4A7C15u) >> 48));
+  recent_.reserve(config_.returning_pool);
+  RebuildQueueWeights();
+}
+
+void TrafficMix::RebuildQueueWeights() {
+  queue_cumulative_.clear();
+  double sum = 0;
+  for (const QueueMix& queue : config_.queues) {
+    sum += queue.share;
+    queue_cumulative_.push_back(sum);
+  }
+  // Queues left with zero shares only (all weighted ones dropped) are sent
+  // to evenly rather than not at all.
+  if (sum <= 0) {
+    for (size_t i = 0; i < queue_cumulative_.size(); ++i) queue_cumulative_[i] = i + 1.0;
+  }
+}
+
+bool TrafficMix::DropQueue(absl::string_view queue_name) {
+  auto it = std::find_if(config_.queues.begin(), config_.queues.end(),
+                         [queue_name](const QueueMix& q) { return q.name == queue_name; });
+  if (it == config_.queues.end()) return false;
+  config_.queues.erase(it);
+  RebuildQueueWeights();
+  return true;
+}
 
 double TrafficMix::NextInterArrivalSeconds(double rate_per_second) {
   return std::exponential_distribution<double>(rate_per_second)(rng_);
 }
 
+TrafficMix::KnownCustomer& TrafficMix::NextCustomer() {
+  if (!recent_.empty() && Chance(config_.returning_share)) {
+    KnownCustomer& customer = recent_[Index(recent_.size())];
+    ++customer.visits;
+    return customer;
+  }
+  KnownCustomer customer;
+  const uint64_t number = ++customers_created_;
+  customer.id = absl::StrFormat("%s-%07d", id_prefix_, number);
+  // Fictional North American numbers (555 exchange).
+  customer.phone = absl::StrFormat("+1555%07d", number % 10000000);
+  const std::array<double, 4>& t = config_.tier_shares;
+  customer.tier = kTiers[PickWeighted(
+      {t[0], t[0] + t[1], t[0] + t[1] + t[2], t[0] + t[1] + t[2] + t[3]}, Uniform01())];
+  std::vector<double> language_cumulative;
+  double sum = 0;
+  for (const LanguageShare& l : config_.languages) language_cumulative.push_back(sum += l.share);
+  customer.language = config_.languages[PickWeighted(language_cumulative, Uniform01())].language;
+  if (Chance(kElderlyShare)) customer.needs.push_back(v1::NEED_ELDERLY);
+  if (Chance(kAccessibilityShare)) customer.needs.push_back(v1::NEED_ACCESSIBILITY);
+  customer.visits = 1;
+
+  if (recent_.size() < static_cast<size_t>(config_.returning_pool)) {
+    recent_.push_back(std::move(customer));
+    return recent_.back();
+  }
+  KnownCustomer& slot = recent_[recent_next_];
+  recent_next_ = (recent_next_ + 1) % recent_.size();
+  slot = std::move(customer);
+  return slot;
+}
+
 Arrival TrafficMix::NextArrival() {
   Arrival arrival;
   v1::ContactSpec& spec = arrival.spec;
+  const QueueMix& queue = config_.queues[PickWeighted(queue_cumulative_, Uniform01())];
+  spec.set_queue(queue.name);
+  spec.set_channel(queue.channel);
   spec.set_direction(v1::DIRECTION_INBOUND);
-
-  // Tier first; the customer comes from that tier's slice of the pool.
-  static constexpr v1::Tier kTiers[4] = {v1::TIER_STANDARD, v1::TIER_SILVER, v1::TIER_GOLD,
-                                         v1::TIER_VIP};
-  double u = Uniform01();
-  int tier_index = 3;
-  int pool_begin = 0;
-  for (int t = 0; t < 4; ++t) {
-    if (u < kTierShare[t] || t == 3) {
-      tier_index = t;
-      break;
-    }
-    u -= kTierShare[t];
-    pool_begin += static_cast<int>(kTierShare[t] * kCustomerPoolSize);
+  if (!queue.topics.empty()) spec.set_topic(queue.topics[Index(queue.topics.size())]);
+  if (!queue.networks.empty()) {
+    spec.set_messaging_network(queue.networks[Index(queue.networks.size())]);
   }
-  const int pool_size = std::max(1, static_cast<int>(kTierShare[tier_index] * kCustomerPoolSize));
-  const int customer_number =
-      pool_begin + std::uniform_int_distribution<int>(0, pool_size - 1)(rng_);
+  (*spec.mutable_attributes())["source"] = "ccload";
+
+  const KnownCustomer& known = NextCustomer();
   v1::Customer& customer = *spec.mutable_customer();
-  customer.set_id(absl::StrFormat("cust-%06d", customer_number));
-  customer.set_tier(kTiers[tier_index]);
-  // A customer keeps their language across visits.
-  customer.set_language(customer_number % 100 < kSpanishShare * 100 ? "es" : "en");
+  customer.set_id(known.id);
+  customer.set_tier(known.tier);
+  customer.set_language(known.language);
+  if (queue.channel == v1::CHANNEL_VOICE || spec.messaging_network() == "sms") {
+    customer.set_phone(known.phone);
+  }
+  for (v1::Need need : known.needs) customer.add_needs(need);
 
   v1::Signals& signals = *spec.mutable_signals();
-  if (Chance(kEmergencyShare)) {
-    spec.set_channel(v1::CHANNEL_VOICE);
-    spec.set_queue("voice_emergency");
-    static constexpr const char* kTopics[] = {"emergency", "outage", "fraud"};
-    spec.set_topic(kTopics[std::uniform_int_distribution<int>(0, 2)(rng_)]);
+  signals.set_repeat_contacts_24h(std::min(known.visits - 1, kMaxRepeatContacts));
+  if (queue.emergency) {
     signals.set_emergency(true);
-    signals.set_incident_severity(
-        static_cast<v1::Severity>(std::uniform_int_distribution<int>(1, 3)(rng_)));
-    signals.set_sentiment(-0.3 - 0.6 * Uniform01());
-    arrival.patience_seconds = 30 + Exponential(90);
-    return arrival;
-  }
-
-  // Channel mix: voice 50 %, chat 25 %, messaging 13 %, email 12 %.
-  const double c = Uniform01();
-  if (c < 0.50) {
-    spec.set_channel(v1::CHANNEL_VOICE);
-    if (Chance(0.30)) {
-      spec.set_queue("voice_billing");
-      static constexpr const char* kTopics[] = {"billing", "refund", "payment"};
-      spec.set_topic(kTopics[std::uniform_int_distribution<int>(0, 2)(rng_)]);
-    } else {
-      spec.set_queue("voice_general");
-      static constexpr const char* kTopics[] = {"general", "orders", "account"};
-      spec.set_topic(kTopics[std::uniform_int_distribution<int>(0, 2)(rng_)]);
-    }
-    arrival.patience_seconds = 5 + Exponential(60);
-  } else if (c < 0.75) {
-    spec.set_channel(v1::CHANNEL_CHAT);
-    spec.set_queue("chat_general");
-    spec.set_topic(Chance(0.5) ? "orders" : "account");
-    arrival.patience_seconds = 10 + Exponential(150);
-  } else if (c < 0.88) {
-    spec.set_channel(v1::CHANNEL_MESSAGING);
-    spec.set_queue("messaging_general");
-    static constexpr const char* kNetworks[] = {"wechat", "sms", "whatsapp"};
-    spec.set_messaging_network(kNetworks[std::uniform_int_distribution<int>(0, 2)(rng_)]);
-    spec.set_topic("general");
-    arrival.patience_seconds = 30 + Exponential(300);
-  } else {
-    spec.set_channel(v1::CHANNEL_EMAIL);
-    spec.set_queue("email_general");
-    spec.set_topic(Chance(0.5) ? "billing" : "general");
-    arrival.patience_seconds = 0;  // an email is never withdrawn
-  }
-
-  if (Chance(kComplaintShare)) {
+    const double severity = Uniform01();  // minor 50 %, moderate 35 %, severe 15 %
+    signals.set_incident_severity(severity < 0.50   ? v1::SEVERITY_MINOR
+                                  : severity < 0.85 ? v1::SEVERITY_MODERATE
+                                                    : v1::SEVERITY_SEVERE);
+    signals.set_sentiment(UniformBetween(-0.9, -0.3));
+    if (spec.topic() == "outage") signals.add_keywords("outage");
+  } else if (Chance(config_.complaint_share)) {
     signals.set_complaint(true);
-    signals.set_sentiment(-0.4 - 0.55 * Uniform01());
-    if (Chance(0.3)) signals.add_keywords(Chance(0.5) ? "cancel" : "regulator");
-    signals.set_repeat_contacts_24h(std::uniform_int_distribution<int>(0, 3)(rng_));
+    signals.set_sentiment(UniformBetween(-0.95, -0.4));
+    if (Chance(0.3)) {
+      static constexpr const char* kKeywords[] = {"cancel", "regulator", "lawyer"};
+      signals.add_keywords(kKeywords[Index(3)]);
+    }
+    if (Chance(0.25)) signals.set_escalation_level(1 + Index(2));
   } else {
-    signals.set_sentiment(-0.3 + 1.1 * Uniform01());
+    signals.set_sentiment(UniformBetween(-0.3, 0.8));
+  }
+
+  if (queue.patience_seconds > 0) {
+    arrival.patience_seconds =
+        std::exponential_distribution<double>(1 / queue.patience_seconds)(rng_);
   }
   return arrival;
-}
-
-std::vector<AgentProfile> MakeAgentRoster(int count, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  auto chance = [&rng](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
-  auto level = [&rng](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-
-  std::vector<AgentProfile> roster(count);
-  bool any_billing = false, any_emergency = false, any_spanish = false;
-  for (int i = 0; i < count; ++i) {
-    v1::Login& login = roster[i].login;
-    login.set_agent_id(absl::StrFormat("agent-%03d", i + 1));
-    login.set_display_name(absl::StrFormat("Demo Agent %d", i + 1));
-    login.set_start_available(true);
-    auto add_skill = [&login](const char* name, int lvl) {
-      v1::Skill* s = login.add_skills();
-      s->set_name(name);
-      s->set_level(lvl);
-    };
-    add_skill("general", level(5, 9));
-    if (chance(0.40)) {
-      add_skill("billing", level(4, 8));
-      any_billing = true;
-    }
-    if (chance(0.20)) {
-      add_skill("emergency", 6);
-      any_emergency = true;
-    }
-    if (chance(0.25)) add_skill("senior", level(5, 8));
-    login.add_languages("en");
-    if (chance(0.30)) {
-      login.add_languages("es");
-      any_spanish = true;
-    }
-    // ~20 % voice-only, ~25 % digital-only, the rest blended.
-    const double kind = std::uniform_real_distribution<double>(0, 1)(rng);
-    const bool voice = kind >= 0.20 + 0.25 || kind < 0.20;
-    const bool digital = kind >= 0.20;
-    auto add_capacity = [&login](v1::Channel channel, int max_concurrent) {
-      v1::ChannelCapacity* cap = login.add_capacities();
-      cap->set_channel(channel);
-      cap->set_max_concurrent(max_concurrent);
-    };
-    if (voice) add_capacity(v1::CHANNEL_VOICE, 1);
-    if (digital) {
-      add_capacity(v1::CHANNEL_CHAT, 3);
-      add_capacity(v1::CHANNEL_EMAIL, 5);
-      add_capacity(v1::CHANNEL_MESSAGING, 3);
-    }
-  }
-  // Make sure every queue has someone to go to. Agent 2 and 3 (if any) are
-  // patched rather than agent 1 so a two-agent roster still gets both skills.
-  auto patch = [&roster, count](int index, auto&& fn) {
-    if (count > 0) fn(roster[std::min(index, count - 1)].login);
-  };
-  if (!any_billing)
-    patch(1, [](v1::Login& l) {
-      v1::Skill* s = l.add_skills();
-      s->set_name("billing");
-      s->set_level(6);
-    });
-  if (!any_emergency)
-    patch(2, [](v1::Login& l) {
-      v1::Skill* s = l.add_skills();
-      s->set_name("emergency");
-      s->set_level(6);
-    });
-  if (!any_spanish) patch(0, [](v1::Login& l) { l.add_languages("es"); });
-  // Voice needs at least one voice-capable agent; digital at least one too.
-  auto serves = [](const v1::Login& l, v1::Channel ch) {
-    return std::any_of(l.capacities().begin(), l.capacities().end(),
-                       [ch](const v1::ChannelCapacity& c) { return c.channel() == ch; });
-  };
-  bool any_voice = false, any_digital = false;
-  for (const AgentProfile& a : roster) {
-    any_voice = any_voice || serves(a.login, v1::CHANNEL_VOICE);
-    any_digital = any_digital || serves(a.login, v1::CHANNEL_CHAT);
-  }
-  if (!any_voice)
-    patch(0, [](v1::Login& l) {
-      v1::ChannelCapacity* cap = l.add_capacities();
-      cap->set_channel(v1::CHANNEL_VOICE);
-      cap->set_max_concurrent(1);
-    });
-  if (!any_digital)
-    patch(0, [](v1::Login& l) {
-      for (v1::Channel ch : {v1::CHANNEL_CHAT, v1::CHANNEL_EMAIL, v1::CHANNEL_MESSAGING}) {
-        v1::ChannelCapacity* cap = l.add_capacities();
-        cap->set_channel(ch);
-        cap->set_max_concurrent(ch == v1::CHANNEL_EMAIL ? 5 : 3);
-      }
-    });
-  return roster;
-}
-
-double DeskBehaviour::HandleSeconds(v1::Channel channel) {
-  double mean_seconds = 20;
-  switch (channel) {
-    case v1::CHANNEL_CHAT:
-      mean_seconds = 30;
-      break;
-    case v1::CHANNEL_EMAIL:
-      mean_seconds = 15;
-      break;
-    case v1::CHANNEL_MESSAGING:
-      mean_seconds = 25;
-      break;
-    default:
-      mean_seconds = 20;
-  }
-  return std::max(1.0, std::exponential_distribution<double>(1 / mean_seconds)(rng_));
 }
 
 }  // namespace ccr::load

@@ -1,180 +1,343 @@
 #include "tools/ccload/traffic_mix.h"
 
+#include <cmath>
 #include <map>
 #include <set>
+#include <string>
 
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace ccr::load {
 namespace {
 
 namespace v1 = ::ccrouter::v1;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
-TEST(TrafficMixTest, TierProportionsOver100kDraws) {
-  TrafficMix mix(42);
+constexpr int kDraws = 100000;
+
+double Share(int count) { return count / static_cast<double>(kDraws); }
+
+TEST(TrafficMixTest, TierProportionsFollowTheMix) {
+  TrafficMix mix(DefaultTrafficMix(), 42);
   std::map<v1::Tier, int> counts;
-  constexpr int kDraws = 100000;
   for (int i = 0; i < kDraws; ++i) ++counts[mix.NextArrival().spec.customer().tier()];
-  EXPECT_NEAR(counts[v1::TIER_STANDARD] / double(kDraws), 0.70, 0.01);
-  EXPECT_NEAR(counts[v1::TIER_SILVER] / double(kDraws), 0.18, 0.01);
-  EXPECT_NEAR(counts[v1::TIER_GOLD] / double(kDraws), 0.09, 0.01);
-  EXPECT_NEAR(counts[v1::TIER_VIP] / double(kDraws), 0.03, 0.005);
+  EXPECT_NEAR(Share(counts[v1::TIER_STANDARD]), 0.70, 0.01);
+  EXPECT_NEAR(Share(counts[v1::TIER_SILVER]), 0.18, 0.01);
+  EXPECT_NEAR(Share(counts[v1::TIER_GOLD]), 0.09, 0.006);
+  EXPECT_NEAR(Share(counts[v1::TIER_VIP]), 0.03, 0.004);
+  EXPECT_EQ(counts.count(v1::TIER_UNSPECIFIED), 0u);
 }
 
-TEST(TrafficMixTest, SignalsAndQueuesFollowTheMix) {
-  TrafficMix mix(7);
-  constexpr int kDraws = 100000;
-  int complaints = 0, emergencies = 0, spanish = 0;
-  std::set<std::string> queues;
-  std::map<std::string, v1::Tier> tier_of_customer;
+TEST(TrafficMixTest, QueueChannelAndLanguageProportionsFollowTheMix) {
+  TrafficMix mix(DefaultTrafficMix(), 7);
+  std::map<std::string, int> queues, languages;
+  std::map<v1::Channel, int> channels;
   for (int i = 0; i < kDraws; ++i) {
-    Arrival a = mix.NextArrival();
-    const v1::ContactSpec& spec = a.spec;
-    queues.insert(spec.queue());
-    EXPECT_FALSE(spec.customer().id().empty());
+    const v1::ContactSpec spec = mix.NextArrival().spec;
+    ++queues[spec.queue()];
+    ++channels[spec.channel()];
+    ++languages[spec.customer().language()];
+  }
+  EXPECT_NEAR(Share(queues["voice_general"]), 0.34, 0.01);
+  EXPECT_NEAR(Share(queues["voice_billing"]), 0.15, 0.01);
+  EXPECT_NEAR(Share(queues["voice_emergency"]), 0.01, 0.002);
+  EXPECT_NEAR(Share(queues["chat_general"]), 0.25, 0.01);
+  EXPECT_NEAR(Share(queues["messaging_general"]), 0.13, 0.01);
+  EXPECT_NEAR(Share(queues["email_general"]), 0.12, 0.01);
+  EXPECT_EQ(queues.size(), 6u);
+  EXPECT_NEAR(Share(channels[v1::CHANNEL_VOICE]), 0.50, 0.01);
+  EXPECT_NEAR(Share(languages["en"]), 0.80, 0.015);
+  EXPECT_NEAR(Share(languages["es"]), 0.14, 0.01);
+  EXPECT_NEAR(Share(languages["zh-cmn"]), 0.06, 0.006);
+  EXPECT_EQ(languages.size(), 3u);
+}
+
+TEST(TrafficMixTest, ContactsMatchTheirQueue) {
+  TrafficMix mix(DefaultTrafficMix(), 11);
+  const std::map<std::string, std::set<std::string>> topics = {
+      {"voice_general", {"general", "orders", "account"}},
+      {"voice_billing", {"billing", "refund", "payment"}},
+      {"voice_emergency", {"emergency", "outage", "fraud"}},
+      {"chat_general", {"orders", "account", "general"}},
+      {"messaging_general", {"general", "orders"}},
+      {"email_general", {"billing", "general", "account"}}};
+  const std::map<std::string, v1::Channel> channels = {
+      {"voice_general", v1::CHANNEL_VOICE},         {"voice_billing", v1::CHANNEL_VOICE},
+      {"voice_emergency", v1::CHANNEL_VOICE},       {"chat_general", v1::CHANNEL_CHAT},
+      {"messaging_general", v1::CHANNEL_MESSAGING}, {"email_general", v1::CHANNEL_EMAIL}};
+  for (int i = 0; i < 20000; ++i) {
+    const Arrival arrival = mix.NextArrival();
+    const v1::ContactSpec& spec = arrival.spec;
+    ASSERT_TRUE(channels.count(spec.queue())) << spec.queue();
+    EXPECT_EQ(spec.channel(), channels.at(spec.queue()));
+    EXPECT_TRUE(topics.at(spec.queue()).count(spec.topic())) << spec.topic();
     EXPECT_TRUE(spec.idempotency_key().empty());
-    if (spec.signals().complaint()) {
-      ++complaints;
-      EXPECT_LT(spec.signals().sentiment(), 0);
+    EXPECT_FALSE(spec.customer().id().empty());
+    EXPECT_EQ(spec.messaging_network().empty(), spec.channel() != v1::CHANNEL_MESSAGING);
+    // Phone numbers only where the gateway would know one.
+    EXPECT_EQ(!spec.customer().phone().empty(),
+              spec.channel() == v1::CHANNEL_VOICE || spec.messaging_network() == "sms");
+    // Emails wait in the inbox; everyone else may hang up.
+    if (spec.channel() == v1::CHANNEL_EMAIL) {
+      EXPECT_EQ(arrival.patience_seconds, 0);
+    } else {
+      EXPECT_GT(arrival.patience_seconds, 0);
     }
-    if (spec.signals().emergency()) {
+    EXPECT_GE(spec.signals().sentiment(), -1);
+    EXPECT_LE(spec.signals().sentiment(), 1);
+  }
+}
+
+TEST(TrafficMixTest, ComplaintsAndEmergenciesCarryTheirSignals) {
+  TrafficMix mix(DefaultTrafficMix(), 5);
+  int complaints = 0, emergencies = 0, severe = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    const v1::ContactSpec spec = mix.NextArrival().spec;
+    const v1::Signals& signals = spec.signals();
+    if (signals.complaint()) {
+      ++complaints;
+      EXPECT_LE(signals.sentiment(), -0.4);
+    }
+    if (signals.emergency()) {
       ++emergencies;
       EXPECT_EQ(spec.queue(), "voice_emergency");
-      EXPECT_NE(spec.signals().incident_severity(), v1::SEVERITY_UNSPECIFIED);
+      EXPECT_NE(signals.incident_severity(), v1::SEVERITY_UNSPECIFIED);
+      EXPECT_FALSE(signals.complaint());
+      if (signals.incident_severity() == v1::SEVERITY_SEVERE) ++severe;
     } else {
       EXPECT_NE(spec.queue(), "voice_emergency");
+      EXPECT_EQ(signals.incident_severity(), v1::SEVERITY_UNSPECIFIED);
     }
-    if (spec.customer().language() == "es") ++spanish;
-    // A returning customer keeps their tier.
-    auto [it, inserted] = tier_of_customer.emplace(spec.customer().id(), spec.customer().tier());
-    EXPECT_EQ(it->second, spec.customer().tier());
   }
-  EXPECT_NEAR(complaints / double(kDraws), 0.08 * 0.99, 0.01);
-  EXPECT_NEAR(emergencies / double(kDraws), 0.01, 0.003);
-  EXPECT_GT(spanish, kDraws / 20);
-  EXPECT_LT(spanish, kDraws / 3);
-  EXPECT_EQ(queues, (std::set<std::string>{"voice_general", "voice_billing", "voice_emergency",
-                                           "chat_general", "email_general", "messaging_general"}));
-  // Customers come from a pool: most of them return.
-  EXPECT_LE(tier_of_customer.size(), size_t{TrafficMix::kCustomerPoolSize});
+  EXPECT_NEAR(Share(complaints), 0.08 * 0.99, 0.005);
+  EXPECT_NEAR(Share(emergencies), 0.01, 0.002);
+  EXPECT_NEAR(severe / static_cast<double>(emergencies), 0.15, 0.05);
+}
+
+TEST(TrafficMixTest, ReturningCustomersKeepWhoTheyAre) {
+  TrafficMix mix(DefaultTrafficMix(), 3);
+  struct Seen {
+    v1::Tier tier;
+    std::string language;
+    uint32_t last_repeat;
+  };
+  std::map<std::string, Seen> seen;
+  int returns = 0;
+  for (int i = 0; i < kDraws; ++i) {
+    const v1::ContactSpec spec = mix.NextArrival().spec;
+    const v1::Customer& customer = spec.customer();
+    auto [it, first_visit] = seen.try_emplace(
+        customer.id(),
+        Seen{customer.tier(), customer.language(), spec.signals().repeat_contacts_24h()});
+    if (first_visit) {
+      EXPECT_EQ(spec.signals().repeat_contacts_24h(), 0u);
+      continue;
+    }
+    ++returns;
+    EXPECT_EQ(customer.tier(), it->second.tier);
+    EXPECT_EQ(customer.language(), it->second.language);
+    // The repeat count grows by one per visit (until its cap).
+    const uint32_t repeat = spec.signals().repeat_contacts_24h();
+    EXPECT_TRUE(repeat == it->second.last_repeat + 1 || repeat == 9) << repeat;
+    it->second.last_repeat = repeat;
+  }
+  EXPECT_NEAR(Share(returns), 0.30, 0.01);
 }
 
 TEST(TrafficMixTest, MeanInterArrivalIsOneOverRate) {
-  TrafficMix mix(1);
-  for (double rate : {0.5, 2.0, 50.0}) {
-    double sum = 0;
-    constexpr int kDraws = 100000;
+  TrafficMix mix(DefaultTrafficMix(), 1);
+  for (double rate : {0.5, 2.0, 50.0, 1000.0}) {
+    double sum = 0, sum_of_squares = 0;
     for (int i = 0; i < kDraws; ++i) {
-      double gap = mix.NextInterArrivalSeconds(rate);
+      const double gap = mix.NextInterArrivalSeconds(rate);
       ASSERT_GE(gap, 0);
       sum += gap;
+      sum_of_squares += gap * gap;
     }
-    EXPECT_NEAR(sum / kDraws, 1 / rate, 0.02 / rate) << "rate " << rate;
+    const double mean = sum / kDraws;
+    EXPECT_NEAR(mean, 1 / rate, 0.02 / rate) << "rate " << rate;
+    // Exponential: the standard deviation equals the mean (a fixed-gap or
+    // uniform clock would fail this).
+    const double stddev = std::sqrt(sum_of_squares / kDraws - mean * mean);
+    EXPECT_NEAR(stddev, 1 / rate, 0.03 / rate) << "rate " << rate;
   }
 }
 
-TEST(TrafficMixTest, SameSeedSameSequence) {
-  TrafficMix a(123), b(123), c(124);
-  bool any_difference = false;
+TEST(TrafficMixTest, SameSeedSameSequenceOtherSeedOtherSequence) {
+  TrafficMix a(DefaultTrafficMix(), 123), b(DefaultTrafficMix(), 123), c(DefaultTrafficMix(), 124);
+  int differences = 0;
   for (int i = 0; i < 1000; ++i) {
-    Arrival x = a.NextArrival(), y = b.NextArrival(), z = c.NextArrival();
+    const Arrival x = a.NextArrival(), y = b.NextArrival(), z = c.NextArrival();
     EXPECT_EQ(x.spec.SerializeAsString(), y.spec.SerializeAsString());
     EXPECT_EQ(x.patience_seconds, y.patience_seconds);
     EXPECT_EQ(a.NextInterArrivalSeconds(2), b.NextInterArrivalSeconds(2));
-    any_difference = any_difference || x.spec.SerializeAsString() != z.spec.SerializeAsString();
+    if (x.spec.SerializeAsString() != z.spec.SerializeAsString()) ++differences;
     c.NextInterArrivalSeconds(2);
   }
-  EXPECT_TRUE(any_difference);
+  EXPECT_GT(differences, 900);
+}
 
-  std::vector<AgentProfile> r1 = MakeAgentRoster(12, 9), r2 = MakeAgentRoster(12, 9);
-  ASSERT_EQ(r1.size(), r2.size());
-  for (size_t i = 0; i < r1.size(); ++i) {
-    EXPECT_EQ(r1[i].login.SerializeAsString(), r2[i].login.SerializeAsString());
+TEST(TrafficMixTest, DroppedQueueGetsNothingAndOthersKeepTheirRatio) {
+  TrafficMix mix(DefaultTrafficMix(), 9);
+  EXPECT_TRUE(mix.DropQueue("voice_billing"));
+  EXPECT_FALSE(mix.DropQueue("voice_billing"));
+  EXPECT_FALSE(mix.DropQueue("no_such_queue"));
+  std::map<std::string, int> queues;
+  for (int i = 0; i < kDraws; ++i) ++queues[mix.NextArrival().spec.queue()];
+  EXPECT_EQ(queues.count("voice_billing"), 0u);
+  EXPECT_NEAR(Share(queues["voice_general"]), 34.0 / 85, 0.01);
+  EXPECT_NEAR(Share(queues["chat_general"]), 25.0 / 85, 0.01);
+
+  for (const char* name :
+       {"voice_general", "voice_emergency", "chat_general", "messaging_general"}) {
+    EXPECT_TRUE(mix.DropQueue(name));
+    EXPECT_TRUE(mix.HasQueues());
+  }
+  EXPECT_EQ(mix.NextArrival().spec.queue(), "email_general");
+  EXPECT_TRUE(mix.DropQueue("email_general"));
+  EXPECT_FALSE(mix.HasQueues());
+}
+
+TEST(KeepQueuesTheEngineHasTest, DropsMissingQueuesAndChannelMismatches) {
+  TrafficMixConfig config = DefaultTrafficMix();
+  const std::vector<std::string> removed = KeepQueuesTheEngineHas(
+      {{"voice_general", v1::CHANNEL_VOICE},
+       {"voice_emergency", v1::CHANNEL_VOICE},
+       {"chat_general", v1::CHANNEL_CHAT},
+       {"messaging_general", v1::CHANNEL_UNSPECIFIED},  // channel not said: trusted
+       {"email_general", v1::CHANNEL_CHAT},
+       {"callback_followups", v1::CHANNEL_CALLBACK}},
+      config);
+  EXPECT_THAT(removed, ::testing::ElementsAre(
+                           "the engine has no queue 'voice_billing'",
+                           "queue 'email_general' is a chat queue on the engine, not email"));
+  std::vector<std::string> kept;
+  for (const QueueMix& queue : config.queues) kept.push_back(queue.name);
+  EXPECT_THAT(kept, ::testing::ElementsAre("voice_general", "voice_emergency", "chat_general",
+                                           "messaging_general"));
+}
+
+TEST(TrafficMixYamlTest, EmptyDocumentIsTheDefault) {
+  absl::StatusOr<TrafficMixConfig> config = ParseTrafficMixYaml("");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->queues.size(), DefaultTrafficMix().queues.size());
+}
+
+TEST(TrafficMixYamlTest, ExampleFileIsTheBuiltInMix) {
+  absl::StatusOr<TrafficMixConfig> read = ReadTrafficMixFile(CCLOAD_EXAMPLE_MIX);
+  ASSERT_TRUE(read.ok()) << read.status();
+  const TrafficMixConfig built_in = DefaultTrafficMix();
+  EXPECT_EQ(read->tier_shares, built_in.tier_shares);
+  ASSERT_EQ(read->languages.size(), built_in.languages.size());
+  for (size_t i = 0; i < built_in.languages.size(); ++i) {
+    EXPECT_EQ(read->languages[i].language, built_in.languages[i].language);
+    EXPECT_EQ(read->languages[i].share, built_in.languages[i].share);
+  }
+  EXPECT_EQ(read->complaint_share, built_in.complaint_share);
+  EXPECT_EQ(read->returning_share, built_in.returning_share);
+  EXPECT_EQ(read->returning_pool, built_in.returning_pool);
+  ASSERT_EQ(read->queues.size(), built_in.queues.size());
+  for (size_t i = 0; i < built_in.queues.size(); ++i) {
+    const QueueMix& r = read->queues[i];
+    const QueueMix& b = built_in.queues[i];
+    SCOPED_TRACE(b.name);
+    EXPECT_EQ(r.name, b.name);
+    EXPECT_EQ(r.channel, b.channel);
+    EXPECT_EQ(r.share, b.share);
+    EXPECT_EQ(r.topics, b.topics);
+    EXPECT_EQ(r.skill, b.skill);
+    EXPECT_EQ(r.emergency, b.emergency);
+    EXPECT_EQ(r.patience_seconds, b.patience_seconds);
+    EXPECT_EQ(r.handle_seconds, b.handle_seconds);
+    EXPECT_EQ(r.networks, b.networks);
   }
 }
 
-TEST(AgentRosterTest, EveryQueueHasSomeoneAndEveryoneIsGeneral) {
-  for (uint64_t seed = 0; seed < 50; ++seed) {
-    std::vector<AgentProfile> roster = MakeAgentRoster(12, seed);
-    ASSERT_EQ(roster.size(), 12u);
-    EXPECT_EQ(roster[0].login.agent_id(), "agent-001");
-    EXPECT_EQ(roster[11].login.agent_id(), "agent-012");
-    std::set<std::string> skills, languages;
-    std::set<int> channels;
-    for (const AgentProfile& a : roster) {
-      EXPECT_TRUE(a.login.start_available());
-      ASSERT_GE(a.login.skills_size(), 1);
-      EXPECT_EQ(a.login.skills(0).name(), "general");
-      EXPECT_GE(a.login.skills(0).level(), 5u);
-      EXPECT_LE(a.login.skills(0).level(), 9u);
-      EXPECT_GE(a.login.capacities_size(), 1);
-      for (const v1::Skill& s : a.login.skills()) skills.insert(s.name());
-      for (const std::string& l : a.login.languages()) languages.insert(l);
-      for (const v1::ChannelCapacity& c : a.login.capacities()) channels.insert(c.channel());
-    }
-    EXPECT_TRUE(skills.count("billing")) << "seed " << seed;
-    EXPECT_TRUE(skills.count("emergency")) << "seed " << seed;
-    EXPECT_TRUE(languages.count("es")) << "seed " << seed;
-    EXPECT_EQ(channels.size(), 4u) << "seed " << seed;
+TEST(TrafficMixYamlTest, CustomMixIsFollowed) {
+  absl::StatusOr<TrafficMixConfig> config = ParseTrafficMixYaml(R"(
+tiers: {gold: 1, vip: 1}
+languages: {fr: 1}
+complaint_share: 1
+returning_share: 0
+queues:
+  - name: sales_chat
+    channel: chat
+    topics: [sales]
+    patience_seconds: 0
+    handle_seconds: 42
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->queues[0].handle_seconds, 42);
+  TrafficMix mix(*config, 1);
+  int gold = 0;
+  std::set<std::string> customers;
+  for (int i = 0; i < 10000; ++i) {
+    const Arrival arrival = mix.NextArrival();
+    const v1::ContactSpec& spec = arrival.spec;
+    EXPECT_EQ(spec.queue(), "sales_chat");
+    EXPECT_EQ(spec.channel(), v1::CHANNEL_CHAT);
+    EXPECT_EQ(spec.topic(), "sales");
+    EXPECT_EQ(spec.customer().language(), "fr");
+    EXPECT_TRUE(spec.signals().complaint());
+    EXPECT_EQ(arrival.patience_seconds, 0);
+    ASSERT_TRUE(spec.customer().tier() == v1::TIER_GOLD || spec.customer().tier() == v1::TIER_VIP);
+    if (spec.customer().tier() == v1::TIER_GOLD) ++gold;
+    customers.insert(spec.customer().id());
   }
+  EXPECT_NEAR(gold / 10000.0, 0.5, 0.03);
+  EXPECT_EQ(customers.size(), 10000u);  // nobody returns
 }
 
-TEST(ParseArgsTest, Defaults) {
-  absl::StatusOr<LoadOptions> opts = ParseArgs({});
-  ASSERT_TRUE(opts.ok());
-  EXPECT_EQ(opts->server, "127.0.0.1:7700");
-  EXPECT_EQ(opts->agents, 12);
-  EXPECT_EQ(opts->rate_per_second, 2);
-  EXPECT_EQ(opts->duration_seconds, 0);
-  EXPECT_EQ(opts->stats_interval_seconds, 1);
-  EXPECT_FALSE(opts->seed_given);
-  EXPECT_FALSE(opts->json);
-  EXPECT_FALSE(opts->help);
-}
-
-TEST(ParseArgsTest, AllFlags) {
-  absl::StatusOr<LoadOptions> opts =
-      ParseArgs({"--server", "127.0.0.1:9000", "--agents=3", "--rate", "0.5", "--duration", "20",
-                 "--seed", "77", "--stats-interval=2.5", "--json"});
-  ASSERT_TRUE(opts.ok()) << opts.status();
-  EXPECT_EQ(opts->server, "127.0.0.1:9000");
-  EXPECT_EQ(opts->agents, 3);
-  EXPECT_EQ(opts->rate_per_second, 0.5);
-  EXPECT_EQ(opts->duration_seconds, 20);
-  EXPECT_EQ(opts->seed, 77u);
-  EXPECT_TRUE(opts->seed_given);
-  EXPECT_EQ(opts->stats_interval_seconds, 2.5);
-  EXPECT_TRUE(opts->json);
-  EXPECT_TRUE(ParseArgs({"--help"})->help);
-}
-
-TEST(ParseArgsTest, ErrorsNameTheFlag) {
+TEST(TrafficMixYamlTest, ErrorsNameTheField) {
   struct Case {
-    std::vector<std::string> args;
-    std::string flag;
+    std::string yaml;
+    std::string field;  // the message starts with it
+    std::string detail;
   };
   const std::vector<Case> cases = {
-      {{"--bogus"}, "--bogus"},
-      {{"--rate", "fast"}, "--rate"},
-      {{"--rate", "-1"}, "--rate"},
-      {{"--agents", "-3"}, "--agents"},
-      {{"--agents", "2.5"}, "--agents"},
-      {{"--duration", "x"}, "--duration"},
-      {{"--seed", "-1"}, "--seed"},
-      {{"--stats-interval", "0"}, "--stats-interval"},
-      {{"--server", "localhost"}, "--server"},
-      {{"--server", "127.0.0.1:99999"}, "--server"},
-      {{"--json=yes"}, "--json"},
-      {{"--agents"}, "--agents"},
-      {{"positional"}, "positional"},
+      {"tiers: {standard: -1}", "tiers.standard", ">= 0"},
+      {"tiers: {platinum: 5}", "tiers.platinum", "unknown key"},
+      {"tiers: {standard: 0}", "tiers", "> 0"},
+      {"tiers: [1, 2]", "tiers", "expected a map"},
+      {"languages: {en: lots}", "languages.en", "'lots'"},
+      {"complaint_share: 1.5", "complaint_share", "in [0, 1]"},
+      {"returning_pool: 0", "returning_pool", "1..1000000"},
+      {"queue: []", "queue", "unknown key"},
+      {"queues: []", "queues", "non-empty list"},
+      {"queues:\n  - {channel: voice}", "queues[0].name", "required"},
+      {"queues:\n  - {name: a, channel: voice}\n  - {name: b, channel: fax}", "queues[1].channel",
+       "'fax'"},
+      {"queues:\n  - {name: a, channel: voice, share: x}", "queues[0].share", "'x'"},
+      {"queues:\n  - {name: a, channel: voice, topic: [x]}", "queues[0].topic", "unknown key"},
+      {"queues:\n  - {name: a, channel: voice, emergency: maybe}", "queues[0].emergency",
+       "true or false"},
+      {"queues:\n  - {name: a, channel: voice, networks: [sms]}", "queues[0].networks",
+       "messaging"},
+      {"queues:\n  - {name: a, channel: voice, handle_seconds: 0}", "queues[0].handle_seconds",
+       "0.1"},
+      {"queues:\n  - {name: a, channel: chat}\n  - {name: a, channel: chat}", "queues[1].name",
+       "twice"},
+      {"queues:\n  - {name: a, channel: chat, share: 0}", "queues", "> 0"},
+      {"- just\n- a list", "mix", "map"},
+      {"tiers: {standard: [", "mix", "not valid YAML"},
   };
   for (const Case& c : cases) {
-    absl::StatusOr<LoadOptions> opts = ParseArgs(c.args);
-    ASSERT_FALSE(opts.ok()) << c.flag;
-    EXPECT_EQ(opts.status().code(), absl::StatusCode::kInvalidArgument);
-    EXPECT_EQ(std::string(opts.status().message()).rfind(c.flag + ":", 0), 0u)
-        << opts.status().message();
+    SCOPED_TRACE(c.yaml);
+    absl::StatusOr<TrafficMixConfig> config = ParseTrafficMixYaml(c.yaml);
+    ASSERT_FALSE(config.ok());
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    const std::string message(config.status().message());
+    EXPECT_THAT(message, StartsWith(c.field + " (line ")) << message;
+    EXPECT_THAT(message, HasSubstr(c.detail)) << message;
   }
+}
+
+TEST(TrafficMixYamlTest, UnreadableFileNamesThePath) {
+  absl::StatusOr<TrafficMixConfig> config = ReadTrafficMixFile("/nonexistent/mix.yaml");
+  ASSERT_FALSE(config.ok());
+  EXPECT_THAT(std::string(config.status().message()), StartsWith("/nonexistent/mix.yaml: "));
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+// ccload's command line: the flags, their defaults and the --help text.
+//
+//   absl::StatusOr<ccr::load::LoadOptions> options =
+//       ccr::load::ParseArgs({"--rate", "5", "--agents=20"});
+//   if (!options.ok()) { /* message starts with the flag: "--rate: ..." */ }
+#ifndef CCR_TOOLS_CCLOAD_LOAD_OPTIONS_H_
+#define CCR_TOOLS_CCLOAD_LOAD_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace ccr::load {
+
+struct LoadOptions {
+  std::string server = "127.0.0.1:7700";
+  int agents = 12;
+  double rate_per_second = 2;   // 0: no gateway traffic, agents only
+  double duration_seconds = 0;  // 0: until SIGINT / SIGTERM
+  uint64_t seed = 0;
+  bool seed_given = false;  // false: the caller picks a random seed and prints it
+  std::string mix_path;     // empty: the embedded default mix
+  double stats_interval_seconds = 1;
+  bool json = false;
+  bool help = false;
+};
+
+// The largest --agents; agent ids are "agent-001" ... "agent-9999".
+inline constexpr int kMaxAgents = 9999;
+
+// Parses the flags after argv[0]. Accepts `--flag value` and `--flag=value`.
+// An error is INVALID_ARGUMENT and its message starts with the offending
+// flag, e.g. "--rate: expected a number >= 0, got 'fast'".
+absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args);
+
+// The --help text.
+const char* UsageText();
+
+}  // namespace ccr::load
+
+#endif  // CCR_TOOLS_CCLOAD_LOAD_OPTIONS_H_

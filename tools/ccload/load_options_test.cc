@@ -1,0 +1,98 @@
+#include "tools/ccload/load_options.h"
+
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ccr::load {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+TEST(ParseArgsTest, Defaults) {
+  absl::StatusOr<LoadOptions> options = ParseArgs({});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->server, "127.0.0.1:7700");
+  EXPECT_EQ(options->agents, 12);
+  EXPECT_EQ(options->rate_per_second, 2);
+  EXPECT_EQ(options->duration_seconds, 0);
+  EXPECT_EQ(options->stats_interval_seconds, 1);
+  EXPECT_FALSE(options->seed_given);
+  EXPECT_TRUE(options->mix_path.empty());
+  EXPECT_FALSE(options->json);
+  EXPECT_FALSE(options->help);
+}
+
+TEST(ParseArgsTest, EveryFlagInBothSpellings) {
+  absl::StatusOr<LoadOptions> options =
+      ParseArgs({"--server", "10.0.0.5:9000", "--agents=3", "--rate", "0.5", "--duration=20",
+                 "--seed", "77", "--mix", "my mix.yaml", "--stats-interval=2.5", "--json"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->server, "10.0.0.5:9000");
+  EXPECT_EQ(options->agents, 3);
+  EXPECT_EQ(options->rate_per_second, 0.5);
+  EXPECT_EQ(options->duration_seconds, 20);
+  EXPECT_EQ(options->seed, 77u);
+  EXPECT_TRUE(options->seed_given);
+  EXPECT_EQ(options->mix_path, "my mix.yaml");
+  EXPECT_EQ(options->stats_interval_seconds, 2.5);
+  EXPECT_TRUE(options->json);
+  EXPECT_TRUE(ParseArgs({"--help"})->help);
+  EXPECT_TRUE(ParseArgs({"-h"})->help);
+}
+
+TEST(ParseArgsTest, ZeroRateAndZeroAgentsAreAllowed) {
+  absl::StatusOr<LoadOptions> options = ParseArgs({"--rate", "0", "--agents", "0"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->rate_per_second, 0);
+  EXPECT_EQ(options->agents, 0);
+  EXPECT_EQ(ParseArgs({"--agents", "9999"})->agents, kMaxAgents);
+  EXPECT_EQ(ParseArgs({"--server", "[::1]:7700"})->server, "[::1]:7700");
+}
+
+TEST(ParseArgsTest, ErrorsNameTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"--bogus"}, "--bogus"},
+      {{"--rate", "fast"}, "--rate"},
+      {{"--rate", "-1"}, "--rate"},
+      {{"--rate", "inf"}, "--rate"},
+      {{"--agents", "-3"}, "--agents"},
+      {{"--agents", "2.5"}, "--agents"},
+      {{"--agents", "10000"}, "--agents"},
+      {{"--duration", "x"}, "--duration"},
+      {{"--seed", "-1"}, "--seed"},
+      {{"--mix="}, "--mix"},
+      {{"--stats-interval", "0"}, "--stats-interval"},
+      {{"--server", "localhost"}, "--server"},
+      {{"--server", ":7700"}, "--server"},
+      {{"--server", "127.0.0.1:99999"}, "--server"},
+      {{"--json=yes"}, "--json"},
+      {{"--help=1"}, "--help"},
+      {{"--agents"}, "--agents"},
+      {{"--rate", "1", "positional"}, "positional"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<LoadOptions> options = ParseArgs(c.args);
+    ASSERT_FALSE(options.ok()) << c.flag;
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(options.status().message()), StartsWith(c.flag + ": "));
+  }
+}
+
+TEST(UsageTextTest, ExplainsEveryFlag) {
+  const std::string usage = UsageText();
+  for (const char* flag : {"--server", "--agents", "--rate", "--duration", "--seed", "--mix",
+                           "--stats-interval", "--json", "--help"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+}
+
+}  // namespace
+}  // namespace ccr::load
