@@ -175,6 +175,12 @@ bool Engine::AgentConnected(const std::string& agent_id) const {
   return it != agents_.end() && it->second.outbox != nullptr;
 }
 
+size_t Engine::connected_agent_count() const {
+  size_t n = 0;
+  for (const auto& [id, conn] : agents_) n += conn.outbox != nullptr;
+  return n;
+}
+
 void Engine::DisconnectAgent(const std::string& agent_id, const grpc::Status& status) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || !it->second.outbox) return;

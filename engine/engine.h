@@ -80,6 +80,8 @@ class Engine {
   // Stops taking submits and logins, closes agent and watch streams.
   void BeginDrain();
   uint64_t last_sequence() const { return sequence_; }
+  size_t connected_agent_count() const;
+  size_t watcher_count() const { return watchers_.size(); }
 
  private:
   void Deliver();

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "router/internal/router_impl.h"
+#include "router/observer.h"
 
 namespace ccr {
 
@@ -1438,7 +1439,13 @@ absl::Status Router::Transfer(absl::string_view agent_id, ContactId id, absl::st
 }
 void Router::Tick(absl::Time now) { impl_->Tick(now); }
 std::optional<absl::Time> Router::NextDeadline() const { return impl_->NextDeadline(); }
-std::vector<Event> Router::TakeEvents() { return impl_->TakeEvents(); }
+std::vector<Event> Router::TakeEvents() {
+  std::vector<Event> events = impl_->TakeEvents();
+  if (observer_ != nullptr) {
+    for (const Event& e : events) observer_->OnEvent(e);
+  }
+  return events;
+}
 std::optional<ContactId> Router::FindByIdempotencyKey(absl::string_view key) const {
   return impl_->FindByIdempotencyKey(key);
 }

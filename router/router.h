@@ -201,6 +201,8 @@ struct AgentView {
   double occupancy = 0;  // handling / (handling + available idle)
 };
 
+class RouterObserver;
+
 class Router {
  public:
   // Fails with InvalidArgument naming the field when the config is unusable.
@@ -249,8 +251,12 @@ class Router {
   // When Tick() next has something to do (nullopt: nothing pending).
   std::optional<absl::Time> NextDeadline() const;
 
-  // Events since the last call, in the order they happened.
+  // Events since the last call, in the order they happened. Each is also
+  // shown to the observer, if one is set.
   std::vector<Event> TakeEvents();
+  // Not owned; nullptr to stop observing. Set it after journal replay, so
+  // recovered history is not counted twice.
+  void SetObserver(RouterObserver* observer) { observer_ = observer; }
 
   // ---- queries (no state change) ----
   std::optional<ContactId> FindByIdempotencyKey(absl::string_view key) const;
@@ -272,6 +278,7 @@ class Router {
   class Impl;
   explicit Router(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  RouterObserver* observer_ = nullptr;
 };
 
 // Formats ids as they appear on the wire: "c-42", "o-7".
