@@ -667,6 +667,9 @@ void Router::Impl::CreateFollowUp(const Contact& origin, absl::Duration promise,
   c.spec.direction = Direction::kProactiveOutbound;
   c.spec.dedicated_advisor = origin.spec.dedicated_advisor;
   c.queue = q.index;
+  // The customer's language, spelled out so the follow-up queue's default
+  // cannot replace it (and a snapshot can derive it like any other contact's).
+  c.spec.language = language_names_[origin.language];
   c.language = origin.language;
   c.follow_up = true;
   c.history = origin.history;
@@ -854,7 +857,10 @@ void Router::Impl::RefreshPools(Agent& a) {
            : a.total_active > 0 ? Agent::Mode::kHandling
            : Offerable(a)       ? Agent::Mode::kIdle
                                 : Agent::Mode::kNone;
+  Repool(a);
+}
 
+void Router::Impl::Repool(Agent& a) {
   for (const auto& [pool, key] : a.pool_memberships) {
     auto it = pools_.find(pool);
     it->second.erase(key);
@@ -905,6 +911,25 @@ void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
   RefreshPools(a);
 }
 
+void Router::Impl::ApplySpec(Agent& a, AgentSpec spec) {
+  a.spec = std::move(spec);
+  a.skill_levels.clear();
+  for (const SkillLevel& s : a.spec.skills) a.skill_levels[s.skill] = s.level;
+  a.languages.clear();
+  for (const std::string& l : a.spec.languages) a.languages.push_back(InternLanguage(l));
+  std::sort(a.languages.begin(), a.languages.end());
+  a.languages.erase(std::unique(a.languages.begin(), a.languages.end()), a.languages.end());
+  a.capacity.fill(0);
+  if (a.spec.capacities.empty()) {
+    for (int ch = 0; ch < kChannelCount; ++ch) a.capacity[ch] = config_.channels[ch].agent_capacity;
+  }
+  for (const auto& [ch, cap] : a.spec.capacities) {
+    a.capacity[static_cast<int>(ch)] =
+        cap == 0 ? config_.channels[static_cast<int>(ch)].agent_capacity : cap;
+  }
+  ComputeEligibility(a);
+}
+
 absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
   AdvanceTo(now);
   if (spec.agent_id.empty()) return absl::InvalidArgumentError("login.agent_id: required");
@@ -922,22 +947,7 @@ absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
       if (e.first_stage == 0) --queues_[e.queue].staffed;
     }
   }
-  a.spec = std::move(normalized);
-  a.skill_levels.clear();
-  for (const SkillLevel& s : a.spec.skills) a.skill_levels[s.skill] = s.level;
-  a.languages.clear();
-  for (const std::string& l : a.spec.languages) a.languages.push_back(InternLanguage(l));
-  std::sort(a.languages.begin(), a.languages.end());
-  a.languages.erase(std::unique(a.languages.begin(), a.languages.end()), a.languages.end());
-  a.capacity.fill(0);
-  if (a.spec.capacities.empty()) {
-    for (int ch = 0; ch < kChannelCount; ++ch) a.capacity[ch] = config_.channels[ch].agent_capacity;
-  }
-  for (const auto& [ch, cap] : a.spec.capacities) {
-    a.capacity[static_cast<int>(ch)] =
-        cap == 0 ? config_.channels[static_cast<int>(ch)].agent_capacity : cap;
-  }
-  ComputeEligibility(a);
+  ApplySpec(a, std::move(normalized));
   for (const QueueEligibility& e : a.eligibility) {
     if (e.first_stage == 0) ++queues_[e.queue].staffed;
   }

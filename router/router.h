@@ -202,11 +202,17 @@ struct AgentView {
 };
 
 class RouterObserver;
+struct RouterState;
 
 class Router {
  public:
   // Fails with InvalidArgument naming the field when the config is unusable.
   static absl::StatusOr<std::unique_ptr<Router>> Create(RouterConfig config);
+  // Rebuilds a router from Save()'s output under the config it was saved
+  // with; the result behaves exactly as the saved one would have. Fails with
+  // DataLoss naming what does not fit (an unknown queue, a broken index).
+  static absl::StatusOr<std::unique_ptr<Router>> Restore(RouterConfig config,
+                                                         const RouterState& state);
   ~Router();
   Router(const Router&) = delete;
   Router& operator=(const Router&) = delete;
@@ -268,6 +274,9 @@ class Router {
   const RouterConfig& config() const;
   absl::Time now() const;
   size_t live_contacts() const;
+
+  // Everything needed to carry on exactly from here (router/state.h).
+  RouterState Save() const;
 
   // Checks every internal index against a brute-force recomputation and the
   // routing invariants (no contact offered twice, no agent over capacity, no

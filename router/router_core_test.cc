@@ -1,12 +1,14 @@
 // Core router tests: randomised command sequences checked against the
 // brute-force invariants (Router::CheckInvariants), plus the key rules as
 // scenarios with a fake clock.
+#include <functional>
 #include <random>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "router/router.h"
+#include "router/state.h"
 
 namespace ccr {
 namespace {
@@ -349,8 +351,73 @@ int ExpectAgentChoicesOptimal(const Router& router, const std::vector<Event>& ev
   return compared;
 }
 
+using Command = std::function<absl::Status(Router&)>;
+using Script = std::vector<Command>;
+
+// Everything observable about a router, as text: contacts, agents, queues,
+// the next deadline.
+std::string Render(const Router& r, absl::Time now) {
+  std::string out;
+  for (const QueueStats& q : r.Queues(now)) {
+    absl::StrAppend(&out, q.name, " q", q.queued, " o", q.offered, " c", q.connected, " s",
+                    q.submitted, " a", q.answered, " w", q.answered_within_target, " ab",
+                    q.abandoned, " b", q.sla_breaches, " ov", q.overflows, " e",
+                    absl::FormatDuration(q.estimated_wait), "\n");
+  }
+  for (const AgentView& a : r.Agents(now)) {
+    absl::StrAppend(&out, a.agent_id, " ", AgentStatusName(a.status), " ", a.reason, " idle ",
+                    absl::FormatDuration(a.idle), " occ ", a.occupancy, " misses ",
+                    a.consecutive_misses, " holds ", a.contacts.size(), "\n");
+  }
+  for (ContactId id = 1; id < 2000; ++id) {  // 300 steps issue far fewer
+    absl::StatusOr<ContactView> c = r.GetContact(id, now);
+    if (!c.ok()) continue;
+    absl::StrAppend(&out, ContactIdString(id), " ", c->queue, " ", ContactStateName(c->state), " ",
+                    c->agent_id, " o", c->offer_id, " p", c->position, " st", c->stage, " u",
+                    c->urgency, " h", c->history.size(), "\n");
+  }
+  std::optional<absl::Time> next = r.NextDeadline();
+  absl::StrAppend(&out, "next ", next ? absl::FormatTime(*next) : "none", "\n");
+  return out;
+}
+
+std::string RenderEvents(const std::vector<Event>& events) {
+  std::string out;
+  for (const Event& e : events) {
+    absl::StrAppend(&out, EventKindName(e.kind), " ", absl::FormatTime(e.time), " ", e.contact, " ",
+                    e.offer_id, " ", e.agent_id, " ", e.queue, " ", e.reason, "\n");
+  }
+  return out;
+}
+
+// Replays `script` on a fresh router, and at several points also on a router
+// restored from Save(): both must emit the same events and end identical.
+void ExpectRestoredRouterBehavesTheSame(const Script& script, uint64_t seed, absl::Time end) {
+  for (size_t cut : {size_t{0}, script.size() / 3, script.size() / 2, script.size() - 1}) {
+    std::unique_ptr<Router> original = *Router::Create(TestConfig());
+    for (size_t i = 0; i < cut; ++i) (void)script[i](*original);
+    (void)original->TakeEvents();
+    absl::StatusOr<std::unique_ptr<Router>> restored =
+        Router::Restore(original->config(), original->Save());
+    ASSERT_TRUE(restored.ok()) << "seed " << seed << " cut " << cut << ": " << restored.status();
+    Router& twin = **restored;
+    ASSERT_EQ(Render(twin, original->now()), Render(*original, original->now()))
+        << "seed " << seed << " cut " << cut;
+    for (size_t i = cut; i < script.size(); ++i) {
+      const absl::Status a = script[i](*original);
+      const absl::Status b = script[i](twin);
+      ASSERT_EQ(a, b) << "seed " << seed << " step " << i;
+      ASSERT_EQ(RenderEvents(twin.TakeEvents()), RenderEvents(original->TakeEvents()))
+          << "seed " << seed << " cut " << cut << " step " << i;
+    }
+    EXPECT_EQ(Render(twin, end), Render(*original, end)) << "seed " << seed << " cut " << cut;
+    EXPECT_TRUE(twin.CheckInvariants().ok()) << twin.CheckInvariants();
+  }
+}
+
 // Random commands; after each one the brute-force invariants must hold and
 // every acknowledged contact must be live or ended by exactly one final event.
+// The same commands replayed across a Save()/Restore() give the same events.
 TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
   std::map<EventKind, int> seen;  // across all seeds: the sequences must exercise the rules
   int choices_compared = 0;
@@ -367,6 +434,11 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
     std::map<uint64_t, std::string> open_offers;  // offer -> agent
     std::set<ContactId> connected, wrapping;
     Misses misses;
+    Script script;
+    auto run = [&](Command cmd) {
+      script.push_back(cmd);
+      return cmd(*router);
+    };
     for (int step = 0; step < 300; ++step) {
       now += absl::Milliseconds(pick(8000));
       const std::string& agent = agents[pick(agents.size())];
@@ -383,6 +455,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
           s.signals.sentiment = -static_cast<double>(pick(10)) / 10;
           absl::StatusOr<SubmitResult> r = router->Submit(s, now);
           ASSERT_TRUE(r.ok()) << r.status();
+          script.push_back([s, now](Router& x) { return x.Submit(s, now).status(); });
           acknowledged.insert(r->contact);
           break;
         }
@@ -392,16 +465,16 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
           if (pick(3) == 0) a.skills.push_back({"senior", 5});
           if (pick(3) == 0) a.languages.push_back("es");
           a.capacities = {{Channel::kVoice, 1}, {Channel::kChat, 3}};
-          (void)router->Login(a, now);
+          (void)run([a, now](Router& x) { return x.Login(a, now); });
           break;
         }
         case 3:
           if (pick(3) == 0) {
-            (void)router->Logout(agent, "bye", now);
+            (void)run([agent, now](Router& x) { return x.Logout(agent, "bye", now); });
           } else if (pick(2)) {
-            (void)router->SetNotReady(agent, "break", now);
+            (void)run([agent, now](Router& x) { return x.SetNotReady(agent, "break", now); });
           } else {
-            (void)router->SetAvailable(agent, now);
+            (void)run([agent, now](Router& x) { return x.SetAvailable(agent, now); });
           }
           break;
         case 4:
@@ -410,8 +483,11 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
             auto it = std::next(open_offers.begin(), pick(open_offers.size()));
             const bool wrong = pick(6) == 0;
             const std::string who = wrong ? agent : it->second;
-            absl::Status s = pick(4) == 0 ? router->Reject(who, it->first, "no", now)
-                                          : router->Accept(who, it->first, now);
+            const uint64_t offer = it->first;
+            absl::Status s =
+                pick(4) == 0
+                    ? run([who, offer, now](Router& x) { return x.Reject(who, offer, "no", now); })
+                    : run([who, offer, now](Router& x) { return x.Accept(who, offer, now); });
             if (wrong && who != it->second) {
               EXPECT_FALSE(s.ok());
             }
@@ -423,11 +499,14 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
             absl::StatusOr<ContactView> v = router->GetContact(c, now);
             if (v.ok()) {
               if (pick(5) == 0) {
-                (void)router->Transfer(v->agent_id, c,
-                                       v->channel == Channel::kChat ? "chat" : "billing",
-                                       "see notes", now);
+                const std::string to = v->channel == Channel::kChat ? "chat" : "billing";
+                (void)run([id = v->agent_id, c, to, now](Router& x) {
+                  return x.Transfer(id, c, to, "see notes", now);
+                });
               } else {
-                (void)router->Complete(v->agent_id, c, Outcome{pick(2) == 0, "", 0, false}, now);
+                const Outcome o{pick(2) == 0, "", 0, false};
+                (void)run(
+                    [id = v->agent_id, c, o, now](Router& x) { return x.Complete(id, c, o, now); });
               }
             }
           }
@@ -436,24 +515,29 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
           if (!wrapping.empty()) {
             const ContactId c = *std::next(wrapping.begin(), pick(wrapping.size()));
             absl::StatusOr<ContactView> v = router->GetContact(c, now);
-            if (v.ok()) (void)router->WrapUpDone(v->agent_id, c, now);
+            if (v.ok()) {
+              (void)run([id = v->agent_id, c, now](Router& x) { return x.WrapUpDone(id, c, now); });
+            }
           }
           break;
         case 8:
           if (!acknowledged.empty()) {
             const ContactId c = *std::next(acknowledged.begin(), pick(acknowledged.size()));
             if (pick(2)) {
-              (void)router->Abandon(c, now);
+              (void)run([c, now](Router& x) { return x.Abandon(c, now); });
             } else {
               Signals s;
               s.escalation_level = static_cast<uint32_t>(pick(4));
               s.sentiment = -0.9;
-              (void)router->Update(c, s, std::nullopt, now);
+              (void)run([c, s, now](Router& x) { return x.Update(c, s, std::nullopt, now); });
             }
           }
           break;
         default:
-          router->Tick(now);
+          (void)run([now](Router& x) {
+            x.Tick(now);
+            return absl::OkStatus();
+          });
       }
       ASSERT_TRUE(router->CheckInvariants().ok())
           << "seed " << seed << " step " << step << ": " << router->CheckInvariants();
@@ -504,6 +588,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
         }
       }
     }
+    ExpectRestoredRouterBehavesTheSame(script, seed, now);
     for (ContactId c : acknowledged) {
       const bool live = router->GetContact(c, now).ok();
       const int ended = endings.count(c) ? endings[c] : 0;

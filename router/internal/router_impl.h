@@ -31,6 +31,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "router/router.h"
+#include "router/state.h"
 #include "router/urgency.h"
 
 namespace ccr {
@@ -229,6 +230,11 @@ class Router::Impl {
   std::vector<AgentView> Agents(absl::Time now) const;
   absl::Status CheckInvariants() const;
 
+  // Snapshots (router_state.cc).
+  RouterState Save() const;
+  static absl::StatusOr<std::unique_ptr<Impl>> Restore(RouterConfig config,
+                                                       const RouterState& state);
+
   const RouterConfig& config() const { return config_; }
   absl::Time now() const { return now_; }
   size_t live_contacts() const { return contacts_.size(); }
@@ -277,6 +283,8 @@ class Router::Impl {
     return c.missed_by == static_cast<int32_t>(agent) && now_ < c.missed_until;
   }
   void RefreshPools(Agent& a);  // after any change to its state or load
+  void Repool(Agent& a);        // the pool part of RefreshPools, without occupancy accounting
+  void ApplySpec(Agent& a, AgentSpec spec);  // skills, languages, capacity, eligibility
   void AcquireSlot(Agent& a, Contact& c);
   void ReleaseSlot(Agent& a, Contact& c);
   void Miss(Agent& a, Contact& c, EventKind kind, absl::string_view reason);
