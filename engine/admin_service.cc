@@ -86,14 +86,20 @@ grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext
         grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "config_yaml: larger than 1 MiB"));
     return reactor;
   }
-  return RunOnStrand(engine_, ctx, [reply, yaml = req->config_yaml()](Engine& e) -> absl::Status {
-    absl::StatusOr<ReloadResult> r = e.Reload(yaml);
-    if (!r.ok()) return r.status();
-    reply->set_queues(r->queues);
-    for (ContactId id : r->moved) reply->add_moved_contacts(ContactIdString(id));
-    reply->set_fallback_queue(r->fallback_queue);
-    return absl::OkStatus();
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  engine_.Post([reactor, reply, yaml = req->config_yaml()](Engine& e) {
+    e.Reload(yaml, [reactor, reply](absl::StatusOr<ReloadResult> r) {
+      if (!r.ok()) {
+        reactor->Finish(ToGrpcStatus(r.status()));
+        return;
+      }
+      reply->set_queues(r->queues);
+      for (ContactId id : r->moved) reply->add_moved_contacts(ContactIdString(id));
+      reply->set_fallback_queue(r->fallback_queue);
+      reactor->Finish(grpc::Status::OK);
+    });
   });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContext* ctx,
@@ -114,24 +120,28 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
     reactor->Finish(ToGrpcStatus(invalid));
     return reactor;
   }
-  return RunOnStrand(
-      engine_, ctx,
-      [reply, agent = req->agent_id(), state, reason = req->reason()](Engine& e) -> absl::Status {
-        Router& r = e.router();
-        const std::string why = reason.empty() ? "supervisor" : reason;
-        absl::Status s = state == v1::AGENT_STATE_AVAILABLE   ? r.SetAvailable(agent, e.Now())
-                         : state == v1::AGENT_STATE_NOT_READY ? r.SetNotReady(agent, why, e.Now())
-                                                              : r.Logout(agent, why, e.Now());
-        if (!s.ok()) return s;
+  const std::string agent = req->agent_id();
+  const std::string why = req->reason().empty() ? "supervisor" : req->reason();
+  v1::Command cmd;
+  cmd.set_agent_id(agent);
+  if (state == v1::AGENT_STATE_OFFLINE) {
+    cmd.mutable_logout()->set_agent_id(agent);
+    cmd.mutable_logout()->set_reason(why);
+  } else {
+    cmd.mutable_set_state()->set_state(state);
+    cmd.mutable_set_state()->set_reason(why);
+  }
+  return ExecuteOnStrand(
+      engine_, ctx, std::move(cmd),
+      [reply, agent, state, why](Engine& e, const Applied& applied) -> absl::Status {
+        if (!applied.status.ok()) return applied.status;
         if (state == v1::AGENT_STATE_OFFLINE) {
           e.DisconnectAgent(
               agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
         }
         LogEvent(LogLevel::kInfo, "supervisor_override", {{"agent", agent}, {"reason", why}});
-        absl::StatusOr<AgentView> view = r.GetAgent(agent, e.Now());
-        if (view.ok()) {
-          AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
-        }
+        absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
+        if (view.ok()) AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
         return absl::OkStatus();
       });
 }

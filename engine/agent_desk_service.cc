@@ -71,21 +71,24 @@ class AgentStreamReactor final
       agent_id_ = spec->agent_id;
     }
     std::shared_ptr<AgentOutbox> outbox = outbox_;
-    engine_.Post([outbox, spec = std::move(*spec)](Engine& e) {
-      absl::Status s = e.router().Login(spec, e.Now());
-      if (!s.ok()) {
-        outbox->Finish(ToGrpcStatus(s));
-        return;
-      }
-      absl::StatusOr<AgentView> view = e.router().GetAgent(spec.agent_id, e.Now());
-      v1::ServerMessage ok;
-      ok.mutable_login_ok()->set_agent_id(spec.agent_id);
-      ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
-      ok.mutable_login_ok()->set_heartbeat_interval_seconds(kHeartbeatIntervalSeconds);
-      outbox->Send(std::move(ok));
-      e.AttachAgent(spec.agent_id, outbox);
-      LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", spec.agent_id}});
-    });
+    v1::Command cmd;
+    cmd.set_agent_id(spec->agent_id);
+    *cmd.mutable_login() = message_.login();
+    engine_.Execute(
+        std::move(cmd), [outbox, agent = spec->agent_id](Engine& e, const Applied& applied) {
+          if (!applied.status.ok()) {
+            outbox->Finish(ToGrpcStatus(applied.status));
+            return;
+          }
+          absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
+          v1::ServerMessage ok;
+          ok.mutable_login_ok()->set_agent_id(agent);
+          ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
+          ok.mutable_login_ok()->set_heartbeat_interval_seconds(kHeartbeatIntervalSeconds);
+          outbox->Send(std::move(ok));
+          e.AttachAgent(agent, outbox);
+          LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", agent}});
+        });
     return true;
   }
 
@@ -101,9 +104,9 @@ class AgentStreamReactor final
   // CommandResult with the same request_id.
   void HandleCommand() {
     const uint64_t request_id = message_.request_id();
-    std::function<absl::Status(Engine&)> command;
+    v1::Command cmd;
+    cmd.set_agent_id(agent_id_);
     absl::Status invalid;
-    const std::string agent = agent_id_;
     switch (message_.kind_case()) {
       case v1::AgentMessage::kHeartbeat: {
         v1::ServerMessage beat;
@@ -116,85 +119,50 @@ class AgentStreamReactor final
         break;
       case v1::AgentMessage::kSetState: {
         const v1::SetState& s = message_.set_state();
-        if (s.state() == v1::AGENT_STATE_AVAILABLE) {
-          command = [agent](Engine& e) { return e.router().SetAvailable(agent, e.Now()); };
-        } else if (s.state() == v1::AGENT_STATE_NOT_READY) {
-          if (s.reason().empty() || s.reason().size() > 128) {
-            invalid = absl::InvalidArgumentError("set_state.reason: 1..128 bytes for not-ready");
-            break;
-          }
-          command = [agent, reason = s.reason()](Engine& e) {
-            return e.router().SetNotReady(agent, reason, e.Now());
-          };
-        } else {
+        if (s.state() == v1::AGENT_STATE_NOT_READY &&
+            (s.reason().empty() || s.reason().size() > 128)) {
+          invalid = absl::InvalidArgumentError("set_state.reason: 1..128 bytes for not-ready");
+        } else if (s.state() != v1::AGENT_STATE_AVAILABLE &&
+                   s.state() != v1::AGENT_STATE_NOT_READY) {
           invalid = absl::InvalidArgumentError(
               "set_state.state: AVAILABLE or NOT_READY (close the stream to log out)");
+        } else {
+          *cmd.mutable_set_state() = s;
         }
         break;
       }
-      case v1::AgentMessage::kAccept: {
-        absl::StatusOr<uint64_t> offer =
-            OfferIdFromWire(message_.accept().offer_id(), "accept.offer_id");
-        if (!offer.ok()) {
-          invalid = offer.status();
-          break;
-        }
-        command = [agent, offer = *offer](Engine& e) {
-          return e.router().Accept(agent, offer, e.Now());
-        };
+      case v1::AgentMessage::kAccept:
+        invalid = OfferIdFromWire(message_.accept().offer_id(), "accept.offer_id").status();
+        if (invalid.ok()) *cmd.mutable_accept() = message_.accept();
         break;
-      }
-      case v1::AgentMessage::kReject: {
-        absl::StatusOr<uint64_t> offer =
-            OfferIdFromWire(message_.reject().offer_id(), "reject.offer_id");
-        if (!offer.ok() || message_.reject().reason().size() > 128) {
-          invalid = !offer.ok() ? offer.status()
-                                : absl::InvalidArgumentError("reject.reason: at most 128 bytes");
-          break;
+      case v1::AgentMessage::kReject:
+        invalid = OfferIdFromWire(message_.reject().offer_id(), "reject.offer_id").status();
+        if (invalid.ok() && message_.reject().reason().size() > 128) {
+          invalid = absl::InvalidArgumentError("reject.reason: at most 128 bytes");
         }
-        command = [agent, offer = *offer, reason = message_.reject().reason()](Engine& e) {
-          return e.router().Reject(agent, offer, reason, e.Now());
-        };
+        if (invalid.ok()) *cmd.mutable_reject() = message_.reject();
         break;
-      }
-      case v1::AgentMessage::kComplete: {
-        absl::StatusOr<ContactId> id =
-            ContactIdFromWire(message_.complete().contact_id(), "complete.contact_id");
-        absl::StatusOr<Outcome> outcome = OutcomeFromWire(message_.complete().outcome());
-        if (!id.ok() || !outcome.ok()) {
-          invalid = !id.ok() ? id.status() : outcome.status();
-          break;
-        }
-        command = [agent, id = *id, outcome = *outcome](Engine& e) {
-          return e.router().Complete(agent, id, outcome, e.Now());
-        };
+      case v1::AgentMessage::kComplete:
+        invalid =
+            ContactIdFromWire(message_.complete().contact_id(), "complete.contact_id").status();
+        if (invalid.ok()) invalid = OutcomeFromWire(message_.complete().outcome()).status();
+        if (invalid.ok()) *cmd.mutable_complete() = message_.complete();
         break;
-      }
-      case v1::AgentMessage::kWrapUpDone: {
-        absl::StatusOr<ContactId> id =
-            ContactIdFromWire(message_.wrap_up_done().contact_id(), "wrap_up_done.contact_id");
-        if (!id.ok()) {
-          invalid = id.status();
-          break;
-        }
-        command = [agent, id = *id](Engine& e) {
-          return e.router().WrapUpDone(agent, id, e.Now());
-        };
+      case v1::AgentMessage::kWrapUpDone:
+        invalid = ContactIdFromWire(message_.wrap_up_done().contact_id(), "wrap_up_done.contact_id")
+                      .status();
+        if (invalid.ok()) *cmd.mutable_wrap_up_done() = message_.wrap_up_done();
         break;
-      }
       case v1::AgentMessage::kTransfer: {
         const v1::TransferRequest& t = message_.transfer();
-        absl::StatusOr<ContactId> id = ContactIdFromWire(t.contact_id(), "transfer.contact_id");
-        if (!id.ok()) {
-          invalid = id.status();
-        } else if (t.to_queue().empty()) {
+        invalid = ContactIdFromWire(t.contact_id(), "transfer.contact_id").status();
+        if (!invalid.ok()) break;
+        if (t.to_queue().empty()) {
           invalid = absl::InvalidArgumentError("transfer.to_queue: required");
         } else if (t.note().size() > InputLimits::kMaxTextBytes) {
           invalid = absl::InvalidArgumentError("transfer.note: longer than 1024 bytes");
         } else {
-          command = [agent, id = *id, to = t.to_queue(), note = t.note()](Engine& e) {
-            return e.router().Transfer(agent, id, to, note, e.Now());
-          };
+          *cmd.mutable_transfer() = t;
         }
         break;
       }
@@ -202,17 +170,16 @@ class AgentStreamReactor final
         invalid = absl::InvalidArgumentError("kind: empty message");
         break;
     }
-    if (!command) {
+    if (cmd.kind_case() == v1::Command::KIND_NOT_SET) {
       Reply(request_id, invalid);
       return;
     }
     std::shared_ptr<AgentOutbox> outbox = outbox_;
-    engine_.Post([outbox, request_id, command = std::move(command)](Engine& e) {
-      absl::Status s = command(e);
+    engine_.Execute(std::move(cmd), [outbox, request_id](Engine&, const Applied& applied) {
       v1::ServerMessage msg;
       msg.mutable_result()->set_request_id(request_id);
-      msg.mutable_result()->set_code(static_cast<int>(s.code()));
-      msg.mutable_result()->set_message(std::string(s.message()));
+      msg.mutable_result()->set_code(static_cast<int>(applied.status.code()));
+      msg.mutable_result()->set_message(std::string(applied.status.message()));
       outbox->Send(std::move(msg));
     });
   }

@@ -3,20 +3,17 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
+#include "ccrouter/v1/snapshot.pb.h"
 #include "engine/config_loader.h"
 #include "engine/log.h"
+#include "engine/snapshot_codec.h"
 #include "engine/wire.h"
+#include "router/state.h"
 
 namespace ccr {
 
-Engine::Engine(boost::asio::io_context& io, std::unique_ptr<Router> router, v1::Config wire_config,
-               EngineOptions options)
-    : io_(io),
-      router_(std::move(router)),
-      wire_config_(std::move(wire_config)),
-      options_(std::move(options)),
-      config_snapshot_(std::make_shared<RouterConfig>(router_->config())),
-      timer_(io) {}
+Engine::Engine(boost::asio::io_context& io, EngineOptions options)
+    : io_(io), options_(std::move(options)), timer_(io) {}
 
 Engine::~Engine() = default;
 
@@ -25,6 +22,62 @@ absl::Time Engine::Now() const { return absl::Now(); }
 std::shared_ptr<const RouterConfig> Engine::config_snapshot() const {
   std::lock_guard lock(config_mu_);
   return config_snapshot_;
+}
+
+absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
+  const bool restarted = recovered.router != nullptr;
+  if (restarted) {
+    router_ = std::move(recovered.router);
+    config_yaml_ = std::move(recovered.config_yaml);
+  } else {
+    absl::StatusOr<RouterConfig> config = LoadRouterConfig(start_yaml);
+    if (!config.ok()) return config.status();
+    absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(std::move(*config));
+    if (!router.ok()) return router.status();
+    router_ = std::move(*router);
+    config_yaml_ = start_yaml;
+  }
+  config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  if (!options_.journal.dir.empty()) {
+    absl::StatusOr<std::unique_ptr<Journal>> journal =
+        Journal::Open(options_.journal, recovered.next_index, [this](const BatchReport& report) {
+          boost::asio::post(io_, [this, report] { OnBatch(report); });
+        });
+    if (!journal.ok()) return journal.status();
+    journal_ = std::move(*journal);
+    if (!restarted) {
+      // Genesis: the config the router was created from, so a replay from
+      // the first record builds the same router.
+      v1::Command genesis;
+      ToTimestamp(Now(), genesis.mutable_time());
+      genesis.mutable_apply_config()->set_config_yaml(config_yaml_);
+      journal_->Append(genesis);
+      journal_->Flush();
+    }
+  }
+  if (!restarted) return absl::OkStatus();
+
+  v1::Command started;
+  started.mutable_engine_started();
+  Execute(std::move(started), [](Engine& e, const Applied&) {
+    // Desktops lost their streams with the old process: they get the
+    // disconnect grace to come back before their agents are logged out.
+    for (const AgentView& a : e.router_->Agents(e.Now())) {
+      if (a.status != AgentStatus::kOffline && !e.AgentConnected(a.agent_id)) {
+        e.ArmGrace(a.agent_id);
+      }
+    }
+  });
+  if (start_yaml != config_yaml_) {
+    v1::Command reconfigure;
+    reconfigure.mutable_apply_config()->set_config_yaml(start_yaml);
+    Execute(std::move(reconfigure), [](Engine&, const Applied& a) {
+      LogEvent(a.status.ok() ? LogLevel::kInfo : LogLevel::kError, "start_config_applied",
+               {{"moved_contacts", absl::StrCat(a.moved.size())},
+                {"error", std::string(a.status.message())}});
+    });
+  }
+  return absl::OkStatus();
 }
 
 bool Engine::Post(std::function<void(Engine&)> fn, bool admission) {
@@ -37,8 +90,109 @@ bool Engine::Post(std::function<void(Engine&)> fn, bool admission) {
     backlog_.fetch_sub(1, std::memory_order_relaxed);
     fn(*this);
     Deliver();
+    if (journal_) journal_->Flush();
   });
   return true;
+}
+
+bool Engine::Execute(v1::Command cmd, CommandDone done, bool admission) {
+  return Post([cmd = std::move(cmd), done = std::move(done)](
+                  Engine& e) mutable { e.Record(std::move(cmd), std::move(done)); },
+              admission);
+}
+
+void Engine::Record(v1::Command cmd, CommandDone done) {
+  // Never older than what the router has seen: replay must see the same time.
+  const absl::Time now = std::max({Now(), last_stamp_, router_->now()});
+  last_stamp_ = now;
+  ToTimestamp(now, cmd.mutable_time());
+  if (!journal_) {
+    Apply(cmd, done);
+    return;
+  }
+  journal_->Append(cmd);
+  backlog_.fetch_add(1, std::memory_order_relaxed);  // admission counts what awaits the disk
+  awaiting_.push_back({std::move(cmd), std::move(done)});
+}
+
+void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
+  const Applied applied = ApplyCommand(*router_, cmd);
+  last_applied_index_ = cmd.index();
+  ++applied_since_snapshot_;
+  if (cmd.kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
+    config_yaml_ = cmd.apply_config().config_yaml();
+    std::lock_guard lock(config_mu_);
+    config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  }
+  if (done) done(*this, applied);
+}
+
+void Engine::OnBatch(const BatchReport& report) {
+  if (report.status.ok()) {
+    while (!awaiting_.empty() && awaiting_.front().cmd.index() <= report.last) {
+      Awaiting a = std::move(awaiting_.front());
+      awaiting_.pop_front();
+      backlog_.fetch_sub(1, std::memory_order_relaxed);
+      Apply(a.cmd, a.done);
+    }
+    Deliver();
+    MaybeSnapshot(/*force=*/false);
+    journal_->Flush();  // what the callbacks recorded
+    return;
+  }
+  // Nothing in the batch is durable, and what was appended after it is
+  // dropped with it: all of it is refused, none of it applied.
+  LogAlways("journal_write_failed", {{"error", std::string(report.status.message())},
+                                     {"first", absl::StrCat(report.first)},
+                                     {"refused", absl::StrCat(awaiting_.size())}});
+  journal_->DiscardUnwritten();
+  std::deque<Awaiting> refused;
+  refused.swap(awaiting_);
+  backlog_.fetch_sub(refused.size(), std::memory_order_relaxed);
+  const Applied failed{absl::UnavailableError(absl::StrCat(
+      "journal: ", report.status.message(), "; the command was not accepted, retry later"))};
+  for (const Awaiting& a : refused) {
+    if (a.done) a.done(*this, failed);
+  }
+  Deliver();
+  journal_->Flush();
+}
+
+void Engine::MaybeSnapshot(bool force) {
+  if (!journal_ || snapshot_in_flight_ || applied_since_snapshot_ == 0) return;
+  const absl::Time now = Now();
+  if (!force && applied_since_snapshot_ < options_.snapshot_every_commands &&
+      now - last_snapshot_ < options_.snapshot_interval) {
+    return;
+  }
+  if (last_snapshot_ == absl::InfinitePast() && !force &&
+      applied_since_snapshot_ < options_.snapshot_every_commands) {
+    last_snapshot_ = now;  // the interval counts from start-up
+    return;
+  }
+  auto state = std::make_shared<RouterState>(router_->Save());
+  const uint64_t index = last_applied_index_;
+  snapshot_in_flight_ = true;
+  applied_since_snapshot_ = 0;
+  last_snapshot_ = now;
+  journal_->WriteSnapshot(
+      index,
+      [state, index, yaml = config_yaml_, now] {
+        v1::Snapshot snapshot;
+        snapshot.set_format_version(1);
+        snapshot.set_last_index(index);
+        snapshot.set_time_ns(absl::ToUnixNanos(now));
+        snapshot.set_config_yaml(yaml);
+        RouterStateToProto(*state, snapshot.mutable_state());
+        return snapshot.SerializeAsString();
+      },
+      [this, index](absl::Status s) {
+        boost::asio::post(io_, [this, index, s] {
+          snapshot_in_flight_ = false;
+          LogEvent(s.ok() ? LogLevel::kInfo : LogLevel::kError, "snapshot_written",
+                   {{"last_index", absl::StrCat(index)}, {"error", std::string(s.message())}});
+        });
+      });
 }
 
 void Engine::Deliver() {
@@ -128,7 +282,11 @@ void Engine::ArmTimer() {
   timer_.async_wait([this, deadline](const boost::system::error_code& ec) {
     if (ec || deadline != timer_deadline_) return;  // re-armed or cancelled meanwhile
     timer_deadline_ = absl::InfiniteFuture();
-    router_->Tick(Now());
+    // Timers are not journalled: replay re-derives them from the commands'
+    // times. So they must not run ahead of a command still awaiting the disk;
+    // the timer is re-armed when that command is applied.
+    if (!awaiting_.empty()) return;
+    router_->Tick(std::max(Now(), last_stamp_));
     Deliver();
   });
 }
@@ -151,12 +309,16 @@ void Engine::DetachAgent(const std::string& agent_id, const AgentOutbox* outbox,
   if (it == agents_.end() || it->second.outbox.get() != outbox) return;  // replaced already
   it->second.outbox.reset();
   if (clean) {
-    (void)router_->Logout(agent_id, "logged_out", Now());
+    Logout(agent_id, "logged_out");
     return;
   }
   LogEvent(LogLevel::kWarn, "agent_stream_lost",
            {{"agent", agent_id},
             {"grace_s", absl::StrCat(absl::ToDoubleSeconds(options_.disconnect_grace))}});
+  ArmGrace(agent_id);
+}
+
+void Engine::ArmGrace(const std::string& agent_id) {
   auto timer = std::make_unique<boost::asio::steady_timer>(io_);
   timer->expires_after(absl::ToChronoMilliseconds(options_.disconnect_grace));
   timer->async_wait([this, agent_id](const boost::system::error_code& ec) {
@@ -164,10 +326,19 @@ void Engine::DetachAgent(const std::string& agent_id, const AgentOutbox* outbox,
     auto it = agents_.find(agent_id);
     if (it == agents_.end() || it->second.outbox) return;  // reconnected
     it->second.grace.reset();
-    (void)router_->Logout(agent_id, "disconnected", Now());
+    Logout(agent_id, "disconnected");
     Deliver();
+    if (journal_) journal_->Flush();
   });
-  it->second.grace = std::move(timer);
+  agents_[agent_id].grace = std::move(timer);
+}
+
+void Engine::Logout(const std::string& agent_id, const std::string& reason) {
+  v1::Command cmd;
+  cmd.set_agent_id(agent_id);
+  cmd.mutable_logout()->set_agent_id(agent_id);
+  cmd.mutable_logout()->set_reason(reason);
+  Record(std::move(cmd), nullptr);
 }
 
 bool Engine::AgentConnected(const std::string& agent_id) const {
@@ -209,36 +380,36 @@ absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t aft
   return absl::OkStatus();
 }
 
-absl::StatusOr<ReloadResult> Engine::Reload(const std::string& yaml_or_empty) {
+void Engine::Reload(const std::string& yaml_or_empty,
+                    std::function<void(absl::StatusOr<ReloadResult>)> done) {
   std::string yaml = yaml_or_empty;
   if (yaml.empty()) {
     if (options_.config_path.empty()) {
       yaml = std::string(DefaultConfigYaml());
     } else {
       absl::StatusOr<std::string> text = ReadFile(options_.config_path);
-      if (!text.ok()) return text.status();
+      if (!text.ok()) return done(text.status());
       yaml = std::move(*text);
     }
   }
-  v1::Config wire;
-  absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml, &wire);
-  if (!config.ok()) return config.status();
-  absl::StatusOr<std::vector<ContactId>> moved = router_->Reconfigure(*config, Now());
-  if (!moved.ok()) return moved.status();
-  wire_config_ = std::move(wire);
-  {
-    std::lock_guard lock(config_mu_);
-    config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  // A config that does not load is refused before it reaches the journal.
+  if (absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml); !config.ok()) {
+    return done(config.status());
   }
-  ReloadResult result;
-  result.queues = router_->config().queues.size();
-  result.moved = std::move(*moved);
-  result.fallback_queue = router_->config().fallback_queue;
-  LogEvent(LogLevel::kInfo, "config_reloaded",
-           {{"queues", absl::StrCat(result.queues)},
-            {"moved_contacts", absl::StrCat(result.moved.size())},
-            {"fallback_queue", result.fallback_queue}});
-  return result;
+  v1::Command cmd;
+  cmd.mutable_apply_config()->set_config_yaml(std::move(yaml));
+  Record(std::move(cmd), [done = std::move(done)](Engine& e, const Applied& applied) {
+    if (!applied.status.ok()) return done(applied.status);
+    ReloadResult result;
+    result.queues = e.router_->config().queues.size();
+    result.moved = applied.moved;
+    result.fallback_queue = e.router_->config().fallback_queue;
+    LogEvent(LogLevel::kInfo, "config_reloaded",
+             {{"queues", absl::StrCat(result.queues)},
+              {"moved_contacts", absl::StrCat(result.moved.size())},
+              {"fallback_queue", result.fallback_queue}});
+    done(std::move(result));
+  });
 }
 
 void Engine::BeginDrain() {
@@ -253,6 +424,7 @@ void Engine::BeginDrain() {
   watchers_.clear();
   timer_.cancel();
   timer_deadline_ = absl::InfiniteFuture();
+  MaybeSnapshot(/*force=*/true);  // a quick restart replays little
 }
 
 }  // namespace ccr

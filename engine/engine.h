@@ -18,8 +18,10 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "ccrouter/v1/agent_desk.pb.h"
-#include "ccrouter/v1/config.pb.h"
 #include "ccrouter/v1/events.pb.h"
+#include "engine/apply.h"
+#include "engine/journal.h"
+#include "engine/recovery.h"
 #include "engine/stream_writer.h"
 #include "grpcpp/support/server_callback.h"
 #include "router/router.h"
@@ -27,6 +29,8 @@
 namespace ccr {
 
 namespace v1 = ::ccrouter::v1;
+
+class Engine;
 
 using AgentOutbox =
     StreamWriter<grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>, v1::ServerMessage>;
@@ -39,6 +43,10 @@ struct EngineOptions {
   size_t event_window = 100000;     // events kept for WatchEvents resume
   size_t agent_outbox_limit = 256;  // messages queued to one agent desktop
   size_t watcher_outbox_limit = 20000;
+  // The journal; an empty dir runs without one (nothing survives a restart).
+  JournalOptions journal;
+  uint64_t snapshot_every_commands = 200000;
+  absl::Duration snapshot_interval = absl::Minutes(5);
 };
 
 struct ReloadResult {
@@ -47,17 +55,29 @@ struct ReloadResult {
   std::string fallback_queue;
 };
 
+// Called on the strand once a command is applied (or has failed to become
+// durable: then `applied.status` is UNAVAILABLE and nothing changed).
+using CommandDone = std::function<void(Engine&, const Applied& applied)>;
+
 class Engine {
  public:
-  Engine(boost::asio::io_context& io, std::unique_ptr<Router> router, v1::Config wire_config,
-         EngineOptions options);
+  Engine(boost::asio::io_context& io, EngineOptions options);
   ~Engine();
+
+  // Before io.run(): takes the recovered router (or creates one from
+  // `start_yaml` when the data directory was empty), opens the journal after
+  // the recovered records and, after a restart, records EngineStarted and a
+  // config change to `start_yaml` if it differs from the recovered one.
+  absl::Status Start(Recovered recovered, std::string start_yaml);
 
   // ---- any thread ----
   // Runs `fn` on the routing strand, then delivers what it caused. With
   // `admission`, refuses (returns false) when the strand's backlog is at the
   // bound, so overload sheds new work instead of growing memory.
   bool Post(std::function<void(Engine&)> fn, bool admission = false);
+  // Journals `cmd` (stamped with the strand's time), applies it once durable
+  // and then calls `done`. Same admission rule as Post.
+  bool Execute(v1::Command cmd, CommandDone done, bool admission = false);
   size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
   size_t max_backlog() const { return options_.max_backlog; }
   bool draining() const { return draining_.load(); }
@@ -76,7 +96,11 @@ class Engine {
   void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
   // Replays events after `after_sequence` still in the window, then follows.
   absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence);
-  absl::StatusOr<ReloadResult> Reload(const std::string& yaml);
+  // Validates `yaml` (empty: re-read the config file or the embedded
+  // default), journals it and applies it; `done` gets the outcome.
+  void Reload(const std::string& yaml, std::function<void(absl::StatusOr<ReloadResult>)> done);
+  // Journals and applies `cmd` (strand-side Execute).
+  void Record(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
   void BeginDrain();
   uint64_t last_sequence() const { return sequence_; }
@@ -87,10 +111,16 @@ class Engine {
   void Deliver();
   void ArmTimer();
   void DeliverToAgent(const Event& e);
+  // A desktop is gone: logs the agent out unless it reconnects in time.
+  void ArmGrace(const std::string& agent_id);
+  void Logout(const std::string& agent_id, const std::string& reason);
+  void Apply(const v1::Command& cmd, const CommandDone& done);
+  void OnBatch(const BatchReport& report);
+  void MaybeSnapshot(bool force);
 
   boost::asio::io_context& io_;
   std::unique_ptr<Router> router_;
-  v1::Config wire_config_;
+  std::string config_yaml_;  // what router_->config() was loaded from
   EngineOptions options_;
   std::atomic<size_t> backlog_{0};
   std::atomic<bool> draining_{false};
@@ -109,6 +139,19 @@ class Engine {
   uint64_t sequence_ = 0;
   boost::asio::steady_timer timer_;
   absl::Time timer_deadline_ = absl::InfiniteFuture();
+
+  // Durability (strand-only, but for the journal's own locking).
+  std::unique_ptr<Journal> journal_;
+  struct Awaiting {
+    v1::Command cmd;
+    CommandDone done;
+  };
+  std::deque<Awaiting> awaiting_;  // journalled, not yet durable, in index order
+  absl::Time last_stamp_ = absl::InfinitePast();
+  uint64_t applied_since_snapshot_ = 0;
+  uint64_t last_applied_index_ = 0;
+  absl::Time last_snapshot_ = absl::InfinitePast();
+  bool snapshot_in_flight_ = false;
 };
 
 }  // namespace ccr

@@ -21,36 +21,47 @@ grpc::Status Draining() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down; retry elsewhere");
 }
 
-// Applies a validated submit on the strand. A retried key answers with the
+// The gateway's answer to an applied submit. A retried key answers with the
 // first contact, as it is now.
-absl::Status SubmitOnStrand(Engine& engine, const ContactSpec& spec, v1::SubmitReply* reply) {
-  Router& router = engine.router();
-  const absl::Time now = engine.Now();
-  absl::StatusOr<SubmitResult> result = router.Submit(spec, now);
-  if (result.ok()) {
-    SubmitResultToWire(*result, reply);
+absl::Status AnswerSubmit(Engine& engine, const Applied& applied, const v1::ContactSpec& contact,
+                          v1::SubmitReply* reply) {
+  if (applied.submit) {
+    SubmitResultToWire(*applied.submit, reply);
     LogEvent(LogLevel::kDebug, "submit",
-             {{"contact", ContactIdString(result->contact)},
-              {"customer", MaskId(spec.customer_id)},
-              {"queue", result->queue}});
+             {{"contact", ContactIdString(applied.submit->contact)},
+              {"customer", MaskId(contact.customer().id())},
+              {"queue", applied.submit->queue}});
     return absl::OkStatus();
   }
-  if (result.status().code() != absl::StatusCode::kAlreadyExists) return result.status();
-  std::optional<ContactId> first = router.FindByIdempotencyKey(spec.idempotency_key);
-  if (!first) return result.status();
+  if (applied.status.code() != absl::StatusCode::kAlreadyExists) return applied.status;
+  Router& router = engine.router();
+  std::optional<ContactId> first = router.FindByIdempotencyKey(contact.idempotency_key());
+  if (!first) return applied.status;
   reply->set_contact_id(ContactIdString(*first));
   reply->set_duplicate(true);
-  absl::StatusOr<ContactView> view = router.GetContact(*first, now);
+  absl::StatusOr<ContactView> view = router.GetContact(*first, engine.Now());
   if (view.ok()) {
     reply->set_queue(view->queue);
     reply->set_state(ContactStateToWire(view->state));
     reply->set_position(view->position);
     reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(view->estimated_wait));
   } else {
-    reply->set_queue(spec.queue);
+    reply->set_queue(contact.queue());
     reply->set_state(v1::CONTACT_STATE_COMPLETED);  // ended: it is no longer live
   }
   return absl::OkStatus();
+}
+
+// Validates a submit at the edge and builds its journal command, with the
+// queue the edge chose written in, so replay never has to choose again.
+absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine) {
+  absl::StatusOr<ContactSpec> spec =
+      ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now());
+  if (!spec.ok()) return spec.status();
+  v1::Command cmd;
+  *cmd.mutable_submit()->mutable_contact() = contact;
+  cmd.mutable_submit()->mutable_contact()->set_queue(spec->queue);
+  return cmd;
 }
 
 // One SubmitStream call. Reads pipeline up to kMaxInFlight submits; the
@@ -117,11 +128,10 @@ class SubmitStreamReactor final
       state_->outbox->Send(std::move(reply));
       return;
     }
-    absl::StatusOr<ContactSpec> spec =
-        ContactSpecFromWire(request_.contact(), *engine_.config_snapshot(), absl::Now());
-    if (!spec.ok()) {
-      reply.set_code(static_cast<int>(spec.status().code()));
-      reply.set_error_message(std::string(spec.status().message()));
+    absl::StatusOr<v1::Command> cmd = SubmitCommand(request_.contact(), engine_);
+    if (!cmd.ok()) {
+      reply.set_code(static_cast<int>(cmd.status().code()));
+      reply.set_error_message(std::string(cmd.status().message()));
       state_->outbox->Send(std::move(reply));
       return;
     }
@@ -130,9 +140,11 @@ class SubmitStreamReactor final
       ++state_->in_flight;
     }
     std::shared_ptr<State> state = state_;
-    const bool posted = engine_.Post(
-        [state, reply, spec = std::move(*spec)](Engine& engine) mutable {
-          absl::Status st = SubmitOnStrand(engine, spec, reply.mutable_reply());
+    const bool posted = engine_.Execute(
+        std::move(*cmd),
+        [state, reply, contact = request_.contact()](Engine& engine,
+                                                     const Applied& applied) mutable {
+          absl::Status st = AnswerSubmit(engine, applied, contact, reply.mutable_reply());
           if (!st.ok()) {
             reply.clear_reply();
             reply.set_code(static_cast<int>(st.code()));
@@ -184,19 +196,37 @@ grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContex
   return reactor;
 }
 
+grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
+                                          v1::Command cmd, CommandAnswer answer, bool admission) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  if (admission && engine.draining()) {
+    reactor->Finish(Draining());
+    return reactor;
+  }
+  const bool posted = engine.Execute(
+      std::move(cmd),
+      [reactor, answer = std::move(answer)](Engine& e, const Applied& applied) {
+        reactor->Finish(ToGrpcStatus(answer ? answer(e, applied) : applied.status));
+      },
+      admission);
+  if (!posted) reactor->Finish(Overloaded(ctx, engine));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
                                                        const v1::SubmitRequest* req,
                                                        v1::SubmitReply* reply) {
-  absl::StatusOr<ContactSpec> spec =
-      ContactSpecFromWire(req->contact(), *engine_.config_snapshot(), absl::Now());
-  if (!spec.ok()) {
+  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
+  if (!cmd.ok()) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(spec.status()));
+    reactor->Finish(ToGrpcStatus(cmd.status()));
     return reactor;
   }
-  return RunOnStrand(
-      engine_, ctx,
-      [reply, spec = std::move(*spec)](Engine& e) { return SubmitOnStrand(e, spec, reply); },
+  return ExecuteOnStrand(
+      engine_, ctx, std::move(*cmd),
+      [reply, contact = req->contact()](Engine& e, const Applied& applied) {
+        return AnswerSubmit(e, applied, contact, reply);
+      },
       /*admission=*/true);
 }
 
@@ -218,32 +248,25 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
     reactor->Finish(ToGrpcStatus(invalid));
     return reactor;
   }
-  const bool has_signals = req->has_signals();
-  const bool abandoned = req->abandoned();
-  const std::optional<Tier> new_tier =
-      req->tier() == v1::TIER_UNSPECIFIED ? std::nullopt : std::optional<Tier>(*tier);
-  return RunOnStrand(engine_, ctx, [=, id = *id, signals = *signals](Engine& e) -> absl::Status {
-    Router& router = e.router();
-    if (abandoned) {
-      if (absl::Status s = router.Abandon(id, e.Now()); !s.ok()) return s;
-      reply->set_state(v1::CONTACT_STATE_ABANDONED);
-      return absl::OkStatus();
-    }
-    absl::StatusOr<ContactView> before = router.GetContact(id, e.Now());
-    if (!before.ok()) return before.status();
-    if (absl::Status s =
-            router.Update(id, has_signals ? signals : before->signals, new_tier, e.Now());
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<ContactView> after = router.GetContact(id, e.Now());
-    if (after.ok()) {
-      reply->set_state(ContactStateToWire(after->state));
-      reply->set_position(after->position);
-      reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(after->estimated_wait));
-    }
-    return absl::OkStatus();
-  });
+  v1::Command cmd;
+  *cmd.mutable_update() = *req;
+  return ExecuteOnStrand(
+      engine_, ctx, std::move(cmd),
+      [reply, id = *id, abandoned = req->abandoned()](Engine& e,
+                                                      const Applied& applied) -> absl::Status {
+        if (!applied.status.ok()) return applied.status;
+        if (abandoned) {
+          reply->set_state(v1::CONTACT_STATE_ABANDONED);
+          return absl::OkStatus();
+        }
+        absl::StatusOr<ContactView> after = e.router().GetContact(id, e.Now());
+        if (after.ok()) {
+          reply->set_state(ContactStateToWire(after->state));
+          reply->set_position(after->position);
+          reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(after->estimated_wait));
+        }
+        return absl::OkStatus();
+      });
 }
 
 grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerContext* ctx,
@@ -256,12 +279,14 @@ grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerConte
         !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes")));
     return reactor;
   }
-  std::string reason = req->reason().empty() ? "cancelled by gateway" : req->reason();
-  return RunOnStrand(engine_, ctx, [reply, id = *id, reason](Engine& e) -> absl::Status {
-    if (absl::Status s = e.router().Cancel(id, reason, e.Now()); !s.ok()) return s;
-    reply->set_state(v1::CONTACT_STATE_CANCELLED);
-    return absl::OkStatus();
-  });
+  v1::Command cmd;
+  cmd.mutable_cancel()->set_contact_id(req->contact_id());
+  cmd.mutable_cancel()->set_reason(req->reason().empty() ? "cancelled by gateway" : req->reason());
+  return ExecuteOnStrand(engine_, ctx, std::move(cmd),
+                         [reply](Engine&, const Applied& applied) -> absl::Status {
+                           if (applied.status.ok()) reply->set_state(v1::CONTACT_STATE_CANCELLED);
+                           return applied.status;
+                         });
 }
 
 }  // namespace ccr

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "boost/asio/io_context.hpp"
@@ -14,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/http_server.h"
 #include "engine/log.h"
+#include "engine/recovery.h"
 #include "engine/services.h"
 #include "engine/wire.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -34,6 +36,14 @@ The ccrouter contact-centre routing engine. Gateways submit contacts over gRPC
   --http-listen HOST:PORT
                        /metrics, /healthz, /readyz (default 127.0.0.1:7701; 0 picks).
   --data-dir DIR       where the journal and snapshots live (created if missing).
+                       Without it nothing survives a restart (a warning says so).
+  --fsync on|off       fdatasync every journal batch (default on). off is for
+                       tests and benchmarks only: a crash loses acknowledged work.
+  --recover-skip-corrupt
+                       start even when the journal is damaged before its tail,
+                       skipping (and logging) the damaged records.
+  --snapshot-every N   snapshot after N journalled commands (default 200000);
+                       also every 5 minutes when anything changed.
   --log-level LEVEL    debug, info (default), warn or error.
   --check-config       load and validate the config, print a summary, exit.
   --help               this text.
@@ -49,6 +59,9 @@ struct Flags {
   std::string data_dir;
   std::string log_level = "info";
   bool check_config = false;
+  bool fsync = true;
+  bool recover_skip_corrupt = false;
+  uint64_t snapshot_every = 200000;
 };
 
 int UsageError(const std::string& message) {
@@ -72,6 +85,17 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "--check-config") {
       flags.check_config = true;
+    } else if (arg == "--recover-skip-corrupt") {
+      flags.recover_skip_corrupt = true;
+    } else if (arg == "--fsync") {
+      std::string v;
+      if (!value(&v) || (v != "on" && v != "off")) return UsageError("--fsync needs on or off");
+      flags.fsync = v == "on";
+    } else if (arg == "--snapshot-every") {
+      std::string v;
+      if (!value(&v) || !absl::SimpleAtoi(v, &flags.snapshot_every) || flags.snapshot_every == 0) {
+        return UsageError("--snapshot-every needs a positive number of commands");
+      }
     } else if (arg == "--config") {
       if (!value(&flags.config)) return UsageError("--config needs a FILE");
     } else if (arg == "--listen") {
@@ -102,6 +126,10 @@ int main(int argc, char** argv) {
       !s.ok()) {
     return UsageError(std::string(s.message()));
   }
+
+  // A journal write past a file-size limit must fail with EFBIG (and be
+  // refused like a full disk), not kill the process.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   std::string yaml(ccr::DefaultConfigYaml());
   if (!flags.config.empty()) {
@@ -135,14 +163,46 @@ int main(int argc, char** argv) {
   if (wire.disconnect_grace_seconds() > 0) {
     options.disconnect_grace = absl::Seconds(wire.disconnect_grace_seconds());
   }
-  absl::StatusOr<std::unique_ptr<ccr::Router>> router = ccr::Router::Create(*config);
-  if (!router.ok()) {
-    std::fprintf(stderr, "ccrouterd: %s\n", std::string(router.status().message()).c_str());
-    return 1;
+  ccr::Recovered recovered;
+  if (flags.data_dir.empty()) {
+    ccr::LogAlways("no_journal", {{"warning",
+                                   "no --data-dir: contacts and agent state do not survive a "
+                                   "restart; never run production like this"}});
+  } else {
+    options.journal.dir = flags.data_dir;
+    options.journal.fsync = flags.fsync;
+    options.snapshot_every_commands = flags.snapshot_every;
+    if (!flags.fsync) {
+      ccr::LogAlways("fsync_off", {{"warning",
+                                    "--fsync=off: acknowledged contacts are lost if the machine "
+                                    "crashes; for tests and benchmarks only"}});
+    }
+    absl::StatusOr<ccr::Recovered> r = ccr::Recover({flags.data_dir, flags.recover_skip_corrupt});
+    if (!r.ok()) {
+      std::fprintf(stderr, "ccrouterd: recovery failed: %s\n",
+                   std::string(r.status().message()).c_str());
+      return 1;
+    }
+    for (const std::string& d : r->report.dropped) {
+      ccr::LogAlways("recovery_dropped", {{"what", d}});
+    }
+    ccr::LogAlways("recovered",
+                   {{"snapshot", r->report.snapshot_file},
+                    {"snapshot_index", absl::StrCat(r->report.snapshot_index)},
+                    {"records_replayed", absl::StrCat(r->report.records_replayed)},
+                    {"segments", absl::StrCat(r->report.segments_read)},
+                    {"bytes", absl::StrCat(r->report.bytes_read)},
+                    {"live_contacts", absl::StrCat(r->router ? r->router->live_contacts() : 0)},
+                    {"elapsed_ms", absl::StrCat(absl::ToDoubleMilliseconds(r->report.elapsed))}});
+    recovered = std::move(*r);
   }
 
   boost::asio::io_context io(1);
-  ccr::Engine engine(io, std::move(*router), wire, options);
+  ccr::Engine engine(io, options);
+  if (absl::Status s = engine.Start(std::move(recovered), yaml); !s.ok()) {
+    std::fprintf(stderr, "ccrouterd: %s\n", std::string(s.message()).c_str());
+    return 1;
+  }
   ccr::ContactIngestService ingest(engine);
   ccr::AgentDeskService desk(engine);
   ccr::AdminService admin(engine);
@@ -198,11 +258,14 @@ int main(int argc, char** argv) {
       [&](const boost::system::error_code& ec, int signo) {
         if (ec) return;
         if (signo == SIGHUP) {
-          absl::StatusOr<ccr::ReloadResult> r = engine.Reload("");
-          if (!r.ok()) {
-            ccr::LogEvent(ccr::LogLevel::kError, "config_reload_failed",
-                          {{"error", std::string(r.status().message())}});
-          }
+          engine.Post([](ccr::Engine& e) {
+            e.Reload("", [](absl::StatusOr<ccr::ReloadResult> r) {
+              if (!r.ok()) {
+                ccr::LogEvent(ccr::LogLevel::kError, "config_reload_failed",
+                              {{"error", std::string(r.status().message())}});
+              }
+            });
+          });
           signals.async_wait(on_signal);
           return;
         }

@@ -68,6 +68,13 @@ grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContex
                                       std::function<absl::Status(Engine&)> fn,
                                       bool admission = false);
 
+// Answers a unary call that changes state: journals `cmd`, applies it once
+// durable, and finishes with `answer`'s status (null: the command's own).
+using CommandAnswer = std::function<absl::Status(Engine&, const Applied&)>;
+grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
+                                          v1::Command cmd, CommandAnswer answer = nullptr,
+                                          bool admission = false);
+
 }  // namespace ccr
 
 #endif  // CCROUTER_ENGINE_SERVICES_H_

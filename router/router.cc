@@ -295,7 +295,14 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
   }
   if (absl::Status s = LoadConfig(std::move(config)); !s.ok()) return s;  // validated above
 
-  for (auto& [id, c] : contacts_) {
+  // In id order: events and timer sequence numbers must not depend on hash
+  // iteration order, or a replay in another process would diverge.
+  std::vector<ContactId> ids;
+  ids.reserve(contacts_.size());
+  for (const auto& [id, c] : contacts_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  for (ContactId id : ids) {
+    Contact& c = contacts_.at(id);
     const std::string& old_name = queue_names[c.queue];
     auto it = queue_index_.find(old_name);
     if (it == queue_index_.end()) {
@@ -317,7 +324,8 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
     }
   }
   std::vector<ContactId> waiting;
-  for (auto& [id, c] : contacts_) {
+  for (ContactId id : ids) {
+    Contact& c = contacts_.at(id);
     ++c.epoch;  // timers of the old config no longer apply
     const Queue& q = queues_[c.queue];
     c.language = c.spec.language.empty() ? q.default_language : InternLanguage(c.spec.language);
@@ -329,7 +337,6 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
     }
     if (IsWaiting(c.state)) waiting.push_back(id);
   }
-  std::sort(waiting.begin(), waiting.end());
   for (ContactId id : waiting) InsertWaiting(contacts_.at(id));
   for (auto& a : agents_) RefreshPools(*a);
   for (auto& a : agents_) MatchAgent(*a);
@@ -979,6 +986,29 @@ void Router::Impl::WithdrawOffers(Agent& a, absl::string_view reason) {
   }
 }
 
+void Router::Impl::Restarted(absl::Time now) {
+  AdvanceTo(now);
+  // Withdraw every offer first and re-queue afterwards, so no contact is
+  // re-offered to a desktop whose own offers are about to be withdrawn.
+  std::vector<ContactId> withdrawn;
+  for (auto& a : agents_) {
+    std::vector<ContactId> offered;
+    for (ContactId id : a->held) {
+      if (FindContact(id)->state == ContactState::kOffered) offered.push_back(id);
+    }
+    for (ContactId id : offered) {
+      Contact& c = *FindContact(id);
+      Event& e = Emit(EventKind::kOfferWithdrawn, &c);
+      e.agent_id = a->spec.agent_id;
+      e.reason = "engine restarted";
+      ReleaseFromAgent(c);
+      withdrawn.push_back(id);
+    }
+  }
+  std::sort(withdrawn.begin(), withdrawn.end());
+  for (ContactId id : withdrawn) Requeue(*FindContact(id), "offer withdrawn: engine restarted");
+}
+
 void Router::Impl::ReleaseReservations(Agent& a) {
   std::vector<ContactId> reserved;
   for (const ContactKey& k : a.reserved) reserved.push_back(k.id);
@@ -1448,6 +1478,7 @@ absl::Status Router::Transfer(absl::string_view agent_id, ContactId id, absl::st
   return impl_->Transfer(agent_id, id, to_queue, note, now);
 }
 void Router::Tick(absl::Time now) { impl_->Tick(now); }
+void Router::Restarted(absl::Time now) { impl_->Restarted(now); }
 std::optional<absl::Time> Router::NextDeadline() const { return impl_->NextDeadline(); }
 std::vector<Event> Router::TakeEvents() {
   std::vector<Event> events = impl_->TakeEvents();

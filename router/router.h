@@ -254,6 +254,11 @@ class Router {
   // Runs every timer due at or before `now`: offer timeouts, overflow steps,
   // SLA breaches, expiry, wrap-up ends, rests, scheduled callbacks, follow-ups.
   void Tick(absl::Time now);
+  // The host restarted (after recovery): runs the timers that came due while
+  // it was down (offers time out, follow-ups fire, SLA clocks keep counting
+  // from the original arrival), then withdraws every offer still outstanding,
+  // since no desktop holds it any more, and re-queues those contacts.
+  void Restarted(absl::Time now);
   // When Tick() next has something to do (nullopt: nothing pending).
   std::optional<absl::Time> NextDeadline() const;
 

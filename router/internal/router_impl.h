@@ -218,6 +218,7 @@ class Router::Impl {
   absl::Status Transfer(absl::string_view agent_id, ContactId id, absl::string_view to_queue,
                         absl::string_view note, absl::Time now);
   void Tick(absl::Time now);
+  void Restarted(absl::Time now);
   std::optional<absl::Time> NextDeadline() const;
   std::vector<Event> TakeEvents();
 

@@ -10,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/match.h"
@@ -153,7 +154,8 @@ follow_ups:
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
                                                       const std::string& config_yaml,
                                                       const std::string& log_level,
-                                                      absl::Duration timeout) {
+                                                      absl::Duration timeout,
+                                                      const std::string& data_dir) {
   std::unique_ptr<Daemon> d(new Daemon());
   const char* tmpdir = getenv("TMPDIR");
   std::string path_template =
@@ -167,12 +169,21 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
                        static_cast<ssize_t>(config_yaml.size());
   close(config_fd);
   if (!written) return absl::InternalError("cannot write the test config");
+  d->data_dir_ = data_dir;
+  if (d->data_dir_.empty()) {
+    std::string dir_template = d->config_path_ + ".data.XXXXXX";
+    if (mkdtemp(dir_template.data()) == nullptr) {
+      return absl::InternalError(absl::StrCat("mkdtemp: ", strerror(errno)));
+    }
+    d->data_dir_ = dir_template;
+    d->owns_data_dir_ = true;
+  }
 
   // Everything the child needs is prepared before fork: after it, only
   // async-signal-safe calls until exec.
-  std::vector<std::string> args = {binary,        "--config",    d->config_path_,
-                                   "--listen",    "127.0.0.1:0", "--http-listen",
-                                   "127.0.0.1:0", "--log-level", log_level};
+  std::vector<std::string> args = {binary,        "--config",      d->config_path_, "--listen",
+                                   "127.0.0.1:0", "--http-listen", "127.0.0.1:0",   "--log-level",
+                                   log_level,     "--data-dir",    d->data_dir_};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -306,6 +317,19 @@ Daemon::~Daemon() {
   if (drain_thread_.joinable()) drain_thread_.join();
   if (stderr_fd_ >= 0) close(stderr_fd_);
   if (!config_path_.empty()) unlink(config_path_.c_str());
+  if (owns_data_dir_) {
+    std::error_code ec;
+    std::filesystem::remove_all(data_dir_, ec);
+  }
+}
+
+void Daemon::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
 }
 
 // ---------------------------------------------------------------------------

@@ -67,12 +67,14 @@ class Daemon {
     bool timed_out = false;  // did not stop in time; was SIGKILLed
   };
 
-  // Writes `config_yaml` to a temp file and starts `binary` on 127.0.0.1:0,
-  // returning once its first stderr line names the bound ports.
+  // Writes `config_yaml` to a temp file and starts `binary` on 127.0.0.1:0
+  // with its journal in `data_dir` (empty: a temp dir it removes when done),
+  // returning once its stderr names the bound ports.
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const std::string& binary,
                                                        const std::string& config_yaml,
                                                        const std::string& log_level,
-                                                       absl::Duration timeout);
+                                                       absl::Duration timeout,
+                                                       const std::string& data_dir = "");
   ~Daemon();  // SIGKILLs a daemon still running
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -84,6 +86,9 @@ class Daemon {
   const std::string& http_address() const { return http_address_; }
   // Everything the daemon wrote to stderr so far (the last 1 MiB).
   std::string StderrText() const;
+  // SIGKILL, as a crash would: no drain, no final snapshot.
+  void Kill();
+  const std::string& data_dir() const { return data_dir_; }
 
  private:
   Daemon() = default;
@@ -92,6 +97,8 @@ class Daemon {
   pid_t pid_ = -1;
   int stderr_fd_ = -1;
   std::string config_path_;
+  std::string data_dir_;
+  bool owns_data_dir_ = false;
   std::string grpc_address_;
   std::string http_address_;
   std::thread drain_thread_;

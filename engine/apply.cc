@@ -1,0 +1,175 @@
+#include "engine/apply.h"
+
+#include "absl/strings/str_cat.h"
+#include "engine/config_loader.h"
+#include "engine/wire.h"
+
+namespace ccr {
+
+absl::Time CommandTime(const v1::Command& cmd) { return FromTimestamp(cmd.time()); }
+
+const char* CommandKindName(const v1::Command& cmd) {
+  switch (cmd.kind_case()) {
+    case v1::Command::kSubmit:
+      return "submit";
+    case v1::Command::kUpdate:
+      return "update";
+    case v1::Command::kCancel:
+      return "cancel";
+    case v1::Command::kLogin:
+      return "login";
+    case v1::Command::kLogout:
+      return "logout";
+    case v1::Command::kSetState:
+      return "set_state";
+    case v1::Command::kAccept:
+      return "accept";
+    case v1::Command::kReject:
+      return "reject";
+    case v1::Command::kComplete:
+      return "complete";
+    case v1::Command::kWrapUpDone:
+      return "wrap_up_done";
+    case v1::Command::kTransfer:
+      return "transfer";
+    case v1::Command::kApplyConfig:
+      return "apply_config";
+    case v1::Command::kEngineStarted:
+      return "engine_started";
+    case v1::Command::KIND_NOT_SET:
+      break;
+  }
+  return "empty";
+}
+
+namespace {
+
+absl::Status ApplyUpdate(Router& router, const v1::UpdateRequest& u, absl::Time now) {
+  absl::StatusOr<ContactId> id = ContactIdFromWire(u.contact_id(), "contact_id");
+  if (!id.ok()) return id.status();
+  if (u.abandoned()) return router.Abandon(*id, now);
+  absl::StatusOr<Tier> tier = TierFromWire(u.tier(), "tier");
+  if (!tier.ok()) return tier.status();
+  const std::optional<Tier> new_tier =
+      u.tier() == v1::TIER_UNSPECIFIED ? std::nullopt : std::optional<Tier>(*tier);
+  Signals signals;
+  if (u.has_signals()) {
+    absl::StatusOr<Signals> s = SignalsFromWire(u.signals(), "signals");
+    if (!s.ok()) return s.status();
+    signals = std::move(*s);
+  } else {
+    absl::StatusOr<ContactView> before = router.GetContact(*id, now);
+    if (!before.ok()) return before.status();
+    signals = before->signals;
+  }
+  return router.Update(*id, signals, new_tier, now);
+}
+
+absl::Status ApplySetState(Router& router, const std::string& agent, const v1::SetState& s,
+                           absl::Time now) {
+  switch (s.state()) {
+    case v1::AGENT_STATE_AVAILABLE:
+      return router.SetAvailable(agent, now);
+    case v1::AGENT_STATE_NOT_READY:
+      return router.SetNotReady(agent, s.reason(), now);
+    default:
+      return absl::InvalidArgumentError("set_state.state: AVAILABLE or NOT_READY");
+  }
+}
+
+}  // namespace
+
+Applied ApplyCommand(Router& router, const v1::Command& cmd) {
+  const absl::Time now = CommandTime(cmd);
+  const std::string& agent = cmd.agent_id();
+  Applied out;
+  switch (cmd.kind_case()) {
+    case v1::Command::kSubmit: {
+      absl::StatusOr<ContactSpec> spec =
+          ContactSpecFromWire(cmd.submit().contact(), router.config(), now);
+      if (!spec.ok()) {
+        router.Tick(now);
+        out.status = spec.status();
+        break;
+      }
+      absl::StatusOr<SubmitResult> r = router.Submit(*spec, now);
+      out.status = r.status();
+      if (r.ok()) out.submit = std::move(*r);
+      break;
+    }
+    case v1::Command::kUpdate:
+      out.status = ApplyUpdate(router, cmd.update(), now);
+      break;
+    case v1::Command::kCancel: {
+      absl::StatusOr<ContactId> id = ContactIdFromWire(cmd.cancel().contact_id(), "contact_id");
+      out.status = id.ok() ? router.Cancel(*id, cmd.cancel().reason(), now) : id.status();
+      break;
+    }
+    case v1::Command::kLogin: {
+      absl::StatusOr<AgentSpec> spec = AgentSpecFromWire(cmd.login());
+      out.status = spec.ok() ? router.Login(*spec, now) : spec.status();
+      break;
+    }
+    case v1::Command::kLogout:
+      out.status = router.Logout(cmd.logout().agent_id(), cmd.logout().reason(), now);
+      break;
+    case v1::Command::kSetState:
+      out.status = ApplySetState(router, agent, cmd.set_state(), now);
+      break;
+    case v1::Command::kAccept: {
+      absl::StatusOr<uint64_t> offer = OfferIdFromWire(cmd.accept().offer_id(), "accept.offer_id");
+      out.status = offer.ok() ? router.Accept(agent, *offer, now) : offer.status();
+      break;
+    }
+    case v1::Command::kReject: {
+      absl::StatusOr<uint64_t> offer = OfferIdFromWire(cmd.reject().offer_id(), "reject.offer_id");
+      out.status =
+          offer.ok() ? router.Reject(agent, *offer, cmd.reject().reason(), now) : offer.status();
+      break;
+    }
+    case v1::Command::kComplete: {
+      absl::StatusOr<ContactId> id =
+          ContactIdFromWire(cmd.complete().contact_id(), "complete.contact_id");
+      absl::StatusOr<Outcome> outcome = OutcomeFromWire(cmd.complete().outcome());
+      out.status = !id.ok()        ? id.status()
+                   : !outcome.ok() ? outcome.status()
+                                   : router.Complete(agent, *id, *outcome, now);
+      break;
+    }
+    case v1::Command::kWrapUpDone: {
+      absl::StatusOr<ContactId> id =
+          ContactIdFromWire(cmd.wrap_up_done().contact_id(), "wrap_up_done.contact_id");
+      out.status = id.ok() ? router.WrapUpDone(agent, *id, now) : id.status();
+      break;
+    }
+    case v1::Command::kTransfer: {
+      const v1::TransferRequest& t = cmd.transfer();
+      absl::StatusOr<ContactId> id = ContactIdFromWire(t.contact_id(), "transfer.contact_id");
+      out.status = id.ok() ? router.Transfer(agent, *id, t.to_queue(), t.note(), now) : id.status();
+      break;
+    }
+    case v1::Command::kApplyConfig: {
+      absl::StatusOr<RouterConfig> config = LoadRouterConfig(cmd.apply_config().config_yaml());
+      if (!config.ok()) {
+        router.Tick(now);
+        out.status = config.status();
+        break;
+      }
+      absl::StatusOr<std::vector<ContactId>> moved = router.Reconfigure(std::move(*config), now);
+      out.status = moved.status();
+      if (moved.ok()) out.moved = std::move(*moved);
+      break;
+    }
+    case v1::Command::kEngineStarted:
+      router.Restarted(now);
+      break;
+    case v1::Command::KIND_NOT_SET:
+      router.Tick(now);
+      out.status = absl::InvalidArgumentError(
+          absl::StrCat("journal record ", cmd.index(), ": no command in it"));
+      break;
+  }
+  return out;
+}
+
+}  // namespace ccr

@@ -1,0 +1,413 @@
+// Tests of durability: CRC32C, record framing, the journal writer, snapshots
+// and recovery (torn tails, corrupt middles, replay equality).
+#include "engine/journal.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "ccrouter/v1/snapshot.pb.h"
+#include "engine/apply.h"
+#include "engine/config_loader.h"
+#include "engine/crc32c.h"
+#include "engine/journal_format.h"
+#include "engine/recovery.h"
+#include "engine/snapshot_codec.h"
+#include "engine/testing/random_commands.h"
+#include "engine/wire.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "router/state.h"
+
+namespace ccr {
+namespace {
+
+using ::testing::HasSubstr;
+
+const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
+
+// A fresh directory under the test's temp dir, removed afterwards.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ccr-journal-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+void Spit(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
+}
+
+TEST(Crc32c, MatchesTheStandardCheckValueOnBothPaths) {
+  const std::string check = "123456789";
+  EXPECT_EQ(Crc32c(check.data(), check.size()), 0xE3069283u);
+  EXPECT_EQ(Crc32cPortable(check.data(), check.size()), 0xE3069283u);
+  std::mt19937 rng(7);
+  for (int len : {0, 1, 7, 8, 9, 63, 64, 65, 1000, 4099}) {
+    std::string data(len, '\0');
+    for (char& c : data) c = static_cast<char>(rng());
+    EXPECT_EQ(Crc32c(data.data(), data.size()), Crc32cPortable(data.data(), data.size()))
+        << "length " << len;
+    // Incremental use gives the same value as one pass.
+    const size_t half = data.size() / 2;
+    EXPECT_EQ(Crc32c(data.data() + half, data.size() - half, Crc32c(data.data(), half)),
+              Crc32c(data.data(), data.size()));
+  }
+}
+
+TEST(Framing, RoundTripsAndNamesEveryKindOfDamage) {
+  std::string data;
+  AppendFrame("first", &data);
+  AppendFrame("second record", &data);
+  FrameRead a = ReadFrame(data, 0);
+  ASSERT_EQ(a.kind, FrameRead::kRecord);
+  EXPECT_EQ(a.payload, "first");
+  FrameRead b = ReadFrame(data, a.next);
+  ASSERT_EQ(b.kind, FrameRead::kRecord);
+  EXPECT_EQ(b.payload, "second record");
+  EXPECT_EQ(ReadFrame(data, b.next).kind, FrameRead::kEnd);
+
+  // A partial header, a partial payload: truncated.
+  EXPECT_EQ(ReadFrame(data.substr(0, 5), 0).kind, FrameRead::kTruncated);
+  FrameRead partial = ReadFrame(data.substr(0, a.next + 10), a.next);
+  EXPECT_EQ(partial.kind, FrameRead::kTruncated);
+  EXPECT_THAT(partial.problem, HasSubstr("partial record (2 of 13 bytes)"));
+  // A flipped payload bit: corrupt, with both checksums named.
+  std::string flipped = data;
+  flipped[kFrameHeaderBytes + 1] ^= 0x10;
+  FrameRead bad = ReadFrame(flipped, 0);
+  EXPECT_EQ(bad.kind, FrameRead::kCorrupt);
+  EXPECT_THAT(bad.problem, HasSubstr("checksum mismatch"));
+  // An absurd length: corrupt, not a 4 GiB allocation.
+  std::string huge = data;
+  huge[3] = '\x7f';
+  EXPECT_EQ(ReadFrame(huge, 0).kind, FrameRead::kCorrupt);
+  // Zero length never happens in a written journal.
+  std::string zero(kFrameHeaderBytes, '\0');
+  EXPECT_EQ(ReadFrame(zero, 0).kind, FrameRead::kCorrupt);
+}
+
+TEST(Framing, FileNamesAndHeadersRoundTrip) {
+  EXPECT_EQ(SegmentFileName(42), "journal-00000000000000000042.ccj");
+  EXPECT_EQ(SegmentIndexFromName(SegmentFileName(42)), 42u);
+  EXPECT_EQ(SnapshotIndexFromName(SnapshotFileName(7)), 7u);
+  EXPECT_EQ(SegmentIndexFromName("journal-42.ccj"), std::nullopt);
+  EXPECT_EQ(SnapshotIndexFromName(SegmentFileName(42)), std::nullopt);
+  EXPECT_EQ(*ParseSegmentHeader(SegmentHeader(99)), 99u);
+  EXPECT_FALSE(ParseSegmentHeader("CCRJNL0").ok());
+  EXPECT_FALSE(ParseSegmentHeader("XXXXXXXX01234567").ok());
+}
+
+// Drives a live router with random commands, journalling each one, and
+// taking snapshots along the way, like the engine does.
+class JournalledRun {
+ public:
+  JournalledRun(const std::string& dir, uint64_t seed, uint64_t segment_bytes = 4096)
+      : yaml_(DefaultConfigYaml()),
+        gen_(seed, kT0, testing::RandomCommandOptions{.config_yaml = yaml_}) {
+    JournalOptions options;
+    options.dir = dir;
+    options.segment_bytes = segment_bytes;
+    journal_ = *Journal::Open(options, 1,
+                              [](const BatchReport& r) { EXPECT_TRUE(r.status.ok()) << r.status; });
+    live_ = *Router::Create(*LoadRouterConfig(yaml_));
+    v1::Command genesis;
+    ToTimestamp(kT0, genesis.mutable_time());
+    genesis.mutable_apply_config()->set_config_yaml(yaml_);
+    journal_->Append(genesis);
+  }
+
+  void Snapshot() {
+    auto state = std::make_shared<RouterState>(live_->Save());
+    const uint64_t index = last_index_;
+    journal_->WriteSnapshot(
+        index,
+        [state, index, yaml = yaml_] {
+          v1::Snapshot s;
+          s.set_format_version(1);
+          s.set_last_index(index);
+          s.set_config_yaml(yaml);
+          RouterStateToProto(*state, s.mutable_state());
+          return s.SerializeAsString();
+        },
+        // One at a time: a request while one is being written is refused.
+        [](absl::Status s) { EXPECT_TRUE(s.ok() || absl::IsAlreadyExists(s)) << s; });
+  }
+
+  void RandomSteps(int n, int snapshot_every) {
+    for (int step = 0; step < n; ++step) {
+      v1::Command cmd = gen_.Next();
+      if (step % 7 == 3) {
+        // Timers run between commands, and nothing is journalled for them:
+        // replay re-derives them from the commands' times.
+        live_->Tick(CommandTime(cmd) - absl::Milliseconds(1));
+        gen_.Observe(live_->TakeEvents());
+      }
+      last_index_ = journal_->Append(cmd);
+      journal_->Flush();
+      (void)ApplyCommand(*live_, cmd);
+      gen_.Observe(live_->TakeEvents());
+      if (snapshot_every > 0 && step % snapshot_every == snapshot_every - 1) Snapshot();
+    }
+  }
+
+  // Stops the writer after everything pending is written.
+  void Close() { journal_.reset(); }
+
+  Router& live() { return *live_; }
+  uint64_t last_index() const { return last_index_; }
+
+ private:
+  std::string yaml_;
+  testing::RandomCommands gen_;
+  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<Router> live_;
+  uint64_t last_index_ = 1;
+};
+
+v1::RouterStateRecord Encoded(const Router& r) {
+  v1::RouterStateRecord out;
+  RouterStateToProto(r.Save(), &out);
+  return out;
+}
+
+void ExpectSameState(const Router& a, const Router& b, const std::string& context) {
+  google::protobuf::util::MessageDifferencer diff;
+  std::string report;
+  diff.ReportDifferencesToString(&report);
+  EXPECT_TRUE(diff.Compare(Encoded(a), Encoded(b))) << context << "\n" << report.substr(0, 4000);
+}
+
+TEST(Recovery, ReplayRebuildsExactlyTheLiveState) {
+  int snapshots_used = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
+    TempDir dir;
+    JournalledRun run(dir.path(), seed);
+    run.RandomSteps(400, seed % 3 == 0 ? 0 : 90);
+    run.Close();
+    absl::StatusOr<Recovered> r = Recover({dir.path()});
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_NE(r->router, nullptr);
+    EXPECT_EQ(r->next_index, run.last_index() + 1) << "seed " << seed;
+    EXPECT_TRUE(r->report.dropped.empty()) << r->report.dropped.front();
+    snapshots_used += !r->report.snapshot_file.empty();
+    ExpectSameState(*r->router, run.live(), absl::StrCat("seed ", seed));
+    EXPECT_TRUE(r->router->CheckInvariants().ok());
+    EXPECT_GT(run.live().live_contacts(), 0u) << "seed " << seed << " exercised too little";
+  }
+  EXPECT_GE(snapshots_used, 6) << "most runs should have recovered from a snapshot";
+}
+
+TEST(Recovery, OldSegmentsAndSnapshotsArePrunedButRecoveryStillWorks) {
+  TempDir dir;
+  JournalledRun run(dir.path(), 99, /*segment_bytes=*/2048);
+  run.RandomSteps(1500, 100);
+  run.Close();
+  absl::StatusOr<JournalFiles> files = ListJournalFiles(dir.path());
+  ASSERT_TRUE(files.ok());
+  EXPECT_LE(files->snapshots.size(), 2u);
+  ASSERT_FALSE(files->segments.empty());
+  EXPECT_GT(files->segments.front().first, 1u) << "segments covered by snapshots are deleted";
+  absl::StatusOr<Recovered> r = Recover({dir.path()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ExpectSameState(*r->router, run.live(), "pruned");
+}
+
+std::string LastSegment(const std::string& dir) {
+  return ListJournalFiles(dir)->segments.back().second;
+}
+
+TEST(Recovery, TornTailIsCutOffAndReported) {
+  TempDir dir;
+  JournalledRun run(dir.path(), 5, /*segment_bytes=*/1 << 30);
+  run.RandomSteps(200, 0);
+  run.Close();
+  const std::string seg = LastSegment(dir.path());
+  const std::string intact = Slurp(seg);
+  // A crash mid-write: half of one more record.
+  v1::Command extra;
+  extra.set_index(run.last_index() + 1);
+  extra.mutable_engine_started();
+  std::string frame;
+  AppendFrame(extra.SerializeAsString(), &frame);
+  Spit(seg, intact + frame.substr(0, frame.size() / 2));
+
+  absl::StatusOr<Recovered> r = Recover({dir.path()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->report.dropped.size(), 1u);
+  EXPECT_THAT(r->report.dropped[0], HasSubstr("torn tail"));
+  EXPECT_THAT(r->report.dropped[0], HasSubstr(absl::StrCat("offset ", intact.size())));
+  EXPECT_EQ(r->next_index, run.last_index() + 1);
+  EXPECT_EQ(Slurp(seg), intact) << "the file is cut back to its last good record";
+  ExpectSameState(*r->router, run.live(), "torn tail");
+
+  // Garbage (a bad checksum) as the very last record is a torn tail too.
+  std::string garbled = frame;
+  garbled[kFrameHeaderBytes + 2] ^= 0x55;
+  Spit(seg, intact + garbled);
+  r = Recover({dir.path()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_THAT(r->report.dropped.at(0), HasSubstr("checksum mismatch"));
+  EXPECT_EQ(Slurp(seg), intact);
+}
+
+TEST(Recovery, CorruptionInTheMiddleStopsStartUpUnlessSkipping) {
+  TempDir dir;
+  JournalledRun run(dir.path(), 6, /*segment_bytes=*/1 << 30);
+  run.RandomSteps(200, 0);
+  run.Close();
+  const std::string seg = LastSegment(dir.path());
+  std::string data = Slurp(seg);
+  // Damage the payload of the tenth record.
+  size_t offset = kSegmentHeaderBytes;
+  for (int i = 0; i < 9; ++i) offset = ReadFrame(data, offset).next;
+  data[offset + kFrameHeaderBytes + 3] ^= 0x01;
+  Spit(seg, data);
+
+  absl::StatusOr<Recovered> r = Recover({dir.path()});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(r.status().message(), HasSubstr(seg));
+  EXPECT_THAT(r.status().message(), HasSubstr(absl::StrCat("offset ", offset)));
+  EXPECT_THAT(r.status().message(), HasSubstr("--recover-skip-corrupt"));
+  EXPECT_EQ(Slurp(seg), data) << "a refused recovery changes nothing";
+
+  r = Recover({dir.path(), /*skip_corrupt=*/true});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_GE(r->report.dropped.size(), 1u);
+  EXPECT_THAT(r->report.dropped[0], HasSubstr(absl::StrCat("offset ", offset)));
+  EXPECT_EQ(r->next_index, run.last_index() + 1);
+}
+
+TEST(Recovery, DamagedNewestSnapshotFallsBackToTheOlderOne) {
+  TempDir dir;
+  JournalledRun run(dir.path(), 8);
+  run.RandomSteps(600, 150);
+  run.Close();
+  absl::StatusOr<JournalFiles> files = ListJournalFiles(dir.path());
+  ASSERT_EQ(files->snapshots.size(), 2u);
+  const std::string newest = files->snapshots.back().second;
+  std::string data = Slurp(newest);
+  data[data.size() / 2] ^= 0x20;
+  Spit(newest, data);
+  // A snapshot interrupted before its rename is never read.
+  Spit(dir.path() + "/" + SnapshotFileName(run.last_index()) + ".tmp", "half a snapshot");
+
+  absl::StatusOr<Recovered> r = Recover({dir.path()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->report.snapshot_file, files->snapshots.front().second);
+  ASSERT_EQ(r->report.dropped.size(), 1u);
+  EXPECT_THAT(r->report.dropped[0], HasSubstr("unusable snapshot"));
+  ExpectSameState(*r->router, run.live(), "older snapshot");
+}
+
+TEST(Recovery, EmptyDirectoryMeansAFreshStart) {
+  TempDir dir;
+  absl::StatusOr<Recovered> r = Recover({dir.path()});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->router, nullptr);
+  EXPECT_EQ(r->next_index, 1u);
+}
+
+// A full disk, simulated with a file-size limit: the batch fails, nothing is
+// reported durable, indexes are reused, and the journal recovers by itself
+// once there is room again.
+TEST(Journal, WriteFailureIsReportedAndTheJournalRecovers) {
+  TempDir dir;
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::vector<BatchReport> reports;
+  absl::Mutex mu;
+  JournalOptions options;
+  options.dir = dir.path();
+  std::unique_ptr<Journal> journal = *Journal::Open(options, 1, [&](const BatchReport& r) {
+    absl::MutexLock lock(&mu);
+    reports.push_back(r);
+  });
+  auto append = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      v1::Command c;
+      c.mutable_apply_config()->set_config_yaml(std::string(100, 'x'));
+      journal->Append(c);
+    }
+    journal->Flush();
+  };
+  struct Waiter {
+    std::vector<BatchReport>* reports;
+    size_t n;
+  };
+  auto wait_reports = [&](size_t n) {
+    Waiter w{&reports, n};
+    absl::MutexLock lock(&mu);
+    return mu.AwaitWithTimeout(absl::Condition(
+                                   +[](Waiter* w) { return w->reports->size() >= w->n; }, &w),
+                               absl::Seconds(20));
+  };
+  append(3);
+  ASSERT_TRUE(wait_reports(1));
+  rlimit old{};
+  ::getrlimit(RLIMIT_FSIZE, &old);
+  const std::string seg = LastSegment(dir.path());
+  const auto size_before = std::filesystem::file_size(seg);
+  rlimit tight = old;
+  tight.rlim_cur = size_before + 50;  // room for part of one record
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
+  append(3);
+  const bool got = wait_reports(2);
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &old), 0);
+  ASSERT_TRUE(got);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(reports[0].status.ok());
+    EXPECT_EQ(reports[0].last, 3u);
+    EXPECT_FALSE(reports[1].status.ok());
+    EXPECT_EQ(reports[1].status.code(), absl::StatusCode::kUnavailable);
+    EXPECT_THAT(std::string(reports[1].status.message()), HasSubstr("write"));
+  }
+  journal->DiscardUnwritten();
+  EXPECT_EQ(journal->next_index(), 4u) << "indexes of the failed batch are reused";
+  append(2);
+  ASSERT_TRUE(wait_reports(3));
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_TRUE(reports[2].status.ok()) << reports[2].status;
+    EXPECT_EQ(reports[2].first, 4u);
+    EXPECT_EQ(reports[2].last, 5u);
+  }
+  journal.reset();
+  // The segment holds records 1..5 and nothing of the failed batch.
+  const std::string data = Slurp(seg);
+  size_t offset = kSegmentHeaderBytes;
+  uint64_t expect = 1;
+  for (FrameRead f = ReadFrame(data, offset); f.kind == FrameRead::kRecord;
+       f = ReadFrame(data, offset)) {
+    v1::Command c;
+    ASSERT_TRUE(c.ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size())));
+    EXPECT_EQ(c.index(), expect++);
+    offset = f.next;
+  }
+  EXPECT_EQ(expect, 6u);
+  EXPECT_EQ(offset, data.size()) << "no bytes of the failed batch remain";
+}
+
+}  // namespace
+}  // namespace ccr
