@@ -14,6 +14,7 @@
 #include "engine/config_loader.h"
 #include "engine/journal_format.h"
 #include "engine/snapshot_codec.h"
+#include "google/protobuf/arena.h"
 #include "router/state.h"
 
 namespace ccr {
@@ -96,7 +97,7 @@ class Replayer {
       const FrameRead f = ReadFrame(data, offset);
       if (f.kind == FrameRead::kEnd) return absl::OkStatus();
       if (f.kind == FrameRead::kRecord) {
-        if (!cmd_.ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size()))) {
+        if (!Parse(f.payload)) {
           if (absl::Status s = Skip(path, data, offset, f.next, "a record that does not parse");
               !s.ok()) {
             return s;
@@ -122,8 +123,7 @@ class Replayer {
       size_t next = offset + 1;
       while (next < data.size()) {
         const FrameRead g = ReadFrame(data, next);
-        if (g.kind == FrameRead::kRecord &&
-            cmd_.ParseFromArray(g.payload.data(), static_cast<int>(g.payload.size()))) {
+        if (g.kind == FrameRead::kRecord && Parse(g.payload)) {
           break;
         }
         ++next;
@@ -136,6 +136,14 @@ class Replayer {
   }
 
  private:
+  // Parses into a message on the arena, which is reset now and then: replay
+  // allocates and frees nothing per record.
+  bool Parse(absl::string_view payload) {
+    if (++parsed_ % 4096 == 0) arena_.Reset();
+    cmd_ = google::protobuf::Arena::CreateMessage<v1::Command>(&arena_);
+    return cmd_->ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+  }
+
   absl::Status Damage(const std::string& path, size_t offset, const std::string& problem) {
     return absl::DataLossError(absl::StrCat(
         "journal ", path, " is damaged at offset ", offset, ": ", problem,
@@ -152,7 +160,7 @@ class Replayer {
   }
 
   absl::Status Apply(const std::string& path, size_t offset) {
-    const uint64_t index = cmd_.index();
+    const uint64_t index = cmd_->index();
     if (index < out_->next_index) return absl::OkStatus();  // the snapshot covers it
     if (index > out_->next_index) {
       const std::string problem =
@@ -162,23 +170,23 @@ class Replayer {
     }
     if (!out_->router) {
       // Genesis: a journal starts with the config its first router ran.
-      if (cmd_.kind_case() != v1::Command::kApplyConfig) {
+      if (cmd_->kind_case() != v1::Command::kApplyConfig) {
         return absl::DataLossError(absl::StrCat(
             "journal ", path, ": record ", index,
             " is not a config and no snapshot precedes it; the start of the journal is missing"));
       }
-      absl::StatusOr<RouterConfig> config = LoadRouterConfig(cmd_.apply_config().config_yaml());
+      absl::StatusOr<RouterConfig> config = LoadRouterConfig(cmd_->apply_config().config_yaml());
       if (!config.ok()) return config.status();
       absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(std::move(*config));
       if (!router.ok()) return router.status();
       out_->router = std::move(*router);
-      out_->config_yaml = cmd_.apply_config().config_yaml();
+      out_->router->SetEventsEnabled(false);
+      out_->config_yaml = cmd_->apply_config().config_yaml();
     } else {
-      const Applied applied = ApplyCommand(*out_->router, cmd_);
-      if (cmd_.kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
-        out_->config_yaml = cmd_.apply_config().config_yaml();
+      const Applied applied = ApplyCommand(*out_->router, *cmd_);
+      if (cmd_->kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
+        out_->config_yaml = cmd_->apply_config().config_yaml();
       }
-      (void)out_->router->TakeEvents();
     }
     out_->next_index = index + 1;
     ++out_->report.records_replayed;
@@ -187,7 +195,9 @@ class Replayer {
 
   const RecoveryOptions& options_;
   Recovered* out_;
-  v1::Command cmd_;
+  google::protobuf::Arena arena_;
+  uint64_t parsed_ = 0;
+  v1::Command* cmd_ = nullptr;  // on arena_
 };
 
 }  // namespace
@@ -212,6 +222,7 @@ absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
       continue;
     }
     out.router = std::move(*router);
+    out.router->SetEventsEnabled(false);  // replay needs the state, not its history
     out.config_yaml = snapshot.config_yaml();
     out.next_index = snapshot.last_index() + 1;
     out.report.snapshot_file = it->second;
@@ -231,6 +242,7 @@ absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
                                             ": no snapshot is usable and the journal does not "
                                             "reach back to its start"));
   }
+  if (out.router) out.router->SetEventsEnabled(true);
   out.report.elapsed = absl::Now() - start;
   return out;
 }

@@ -1398,7 +1398,10 @@ void Router::Impl::MatchAgent(Agent& a) {
 }
 
 Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
-  Event& e = events_.emplace_back();
+  // Not kept: callers fill a scratch event (reset, since some copy it, as
+  // Complete does for the survey it defers).
+  if (!emit_events_) scratch_event_ = Event{};
+  Event& e = emit_events_ ? events_.emplace_back() : scratch_event_;
   e.kind = kind;
   e.time = now_;
   if (c != nullptr) {
@@ -1480,6 +1483,7 @@ absl::Status Router::Transfer(absl::string_view agent_id, ContactId id, absl::st
 void Router::Tick(absl::Time now) { impl_->Tick(now); }
 void Router::Restarted(absl::Time now) { impl_->Restarted(now); }
 std::optional<absl::Time> Router::NextDeadline() const { return impl_->NextDeadline(); }
+void Router::SetEventsEnabled(bool enabled) { impl_->set_emit_events(enabled); }
 std::vector<Event> Router::TakeEvents() {
   std::vector<Event> events = impl_->TakeEvents();
   if (observer_ != nullptr) {

@@ -265,6 +265,9 @@ class Router {
   // Events since the last call, in the order they happened. Each is also
   // shown to the observer, if one is set.
   std::vector<Event> TakeEvents();
+  // Off: no events are kept (journal replay needs the state, not the
+  // history it re-creates). On by default.
+  void SetEventsEnabled(bool enabled);
   // Not owned; nullptr to stop observing. Set it after journal replay, so
   // recovered history is not counted twice.
   void SetObserver(RouterObserver* observer) { observer_ = observer; }

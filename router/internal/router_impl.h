@@ -237,6 +237,7 @@ class Router::Impl {
                                                        const RouterState& state);
 
   const RouterConfig& config() const { return config_; }
+  void set_emit_events(bool enabled) { emit_events_ = enabled; }
   absl::Time now() const { return now_; }
   size_t live_contacts() const { return contacts_.size(); }
 
@@ -327,6 +328,8 @@ class Router::Impl {
   uint64_t next_offer_ = 1;
   uint64_t next_timer_ = 1;
   std::vector<Event> events_;
+  bool emit_events_ = true;
+  Event scratch_event_;  // what Emit fills when events are off
 };
 
 }  // namespace ccr
