@@ -591,6 +591,23 @@ bool DaemonFixture::StartDaemonWithYaml(const std::string& yaml) {
     return false;
   }
   daemon_ = std::move(*d);
+  yaml_ = yaml;
+  return true;
+}
+
+bool DaemonFixture::CrashAndRestartDaemon() {
+  daemon_->Kill();
+  const char* level = getenv("CCR_IT_LOG_LEVEL");
+  absl::StatusOr<std::unique_ptr<Daemon>> d =
+      Daemon::Start(CCROUTERD_PATH, yaml_, level != nullptr ? level : "warn", absl::Seconds(20),
+                    daemon_->data_dir());
+  if (!d.ok()) {
+    ADD_FAILURE() << "ccrouterd did not restart: " << d.status() << "\n---- before the crash ----\n"
+                  << daemon_->StderrText();
+    return false;
+  }
+  daemon_->HandOverDataDir(**d);
+  daemon_ = std::move(*d);
   return true;
 }
 

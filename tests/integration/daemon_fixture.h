@@ -88,7 +88,13 @@ class Daemon {
   std::string StderrText() const;
   // SIGKILL, as a crash would: no drain, no final snapshot.
   void Kill();
+  pid_t pid() const { return pid_; }
   const std::string& data_dir() const { return data_dir_; }
+  // Passes the data directory (and the duty to remove it) to the next daemon.
+  void HandOverDataDir(Daemon& next) {
+    next.owns_data_dir_ = owns_data_dir_;
+    owns_data_dir_ = false;
+  }
 
  private:
   Daemon() = default;
@@ -278,12 +284,16 @@ class DaemonFixture : public ::testing::Test {
   bool StartDaemonWithYaml(const std::string& yaml);
   // SIGTERM now; what the daemon's exit looked like.
   Daemon::ExitStatus StopDaemon();
+  // Crashes the daemon (SIGKILL) and starts a new one on the same config and
+  // data directory, as an operator's restart after a crash would.
+  bool CrashAndRestartDaemon();
   // A channel to the daemon on its own TCP connection, as a separate
   // process would have (so one stalled stream cannot share flow control).
   std::shared_ptr<grpc::Channel> NewChannel(bool bdp_probe = true);
   Daemon& daemon() { return *daemon_; }
 
   std::unique_ptr<Daemon> daemon_;
+  std::string yaml_;  // the config the daemon runs with
 };
 
 // Builders for the messages most tests send.

@@ -1,0 +1,156 @@
+// Durability end to end: the real ccrouterd killed with SIGKILL and
+// restarted on the same data directory, and a journal that cannot write.
+#include <sys/resource.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/daemon_fixture.h"
+
+namespace ccr::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr absl::Duration kWait = absl::Seconds(5);
+
+class DurabilityTest : public DaemonFixture {
+ protected:
+  // A grace long enough for a desktop to come back after the restart.
+  bool Start() {
+    TestConfig config;
+    config.disconnect_grace_seconds = 30;
+    config.offer_timeout_seconds = 30;
+    return StartDaemon(config);
+  }
+  v1::ExplainReply Explain(const std::string& contact_id) {
+    Operator op(NewChannel());
+    v1::ExplainReply reply;
+    grpc::Status s = op.Explain(contact_id, &reply);
+    EXPECT_TRUE(s.ok()) << contact_id << ": " << s.error_message();
+    return reply;
+  }
+};
+
+std::string Submitted(Gateway& gateway, const v1::ContactSpec& spec) {
+  v1::SubmitReply reply;
+  grpc::Status s = gateway.Submit(spec, &reply);
+  EXPECT_TRUE(s.ok()) << spec.idempotency_key() << ": " << s.error_message();
+  return reply.contact_id();
+}
+
+TEST_F(DurabilityTest, AcknowledgedWorkSurvivesKill9) {
+  ASSERT_TRUE(Start());
+  std::string connected, queued_1, queued_2;
+  {
+    Gateway gateway(NewChannel());
+    AgentClient agent(NewChannel());
+    ASSERT_TRUE(agent.Login(AgentLogin("ann", v1::CHANNEL_VOICE)));
+    connected = Submitted(gateway, Contact("d-1", v1::CHANNEL_VOICE));
+    std::optional<v1::Offer> offer = agent.WaitForOffer(kWait);
+    ASSERT_TRUE(offer);
+    std::optional<v1::CommandResult> r = agent.Accept(offer->offer_id());
+    ASSERT_TRUE(r && r->code() == 0);
+    queued_1 = Submitted(gateway, Contact("d-2", v1::CHANNEL_VOICE));
+    queued_2 = Submitted(gateway, Contact("d-3", v1::CHANNEL_EMAIL));
+    agent.Cancel();  // the desktop's connection dies with the server
+    ASSERT_TRUE(CrashAndRestartDaemon());
+  }
+  EXPECT_THAT(daemon().StderrText(), HasSubstr("event=recovered"));
+
+  v1::ExplainReply c1 = Explain(connected);
+  EXPECT_EQ(c1.state(), v1::CONTACT_STATE_CONNECTED);
+  EXPECT_EQ(c1.agent_id(), "ann");
+  EXPECT_EQ(Explain(queued_1).state(), v1::CONTACT_STATE_QUEUED);
+  EXPECT_EQ(Explain(queued_2).state(), v1::CONTACT_STATE_QUEUED);
+
+  // A retried submit finds the contact it was acknowledged as.
+  Gateway gateway(NewChannel());
+  v1::SubmitReply again;
+  ASSERT_TRUE(gateway.Submit(Contact("d-2", v1::CHANNEL_VOICE), &again).ok());
+  EXPECT_TRUE(again.duplicate());
+  EXPECT_EQ(again.contact_id(), queued_1);
+
+  // The desktop comes back within the grace and carries on.
+  AgentClient agent(NewChannel());
+  ASSERT_TRUE(agent.Login(AgentLogin("ann", v1::CHANNEL_VOICE)));
+  std::optional<v1::CommandResult> r = agent.Complete(connected);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->code(), 0) << r->message();
+  r = agent.WrapUpDone(connected);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->code(), 0) << r->message();
+  std::optional<v1::Offer> next = agent.WaitForOffer(kWait);
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->contact_id(), queued_1);
+}
+
+TEST_F(DurabilityTest, OfferOutstandingAtTheCrashIsWithdrawnAndOfferedAfresh) {
+  ASSERT_TRUE(Start());
+  std::string contact, old_offer;
+  {
+    Gateway gateway(NewChannel());
+    AgentClient agent(NewChannel());
+    ASSERT_TRUE(agent.Login(AgentLogin("bob", v1::CHANNEL_VOICE)));
+    contact = Submitted(gateway, Contact("o-1", v1::CHANNEL_VOICE));
+    std::optional<v1::Offer> offer = agent.WaitForOffer(kWait);
+    ASSERT_TRUE(offer);
+    old_offer = offer->offer_id();
+    agent.Cancel();
+    ASSERT_TRUE(CrashAndRestartDaemon());
+  }
+  EventWatcher watcher(NewChannel(), 0);
+  AgentClient agent(NewChannel());
+  ASSERT_TRUE(agent.Login(AgentLogin("bob", v1::CHANNEL_VOICE)));
+  std::optional<v1::Offer> fresh = agent.WaitForOffer(kWait);
+  ASSERT_TRUE(fresh) << "the contact was not offered again after the restart";
+  EXPECT_EQ(fresh->contact_id(), contact);
+  EXPECT_NE(fresh->offer_id(), old_offer) << "a withdrawn offer must not come back";
+  // The old offer is dead: accepting it fails, and nothing is offered twice.
+  std::optional<v1::CommandResult> stale = agent.Accept(old_offer);
+  ASSERT_TRUE(stale);
+  EXPECT_NE(stale->code(), 0);
+  std::optional<v1::CommandResult> r = agent.Accept(fresh->offer_id());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->code(), 0) << r->message();
+  const v1::ExplainReply after = Explain(contact);
+  EXPECT_EQ(after.state(), v1::CONTACT_STATE_CONNECTED);
+  EXPECT_THAT(after.history(), ::testing::Contains(HasSubstr("engine restarted")));
+}
+
+// A full disk, made with a file-size limit on the running daemon: submits
+// are refused with UNAVAILABLE and nothing is acknowledged; once there is
+// room again the engine carries on by itself.
+TEST_F(DurabilityTest, JournalThatCannotWriteRefusesAndRecoversByItself) {
+  ASSERT_TRUE(Start());
+  Gateway gateway(NewChannel());
+  ASSERT_FALSE(Submitted(gateway, Contact("f-1", v1::CHANNEL_EMAIL)).empty());
+  uint64_t largest = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(daemon().data_dir())) {
+    largest = std::max<uint64_t>(largest, entry.file_size());
+  }
+  rlimit tight{largest + 16, RLIM_INFINITY};
+  rlimit old{};
+  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_FSIZE, &tight, &old), 0) << strerror(errno);
+
+  v1::SubmitReply reply;
+  grpc::Status refused = gateway.Submit(Contact("f-2", v1::CHANNEL_EMAIL), &reply);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_THAT(refused.error_message(), HasSubstr("journal"));
+  EXPECT_THAT(daemon().StderrText(), HasSubstr("event=journal_write_failed"));
+
+  rlimit room{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_FSIZE, &room, nullptr), 0) << strerror(errno);
+  const std::string f2 = Submitted(gateway, Contact("f-2", v1::CHANNEL_EMAIL));
+  ASSERT_FALSE(f2.empty());
+  EXPECT_EQ(f2, "c-2") << "the refused submit created nothing";
+
+  ASSERT_TRUE(CrashAndRestartDaemon());
+  EXPECT_EQ(Explain("c-1").state(), v1::CONTACT_STATE_QUEUED);
+  EXPECT_EQ(Explain(f2).state(), v1::CONTACT_STATE_QUEUED);
+}
+
+}  // namespace
+}  // namespace ccr::testing
