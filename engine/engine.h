@@ -6,6 +6,7 @@
 #ifndef CCROUTER_ENGINE_ENGINE_H_
 #define CCROUTER_ENGINE_ENGINE_H_
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -117,6 +118,7 @@ class Engine {
   void Apply(const v1::Command& cmd, const CommandDone& done);
   void OnBatch(const BatchReport& report);
   void MaybeSnapshot(bool force);
+  void ScheduleFlush();
 
   boost::asio::io_context& io_;
   std::unique_ptr<Router> router_;
@@ -152,6 +154,11 @@ class Engine {
   uint64_t last_applied_index_ = 0;
   absl::Time last_snapshot_ = absl::InfinitePast();
   bool snapshot_in_flight_ = false;
+  bool flush_scheduled_ = false;
+  // Records per fsync batch: bucket i counts batches of [2^i, 2^(i+1)).
+  std::array<uint64_t, 16> batch_histogram_{};
+  uint64_t batches_ = 0;
+  absl::Duration sync_time_ = absl::ZeroDuration();
 };
 
 }  // namespace ccr
