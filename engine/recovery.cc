@@ -235,7 +235,12 @@ absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
     const bool last = i + 1 == files->segments.size();
     // Entirely covered by the snapshot: the next segment starts at or before it.
     if (!last && files->segments[i + 1].first <= out.next_index) continue;
-    if (absl::Status s = replayer.Segment(path, first, last); !s.ok()) return s;
+    if (absl::Status s = replayer.Segment(path, first, last); !s.ok()) {
+      // Say also what was already set aside (e.g. unusable snapshots).
+      std::string why(s.message());
+      for (const std::string& d : out.report.dropped) absl::StrAppend(&why, "; earlier: ", d);
+      return absl::Status(s.code(), why);
+    }
   }
   if (!out.router && !files->snapshots.empty()) {
     return absl::DataLossError(absl::StrCat("--data-dir ", options.dir,

@@ -20,15 +20,37 @@ absl::Time FromTimeNs(int64_t ns) {
   if (ns == std::numeric_limits<int64_t>::max()) return absl::InfiniteFuture();
   return absl::FromUnixNanos(ns);
 }
-int64_t DurationNs(absl::Duration d) { return absl::ToInt64Nanoseconds(d); }
-absl::Duration FromDurationNs(int64_t ns) { return absl::Nanoseconds(ns); }
+int64_t DurationNs(absl::Duration d) {
+  if (d == absl::InfiniteDuration()) return std::numeric_limits<int64_t>::max();
+  if (d == -absl::InfiniteDuration()) return std::numeric_limits<int64_t>::min();
+  return absl::ToInt64Nanoseconds(d);
+}
+absl::Duration FromDurationNs(int64_t ns) {
+  if (ns == std::numeric_limits<int64_t>::max()) return absl::InfiniteDuration();
+  if (ns == std::numeric_limits<int64_t>::min()) return -absl::InfiniteDuration();
+  return absl::Nanoseconds(ns);
+}
 
-// Reads an enum stored as its numeric value, checking its range.
+// How many values each enum has (its last value + 1).
+template <typename E>
+constexpr uint32_t CountAfter(E last) {
+  return static_cast<uint32_t>(last) + 1;
+}
+constexpr uint32_t kSeverities = CountAfter(Severity::kSevere);
+constexpr uint32_t kDirections = CountAfter(Direction::kProactiveOutbound);
+constexpr uint32_t kTiers = CountAfter(Tier::kVip);
+constexpr uint32_t kContactStates = CountAfter(ContactState::kTransferred);
+constexpr uint32_t kEventKinds = CountAfter(EventKind::kUpdated);
+constexpr uint32_t kAgentStatuses = CountAfter(AgentStatus::kResting);
+static_assert(static_cast<uint32_t>(kChannelCount) == CountAfter(Channel::kCallback));
+
+// Reads an enum stored as its numeric value, checking its range. `what`
+// names the enum with its article ("an event kind").
 template <typename E>
 absl::Status ToEnum(uint32_t value, uint32_t count, absl::string_view field, absl::string_view what,
                     E* out) {
   if (value >= count) {
-    return absl::DataLossError(absl::StrCat(field, ": ", value, " is not a ", what));
+    return absl::DataLossError(absl::StrCat(field, ": ", value, " is not ", what));
   }
   *out = static_cast<E>(value);
   return absl::OkStatus();
@@ -104,7 +126,8 @@ absl::StatusOr<Signals> SignalsFromProto(const Record::Signals& in, const std::s
   Signals s;
   s.complaint = in.complaint();
   s.emergency = in.emergency();
-  if (absl::Status st = ToEnum(in.severity(), 4, field + ".severity", "severity", &s.severity);
+  if (absl::Status st =
+          ToEnum(in.severity(), kSeverities, field + ".severity", "a severity", &s.severity);
       !st.ok()) {
     return st;
   }
@@ -120,16 +143,18 @@ absl::StatusOr<ContactSpec> SpecFromProto(const Record::ContactSpec& in, const s
   s.idempotency_key = in.idempotency_key();
   s.queue = in.queue();
   if (absl::Status st =
-          ToEnum(in.channel(), kChannelCount, field + ".channel", "channel", &s.channel);
+          ToEnum(in.channel(), kChannelCount, field + ".channel", "a channel", &s.channel);
       !st.ok()) {
     return st;
   }
-  if (absl::Status st = ToEnum(in.direction(), 2, field + ".direction", "direction", &s.direction);
+  if (absl::Status st =
+          ToEnum(in.direction(), kDirections, field + ".direction", "a direction", &s.direction);
       !st.ok()) {
     return st;
   }
   s.customer_id = in.customer_id();
-  if (absl::Status st = ToEnum(in.tier(), 4, field + ".tier", "tier", &s.tier); !st.ok()) return st;
+  if (absl::Status st = ToEnum(in.tier(), kTiers, field + ".tier", "a tier", &s.tier); !st.ok())
+    return st;
   s.dedicated_advisor = in.dedicated_advisor();
   s.language = in.language();
   s.elderly = in.elderly();
@@ -154,7 +179,7 @@ absl::StatusOr<AgentSpec> AgentSpecFromProto(const Record::AgentSpec& in,
     Channel ch;
     if (absl::Status st =
             ToEnum(in.capacities(i).channel(), kChannelCount,
-                   absl::StrCat(field, ".capacities[", i, "].channel"), "channel", &ch);
+                   absl::StrCat(field, ".capacities[", i, "].channel"), "a channel", &ch);
         !st.ok()) {
       return st;
     }
@@ -166,9 +191,7 @@ absl::StatusOr<AgentSpec> AgentSpecFromProto(const Record::AgentSpec& in,
 
 absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string& field) {
   Event e;
-  constexpr uint32_t kEventKinds = static_cast<uint32_t>(EventKind::kUpdated) + 1;
-  constexpr uint32_t kAgentStatuses = static_cast<uint32_t>(AgentStatus::kResting) + 1;
-  if (absl::Status st = ToEnum(in.kind(), kEventKinds, field + ".kind", "event kind", &e.kind);
+  if (absl::Status st = ToEnum(in.kind(), kEventKinds, field + ".kind", "an event kind", &e.kind);
       !st.ok()) {
     return st;
   }
@@ -178,16 +201,17 @@ absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string&
   e.agent_id = in.agent_id();
   e.queue = in.queue();
   if (absl::Status st =
-          ToEnum(in.channel(), kChannelCount, field + ".channel", "channel", &e.channel);
+          ToEnum(in.channel(), kChannelCount, field + ".channel", "a channel", &e.channel);
       !st.ok()) {
     return st;
   }
-  if (absl::Status st = ToEnum(in.tier(), 4, field + ".tier", "tier", &e.tier); !st.ok()) return st;
+  if (absl::Status st = ToEnum(in.tier(), kTiers, field + ".tier", "a tier", &e.tier); !st.ok())
+    return st;
   e.reason = in.reason();
   e.wait = FromDurationNs(in.wait_ns());
   e.stage = in.stage();
   if (absl::Status st = ToEnum(in.agent_status(), kAgentStatuses, field + ".agent_status",
-                               "agent status", &e.agent_status);
+                               "an agent status", &e.agent_status);
       !st.ok()) {
     return st;
   }
@@ -301,7 +325,6 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
   st.next_offer = in.next_offer();
   st.next_timer = in.next_timer();
   st.languages.assign(in.languages().begin(), in.languages().end());
-  constexpr uint32_t kContactStates = static_cast<uint32_t>(ContactState::kTransferred) + 1;
   st.contacts.reserve(in.contacts_size());
   for (int i = 0; i < in.contacts_size(); ++i) {
     const Record::Contact& r = in.contacts(i);
@@ -317,7 +340,7 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
     c.stage = r.stage();
     c.epoch = r.epoch();
     if (absl::Status s =
-            ToEnum(r.state(), kContactStates, field + ".state", "contact state", &c.state);
+            ToEnum(r.state(), kContactStates, field + ".state", "a contact state", &c.state);
         !s.ok()) {
       return s;
     }

@@ -370,6 +370,7 @@ void EventToWire(const Event& e, uint64_t sequence, v1::LifecycleEvent* out) {
   out->set_agent_id(e.agent_id);
   out->set_queue(e.queue);
   out->set_reason(e.reason);
+  if (e.offer_id != 0) out->set_offer_id(OfferIdString(e.offer_id));
   if (e.kind == EventKind::kAgentState) out->set_agent_state(AgentStatusToWire(e.agent_status));
   if (e.kind == EventKind::kCompleted) {
     v1::Outcome* o = out->mutable_outcome();

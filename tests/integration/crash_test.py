@@ -1,0 +1,379 @@
+#!/usr/bin/python3
+"""The crash test: ccrouterd killed with SIGKILL at random moments under load.
+
+Each round starts ccrouterd on the same data directory, runs concurrent
+gateways (unary Submit) and agent desktops (accept most offers, reject some,
+complete, wrap up) plus an Admin.WatchEvents observer, and kills the daemon
+with SIGKILL at a random moment. Between rounds an offer that was live at the
+kill is accepted once more: it must fail (outstanding offers are withdrawn on
+recovery). After the last round the daemon is restarted once more and every
+submit that was ever acknowledged is sent again: each must come back as a
+duplicate of the contact it was acknowledged as. Within each lifetime no
+contact may be offered to a second agent while an earlier offer is live.
+
+usage: /usr/bin/python3 crash_test.py CCROUTERD PYTHON_STUB_DIR [--rounds N]
+       [--seconds S] [--gateways G] [--agents A] [--seed X] [--snapshot-every N]
+"""
+
+import argparse
+import os
+import queue
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("ccrouterd")
+parser.add_argument("stubs")
+parser.add_argument("--rounds", type=int, default=4)
+parser.add_argument("--seconds", type=float, default=4.0, help="longest a round runs")
+parser.add_argument("--gateways", type=int, default=4)
+parser.add_argument("--agents", type=int, default=8)
+parser.add_argument("--seed", type=int, default=None)
+parser.add_argument("--snapshot-every", type=int, default=50)
+args = parser.parse_args()
+sys.path.insert(0, args.stubs)
+
+import grpc  # noqa: E402
+from ccrouter.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
+from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
+from ccrouter.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
+
+RPC_TIMEOUT_S = 5
+OFFER_END = {events_pb2.EVENT_KIND_OFFER_WITHDRAWN, events_pb2.EVENT_KIND_OFFER_REJECTED,
+             events_pb2.EVENT_KIND_OFFER_TIMED_OUT, events_pb2.EVENT_KIND_ASSIGNED}
+
+
+class Daemon:
+    def __init__(self, data_dir, log_path):
+        self.log = open(log_path, "ab")
+        self.log.write(b"---- start ----\n")
+        self.proc = subprocess.Popen(
+            [args.ccrouterd, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+             "--data-dir", data_dir, "--snapshot-every", str(args.snapshot_every),
+             "--log-level", "warn"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.lines = []
+        self.address = None
+        self.recovery_ms = None
+        ready = threading.Event()
+
+        def read():
+            for raw in self.proc.stderr:
+                self.log.write(raw)
+                line = raw.decode("utf-8", "replace")
+                self.lines.append(line)
+                m = re.search(r"event=recovered .*elapsed_ms=([0-9.]+)", line)
+                if m:
+                    self.recovery_ms = float(m.group(1))
+                m = re.search(r"event=listening grpc=(\S+)", line)
+                if m:
+                    self.address = m.group(1)
+                    ready.set()
+            ready.set()
+
+        self.reader = threading.Thread(target=read, daemon=True)
+        self.reader.start()
+        if not ready.wait(30) or self.address is None:
+            self.proc.kill()
+            raise SystemExit("ccrouterd did not start:\n" + "".join(self.lines[-30:]))
+        self.channel = grpc.insecure_channel(self.address)
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.reader.join(5)
+        self.channel.close()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(30)
+        self.reader.join(5)
+        self.channel.close()
+        return code
+
+
+class Shared:
+    """What every thread records, under one lock."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.acked = {}  # idempotency key -> (contact id, channel)
+        self.accepts = 0
+        self.completes = 0
+        self.errors = {}
+        self.live_offers = {}  # offer id -> (agent, contact): what each desktop holds
+        self.violations = []
+
+    def error(self, what):
+        with self.lock:
+            self.errors[what] = self.errors.get(what, 0) + 1
+
+
+def gateway(daemon, shared, stop, rng, name):
+    stub = ingest_pb2_grpc.ContactIngestStub(daemon.channel)
+    n = 0
+    while not stop.is_set():
+        n += 1
+        key = f"{name}-{n}-{rng.getrandbits(32)}"
+        channel = rng.choice([types_pb2.CHANNEL_VOICE, types_pb2.CHANNEL_CHAT,
+                              types_pb2.CHANNEL_EMAIL])
+        try:
+            reply = stub.Submit(ingest_pb2.SubmitRequest(contact=contact(key, channel)),
+                                timeout=RPC_TIMEOUT_S)
+        except grpc.RpcError as e:
+            shared.error(f"submit {e.code().name}")
+            if e.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED):
+                time.sleep(0.05)
+            continue
+        with shared.lock:
+            shared.acked[key] = (reply.contact_id, channel)
+
+
+def contact(key, channel):
+    return types_pb2.ContactSpec(
+        idempotency_key=key, channel=channel,
+        customer=types_pb2.Customer(id="cust-" + key[-4:], tier=types_pb2.TIER_STANDARD))
+
+
+def agent(daemon, shared, stop, rng, agent_id):
+    outbox = queue.Queue()
+    request_ids = iter(range(1, 1 << 62))
+    pending = {}  # request id -> (kind, offer id or contact id)
+
+    def requests():
+        while True:
+            m = outbox.get()
+            if m is None:
+                return
+            yield m
+
+    login = agent_desk_pb2.Login(
+        agent_id=agent_id, start_available=True, languages=["en"],
+        skills=[types_pb2.Skill(name=s, level=8) for s in ("general", "billing", "emergency")],
+        capacities=[types_pb2.ChannelCapacity(channel=c) for c in
+                    (types_pb2.CHANNEL_VOICE, types_pb2.CHANNEL_CHAT, types_pb2.CHANNEL_EMAIL)])
+    outbox.put(agent_desk_pb2.AgentMessage(login=login))
+    stub = agent_desk_pb2_grpc.AgentDeskStub(daemon.channel)
+    stream = stub.Connect(requests())
+    stopper = threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True)
+    stopper.start()
+
+    def send(kind, target, **fields):
+        rid = next(request_ids)
+        pending[rid] = (kind, target)
+        outbox.put(agent_desk_pb2.AgentMessage(request_id=rid, **fields))
+
+    mine = set()
+    try:
+        for msg in stream:
+            which = msg.WhichOneof("kind")
+            if which == "offer":
+                o = msg.offer
+                # Double offers are judged from the server's own event order
+                # (check_lifetime): a desktop may read a new offer before the
+                # answer to its own reject of the old one.
+                with shared.lock:
+                    shared.live_offers[o.offer_id] = (agent_id, o.contact_id)
+                mine.add(o.offer_id)
+                if rng.random() < 0.1:
+                    send("reject", o.offer_id, reject=agent_desk_pb2.Reject(
+                        offer_id=o.offer_id, reason="busy"))
+                else:
+                    send("accept", (o.offer_id, o.contact_id),
+                         accept=agent_desk_pb2.Accept(offer_id=o.offer_id))
+            elif which == "offer_withdrawn":
+                with shared.lock:
+                    shared.live_offers.pop(msg.offer_withdrawn.offer_id, None)
+                mine.discard(msg.offer_withdrawn.offer_id)
+            elif which == "result":
+                kind, target = pending.pop(msg.result.request_id, (None, None))
+                ok = msg.result.code == 0
+                if kind == "reject":
+                    with shared.lock:
+                        shared.live_offers.pop(target, None)
+                    mine.discard(target)
+                elif kind == "accept":
+                    offer_id, contact_id = target
+                    with shared.lock:
+                        shared.live_offers.pop(offer_id, None)
+                        shared.accepts += ok
+                    mine.discard(offer_id)
+                    if ok:
+                        send("complete", contact_id, complete=agent_desk_pb2.Complete(
+                            contact_id=contact_id, outcome=types_pb2.Outcome(resolved=True)))
+                elif kind == "complete" and ok:
+                    with shared.lock:
+                        shared.completes += 1
+                    send("wrap", target, wrap_up_done=agent_desk_pb2.WrapUpDone(
+                        contact_id=target))
+    except grpc.RpcError as e:
+        shared.error(f"agent stream {e.code().name}")
+    finally:
+        outbox.put(None)
+        with shared.lock:  # a broken stream voids what this desktop was offered
+            for o in mine:
+                shared.live_offers.pop(o, None)
+
+
+def watch(daemon, events, stop):
+    stub = admin_pb2_grpc.AdminStub(daemon.channel)
+    stream = stub.WatchEvents(admin_pb2.WatchEventsRequest(after_sequence=0))
+    threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True).start()
+    try:
+        for e in stream:
+            events.append(e)
+    except grpc.RpcError:
+        pass
+
+
+def check_lifetime(events, shared, round_no):
+    """No contact is offered while an earlier offer of it is still live."""
+    live = {}  # contact -> (offer, agent)
+    for e in sorted(events, key=lambda e: e.sequence):
+        if e.kind == events_pb2.EVENT_KIND_OFFERED:
+            if e.contact_id in live:
+                shared.violations.append(
+                    f"round {round_no}: {e.contact_id} offered to {e.agent_id} while offer "
+                    f"{live[e.contact_id]} is live (event {e.sequence})")
+            live[e.contact_id] = (e.offer_id, e.agent_id)
+        elif e.kind in OFFER_END:
+            live.pop(e.contact_id, None)
+
+
+def old_offer_is_dead(daemon, offer_id, agent_id):
+    """Logs in as the agent the offer was made to and accepts it: must fail."""
+    stub = agent_desk_pb2_grpc.AgentDeskStub(daemon.channel)
+    login = agent_desk_pb2.Login(
+        agent_id=agent_id, start_available=False, languages=["en"],
+        skills=[types_pb2.Skill(name="general", level=8)],
+        capacities=[types_pb2.ChannelCapacity(channel=types_pb2.CHANNEL_VOICE)])
+    msgs = [agent_desk_pb2.AgentMessage(login=login),
+            agent_desk_pb2.AgentMessage(request_id=1,
+                                        accept=agent_desk_pb2.Accept(offer_id=offer_id))]
+    done = threading.Event()
+
+    def requests():
+        yield from msgs
+        done.wait(RPC_TIMEOUT_S)
+
+    stream = stub.Connect(requests(), timeout=RPC_TIMEOUT_S)
+    try:
+        for msg in stream:
+            if msg.WhichOneof("kind") == "result" and msg.result.request_id == 1:
+                done.set()
+                return msg.result.code != 0, msg.result.message
+    except grpc.RpcError as e:
+        return False, f"stream failed: {e.code().name}"
+    finally:
+        done.set()
+    return False, "no result"
+
+
+def main():
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    work = tempfile.mkdtemp(prefix="ccr-crash-")
+    data_dir = os.path.join(work, "data")
+    log_path = os.path.join(work, "ccrouterd.log")
+    shared = Shared()
+    kills_with_live_offers = 0
+    recovery_ms = []
+    dead_offer_checks = 0
+    stale_offers = []  # (offer id, agent) live at the last kill
+    ok = False
+    try:
+        for round_no in range(1, args.rounds + 1):
+            daemon = Daemon(data_dir, log_path)
+            if daemon.recovery_ms is not None:
+                recovery_ms.append(daemon.recovery_ms)
+            for offer_id, agent_id in stale_offers[:2]:
+                dead, why = old_offer_is_dead(daemon, offer_id, agent_id)
+                dead_offer_checks += 1
+                if not dead:
+                    shared.violations.append(
+                        f"round {round_no}: offer {offer_id} from before the crash was "
+                        f"accepted again ({why})")
+            stop = threading.Event()
+            events = []
+            threads = [threading.Thread(target=watch, args=(daemon, events, stop))]
+            threads += [threading.Thread(target=gateway, args=(
+                daemon, shared, stop, random.Random(rng.random()), f"r{round_no}g{g}"))
+                for g in range(args.gateways)]
+            threads += [threading.Thread(target=agent, args=(
+                daemon, shared, stop, random.Random(rng.random()), f"agent-{a:02d}"))
+                for a in range(args.agents)]
+            for t in threads:
+                t.start()
+            time.sleep(rng.uniform(0.3, 1.0) * args.seconds)
+            with shared.lock:
+                live = dict(shared.live_offers)
+            daemon.kill()
+            kills_with_live_offers += bool(live)
+            stale_offers = [(o, who) for o, (who, _) in live.items()]
+            stop.set()
+            for t in threads:
+                t.join(30)
+                if t.is_alive():
+                    raise SystemExit(f"round {round_no}: a client thread did not stop")
+            with shared.lock:
+                shared.live_offers.clear()
+            check_lifetime(events, shared, round_no)
+            print(f"round {round_no}: killed after {len(events)} events; "
+                  f"{len(shared.acked)} acknowledged so far, {len(live)} offers live at the kill",
+                  flush=True)
+
+        daemon = Daemon(data_dir, log_path)
+        if daemon.recovery_ms is not None:
+            recovery_ms.append(daemon.recovery_ms)
+        stub = ingest_pb2_grpc.ContactIngestStub(daemon.channel)
+        lost = []
+        for key, (contact_id, channel) in sorted(shared.acked.items()):
+            reply = stub.Submit(ingest_pb2.SubmitRequest(contact=contact(key, channel)),
+                                timeout=RPC_TIMEOUT_S)
+            if not reply.duplicate or reply.contact_id != contact_id:
+                lost.append(f"{key}: acknowledged as {contact_id}, now {reply.contact_id} "
+                            f"(duplicate={reply.duplicate})")
+        queues = admin_pb2_grpc.AdminStub(daemon.channel).ListQueues(
+            admin_pb2.ListQueuesRequest(), timeout=RPC_TIMEOUT_S)
+        code = daemon.stop()
+
+        print(f"seed={seed} rounds={args.rounds} acknowledged={len(shared.acked)} "
+              f"accepts={shared.accepts} completes={shared.completes} "
+              f"kills_with_live_offers={kills_with_live_offers} "
+              f"dead_offer_checks={dead_offer_checks} queues={len(queues.queues)} "
+              f"max_recovery_ms={max(recovery_ms) if recovery_ms else 0:.1f} "
+              f"client_errors={shared.errors}")
+        failures = []
+        if lost:
+            failures.append(f"{len(lost)} acknowledged contacts lost:\n  " + "\n  ".join(lost[:20]))
+        if shared.violations:
+            failures.append("offered to two agents at once:\n  " +
+                            "\n  ".join(shared.violations[:20]))
+        if code != 0:
+            failures.append(f"the final SIGTERM ended ccrouterd with {code}")
+        if len(shared.acked) < 50 or shared.accepts < 10 or len(recovery_ms) < args.rounds:
+            failures.append("too little happened to prove anything: "
+                            f"{len(shared.acked)} acks, {shared.accepts} accepts, "
+                            f"{len(recovery_ms)} recoveries")
+        if kills_with_live_offers == 0:
+            failures.append("no kill happened while offers were live")
+        if failures:
+            print(f"FAILED (seed {seed}; log {log_path}):\n" + "\n".join(failures))
+            return 1
+        ok = True
+        print("crash test passed")
+        return 0
+    finally:
+        if ok:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
