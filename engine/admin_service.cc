@@ -38,7 +38,13 @@ grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* 
                                                    v1::ListQueuesReply* reply) {
   return RunOnStrand(engine_, ctx, [reply](Engine& e) {
     const absl::Time now = e.Now();
-    for (const QueueStats& q : e.router().Queues(now)) QueueToWire(q, reply->add_queues());
+    for (const QueueStats& q : e.router().Queues(now)) {
+      v1::QueueSnapshot* out = reply->add_queues();
+      QueueToWire(q, out);
+      if (std::optional<double> sl = e.WindowServiceLevel(q.name))
+        out->set_service_level_window(*sl);
+      out->set_service_level_window_seconds(absl::ToDoubleSeconds(e.service_level_window()));
+    }
     ToTimestamp(now, reply->mutable_as_of());
     return absl::OkStatus();
   });

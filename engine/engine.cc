@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <bit>
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -15,7 +16,34 @@
 namespace ccr {
 
 Engine::Engine(boost::asio::io_context& io, EngineOptions options)
-    : io_(io), options_(std::move(options)), timer_(io) {}
+    : io_(io), options_(std::move(options)), timer_(io) {
+  metrics::MetricsRegistry* registry = options_.metrics;
+  if (registry == nullptr) return;
+  router_metrics_ = std::make_unique<metrics::RouterMetrics>(*registry);
+  // One decision histogram per command kind, labelled by its field name.
+  metrics::HistogramFamily& decisions =
+      registry->Histograms(metrics::kRoutingDecision, metrics::MicrosecondBuckets());
+  const google::protobuf::OneofDescriptor* kind =
+      v1::Command::descriptor()->FindOneofByName("kind");
+  for (int i = 0; i < kind->field_count(); ++i) {
+    const google::protobuf::FieldDescriptor* f = kind->field(i);
+    if (decision_by_command_.size() <= static_cast<size_t>(f->number())) {
+      decision_by_command_.resize(f->number() + 1, nullptr);
+    }
+    decision_by_command_[f->number()] = &decisions.Add({f->name()});
+  }
+  commit_wait_ =
+      &registry->Histograms(metrics::kJournalCommitWait, metrics::MillisecondBuckets()).Add({});
+  fsync_ = &registry->Histograms(metrics::kJournalFsync, metrics::MillisecondBuckets()).Add({});
+  batch_records_ =
+      &registry->Histograms(metrics::kJournalBatchRecords, metrics::CountBuckets()).Add({});
+  journal_bytes_ = &registry->Counter(metrics::kJournalBytes);
+  journal_write_errors_ = &registry->Counter(metrics::kJournalWriteErrors);
+  snapshots_ok_ = &registry->Counter(metrics::kSnapshots, {"ok"});
+  snapshots_failed_ = &registry->Counter(metrics::kSnapshots, {"error"});
+  overload_rejections_ = &registry->Counter(metrics::kRejectedOverload);
+  registry->AddScrapeSource([this] { return ScrapeMetrics(); });
+}
 
 Engine::~Engine() = default;
 
@@ -40,6 +68,11 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     config_yaml_ = start_yaml;
   }
   config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  if (router_metrics_) {
+    // Only now: the history recovery replayed is not counted again.
+    router_metrics_->Configure(router_->config());
+    router_->SetObserver(router_metrics_.get());
+  }
   if (!options_.journal.dir.empty()) {
     absl::StatusOr<std::unique_ptr<Journal>> journal =
         Journal::Open(options_.journal, recovered.next_index, [this](const BatchReport& report) {
@@ -86,6 +119,7 @@ bool Engine::Post(std::function<void(Engine&)> fn, bool admission) {
   const size_t before = backlog_.fetch_add(1, std::memory_order_relaxed);
   if (admission && before >= options_.max_backlog) {
     backlog_.fetch_sub(1, std::memory_order_relaxed);
+    if (overload_rejections_) overload_rejections_->Increment();
     return false;
   }
   boost::asio::post(io_, [this, fn = std::move(fn)] {
@@ -125,15 +159,22 @@ void Engine::Record(v1::Command cmd, CommandDone done) {
   }
   journal_->Append(cmd);
   backlog_.fetch_add(1, std::memory_order_relaxed);  // admission counts what awaits the disk
-  awaiting_.push_back({std::move(cmd), std::move(done)});
+  awaiting_.push_back({std::move(cmd), std::move(done), now});
 }
 
 void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
+  const auto start = std::chrono::steady_clock::now();
   const Applied applied = ApplyCommand(*router_, cmd);
+  const size_t kind = cmd.kind_case();
+  if (kind < decision_by_command_.size() && decision_by_command_[kind] != nullptr) {
+    decision_by_command_[kind]->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   last_applied_index_ = cmd.index();
   ++applied_since_snapshot_;
   if (cmd.kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
     config_yaml_ = cmd.apply_config().config_yaml();
+    if (router_metrics_) router_metrics_->Configure(router_->config());
     std::lock_guard lock(config_mu_);
     config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
   }
@@ -146,10 +187,17 @@ void Engine::OnBatch(const BatchReport& report) {
     ++batch_histogram_[std::min<size_t>(std::bit_width(records) - 1, batch_histogram_.size() - 1)];
     ++batches_;
     sync_time_ += report.sync;
+    const absl::Time durable = Now();
+    if (fsync_) {
+      fsync_->Observe(absl::ToDoubleSeconds(report.sync));
+      batch_records_->Observe(static_cast<double>(records));
+      journal_bytes_->Increment(static_cast<double>(report.bytes));
+    }
     while (!awaiting_.empty() && awaiting_.front().cmd.index() <= report.last) {
       Awaiting a = std::move(awaiting_.front());
       awaiting_.pop_front();
       backlog_.fetch_sub(1, std::memory_order_relaxed);
+      if (commit_wait_) commit_wait_->Observe(absl::ToDoubleSeconds(durable - a.appended));
       Apply(a.cmd, a.done);
     }
     Deliver();
@@ -162,6 +210,7 @@ void Engine::OnBatch(const BatchReport& report) {
   LogAlways("journal_write_failed", {{"error", std::string(report.status.message())},
                                      {"first", absl::StrCat(report.first)},
                                      {"refused", absl::StrCat(awaiting_.size())}});
+  if (journal_write_errors_) journal_write_errors_->Increment();
   journal_->DiscardUnwritten();
   std::deque<Awaiting> refused;
   refused.swap(awaiting_);
@@ -206,6 +255,8 @@ void Engine::MaybeSnapshot(bool force) {
       [this, index](absl::Status s) {
         boost::asio::post(io_, [this, index, s] {
           snapshot_in_flight_ = false;
+          if (s.ok()) last_snapshot_written_ = Now();
+          if (snapshots_ok_) (s.ok() ? snapshots_ok_ : snapshots_failed_)->Increment();
           LogEvent(s.ok() ? LogLevel::kInfo : LogLevel::kError, "snapshot_written",
                    {{"last_index", absl::StrCat(index)}, {"error", std::string(s.message())}});
         });
@@ -455,6 +506,38 @@ void Engine::BeginDrain() {
                {"mean_sync_us", absl::StrCat(absl::ToDoubleMicroseconds(sync_time_) / batches_)},
                {"batch_records_histogram", histogram}});
   }
+}
+
+std::optional<double> Engine::WindowServiceLevel(const std::string& queue) const {
+  if (!router_metrics_) return std::nullopt;
+  return router_metrics_->ServiceLevel(queue, Now());
+}
+
+absl::Duration Engine::service_level_window() const {
+  return router_metrics_ ? router_metrics_->service_level_window() : absl::ZeroDuration();
+}
+
+std::vector<prometheus::MetricFamily> Engine::ScrapeMetrics() const {
+  using metrics::ScrapedGauges;
+  const absl::Time now = Now();
+  std::vector<prometheus::MetricFamily> out;
+  if (router_) out = router_metrics_->Scrape(*router_, now);
+  auto gauge = [&out](const metrics::MetricDef& def, double value) {
+    ScrapedGauges g(def);
+    g.Add({}, value);
+    out.push_back(g.Take());
+  };
+  gauge(metrics::kStrandBacklog, static_cast<double>(backlog()));
+  gauge(metrics::kStrandBacklogLimit, static_cast<double>(options_.max_backlog));
+  gauge(metrics::kAgentStreams, static_cast<double>(connected_agent_count()));
+  gauge(metrics::kWatchStreams, static_cast<double>(watchers_.size()));
+  gauge(metrics::kJournalEnabled, journal_ ? 1 : 0);
+  if (journal_) {
+    const absl::Time since =
+        last_snapshot_written_ == absl::InfinitePast() ? started_ : last_snapshot_written_;
+    gauge(metrics::kSnapshotAge, absl::ToDoubleSeconds(now - since));
+  }
+  return out;
 }
 
 }  // namespace ccr

@@ -25,6 +25,9 @@
 #include "engine/recovery.h"
 #include "engine/stream_writer.h"
 #include "grpcpp/support/server_callback.h"
+#include "metrics/histogram.h"
+#include "metrics/registry.h"
+#include "metrics/router_metrics.h"
 #include "router/router.h"
 
 namespace ccr {
@@ -48,6 +51,8 @@ struct EngineOptions {
   JournalOptions journal;
   uint64_t snapshot_every_commands = 200000;
   absl::Duration snapshot_interval = absl::Minutes(5);
+  // Not owned; must outlive the engine. Null: no metrics.
+  metrics::MetricsRegistry* metrics = nullptr;
 };
 
 struct ReloadResult {
@@ -105,6 +110,10 @@ class Engine {
   // Stops taking submits and logins, closes agent and watch streams.
   void BeginDrain();
   uint64_t last_sequence() const { return sequence_; }
+  // The windowed service level /metrics exports (nullopt: no metrics, or
+  // nothing answered or abandoned in the window), and the window.
+  std::optional<double> WindowServiceLevel(const std::string& queue) const;
+  absl::Duration service_level_window() const;
   size_t connected_agent_count() const;
   size_t watcher_count() const { return watchers_.size(); }
 
@@ -119,6 +128,8 @@ class Engine {
   void OnBatch(const BatchReport& report);
   void MaybeSnapshot(bool force);
   void ScheduleFlush();
+  // Engine gauges and the router's live figures, when Prometheus scrapes.
+  std::vector<prometheus::MetricFamily> ScrapeMetrics() const;
 
   boost::asio::io_context& io_;
   std::unique_ptr<Router> router_;
@@ -147,6 +158,7 @@ class Engine {
   struct Awaiting {
     v1::Command cmd;
     CommandDone done;
+    absl::Time appended;
   };
   std::deque<Awaiting> awaiting_;  // journalled, not yet durable, in index order
   absl::Time last_stamp_ = absl::InfinitePast();
@@ -159,6 +171,21 @@ class Engine {
   std::array<uint64_t, 16> batch_histogram_{};
   uint64_t batches_ = 0;
   absl::Duration sync_time_ = absl::ZeroDuration();
+  absl::Time started_ = absl::Now();
+  absl::Time last_snapshot_written_ = absl::InfinitePast();
+
+  // Metrics (all null without a registry). The instruments' own updates are
+  // lock-free; these pointers are constant after construction.
+  std::unique_ptr<metrics::RouterMetrics> router_metrics_;
+  std::vector<metrics::LatencyHistogram*> decision_by_command_;  // by Command oneof field number
+  metrics::LatencyHistogram* commit_wait_ = nullptr;
+  metrics::LatencyHistogram* fsync_ = nullptr;
+  metrics::LatencyHistogram* batch_records_ = nullptr;
+  prometheus::Counter* journal_bytes_ = nullptr;
+  prometheus::Counter* journal_write_errors_ = nullptr;
+  prometheus::Counter* snapshots_ok_ = nullptr;
+  prometheus::Counter* snapshots_failed_ = nullptr;
+  prometheus::Counter* overload_rejections_ = nullptr;
 };
 
 }  // namespace ccr

@@ -22,6 +22,9 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
+#include "metrics/catalogue.h"
+#include "metrics/grpc_metrics.h"
+#include "metrics/registry.h"
 
 namespace {
 
@@ -46,6 +49,7 @@ The ccrouter contact-centre routing engine. Gateways submit contacts over gRPC
                        also every 5 minutes when anything changed.
   --log-level LEVEL    debug, info (default), warn or error.
   --check-config       load and validate the config, print a summary, exit.
+  --list-metrics       print the metric catalogue (name, type, labels, help), exit.
   --help               this text.
 
 The first log lines name the bound addresses (event=listening). SIGTERM or
@@ -59,10 +63,38 @@ struct Flags {
   std::string data_dir;
   std::string log_level = "info";
   bool check_config = false;
+  bool list_metrics = false;
   bool fsync = true;
   bool recover_skip_corrupt = false;
   uint64_t snapshot_every = 200000;
 };
+
+// Every method the server answers, "/package.Service/Method", so the gRPC
+// metrics know them up front (and count anything else as "other").
+std::vector<std::string> ServedMethods() {
+  std::vector<std::string> out = {"/grpc.health.v1.Health/Check", "/grpc.health.v1.Health/Watch",
+                                  "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"};
+  for (const char* service :
+       {ccr::v1::ContactIngest::service_full_name(), ccr::v1::AgentDesk::service_full_name(),
+        ccr::v1::Admin::service_full_name()}) {
+    const google::protobuf::ServiceDescriptor* d =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(service);
+    for (int i = 0; d != nullptr && i < d->method_count(); ++i) {
+      out.push_back(absl::StrCat("/", d->full_name(), "/", d->method(i)->name()));
+    }
+  }
+  return out;
+}
+
+void PrintMetricCatalogue() {
+  for (const ccr::metrics::MetricDef* def : ccr::metrics::Catalogue()) {
+    const char* type = def->type == prometheus::MetricType::Counter     ? "counter"
+                       : def->type == prometheus::MetricType::Histogram ? "histogram"
+                                                                        : "gauge";
+    std::printf("%s %s [%s] %s\n", std::string(def->name).c_str(), type,
+                std::string(def->labels).c_str(), std::string(def->help).c_str());
+  }
+}
 
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "ccrouterd: %s\n(see ccrouterd --help)\n", message.c_str());
@@ -85,6 +117,8 @@ int main(int argc, char** argv) {
       return 0;
     } else if (arg == "--check-config") {
       flags.check_config = true;
+    } else if (arg == "--list-metrics") {
+      flags.list_metrics = true;
     } else if (arg == "--recover-skip-corrupt") {
       flags.recover_skip_corrupt = true;
     } else if (arg == "--fsync") {
@@ -109,6 +143,10 @@ int main(int argc, char** argv) {
     } else {
       return UsageError(absl::StrCat("unknown flag '", arg, "'"));
     }
+  }
+  if (flags.list_metrics) {
+    PrintMetricCatalogue();
+    return 0;
   }
   ccr::LogLevel level;
   if (!ccr::ParseLogLevel(flags.log_level, &level)) {
@@ -157,8 +195,10 @@ int main(int argc, char** argv) {
     if (ec) return UsageError(absl::StrCat("--data-dir: ", ec.message()));
   }
 
+  ccr::metrics::MetricsRegistry metrics(CCR_VERSION);
   ccr::EngineOptions options;
   options.config_path = flags.config;
+  options.metrics = &metrics;
   if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();
   if (wire.disconnect_grace_seconds() > 0) {
     options.disconnect_grace = absl::Seconds(wire.disconnect_grace_seconds());
@@ -222,6 +262,12 @@ int main(int argc, char** argv) {
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  ccr::metrics::GrpcMetrics grpc_metrics(metrics, ServedMethods());
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(grpc_metrics.NewInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
   builder.RegisterService(&ingest);
   builder.RegisterService(&desk);
   builder.RegisterService(&admin);
@@ -232,14 +278,19 @@ int main(int argc, char** argv) {
   }
 
   absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
-      io, http_host, http_port, [&engine](const std::string& path) -> ccr::HttpResponse {
+      io, http_host, http_port, [&engine, &metrics](const std::string& path) -> ccr::HttpResponse {
+        // On the routing strand (the io_context's one thread): the scrape
+        // reads the router's live figures directly.
+        if (path == "/metrics") {
+          return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.Exposition()};
+        }
         if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
         if (path == "/readyz") {
           return engine.draining()
                      ? ccr::HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
                      : ccr::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
         }
-        return {404, "text/plain; charset=utf-8", "not found: try /healthz, /readyz\n"};
+        return {404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz\n"};
       });
   if (!http.ok()) {
     std::fprintf(stderr, "ccrouterd: %s\n", std::string(http.status().message()).c_str());

@@ -471,7 +471,8 @@ void Router::Impl::RunTimer(const Timer& t) {
       c->deadline = now_ + queues_[c->queue].config.answer_within;
       Rescore(*c);
       c->state = ContactState::kQueued;
-      Emit(c->follow_up ? EventKind::kFollowUpDue : EventKind::kQueued, c);
+      Emit(c->follow_up ? EventKind::kFollowUpDue : EventKind::kQueued, c).reason =
+          std::string(kScheduledStartReason);
       Enqueue(*c);
       return;
     }

@@ -74,6 +74,10 @@ enum class EventKind : uint8_t {
 };
 const char* EventKindName(EventKind k);
 
+// The reason of the kQueued (or kFollowUpDue) event of a scheduled contact
+// whose time came: it was counted as submitted when it was scheduled.
+inline constexpr absl::string_view kScheduledStartReason = "scheduled time reached";
+
 // One thing that happened. Offers (kOffered) and withdrawals are what the
 // engine delivers to agent desktops; every event goes to watchers and metrics.
 struct Event {

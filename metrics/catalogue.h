@@ -1,0 +1,201 @@
+// The metric catalogue: every metric ccrouterd exports, with its type, help
+// text and label names, defined once here. Everything else (the registry,
+// the router observer, the scrape-time collectors, `ccrouterd
+// --list-metrics`, the dashboard and alert-rule tests) refers to these
+// definitions, so a metric cannot be exported without being catalogued.
+//
+// Naming follows Prometheus conventions: prefix `ccr_`, base units
+// (seconds, ratios), `_total` on counters. Labels are low-cardinality only:
+// queue, channel, tier, outcome, reason, state, command, kind, service,
+// method, code. No
+// contact, customer or agent id is ever a label.
+//
+//   const MetricDef& def = kContactsSubmitted;
+//   prometheus::Family<prometheus::Counter>& f = BuildCounterFamily(def, registry);
+#ifndef CCROUTER_METRICS_CATALOGUE_H_
+#define CCROUTER_METRICS_CATALOGUE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "prometheus/metric_type.h"
+
+namespace ccr::metrics {
+
+struct MetricDef {
+  absl::string_view name;
+  prometheus::MetricType type;
+  absl::string_view help;
+  // Label names in the order callers give values, comma-separated.
+  absl::string_view labels;
+
+  std::vector<std::string> LabelNames() const;
+};
+
+using prometheus::MetricType;
+
+// ---- contacts, by queue / channel / tier (RouterMetrics) ----
+inline constexpr MetricDef kContactsSubmitted{
+    "ccr_contacts_submitted_total", MetricType::Counter,
+    "Contacts that entered a queue (submitted, scheduled callbacks once due, follow-ups).",
+    "queue,channel,tier"};
+inline constexpr MetricDef kContactsAnswered{
+    "ccr_contacts_answered_total", MetricType::Counter,
+    "Contacts an agent accepted (answered), by the queue they were answered from.",
+    "queue,channel,tier"};
+inline constexpr MetricDef kContactsAnsweredWithinTarget{
+    "ccr_contacts_answered_within_target_total", MetricType::Counter,
+    "Answered contacts whose wait was within their queue's answer target.", "queue,channel,tier"};
+inline constexpr MetricDef kContactsAbandoned{
+    "ccr_contacts_abandoned_total", MetricType::Counter,
+    "Contacts whose customer left before being answered; reason=short when within the queue's "
+    "short-abandon threshold (not counted against the service level), else long.",
+    "queue,channel,tier,reason"};
+inline constexpr MetricDef kContactsEnded{
+    "ccr_contacts_ended_total", MetricType::Counter,
+    "Contacts that ended other than by abandonment: outcome=resolved|unresolved (completed), "
+    "expired, cancelled, transferred (moved to another queue).",
+    "queue,channel,tier,outcome"};
+inline constexpr MetricDef kQueueWait{
+    "ccr_queue_wait_seconds", MetricType::Histogram,
+    "Wait from arrival (the SLA clock) until an agent accepted, per queue.", "queue,channel"};
+inline constexpr MetricDef kSlaBreaches{
+    "ccr_sla_breaches_total", MetricType::Counter,
+    "Contacts still waiting when their queue's answer target passed.", "queue,channel"};
+inline constexpr MetricDef kOverflows{"ccr_overflows_total", MetricType::Counter,
+                                      "Overflow steps taken (eligibility widened by wait).",
+                                      "queue,channel"};
+inline constexpr MetricDef kEscalations{
+    "ccr_escalations_total", MetricType::Counter,
+    "Contacts escalated: reason=senior (needs a senior agent) or supervisor_alert.",
+    "queue,reason"};
+inline constexpr MetricDef kOffers{
+    "ccr_offers_total", MetricType::Counter,
+    "Offers to agents by outcome: made, accepted, rejected, timed_out, withdrawn.",
+    "channel,outcome"};
+inline constexpr MetricDef kFollowUps{
+    "ccr_follow_ups_total", MetricType::Counter,
+    "Follow-ups that came due: reason=follow_up (progress report, resolution) or survey.",
+    "reason"};
+
+// ---- per queue, read at scrape time ----
+inline constexpr MetricDef kQueueDepth{"ccr_queue_depth", MetricType::Gauge,
+                                       "Contacts waiting in the queue (not yet offered).",
+                                       "queue,channel"};
+inline constexpr MetricDef kQueueOffered{"ccr_queue_offered", MetricType::Gauge,
+                                         "Contacts of the queue offered to an agent right now.",
+                                         "queue,channel"};
+inline constexpr MetricDef kQueueConnected{"ccr_queue_connected", MetricType::Gauge,
+                                           "Contacts of the queue connected to an agent right now.",
+                                           "queue,channel"};
+inline constexpr MetricDef kQueueOldestWait{
+    "ccr_queue_oldest_wait_seconds", MetricType::Gauge,
+    "Wait so far of the longest-waiting contact in the queue (0 when empty).", "queue,channel"};
+inline constexpr MetricDef kQueueServiceLevel{
+    "ccr_queue_service_level_ratio", MetricType::Gauge,
+    "Service level over the sliding window (ccr_queue_service_level_window_seconds): answered "
+    "within target / (answered + abandoned after the short-abandon threshold). NaN when nothing "
+    "was answered or abandoned in the window.",
+    "queue,channel"};
+inline constexpr MetricDef kQueueServiceLevelWindow{
+    "ccr_queue_service_level_window_seconds", MetricType::Gauge,
+    "Length of the sliding window behind ccr_queue_service_level_ratio.", "queue,channel"};
+inline constexpr MetricDef kQueueServiceLevelTarget{
+    "ccr_queue_service_level_target_ratio", MetricType::Gauge,
+    "The queue's service-level target: this share answered within the answer target.",
+    "queue,channel"};
+inline constexpr MetricDef kQueueAnswerTarget{
+    "ccr_queue_answer_target_seconds", MetricType::Gauge,
+    "The queue's answer target (e.g. 20 for voice 80/20).", "queue,channel"};
+inline constexpr MetricDef kQueueAgentsEligible{
+    "ccr_queue_agents_eligible", MetricType::Gauge,
+    "Logged-in agents qualified for the queue before any overflow.", "queue,channel"};
+inline constexpr MetricDef kQueueAgentsAvailable{
+    "ccr_queue_agents_available", MetricType::Gauge,
+    "Of the eligible agents, those free to take a contact of the queue now.", "queue,channel"};
+inline constexpr MetricDef kQueueEstimatedWait{
+    "ccr_queue_estimated_wait_seconds", MetricType::Gauge,
+    "Estimated wait for a contact arriving now (what IVRs announce).", "queue,channel"};
+
+// ---- agents, read at scrape time ----
+inline constexpr MetricDef kAgents{
+    "ccr_agents", MetricType::Gauge,
+    "Logged-in agents by state (available, not_ready, busy, wrap_up, resting) for each channel "
+    "they serve.",
+    "channel,state"};
+inline constexpr MetricDef kAgentOccupancy{
+    "ccr_agent_occupancy_ratio", MetricType::Gauge,
+    "Mean occupancy of logged-in agents serving the channel: handling / (handling + available "
+    "idle).",
+    "channel"};
+
+// ---- the engine ----
+inline constexpr MetricDef kRoutingDecision{
+    "ccr_routing_decision_duration_seconds", MetricType::Histogram,
+    "Time the routing strand spends applying one command to the router (scoring, matching, "
+    "timers due), by command.",
+    "command"};
+inline constexpr MetricDef kStrandBacklog{
+    "ccr_strand_backlog", MetricType::Gauge,
+    "Work queued for the routing strand, including commands awaiting the journal.", ""};
+inline constexpr MetricDef kStrandBacklogLimit{
+    "ccr_strand_backlog_limit", MetricType::Gauge,
+    "Backlog at which new submits are refused with RESOURCE_EXHAUSTED.", ""};
+inline constexpr MetricDef kRejectedOverload{
+    "ccr_overload_rejections_total", MetricType::Counter,
+    "Requests refused with RESOURCE_EXHAUSTED because the strand backlog was at its limit.", ""};
+inline constexpr MetricDef kJournalCommitWait{
+    "ccr_journal_commit_wait_seconds", MetricType::Histogram,
+    "Time a command waited from its journal append until it was durable (group commit).", ""};
+inline constexpr MetricDef kJournalFsync{"ccr_journal_fsync_duration_seconds",
+                                         MetricType::Histogram,
+                                         "Duration of one journal batch's fdatasync.", ""};
+inline constexpr MetricDef kJournalBatchRecords{
+    "ccr_journal_batch_records", MetricType::Histogram,
+    "Commands per journal batch (how many share one fdatasync).", ""};
+inline constexpr MetricDef kJournalBytes{"ccr_journal_bytes_total", MetricType::Counter,
+                                         "Bytes written to journal segments.", ""};
+inline constexpr MetricDef kJournalWriteErrors{
+    "ccr_journal_write_errors_total", MetricType::Counter,
+    "Journal batches that failed (disk full, I/O error); their commands were refused.", ""};
+inline constexpr MetricDef kSnapshots{"ccr_snapshots_total", MetricType::Counter,
+                                      "Snapshots written, by outcome (ok, error).", "outcome"};
+inline constexpr MetricDef kSnapshotAge{
+    "ccr_snapshot_age_seconds", MetricType::Gauge,
+    "Seconds since the last snapshot was written (since start-up when none yet).", ""};
+inline constexpr MetricDef kJournalEnabled{
+    "ccr_journal_enabled", MetricType::Gauge,
+    "1 when a journal makes state durable (--data-dir given), else 0.", ""};
+
+// ---- the gRPC edge ----
+inline constexpr MetricDef kGrpcHandled{"ccr_grpc_requests_total", MetricType::Counter,
+                                        "gRPC calls finished, by service, method and status code.",
+                                        "service,method,code"};
+inline constexpr MetricDef kGrpcDuration{
+    "ccr_grpc_request_duration_seconds", MetricType::Histogram,
+    "gRPC call duration from start to status, by service and method (streams: their lifetime).",
+    "service,method"};
+inline constexpr MetricDef kAgentStreams{"ccr_agent_streams", MetricType::Gauge,
+                                         "Open agent desktop streams (AgentDesk.Connect).", ""};
+inline constexpr MetricDef kWatchStreams{"ccr_watch_streams", MetricType::Gauge,
+                                         "Open Admin.WatchEvents streams.", ""};
+inline constexpr MetricDef kLifecycleEvents{"ccr_lifecycle_events_total", MetricType::Counter,
+                                            "Lifecycle events published, by kind.", "kind"};
+inline constexpr MetricDef kBuildInfo{"ccr_build_info", MetricType::Gauge,
+                                      "Always 1; the labels name the build.", "version"};
+inline constexpr MetricDef kStartTime{"ccr_start_time_seconds", MetricType::Gauge,
+                                      "When this ccrouterd process started (Unix seconds).", ""};
+
+// Every metric above, for --list-metrics and the tests that check the
+// dashboard and alert rules against the catalogue.
+absl::Span<const MetricDef* const> Catalogue();
+
+// The series names a metric of this definition exposes (histograms:
+// _bucket, _sum, _count).
+std::vector<std::string> SeriesNames(const MetricDef& def);
+
+}  // namespace ccr::metrics
+
+#endif  // CCROUTER_METRICS_CATALOGUE_H_

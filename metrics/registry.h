@@ -1,0 +1,84 @@
+// MetricsRegistry: the one Prometheus registry of a ccrouterd process and
+// its text exposition. Families are created from catalogue definitions only
+// (metrics/catalogue.h); scrape sources add families computed when
+// Prometheus asks (queue depth, agents by state), so live figures are never
+// stale and removed queues disappear.
+//
+//   MetricsRegistry registry("0.1.0");
+//   prometheus::Counter& c = registry.Counters(kOffers).Add({{"channel", "voice"}, ...});
+//   LatencyHistogram& h = registry.Histograms(kJournalFsync, MillisecondBuckets()).Add({});
+//   registry.AddScrapeSource([&] { return ...; });
+//   std::string text = registry.Exposition();   // what /metrics serves
+//
+// Thread-safe, except that scrape sources run on the thread calling
+// Exposition() (the engine serves /metrics on the routing strand).
+#ifndef CCROUTER_METRICS_REGISTRY_H_
+#define CCROUTER_METRICS_REGISTRY_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "metrics/catalogue.h"
+#include "metrics/histogram.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/gauge.h"
+#include "prometheus/metric_family.h"
+#include "prometheus/registry.h"
+
+namespace ccr::metrics {
+
+using ScrapeSource = std::function<std::vector<prometheus::MetricFamily>()>;
+
+class MetricsRegistry {
+ public:
+  // `version` labels ccr_build_info.
+  explicit MetricsRegistry(const std::string& version);
+
+  prometheus::Family<prometheus::Counter>& Counters(const MetricDef& def);
+  prometheus::Family<prometheus::Gauge>& Gauges(const MetricDef& def);
+  // Repeated calls for one definition return the same family (the bounds of
+  // the first call stay).
+  HistogramFamily& Histograms(const MetricDef& def, std::vector<double> upper_bounds);
+  // A metric of `def` with the label values in the order def.labels names them.
+  prometheus::Counter& Counter(const MetricDef& def, const std::vector<std::string>& values = {});
+  prometheus::Gauge& Gauge(const MetricDef& def, const std::vector<std::string>& values = {});
+
+  void AddScrapeSource(ScrapeSource source);
+  // Everything, in the Prometheus text format (version 0.0.4).
+  std::string Exposition() const;
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  mutable std::mutex mu_;
+  std::map<std::string, std::unique_ptr<HistogramFamily>, std::less<>>
+      histograms_;                     // GUARDED_BY(mu_)
+  std::vector<ScrapeSource> sources_;  // GUARDED_BY(mu_)
+};
+
+// Labels from a definition's names and these values.
+prometheus::Labels LabelsOf(const MetricDef& def, const std::vector<std::string>& values);
+
+// One family of gauges computed at scrape time.
+//   ScrapedGauges depth(kQueueDepth);
+//   depth.Add({"voice_general", "voice"}, 3);
+//   families.push_back(depth.Take());
+class ScrapedGauges {
+ public:
+  explicit ScrapedGauges(const MetricDef& def);
+  // Label values in the order def.labels names them.
+  void Add(const std::vector<std::string>& label_values, double value);
+  prometheus::MetricFamily Take() { return std::move(family_); }
+
+ private:
+  const MetricDef& def_;
+  prometheus::MetricFamily family_;
+};
+
+}  // namespace ccr::metrics
+
+#endif  // CCROUTER_METRICS_REGISTRY_H_
