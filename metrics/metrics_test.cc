@@ -2,11 +2,14 @@
 // cases, the lock-free histogram's buckets, the catalogue's naming rules,
 // and RouterMetrics driven by the real router (counts, labels, exposition).
 #include <cmath>
+#include <limits>
+#include <map>
 #include <regex>
 #include <set>
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
@@ -15,6 +18,8 @@
 #include "metrics/registry.h"
 #include "metrics/router_metrics.h"
 #include "metrics/service_level_window.h"
+#include "metrics/text_format.h"
+#include "prometheus/text_serializer.h"
 #include "router/router.h"
 
 namespace ccr::metrics {
@@ -120,6 +125,87 @@ TEST(Catalogue, NamesFollowPrometheusConventionsAndCarryNoIds) {
     }
   }
   EXPECT_GE(names.size(), 40u);
+}
+
+// ---- the text format ----
+
+// Each sample line as series -> value, so two writers can be compared
+// whatever their number formatting ("Nan" vs "NaN", "1e-06" vs "1e-6").
+std::map<std::string, double> ParseSamples(const std::string& text,
+                                           std::vector<std::string>* comments) {
+  std::map<std::string, double> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "#")) {
+      comments->emplace_back(line);
+      continue;
+    }
+    const size_t space = line.rfind(' ');
+    const std::string value(line.substr(space + 1));
+    double v = 0;
+    if (value == "Nan" || value == "NaN") {
+      v = -12345.678;  // a stand-in NaN that compares equal
+    } else {
+      EXPECT_TRUE(absl::SimpleAtod(value, &v)) << line;
+    }
+    std::string series(line.substr(0, space));
+    // le="1e-06" and le="0.000001" are the same bound.
+    static const std::regex le_re("le=\"([^\"]+)\"");
+    std::smatch m;
+    if (std::regex_search(series, m, le_re)) {
+      double bound = 0;
+      EXPECT_TRUE(absl::SimpleAtod(m[1].str(), &bound)) << line;
+      series = absl::StrCat(m.prefix().str(), "le=", bound, m.suffix().str());
+    }
+    EXPECT_TRUE(out.emplace(series, v).second) << "twice: " << series;
+  }
+  return out;
+}
+
+TEST(TextFormat, SameSamplesAsPrometheusCppsSerializer) {
+  std::vector<prometheus::MetricFamily> families(3);
+  families[0] = {"c_total", "counts", prometheus::MetricType::Counter, {}};
+  families[0].metric.resize(2);
+  families[0].metric[0].label = {{"queue", "q\"uoted\\back\nline"}, {"tier", "vip"}};
+  families[0].metric[0].counter.value = 12345678901;
+  families[0].metric[1].counter.value = 0.5;
+  families[1] = {"g", "gauges", prometheus::MetricType::Gauge, {}};
+  families[1].metric.resize(4);
+  families[1].metric[0].gauge.value = std::nan("");
+  families[1].metric[0].label = {{"k", "nan"}};
+  families[1].metric[1].gauge.value = -std::numeric_limits<double>::infinity();
+  families[1].metric[1].label = {{"k", "ninf"}};
+  families[1].metric[2].gauge.value = 1.0 / 3;
+  families[1].metric[2].label = {{"k", "third"}};
+  families[1].metric[3].gauge.value = 1e-7;
+  families[1].metric[3].label = {{"k", "tiny"}};
+  LatencyHistogram h(MicrosecondBuckets());
+  for (double v : {3e-6, 0.0004, 2.0}) h.Observe(v);
+  families[2] = {"h_seconds", "a histogram", prometheus::MetricType::Histogram, {}};
+  families[2].metric.resize(1);
+  families[2].metric[0].label = {{"command", "submit"}};
+  families[2].metric[0].histogram = h.Snapshot();
+
+  const std::string ours = SerializeText(families);
+  const std::string theirs = prometheus::TextSerializer().Serialize(families);
+  std::vector<std::string> our_comments, their_comments;
+  const std::map<std::string, double> a = ParseSamples(ours, &our_comments);
+  const std::map<std::string, double> b = ParseSamples(theirs, &their_comments);
+  EXPECT_EQ(a, b) << "ours:\n" << ours << "\nprometheus-cpp:\n" << theirs;
+  EXPECT_EQ(our_comments, their_comments);
+  EXPECT_EQ(a.size(), 2u + 4u + 2u + 15u);
+  // Exact where the formats agree byte for byte.
+  EXPECT_TRUE(absl::StrContains(ours, "c_total{queue=\"q\\\"uoted\\\\back\\nline\",tier=\"vip\"} "
+                                      "12345678901\n"))
+      << ours;
+  EXPECT_TRUE(absl::StrContains(ours, "g{k=\"third\"} 0.3333333333333333\n")) << ours;
+  EXPECT_TRUE(absl::StrContains(ours, "h_seconds_bucket{command=\"submit\",le=\"+Inf\"} 3\n"))
+      << ours;
+  // Help text escapes backslash and newline as the format requires
+  // (prometheus-cpp 1.0 writes them raw).
+  families.resize(1);
+  families[0].help = "a \\ help\nline";
+  EXPECT_TRUE(absl::StartsWith(SerializeText(families), "# HELP c_total a \\\\ help\\nline\n"))
+      << SerializeText(families);
 }
 
 // ---- RouterMetrics with the real router ----

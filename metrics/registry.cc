@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/time/clock.h"
-#include "prometheus/text_serializer.h"
+#include "metrics/text_format.h"
 
 namespace ccr::metrics {
 
@@ -73,7 +73,7 @@ std::string MetricsRegistry::Exposition() const {
   }
   std::sort(families.begin(), families.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
-  return prometheus::TextSerializer().Serialize(families);
+  return SerializeText(families);
 }
 
 ScrapedGauges::ScrapedGauges(const MetricDef& def) : def_(def) {

@@ -210,26 +210,14 @@ std::vector<prometheus::MetricFamily> RouterMetrics::Scrape(const Router& router
   }
 
   // Agents by state for each channel they serve; occupancy per channel.
-  constexpr int kStates = static_cast<int>(AgentStatus::kResting) + 1;
-  std::array<std::array<uint32_t, kStates>, kChannelCount> by_state{};
-  std::array<double, kChannelCount> occupancy_sum{};
-  std::array<uint32_t, kChannelCount> logged_in{};
-  for (const AgentView& a : router.Agents(now)) {
-    if (a.status == AgentStatus::kOffline) continue;
-    for (const AgentView::Load& l : a.load) {
-      const int c = static_cast<int>(l.channel);
-      ++by_state[c][static_cast<int>(a.status)];
-      occupancy_sum[c] += a.occupancy;
-      ++logged_in[c];
-    }
-  }
+  const AgentTally tally = router.CountAgents(now);
   ScrapedGauges agents(kAgents), occupancy(kAgentOccupancy);
   for (int c = 0; c < kChannelCount; ++c) {
     const std::string ch = ChannelName(static_cast<Channel>(c));
-    for (int s = 1; s < kStates; ++s) {  // offline agents are not counted
-      agents.Add({ch, AgentStatusName(static_cast<AgentStatus>(s))}, by_state[c][s]);
+    for (int s = 1; s < AgentTally::kStates; ++s) {  // offline agents are not counted
+      agents.Add({ch, AgentStatusName(static_cast<AgentStatus>(s))}, tally.by_state[c][s]);
     }
-    if (logged_in[c] > 0) occupancy.Add({ch}, occupancy_sum[c] / logged_in[c]);
+    if (tally.logged_in[c] > 0) occupancy.Add({ch}, tally.occupancy_sum[c] / tally.logged_in[c]);
   }
   std::vector<prometheus::MetricFamily> out;
   for (ScrapedGauges* g :

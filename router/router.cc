@@ -1506,6 +1506,7 @@ absl::StatusOr<AgentView> Router::GetAgent(absl::string_view agent_id, absl::Tim
   return impl_->GetAgent(agent_id, now);
 }
 std::vector<AgentView> Router::Agents(absl::Time now) const { return impl_->Agents(now); }
+AgentTally Router::CountAgents(absl::Time now) const { return impl_->CountAgents(now); }
 const RouterConfig& Router::config() const { return impl_->config(); }
 absl::Time Router::now() const { return impl_->now(); }
 size_t Router::live_contacts() const { return impl_->live_contacts(); }

@@ -19,6 +19,7 @@
 #ifndef CCROUTER_ROUTER_ROUTER_H_
 #define CCROUTER_ROUTER_ROUTER_H_
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -205,6 +206,17 @@ struct AgentView {
   double occupancy = 0;  // handling / (handling + available idle)
 };
 
+// Logged-in agents by channel served and state, without building a view of
+// each (what dashboards and the metrics scrape need, in one pass).
+struct AgentTally {
+  static constexpr int kStates = static_cast<int>(AgentStatus::kResting) + 1;
+  // [channel][status]: agents serving the channel in that state (offline: 0).
+  std::array<std::array<uint32_t, kStates>, kChannelCount> by_state{};
+  // [channel]: the sum of those agents' occupancy (divide by their count).
+  std::array<double, kChannelCount> occupancy_sum{};
+  std::array<uint32_t, kChannelCount> logged_in{};
+};
+
 class RouterObserver;
 struct RouterState;
 
@@ -283,6 +295,7 @@ class Router {
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
   std::vector<AgentView> Agents(absl::Time now) const;
+  AgentTally CountAgents(absl::Time now) const;
   const RouterConfig& config() const;
   absl::Time now() const;
   size_t live_contacts() const;

@@ -415,6 +415,26 @@ void ExpectRestoredRouterBehavesTheSame(const Script& script, uint64_t seed, abs
   }
 }
 
+// CountAgents() is a one-pass tally of what Agents() shows agent by agent.
+void ExpectTallyMatchesViews(const Router& router, absl::Time now) {
+  AgentTally expected;
+  for (const AgentView& a : router.Agents(now)) {
+    if (a.status == AgentStatus::kOffline) continue;
+    for (const AgentView::Load& l : a.load) {
+      const int ch = static_cast<int>(l.channel);
+      ++expected.by_state[ch][static_cast<int>(a.status)];
+      expected.occupancy_sum[ch] += a.occupancy;
+      ++expected.logged_in[ch];
+    }
+  }
+  const AgentTally tally = router.CountAgents(now);
+  EXPECT_EQ(tally.by_state, expected.by_state);
+  EXPECT_EQ(tally.logged_in, expected.logged_in);
+  for (int ch = 0; ch < kChannelCount; ++ch) {
+    EXPECT_NEAR(tally.occupancy_sum[ch], expected.occupancy_sum[ch], 1e-9);
+  }
+}
+
 // Random commands; after each one the brute-force invariants must hold and
 // every acknowledged contact must be live or ended by exactly one final event.
 // The same commands replayed across a Save()/Restore() give the same events.
@@ -541,6 +561,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
       }
       ASSERT_TRUE(router->CheckInvariants().ok())
           << "seed " << seed << " step " << step << ": " << router->CheckInvariants();
+      ExpectTallyMatchesViews(*router, now);
       std::vector<Event> events = router->TakeEvents();
       for (const Event& e : events) {
         if (e.kind == EventKind::kOfferRejected || e.kind == EventKind::kOfferTimedOut) {

@@ -179,6 +179,16 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
 }
 
 namespace {
+// handling / (handling + available idle), up to `now`.
+double Occupancy(const Agent& a, absl::Time now) {
+  absl::Duration handling = a.handling_time;
+  absl::Duration idle = a.idle_time;
+  if (a.mode == Agent::Mode::kHandling) handling += now - a.accounted_until;
+  if (a.mode == Agent::Mode::kIdle) idle += now - a.accounted_until;
+  const absl::Duration total = handling + idle;
+  return total > absl::ZeroDuration() ? absl::FDivDuration(handling, total) : 0.0;
+}
+
 AgentView BuildAgentView(const Agent& a, AgentStatus status, absl::Time now) {
   AgentView v;
   v.agent_id = a.spec.agent_id;
@@ -193,12 +203,7 @@ AgentView BuildAgentView(const Agent& a, AgentStatus status, absl::Time now) {
   v.contacts.assign(a.held.begin(), a.held.end());
   v.idle = a.total_active == 0 && a.logged_in ? now - a.idle_since : absl::ZeroDuration();
   v.consecutive_misses = a.consecutive_misses;
-  absl::Duration handling = a.handling_time;
-  absl::Duration idle = a.idle_time;
-  if (a.mode == Agent::Mode::kHandling) handling += now - a.accounted_until;
-  if (a.mode == Agent::Mode::kIdle) idle += now - a.accounted_until;
-  const absl::Duration total = handling + idle;
-  v.occupancy = total > absl::ZeroDuration() ? absl::FDivDuration(handling, total) : 0.0;
+  v.occupancy = Occupancy(a, now);
   return v;
 }
 }  // namespace
@@ -215,6 +220,23 @@ std::vector<AgentView> Router::Impl::Agents(absl::Time now) const {
   for (const auto& a : agents_)
     out.push_back(BuildAgentView(*a, StatusOf(*a), std::max(now, now_)));
   return out;
+}
+
+AgentTally Router::Impl::CountAgents(absl::Time now) const {
+  now = std::max(now, now_);
+  AgentTally tally;
+  for (const auto& a : agents_) {
+    const AgentStatus status = StatusOf(*a);
+    if (status == AgentStatus::kOffline) continue;
+    const double occupancy = Occupancy(*a, now);
+    for (int ch = 0; ch < kChannelCount; ++ch) {
+      if (a->capacity[ch] == 0) continue;
+      ++tally.by_state[ch][static_cast<int>(status)];
+      tally.occupancy_sum[ch] += occupancy;
+      ++tally.logged_in[ch];
+    }
+  }
+  return tally;
 }
 
 absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {

@@ -229,6 +229,7 @@ class Router::Impl {
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
   std::vector<AgentView> Agents(absl::Time now) const;
+  AgentTally CountAgents(absl::Time now) const;
   // work_conservation: also that no free agent sits beside a contact it may take.
   absl::Status CheckInvariants(bool work_conservation = true) const;
 
