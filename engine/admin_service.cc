@@ -36,6 +36,9 @@ class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEv
 grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* ctx,
                                                    const v1::ListQueuesRequest*,
                                                    v1::ListQueuesReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.ListQueues"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
   return RunOnStrand(engine_, ctx, [reply](Engine& e) {
     const absl::Time now = e.Now();
     for (const QueueStats& q : e.router().Queues(now)) {
@@ -53,6 +56,9 @@ grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AdminService::ListAgents(grpc::CallbackServerContext* ctx,
                                                    const v1::ListAgentsRequest*,
                                                    v1::ListAgentsReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.ListAgents"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
   return RunOnStrand(engine_, ctx, [reply](Engine& e) {
     for (const AgentView& a : e.router().Agents(e.Now())) {
       AgentToWire(a, e.AgentConnected(a.agent_id), reply->add_agents());
@@ -64,12 +70,11 @@ grpc::ServerUnaryReactor* AdminService::ListAgents(grpc::CallbackServerContext* 
 grpc::ServerUnaryReactor* AdminService::Explain(grpc::CallbackServerContext* ctx,
                                                 const v1::ExplainRequest* req,
                                                 v1::ExplainReply* reply) {
-  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
-  if (!id.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(id.status()));
-    return reactor;
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.Explain"); !who.ok()) {
+    return Refuse(ctx, who.status());
   }
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  if (!id.ok()) return Refuse(ctx, id.status());
   return RunOnStrand(engine_, ctx, [reply, id = *id](Engine& e) -> absl::Status {
     absl::StatusOr<Explanation> x = e.router().Explain(id, e.Now());
     if (!x.ok()) return x.status();
@@ -80,17 +85,20 @@ grpc::ServerUnaryReactor* AdminService::Explain(grpc::CallbackServerContext* ctx
 
 grpc::ServerWriteReactor<v1::LifecycleEvent>* AdminService::WatchEvents(
     grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.WatchEvents"); !who.ok()) {
+    return new RefusedWriteStream<v1::LifecycleEvent>(ToGrpcStatus(who.status()));
+  }
   return new WatchEventsReactor(engine_, ctx, req->after_sequence());
 }
 
 grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* ctx,
                                                      const v1::ReloadConfigRequest* req,
                                                      v1::ReloadConfigReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kAdminRoles, "Admin.ReloadConfig"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
   if (req->config_yaml().size() > 1024 * 1024) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "config_yaml: larger than 1 MiB"));
-    return reactor;
+    return Refuse(ctx, absl::InvalidArgumentError("config_yaml: larger than 1 MiB"));
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   engine_.Post([reactor, reply, yaml = req->config_yaml()](Engine& e) {
@@ -111,6 +119,9 @@ grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext
 grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContext* ctx,
                                                       const v1::SetAgentStateRequest* req,
                                                       v1::SetAgentStateReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kAdminRoles, "Admin.SetAgentState"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
   absl::Status invalid;
   if (req->agent_id().empty()) invalid = absl::InvalidArgumentError("agent_id: required");
   const v1::AgentState state = req->state();
@@ -121,11 +132,7 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
   if (invalid.ok() && state == v1::AGENT_STATE_NOT_READY && req->reason().empty()) {
     invalid = absl::InvalidArgumentError("reason: required for NOT_READY");
   }
-  if (!invalid.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(invalid));
-    return reactor;
-  }
+  if (!invalid.ok()) return Refuse(ctx, invalid);
   const std::string agent = req->agent_id();
   const std::string why = req->reason().empty() ? "supervisor" : req->reason();
   v1::Command cmd;

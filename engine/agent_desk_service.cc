@@ -1,6 +1,7 @@
 // AgentDesk.Connect: one bidirectional stream per agent desktop.
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "engine/rate_limiter.h"
 #include "engine/services.h"
 #include "engine/wire.h"
 
@@ -13,8 +14,15 @@ constexpr double kHeartbeatIntervalSeconds = 5;
 class AgentStreamReactor final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage> {
  public:
-  AgentStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
-      : engine_(engine), ctx_(ctx), outbox_(std::make_shared<AgentOutbox>(this, ctx, 256)) {
+  AgentStreamReactor(Engine& engine, const Authenticator& auth, grpc::CallbackServerContext* ctx,
+                     Principal caller)
+      : engine_(engine),
+        auth_(auth),
+        ctx_(ctx),
+        caller_(std::move(caller)),
+        outbox_(std::make_shared<AgentOutbox>(this, ctx, 256)),
+        limiter_(engine.options().agent_stream_messages_per_second,
+                 2 * engine.options().agent_stream_messages_per_second) {
     StartRead(&message_);
   }
 
@@ -66,6 +74,14 @@ class AgentStreamReactor final
       outbox_->Finish(ToGrpcStatus(spec.status()));
       return false;
     }
+    if (!caller_.MayActAsAgent(spec->agent_id)) {
+      outbox_->Finish(ToGrpcStatus(
+          auth_.Deny(absl::StatusCode::kPermissionDenied,
+                     absl::StrCat("login.agent_id: '", spec->agent_id, "' is not '", caller_.name,
+                                  "'; an agent credential acts only as its own agent"),
+                     "AgentDesk.Connect", caller_.name, ctx_->peer())));
+      return false;
+    }
     {
       std::lock_guard lock(id_mu_);
       agent_id_ = spec->agent_id;
@@ -104,6 +120,13 @@ class AgentStreamReactor final
   // CommandResult with the same request_id.
   void HandleCommand() {
     const uint64_t request_id = message_.request_id();
+    if (!limiter_.Allow(absl::Now())) {
+      engine_.CountRateLimited(LimitedStream::kAgentDesk);
+      Reply(request_id, absl::ResourceExhaustedError(absl::StrCat(
+                            "more than ", engine_.options().agent_stream_messages_per_second,
+                            " messages a second on this stream; slow down")));
+      return;
+    }
     v1::Command cmd;
     cmd.set_agent_id(agent_id_);
     absl::Status invalid;
@@ -196,8 +219,11 @@ class AgentStreamReactor final
   }
 
   Engine& engine_;
+  const Authenticator& auth_;
   grpc::CallbackServerContext* ctx_;  // valid until OnDone returns
+  const Principal caller_;
   std::shared_ptr<AgentOutbox> outbox_;
+  MessageRateLimiter limiter_;  // read reactions only (sequential)
   v1::AgentMessage message_;
   // Written once by the login (a read reaction); read by later read
   // reactions and by Leave, which may run on another thread.
@@ -210,7 +236,11 @@ class AgentStreamReactor final
 
 grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>* AgentDeskService::Connect(
     grpc::CallbackServerContext* ctx) {
-  return new AgentStreamReactor(engine_, ctx);
+  absl::StatusOr<Principal> who = auth_.Authorize(*ctx, kAgentRoles, "AgentDesk.Connect");
+  if (!who.ok()) {
+    return new RefusedStream<v1::AgentMessage, v1::ServerMessage>(ToGrpcStatus(who.status()));
+  }
+  return new AgentStreamReactor(engine_, auth_, ctx, *std::move(who));
 }
 
 }  // namespace ccr

@@ -237,6 +237,24 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
     }
   }
   RouterConfig config = ToRouterConfig(*parsed);
+  // Personal data of ended contacts lives in the sticky-routing memory and
+  // the idempotency window; the retention period bounds both.
+  const absl::Duration retention =
+      SecondsOr(parsed->personal_data_retention_seconds(), absl::Hours(24));
+  if (config.sticky_window > retention) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config.sticky_window_seconds: ", absl::ToDoubleSeconds(config.sticky_window),
+        " exceeds personal_data_retention_seconds ", absl::ToDoubleSeconds(retention)));
+  }
+  if (config.idempotency_window > retention) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "config.idempotency_window_seconds: ", absl::ToDoubleSeconds(config.idempotency_window),
+        " exceeds personal_data_retention_seconds ", absl::ToDoubleSeconds(retention)));
+  }
+  if (parsed->limits().submit_stream_messages_per_second() < 0 ||
+      parsed->limits().agent_stream_messages_per_second() < 0) {
+    return absl::InvalidArgumentError("config.limits: message rates must not be negative");
+  }
   absl::StatusOr<std::unique_ptr<Router>> trial = Router::Create(config);
   if (!trial.ok()) return trial.status();
   if (wire != nullptr) *wire = std::move(*parsed);

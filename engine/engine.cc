@@ -42,6 +42,10 @@ Engine::Engine(boost::asio::io_context& io, EngineOptions options)
   snapshots_ok_ = &registry->Counter(metrics::kSnapshots, {"ok"});
   snapshots_failed_ = &registry->Counter(metrics::kSnapshots, {"error"});
   overload_rejections_ = &registry->Counter(metrics::kRejectedOverload);
+  rate_limited_[static_cast<int>(LimitedStream::kSubmitStream)] =
+      &registry->Counter(metrics::kRateLimited, {"submit_stream"});
+  rate_limited_[static_cast<int>(LimitedStream::kAgentDesk)] =
+      &registry->Counter(metrics::kRateLimited, {"agent_desk"});
   registry->AddScrapeSource([this] { return ScrapeMetrics(); });
 }
 
@@ -461,13 +465,24 @@ void Engine::Reload(const std::string& yaml_or_empty,
     }
   }
   // A config that does not load is refused before it reaches the journal.
-  if (absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml); !config.ok()) {
+  v1::Config wire;
+  if (absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml, &wire); !config.ok()) {
     return done(config.status());
+  }
+  // So is one whose auth section (or token file) does not; the policy takes
+  // effect with the config.
+  std::optional<AuthPolicy> policy;
+  if (options_.auth != nullptr) {
+    absl::StatusOr<AuthPolicy> loaded = LoadAuthPolicy(wire.auth(), options_.tls_client_ca_set);
+    if (!loaded.ok()) return done(loaded.status());
+    policy = std::move(*loaded);
   }
   v1::Command cmd;
   cmd.mutable_apply_config()->set_config_yaml(std::move(yaml));
-  Record(std::move(cmd), [done = std::move(done)](Engine& e, const Applied& applied) {
+  Record(std::move(cmd), [done = std::move(done), policy = std::move(policy)](
+                             Engine& e, const Applied& applied) mutable {
     if (!applied.status.ok()) return done(applied.status);
+    if (policy) e.options_.auth->SetPolicy(std::move(*policy));
     ReloadResult result;
     result.queues = e.router_->config().queues.size();
     result.moved = applied.moved;
@@ -506,6 +521,10 @@ void Engine::BeginDrain() {
                {"mean_sync_us", absl::StrCat(absl::ToDoubleMicroseconds(sync_time_) / batches_)},
                {"batch_records_histogram", histogram}});
   }
+}
+
+void Engine::CountRateLimited(LimitedStream stream) {
+  if (prometheus::Counter* c = rate_limited_[static_cast<int>(stream)]) c->Increment();
 }
 
 std::optional<double> Engine::WindowServiceLevel(const std::string& queue) const {

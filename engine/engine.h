@@ -21,6 +21,7 @@
 #include "ccrouter/v1/agent_desk.pb.h"
 #include "ccrouter/v1/events.pb.h"
 #include "engine/apply.h"
+#include "engine/auth.h"
 #include "engine/journal.h"
 #include "engine/recovery.h"
 #include "engine/stream_writer.h"
@@ -53,7 +54,16 @@ struct EngineOptions {
   absl::Duration snapshot_interval = absl::Minutes(5);
   // Not owned; must outlive the engine. Null: no metrics.
   metrics::MetricsRegistry* metrics = nullptr;
+  // Per-stream message rates (config `limits`); <= 0: unlimited.
+  double submit_stream_messages_per_second = 5000;
+  double agent_stream_messages_per_second = 50;
+  // Not owned. Set: every reload also reloads the auth policy (the token
+  // file), and refuses a config whose auth section does not load.
+  Authenticator* auth = nullptr;
+  bool tls_client_ca_set = false;  // mTLS is on (certificate roles need it)
 };
+
+enum class LimitedStream : uint8_t { kSubmitStream, kAgentDesk };
 
 struct ReloadResult {
   uint32_t queues = 0;
@@ -85,6 +95,9 @@ class Engine {
   // and then calls `done`. Same admission rule as Post.
   bool Execute(v1::Command cmd, CommandDone done, bool admission = false);
   size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
+  const EngineOptions& options() const { return options_; }
+  // Counts a stream message refused for its rate (ccr_rate_limited_messages_total).
+  void CountRateLimited(LimitedStream stream);
   size_t max_backlog() const { return options_.max_backlog; }
   bool draining() const { return draining_.load(); }
   // The config that edge validation uses (swapped on reload).
@@ -186,6 +199,7 @@ class Engine {
   prometheus::Counter* snapshots_ok_ = nullptr;
   prometheus::Counter* snapshots_failed_ = nullptr;
   prometheus::Counter* overload_rejections_ = nullptr;
+  std::array<prometheus::Counter*, 2> rate_limited_{};  // by LimitedStream
 };
 
 }  // namespace ccr

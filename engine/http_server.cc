@@ -32,13 +32,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
  private:
   void Respond() {
-    std::string path(request_.target());
-    if (auto q = path.find('?'); q != std::string::npos) path.resize(q);
+    HttpRequest request;
+    request.path = std::string(request_.target());
+    if (auto q = request.path.find('?'); q != std::string::npos) request.path.resize(q);
+    if (auto it = request_.find(http::field::authorization); it != request_.end()) {
+      request.authorization = std::string(it->value());
+    }
+    boost::system::error_code ec;
+    const auto remote = stream_.socket().remote_endpoint(ec);
+    if (!ec) request.peer = absl::StrCat("ip:", remote.address().to_string(), ":", remote.port());
     HttpResponse r;
     if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
       r = {405, "text/plain; charset=utf-8", "only GET\n"};
     } else {
-      r = handler_(path);
+      r = handler_(request);
     }
     response_ = {};
     response_.version(request_.version());

@@ -19,8 +19,14 @@ struct HttpResponse {
   std::string body;
 };
 
-// Called on the io_context thread with the request path (no query string).
-using HttpHandler = std::function<HttpResponse(const std::string& path)>;
+struct HttpRequest {
+  std::string path;           // no query string
+  std::string authorization;  // the Authorization header, if any
+  std::string peer;           // "ipv4:127.0.0.1:5555"
+};
+
+// Called on the io_context thread.
+using HttpHandler = std::function<HttpResponse(const HttpRequest& request)>;
 
 class HttpServer {
  public:

@@ -1,6 +1,7 @@
 // ContactIngest: gateways submit, update and cancel contacts.
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "engine/rate_limiter.h"
 #include "engine/services.h"
 #include "engine/wire.h"
 
@@ -76,7 +77,10 @@ class SubmitStreamReactor final
   static constexpr int kMaxInFlight = 512;
 
   SubmitStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
-      : engine_(engine), state_(std::make_shared<State>()) {
+      : engine_(engine),
+        state_(std::make_shared<State>()),
+        limiter_(engine.options().submit_stream_messages_per_second,
+                 engine.options().submit_stream_messages_per_second) {
     state_->reactor = this;
     state_->outbox = std::make_shared<Outbox>(this, ctx, 2 * kMaxInFlight);
     StartRead(&request_);
@@ -125,6 +129,16 @@ class SubmitStreamReactor final
     if (engine_.draining()) {
       reply.set_code(grpc::StatusCode::UNAVAILABLE);
       reply.set_error_message(Draining().error_message());
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    if (!limiter_.Allow(absl::Now())) {
+      engine_.CountRateLimited(LimitedStream::kSubmitStream);
+      reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+      reply.set_error_message(absl::StrCat("more than ",
+                                           engine_.options().submit_stream_messages_per_second,
+                                           " submits a second on this stream; slow down"));
+      reply.set_retry_after_ms(kRetryAfterMs);
       state_->outbox->Send(std::move(reply));
       return;
     }
@@ -177,10 +191,17 @@ class SubmitStreamReactor final
 
   Engine& engine_;
   std::shared_ptr<State> state_;
+  MessageRateLimiter limiter_;  // read reactions only (sequential)
   v1::SubmitStreamRequest request_;
 };
 
 }  // namespace
+
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, const absl::Status& status) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
 
 grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
                                       std::function<absl::Status(Engine&)> fn, bool admission) {
@@ -216,12 +237,11 @@ grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerCo
 grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
                                                        const v1::SubmitRequest* req,
                                                        v1::SubmitReply* reply) {
-  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
-  if (!cmd.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(cmd.status()));
-    return reactor;
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Submit"); !who.ok()) {
+    return Refuse(ctx, who.status());
   }
+  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
+  if (!cmd.ok()) return Refuse(ctx, cmd.status());
   return ExecuteOnStrand(
       engine_, ctx, std::move(*cmd),
       [reply, contact = req->contact()](Engine& e, const Applied& applied) {
@@ -232,22 +252,25 @@ grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerConte
 
 grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*
 ContactIngestService::SubmitStream(grpc::CallbackServerContext* ctx) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.SubmitStream"); !who.ok()) {
+    return new RefusedStream<v1::SubmitStreamRequest, v1::SubmitStreamReply>(
+        ToGrpcStatus(who.status()));
+  }
   return new SubmitStreamReactor(engine_, ctx);
 }
 
 grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerContext* ctx,
                                                        const v1::UpdateRequest* req,
                                                        v1::UpdateReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Update"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
   absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
   absl::StatusOr<Signals> signals =
       req->has_signals() ? SignalsFromWire(req->signals(), "signals") : Signals{};
   absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
   absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
-  if (!invalid.ok()) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(invalid));
-    return reactor;
-  }
+  if (!invalid.ok()) return Refuse(ctx, invalid);
   v1::Command cmd;
   *cmd.mutable_update() = *req;
   return ExecuteOnStrand(
@@ -272,12 +295,13 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerContext* ctx,
                                                        const v1::CancelRequest* req,
                                                        v1::CancelReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Cancel"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
   absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
   if (!id.ok() || req->reason().size() > InputLimits::kMaxTextBytes) {
-    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    reactor->Finish(ToGrpcStatus(
-        !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes")));
-    return reactor;
+    return Refuse(
+        ctx, !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes"));
   }
   v1::Command cmd;
   cmd.mutable_cancel()->set_contact_id(req->contact_id());

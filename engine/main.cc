@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
+#include "engine/auth.h"
 #include "engine/config_loader.h"
 #include "engine/engine.h"
 #include "engine/http_server.h"
@@ -195,8 +196,49 @@ int main(int argc, char** argv) {
     if (ec) return UsageError(absl::StrCat("--data-dir: ", ec.message()));
   }
 
+  // The gRPC port: TLS from the config, or plaintext only when it says so.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  bool credentials_are_tls = false;
+  const bool client_ca_set = !wire.tls().client_ca_file().empty();
+  if (!wire.tls().cert_file().empty() || !wire.tls().key_file().empty() || client_ca_set) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls = ccr::TlsCredentials(wire.tls());
+    if (!tls.ok()) return UsageError(std::string(tls.status().message()));
+    credentials = *std::move(tls);
+    credentials_are_tls = true;
+  } else if (wire.plaintext()) {
+    credentials = grpc::InsecureServerCredentials();
+  } else {
+    std::fprintf(stderr,
+                 "ccrouterd: %s: tls: set tls.cert_file and tls.key_file, or `plaintext: true` to "
+                 "serve without TLS\n",
+                 flags.config.empty() ? "embedded config" : flags.config.c_str());
+    return 1;
+  }
+
   ccr::metrics::MetricsRegistry metrics(CCR_VERSION);
+  ccr::Authenticator auth(&metrics);
+  absl::StatusOr<ccr::AuthPolicy> policy = ccr::LoadAuthPolicy(wire.auth(), client_ca_set);
+  if (!policy.ok()) {
+    std::fprintf(stderr, "ccrouterd: %s: %s\n",
+                 flags.config.empty() ? "embedded config" : flags.config.c_str(),
+                 std::string(policy.status().message()).c_str());
+    return 1;
+  }
+  if (policy->open) {
+    ccr::LogAlways("auth_open", {{"warning",
+                                  "no auth.token_file or auth.certificate_roles: every caller "
+                                  "acts as admin; for loopback development only"}});
+  }
+  auth.SetPolicy(*std::move(policy));
   ccr::EngineOptions options;
+  options.auth = &auth;
+  options.tls_client_ca_set = client_ca_set;
+  if (wire.limits().submit_stream_messages_per_second() > 0) {
+    options.submit_stream_messages_per_second = wire.limits().submit_stream_messages_per_second();
+  }
+  if (wire.limits().agent_stream_messages_per_second() > 0) {
+    options.agent_stream_messages_per_second = wire.limits().agent_stream_messages_per_second();
+  }
   options.config_path = flags.config;
   options.metrics = &metrics;
   if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();
@@ -243,9 +285,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ccrouterd: %s\n", std::string(s.message()).c_str());
     return 1;
   }
-  ccr::ContactIngestService ingest(engine);
-  ccr::AgentDeskService desk(engine);
-  ccr::AdminService admin(engine);
+  ccr::ContactIngestService ingest(engine, auth);
+  ccr::AgentDeskService desk(engine, auth);
+  ccr::AdminService admin(engine, auth);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -254,7 +296,7 @@ int main(int argc, char** argv) {
   const std::string grpc_address = grpc_host.find(':') != std::string::npos
                                        ? absl::StrCat("[", grpc_host, "]:", grpc_port)
                                        : absl::StrCat(grpc_host, ":", grpc_port);
-  builder.AddListeningPort(grpc_address, grpc::InsecureServerCredentials(), &bound_grpc_port);
+  builder.AddListeningPort(grpc_address, credentials, &bound_grpc_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(ccr::InputLimits::kMaxMessageBytes));
   // Keepalive: a vanished desktop is noticed within seconds.
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
@@ -278,10 +320,20 @@ int main(int argc, char** argv) {
   }
 
   absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
-      io, http_host, http_port, [&engine, &metrics](const std::string& path) -> ccr::HttpResponse {
+      io, http_host, http_port,
+      [&engine, &metrics, &auth](const ccr::HttpRequest& request) -> ccr::HttpResponse {
+        const std::string& path = request.path;
         // On the routing strand (the io_context's one thread): the scrape
         // reads the router's live figures directly.
         if (path == "/metrics") {
+          if (auth.metrics_require_token()) {
+            absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
+                request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
+            if (!who.ok()) {
+              return {who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
+                      "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")};
+            }
+          }
           return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.Exposition()};
         }
         if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
@@ -299,6 +351,7 @@ int main(int argc, char** argv) {
   }
   ccr::LogAlways("listening", {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
                                {"http", absl::StrCat(http_host, ":", (*http)->port())},
+                               {"tls", credentials_are_tls ? "on" : "off"},
                                {"config", flags.config.empty() ? "embedded" : flags.config},
                                {"queues", absl::StrCat(config->queues.size())},
                                {"data_dir", flags.data_dir}});

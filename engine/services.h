@@ -7,13 +7,14 @@
 #include "ccrouter/v1/admin.grpc.pb.h"
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
+#include "engine/auth.h"
 #include "engine/engine.h"
 
 namespace ccr {
 
 class ContactIngestService final : public v1::ContactIngest::CallbackService {
  public:
-  explicit ContactIngestService(Engine& engine) : engine_(engine) {}
+  ContactIngestService(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* ctx, const v1::SubmitRequest* req,
                                    v1::SubmitReply* reply) override;
   grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>* SubmitStream(
@@ -25,21 +26,23 @@ class ContactIngestService final : public v1::ContactIngest::CallbackService {
 
  private:
   Engine& engine_;
+  const Authenticator& auth_;
 };
 
 class AgentDeskService final : public v1::AgentDesk::CallbackService {
  public:
-  explicit AgentDeskService(Engine& engine) : engine_(engine) {}
+  AgentDeskService(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
   grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>* Connect(
       grpc::CallbackServerContext* ctx) override;
 
  private:
   Engine& engine_;
+  const Authenticator& auth_;
 };
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  explicit AdminService(Engine& engine) : engine_(engine) {}
+  AdminService(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
   grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* ctx,
                                        const v1::ListQueuesRequest* req,
                                        v1::ListQueuesReply* reply) override;
@@ -59,6 +62,25 @@ class AdminService final : public v1::Admin::CallbackService {
 
  private:
   Engine& engine_;
+  const Authenticator& auth_;
+};
+
+// Finishes a unary call at once with `status` (a refusal at the edge).
+grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, const absl::Status& status);
+
+// A stream refused before it starts: finishes with `status` at once.
+template <typename Request, typename Response>
+class RefusedStream final : public grpc::ServerBidiReactor<Request, Response> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+template <typename Response>
+class RefusedWriteStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit RefusedWriteStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
 };
 
 // Answers a unary call on the strand: runs `fn` there and finishes with its

@@ -55,6 +55,8 @@ absl::Span<const MetricDef* const> Catalogue() {
       &kLifecycleEvents,
       &kBuildInfo,
       &kStartTime,
+      &kAuthDenials,
+      &kRateLimited,
   };
   return kAll;
 }

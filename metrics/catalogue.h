@@ -177,6 +177,15 @@ inline constexpr MetricDef kGrpcDuration{
     "ccr_grpc_request_duration_seconds", MetricType::Histogram,
     "gRPC call duration from start to status, by service and method (streams: their lifetime).",
     "service,method"};
+inline constexpr MetricDef kAuthDenials{
+    "ccr_auth_denials_total", MetricType::Counter,
+    "Calls refused for their credentials: code=UNAUTHENTICATED (none, unknown, expired) or "
+    "PERMISSION_DENIED (a known caller without the role).",
+    "code"};
+inline constexpr MetricDef kRateLimited{
+    "ccr_rate_limited_messages_total", MetricType::Counter,
+    "Stream messages refused with RESOURCE_EXHAUSTED for exceeding the stream's message rate.",
+    "stream"};
 inline constexpr MetricDef kAgentStreams{"ccr_agent_streams", MetricType::Gauge,
                                          "Open agent desktop streams (AgentDesk.Connect).", ""};
 inline constexpr MetricDef kWatchStreams{"ccr_watch_streams", MetricType::Gauge,
