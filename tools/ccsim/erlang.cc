@@ -48,7 +48,7 @@ ErlangPrediction ErlangC(const ErlangInputs& in) {
   const int n = in.agents;
   ErlangPrediction p;
   p.occupancy = std::min(1.0, offered / n);
-  if (offered >= n) {
+  if (offered >= n * (1 - 1e-12)) {  // full load (or a rounding hair under it)
     p.stable = false;
     p.p_wait = 1;
     p.service_level = 0;
@@ -90,17 +90,23 @@ ErlangPrediction ErlangA(const ErlangInputs& in) {
   const double peak_at = y > x ? std::log(y / x) : 0.0;
   auto phi = [&](double s) { return -x * s + y * (1 - std::exp(-s)); };
   const double phi_max = phi(peak_at);
-  // Far enough past the peak that the rest is below exp(-80) of it.
-  double upper = peak_at + 1;
+  // Integrate only where the density is within exp(-80) of its peak. The
+  // peak is about 1 / (|x - y| + sqrt(x + y)) wide; start there and widen.
+  const double width = 1 / (std::abs(x - y) + std::sqrt(x + y) + 1);
+  double upper = peak_at + width;
   while (phi(upper) - phi_max > -80) upper = peak_at + 2 * (upper - peak_at);
+  double lower = std::max(0.0, peak_at - width);
+  while (lower > 0 && phi(lower) - phi_max > -80) {
+    lower = std::max(0.0, peak_at - 2 * (peak_at - lower));
+  }
   constexpr int kIntervals = 40000;
   auto waiting_density = [&](double s) { return x * std::exp(phi(s) - phi_max); };
   auto served_density = [&](double s) { return x * std::exp(phi(s) - s - phi_max); };
-  const double scaled_a = Simpson(waiting_density, 0, upper, kIntervals);
+  const double scaled_a = Simpson(waiting_density, lower, upper, kIntervals);
   const double scaled_served_within =
-      Simpson(served_density, 0, std::min(upper, theta * in.target_seconds), kIntervals);
+      Simpson(served_density, lower, std::min(upper, theta * in.target_seconds), kIntervals);
   const double scaled_served_wait =
-      Simpson([&](double s) { return s / theta * served_density(s); }, 0, upper, kIntervals);
+      Simpson([&](double s) { return s / theta * served_density(s); }, lower, upper, kIntervals);
   const double inverse_a = std::exp(-phi_max) / scaled_a;  // 1 / A, may underflow to 0
 
   const double blocking = ErlangB(n, offered);

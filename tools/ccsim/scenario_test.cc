@@ -1,0 +1,3 @@
+#include "tools/ccsim/scenario.h"
+
+#include "gtest/gtest.h"

@@ -1,0 +1,3 @@
+#include "tools/ccsim/simulator.h"
+
+#include "gtest/gtest.h"
