@@ -124,6 +124,32 @@ std::string FormatText(const std::vector<SimulationReport>& reports) {
                             100 * r.overall.AbandonRatio(), r.overall.sla_breaches,
                             100 * r.occupancy, r.occupancy_jain_index, r.handled_per_hour_cv);
     }
+    // Service level by queue, tier and stream side by side (all reports share the scenario).
+    std::vector<std::pair<std::string, std::vector<const GroupReport*>>> columns;
+    auto add_columns = [&](const std::vector<GroupReport> SimulationReport::*groups,
+                           absl::string_view prefix) {
+      for (size_t i = 0; i < (reports[0].*groups).size(); ++i) {
+        std::vector<const GroupReport*> cells;
+        for (const SimulationReport& r : reports) {
+          cells.push_back(i < (r.*groups).size() ? &(r.*groups)[i] : nullptr);
+        }
+        columns.emplace_back(absl::StrCat(prefix, (reports[0].*groups)[i].name), cells);
+      }
+    };
+    add_columns(&SimulationReport::queues, "");
+    add_columns(&SimulationReport::tiers, "tier:");
+    add_columns(&SimulationReport::streams, "stream:");
+    out += "== service level by queue, tier and stream\n";
+    absl::StrAppendFormat(&out, "  %-26s", "");
+    for (const SimulationReport& r : reports) absl::StrAppendFormat(&out, " %8.8s", r.policy);
+    out += "\n";
+    for (const auto& [name, cells] : columns) {
+      absl::StrAppendFormat(&out, "  %-26s", name);
+      for (const GroupReport* g : cells) {
+        absl::StrAppendFormat(&out, " %7.1f%%", g == nullptr ? 0.0 : 100 * g->total.ServiceLevel());
+      }
+      out += "\n";
+    }
   }
   return out;
 }
