@@ -265,10 +265,8 @@ int RunValidate(int argc, char** argv) {
 }
 
 }  // namespace
-}  // namespace ccr::sim
 
-int main(int argc, char** argv) {
-  using namespace ccr::sim;
+int Main(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return kExitUsage;
@@ -285,3 +283,7 @@ int main(int argc, char** argv) {
   std::fputs(kUsage, stderr);
   return kExitUsage;
 }
+
+}  // namespace ccr::sim
+
+int main(int argc, char** argv) { return ccr::sim::Main(argc, argv); }

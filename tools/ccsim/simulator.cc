@@ -410,7 +410,7 @@ absl::Status DayRun::Run(SimulationReport* report) {
   for (size_t s = 0; s < stream_tallies_.size(); ++s) {
     GroupReport& g = stream_tallies_[s];
     g.name = scenario_.streams[s].name;
-    g.target_seconds = absl::ToDoubleSeconds(QueueOf(ContactPlan{0, uint32_t(s)}).answer_within);
+    g.target_seconds = absl::ToDoubleSeconds(config_.queues[stream_queue_[s]].answer_within);
     report->streams.push_back(std::move(g));
   }
 
