@@ -105,10 +105,17 @@ absl::Status Number(const Flags& f, const std::string& name, bool required, doub
   return absl::OkStatus();
 }
 
+// `code` kExitUsage also prints the usage, for mistakes on the command line.
 int Fail(const absl::Status& s, int code) {
   std::fprintf(stderr, "ccsim: %s\n", std::string(s.message()).c_str());
   if (code == kExitUsage) std::fputs(kUsage, stderr);
   return code;
+}
+
+// A bad scenario or config file: exit 2, without the usage.
+int FailInput(const absl::Status& s) {
+  Fail(s, kExitFailed);
+  return kExitUsage;
 }
 
 int RunErlang(int argc, char** argv) {
@@ -146,22 +153,21 @@ int RunScenario(int argc, char** argv) {
     return Fail(absl::InvalidArgumentError("--scenario is required"), kExitUsage);
   }
   absl::StatusOr<std::string> scenario_text = ReadFile(flags->values["scenario"]);
-  if (!scenario_text.ok()) return Fail(scenario_text.status(), kExitUsage);
+  if (!scenario_text.ok()) return FailInput(scenario_text.status());
   absl::StatusOr<Scenario> scenario = ParseScenarioYaml(*scenario_text);
   if (!scenario.ok()) {
-    return Fail(absl::InvalidArgumentError(
-                    absl::StrCat(flags->values["scenario"], ": ", scenario.status().message())),
-                kExitUsage);
+    return FailInput(absl::InvalidArgumentError(
+        absl::StrCat(flags->values["scenario"], ": ", scenario.status().message())));
   }
   std::string config_text(DefaultConfigYaml());
   if (flags->values.contains("config")) {
     absl::StatusOr<std::string> text = ReadFile(flags->values["config"]);
-    if (!text.ok()) return Fail(text.status(), kExitUsage);
+    if (!text.ok()) return FailInput(text.status());
     config_text = *text;
   }
   absl::StatusOr<RouterConfig> config = LoadRouterConfig(config_text);
-  if (!config.ok()) return Fail(config.status(), kExitUsage);
-  if (absl::Status s = CheckScenario(*scenario, *config); !s.ok()) return Fail(s, kExitUsage);
+  if (!config.ok()) return FailInput(config.status());
+  if (absl::Status s = CheckScenario(*scenario, *config); !s.ok()) return FailInput(s);
   double seed = 0;
   if (absl::Status s = Number(*flags, "seed", false, &seed); !s.ok()) return Fail(s, kExitUsage);
   if (flags->values.contains("seed")) scenario->seed = static_cast<uint64_t>(seed);
