@@ -1,7 +1,7 @@
 // ccsim: the routing-quality simulator and an Erlang C / Erlang A calculator.
 //
 //   ccsim run --scenario FILE [--config FILE] [--policy NAME|all] [--seed N]
-//             [--json] [--svg FILE]
+//             [--json] [--svg FILE] [--replay-journal DIR]
 //   ccsim erlang --rate PER_HOUR --aht SECONDS --agents N --target SECONDS
 //                [--patience SECONDS] [--json]
 //   ccsim validate [--contacts N] [--target-se RATIO] [--max-contacts N] [--seed N] [--json]
@@ -22,6 +22,7 @@
 #include "absl/strings/str_join.h"
 #include "engine/config_loader.h"
 #include "tools/ccsim/erlang.h"
+#include "tools/ccsim/journal_arrivals.h"
 #include "tools/ccsim/report.h"
 #include "tools/ccsim/scenario.h"
 #include "tools/ccsim/simulator.h"
@@ -36,12 +37,16 @@ constexpr int kExitUsage = 2;
 
 constexpr const char* kUsage = R"(usage:
   ccsim run --scenario FILE [--config FILE] [--policy NAME|all] [--seed N] [--json] [--svg FILE]
+            [--replay-journal DIR]
       Simulates the scenario's day with the engine's config (default: the
       embedded one) under a policy: router (default), fifo_linear,
       fifo_longest_idle, fifo_round_robin, fifo_ring_all, or all of them on
       the same contacts. Prints service level, ASA, abandonment, longest
       wait and SLA breaches per queue, tier and stream, occupancy and agent
       load fairness; --svg writes the service level over the day.
+      --replay-journal takes the arrivals from a ccrouterd journal
+      (--data-dir) instead of the scenario's streams, which then only give
+      patience and handle times per queue; the scenario's agents serve them.
   ccsim erlang --rate PER_HOUR --aht SECONDS --agents N --target SECONDS
                [--patience SECONDS] [--json]
       Erlang C (Erlang A with --patience): P(wait), service level, ASA,
@@ -146,8 +151,8 @@ int RunErlang(int argc, char** argv) {
 }
 
 int RunScenario(int argc, char** argv) {
-  absl::StatusOr<Flags> flags =
-      ParseFlags(argc, argv, 2, {"scenario", "config", "policy", "seed", "svg"}, {"json"});
+  absl::StatusOr<Flags> flags = ParseFlags(
+      argc, argv, 2, {"scenario", "config", "policy", "seed", "svg", "replay-journal"}, {"json"});
   if (!flags.ok()) return Fail(flags.status(), kExitUsage);
   if (!flags->values.contains("scenario")) {
     return Fail(absl::InvalidArgumentError("--scenario is required"), kExitUsage);
@@ -167,6 +172,15 @@ int RunScenario(int argc, char** argv) {
   }
   absl::StatusOr<RouterConfig> config = LoadRouterConfig(config_text);
   if (!config.ok()) return FailInput(config.status());
+  if (flags->values.contains("replay-journal")) {
+    absl::StatusOr<std::vector<RecordedContact>> recorded =
+        ReadJournalArrivals(flags->values["replay-journal"], *config);
+    if (!recorded.ok()) return FailInput(recorded.status());
+    if (recorded->empty()) {
+      return FailInput(absl::NotFoundError("--replay-journal: the journal has no submits"));
+    }
+    UseRecordedArrivals(std::move(*recorded), *config, &*scenario);
+  }
   if (absl::Status s = CheckScenario(*scenario, *config); !s.ok()) return FailInput(s);
   double seed = 0;
   if (absl::Status s = Number(*flags, "seed", false, &seed); !s.ok()) return Fail(s, kExitUsage);

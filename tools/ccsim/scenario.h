@@ -67,6 +67,15 @@ struct AgentGroup {
   double break_stagger_minutes = 0;
 };
 
+// One contact of a recorded day (journal_arrivals.h).
+struct RecordedContact {
+  double arrival_seconds = 0;  // since the start of the simulated day
+  uint32_t queue = 0;          // index into RouterConfig::queues
+  Tier tier = Tier::kStandard;
+  Signals signals;
+  std::string language;
+};
+
 struct Scenario {
   std::string name;
   std::string description;
@@ -82,6 +91,10 @@ struct Scenario {
   std::array<std::optional<Distribution>, kChannelCount> handle_by_channel;
   std::vector<TrafficStream> streams;
   std::vector<AgentGroup> agents;
+  // When set, these are the day's arrivals instead of the streams' Poisson
+  // processes; each names its stream through `recorded_stream`.
+  std::vector<RecordedContact> recorded;
+  std::vector<uint32_t> recorded_stream;  // by recorded contact
 
   // The rate multiplier of `profile` at `hours` after the start (1 when
   // the profile is empty; the last step repeats past its end).

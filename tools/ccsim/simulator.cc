@@ -124,6 +124,9 @@ class DayRun {
   bool Counted(const ContactPlan& c) const {
     return c.arrival_seconds >= window_start_ && c.arrival_seconds < window_end_;
   }
+  Tier TierOf(const ContactPlan& c) const {
+    return c.recorded >= 0 ? scenario_.recorded[c.recorded].tier : scenario_.streams[c.stream].tier;
+  }
   const QueueConfig& QueueOf(const ContactPlan& c) const {
     return config_.queues[stream_queue_[c.stream]];
   }
@@ -132,9 +135,9 @@ class DayRun {
   void Tally(const ContactPlan& c, F update) {
     const size_t interval =
         std::min(intervals_ - 1, static_cast<size_t>(c.arrival_seconds / interval_seconds_));
-    for (GroupReport* g : {&queue_tallies_[stream_queue_[c.stream]],
-                           &tier_tallies_[static_cast<int>(scenario_.streams[c.stream].tier)],
-                           &stream_tallies_[c.stream]}) {
+    for (GroupReport* g :
+         {&queue_tallies_[stream_queue_[c.stream]], &tier_tallies_[static_cast<int>(TierOf(c))],
+          &stream_tallies_[c.stream]}) {
       update(g->total);
       update(g->intervals[interval]);
     }
@@ -214,6 +217,12 @@ absl::Status DayRun::Arrive(uint64_t id) {
   arriving.tier = stream.tier;
   arriving.signals = stream.signals;
   arriving.language = stream.language;
+  if (c.recorded >= 0) {
+    const RecordedContact& recorded = scenario_.recorded[c.recorded];
+    arriving.tier = recorded.tier;
+    arriving.signals = recorded.signals;
+    arriving.language = recorded.language;
+  }
   return dispatcher_->Arrive(arriving, AtSeconds(c.arrival_seconds));
 }
 
@@ -498,6 +507,31 @@ void ServiceTally::Add(const ServiceTally& o) {
 std::vector<ContactPlan> PlanContacts(const Scenario& scenario, const RouterConfig& config) {
   std::vector<ContactPlan> plan;
   const double end = scenario.duration_hours * 3600;
+  if (!scenario.recorded.empty()) {
+    // A recorded day: its arrivals, with patience and handle times drawn per stream.
+    std::vector<std::mt19937_64> attributes;
+    for (uint32_t s = 0; s < scenario.streams.size(); ++s) {
+      attributes.push_back(StreamRng(scenario.seed, s, 2));
+    }
+    for (size_t i = 0; i < scenario.recorded.size(); ++i) {
+      const RecordedContact& r = scenario.recorded[i];
+      if (r.arrival_seconds < 0 || r.arrival_seconds >= end) continue;
+      ContactPlan c;
+      c.arrival_seconds = r.arrival_seconds;
+      c.stream = scenario.recorded_stream[i];
+      c.recorded = static_cast<int32_t>(i);
+      const TrafficStream& stream = scenario.streams[c.stream];
+      const Channel channel = config.queues[r.queue].channel;
+      c.patience_seconds = stream.patience.Sample(attributes[c.stream]);
+      c.handle_seconds = (stream.handle ? *stream.handle : HandleFor(scenario, config, channel))
+                             .Sample(attributes[c.stream]);
+      plan.push_back(c);
+    }
+    std::stable_sort(plan.begin(), plan.end(), [](const ContactPlan& a, const ContactPlan& b) {
+      return a.arrival_seconds < b.arrival_seconds;
+    });
+    return plan;
+  }
   for (uint32_t s = 0; s < scenario.streams.size(); ++s) {
     const TrafficStream& stream = scenario.streams[s];
     if (stream.rate_per_hour <= 0) continue;

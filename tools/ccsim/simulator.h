@@ -33,6 +33,9 @@ struct ContactPlan {
   uint32_t stream = 0;
   double patience_seconds = 0;  // infinity: never abandons
   double handle_seconds = 0;
+  // Index into Scenario::recorded when the contact was recorded (its tier,
+  // signals and language come from there), else -1.
+  int32_t recorded = -1;
 };
 
 // Counts over the contacts that arrived in a window (after the warm-up).
