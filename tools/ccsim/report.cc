@@ -1,0 +1,291 @@
+#include "tools/ccsim/report.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace ccr::sim {
+
+namespace {
+
+std::string JsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", c);
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// JSON has no infinity or NaN: those become null.
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  return absl::StrFormat("%.6g", v);
+}
+
+std::string TallyJson(const ServiceTally& t) {
+  return absl::StrFormat(
+      "{\"arrived\": %d, \"answered\": %d, \"answered_within_target\": %d, \"abandoned\": %d, "
+      "\"expired\": %d, \"unanswered\": %d, \"sla_breaches\": %d, \"service_level\": %s, "
+      "\"asa_seconds\": %s, \"abandon_ratio\": %s, \"longest_wait_seconds\": %s}",
+      t.arrived, t.answered, t.answered_within_target, t.abandoned, t.expired, t.unanswered,
+      t.sla_breaches, JsonNumber(t.ServiceLevel()), JsonNumber(t.AsaSeconds()),
+      JsonNumber(t.AbandonRatio()), JsonNumber(t.longest_wait_seconds));
+}
+
+std::string GroupsJson(const std::vector<GroupReport>& groups, bool with_target) {
+  std::vector<std::string> items;
+  for (const GroupReport& g : groups) {
+    std::string item = absl::StrCat("{\"name\": ", JsonString(g.name));
+    if (with_target) {
+      absl::StrAppend(&item, ", \"target_seconds\": ", JsonNumber(g.target_seconds),
+                      ", \"target_ratio\": ", JsonNumber(g.target_ratio));
+    }
+    absl::StrAppend(&item, ", \"total\": ", TallyJson(g.total),
+                    ", \"service_level_by_interval\": [");
+    std::vector<std::string> levels;
+    for (const ServiceTally& t : g.intervals) {
+      levels.push_back(t.answered == 0 ? "null" : JsonNumber(t.ServiceLevel()));
+    }
+    absl::StrAppend(&item, absl::StrJoin(levels, ", "), "]}");
+    items.push_back(std::move(item));
+  }
+  return absl::StrCat("[", absl::StrJoin(items, ",\n      "), "]");
+}
+
+std::string TallyRow(absl::string_view name, const ServiceTally& t, double target_seconds) {
+  const std::string target = target_seconds > 0 ? absl::StrFormat("%.0fs", target_seconds) : "-";
+  return absl::StrFormat("  %-22s %7s %8d %7.1f%% %8.1f %7.1f%% %8.0f %8d\n", name, target,
+                         t.arrived, 100 * t.ServiceLevel(), t.AsaSeconds(), 100 * t.AbandonRatio(),
+                         t.longest_wait_seconds, t.sla_breaches);
+}
+
+std::string TableHeader(absl::string_view first) {
+  return absl::StrFormat("  %-22s %7s %8s %8s %8s %8s %8s %8s\n", first, "target", "arrived", "SL",
+                         "ASA(s)", "aband.", "longest", "breaches");
+}
+
+// Service level of all queues together, per interval.
+std::vector<ServiceTally> OverallByInterval(const SimulationReport& r) {
+  std::vector<ServiceTally> out;
+  for (const GroupReport& g : r.queues) {
+    if (out.size() < g.intervals.size()) out.resize(g.intervals.size());
+    for (size_t i = 0; i < g.intervals.size(); ++i) out[i].Add(g.intervals[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string FormatText(const std::vector<SimulationReport>& reports) {
+  std::string out;
+  for (const SimulationReport& r : reports) {
+    absl::StrAppendFormat(&out,
+                          "== %s, policy %s, seed %d: %.1f h simulated (%.1f h warm-up), %d "
+                          "contacts, %d agents, %.2f s wall\n",
+                          r.scenario, r.policy, r.seed, r.duration_hours, r.warmup_hours,
+                          r.contacts_planned, r.agents, r.wall_seconds);
+    out += TableHeader("queue");
+    for (const GroupReport& g : r.queues) out += TallyRow(g.name, g.total, g.target_seconds);
+    out += TallyRow("(all queues)", r.overall, 0);
+    out += TableHeader("tier");
+    for (const GroupReport& g : r.tiers) out += TallyRow(g.name, g.total, 0);
+    out += TableHeader("stream");
+    for (const GroupReport& g : r.streams) out += TallyRow(g.name, g.total, g.target_seconds);
+    absl::StrAppendFormat(&out,
+                          "  occupancy %.1f%%, agent load fairness: Jain index of occupancy "
+                          "%.3f, CV of contacts handled per staffed hour %.3f\n",
+                          100 * r.occupancy, r.occupancy_jain_index, r.handled_per_hour_cv);
+    if (r.overall.unanswered > 0 || r.overall.expired > 0) {
+      absl::StrAppendFormat(&out, "  unanswered at the end %d, expired %d\n", r.overall.unanswered,
+                            r.overall.expired);
+    }
+    if (r.contacts_created_by_policy > 0) {
+      absl::StrAppendFormat(&out, "  follow-up contacts created by the router and handled: %d\n",
+                            r.contacts_created_by_policy);
+    }
+    out += "\n";
+  }
+  if (reports.size() > 1) {
+    out += "== comparison (same contacts, patience and handle times for every policy)\n";
+    absl::StrAppendFormat(&out, "  %-20s %8s %8s %8s %8s %8s %8s %8s\n", "policy", "SL", "ASA(s)",
+                          "aband.", "breaches", "occup.", "Jain", "CV/h");
+    for (const SimulationReport& r : reports) {
+      absl::StrAppendFormat(&out, "  %-20s %7.1f%% %8.1f %7.1f%% %8d %7.1f%% %8.3f %8.3f\n",
+                            r.policy, 100 * r.overall.ServiceLevel(), r.overall.AsaSeconds(),
+                            100 * r.overall.AbandonRatio(), r.overall.sla_breaches,
+                            100 * r.occupancy, r.occupancy_jain_index, r.handled_per_hour_cv);
+    }
+    // Service level by queue, tier and stream side by side (all reports share the scenario).
+    std::vector<std::pair<std::string, std::vector<const GroupReport*>>> columns;
+    auto add_columns = [&](const std::vector<GroupReport> SimulationReport::*groups,
+                           absl::string_view prefix) {
+      for (size_t i = 0; i < (reports[0].*groups).size(); ++i) {
+        std::vector<const GroupReport*> cells;
+        for (const SimulationReport& r : reports) {
+          cells.push_back(i < (r.*groups).size() ? &(r.*groups)[i] : nullptr);
+        }
+        columns.emplace_back(absl::StrCat(prefix, (reports[0].*groups)[i].name), cells);
+      }
+    };
+    add_columns(&SimulationReport::queues, "");
+    add_columns(&SimulationReport::tiers, "tier:");
+    add_columns(&SimulationReport::streams, "stream:");
+    out += "== service level by queue, tier and stream\n";
+    absl::StrAppendFormat(&out, "  %-26s", "");
+    for (const SimulationReport& r : reports) absl::StrAppendFormat(&out, " %8.8s", r.policy);
+    out += "\n";
+    for (const auto& [name, cells] : columns) {
+      absl::StrAppendFormat(&out, "  %-26s", name);
+      for (const GroupReport* g : cells) {
+        absl::StrAppendFormat(&out, " %7.1f%%", g == nullptr ? 0.0 : 100 * g->total.ServiceLevel());
+      }
+      out += "\n";
+    }
+  }
+  return out;
+}
+
+std::string FormatJson(const std::vector<SimulationReport>& reports) {
+  std::vector<std::string> items;
+  for (const SimulationReport& r : reports) {
+    std::vector<std::string> counters;
+    for (const auto& [name, count] : r.policy_counters) {
+      counters.push_back(absl::StrCat(JsonString(name), ": ", count));
+    }
+    items.push_back(absl::StrFormat(
+        "{\"policy\": %s, \"seed\": %d, \"duration_hours\": %s, \"warmup_hours\": %s, "
+        "\"interval_minutes\": %s, \"contacts\": %d, \"agents\": %d, \"wall_seconds\": %s,\n"
+        "    \"overall\": %s,\n    \"occupancy\": %s, \"occupancy_jain_index\": %s, "
+        "\"handled_per_hour_cv\": %s, \"contacts_created_by_policy\": %d,\n"
+        "    \"queues\": %s,\n    \"tiers\": %s,\n    \"streams\": %s,\n"
+        "    \"policy_counters\": {%s}}",
+        JsonString(r.policy), r.seed, JsonNumber(r.duration_hours), JsonNumber(r.warmup_hours),
+        JsonNumber(r.interval_minutes), r.contacts_planned, r.agents, JsonNumber(r.wall_seconds),
+        TallyJson(r.overall), JsonNumber(r.occupancy), JsonNumber(r.occupancy_jain_index),
+        JsonNumber(r.handled_per_hour_cv), r.contacts_created_by_policy, GroupsJson(r.queues, true),
+        GroupsJson(r.tiers, false), GroupsJson(r.streams, true), absl::StrJoin(counters, ", ")));
+  }
+  const std::string scenario = reports.empty() ? "" : reports.front().scenario;
+  return absl::StrCat("{\"scenario\": ", JsonString(scenario), ",\n  \"reports\": [\n  ",
+                      absl::StrJoin(items, ",\n  "), "]}\n");
+}
+
+std::string RenderServiceLevelSvg(const std::vector<SimulationReport>& reports) {
+  struct Series {
+    std::string name;
+    std::vector<ServiceTally> points;
+  };
+  std::vector<Series> series;
+  std::string title;
+  if (reports.size() == 1) {
+    title = absl::StrCat("Service level by queue: ", reports[0].scenario, ", policy ",
+                         reports[0].policy);
+    for (const GroupReport& g : reports[0].queues) series.push_back({g.name, g.intervals});
+  } else {
+    title = absl::StrCat("Service level, all queues: ", reports.empty() ? "" : reports[0].scenario);
+    for (const SimulationReport& r : reports) series.push_back({r.policy, OverallByInterval(r)});
+  }
+  const double hours = reports.empty() ? 24 : reports[0].duration_hours;
+  const double step_hours = reports.empty() ? 0.5 : reports[0].interval_minutes / 60;
+
+  constexpr int kWidth = 900, kHeight = 420, kLeft = 60, kRight = 200, kTop = 40, kBottom = 50;
+  const double plot_w = kWidth - kLeft - kRight, plot_h = kHeight - kTop - kBottom;
+  auto x_of = [&](double h) { return kLeft + plot_w * h / hours; };
+  auto y_of = [&](double level) { return kTop + plot_h * (1 - level); };
+  static constexpr const char* kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
+                                             "#9467bd", "#8c564b", "#e377c2", "#17becf"};
+  std::string svg = absl::StrFormat(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+      "font-family=\"sans-serif\" font-size=\"12\">\n"
+      "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n"
+      "<text x=\"%d\" y=\"24\" font-size=\"15\">%s</text>\n",
+      kWidth, kHeight, kLeft, title);
+  for (int level = 0; level <= 100; level += 20) {
+    const double y = y_of(level / 100.0);
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>"
+                          "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>\n",
+                          kLeft, y, kLeft + plot_w, y, kLeft - 6, y + 4, level);
+  }
+  const double tick = hours > 48 ? 24 : (hours > 12 ? 2 : (hours > 4 ? 1 : 0.25));
+  for (double h = 0; h <= hours + 1e-9; h += tick) {
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#eee\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%g</text>\n",
+                          x_of(h), kTop, x_of(h), kTop + plot_h, x_of(h), kTop + plot_h + 16, h);
+  }
+  absl::StrAppendFormat(&svg,
+                        "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">hour of the day "
+                        "(service level of contacts arriving in each %g-minute interval)</text>\n",
+                        kLeft + plot_w / 2, kHeight - 10, step_hours * 60);
+  // The usual 80 % target, for reference.
+  absl::StrAppendFormat(&svg,
+                        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#888\" "
+                        "stroke-dasharray=\"6,4\"/>\n",
+                        kLeft, y_of(0.8), kLeft + plot_w, y_of(0.8));
+  for (size_t s = 0; s < series.size(); ++s) {
+    const char* colour = kColours[s % 8];
+    std::string path;
+    bool pen_down = false;
+    for (size_t i = 0; i < series[s].points.size(); ++i) {
+      const ServiceTally& t = series[s].points[i];
+      if (t.answered == 0) {  // nothing answered: a gap, not a fake 100 %
+        pen_down = false;
+        continue;
+      }
+      absl::StrAppendFormat(&path, "%s%.1f,%.1f ", pen_down ? "L" : "M",
+                            x_of((i + 0.5) * step_hours), y_of(t.ServiceLevel()));
+      pen_down = true;
+    }
+    absl::StrAppendFormat(&svg,
+                          "<path d=\"%s\" fill=\"none\" stroke=\"%s\" stroke-width=\"1.8\"/>\n"
+                          "<rect x=\"%.1f\" y=\"%d\" width=\"14\" height=\"3\" fill=\"%s\"/>"
+                          "<text x=\"%.1f\" y=\"%d\">%s</text>\n",
+                          path, colour, kLeft + plot_w + 12, kTop + 10 + 18 * int(s), colour,
+                          kLeft + plot_w + 30, kTop + 14 + 18 * int(s), series[s].name);
+  }
+  svg += "</svg>\n";
+  return svg;
+}
+
+std::string FormatErlangText(const ErlangInputs& in, const ErlangPrediction& p, int agents_needed) {
+  std::string out = absl::StrFormat(
+      "%s: %.1f contacts/h, handle %.0f s, %d agents, target %.0f s%s\n",
+      in.patience_seconds > 0 ? "Erlang A (M/M/n+M)" : "Erlang C (M/M/n)", in.arrivals_per_hour,
+      in.handle_seconds, in.agents, in.target_seconds,
+      in.patience_seconds > 0 ? absl::StrFormat(", mean patience %.0f s", in.patience_seconds)
+                              : "");
+  if (!p.stable) {
+    absl::StrAppend(&out,
+                    "  unstable: the load is at least the number of agents; the queue grows "
+                    "without bound\n");
+  }
+  absl::StrAppendFormat(&out,
+                        "  occupancy        %.2f%%\n  P(wait)          %.4f\n"
+                        "  service level    %.2f%% answered within %.0f s\n"
+                        "  ASA              %.2f s\n  abandonment      %.2f%%\n"
+                        "  agents needed    %d for an 80%% service level\n",
+                        100 * p.occupancy, p.p_wait, 100 * p.service_level, in.target_seconds,
+                        p.asa_seconds, 100 * p.abandon_ratio, agents_needed);
+  return out;
+}
+
+std::string FormatErlangJson(const ErlangPrediction& p, int agents_needed) {
+  return absl::StrFormat(
+      "{\"p_wait\": %s, \"service_level\": %s, \"asa_seconds\": %s, \"abandon_ratio\": %s, "
+      "\"agents_needed\": %d, \"occupancy\": %s, \"stable\": %s}\n",
+      JsonNumber(p.p_wait), JsonNumber(p.service_level), JsonNumber(p.asa_seconds),
+      JsonNumber(p.abandon_ratio), agents_needed, JsonNumber(p.occupancy),
+      p.stable ? "true" : "false");
+}
+
+}  // namespace ccr::sim

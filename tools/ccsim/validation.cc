@@ -1,0 +1,161 @@
+#include "tools/ccsim/validation.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace ccr::sim {
+
+namespace {
+
+constexpr int kBatches = 20;
+constexpr int kWarmupBatches = 2;
+
+struct MeanAndError {
+  double mean = 0;
+  double standard_error = 0;
+};
+
+MeanAndError BatchMeans(const std::vector<double>& batches) {
+  MeanAndError out;
+  if (batches.size() < 2) return out;
+  for (double b : batches) out.mean += b;
+  out.mean /= batches.size();
+  double variance = 0;
+  for (double b : batches) variance += (b - out.mean) * (b - out.mean);
+  variance /= batches.size() - 1;
+  out.standard_error = std::sqrt(variance / batches.size());
+  return out;
+}
+
+}  // namespace
+
+RouterConfig MmcRouterConfig(double target_seconds) {
+  RouterConfig config;
+  QueueConfig queue;
+  queue.name = "mmc";
+  queue.channel = Channel::kVoice;
+  queue.skills = {{"mmc", 1}};
+  queue.answer_within = absl::Seconds(target_seconds);
+  queue.target_ratio = 0.8;
+  queue.short_abandon = absl::ZeroDuration();
+  queue.expire_after = absl::ZeroDuration();  // never expire: Erlang counts everyone
+  config.queues.push_back(queue);
+  for (ChannelConfig& channel : config.channels) {
+    channel.agent_capacity = 1;
+    channel.exclusive = true;
+    channel.wrap_up = absl::ZeroDuration();  // the slot frees the moment the contact ends
+    channel.offer_timeout = absl::Hours(1);  // never reached: offers are answered at once
+  }
+  config.follow_ups.survey_enabled = false;
+  config.follow_ups.queue.clear();
+  config.max_continuous_busy = absl::ZeroDuration();  // no forced rests
+  config.sticky_window = absl::ZeroDuration();        // no customer ids anyway
+  config.max_consecutive_misses = 0;
+  config.reoffer_cooldown = absl::ZeroDuration();
+  // Only retried submits need it; a short one keeps memory flat on long runs.
+  config.idempotency_window = absl::Seconds(1);
+  return config;
+}
+
+Scenario MmcScenario(const ValidationCase& c, double measured_contacts, int batches,
+                     uint64_t seed) {
+  const double mu = 1 / c.handle_seconds;
+  const double lambda = c.load_per_agent * c.agents * mu;
+  // How long the queue takes to forget a disturbance (M/M/n diffusion time
+  // scale 1 / (n mu (1 - sqrt(rho))^2), abandonment shortens it).
+  const double rho = std::min(c.load_per_agent, 0.99);
+  double relaxation_seconds = 1 / (c.agents * mu * std::pow(1 - std::sqrt(rho), 2));
+  if (c.patience_seconds > 0)
+    relaxation_seconds = std::min(relaxation_seconds, 20 * c.patience_seconds);
+  const double measured_seconds = std::max(measured_contacts / lambda, 200 * relaxation_seconds);
+  const double batch_seconds = measured_seconds / batches;
+
+  Scenario s;
+  s.name = "mmc";
+  s.seed = seed;
+  s.warmup_hours = kWarmupBatches * batch_seconds / 3600;
+  s.duration_hours = (kWarmupBatches + batches) * batch_seconds / 3600;
+  s.interval_minutes = batch_seconds / 60;
+  TrafficStream stream;
+  stream.name = "poisson";
+  stream.queue = "mmc";
+  stream.rate_per_hour = lambda * 3600;
+  stream.patience = c.patience_seconds > 0 ? Distribution::Exponential(c.patience_seconds)
+                                           : Distribution::Never();
+  stream.handle = Distribution::Exponential(c.handle_seconds);
+  s.streams.push_back(stream);
+  AgentGroup group;
+  group.name = "agent";
+  group.count = c.agents;
+  group.skills = {{"mmc", 1}};
+  group.capacities = {{Channel::kVoice, 1}};
+  group.shift_start_hour = 0;
+  group.shift_end_hour = s.duration_hours + 24;  // nobody leaves before the last contact is served
+  s.agents.push_back(group);
+  return s;
+}
+
+absl::StatusOr<ValidationResult> RunValidationCase(const ValidationCase& c,
+                                                   double measured_contacts, uint64_t seed,
+                                                   Policy policy) {
+  ErlangInputs in;
+  in.arrivals_per_hour = c.load_per_agent * c.agents * 3600 / c.handle_seconds;
+  in.handle_seconds = c.handle_seconds;
+  in.agents = c.agents;
+  in.target_seconds = c.target_seconds;
+  in.patience_seconds = c.patience_seconds;
+  absl::StatusOr<ErlangPrediction> predicted = PredictErlang(in);
+  if (!predicted.ok()) return predicted.status();
+
+  const Scenario scenario = MmcScenario(c, measured_contacts, kBatches, seed);
+  const RouterConfig config = MmcRouterConfig(c.target_seconds);
+  const std::vector<ContactPlan> plan = PlanContacts(scenario, config);
+  absl::StatusOr<SimulationReport> report = Simulate(scenario, config, policy, plan);
+  if (!report.ok()) return report.status();
+
+  ValidationResult result;
+  result.inputs = c;
+  result.predicted = *predicted;
+  const ServiceTally& total = report->overall;
+  result.service_level = total.ServiceLevel();
+  result.asa_seconds = total.AsaSeconds();
+  result.abandon_ratio = total.AbandonRatio();
+  result.contacts = total.arrived;
+  result.simulated_hours = scenario.duration_hours;
+  result.wall_seconds = report->wall_seconds;
+  std::vector<double> levels, asas, abandons;
+  const std::vector<ServiceTally>& intervals = report->queues.at(0).intervals;
+  for (size_t i = kWarmupBatches; i < intervals.size(); ++i) {
+    levels.push_back(intervals[i].ServiceLevel());
+    asas.push_back(intervals[i].AsaSeconds());
+    abandons.push_back(intervals[i].AbandonRatio());
+  }
+  result.service_level_se = BatchMeans(levels).standard_error;
+  result.asa_se = BatchMeans(asas).standard_error;
+  result.abandon_se = BatchMeans(abandons).standard_error;
+  return result;
+}
+
+std::vector<ValidationCase> ValidationTable() {
+  std::vector<ValidationCase> table;
+  for (int agents : {10, 50, 100, 200}) {
+    for (double load : {0.70, 0.80, 0.90, 0.95}) {
+      ValidationCase c;
+      c.agents = agents;
+      c.load_per_agent = load;
+      table.push_back(c);
+    }
+  }
+  for (int agents : {10, 50, 200}) {
+    for (double load : {0.90, 1.00, 1.10}) {
+      ValidationCase c;
+      c.agents = agents;
+      c.load_per_agent = load;
+      c.patience_seconds = 180;
+      table.push_back(c);
+    }
+  }
+  return table;
+}
+
+}  // namespace ccr::sim
