@@ -12,9 +12,12 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -52,13 +55,34 @@ std::chrono::system_clock::time_point DeadlineAfter(double seconds) {
              std::chrono::duration<double>(seconds));
 }
 
+// Nullptr (and a message) when --tls-ca cannot be read.
 std::shared_ptr<grpc::Channel> OpenChannel(const Invocation& invocation) {
   grpc::ChannelArguments arguments;
   arguments.SetMaxReceiveMessageSize(kMaxReplyBytes);
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, kKeepaliveTimeMs);
   arguments.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, kKeepaliveTimeoutMs);
-  return grpc::CreateCustomChannel(invocation.server, grpc::InsecureChannelCredentials(),
-                                   arguments);
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (!invocation.tls_ca_file.empty()) {
+    std::ifstream in(invocation.tls_ca_file);
+    std::stringstream pem;
+    pem << in.rdbuf();
+    if (!in || pem.str().empty()) {
+      std::cerr << "ccctl: --tls-ca: cannot read " << invocation.tls_ca_file << "\n";
+      return nullptr;
+    }
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pem.str();
+    credentials = grpc::SslCredentials(options);
+  }
+  return grpc::CreateCustomChannel(invocation.server, credentials, arguments);
+}
+
+// The bearer token from CCROUTER_TOKEN (an environment variable, so it never
+// shows in `ps`), sent with every call.
+void AddToken(grpc::ClientContext& context) {
+  if (const char* token = std::getenv("CCROUTER_TOKEN"); token != nullptr && *token != 0) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  }
 }
 
 int ReportRpcError(const grpc::Status& status, const Invocation& invocation) {
@@ -104,6 +128,7 @@ int Report(const grpc::Status& status, const Reply& reply, const Invocation& inv
 // for a connection, so an unreachable server fails it at once (UNAVAILABLE).
 void SetDeadline(grpc::ClientContext& context, const Invocation& invocation) {
   context.set_deadline(DeadlineAfter(invocation.timeout_seconds));
+  AddToken(context);
 }
 
 int ListQueues(v1::Admin::Stub& stub, const Invocation& invocation) {
@@ -255,6 +280,7 @@ bool AwaitConnection(grpc::Channel& channel, const Invocation& invocation,
 
 int WatchEvents(v1::Admin::Stub& stub, grpc::Channel& channel, const Invocation& invocation) {
   grpc::ClientContext context;
+  AddToken(context);
   InterruptCanceller canceller(context);
   if (!AwaitConnection(channel, invocation, canceller)) {
     std::cerr << FormatRpcError(grpc::StatusCode::DEADLINE_EXCEEDED,
@@ -307,6 +333,7 @@ int Run(const Invocation& invocation) {
   // Before OpenChannel: gRPC's threads inherit the signal mask.
   if (invocation.command == Command::kWatch) BlockStopSignals();
   std::shared_ptr<grpc::Channel> channel = OpenChannel(invocation);
+  if (channel == nullptr) return kExitFailed;
   std::unique_ptr<v1::Admin::Stub> stub = v1::Admin::NewStub(channel);
   switch (invocation.command) {
     case Command::kQueues:

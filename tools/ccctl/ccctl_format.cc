@@ -37,6 +37,7 @@ constexpr FlagSpec kFlags[] = {
     {"server", "HOST:PORT", Command::kNone},
     {"json", "", Command::kNone},
     {"timeout", "SECONDS", Command::kNone},
+    {"tls-ca", "CA.pem", Command::kNone},
     {"after", "SEQ", Command::kWatch},
     {"file", "CONFIG.yaml", Command::kReload},
     {"reason", "TEXT", Command::kAgentSetState},
@@ -84,6 +85,9 @@ absl::Status ApplyFlag(const FlagSpec& flag, const std::string& value, Invocatio
                        kMaxTimeoutSeconds, ", got ", Quoted(value)));
     }
     invocation.timeout_seconds = seconds;
+  } else if (flag.name == "tls-ca") {
+    if (value.empty()) return absl::InvalidArgumentError("--tls-ca: expected a PEM file");
+    invocation.tls_ca_file = value;
   } else if (flag.name == "after") {
     if (!absl::SimpleAtoi(value, &invocation.after_sequence)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -327,7 +331,10 @@ std::string UsageText(Command command) {
       "  --json              print JSON (proto field names) instead of text; `watch`\n"
       "                      prints one JSON object per line\n"
       "  --timeout SECONDS   deadline of the call (`watch`: of connecting) (default 5)\n"
+      "  --tls-ca CA.pem     connect with TLS, trusting this CA (the engine's `tls`)\n"
       "  -h, --help          show this help\n"
+      "\n"
+      "An engine with auth wants a token: set CCROUTER_TOKEN (supervisor or admin).\n"
       "\n"
       "Flags may come before or after the command, as `--flag value` or `--flag=value`.\n"
       "Exit status: 0 done, 1 the call or the connection failed, 2 bad command line.\n";

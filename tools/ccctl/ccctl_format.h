@@ -43,6 +43,7 @@ struct Invocation {
   std::string server{kDefaultServer};
   bool json = false;
   double timeout_seconds = kDefaultTimeoutSeconds;
+  std::string tls_ca_file;  // set: TLS, trusting this CA (PEM)
 
   std::string contact_id;                  // explain
   uint64_t after_sequence = 0;             // watch
