@@ -57,7 +57,9 @@ void MetricsRegistry::AddScrapeSource(ScrapeSource source) {
   sources_.push_back(std::move(source));
 }
 
-std::string MetricsRegistry::Exposition() const {
+std::string MetricsRegistry::Exposition() const { return SerializeText(Collect()); }
+
+std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   std::vector<ScrapeSource> sources;
   {
@@ -73,7 +75,7 @@ std::string MetricsRegistry::Exposition() const {
   }
   std::sort(families.begin(), families.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });
-  return SerializeText(families);
+  return families;
 }
 
 ScrapedGauges::ScrapedGauges(const MetricDef& def) : def_(def) {

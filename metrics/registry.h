@@ -49,7 +49,9 @@ class MetricsRegistry {
   prometheus::Gauge& Gauge(const MetricDef& def, const std::vector<std::string>& values = {});
 
   void AddScrapeSource(ScrapeSource source);
-  // Everything, in the Prometheus text format (version 0.0.4).
+  // Every family, sorted by name (runs the scrape sources).
+  std::vector<prometheus::MetricFamily> Collect() const;
+  // Collect(), in the Prometheus text format (version 0.0.4).
   std::string Exposition() const;
 
  private:

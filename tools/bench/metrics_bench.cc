@@ -4,6 +4,8 @@
 //    adds) against prometheus::Histogram::Observe (prometheus-cpp 1.0: a
 //    mutex per call) and prometheus::Counter::Increment, each on one thread,
 //    then RouterMetrics::OnEvent for the events of one answered contact.
+//  - Serializing one scrape's families: prometheus-cpp's TextSerializer
+//    against ours (metrics/text_format.h), on the same families.
 //  - Scrape: MetricsRegistry::Exposition() with the embedded default config,
 //    A agents logged in and Q contacts waiting. It runs on the routing strand,
 //    so this is how long one Prometheus scrape holds routing up.
@@ -20,9 +22,11 @@
 #include "metrics/histogram.h"
 #include "metrics/registry.h"
 #include "metrics/router_metrics.h"
+#include "metrics/text_format.h"
 #include "prometheus/counter.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
+#include "prometheus/text_serializer.h"
 #include "router/router.h"
 
 namespace ccr::metrics {
@@ -93,6 +97,29 @@ void BM_RouterMetricsOnAnsweredContact(benchmark::State& state) {
 }
 BENCHMARK(BM_RouterMetricsOnAnsweredContact);
 
+// The families of one scrape (every series the embedded config creates),
+// written by prometheus-cpp's TextSerializer and by ours.
+void BM_SerializeWith(benchmark::State& state, bool ours) {
+  RouterConfig config = LoadRouterConfig(DefaultConfigYaml()).value();
+  MetricsRegistry registry("bench");
+  RouterMetrics metrics(registry);
+  metrics.Configure(config);
+  std::unique_ptr<Router> router = Router::Create(config).value();
+  registry.AddScrapeSource([&] { return metrics.Scrape(*router, kT0); });
+  const std::vector<prometheus::MetricFamily> families = registry.Collect();
+  size_t series = 0;
+  for (const auto& f : families) series += f.metric.size();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = ours ? SerializeText(families).size()
+                 : prometheus::TextSerializer().Serialize(families).size();
+  }
+  state.counters["series"] = static_cast<double>(series);
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK_CAPTURE(BM_SerializeWith, prometheus_cpp, false)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_SerializeWith, ours, true)->Unit(benchmark::kMicrosecond);
+
 // One scrape with args (agents, queued contacts) on the embedded config.
 void BM_Scrape(benchmark::State& state) {
   const int agents = static_cast<int>(state.range(0));
@@ -127,7 +154,10 @@ void BM_Scrape(benchmark::State& state) {
   for (auto _ : state) bytes = registry.Exposition().size();
   state.counters["bytes"] = static_cast<double>(bytes);
 }
-BENCHMARK(BM_Scrape)->Args({100, 1000})->Args({1000, 10000})->Args({10000, 100000})
+BENCHMARK(BM_Scrape)
+    ->Args({100, 1000})
+    ->Args({1000, 10000})
+    ->Args({10000, 100000})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
