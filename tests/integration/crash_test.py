@@ -19,10 +19,7 @@ import argparse
 import os
 import queue
 import random
-import re
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +38,7 @@ args = parser.parse_args()
 sys.path.insert(0, args.stubs)
 
 import grpc  # noqa: E402
+from ccrouterd_process import Ccrouterd  # noqa: E402
 from ccrouter.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
 from ccrouter.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
@@ -50,51 +48,22 @@ OFFER_END = {events_pb2.EVENT_KIND_OFFER_WITHDRAWN, events_pb2.EVENT_KIND_OFFER_
              events_pb2.EVENT_KIND_OFFER_TIMED_OUT, events_pb2.EVENT_KIND_ASSIGNED}
 
 
-class Daemon:
+class Daemon(Ccrouterd):
+    """ccrouterd on the crash test's data directory, with a channel to it."""
+
     def __init__(self, data_dir, log_path):
-        self.log = open(log_path, "ab")
-        self.log.write(b"---- start ----\n")
-        self.proc = subprocess.Popen(
-            [args.ccrouterd, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-             "--data-dir", data_dir, "--snapshot-every", str(args.snapshot_every),
-             "--log-level", "warn"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        self.address = None
-        self.recovery_ms = None
-        ready = threading.Event()
-
-        def read():
-            for raw in self.proc.stderr:
-                self.log.write(raw)
-                line = raw.decode("utf-8", "replace")
-                self.lines.append(line)
-                m = re.search(r"event=recovered .*elapsed_ms=([0-9.]+)", line)
-                if m:
-                    self.recovery_ms = float(m.group(1))
-                m = re.search(r"event=listening grpc=(\S+)", line)
-                if m:
-                    self.address = m.group(1)
-                    ready.set()
-            ready.set()
-
-        self.reader = threading.Thread(target=read, daemon=True)
-        self.reader.start()
-        if not ready.wait(30) or self.address is None:
-            self.proc.kill()
-            raise SystemExit("ccrouterd did not start:\n" + "".join(self.lines[-30:]))
+        super().__init__(args.ccrouterd, ["--data-dir", data_dir,
+                                          "--snapshot-every", str(args.snapshot_every)],
+                         log_path=log_path)
+        self.address = self.grpc
         self.channel = grpc.insecure_channel(self.address)
 
     def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        self.reader.join(5)
+        super().kill()
         self.channel.close()
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        code = self.proc.wait(30)
-        self.reader.join(5)
+        code = super().stop()
         self.channel.close()
         return code
 

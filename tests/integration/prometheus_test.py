@@ -15,14 +15,11 @@ usage: /usr/bin/python3 prometheus_test.py CCROUTERD CCLOAD PYTHON_STUB_DIR
 import json
 import math
 import os
-import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
@@ -35,6 +32,7 @@ sys.path.insert(0, sys.argv[3])
 del sys.argv[1:]
 
 import grpc  # noqa: E402
+from ccrouterd_process import Ccrouterd  # noqa: E402
 from ccrouter.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 
 PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
@@ -52,45 +50,6 @@ def free_port():
 def http_get(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.read().decode()
-
-
-class Daemon:
-    def __init__(self, data_dir):
-        self.proc = subprocess.Popen(
-            [CCROUTERD, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
-             "--data-dir", data_dir, "--fsync", "off", "--log-level", "warn"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        listening = threading.Event()
-        self.grpc = self.http = None
-
-        def read():
-            for raw in self.proc.stderr:
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                self.lines.append(line)
-                m = re.search(r"event=listening grpc=(\S+) http=(\S+)", line)
-                if m:
-                    self.grpc, self.http = m.group(1), m.group(2)
-                    listening.set()
-            listening.set()
-
-        self.reader = threading.Thread(target=read, daemon=True)
-        self.reader.start()
-        if not listening.wait(10) or self.grpc is None:
-            self.proc.kill()
-            raise RuntimeError("ccrouterd did not start:\n" + "\n".join(self.lines))
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-        finally:
-            self.reader.join(timeout=5)
-            self.proc.stderr.close()
 
 
 class Prometheus:
@@ -151,7 +110,8 @@ class PrometheusTest(unittest.TestCase):
 
     def setUp(self):
         self.work = tempfile.mkdtemp(prefix="ccr-prom-")
-        self.daemon = Daemon(os.path.join(self.work, "data"))
+        self.daemon = Ccrouterd(CCROUTERD, ["--data-dir", os.path.join(self.work, "data"),
+                                            "--fsync", "off"])
         self.prometheus = Prometheus(self.work, self.daemon.http)
         self.channel = grpc.insecure_channel(self.daemon.grpc)
         self.admin = admin_pb2_grpc.AdminStub(self.channel)
@@ -160,7 +120,7 @@ class PrometheusTest(unittest.TestCase):
         self.channel.close()
         self.prometheus.stop()
         code = self.daemon.stop()
-        self.assertEqual(code, 0, "\n".join(self.daemon.lines[-30:]))
+        self.assertEqual(code, 0, self.daemon.text(30))
         shutil.rmtree(self.work, ignore_errors=True)
 
     def admin_figures(self):

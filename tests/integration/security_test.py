@@ -13,7 +13,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ sys.path.insert(0, sys.argv[2])
 del sys.argv[1:]
 
 import grpc  # noqa: E402
+from ccrouterd_process import Ccrouterd  # noqa: E402
 from ccrouter.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
 from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
 from ccrouter.v1 import ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
@@ -62,52 +62,6 @@ def write_tokens(path, names):
             f.write(f"{role} {who} {sha256(token)}\n")
         role, who, token, expires = EXPIRED
         f.write(f"{role} {who} {sha256(token)} {expires}\n")
-
-
-class Daemon:
-    def __init__(self, config_path, work):
-        self.log_path = os.path.join(work, "ccrouterd.log")
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [CCROUTERD, "--config", config_path, "--listen", "127.0.0.1:0",
-             "--http-listen", "127.0.0.1:0", "--log-level", "info"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.lines = []
-        ready = threading.Event()
-        self.grpc = self.http = None
-
-        def read():
-            for raw in self.proc.stderr:
-                self.log.write(raw)
-                line = raw.decode("utf-8", "replace").rstrip("\n")
-                self.lines.append(line)
-                m = re.search(r"event=listening grpc=(\S+) http=(\S+)", line)
-                if m:
-                    self.grpc, self.http = m.group(1), m.group(2)
-                    ready.set()
-            ready.set()
-
-        self.reader = threading.Thread(target=read, daemon=True)
-        self.reader.start()
-        if not ready.wait(10) or self.grpc is None:
-            self.stop()
-            raise RuntimeError("ccrouterd did not start:\n" + "\n".join(self.lines))
-
-    def text(self):
-        return "\n".join(self.lines)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.reader.join(timeout=5)
-        self.proc.stderr.close()
-        self.log.close()
-        return self.proc.returncode
 
 
 def contact(key, topic="general"):
@@ -194,7 +148,9 @@ class SecurityTestBase(unittest.TestCase):
         write_tokens(self.tokens, TOKENS)
         self.config = os.path.join(self.work, "config.yaml")
         self.write_config()
-        self.daemon = Daemon(self.config, self.work)
+        self.daemon = Ccrouterd(CCROUTERD, ["--config", self.config],
+                                log_path=os.path.join(self.work, "ccrouterd.log"),
+                                log_level="info")
         self.channel = self.open_channel()
 
     def write_config(self):
@@ -209,7 +165,7 @@ class SecurityTestBase(unittest.TestCase):
     def tearDown(self):
         self.channel.close()
         code = self.daemon.stop()
-        self.assertEqual(code, 0, self.daemon.text()[-3000:])
+        self.assertEqual(code, 0, self.daemon.text(30))
         shutil.rmtree(self.work, ignore_errors=True)
 
     def submit(self, key, metadata, channel=None):
