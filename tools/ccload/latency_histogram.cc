@@ -35,6 +35,7 @@ using histogram_internal::BucketOf;
 using histogram_internal::kBucketCount;
 
 void LatencyHistogram::Record(uint64_t value_ns) {
+  value_ns = std::min(value_ns, histogram_internal::kMaxValue);
   ++counts_[BucketOf(value_ns)];
   ++count_;
   sum_ += value_ns;
@@ -63,6 +64,7 @@ uint64_t LatencyHistogram::Percentile(double percentile) const {
 }
 
 void AtomicLatencyHistogram::Record(uint64_t value_ns) {
+  value_ns = std::min(value_ns, histogram_internal::kMaxValue);
   counts_[BucketOf(value_ns)].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(value_ns, std::memory_order_relaxed);
   uint64_t seen = max_.load(std::memory_order_relaxed);

@@ -1,7 +1,8 @@
 // An HDR-style latency histogram: log-linear buckets over nanoseconds, 128
 // linear sub-buckets per power of two, so a reported percentile is never
 // below the exact one and at most 1/128 (0.8 %) above it. Fixed size (about
-// 36 KiB), no allocation after construction, values up to 2^44 ns (4.9 h).
+// 38 KiB), no allocation after construction, values up to 2^44 ns (4.9 h);
+// larger ones are recorded as 2^44 - 1.
 //
 //   LatencyHistogram h;
 //   h.Record(1500);                       // ns
