@@ -44,6 +44,12 @@ class Server:
         with open(self.log_path) as f:
             raise RuntimeError(f"{argv[0]} did not start: {f.read()}")
 
+    def cpu_seconds(self):
+        """User + system CPU time the server has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -81,16 +87,21 @@ class Suite:
     def echo(self):
         return Server([f"{self.b}/tools/bench/echo_server"], self.work, "echo")
 
-    def ccload(self, addr, extra, label):
+    def ccload(self, addr, extra, label, server=None):
         argv = [f"{self.b}/tools/ccload/ccload", "--server", addr, "--json",
                 "--duration", str(self.seconds), "--warmup", "1", "--seed", "1",
                 "--stats-interval", "2"] + extra
         before = loadavg()
+        cpu_before = server.cpu_seconds() if server else 0
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        cpu = server.cpu_seconds() - cpu_before if server else 0
         if out.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)}: exit {out.returncode}\n{out.stderr}")
         report = json.loads([l for l in out.stdout.splitlines() if l.startswith("{")][-1])
         report["label"] = label
+        # Server CPU per ack over the whole ccload run (warm-up included):
+        # unlike acks/s, it hardly depends on what else the machine runs.
+        report["server_cpu_us_per_ack"] = 1e6 * cpu / max(1, report["acked_all"])
         report["loadavg_before"] = before
         report["loadavg_after"] = loadavg()
         report["argv"] = " ".join(["ccload"] + argv[1:]).replace(addr, "ADDR")
@@ -127,7 +138,7 @@ class Suite:
             flags = window + ["--ingest", ingest]
             s = self.echo()
             try:
-                echo = self.ccload(s.addr, ["--baseline"] + flags, f"echo {ingest}")
+                echo = self.ccload(s.addr, ["--baseline"] + flags, f"echo {ingest}", s)
             finally:
                 s.stop()
             for fsync in [True, False]:
@@ -135,10 +146,12 @@ class Suite:
                 s = self.engine(name, fsync=fsync)
                 try:
                     eng = self.ccload(s.addr, ["--bench", "--agents", "0"] + flags,
-                                      f"ccrouterd {ingest} fsync {'on' if fsync else 'off'}")
+                                      f"ccrouterd {ingest} fsync {'on' if fsync else 'off'}", s)
                 finally:
                     s.stop()
                 eng["ratio_to_echo"] = eng["acks_per_second"] / max(1, echo["acks_per_second"])
+                eng["cpu_ratio_to_echo"] = echo["server_cpu_us_per_ack"] / max(
+                    1e-9, eng["server_cpu_us_per_ack"])
 
     def latency(self):
         handle = ["--handle-ms", "50", "--mix", MIX, "--ingest", "stream", "--gateways", "4"]
@@ -149,7 +162,7 @@ class Suite:
             try:
                 probe = self.ccload(s.addr, ["--bench", "--agents", str(agents), "--rate", "0",
                                              "--window", "32"] + handle,
-                                    f"max probe, {agents} agents (closed loop)")
+                                    f"max probe, {agents} agents (closed loop)", s)
             finally:
                 s.stop()
             # Sustainable means the agents got the offers too, not only acks
@@ -164,16 +177,24 @@ class Suite:
                 try:
                     r = self.ccload(s.addr, ["--bench", "--agents", str(agents), "--rate",
                                              str(rate)] + handle,
-                                    f"open loop {rate}/s, {agents} agents")
+                                    f"open loop {rate}/s, {agents} agents", s)
                     r["case"] = {"agents": agents, "rate": rate,
                                  "max": rate == max_rate, "engine_rss_mb": s.rss_mb()}
                 finally:
                     s.stop()
         if not self.args.quick:
+            s = self.engine("target-5k-nofsync", fsync=False)
+            try:
+                r = self.ccload(s.addr, ["--bench", "--agents", "5000", "--rate", "10000"] +
+                                handle, "target: open loop 10000/s, 5000 agents, fsync off", s)
+                r["case"] = {"agents": 5000, "rate": 10000, "max": False, "fsync": "off",
+                             "engine_rss_mb": s.rss_mb()}
+            finally:
+                s.stop()
             s = self.engine("target-5k")
             try:
                 r = self.ccload(s.addr, ["--bench", "--agents", "5000", "--rate", "10000"] +
-                                handle, "target: open loop 10000/s, 5000 agents")
+                                handle, "target: open loop 10000/s, 5000 agents", s)
                 r["case"] = {"agents": 5000, "rate": 10000, "max": False,
                              "engine_rss_mb": s.rss_mb()}
             finally:
@@ -225,13 +246,20 @@ class Suite:
                     "stays queued), 1 s warm-up, then "
                     f"{self.seconds} s measured. An engine ack is sent only once the submit is "
                     "journalled (durable with fsync on).", "",
-                    "| server | ingest | acks/s | ratio to echo | ack p50 / p99 / p99.9 (µs) "
-                    "| errors | load before → after |", "|---|---|---:|---:|---|---|---|"]
+                    "*server CPU / ack* is the server process's user + system CPU time over the "
+                    "whole run divided by every ack it sent; *CPU ratio* is echo's CPU per ack "
+                    "over the engine's, the throughput ratio the engine would reach if both were "
+                    "CPU-bound on cores of their own.", "",
+                    "| server | ingest | acks/s | ratio to echo | server CPU / ack (µs) | CPU ratio "
+                    "| ack p50 / p99 / p99.9 (µs) | errors | load before → after |",
+                    "|---|---|---:|---:|---:|---:|---|---|---|"]
             for x in ratio_runs:
                 ratio = f"**{x['ratio_to_echo']:.2f}**" if "ratio_to_echo" in x else "1"
+                cpu_ratio = f"{x['cpu_ratio_to_echo']:.2f}" if "cpu_ratio_to_echo" in x else "1"
                 a = x["submit_to_ack"]
                 out.append(f"| {x['label'].split(' ')[0] if x['target'] == 'echo' else x['label']}"
                            f" | {x['ingest']} | {x['acks_per_second']:,.0f} | {ratio} | "
+                           f"{x['server_cpu_us_per_ack']:.1f} | {cpu_ratio} | "
                            f"{a['p50_us']:,.0f} / {a['p99_us']:,.0f} / {a['p99_9_us']:,.0f} | "
                            f"{sum(x['errors'].values())} | {x['loadavg_before']} → "
                            f"{x['loadavg_after']} |")
@@ -251,13 +279,13 @@ class Suite:
                            f"{p['acks_per_second']:,.0f} acks/s, offers "
                            f"{p['offers']:,}, load {p['loadavg_before']} → "
                            f"{p['loadavg_after']}")
-            out += ["", "| agents | target /s | acked /s | offer p50 | p90 | p99 | p99.9 | max "
+            out += ["", "| agents | fsync | target /s | acked /s | offer p50 | p90 | p99 | p99.9 | max "
                     "| ack p99 | not sent | errors | engine RSS | load before → after |",
-                    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+                    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
             for x in lat:
                 o, a, c = x["submit_to_offer"], x["submit_to_ack"], x["case"]
                 ms = lambda v: f"{v / 1000:,.2f} ms"
-                out.append(f"| {c['agents']:,} | {c['rate']:,}{' (max)' if c['max'] else ''} | "
+                out.append(f"| {c['agents']:,} | {c.get('fsync', 'on')} | {c['rate']:,}{' (max)' if c['max'] else ''} | "
                            f"{x['acks_per_second']:,.0f} | {ms(o['p50_us'])} | {ms(o['p90_us'])} | "
                            f"{ms(o['p99_us'])} | {ms(o['p99_9_us'])} | {ms(o['max_us'])} | "
                            f"{ms(a['p99_us'])} | {x['not_sent']} | "

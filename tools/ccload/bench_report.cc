@@ -72,6 +72,7 @@ std::string FormatBenchJson(const BenchSummary& s) {
   f.push_back(absl::StrFormat("\"acks_per_second\":%.1f", s.acks_per_second()));
   f.push_back(absl::StrCat("\"offers\":", s.offers));
   f.push_back(absl::StrCat("\"not_sent\":", s.not_sent));
+  f.push_back(absl::StrCat("\"acked_all\":", s.acked_all));
   std::vector<std::string> errors;
   for (const auto& [key, count] : s.errors) {
     errors.push_back(absl::StrCat(JsonString(key), ":", count));

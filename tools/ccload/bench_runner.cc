@@ -827,6 +827,7 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   summary.acked = counters.acked.load();
   summary.offers = counters.offers.load();
   summary.not_sent = counters.not_sent.load();
+  summary.acked_all = counters.all_acked.load();
   summary.errors = counters.errors();
   summary.submit_to_ack = counters.submit_to_ack.Snapshot();
   summary.submit_to_offer = counters.submit_to_offer.Snapshot();
