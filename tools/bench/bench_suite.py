@@ -279,16 +279,22 @@ class Suite:
                            f"{p['acks_per_second']:,.0f} acks/s, offers "
                            f"{p['offers']:,}, load {p['loadavg_before']} → "
                            f"{p['loadavg_after']}")
-            out += ["", "| agents | fsync | target /s | acked /s | offer p50 | p90 | p99 | p99.9 | max "
-                    "| ack p99 | not sent | errors | engine RSS | load before → after |",
-                    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+            out += ["", "*offered /s*: offers delivered for the contacts of the measured window, per "
+                    "second of it; below the target rate the engine (or the machine) could not "
+                    "keep up and the latencies are queueing delays. *unanswered*: submits still "
+                    "without an ack when ccload gave up 5 s after the window.", "",
+                    "| agents | fsync | target /s | acked /s | offered /s | offer p50 | p90 | p99 | p99.9 | max "
+                    "| ack p99 | unanswered | errors | engine RSS | load before → after |",
+                    "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"]
             for x in lat:
                 o, a, c = x["submit_to_offer"], x["submit_to_ack"], x["case"]
                 ms = lambda v: f"{v / 1000:,.2f} ms"
                 out.append(f"| {c['agents']:,} | {c.get('fsync', 'on')} | {c['rate']:,}{' (max)' if c['max'] else ''} | "
-                           f"{x['acks_per_second']:,.0f} | {ms(o['p50_us'])} | {ms(o['p90_us'])} | "
+                           f"{x['acks_per_second']:,.0f} | "
+                           f"{x['offers'] / max(x['measured_seconds'], 1e-9):,.0f} | "
+                           f"{ms(o['p50_us'])} | {ms(o['p90_us'])} | "
                            f"{ms(o['p99_us'])} | {ms(o['p99_9_us'])} | {ms(o['max_us'])} | "
-                           f"{ms(a['p99_us'])} | {x['not_sent']} | "
+                           f"{ms(a['p99_us'])} | {x['unanswered'] + x['not_sent']} | "
                            f"{json.dumps(x['errors']) if x['errors'] else 0} | "
                            f"{c['engine_rss_mb']:.0f} MB | {x['loadavg_before']} → "
                            f"{x['loadavg_after']} |")

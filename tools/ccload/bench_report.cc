@@ -73,6 +73,7 @@ std::string FormatBenchJson(const BenchSummary& s) {
   f.push_back(absl::StrCat("\"offers\":", s.offers));
   f.push_back(absl::StrCat("\"not_sent\":", s.not_sent));
   f.push_back(absl::StrCat("\"acked_all\":", s.acked_all));
+  f.push_back(absl::StrCat("\"unanswered\":", s.unanswered));
   std::vector<std::string> errors;
   for (const auto& [key, count] : s.errors) {
     errors.push_back(absl::StrCat(JsonString(key), ":", count));
@@ -104,8 +105,9 @@ std::string FormatBenchTable(const BenchSummary& s) {
       s.gateways, s.gateways == 1 ? "" : "s", s.agents, s.agents_logged_in);
   out +=
       absl::StrFormat("  measured %.1fs after %gs warm-up\n", s.measured_seconds, s.warmup_seconds);
-  out += absl::StrFormat("  submitted %d  acked %d  (%.0f acks/s)  offers %d  not sent %d\n",
-                         s.submitted, s.acked, s.acks_per_second(), s.offers, s.not_sent);
+  out += absl::StrFormat(
+      "  submitted %d  acked %d  (%.0f acks/s)  offers %d  not sent %d  unanswered at the end %d\n",
+      s.submitted, s.acked, s.acks_per_second(), s.offers, s.not_sent, s.unanswered);
   if (s.errors.empty()) {
     out += "  errors: none\n";
   } else {

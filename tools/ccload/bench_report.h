@@ -45,6 +45,7 @@ struct BenchSummary {
   uint64_t offers = 0;
   uint64_t not_sent = 0;                   // open loop: dropped because too many were in flight
   uint64_t acked_all = 0;                  // including the warm-up and the drain: for CPU per ack
+  uint64_t unanswered = 0;                 // still unanswered when the drain ended (any time)
   std::map<std::string, uint64_t> errors;  // "Submit DEADLINE_EXCEEDED" -> count
   LatencyHistogram submit_to_ack;
   LatencyHistogram submit_to_offer;

@@ -27,6 +27,7 @@ BenchSummary Sample() {
   s.acked = 1990;
   s.offers = 1980;
   s.acked_all = 2500;
+  s.unanswered = 4;
   s.errors["SubmitStream UNAVAILABLE"] = 10;
   for (uint64_t us = 1; us <= 1000; ++us) s.submit_to_ack.Record(us * 1000);
   s.submit_to_offer.Record(2'500'000);
@@ -47,7 +48,7 @@ TEST(BenchReportTest, JsonHasEveryFieldAndTheFigures) {
   EXPECT_THAT(json, Not(HasSubstr("\n")));
   for (const char* field :
        {"\"target\":\"ccrouterd\"", "\"ingest\":\"stream\"", "\"loop\":\"open\"", "\"acked\":1990",
-        "\"acked_all\":2500", "\"acks_per_second\":995.0", "\"offers\":1980",
+        "\"acked_all\":2500", "\"unanswered\":4", "\"acks_per_second\":995.0", "\"offers\":1980",
         "\"errors\":{\"SubmitStream UNAVAILABLE\":10}", "\"max_us\":1000.0", "\"mean_us\":500.5",
         "\"submit_to_offer\":{\"count\":1,", "\"name\":\"voice_general\"",
         "\"service_level\":0.9778"}) {

@@ -125,6 +125,7 @@ class BenchCounters {
 
   std::atomic<int64_t> in_flight{0};
   std::atomic<uint64_t> submitted{0}, acked{0}, offers{0}, not_sent{0};
+  std::atomic<uint64_t> unanswered{0};  // streams cut off with submits still unanswered
   std::atomic<uint64_t> all_acked{0}, all_offers{0}, all_errors{0};  // for the progress line
   std::atomic<int> agents_logged_in{0};
   AtomicLatencyHistogram submit_to_ack, submit_to_offer;
@@ -262,7 +263,9 @@ class StreamGateway final
       counters_.Error("SubmitStream (call)", status.error_code());
     }
     std::lock_guard lock(mu_);
+    // Cut off at the end of the drain (or the stream broke): never answered.
     counters_.in_flight.fetch_sub(unanswered_, std::memory_order_relaxed);
+    counters_.unanswered.fetch_add(static_cast<uint64_t>(unanswered_), std::memory_order_relaxed);
     unanswered_ = 0;
     done_ = true;
     done_cv_.notify_all();
@@ -828,6 +831,7 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   summary.offers = counters.offers.load();
   summary.not_sent = counters.not_sent.load();
   summary.acked_all = counters.all_acked.load();
+  summary.unanswered = counters.unanswered.load();
   summary.errors = counters.errors();
   summary.submit_to_ack = counters.submit_to_ack.Snapshot();
   summary.submit_to_offer = counters.submit_to_offer.Snapshot();
