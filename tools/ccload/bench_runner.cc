@@ -222,7 +222,16 @@ class StreamGateway final
     return done_cv_.wait_for(lock, timeout, [this] { return done_; });
   }
 
-  void Cancel() override { context_.TryCancel(); }
+  // Gives up on the unanswered submits: cancels the call and drops the hold
+  // (unless a write is in flight; its failed OnWriteDone drops it), so
+  // OnDone follows.
+  void Cancel() override {
+    context_.TryCancel();
+    std::lock_guard lock(mu_);
+    broken_ = true;
+    pending_.clear();
+    MaybeWritesDone();
+  }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
@@ -493,7 +502,13 @@ class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Se
     std::unique_lock lock(mu_);
     return done_cv_.wait_for(lock, timeout, [this] { return done_; });
   }
-  void Cancel() { context_.TryCancel(); }
+  void Cancel() {
+    context_.TryCancel();
+    std::lock_guard lock(mu_);
+    broken_ = true;
+    pending_.clear();
+    MaybeWritesDone();
+  }
 
   void OnWriteDone(bool ok) override {
     std::lock_guard lock(mu_);
