@@ -268,7 +268,7 @@ class Suite:
         probes = [x for x in runs if x["label"].startswith("max probe")]
         if lat:
             out += ["### Submit → offer latency, open loop", "",
-                    "Poisson arrivals over 4 SubmitStream gateways, fsync on; simulated agents "
+                    "Poisson arrivals over 4 SubmitStream gateways, fsync on (one row off, as marked); simulated agents "
                     "accept at once, handle 50 ms, wrap up at once (`--mix "
                     f"{MIX}`). Latency is from each contact's *intended* send time (no "
                     "coordinated omission) to the offer reaching the agent's stream, and to "
