@@ -342,7 +342,8 @@ def main():
         shutil.rmtree(suite.work, ignore_errors=True)
     elapsed = time.time() - start
     os.makedirs(f"{args.build}/bench-results", exist_ok=True)
-    with open(f"{args.build}/bench-results/latest.json", "w") as f:
+    name = "latest-quick.json" if args.quick else "latest.json"  # a check never replaces a run
+    with open(f"{args.build}/bench-results/{name}", "w") as f:
         json.dump(suite.results, f, indent=1)
     section = suite.section(elapsed)
     if args.no_write:
