@@ -45,6 +45,7 @@
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
 #include "tools/ccload/agent_roster.h"
+#include "tools/ccload/bench_runner.h"
 #include "tools/ccload/load_options.h"
 #include "tools/ccload/load_report.h"
 #include "tools/ccload/traffic_mix.h"
@@ -952,6 +953,10 @@ int Run(int argc, char** argv) {
   }
 
   StopSignals signals;  // before any thread starts
+  if (options.bench) {
+    return RunBench(options, std::move(mix),
+                    [&signals](Clock::duration timeout) { return signals.Wait(timeout); });
+  }
   std::shared_ptr<grpc::Channel> channel = OpenChannel(options.server);
   const double connect_timeout_seconds =
       options.duration_seconds > 0 ? std::min(kConnectTimeoutSeconds, options.duration_seconds)

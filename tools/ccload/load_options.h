@@ -25,14 +25,31 @@ struct LoadOptions {
   double stats_interval_seconds = 1;
   bool json = false;
   bool help = false;
+
+  // Benchmark mode (--bench, or implied by --baseline): callback-API gateways
+  // and agents, latency histograms, one summary at the end. The demo flags
+  // above keep their meaning; --rate 0 there means closed loop.
+  bool bench = false;
+  bool baseline = false;       // the server is tools/bench/echo_server: no agents, no Admin
+  int gateways = 4;            // ContactIngest channels (one connection each)
+  bool stream_ingest = true;   // --ingest stream (SubmitStream) or unary (Submit)
+  int window = 64;             // closed loop: submits in flight per gateway
+  double warmup_seconds = 1;   // traffic runs but is not counted
+  double accept_delay_ms = 0;  // simulated agent: offer -> Accept
+  double handle_ms = 50;       // Accept -> Complete
+  double wrap_up_ms = 0;       // Complete -> WrapUpDone
 };
 
 // The largest --agents; agent ids are "agent-001" ... "agent-9999".
 inline constexpr int kMaxAgents = 9999;
+// With --bench the agents are "bench-00001"...; 10k agents is a benchmark case.
+inline constexpr int kMaxBenchAgents = 100000;
+inline constexpr int kMaxGateways = 256;
 
 // Parses the flags after argv[0]. Accepts `--flag value` and `--flag=value`.
 // An error is INVALID_ARGUMENT and its message starts with the offending
-// flag, e.g. "--rate: expected a number >= 0, got 'fast'".
+// flag, e.g. "--rate: expected a number >= 0, got 'fast'". Flags that only
+// make sense with --bench are refused without it, naming the flag.
 absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args);
 
 // The --help text.

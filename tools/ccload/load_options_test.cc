@@ -94,5 +94,81 @@ TEST(UsageTextTest, ExplainsEveryFlag) {
   }
 }
 
+TEST(ParseArgsTest, BenchDefaultsLeaveTheDemoAlone) {
+  absl::StatusOr<LoadOptions> demo = ParseArgs({});
+  ASSERT_TRUE(demo.ok()) << demo.status();
+  EXPECT_FALSE(demo->bench);
+  EXPECT_FALSE(demo->baseline);
+  absl::StatusOr<LoadOptions> bench = ParseArgs({"--bench"});
+  ASSERT_TRUE(bench.ok()) << bench.status();
+  EXPECT_TRUE(bench->bench);
+  EXPECT_EQ(bench->gateways, 4);
+  EXPECT_TRUE(bench->stream_ingest);
+  EXPECT_EQ(bench->window, 64);
+  EXPECT_EQ(bench->warmup_seconds, 1);
+  EXPECT_EQ(bench->handle_ms, 50);
+}
+
+TEST(ParseArgsTest, EveryBenchFlag) {
+  absl::StatusOr<LoadOptions> options =
+      ParseArgs({"--bench", "--agents", "10000", "--gateways=8", "--ingest", "unary", "--window",
+                 "32", "--warmup=2.5", "--accept-delay-ms", "1.5", "--handle-ms=0", "--wrap-up-ms",
+                 "20", "--rate", "0"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->agents, 10000);
+  EXPECT_EQ(options->gateways, 8);
+  EXPECT_FALSE(options->stream_ingest);
+  EXPECT_EQ(options->window, 32);
+  EXPECT_EQ(options->warmup_seconds, 2.5);
+  EXPECT_EQ(options->accept_delay_ms, 1.5);
+  EXPECT_EQ(options->handle_ms, 0);
+  EXPECT_EQ(options->wrap_up_ms, 20);
+  EXPECT_EQ(options->rate_per_second, 0);
+}
+
+TEST(ParseArgsTest, BaselineImpliesBenchAndNoAgents) {
+  absl::StatusOr<LoadOptions> options = ParseArgs({"--baseline", "--ingest=stream"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->bench);
+  EXPECT_TRUE(options->baseline);
+  EXPECT_EQ(options->agents, 0);  // the demo default of 12 does not apply
+}
+
+TEST(ParseArgsTest, BenchErrorsNameTheFlag) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string flag;
+  };
+  const std::vector<Case> cases = {
+      {{"--gateways", "4"}, "--gateways"},  // without --bench
+      {{"--window=8", "--rate", "1"}, "--window"},
+      {{"--bench", "--gateways", "0"}, "--gateways"},
+      {{"--bench", "--gateways", "257"}, "--gateways"},
+      {{"--bench", "--ingest", "bidi"}, "--ingest"},
+      {{"--bench", "--window", "-1"}, "--window"},
+      {{"--bench", "--warmup", "soon"}, "--warmup"},
+      {{"--bench", "--accept-delay-ms", "-2"}, "--accept-delay-ms"},
+      {{"--bench", "--handle-ms", "nan"}, "--handle-ms"},
+      {{"--bench", "--wrap-up-ms"}, "--wrap-up-ms"},
+      {{"--bench", "--agents", "100001"}, "--agents"},
+      {{"--baseline", "--agents", "5"}, "--agents"},
+      {{"--bench=1"}, "--bench"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<LoadOptions> options = ParseArgs(c.args);
+    ASSERT_FALSE(options.ok()) << c.flag;
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(options.status().message()), StartsWith(c.flag + ": "));
+  }
+}
+
+TEST(UsageTextTest, ExplainsEveryBenchFlag) {
+  const std::string usage = UsageText();
+  for (const char* flag : {"--bench", "--gateways", "--ingest", "--window", "--warmup",
+                           "--accept-delay-ms", "--handle-ms", "--wrap-up-ms", "--baseline"}) {
+    EXPECT_THAT(usage, HasSubstr(flag));
+  }
+}
+
 }  // namespace
 }  // namespace ccr::load
