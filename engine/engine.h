@@ -56,7 +56,7 @@ struct EngineOptions {
   metrics::MetricsRegistry* metrics = nullptr;
   // Per-stream message rates (config `limits`); <= 0: unlimited.
   double submit_stream_messages_per_second = 20000;
-  double agent_stream_messages_per_second = 200;
+  double agent_stream_messages_per_second = 1000;
   // Not owned. Set: every reload also reloads the auth policy (the token
   // file), and refuses a config whose auth section does not load.
   Authenticator* auth = nullptr;

@@ -294,6 +294,11 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
     a->pool_memberships.clear();
   }
   if (absl::Status s = LoadConfig(std::move(config)); !s.ok()) return s;  // validated above
+  // A shorter idempotency window applies to the keys already kept too (it
+  // bounds how long personal data stays), and keeps the expiries in order.
+  const absl::Time latest = now_ + config_.idempotency_window;
+  for (IdempotencyKey& k : idempotency_expiry_) k.expires = std::min(k.expires, latest);
+  for (auto& [key, entry] : idempotency_) entry.expires = std::min(entry.expires, latest);
 
   // In id order: events and timer sequence numbers must not depend on hash
   // iteration order, or a replay in another process would diverge.
@@ -355,7 +360,7 @@ void Router::Impl::AdvanceTo(absl::Time now) {
   for (;;) {
     absl::Time next = absl::InfiniteFuture();
     if (!timers_.empty()) next = timers_.begin()->at;
-    if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.begin()->first);
+    if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.front().expires);
     if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
     if (next > now) break;
     now_ = std::max(now_, next);
@@ -363,11 +368,9 @@ void Router::Impl::AdvanceTo(absl::Time now) {
       Timer t = *timers_.begin();
       timers_.erase(timers_.begin());
       RunTimer(t);
-    } else if (!idempotency_expiry_.empty() && idempotency_expiry_.begin()->first == next) {
-      auto it = idempotency_expiry_.begin();
-      auto entry = idempotency_.find(it->second);
-      if (entry != idempotency_.end() && entry->second.expires <= now_) idempotency_.erase(entry);
-      idempotency_expiry_.erase(it);
+    } else if (!idempotency_expiry_.empty() && idempotency_expiry_.front().expires == next) {
+      idempotency_.erase(absl::string_view(idempotency_expiry_.front().key));
+      idempotency_expiry_.pop_front();
     } else {
       auto it = deferred_events_.begin();
       events_.push_back(std::move(it->second));
@@ -381,7 +384,7 @@ void Router::Impl::AdvanceTo(absl::Time now) {
 std::optional<absl::Time> Router::Impl::NextDeadline() const {
   absl::Time next = absl::InfiniteFuture();
   if (!timers_.empty()) next = timers_.begin()->at;
-  if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.begin()->first);
+  if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.front().expires);
   if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
   if (next == absl::InfiniteFuture()) return std::nullopt;
   return next;
@@ -626,8 +629,8 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   Rescore(c);
   ++queue.stats.submitted;
   const absl::Time expires = now_ + config_.idempotency_window;
-  idempotency_[spec.idempotency_key] = IdempotencyEntry{id, expires};
-  idempotency_expiry_.emplace(expires, spec.idempotency_key);
+  idempotency_expiry_.push_back({expires, spec.idempotency_key});
+  idempotency_[idempotency_expiry_.back().key] = IdempotencyEntry{id, expires};
 
   if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = "needs a senior agent";
   if (c.score.supervisor_alert) {

@@ -90,7 +90,7 @@ RouterState Router::Impl::Save() const {
     return a.customer_id < b.customer_id;
   });
   for (const auto& [key, entry] : idempotency_) {
-    st.idempotency.push_back({key, entry.contact, entry.expires});
+    st.idempotency.push_back({std::string(key), entry.contact, entry.expires});
   }
   std::sort(st.idempotency.begin(), st.idempotency.end(),
             [](const IdempotencyRecord& a, const IdempotencyRecord& b) { return a.key < b.key; });
@@ -245,9 +245,17 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     }
     r.last_agent_[s.customer_id] = {it->second, s.answered};
   }
-  for (const IdempotencyRecord& e : st.idempotency) {
-    r.idempotency_[e.key] = IdempotencyEntry{e.contact, e.expires};
-    r.idempotency_expiry_.emplace(e.expires, e.key);
+  std::vector<const IdempotencyRecord*> by_expiry;
+  for (const IdempotencyRecord& e : st.idempotency) by_expiry.push_back(&e);
+  std::stable_sort(by_expiry.begin(), by_expiry.end(),
+                   [](const auto* a, const auto* b) { return a->expires < b->expires; });
+  for (const IdempotencyRecord* e : by_expiry) {
+    if (r.idempotency_.contains(e->key)) {
+      return absl::DataLossError(
+          absl::StrCat("state.idempotency: key '", e->key, "' appears twice"));
+    }
+    r.idempotency_expiry_.push_back({e->expires, e->key});
+    r.idempotency_[r.idempotency_expiry_.back().key] = IdempotencyEntry{e->contact, e->expires};
   }
   for (const DeferredEventRecord& d : st.deferred_events)
     r.deferred_events_.emplace(d.due, d.event);

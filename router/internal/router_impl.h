@@ -20,6 +20,7 @@
 
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -320,8 +321,17 @@ class Router::Impl {
   absl::flat_hash_map<std::string, uint32_t> agent_index_;
   // customer id -> (last agent, when the contact was answered), for stickiness.
   absl::flat_hash_map<std::string, std::pair<uint32_t, absl::Time>> last_agent_;
-  absl::flat_hash_map<std::string, IdempotencyEntry> idempotency_;
-  std::multimap<absl::Time, std::string> idempotency_expiry_;
+  // Each key is stored once, in idempotency_expiry_ (a deque never moves
+  // its elements on push_back / pop_front); the map's keys view them, and an
+  // entry leaves the map before its key leaves the deque. Expiries are
+  // non-decreasing along the deque (now + window, and a reload that shortens
+  // the window clamps the older ones), so the front expires first.
+  struct IdempotencyKey {
+    absl::Time expires;
+    std::string key;
+  };
+  absl::flat_hash_map<absl::string_view, IdempotencyEntry> idempotency_;
+  std::deque<IdempotencyKey> idempotency_expiry_;
   std::multimap<absl::Time, Event> deferred_events_;  // surveys
   absl::btree_set<Timer> timers_;
 
