@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tools/common/yaml_fields.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ccr::load {
@@ -40,28 +41,8 @@ size_t PickWeighted(const std::vector<double>& cumulative, double u) {
 
 // ---- YAML reading: every error names the field path and the line.
 
-class MixReader {
+class MixReader : private tools::YamlFieldReader {
  public:
-  absl::Status Error(const std::string& path, const YAML::Node& node, const std::string& what) {
-    const YAML::Mark mark = node.Mark();
-    std::string where = mark.line >= 0 ? absl::StrCat(path, " (line ", mark.line + 1, ")") : path;
-    return absl::InvalidArgumentError(absl::StrCat(where, ": ", what));
-  }
-
-  absl::Status Number(const std::string& path, const YAML::Node& node, double min_value,
-                      double max_value, double* out) {
-    double value = 0;
-    if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), &value) || !std::isfinite(value) ||
-        value < min_value || value > max_value) {
-      std::string range = std::isinf(max_value)
-                              ? absl::StrCat(">= ", min_value)
-                              : absl::StrCat("in [", min_value, ", ", max_value, "]");
-      return Error(path, node, absl::StrCat("expected a number ", range, Got(node)));
-    }
-    *out = value;
-    return absl::OkStatus();
-  }
-
   absl::Status Integer(const std::string& path, const YAML::Node& node, int min_value,
                        int max_value, int* out) {
     int value = 0;
@@ -71,18 +52,6 @@ class MixReader {
                    absl::StrCat("expected an integer ", min_value, "..", max_value, Got(node)));
     }
     *out = value;
-    return absl::OkStatus();
-  }
-
-  absl::Status Bool(const std::string& path, const YAML::Node& node, bool* out) {
-    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
-    if (text == "true" || text == "yes" || text == "on") {
-      *out = true;
-    } else if (text == "false" || text == "no" || text == "off") {
-      *out = false;
-    } else {
-      return Error(path, node, absl::StrCat("expected true or false", Got(node)));
-    }
     return absl::OkStatus();
   }
 
@@ -120,20 +89,6 @@ class MixReader {
       }
     }
     return Error(path, node, absl::StrCat("expected voice, chat, email or messaging", Got(node)));
-  }
-
-  // Fails on a key not in `known`, naming it and the keys allowed.
-  absl::Status OnlyKnownKeys(const std::string& prefix, const YAML::Node& map,
-                             const std::vector<std::string>& known) {
-    for (const auto& entry : map) {
-      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        return Error(
-            absl::StrCat(prefix, key), entry.first,
-            absl::StrCat("unknown key (expected one of ", absl::StrJoin(known, ", "), ")"));
-      }
-    }
-    return absl::OkStatus();
   }
 
   absl::Status Tiers(const YAML::Node& node, std::array<double, 4>* out) {
@@ -274,12 +229,6 @@ class MixReader {
   }
 
  private:
-  static std::string Got(const YAML::Node& node) {
-    if (node.IsScalar()) return absl::StrCat(", got '", node.Scalar(), "'");
-    if (node.IsSequence()) return ", got a list";
-    if (node.IsMap()) return ", got a map";
-    return ", got nothing";
-  }
 };
 
 QueueMix MakeQueue(std::string name, v1::Channel channel, double share,

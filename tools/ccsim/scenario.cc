@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "tools/common/yaml_fields.h"
 #include "yaml-cpp/yaml.h"
 
 namespace ccr::sim {
@@ -52,8 +53,10 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Every error names the key path and the line.
-class ScenarioReader {
+class ScenarioReader : private tools::YamlFieldReader {
  public:
+  ScenarioReader() : YamlFieldReader("scenario: ") {}
+
   absl::Status Read(const YAML::Node& root, Scenario* out) {
     if (!root.IsMap()) return Error("scenario", root, "expected a map at the top level");
     CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(
@@ -97,61 +100,7 @@ class ScenarioReader {
   }
 
  private:
-  static absl::Status Error(const std::string& path, const YAML::Node& node,
-                            const std::string& what) {
-    const YAML::Mark mark = node.Mark();
-    const std::string where =
-        mark.line >= 0 ? absl::StrCat(path, " (line ", mark.line + 1, ")") : path;
-    return absl::InvalidArgumentError(absl::StrCat("scenario: ", where, ": ", what));
-  }
-
-  static std::string Got(const YAML::Node& node) {
-    if (node.IsScalar()) return absl::StrCat(", got '", node.Scalar(), "'");
-    if (node.IsSequence()) return ", got a list";
-    if (node.IsMap()) return ", got a map";
-    return ", got nothing";
-  }
-
-  static absl::Status OnlyKnownKeys(const std::string& prefix, const YAML::Node& map,
-                                    const std::vector<std::string>& known) {
-    for (const auto& entry : map) {
-      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
-      if (std::find(known.begin(), known.end(), key) == known.end()) {
-        return Error(
-            absl::StrCat(prefix, key), entry.first,
-            absl::StrCat("unknown key (expected one of ", absl::StrJoin(known, ", "), ")"));
-      }
-    }
-    return absl::OkStatus();
-  }
-
-  static absl::Status Number(const std::string& path, const YAML::Node& node, double min_value,
-                             double max_value, double* out) {
-    double value = 0;
-    if (!node.IsScalar() || !absl::SimpleAtod(node.Scalar(), &value) || !std::isfinite(value) ||
-        value < min_value || value > max_value) {
-      const std::string range = std::isinf(max_value)
-                                    ? absl::StrCat(">= ", min_value)
-                                    : absl::StrCat("in [", min_value, ", ", max_value, "]");
-      return Error(path, node, absl::StrCat("expected a number ", range, Got(node)));
-    }
-    *out = value;
-    return absl::OkStatus();
-  }
-
-  static absl::Status Bool(const std::string& path, const YAML::Node& node, bool* out) {
-    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
-    if (text == "true" || text == "yes" || text == "on") {
-      *out = true;
-    } else if (text == "false" || text == "no" || text == "off") {
-      *out = false;
-    } else {
-      return Error(path, node, absl::StrCat("expected true or false", Got(node)));
-    }
-    return absl::OkStatus();
-  }
-
-  static absl::Status Text(const std::string& path, const YAML::Node& node, std::string* out) {
+  absl::Status Text(const std::string& path, const YAML::Node& node, std::string* out) {
     if (!node.IsScalar() || node.Scalar().empty()) {
       return Error(path, node, absl::StrCat("expected a non-empty string", Got(node)));
     }
@@ -159,7 +108,7 @@ class ScenarioReader {
     return absl::OkStatus();
   }
 
-  static absl::Status ChannelValue(const std::string& path, const YAML::Node& node, Channel* out) {
+  absl::Status ChannelValue(const std::string& path, const YAML::Node& node, Channel* out) {
     const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
     for (int c = 0; c < kChannelCount; ++c) {
       if (text == ChannelName(Channel(c))) {
@@ -173,8 +122,8 @@ class ScenarioReader {
   }
 
   // {distribution: exponential|lognormal|constant, mean_seconds: M, cv: C}, or `never`.
-  static absl::Status DistributionValue(const std::string& path, const YAML::Node& node,
-                                        Distribution* out) {
+  absl::Status DistributionValue(const std::string& path, const YAML::Node& node,
+                                 Distribution* out) {
     if (node.IsScalar() && absl::AsciiStrToLower(node.Scalar()) == "never") {
       *out = Distribution::Never();
       return absl::OkStatus();
@@ -213,8 +162,7 @@ class ScenarioReader {
     return absl::OkStatus();
   }
 
-  static absl::Status Profiles(const YAML::Node& node,
-                               std::map<std::string, std::vector<double>>* out) {
+  absl::Status Profiles(const YAML::Node& node, std::map<std::string, std::vector<double>>* out) {
     if (!node.IsMap()) {
       return Error("profiles", node, "expected a map of name to a list of rate multipliers");
     }
@@ -235,8 +183,8 @@ class ScenarioReader {
     return absl::OkStatus();
   }
 
-  static absl::Status HandleTimes(const YAML::Node& node,
-                                  std::array<std::optional<Distribution>, kChannelCount>* out) {
+  absl::Status HandleTimes(const YAML::Node& node,
+                           std::array<std::optional<Distribution>, kChannelCount>* out) {
     if (!node.IsMap())
       return Error("handle_times", node, "expected a map of channel to a distribution");
     for (const auto& entry : node) {
@@ -251,7 +199,7 @@ class ScenarioReader {
     return absl::OkStatus();
   }
 
-  static absl::Status SignalsValue(const std::string& path, const YAML::Node& node, Signals* out) {
+  absl::Status SignalsValue(const std::string& path, const YAML::Node& node, Signals* out) {
     if (!node.IsMap()) return Error(path, node, "expected a map, e.g. {complaint: true}");
     CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(path + ".", node,
                                         {"complaint", "emergency", "severity", "sentiment",
@@ -299,9 +247,9 @@ class ScenarioReader {
     return absl::OkStatus();
   }
 
-  static absl::Status Streams(const YAML::Node& node,
-                              const std::map<std::string, std::vector<double>>& profiles,
-                              std::vector<TrafficStream>* out) {
+  absl::Status Streams(const YAML::Node& node,
+                       const std::map<std::string, std::vector<double>>& profiles,
+                       std::vector<TrafficStream>* out) {
     if (!node.IsSequence() || node.size() == 0) {
       return Error("streams", node, "expected a non-empty list of traffic streams");
     }
@@ -367,8 +315,7 @@ class ScenarioReader {
     return absl::OkStatus();
   }
 
-  static absl::Status Agents(const YAML::Node& node, double duration_hours,
-                             std::vector<AgentGroup>* out) {
+  absl::Status Agents(const YAML::Node& node, double duration_hours, std::vector<AgentGroup>* out) {
     if (!node.IsSequence() || node.size() == 0) {
       return Error("agents", node, "expected a non-empty list of agent groups");
     }
