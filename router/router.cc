@@ -930,15 +930,20 @@ void Router::Impl::ApplySpec(Agent& a, AgentSpec spec) {
   for (const std::string& l : a.spec.languages) a.languages.push_back(InternLanguage(l));
   std::sort(a.languages.begin(), a.languages.end());
   a.languages.erase(std::unique(a.languages.begin(), a.languages.end()), a.languages.end());
-  a.capacity.fill(0);
-  if (a.spec.capacities.empty()) {
-    for (int ch = 0; ch < kChannelCount; ++ch) a.capacity[ch] = config_.channels[ch].agent_capacity;
+  a.capacity = CapacitiesOf(a.spec);
+  ComputeEligibility(a);
+}
+
+std::array<uint32_t, kChannelCount> Router::Impl::CapacitiesOf(const AgentSpec& spec) const {
+  std::array<uint32_t, kChannelCount> capacity{};
+  if (spec.capacities.empty()) {
+    for (int ch = 0; ch < kChannelCount; ++ch) capacity[ch] = config_.channels[ch].agent_capacity;
   }
-  for (const auto& [ch, cap] : a.spec.capacities) {
-    a.capacity[static_cast<int>(ch)] =
+  for (const auto& [ch, cap] : spec.capacities) {
+    capacity[static_cast<int>(ch)] =
         cap == 0 ? config_.channels[static_cast<int>(ch)].agent_capacity : cap;
   }
-  ComputeEligibility(a);
+  return capacity;
 }
 
 absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
@@ -946,6 +951,19 @@ absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
   if (spec.agent_id.empty()) return absl::InvalidArgumentError("login.agent_id: required");
   AgentSpec normalized = spec;
   if (normalized.languages.empty()) normalized.languages.push_back(config_.default_language);
+  if (const Agent* already = FindAgent(spec.agent_id); already != nullptr && already->logged_in) {
+    // A re-login may not shrink a channel below what the agent holds now
+    // (found by the request fuzzer): finish or transfer those contacts first.
+    const std::array<uint32_t, kChannelCount> capacity = CapacitiesOf(normalized);
+    for (int ch = 0; ch < kChannelCount; ++ch) {
+      if (already->active[ch] > capacity[ch]) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("login.capacities: ", ChannelName(Channel(ch)), " capacity ", capacity[ch],
+                         " is below the ", already->active[ch], " contacts agent '", spec.agent_id,
+                         "' holds on it now"));
+      }
+    }
+  }
   auto [it, inserted] = agent_index_.try_emplace(spec.agent_id, agents_.size());
   if (inserted) {
     agents_.push_back(std::make_unique<Agent>());

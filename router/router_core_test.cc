@@ -5,6 +5,7 @@
 #include <random>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "router/router.h"
@@ -219,6 +220,30 @@ TEST_F(RouterTest, VoiceIsExclusiveAndChatTakesThree) {
   EXPECT_EQ(offers.size(), 3u);  // three chats, no fourth, and no call beside them
   for (const Event& e : offers) EXPECT_EQ(e.channel, Channel::kChat);
   EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+TEST_F(RouterTest, ReloginMayNotShrinkAChannelBelowWhatTheAgentHolds) {
+  const auto chats = [](uint32_t n) {
+    return Agent("al", {{"general", 7}}, {"en"}, {{Channel::kChat, n}});
+  };
+  ASSERT_TRUE(router_->Login(chats(3), kT0).ok());
+  for (int i = 0; i < 2; ++i) {
+    Submit(Contact(absl::StrCat("chat", i), "chat", Tier::kStandard, Channel::kChat),
+           absl::Seconds(i));
+  }
+  ASSERT_EQ(OfKind(router_->TakeEvents(), EventKind::kOffered).size(), 2u);
+  absl::Status shrink = router_->Login(chats(1), kT0 + absl::Seconds(3));
+  EXPECT_EQ(shrink.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(absl::StrContains(shrink.message(),
+                                "login.capacities: chat capacity 1 is below the 2 contacts"))
+      << shrink;
+  const AgentView al = *router_->GetAgent("al", kT0 + absl::Seconds(3));
+  ASSERT_EQ(al.load.size(), 1u);
+  EXPECT_EQ(al.load[0].capacity, 3u) << "a refused login changed the agent";
+  EXPECT_EQ(al.load[0].active, 2u);
+  EXPECT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
+  EXPECT_TRUE(router_->Login(chats(2), kT0 + absl::Seconds(4)).ok());  // exactly what it holds
+  EXPECT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
 }
 
 TEST_F(RouterTest, StickyLastAgentIsPreferred) {

@@ -18,9 +18,9 @@
 #ifndef CCROUTER_ROUTER_INTERNAL_ROUTER_IMPL_H_
 #define CCROUTER_ROUTER_INTERNAL_ROUTER_IMPL_H_
 
+#include <deque>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
-#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -290,6 +290,8 @@ class Router::Impl {
   void RefreshPools(Agent& a);  // after any change to its state or load
   void Repool(Agent& a);        // the pool part of RefreshPools, without occupancy accounting
   void ApplySpec(Agent& a, AgentSpec spec);  // skills, languages, capacity, eligibility
+  // Per channel, with 0 (or no channel listed) taking the config's default.
+  std::array<uint32_t, kChannelCount> CapacitiesOf(const AgentSpec& spec) const;
   void AcquireSlot(Agent& a, Contact& c);
   void ReleaseSlot(Agent& a, Contact& c);
   void Miss(Agent& a, Contact& c, EventKind kind, absl::string_view reason);
