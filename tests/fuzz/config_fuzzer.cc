@@ -12,6 +12,7 @@
 namespace ccr::fuzz {
 
 int FuzzConfig(const uint8_t* data, size_t size) {
+  QuietLogs();
   // Admin.ReloadConfig refuses more than 1 MiB.
   if (size > 1024 * 1024) return 0;
   const absl::string_view yaml(reinterpret_cast<const char*>(data), size);
@@ -36,15 +37,38 @@ int FuzzConfig(const uint8_t* data, size_t size) {
   absl::Status invariants = fixture.router->CheckInvariants();
   CCR_FUZZ_CHECK(invariants.ok(), absl::StrCat("after a reload: ", invariants.ToString()));
 
-  // Route one contact of each configured queue's channel, then let a day
-  // of timers run.
+  // An agent with every configured skill, then one contact per queue (at
+  // most 8) carrying every signal the scoring weighs, then a day of timers.
+  AgentSpec agent;
+  agent.agent_id = "config-fuzz-agent";
+  for (const QueueConfig& q : config->queues) {
+    for (const SkillRequirement& s : q.skills) agent.skills.push_back({s.skill, 10});
+  }
+  agent.languages = {config->default_language};
+  for (int c = 0; c < kChannelCount; ++c) agent.capacities.emplace_back(Channel(c), 0);
+  agent.start_available = true;
+  // Duplicate skills are the router's to refuse; the point is what follows.
+  (void)(*router)->Login(agent, kFuzzNow);
+  std::string keyword;
+  if (!config->scoring.keywords.empty()) keyword = config->scoring.keywords.begin()->first;
   int n = 0;
   for (const QueueConfig& q : config->queues) {
     if (n == 8) break;
     v1::ContactSpec contact;
-    contact.set_idempotency_key(absl::StrCat("config-fuzz-", n++));
+    contact.set_idempotency_key(absl::StrCat("config-fuzz-", n));
     contact.set_channel(ChannelToWire(q.channel));
     contact.set_queue(q.name);
+    contact.mutable_customer()->set_tier(static_cast<v1::Tier>(1 + n % 4));
+    if (n % 2 == 0) contact.mutable_customer()->add_needs(v1::NEED_ELDERLY);
+    v1::Signals* signals = contact.mutable_signals();
+    signals->set_complaint(n % 2 == 0);
+    signals->set_emergency(n % 3 == 0);
+    signals->set_incident_severity(static_cast<v1::Severity>(n % 4));
+    signals->set_sentiment(-0.9);
+    signals->set_repeat_contacts_24h(n * 3);
+    signals->set_escalation_level(n % 4);
+    if (!keyword.empty() && keyword.size() <= 64) signals->add_keywords(keyword);
+    ++n;
     absl::StatusOr<ContactSpec> spec = ContactSpecFromWire(contact, *config, kFuzzNow);
     CCR_FUZZ_CHECK(spec.ok(), absl::StrCat("a contact for queue ", q.name,
                                            " does not validate: ", spec.status().ToString()));
@@ -52,6 +76,8 @@ int FuzzConfig(const uint8_t* data, size_t size) {
     CCR_FUZZ_CHECK(r.ok(), absl::StrCat("a contact for queue ", q.name,
                                         " is refused: ", r.status().ToString()));
   }
+  invariants = (*router)->CheckInvariants();
+  CCR_FUZZ_CHECK(invariants.ok(), absl::StrCat("after routing: ", invariants.ToString()));
   (*router)->Tick(kFuzzNow + absl::Hours(25));
   invariants = (*router)->CheckInvariants();
   CCR_FUZZ_CHECK(invariants.ok(), absl::StrCat("after a day of timers: ", invariants.ToString()));

@@ -4,6 +4,7 @@
 #include "engine/apply.h"
 #include "engine/config_loader.h"
 #include "engine/wire.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace ccr::fuzz {
 
@@ -38,6 +39,14 @@ v1::Command Submit(const std::string& key, v1::Channel channel) {
 }
 
 }  // namespace
+
+void QuietLogs() {
+  static const bool quiet = [] {
+    google::protobuf::SetLogHandler(nullptr);
+    return true;
+  }();
+  (void)quiet;
+}
 
 const RouterConfig& DefaultRouterConfig() {
   static const RouterConfig* config = [] {

@@ -68,6 +68,10 @@ struct RequestFixture {
 };
 RequestFixture MakeRequestFixture();
 
+// Silences protobuf's log (it complains about every invalid UTF-8 string a
+// fuzzer makes); each target calls it first.
+void QuietLogs();
+
 // The embedded default config, loaded once.
 const RouterConfig& DefaultRouterConfig();
 

@@ -105,6 +105,7 @@ void RecoverAndCheck(const std::vector<File>& files, bool skip_corrupt) {
 }  // namespace
 
 int FuzzJournal(const uint8_t* data, size_t size) {
+  QuietLogs();
   if (size > 1024 * 1024) return 0;
   const std::vector<File> files =
       SplitIntoFiles(absl::string_view(reinterpret_cast<const char*>(data), size));

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/config_loader.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -71,6 +73,42 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzReplay,
                                            Case{"journal", &FuzzJournal},
                                            Case{"snapshot", &FuzzSnapshot}),
                          [](const auto& info) { return std::string(info.param.name); });
+
+// The bugs the config target found, as plain loader tests.
+TEST(ConfigLoaderRegression, NonScalarMappingKeyIsAnErrorNotAnException) {
+  // yaml-cpp threw TypedBadConversion out of the loader: std::terminate, so
+  // one Admin.ReloadConfig could stop the daemon.
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(
+      "default_language: en\nqueues:\n  - {[name]: voice_general, channel: voice}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), ::testing::HasSubstr("line 3, column 6"));
+}
+
+TEST(ConfigLoaderRegression, NumbersOutOfRangeAreRefusedNamingTheField) {
+  const std::string queue =
+      "default_language: en\nqueues:\n  - {name: q, channel: voice, answer_within_seconds: ";
+  struct Case {
+    std::string yaml;
+    std::string field;
+  };
+  const Case cases[] = {
+      {queue + "20}\nscoring: {tier_standard: 1e300}\n", "config.scoring.tier_standard"},
+      {queue + "20}\nscoring: {complaint: Infinity}\n", "config.scoring.complaint"},
+      {queue + "20}\nscoring: {seconds_per_point: NaN}\n", "config.scoring.seconds_per_point"},
+      {queue + "20}\nscoring: {keywords: {refund: -2e6}}\n", "config.scoring.keywords[0].value"},
+      {queue + "1e300}\n", "config.queues[0].answer_within_seconds"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<RouterConfig> config = LoadRouterConfig(c.yaml);
+    ASSERT_FALSE(config.ok()) << c.yaml;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument) << c.yaml;
+    EXPECT_THAT(config.status().message(), ::testing::HasSubstr(c.field + ": ")) << c.yaml;
+  }
+  // The limits leave room for every sensible config.
+  EXPECT_TRUE(LoadRouterConfig(queue + "315360000}\nscoring: {complaint: -1e6}\n").ok());
+  EXPECT_TRUE(LoadRouterConfig(DefaultConfigYaml()).ok());
+}
 
 }  // namespace
 }  // namespace ccr::fuzz

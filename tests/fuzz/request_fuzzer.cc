@@ -202,6 +202,7 @@ bool StateDependent(const v1::Command& cmd, const absl::Status& s) {
 }  // namespace
 
 int FuzzRequest(const uint8_t* data, size_t size) {
+  QuietLogs();
   if (size == 0 || size > 256 * 1024) return 0;
   const auto kind = static_cast<RequestKind>(data[0] % static_cast<uint8_t>(RequestKind::kCount));
   ++data;

@@ -28,6 +28,7 @@ absl::StatusOr<RouterConfig> ConfigOf(const std::string& yaml) {
 }  // namespace
 
 int FuzzSnapshot(const uint8_t* data, size_t size) {
+  QuietLogs();
   if (size > 4 * 1024 * 1024) return 0;
   v1::Snapshot snapshot;
   if (!snapshot.ParseFromArray(data, static_cast<int>(size))) return 0;
