@@ -68,6 +68,14 @@ struct RequestFixture {
 };
 RequestFixture MakeRequestFixture();
 
+// A router invariant failure the fuzz targets know of and do not count as a
+// crash (see KnownIssueTest in replay_test.cc, which fails once it is fixed):
+// an agent whose capacity is lowered below its current load, by a re-login
+// with smaller capacities (a reconnecting desktop) or a reload with a smaller
+// agent_capacity, keeps its contacts and is reported "over capacity".
+// CanTake offers it nothing more meanwhile, so the load only drains.
+bool KnownRouterIssue(const absl::Status& invariants);
+
 // Silences protobuf's log (it complains about every invalid UTF-8 string a
 // fuzzer makes); each target calls it first.
 void QuietLogs();

