@@ -194,8 +194,9 @@ TEST(TextFormat, SameSamplesAsPrometheusCppsSerializer) {
   EXPECT_EQ(our_comments, their_comments);
   EXPECT_EQ(a.size(), 2u + 4u + 2u + 15u);
   // Exact where the formats agree byte for byte.
-  EXPECT_TRUE(absl::StrContains(ours, "c_total{queue=\"q\\\"uoted\\\\back\\nline\",tier=\"vip\"} "
-                                      "12345678901\n"))
+  EXPECT_TRUE(absl::StrContains(ours,
+                                "c_total{queue=\"q\\\"uoted\\\\back\\nline\",tier=\"vip\"} "
+                                "12345678901\n"))
       << ours;
   EXPECT_TRUE(absl::StrContains(ours, "g{k=\"third\"} 0.3333333333333333\n")) << ours;
   EXPECT_TRUE(absl::StrContains(ours, "h_seconds_bucket{command=\"submit\",le=\"+Inf\"} 3\n"))

@@ -127,7 +127,10 @@ void BM_Scrape(benchmark::State& state) {
   for (auto _ : state) bytes = registry.Exposition().size();
   state.counters["bytes"] = static_cast<double>(bytes);
 }
-BENCHMARK(BM_Scrape)->Args({100, 1000})->Args({1000, 10000})->Args({10000, 100000})
+BENCHMARK(BM_Scrape)
+    ->Args({100, 1000})
+    ->Args({1000, 10000})
+    ->Args({10000, 100000})
     ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
