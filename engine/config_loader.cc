@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/wire.h"
@@ -65,7 +66,14 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, std::stri
       for (const auto& kv : node) {
         if (!first) out->push_back(',');
         first = false;
-        const std::string k = kv.first.as<std::string>();
+        // A key must be a plain value: `? [a, b]: c` is valid YAML but no
+        // config field (as<std::string> would throw on it).
+        if (!kv.first.IsScalar()) {
+          return absl::InvalidArgumentError(absl::StrCat("config: line ", kv.first.Mark().line + 1,
+                                                         ", column ", kv.first.Mark().column + 1,
+                                                         ": a mapping key must be a plain value"));
+        }
+        const std::string k = kv.first.Scalar();
         AppendJsonString(out, k);
         out->push_back(':');
         if (absl::Status s = NodeToJson(kv.second, k, out); !s.ok()) return s;
@@ -111,6 +119,45 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, std::stri
   return absl::InvalidArgumentError(absl::StrCat("config: undefined YAML node at '", key, "'"));
 }
 
+// Bounds on every number of a config. The router turns durations into
+// absl::Time deadlines and scores into integer milliseconds of rank
+// (seconds_per_point * points); without bounds a huge, infinite or NaN
+// value overflows that arithmetic.
+constexpr double kMaxConfigSeconds = 10 * 365 * 86400.0;  // ten years
+constexpr double kMaxConfigWeight = 1e6;
+
+// Every double field of `m` (recursively, map values included) is finite;
+// those named *_seconds are within ±kMaxConfigSeconds, the others (weights,
+// ratios, thresholds) within ±kMaxConfigWeight.
+absl::Status CheckConfigNumbers(const google::protobuf::Message& m, const std::string& path) {
+  const google::protobuf::Reflection* r = m.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const google::protobuf::FieldDescriptor* f : fields) {
+    const std::string name = path.empty() ? f->name() : absl::StrCat(path, ".", f->name());
+    const int n = f->is_repeated() ? r->FieldSize(m, f) : 1;
+    for (int i = 0; i < n; ++i) {
+      const std::string at = f->is_repeated() ? absl::StrCat(name, "[", i, "]") : name;
+      if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
+        const google::protobuf::Message& sub =
+            f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
+        if (absl::Status s = CheckConfigNumbers(sub, at); !s.ok()) return s;
+        continue;
+      }
+      if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE) continue;
+      const double v = f->is_repeated() ? r->GetRepeatedDouble(m, f, i) : r->GetDouble(m, f);
+      const bool seconds = absl::EndsWith(f->name(), "_seconds");
+      const double limit = seconds ? kMaxConfigSeconds : kMaxConfigWeight;
+      if (!std::isfinite(v) || std::fabs(v) > limit) {
+        return absl::InvalidArgumentError(absl::StrCat("config.", at, ": ", v,
+                                                       " is out of range (at most ", limit,
+                                                       seconds ? " seconds)" : " in magnitude)"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Duration SecondsOr(double seconds, absl::Duration fallback) {
   return seconds > 0 ? absl::Seconds(seconds) : fallback;
 }
@@ -127,7 +174,13 @@ absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
   }
   if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
   std::string json;
-  if (absl::Status s = NodeToJson(root, "", &json); !s.ok()) return s;
+  try {
+    if (absl::Status s = NodeToJson(root, "", &json); !s.ok()) return s;
+  } catch (const YAML::Exception& e) {
+    // Hostile input must never throw out of the loader (Admin.ReloadConfig).
+    return absl::InvalidArgumentError(absl::StrCat("config: YAML error at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  }
   return json;
 }
 
@@ -231,6 +284,7 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
 absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config* wire) {
   absl::StatusOr<v1::Config> parsed = ParseConfigYaml(yaml);
   if (!parsed.ok()) return parsed.status();
+  if (absl::Status s = CheckConfigNumbers(*parsed, ""); !s.ok()) return s;
   for (int i = 0; i < parsed->queues_size(); ++i) {
     if (parsed->queues(i).channel() == v1::CHANNEL_UNSPECIFIED) {
       return absl::InvalidArgumentError(absl::StrCat("config.queues[", i, "].channel: required"));
