@@ -69,11 +69,10 @@ struct RequestFixture {
 RequestFixture MakeRequestFixture();
 
 // A router invariant failure the fuzz targets know of and do not count as a
-// crash (see KnownIssueTest in replay_test.cc, which fails once it is fixed):
-// an agent whose capacity is lowered below its current load, by a re-login
-// with smaller capacities (a reconnecting desktop) or a reload with a smaller
-// agent_capacity, keeps its contacts and is reported "over capacity".
-// CanTake offers it nothing more meanwhile, so the load only drains.
+// crash: a reload with a smaller agent_capacity leaves an agent holding more
+// than its new capacity until those contacts finish ("over capacity"). CanTake
+// offers it nothing more meanwhile, so the load only drains. (A re-login
+// with smaller capacities is refused: RouterRegression in replay_test.cc.)
 bool KnownRouterIssue(const absl::Status& invariants);
 
 // Silences protobuf's log (it complains about every invalid UTF-8 string a

@@ -123,12 +123,7 @@ def agent(daemon, shared, stop, rng, agent_id):
                 return
             yield m
 
-    login = agent_desk_pb2.Login(
-        agent_id=agent_id, start_available=True, languages=["en"],
-        skills=[types_pb2.Skill(name=s, level=8) for s in ("general", "billing", "emergency")],
-        capacities=[types_pb2.ChannelCapacity(channel=c) for c in
-                    (types_pb2.CHANNEL_VOICE, types_pb2.CHANNEL_CHAT, types_pb2.CHANNEL_EMAIL)])
-    outbox.put(agent_desk_pb2.AgentMessage(login=login))
+    outbox.put(agent_desk_pb2.AgentMessage(login=agent_login(agent_id, available=True)))
     stub = agent_desk_pb2_grpc.AgentDeskStub(daemon.channel)
     stream = stub.Connect(requests())
     stopper = threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True)
@@ -216,14 +211,20 @@ def check_lifetime(events, shared, round_no):
             live.pop(e.contact_id, None)
 
 
+def agent_login(agent_id, available):
+    return agent_desk_pb2.Login(
+        agent_id=agent_id, start_available=available, languages=["en"],
+        skills=[types_pb2.Skill(name=s, level=8) for s in ("general", "billing", "emergency")],
+        capacities=[types_pb2.ChannelCapacity(channel=c) for c in
+                    (types_pb2.CHANNEL_VOICE, types_pb2.CHANNEL_CHAT, types_pb2.CHANNEL_EMAIL)])
+
+
 def old_offer_is_dead(daemon, offer_id, agent_id):
     """Logs in as the agent the offer was made to and accepts it: must fail."""
     stub = agent_desk_pb2_grpc.AgentDeskStub(daemon.channel)
-    login = agent_desk_pb2.Login(
-        agent_id=agent_id, start_available=False, languages=["en"],
-        skills=[types_pb2.Skill(name="general", level=8)],
-        capacities=[types_pb2.ChannelCapacity(channel=types_pb2.CHANNEL_VOICE)])
-    msgs = [agent_desk_pb2.AgentMessage(login=login),
+    # The same capacities as before: the agent may still hold contacts, and a
+    # re-login may not shrink a channel below what it holds.
+    msgs = [agent_desk_pb2.AgentMessage(login=agent_login(agent_id, available=False)),
             agent_desk_pb2.AgentMessage(request_id=1,
                                         accept=agent_desk_pb2.Accept(offer_id=offer_id))]
     done = threading.Event()
