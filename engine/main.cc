@@ -349,14 +349,8 @@ int main(int argc, char** argv) {
     server->Shutdown();
     return 1;
   }
-  ccr::LogAlways("listening", {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
-                               {"http", absl::StrCat(http_host, ":", (*http)->port())},
-                               {"tls", credentials_are_tls ? "on" : "off"},
-                               {"config", flags.config.empty() ? "embedded" : flags.config},
-                               {"queues", absl::StrCat(config->queues.size())},
-                               {"data_dir", flags.data_dir}});
-
   std::thread shutdown_thread;
+  // Before the listening line: whoever reads it may signal at once.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   std::function<void(const boost::system::error_code&, int)> on_signal =
       [&](const boost::system::error_code& ec, int signo) {
@@ -386,6 +380,13 @@ int main(int argc, char** argv) {
         });
       };
   signals.async_wait(on_signal);
+
+  ccr::LogAlways("listening", {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
+                               {"http", absl::StrCat(http_host, ":", (*http)->port())},
+                               {"tls", credentials_are_tls ? "on" : "off"},
+                               {"config", flags.config.empty() ? "embedded" : flags.config},
+                               {"queues", absl::StrCat(config->queues.size())},
+                               {"data_dir", flags.data_dir}});
 
   auto work = boost::asio::make_work_guard(io);
   io.run();
