@@ -276,6 +276,15 @@ std::string Daemon::StderrText() const {
   return stderr_text_;
 }
 
+bool Daemon::WaitForStderr(absl::string_view text, absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    if (absl::StrContains(StderrText(), text)) return true;
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 Daemon::ExitStatus Daemon::Stop(absl::Duration timeout) {
   ExitStatus result;
   if (pid_ <= 0) return result;

@@ -86,6 +86,10 @@ class Daemon {
   const std::string& http_address() const { return http_address_; }
   // Everything the daemon wrote to stderr so far (the last 1 MiB).
   std::string StderrText() const;
+  // Whether `text` appears on stderr within `timeout` (a line the daemon
+  // wrote before answering an RPC may still be in the pipe when the answer
+  // arrives).
+  bool WaitForStderr(absl::string_view text, absl::Duration timeout) const;
   // SIGKILL, as a crash would: no drain, no final snapshot.
   void Kill();
   pid_t pid() const { return pid_; }

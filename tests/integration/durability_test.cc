@@ -139,7 +139,7 @@ TEST_F(DurabilityTest, JournalThatCannotWriteRefusesAndRecoversByItself) {
   grpc::Status refused = gateway.Submit(Contact("f-2", v1::CHANNEL_EMAIL), &reply);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
   EXPECT_THAT(refused.error_message(), HasSubstr("journal"));
-  EXPECT_THAT(daemon().StderrText(), HasSubstr("event=journal_write_failed"));
+  EXPECT_TRUE(daemon().WaitForStderr("event=journal_write_failed", kWait)) << daemon().StderrText();
 
   rlimit room{RLIM_INFINITY, RLIM_INFINITY};
   ASSERT_EQ(prlimit(daemon().pid(), RLIMIT_FSIZE, &room, nullptr), 0) << strerror(errno);
