@@ -172,9 +172,80 @@ class Gateway {
   virtual void Cancel() = 0;
 };
 
+// A client bidi stream that several threads write to: one write in flight,
+// the rest queued in order; a failed write (or Cancel) breaks the stream and
+// drops the queue. The subclass decides when to half-close
+// (MaybeWritesDone, called with mu_ held after every change) and sets done_
+// in its OnDone.
+template <typename Request, typename Response>
+class QueuedStreamWriter : public grpc::ClientBidiReactor<Request, Response> {
+ public:
+  bool WaitUntilDone(Clock::duration timeout) {
+    std::unique_lock lock(mu_);
+    return done_cv_.wait_for(lock, timeout, [this] { return done_; });
+  }
+
+  // Gives up: cancels the call and drops what is queued (a write in flight
+  // fails, and its OnWriteDone lets the subclass release the stream).
+  void CancelCall() {
+    context_.TryCancel();
+    std::lock_guard lock(mu_);
+    broken_ = true;
+    pending_.clear();
+    MaybeWritesDone();
+  }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard lock(mu_);
+    if (!ok) {
+      broken_ = true;
+      writing_ = false;
+      pending_.clear();
+      MaybeWritesDone();
+      return;
+    }
+    if (!pending_.empty()) {
+      current_ = std::move(pending_.front());
+      pending_.pop_front();
+      this->StartWrite(&current_);
+      return;
+    }
+    writing_ = false;
+    MaybeWritesDone();
+  }
+
+ protected:
+  // REQUIRES: mu_ held.
+  void EnqueueLocked(Request request) {
+    if (writing_) {
+      pending_.push_back(std::move(request));
+      return;
+    }
+    writing_ = true;
+    current_ = std::move(request);
+    this->StartWrite(&current_);
+  }
+  // REQUIRES: mu_ held.
+  void MarkDoneLocked() {
+    done_ = true;
+    done_cv_.notify_all();
+  }
+  // REQUIRES: mu_ held. Half-closes (and drops the hold) once it may.
+  virtual void MaybeWritesDone() = 0;
+
+  grpc::ClientContext context_;
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  Request current_;              // GUARDED_BY(mu_): the one write in flight
+  std::deque<Request> pending_;  // GUARDED_BY(mu_)
+  bool writing_ = false;         // GUARDED_BY(mu_)
+  bool broken_ = false;          // GUARDED_BY(mu_)
+  bool done_ = false;            // GUARDED_BY(mu_)
+};
+
 class StreamGateway final
     : public Gateway,
-      public grpc::ClientBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply> {
+      public QueuedStreamWriter<v1::SubmitStreamRequest, v1::SubmitStreamReply> {
  public:
   StreamGateway(std::shared_ptr<grpc::Channel> channel, ContactPool& pool, BenchCounters& counters,
                 bool closed_loop)
@@ -202,13 +273,7 @@ class StreamGateway final
     pool_.Fill(request.mutable_contact(), intended);
     counters_.Submitted(intended);
     ++unanswered_;
-    if (writing_) {
-      pending_.push_back(std::move(request));
-      return;
-    }
-    writing_ = true;
-    current_ = std::move(request);
-    StartWrite(&current_);
+    EnqueueLocked(std::move(request));
   }
 
   void Finish() override {
@@ -217,40 +282,12 @@ class StreamGateway final
     MaybeWritesDone();
   }
 
-  bool WaitDone(Clock::duration timeout) override {
-    std::unique_lock lock(mu_);
-    return done_cv_.wait_for(lock, timeout, [this] { return done_; });
-  }
+  bool WaitDone(Clock::duration timeout) override { return WaitUntilDone(timeout); }
 
   // Gives up on the unanswered submits: cancels the call and drops the hold
   // (unless a write is in flight; its failed OnWriteDone drops it), so
   // OnDone follows.
-  void Cancel() override {
-    context_.TryCancel();
-    std::lock_guard lock(mu_);
-    broken_ = true;
-    pending_.clear();
-    MaybeWritesDone();
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    if (!ok) {
-      broken_ = true;
-      writing_ = false;
-      pending_.clear();
-      MaybeWritesDone();
-      return;
-    }
-    if (!pending_.empty()) {
-      current_ = std::move(pending_.front());
-      pending_.pop_front();
-      StartWrite(&current_);
-      return;
-    }
-    writing_ = false;
-    MaybeWritesDone();
-  }
+  void Cancel() override { CancelCall(); }
 
   void OnReadDone(bool ok) override {
     if (!ok) return;
@@ -276,13 +313,12 @@ class StreamGateway final
     counters_.in_flight.fetch_sub(unanswered_, std::memory_order_relaxed);
     counters_.unanswered.fetch_add(static_cast<uint64_t>(unanswered_), std::memory_order_relaxed);
     unanswered_ = 0;
-    done_ = true;
-    done_cv_.notify_all();
+    MarkDoneLocked();
   }
 
  private:
   // REQUIRES: mu_ held. Half-closes once finishing and every reply is in.
-  void MaybeWritesDone() {
+  void MaybeWritesDone() override {
     if (!finishing_ || writing_ || writes_done_ || (unanswered_ > 0 && !broken_)) return;
     writes_done_ = true;
     StartWritesDone();
@@ -293,20 +329,12 @@ class StreamGateway final
   ContactPool& pool_;
   BenchCounters& counters_;
   const bool closed_loop_;
-  grpc::ClientContext context_;
   v1::SubmitStreamReply reply_;  // the one outstanding read
 
-  std::mutex mu_;
-  std::condition_variable done_cv_;
-  v1::SubmitStreamRequest current_;              // GUARDED_BY(mu_): the one write in flight
-  std::deque<v1::SubmitStreamRequest> pending_;  // GUARDED_BY(mu_)
-  bool writing_ = false;                         // GUARDED_BY(mu_)
-  bool finishing_ = false;                       // GUARDED_BY(mu_)
-  bool writes_done_ = false;                     // GUARDED_BY(mu_)
-  bool broken_ = false;                          // GUARDED_BY(mu_)
-  bool done_ = false;                            // GUARDED_BY(mu_)
-  int64_t last_id_ = 0;                          // GUARDED_BY(mu_)
-  int64_t unanswered_ = 0;                       // GUARDED_BY(mu_)
+  bool finishing_ = false;    // GUARDED_BY(mu_)
+  bool writes_done_ = false;  // GUARDED_BY(mu_)
+  int64_t last_id_ = 0;       // GUARDED_BY(mu_)
+  int64_t unanswered_ = 0;    // GUARDED_BY(mu_)
 };
 
 class UnaryGateway final : public Gateway {
@@ -456,7 +484,7 @@ enum DelayLane : size_t { kAcceptLane = 0, kHandleLane = 1, kWrapUpLane = 2 };
 
 // One agent desktop on an AgentDesk stream: accept every offer after the
 // accept delay, complete after the handle time, wrap up after the wrap-up.
-class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::ServerMessage> {
+class BenchAgent final : public QueuedStreamWriter<v1::AgentMessage, v1::ServerMessage> {
  public:
   BenchAgent(v1::AgentDesk::Stub& stub, v1::Login login, BenchCounters& counters,
              DelayLanes& delays)
@@ -477,13 +505,7 @@ class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Se
     std::lock_guard lock(mu_);
     if (closing_ || broken_) return;
     message.set_request_id(++next_request_id_);
-    if (writing_) {
-      pending_.push_back(std::move(message));
-      return;
-    }
-    writing_ = true;
-    current_ = std::move(message);
-    StartWrite(&current_);
+    EnqueueLocked(std::move(message));
   }
 
   void Heartbeat() {
@@ -495,37 +517,6 @@ class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Se
   void Close() {
     std::lock_guard lock(mu_);
     closing_ = true;
-    MaybeWritesDone();
-  }
-
-  bool WaitDone(Clock::duration timeout) {
-    std::unique_lock lock(mu_);
-    return done_cv_.wait_for(lock, timeout, [this] { return done_; });
-  }
-  void Cancel() {
-    context_.TryCancel();
-    std::lock_guard lock(mu_);
-    broken_ = true;
-    pending_.clear();
-    MaybeWritesDone();
-  }
-
-  void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
-    if (!ok) {
-      broken_ = true;
-      writing_ = false;
-      pending_.clear();
-      MaybeWritesDone();
-      return;
-    }
-    if (!pending_.empty()) {
-      current_ = std::move(pending_.front());
-      pending_.pop_front();
-      StartWrite(&current_);
-      return;
-    }
-    writing_ = false;
     MaybeWritesDone();
   }
 
@@ -554,8 +545,7 @@ class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Se
       counters_.Error("AgentDesk.Connect", status.error_code());
     }
     std::lock_guard lock(mu_);
-    done_ = true;
-    done_cv_.notify_all();
+    MarkDoneLocked();
   }
 
  private:
@@ -586,7 +576,7 @@ class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Se
   }
 
   // REQUIRES: mu_ held.
-  void MaybeWritesDone() {
+  void MaybeWritesDone() override {
     if (!closing_ && !broken_) return;
     if (writing_ || writes_done_) return;
     writes_done_ = true;
@@ -598,20 +588,12 @@ class BenchAgent final : public grpc::ClientBidiReactor<v1::AgentMessage, v1::Se
   const v1::Login login_;
   BenchCounters& counters_;
   DelayLanes& delays_;
-  grpc::ClientContext context_;
   v1::ServerMessage message_;  // the one outstanding read
   std::atomic<uint64_t> heartbeats_{0};
 
-  std::mutex mu_;
-  std::condition_variable done_cv_;
-  v1::AgentMessage current_;              // GUARDED_BY(mu_)
-  std::deque<v1::AgentMessage> pending_;  // GUARDED_BY(mu_)
-  uint64_t next_request_id_ = 0;          // GUARDED_BY(mu_)
-  bool writing_ = false;                  // GUARDED_BY(mu_)
-  bool closing_ = false;                  // GUARDED_BY(mu_)
-  bool broken_ = false;                   // GUARDED_BY(mu_)
-  bool writes_done_ = false;              // GUARDED_BY(mu_)
-  bool done_ = false;                     // GUARDED_BY(mu_)
+  uint64_t next_request_id_ = 0;  // GUARDED_BY(mu_)
+  bool closing_ = false;          // GUARDED_BY(mu_)
+  bool writes_done_ = false;      // GUARDED_BY(mu_)
 };
 
 // Open loop: hands every due arrival to the gateways, round robin, with its
@@ -835,11 +817,11 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   for (auto& agent : agents) agent->Close();
   const Clock::time_point logout_until = Clock::now() + seconds(kDrainSeconds);
   for (auto& agent : agents) {
-    if (!agent->WaitDone(std::max(Clock::duration::zero(), logout_until - Clock::now()))) {
-      agent->Cancel();
+    if (!agent->WaitUntilDone(std::max(Clock::duration::zero(), logout_until - Clock::now()))) {
+      agent->CancelCall();
     }
   }
-  for (auto& agent : agents) agent->WaitDone(seconds(kRpcTimeoutSeconds));
+  for (auto& agent : agents) agent->WaitUntilDone(seconds(kRpcTimeoutSeconds));
 
   summary.submitted = counters.submitted.load();
   summary.acked = counters.acked.load();
