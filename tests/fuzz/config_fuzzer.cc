@@ -77,13 +77,7 @@ int FuzzConfig(const uint8_t* data, size_t size) {
     CCR_FUZZ_CHECK(r.ok(), absl::StrCat("a contact for queue ", q.name,
                                         " is refused: ", r.status().ToString()));
   }
-  invariants = (*router)->CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
-                 absl::StrCat("after routing: ", invariants.ToString()));
-  (*router)->Tick(kFuzzNow + absl::Hours(25));
-  invariants = (*router)->CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
-                 absl::StrCat("after a day of timers: ", invariants.ToString()));
+  CheckInvariantsThrough(**router, kFuzzNow + absl::Hours(25), "routing");
   return 0;
 }
 

@@ -45,6 +45,17 @@ bool KnownRouterIssue(const absl::Status& invariants) {
   return absl::EndsWith(invariants.message(), " over capacity");
 }
 
+void CheckInvariantsThrough(Router& router, absl::Time until, const std::string& what) {
+  absl::Status invariants = router.CheckInvariants();
+  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
+                 absl::StrCat("after ", what, ": ", invariants.ToString()));
+  router.Tick(until);
+  invariants = router.CheckInvariants();
+  CCR_FUZZ_CHECK(
+      invariants.ok() || KnownRouterIssue(invariants),
+      absl::StrCat("after the timers that followed ", what, ": ", invariants.ToString()));
+}
+
 void QuietLogs() {
   static const bool quiet = [] {
     google::protobuf::SetLogHandler(nullptr);

@@ -75,6 +75,10 @@ RequestFixture MakeRequestFixture();
 // with smaller capacities is refused: RouterRegression in replay_test.cc.)
 bool KnownRouterIssue(const absl::Status& invariants);
 
+// Aborts unless the router's invariants hold (KnownRouterIssue aside) now,
+// "after <what>", and again once its timers have run up to `until`.
+void CheckInvariantsThrough(Router& router, absl::Time until, const std::string& what);
+
 // Silences protobuf's log (it complains about every invalid UTF-8 string a
 // fuzzer makes); each target calls it first.
 void QuietLogs();

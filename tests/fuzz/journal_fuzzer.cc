@@ -99,13 +99,7 @@ bool RecoverAndCheck(const std::vector<File>& files, bool skip_corrupt) {
   if (!recovered.ok()) return false;
   if (!recovered->router) return true;
   Router& router = *recovered->router;
-  absl::Status invariants = router.CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
-                 absl::StrCat("after recovery: ", invariants.ToString()));
-  router.Tick(router.now() + absl::Hours(25));
-  invariants = router.CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
-                 absl::StrCat("after a day of timers past recovery: ", invariants.ToString()));
+  CheckInvariantsThrough(router, router.now() + absl::Hours(25), "recovery");
   return true;
 }
 

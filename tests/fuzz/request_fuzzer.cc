@@ -304,14 +304,8 @@ int FuzzRequest(const uint8_t* data, size_t size) {
         s.code() != absl::StatusCode::kInvalidArgument || StateDependent(cmd, s),
         absl::StrCat("an accepted ", CommandKindName(cmd), " failed to convert: ", s.ToString()));
   }
-  absl::Status invariants = router.CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
-                 absl::StrCat("after ", CommandKindName(cmd), ": ", invariants.ToString()));
-  // Timers (offer timeouts, SLA, follow-ups) over the next day.
-  router.Tick(kFuzzNow + absl::Hours(25));
-  invariants = router.CheckInvariants();
-  CCR_FUZZ_CHECK(invariants.ok() || KnownRouterIssue(invariants),
-                 absl::StrCat("after a day of timers: ", invariants.ToString()));
+  // Then timers (offer timeouts, SLA, follow-ups) over the next day.
+  CheckInvariantsThrough(router, kFuzzNow + absl::Hours(25), CommandKindName(cmd));
   return 0;
 }
 
