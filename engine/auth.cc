@@ -188,8 +188,15 @@ absl::StatusOr<Principal> Authenticator::AuthorizeCredentials(absl::string_view 
                                                               RoleSet allowed,
                                                               absl::string_view method,
                                                               absl::string_view peer) const {
-  const std::shared_ptr<const AuthPolicy> policy = this->policy();
-  if (policy->open) return Principal{Role::kAdmin, "anonymous"};
+  return AuthorizeWith(*policy(), authorization, certificate_cn, allowed, method, peer);
+}
+
+absl::StatusOr<Principal> Authenticator::AuthorizeWith(const AuthPolicy& policy,
+                                                       absl::string_view authorization,
+                                                       absl::string_view certificate_cn,
+                                                       RoleSet allowed, absl::string_view method,
+                                                       absl::string_view peer) const {
+  if (policy.open) return Principal{Role::kAdmin, "anonymous"};
   std::optional<Principal> who;
   if (!authorization.empty()) {
     absl::string_view token = authorization;
@@ -197,8 +204,8 @@ absl::StatusOr<Principal> Authenticator::AuthorizeCredentials(absl::string_view 
       return Deny(absl::StatusCode::kUnauthenticated, "authorization: want 'Bearer TOKEN'", method,
                   "", peer);
     }
-    auto it = policy->tokens.find(Sha256Hex(absl::StripAsciiWhitespace(token)));
-    if (it == policy->tokens.end()) {
+    auto it = policy.tokens.find(Sha256Hex(absl::StripAsciiWhitespace(token)));
+    if (it == policy.tokens.end()) {
       return Deny(absl::StatusCode::kUnauthenticated, "authorization: unknown token", method, "",
                   peer);
     }
@@ -210,8 +217,8 @@ absl::StatusOr<Principal> Authenticator::AuthorizeCredentials(absl::string_view 
     }
     who = it->second.principal;
   } else if (!certificate_cn.empty()) {
-    auto it = policy->certificate_subjects.find(certificate_cn);
-    if (it == policy->certificate_subjects.end()) {
+    auto it = policy.certificate_subjects.find(certificate_cn);
+    if (it == policy.certificate_subjects.end()) {
       return Deny(absl::StatusCode::kUnauthenticated,
                   absl::StrCat("client certificate '", certificate_cn, "' has no role"), method,
                   certificate_cn, peer);
@@ -238,7 +245,8 @@ absl::StatusOr<Principal> Authenticator::AuthorizeCredentials(absl::string_view 
 absl::StatusOr<Principal> Authenticator::Authorize(const grpc::CallbackServerContext& ctx,
                                                    RoleSet allowed,
                                                    absl::string_view method) const {
-  if (policy()->open) return Principal{Role::kAdmin, "anonymous"};
+  const std::shared_ptr<const AuthPolicy> policy = this->policy();
+  if (policy->open) return Principal{Role::kAdmin, "anonymous"};
   absl::string_view authorization;
   const auto& metadata = ctx.client_metadata();
   if (auto it = metadata.find("authorization"); it != metadata.end()) {
@@ -251,7 +259,7 @@ absl::StatusOr<Principal> Authenticator::Authorize(const grpc::CallbackServerCon
       cn.assign(v.data(), v.size());
     }
   }
-  return AuthorizeCredentials(authorization, cn, allowed, method, ctx.peer());
+  return AuthorizeWith(*policy, authorization, cn, allowed, method, ctx.peer());
 }
 
 }  // namespace ccr

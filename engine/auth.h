@@ -121,6 +121,11 @@ class Authenticator {
                     absl::string_view caller, absl::string_view peer) const;
 
  private:
+  // AuthorizeCredentials under a policy snapshot already taken.
+  absl::StatusOr<Principal> AuthorizeWith(const AuthPolicy& policy, absl::string_view authorization,
+                                          absl::string_view certificate_cn, RoleSet allowed,
+                                          absl::string_view method, absl::string_view peer) const;
+
   mutable std::mutex mu_;
   std::shared_ptr<const AuthPolicy> policy_;  // GUARDED_BY(mu_); the snapshot itself is immutable
   prometheus::Counter* unauthenticated_ = nullptr;
