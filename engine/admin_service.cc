@@ -1,6 +1,7 @@
 // Admin: queue and agent figures, explanations, the event feed, reloads and
 // supervisor overrides.
 #include "absl/strings/str_cat.h"
+#include "engine/config_loader.h"
 #include "engine/log.h"
 #include "engine/services.h"
 #include "engine/wire.h"
@@ -97,21 +98,24 @@ grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext
   if (auto who = auth_.Authorize(*ctx, kAdminRoles, "Admin.ReloadConfig"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
-  if (req->config_yaml().size() > 1024 * 1024) {
-    return Refuse(ctx, absl::InvalidArgumentError("config_yaml: larger than 1 MiB"));
+  if (req->config_yaml().size() > kMaxConfigYamlBytes) {
+    return Refuse(ctx, absl::InvalidArgumentError(absl::StrCat(
+                           "config_yaml: ", req->config_yaml().size(), " bytes, over the limit of ",
+                           kMaxConfigYamlBytes, " bytes (1 MiB)")));
   }
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  engine_.Post([reactor, reply, yaml = req->config_yaml()](Engine& e) {
-    e.Reload(yaml, [reactor, reply](absl::StatusOr<ReloadResult> r) {
-      if (!r.ok()) {
-        reactor->Finish(ToGrpcStatus(r.status()));
-        return;
-      }
-      reply->set_queues(r->queues);
-      for (ContactId id : r->moved) reply->add_moved_contacts(ContactIdString(id));
-      reply->set_fallback_queue(r->fallback_queue);
-      reactor->Finish(grpc::Status::OK);
-    });
+  // Not through the strand: the engine reads and validates the config on
+  // its reload worker and posts only a config that loaded. `done` runs on
+  // the worker or the strand; Finish may be called from either.
+  engine_.Reload(req->config_yaml(), [reactor, reply](absl::StatusOr<ReloadResult> r) {
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    reply->set_queues(r->queues);
+    for (ContactId id : r->moved) reply->add_moved_contacts(ContactIdString(id));
+    reply->set_fallback_queue(r->fallback_queue);
+    reactor->Finish(grpc::Status::OK);
   });
   return reactor;
 }

@@ -79,7 +79,7 @@ absl::Status ApplySetState(Router& router, const std::string& agent, const v1::S
 
 }  // namespace
 
-Applied ApplyCommand(Router& router, const v1::Command& cmd) {
+Applied ApplyCommand(Router& router, const v1::Command& cmd, const RouterConfig* loaded_config) {
   const absl::Time now = CommandTime(cmd);
   const std::string& agent = cmd.agent_id();
   Applied out;
@@ -149,7 +149,9 @@ Applied ApplyCommand(Router& router, const v1::Command& cmd) {
       break;
     }
     case v1::Command::kApplyConfig: {
-      absl::StatusOr<RouterConfig> config = LoadRouterConfig(cmd.apply_config().config_yaml());
+      absl::StatusOr<RouterConfig> config =
+          loaded_config != nullptr ? absl::StatusOr<RouterConfig>(*loaded_config)
+                                   : LoadRouterConfig(cmd.apply_config().config_yaml());
       if (!config.ok()) {
         router.Tick(now);
         out.status = config.status();

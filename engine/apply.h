@@ -27,8 +27,12 @@ absl::Time CommandTime(const v1::Command& cmd);
 
 // Applies `cmd` to `router` at its recorded time. A command that fails
 // changes nothing but the router's clock (due timers still run), in replay
-// exactly as it did live. apply_config loads `cmd.apply_config().config_yaml`.
-Applied ApplyCommand(Router& router, const v1::Command& cmd);
+// exactly as it did live. apply_config loads `cmd.apply_config().config_yaml`,
+// unless `loaded_config` is given: then it must be what LoadRouterConfig made
+// of that yaml (the live engine loads a reload off the routing strand, so the
+// strand does not parse it again; replay parses the journalled yaml).
+Applied ApplyCommand(Router& router, const v1::Command& cmd,
+                     const RouterConfig* loaded_config = nullptr);
 
 // Journal records carry the real agent id; logs and errors name the kind.
 const char* CommandKindName(const v1::Command& cmd);

@@ -58,11 +58,10 @@ absl::StatusOr<AuthPolicy> ParseTokenFile(absl::string_view text, absl::string_v
     if (fields.size() < 3 || fields.size() > 4) {
       return error("want ROLE NAME SHA256_HEX [EXPIRES]");
     }
+    // Errors describe the line, never quote it: the path may name any file
+    // the engine can read, and the caller of a reload sees the error.
     std::optional<Role> role = ParseRole(fields[0]);
-    if (!role) {
-      return error(
-          absl::StrCat("role '", fields[0], "' is not gateway, agent, supervisor or admin"));
-    }
+    if (!role) return error("the role (field 1) is not gateway, agent, supervisor or admin");
     const std::string hash = absl::AsciiStrToLower(fields[2]);
     if (hash.size() != 64 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
       return error("the hash must be 64 hex digits (printf %s TOKEN | sha256sum)");
@@ -71,7 +70,7 @@ absl::StatusOr<AuthPolicy> ParseTokenFile(absl::string_view text, absl::string_v
     if (fields.size() == 4) {
       std::string parse_error;
       if (!absl::ParseTime(absl::RFC3339_full, fields[3], &token.expires, &parse_error)) {
-        return error(absl::StrCat("expiry '", fields[3], "' is not an RFC 3339 time"));
+        return error("the expiry (field 4) is not an RFC 3339 time");
       }
     }
     if (!policy.tokens.emplace(hash, std::move(token)).second) {
@@ -83,6 +82,11 @@ absl::StatusOr<AuthPolicy> ParseTokenFile(absl::string_view text, absl::string_v
 }
 
 absl::StatusOr<AuthPolicy> LoadAuthPolicy(const v1::AuthConfig& config, bool client_ca_set) {
+  if (config.open() && (!config.token_file().empty() || config.certificate_roles_size() > 0)) {
+    return absl::InvalidArgumentError(
+        "auth.open: true admits every caller as admin, but auth.token_file or "
+        "auth.certificate_roles asks for credentials; keep one or the other");
+  }
   AuthPolicy policy;
   policy.metrics_require_token = config.metrics_require_token();
   for (int i = 0; i < config.certificate_roles_size(); ++i) {
@@ -105,7 +109,8 @@ absl::StatusOr<AuthPolicy> LoadAuthPolicy(const v1::AuthConfig& config, bool cli
     policy.open = false;
   }
   if (!config.token_file().empty()) {
-    absl::StatusOr<std::string> text = ReadFile(config.token_file());
+    // Regular files only, bounded: a FIFO or device would block the reload.
+    absl::StatusOr<std::string> text = ReadFile(config.token_file(), kMaxTokenFileBytes);
     if (!text.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("auth.token_file: ", text.status().message()));
     }
@@ -120,6 +125,67 @@ absl::StatusOr<AuthPolicy> LoadAuthPolicy(const v1::AuthConfig& config, bool cli
         "auth.metrics_require_token: needs auth.token_file with a supervisor or admin token");
   }
   return policy;
+}
+
+namespace {
+
+// "gateway:1,admin:2", or "none": tokens and certificate subjects per role.
+std::string RoleCounts(const AuthPolicy& policy) {
+  int counts[4] = {};
+  for (const auto& [hash, token] : policy.tokens) ++counts[static_cast<int>(token.principal.role)];
+  for (const auto& [cn, principal] : policy.certificate_subjects) {
+    ++counts[static_cast<int>(principal.role)];
+  }
+  std::string out;
+  for (Role r : {Role::kGateway, Role::kAgent, Role::kSupervisor, Role::kAdmin}) {
+    if (counts[static_cast<int>(r)] == 0) continue;
+    absl::StrAppend(&out, out.empty() ? "" : ",", RoleName(r), ":", counts[static_cast<int>(r)]);
+  }
+  return out.empty() ? "none" : out;
+}
+
+bool SamePrincipal(const Principal& a, const Principal& b) {
+  return a.role == b.role && a.name == b.name;
+}
+
+}  // namespace
+
+std::optional<AuthPolicyChange> CompareAuthPolicies(const AuthPolicy& before,
+                                                    const AuthPolicy& after) {
+  AuthPolicyChange change;
+  for (const auto& [hash, token] : after.tokens) {
+    auto it = before.tokens.find(hash);
+    if (it == before.tokens.end()) {
+      ++change.tokens_added;
+    } else if (!SamePrincipal(it->second.principal, token.principal) ||
+               it->second.expires != token.expires) {
+      ++change.tokens_changed;
+    }
+  }
+  for (const auto& [hash, token] : before.tokens) {
+    if (!after.tokens.contains(hash)) ++change.tokens_removed;
+  }
+  bool same_certificates = before.certificate_subjects.size() == after.certificate_subjects.size();
+  for (const auto& [cn, principal] : after.certificate_subjects) {
+    auto it = before.certificate_subjects.find(cn);
+    if (it == before.certificate_subjects.end() || !SamePrincipal(it->second, principal)) {
+      same_certificates = false;
+    }
+  }
+  if (before.open == after.open && before.metrics_require_token == after.metrics_require_token &&
+      change.tokens_added == 0 && change.tokens_removed == 0 && change.tokens_changed == 0 &&
+      same_certificates) {
+    return std::nullopt;
+  }
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  change.open = absl::StrCat(flag(before.open), "->", flag(after.open));
+  change.tokens = absl::StrCat(before.tokens.size(), "->", after.tokens.size());
+  change.roles = absl::StrCat(RoleCounts(before), "->", RoleCounts(after));
+  change.certificate_roles =
+      absl::StrCat(before.certificate_subjects.size(), "->", after.certificate_subjects.size());
+  change.metrics_require_token =
+      absl::StrCat(flag(before.metrics_require_token), "->", flag(after.metrics_require_token));
+  return change;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(const v1::TlsConfig& tls) {

@@ -15,7 +15,10 @@
 //   supervisor  Admin reads: ListQueues, ListAgents, Explain, WatchEvents
 //   admin       all of Admin, and anything a gateway may do
 // Without tokens and certificate roles the policy is open: every caller is
-// an admin named "anonymous" (loopback development).
+// an admin named "anonymous" (loopback development). A reload may open an
+// engine that requires credentials only when its config says `auth: {open:
+// true}` (Engine::Reload); every change of policy is logged
+// (event=auth_policy_changed, counts and flags only).
 //
 // Denials are UNAUTHENTICATED (no or unknown credential, expired token) or
 // PERMISSION_DENIED (a known caller without the role), counted and logged
@@ -79,13 +82,34 @@ struct AuthPolicy {
   bool metrics_require_token = false;
 };
 
+// The token file is read only if it is a regular file of at most this size
+// (about 40,000 tokens).
+inline constexpr size_t kMaxTokenFileBytes = 4 * 1024 * 1024;
+
 // Parses the token file's text (see proto/ccrouter/v1/config.proto).
-// InvalidArgument naming `path`, the line and the field otherwise.
+// InvalidArgument naming `path`, the line and the field otherwise; never the
+// text itself (the path may name any file the engine can read).
 absl::StatusOr<AuthPolicy> ParseTokenFile(absl::string_view text, absl::string_view path,
                                           AuthPolicy policy = {});
 // Reads the token file and maps certificate roles. certificate_roles need
 // mTLS (`client_ca_set`), or nobody could present them.
 absl::StatusOr<AuthPolicy> LoadAuthPolicy(const v1::AuthConfig& config, bool client_ca_set);
+
+// How `after` grants differently from `before`, for the log: each field
+// "BEFORE->AFTER" (unchanged fields too), never a token, hash or name.
+struct AuthPolicyChange {
+  std::string open;                   // "false->true"
+  std::string tokens;                 // "5->0"
+  size_t tokens_added = 0;            // hashes in after only
+  size_t tokens_removed = 0;          // hashes in before only
+  size_t tokens_changed = 0;          // same hash, other role, name or expiry
+  std::string roles;                  // tokens and certificates per role: "gateway:1,admin:1->none"
+  std::string certificate_roles;      // "0->2"
+  std::string metrics_require_token;  // "true->false"
+};
+// nullopt when both admit exactly the same callers.
+std::optional<AuthPolicyChange> CompareAuthPolicies(const AuthPolicy& before,
+                                                    const AuthPolicy& after);
 
 // Server credentials for `tls`: cert_file and key_file required; with
 // client_ca_file, clients must present a certificate it signed (mTLS).

@@ -2,6 +2,9 @@
 // expiry), the per-stream rate limiter and the retention bound of the config.
 #include "engine/auth.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -119,9 +122,11 @@ TEST(Auth, TokenFileErrorsNameTheLine) {
     std::string want;
   } cases[] = {
       {"gateway only-two-fields\n", "line 1: want ROLE NAME SHA256_HEX"},
-      {absl::StrCat("\nwizard w ", Sha256Hex("x"), "\n"), "line 2: role 'wizard'"},
+      {absl::StrCat("\nwizard w ", Sha256Hex("x"), "\n"),
+       "line 2: the role (field 1) is not gateway, agent, supervisor or admin"},
       {"admin a deadbeef\n", "line 1: the hash must be 64 hex digits"},
-      {absl::StrCat("admin a ", Sha256Hex("x"), " tomorrow\n"), "expiry 'tomorrow'"},
+      {absl::StrCat("admin a ", Sha256Hex("x"), " tomorrow\n"),
+       "line 1: the expiry (field 4) is not an RFC 3339 time"},
       {absl::StrCat("admin a ", Sha256Hex("x"), "\nadmin b ", Sha256Hex("x"), "\n"),
        "line 2: the same token hash appears twice"},
   };
@@ -130,6 +135,114 @@ TEST(Auth, TokenFileErrorsNameTheLine) {
     ASSERT_FALSE(p.ok()) << c.text;
     EXPECT_TRUE(absl::StrContains(p.status().message(), "auth.token_file: t.txt")) << p.status();
     EXPECT_TRUE(absl::StrContains(p.status().message(), c.want)) << p.status();
+  }
+}
+
+// A scratch directory, removed at the end.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ccr-auth-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  std::string Path(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
+
+ private:
+  std::string path_;
+};
+
+TEST(Auth, ATokenFileThatIsNotOneIsRefusedWithoutEchoingIt) {
+  ScratchDir dir;
+  // Any readable file may be named by a reload: its content must not come
+  // back in the error.
+  const std::string passwd = dir.Path("passwd");
+  {
+    std::ofstream out(passwd);
+    out << "root:x:0:0:hunter2-secret:/root:/bin/bash\n"
+        << "daemon x 1 1 other-secret /usr/sbin\n";
+  }
+  for (const std::string& text :
+       {std::string("root:x:0:0:hunter2-secret:/root:/bin/bash\n"),
+        std::string("rootword hunter2-secret 0123\n"),
+        absl::StrCat("admin hunter2-secret ", Sha256Hex("x"), " hunter2-expiry\n")}) {
+    absl::StatusOr<AuthPolicy> p = ParseTokenFile(text, "t.txt");
+    ASSERT_FALSE(p.ok()) << text;
+    EXPECT_FALSE(absl::StrContains(p.status().message(), "hunter2")) << p.status();
+    EXPECT_FALSE(absl::StrContains(p.status().message(), "root")) << p.status();
+    EXPECT_TRUE(absl::StrContains(p.status().message(), "t.txt line 1")) << p.status();
+  }
+  v1::AuthConfig config;
+  config.set_token_file(passwd);
+  absl::StatusOr<AuthPolicy> p = LoadAuthPolicy(config, false);
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(absl::StrContains(p.status().message(), "line 1")) << p.status();
+  EXPECT_FALSE(absl::StrContains(p.status().message(), "root:")) << p.status();
+  EXPECT_FALSE(absl::StrContains(p.status().message(), "secret")) << p.status();
+}
+
+TEST(Auth, ATokenFileMustBeARegularFileOfBoundedSize) {
+  ScratchDir dir;
+  const std::string fifo = dir.Path("tokens.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  v1::AuthConfig config;
+  config.set_token_file(fifo);
+  // Returns at once (an ordinary open would wait for a writer for ever).
+  absl::StatusOr<AuthPolicy> p = LoadAuthPolicy(config, false);
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(absl::StrContains(p.status().message(), "auth.token_file: cannot read '" + fifo))
+      << p.status();
+  EXPECT_TRUE(absl::StrContains(p.status().message(), "not a regular file")) << p.status();
+
+  const std::string big = dir.Path("tokens.txt");
+  {
+    std::ofstream out(big);
+    out << std::string(kMaxTokenFileBytes + 1, '#');
+  }
+  config.set_token_file(big);
+  p = LoadAuthPolicy(config, false);
+  ASSERT_FALSE(p.ok());
+  EXPECT_TRUE(absl::StrContains(p.status().message(), "over the limit of 4194304 bytes"))
+      << p.status();
+}
+
+TEST(Auth, OpenMustBeSaidAloneAndChangesAreDescribedWithoutSecrets) {
+  v1::AuthConfig config;
+  config.set_open(true);
+  absl::StatusOr<AuthPolicy> open = LoadAuthPolicy(config, false);
+  ASSERT_TRUE(open.ok()) << open.status();
+  EXPECT_TRUE(open->open);
+  config.set_token_file("/nonexistent/tokens.txt");
+  absl::StatusOr<AuthPolicy> both = LoadAuthPolicy(config, false);
+  ASSERT_FALSE(both.ok());
+  EXPECT_TRUE(absl::StrContains(both.status().message(), "auth.open")) << both.status();
+
+  absl::StatusOr<AuthPolicy> tokens = ParseTokenFile(TokenFile(), "tokens.txt");
+  ASSERT_TRUE(tokens.ok());
+  EXPECT_FALSE(CompareAuthPolicies(*tokens, *tokens).has_value());
+  EXPECT_FALSE(CompareAuthPolicies(*open, AuthPolicy{}).has_value());
+
+  std::optional<AuthPolicyChange> opened = CompareAuthPolicies(*tokens, *open);
+  ASSERT_TRUE(opened.has_value());
+  EXPECT_EQ(opened->open, "false->true");
+  EXPECT_EQ(opened->tokens, "5->0");
+  EXPECT_EQ(opened->tokens_removed, 5u);
+  EXPECT_EQ(opened->roles, "gateway:1,agent:1,supervisor:1,admin:2->none");
+
+  // A rotated token: same count, one hash out, one in.
+  AuthPolicy rotated = *tokens;
+  rotated.tokens.erase(Sha256Hex(kGatewayToken));
+  rotated.tokens[Sha256Hex("gw-secret-2")] = {{Role::kGateway, "telephony-1"}};
+  std::optional<AuthPolicyChange> change = CompareAuthPolicies(*tokens, rotated);
+  ASSERT_TRUE(change.has_value());
+  EXPECT_EQ(change->open, "false->false");
+  EXPECT_EQ(change->tokens, "5->5");
+  EXPECT_EQ(change->tokens_added, 1u);
+  EXPECT_EQ(change->tokens_removed, 1u);
+  for (const std::string& field : {change->open, change->tokens, change->roles,
+                                   change->certificate_roles, change->metrics_require_token}) {
+    EXPECT_FALSE(absl::StrContains(field, Sha256Hex("gw-secret-2"))) << field;
+    EXPECT_FALSE(absl::StrContains(field, "telephony")) << field;
   }
 }
 

@@ -1,9 +1,14 @@
 #include "engine/config_loader.h"
 
-#include <cmath>
-#include <fstream>
-#include <sstream>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -55,7 +60,36 @@ const char* EnumPrefix(absl::string_view key) {
   return nullptr;
 }
 
-absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, std::string* out) {
+// What one YAML -> JSON walk may still spend. Aliases are shared nodes in
+// yaml-cpp, so the walk, not the parse, is where a document's expanded size
+// shows: every visit is counted, whether the node was written out or aliased.
+struct WalkBudget {
+  size_t nodes_left = kMaxConfigNodes;
+  size_t json_bytes_left = kMaxConfigJsonBytes;
+};
+
+absl::Status WalkLimitError(const YAML::Node& node, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "config: line ", node.Mark().line + 1, ", column ", node.Mark().column + 1, ": ", what,
+      " (YAML aliases expand where they are used; a config may expand to at most ", kMaxConfigNodes,
+      " nodes, ", kMaxConfigJsonBytes / (1024 * 1024), " MiB, nested ", kMaxConfigDepth, " deep)"));
+}
+
+absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, int depth,
+                        WalkBudget* budget, std::string* out) {
+  if (depth > kMaxConfigDepth) {
+    return WalkLimitError(node, absl::StrCat("nested more than ", kMaxConfigDepth, " deep"));
+  }
+  if (budget->nodes_left == 0) {
+    return WalkLimitError(node, absl::StrCat("more than ", kMaxConfigNodes, " nodes"));
+  }
+  --budget->nodes_left;
+  // Checked before each node is appended: the output grows by at most one
+  // scalar (itself bounded by the input) past the limit before the walk stops.
+  if (out->size() > kMaxConfigJsonBytes) {
+    return WalkLimitError(
+        node, absl::StrCat("larger than ", kMaxConfigJsonBytes / (1024 * 1024), " MiB expanded"));
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
       out->append("null");
@@ -76,16 +110,18 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, std::stri
         const std::string k = kv.first.Scalar();
         AppendJsonString(out, k);
         out->push_back(':');
-        if (absl::Status s = NodeToJson(kv.second, k, out); !s.ok()) return s;
+        if (absl::Status s = NodeToJson(kv.second, k, depth + 1, budget, out); !s.ok()) return s;
       }
       out->push_back('}');
       return absl::OkStatus();
     }
     case YAML::NodeType::Sequence: {
       out->push_back('[');
-      for (size_t i = 0; i < node.size(); ++i) {
-        if (i > 0) out->push_back(',');
-        if (absl::Status s = NodeToJson(node[i], key, out); !s.ok()) return s;
+      bool first = true;
+      for (const YAML::Node& item : node) {
+        if (!first) out->push_back(',');
+        first = false;
+        if (absl::Status s = NodeToJson(item, key, depth + 1, budget, out); !s.ok()) return s;
       }
       out->push_back(']');
       return absl::OkStatus();
@@ -165,21 +201,35 @@ absl::Duration SecondsOr(double seconds, absl::Duration fallback) {
 }  // namespace
 
 absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
+  if (yaml.size() > kMaxConfigYamlBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("config: ", yaml.size(),
+                                                   " bytes of YAML, over the limit of ",
+                                                   kMaxConfigYamlBytes, " bytes (1 MiB)"));
+  }
+  auto yaml_error = [](const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: YAML error at line ", e.mark.line + 1,
+                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+  };
+  // Hostile input must never throw out of the loader (Admin.ReloadConfig):
+  // every yaml-cpp exception becomes an error. The bounds above and in the
+  // walk keep memory small, so std::bad_alloc is not how a document fails.
   YAML::Node root;
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("config: YAML error at line ", e.mark.line + 1,
-                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+    return yaml_error(e);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: YAML not readable: ", e.what()));
   }
-  if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
   std::string json;
   try {
-    if (absl::Status s = NodeToJson(root, "", &json); !s.ok()) return s;
+    if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
+    WalkBudget budget;
+    if (absl::Status s = NodeToJson(root, "", 0, &budget, &json); !s.ok()) return s;
   } catch (const YAML::Exception& e) {
-    // Hostile input must never throw out of the loader (Admin.ReloadConfig).
-    return absl::InvalidArgumentError(absl::StrCat("config: YAML error at line ", e.mark.line + 1,
-                                                   ", column ", e.mark.column + 1, ": ", e.msg));
+    return yaml_error(e);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("config: YAML not readable: ", e.what()));
   }
   return json;
 }
@@ -315,12 +365,48 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
   return config;
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read '", path, "'"));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) {
+  auto failed = [&path](absl::string_view what, int err) {
+    const std::string message = absl::StrCat("cannot read '", path, "': ", what);
+    return err == ENOENT ? absl::NotFoundError(message) : absl::InvalidArgumentError(message);
+  };
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    return failed(std::strerror(err), err);
+  }
+  absl::Cleanup close_fd = [fd] { ::close(fd); };
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    return failed(std::strerror(err), err);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return failed(
+        "not a regular file (a FIFO, socket, device or directory could block or never end)", 0);
+  }
+  if (static_cast<uint64_t>(st.st_size) > max_bytes) {
+    return failed(absl::StrCat(st.st_size, " bytes, over the limit of ", max_bytes, " bytes"), 0);
+  }
+  std::string text;
+  text.reserve(static_cast<size_t>(st.st_size));
+  char buffer[64 * 1024];
+  while (true) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      return failed(std::strerror(err), err);
+    }
+    if (n == 0) break;
+    // The file may have grown since fstat.
+    if (static_cast<size_t>(n) > max_bytes - text.size()) {
+      return failed(absl::StrCat("over the limit of ", max_bytes, " bytes"), 0);
+    }
+    text.append(buffer, static_cast<size_t>(n));
+  }
+  return text;
 }
 
 }  // namespace ccr

@@ -5,6 +5,8 @@
 #ifndef CCROUTER_ENGINE_CONFIG_LOADER_H_
 #define CCROUTER_ENGINE_CONFIG_LOADER_H_
 
+#include <cstddef>
+#include <limits>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,6 +20,16 @@ namespace v1 = ::ccrouter::v1;
 
 // The embedded default config (deploy/config/default.yaml, compiled in).
 absl::string_view DefaultConfigYaml();
+
+// Bounds on a config's YAML, so hostile input (Admin.ReloadConfig, a file
+// left for SIGHUP) costs bounded time and memory. YAML aliases (`*name`)
+// repeat an anchored node without copying it, so a few hundred bytes of
+// nested aliases can stand for billions of nodes; the loader counts every
+// node it visits, aliases expanded, and refuses past the budget.
+inline constexpr size_t kMaxConfigYamlBytes = 1024 * 1024;      // the text
+inline constexpr size_t kMaxConfigNodes = 200000;               // nodes, aliases expanded
+inline constexpr size_t kMaxConfigJsonBytes = 8 * 1024 * 1024;  // the document, expanded
+inline constexpr int kMaxConfigDepth = 64;                      // nesting (also: cyclic aliases)
 
 // Converts YAML text to the JSON form of the same document. Quoted scalars
 // stay strings; plain scalars that read as numbers or booleans become JSON
@@ -33,7 +45,13 @@ RouterConfig ToRouterConfig(const v1::Config& config);
 // Both steps, plus a trial Router::Create so errors surface before use.
 absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config* wire = nullptr);
 
-absl::StatusOr<std::string> ReadFile(const std::string& path);
+// Reads a regular file of at most `max_bytes`. Anything else (a FIFO, a
+// device, a directory) is refused without reading it: opening is
+// non-blocking and the type is checked before the first read, so a path
+// that would block or never end cannot stall the caller. Errors name the
+// path, never the file's content.
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     size_t max_bytes = std::numeric_limits<size_t>::max());
 
 }  // namespace ccr
 

@@ -1,4 +1,11 @@
 // Tests of the engine's edge: config loading, request validation, masking.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
 #include "engine/config_loader.h"
 #include "engine/log.h"
 #include "engine/wire.h"
@@ -76,6 +83,108 @@ TEST(ConfigLoader, QuotedScalarsStayStrings) {
   absl::StatusOr<std::string> json = YamlToJson("name: '123'\nplain: 123\nflag: true\n");
   ASSERT_TRUE(json.ok());
   EXPECT_EQ(*json, R"({"name":"123","plain":123,"flag":true})");
+}
+
+// Nine levels of nine aliases: 432 bytes that stand for 9^9 (387 million)
+// nodes once the aliases are expanded.
+std::string AliasBomb() {
+  std::string yaml =
+      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  for (char level = 'b'; level <= 'i'; ++level) {
+    const char prev = level - 1;
+    absl::StrAppend(&yaml, std::string(1, level), ": &", std::string(1, level), " [");
+    for (int i = 0; i < 9; ++i) absl::StrAppend(&yaml, i ? "," : "", "*", std::string(1, prev));
+    yaml += "]\n";
+  }
+  return yaml;
+}
+
+TEST(ConfigLoader, AliasBombIsRefusedNamingTheLimit) {
+  const std::string bomb = AliasBomb();
+  ASSERT_LT(bomb.size(), 500u);
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(bomb);
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("more than 200000 nodes"));
+  EXPECT_THAT(c.status().message(), HasSubstr("aliases expand"));
+  EXPECT_THAT(c.status().message(), HasSubstr("line "));
+  // Inside a real config too, as Admin.ReloadConfig would get it.
+  c = LoadRouterConfig(absl::StrCat(DefaultConfigYaml(), "\nwellbeing: {}\n", bomb));
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("more than 200000 nodes"));
+}
+
+TEST(ConfigLoader, AliasesWithinTheBudgetStillLoad) {
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(
+      "queues:\n"
+      "  - {name: a, channel: voice, skills: &billing [{skill: billing, min_level: 3}]}\n"
+      "  - {name: b, channel: voice, skills: *billing}\n"
+      "fallback_queue: a\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->queues.size(), 2u);
+  ASSERT_EQ(c->queues[1].skills.size(), 1u);
+  EXPECT_EQ(c->queues[1].skills[0].skill, "billing");
+}
+
+TEST(ConfigLoader, CyclicAliasAndDeepNestingAreRefused) {
+  // An alias to the collection it sits in: a cycle, endless when walked.
+  absl::StatusOr<std::string> json = YamlToJson("queues: &q [*q]\n");
+  ASSERT_FALSE(json.ok());
+  EXPECT_THAT(json.status().message(), HasSubstr("nested more than 64 deep"));
+  json = YamlToJson(absl::StrCat("queues: ", std::string(100, '['), std::string(100, ']'), "\n"));
+  ASSERT_FALSE(json.ok());
+  EXPECT_THAT(json.status().message(), HasSubstr("nested more than 64 deep"));
+}
+
+TEST(ConfigLoader, YamlOverOneMebibyteIsRefusedNamingTheLimit) {
+  std::string yaml = std::string(DefaultConfigYaml());
+  yaml += "\n#" + std::string(kMaxConfigYamlBytes - yaml.size() - 3, 'x') + "\n";
+  ASSERT_EQ(yaml.size(), kMaxConfigYamlBytes);
+  EXPECT_TRUE(LoadRouterConfig(yaml).ok());
+  yaml += "\n";
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(yaml);
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("over the limit of 1048576 bytes"));
+}
+
+// A scratch directory under the test's temp dir, removed at the end.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "ccr-edge-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~ScratchDir() { std::filesystem::remove_all(path_); }
+  std::string Path(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
+
+ private:
+  std::string path_;
+};
+
+TEST(ReadFile, OnlyRegularFilesWithinTheLimit) {
+  ScratchDir dir;
+  const std::string fifo = dir.Path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // A FIFO with no writer would block an ordinary open for ever.
+  absl::StatusOr<std::string> text = ReadFile(fifo);
+  ASSERT_FALSE(text.ok());
+  EXPECT_THAT(text.status().message(), HasSubstr(absl::StrCat("'", fifo, "'")));
+  EXPECT_THAT(text.status().message(), HasSubstr("not a regular file"));
+  text = ReadFile(dir.Path(""));
+  ASSERT_FALSE(text.ok());
+  EXPECT_THAT(text.status().message(), HasSubstr("not a regular file"));
+
+  const std::string file = dir.Path("ten-bytes");
+  {
+    std::ofstream out(file);
+    out << "0123456789";
+  }
+  ASSERT_TRUE(ReadFile(file, 10).ok());
+  EXPECT_EQ(*ReadFile(file, 10), "0123456789");
+  text = ReadFile(file, 9);
+  ASSERT_FALSE(text.ok());
+  EXPECT_THAT(text.status().message(), HasSubstr("10 bytes, over the limit of 9 bytes"));
+  EXPECT_EQ(ReadFile(dir.Path("missing")).status().code(), absl::StatusCode::kNotFound);
 }
 
 v1::ContactSpec ValidContact() {

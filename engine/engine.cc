@@ -168,7 +168,11 @@ void Engine::Record(v1::Command cmd, CommandDone done) {
 
 void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
   const auto start = std::chrono::steady_clock::now();
-  const Applied applied = ApplyCommand(*router_, cmd);
+  std::shared_ptr<const RouterConfig> prepared;
+  if (cmd.kind_case() == v1::Command::kApplyConfig) {
+    prepared = TakePreparedConfig(cmd.apply_config().config_yaml());
+  }
+  const Applied applied = ApplyCommand(*router_, cmd, prepared.get());
   const size_t kind = cmd.kind_case();
   if (kind < decision_by_command_.size() && decision_by_command_[kind] != nullptr) {
     decision_by_command_[kind]->Observe(
@@ -452,37 +456,113 @@ absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t aft
   return absl::OkStatus();
 }
 
-void Engine::Reload(const std::string& yaml_or_empty,
-                    std::function<void(absl::StatusOr<ReloadResult>)> done) {
-  std::string yaml = yaml_or_empty;
+void Engine::Reload(std::string yaml, std::function<void(absl::StatusOr<ReloadResult>)> done) {
+  // Each waiting reload holds up to 1 MiB of YAML and its loaded config.
+  if (reloads_in_progress_.fetch_add(1) >= kMaxReloadsInProgress) {
+    reloads_in_progress_.fetch_sub(1);
+    return done(absl::ResourceExhaustedError(
+        absl::StrCat("reload: ", kMaxReloadsInProgress,
+                     " reloads are already in progress; retry when they have finished")));
+  }
+  // Off the strand: reading a file and parsing YAML take time that input
+  // decides (bounded, but not to the few microseconds a strand turn has).
+  boost::asio::post(reload_worker_, [this, yaml = std::move(yaml), done = std::move(done)]() {
+    absl::StatusOr<PreparedReload> prepared = PrepareReload(std::move(yaml));
+    if (!prepared.ok()) {
+      reloads_in_progress_.fetch_sub(1);
+      return done(prepared.status());
+    }
+    auto reload = std::make_shared<PreparedReload>(std::move(*prepared));
+    const bool posted = Post(
+        [reload, done](Engine& e) {
+          e.reloads_in_progress_.fetch_sub(1);
+          e.RecordReload(std::move(*reload), done);
+        },
+        /*admission=*/true);
+    if (!posted) {
+      reloads_in_progress_.fetch_sub(1);
+      done(absl::ResourceExhaustedError(
+          "reload: the routing strand's backlog is full; the config was not applied, retry later"));
+    }
+  });
+}
+
+absl::StatusOr<Engine::PreparedReload> Engine::PrepareReload(std::string yaml) const {
   if (yaml.empty()) {
     if (options_.config_path.empty()) {
       yaml = std::string(DefaultConfigYaml());
     } else {
-      absl::StatusOr<std::string> text = ReadFile(options_.config_path);
-      if (!text.ok()) return done(text.status());
+      absl::StatusOr<std::string> text = ReadFile(options_.config_path, kMaxConfigYamlBytes);
+      if (!text.ok()) return text.status();
       yaml = std::move(*text);
     }
   }
   // A config that does not load is refused before it reaches the journal.
   v1::Config wire;
-  if (absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml, &wire); !config.ok()) {
-    return done(config.status());
-  }
+  absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml, &wire);
+  if (!config.ok()) return config.status();
+  PreparedReload reload;
   // So is one whose auth section (or token file) does not; the policy takes
   // effect with the config.
-  std::optional<AuthPolicy> policy;
   if (options_.auth != nullptr) {
-    absl::StatusOr<AuthPolicy> loaded = LoadAuthPolicy(wire.auth(), options_.tls_client_ca_set);
-    if (!loaded.ok()) return done(loaded.status());
-    policy = std::move(*loaded);
+    absl::StatusOr<AuthPolicy> policy = LoadAuthPolicy(wire.auth(), options_.tls_client_ca_set);
+    if (!policy.ok()) return policy.status();
+    reload.policy = std::move(*policy);
+    reload.auth_open_declared = wire.auth().open();
   }
-  v1::Command cmd;
-  cmd.mutable_apply_config()->set_config_yaml(std::move(yaml));
-  Record(std::move(cmd), [done = std::move(done), policy = std::move(policy)](
-                             Engine& e, const Applied& applied) mutable {
+  reload.config = std::make_shared<const RouterConfig>(std::move(*config));
+  reload.cmd.mutable_apply_config()->set_config_yaml(yaml);
+  reload.yaml = std::move(yaml);
+  return reload;
+}
+
+std::shared_ptr<const RouterConfig> Engine::TakePreparedConfig(const std::string& yaml) {
+  for (auto it = prepared_configs_.begin(); it != prepared_configs_.end(); ++it) {
+    if (it->first != yaml) continue;
+    std::shared_ptr<const RouterConfig> config = std::move(it->second);
+    // Reloads apply in the order they were recorded: older entries are of
+    // reloads whose journal write failed.
+    prepared_configs_.erase(prepared_configs_.begin(), it + 1);
+    return config;
+  }
+  return nullptr;
+}
+
+void Engine::RecordReload(PreparedReload reload,
+                          std::function<void(absl::StatusOr<ReloadResult>)> done) {
+  // A config without credentials would open an engine that requires them:
+  // every caller would become admin. That takes saying so (`auth: {open:
+  // true}`), not leaving the section out. Checked here, against the policy
+  // in force now, not when the reload was loaded.
+  if (reload.policy && reload.policy->open && !reload.auth_open_declared &&
+      !options_.auth->policy()->open) {
+    return done(absl::InvalidArgumentError(
+        "auth: this config has no auth.token_file or auth.certificate_roles, so it would let "
+        "every caller act as admin, and the running engine requires credentials; set "
+        "`auth: {open: true}` to open it on purpose, or keep the auth section"));
+  }
+  prepared_configs_.emplace_back(std::move(reload.yaml), std::move(reload.config));
+  while (prepared_configs_.size() > static_cast<size_t>(kMaxReloadsInProgress)) {
+    prepared_configs_.pop_front();
+  }
+  Record(std::move(reload.cmd), [done = std::move(done), policy = std::move(reload.policy)](
+                                    Engine& e, const Applied& applied) mutable {
     if (!applied.status.ok()) return done(applied.status);
-    if (policy) e.options_.auth->SetPolicy(std::move(*policy));
+    if (policy) {
+      const std::shared_ptr<const AuthPolicy> before = e.options_.auth->policy();
+      if (std::optional<AuthPolicyChange> change = CompareAuthPolicies(*before, *policy)) {
+        LogAlways("auth_policy_changed",
+                  {{"open", change->open},
+                   {"tokens", change->tokens},
+                   {"tokens_added", absl::StrCat(change->tokens_added)},
+                   {"tokens_removed", absl::StrCat(change->tokens_removed)},
+                   {"tokens_changed", absl::StrCat(change->tokens_changed)},
+                   {"roles", change->roles},
+                   {"certificate_roles", change->certificate_roles},
+                   {"metrics_require_token", change->metrics_require_token}});
+      }
+      e.options_.auth->SetPolicy(std::move(*policy));
+    }
     ReloadResult result;
     result.queues = e.router_->config().queues.size();
     result.moved = applied.moved;

@@ -12,12 +12,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "ccrouter/v1/agent_desk.pb.h"
 #include "ccrouter/v1/events.pb.h"
 #include "engine/apply.h"
@@ -102,6 +104,15 @@ class Engine {
   bool draining() const { return draining_.load(); }
   // The config that edge validation uses (swapped on reload).
   std::shared_ptr<const RouterConfig> config_snapshot() const;
+  // Reloads the config from `yaml` (empty: re-reads the config file, or the
+  // embedded default). Reading and validating (the config file, the YAML,
+  // the auth section and its token file) run on the engine's reload worker,
+  // never on the routing strand; only a config that loaded is posted to the
+  // strand, journalled and applied. `done` gets the outcome, on the worker
+  // thread when refused before the strand, on the strand otherwise. At most
+  // kMaxReloadsInProgress reloads wait at once; more are RESOURCE_EXHAUSTED.
+  void Reload(std::string yaml, std::function<void(absl::StatusOr<ReloadResult>)> done);
+  static constexpr int kMaxReloadsInProgress = 4;
 
   // ---- routing strand only ----
   Router& router() { return *router_; }
@@ -115,9 +126,6 @@ class Engine {
   void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
   // Replays events after `after_sequence` still in the window, then follows.
   absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence);
-  // Validates `yaml` (empty: re-read the config file or the embedded
-  // default), journals it and applies it; `done` gets the outcome.
-  void Reload(const std::string& yaml, std::function<void(absl::StatusOr<ReloadResult>)> done);
   // Journals and applies `cmd` (strand-side Execute).
   void Record(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
@@ -138,6 +146,22 @@ class Engine {
   void ArmGrace(const std::string& agent_id);
   void Logout(const std::string& agent_id, const std::string& reason);
   void Apply(const v1::Command& cmd, const CommandDone& done);
+  // A reload loaded off the strand: the journal command, the config made of
+  // its yaml, and the auth policy its auth section loads (when auth is on).
+  struct PreparedReload {
+    v1::Command cmd;
+    std::string yaml;  // == cmd.apply_config().config_yaml(), to find the config at apply
+    std::shared_ptr<const RouterConfig> config;
+    std::optional<AuthPolicy> policy;
+    bool auth_open_declared = false;  // `auth: {open: true}`
+  };
+  // Reload worker: reads and validates; touches nothing the strand owns.
+  absl::StatusOr<PreparedReload> PrepareReload(std::string yaml) const;
+  // Strand: journals and applies a prepared reload.
+  void RecordReload(PreparedReload reload, std::function<void(absl::StatusOr<ReloadResult>)> done);
+  // The config loaded off the strand for an apply_config of `yaml`, if any;
+  // replay and a config not loaded that way parse the yaml instead.
+  std::shared_ptr<const RouterConfig> TakePreparedConfig(const std::string& yaml);
   void OnBatch(const BatchReport& report);
   void MaybeSnapshot(bool force);
   void ScheduleFlush();
@@ -200,6 +224,13 @@ class Engine {
   prometheus::Counter* snapshots_failed_ = nullptr;
   prometheus::Counter* overload_rejections_ = nullptr;
   std::array<prometheus::Counter*, 2> rate_limited_{};  // by LimitedStream
+
+  // Reloads: configs loaded off the strand, waiting for their apply_config
+  // (strand-only; a few at most: a journal failure may leave one behind).
+  std::deque<std::pair<std::string, std::shared_ptr<const RouterConfig>>> prepared_configs_;
+  std::atomic<int> reloads_in_progress_{0};  // Reload() calls not yet on the strand
+  // Last member: destroyed (joined) first, while what its work touches lives.
+  boost::asio::thread_pool reload_worker_{1};
 };
 
 }  // namespace ccr

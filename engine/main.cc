@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
 
   std::string yaml(ccr::DefaultConfigYaml());
   if (!flags.config.empty()) {
-    absl::StatusOr<std::string> text = ccr::ReadFile(flags.config);
+    absl::StatusOr<std::string> text = ccr::ReadFile(flags.config, ccr::kMaxConfigYamlBytes);
     if (!text.ok()) return UsageError(absl::StrCat("--config: ", text.status().message()));
     yaml = std::move(*text);
   }
@@ -225,7 +225,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (policy->open) {
-    ccr::LogAlways("auth_open", {{"warning",
+    // Started open with or without `auth.open: true` (the embedded default
+    // has no auth section); only a reload needs it said to open the engine.
+    ccr::LogAlways("auth_open", {{"declared", wire.auth().open() ? "true" : "false"},
+                                 {"warning",
                                   "no auth.token_file or auth.certificate_roles: every caller "
                                   "acts as admin; for loopback development only"}});
   }
@@ -356,13 +359,12 @@ int main(int argc, char** argv) {
       [&](const boost::system::error_code& ec, int signo) {
         if (ec) return;
         if (signo == SIGHUP) {
-          engine.Post([](ccr::Engine& e) {
-            e.Reload("", [](absl::StatusOr<ccr::ReloadResult> r) {
-              if (!r.ok()) {
-                ccr::LogEvent(ccr::LogLevel::kError, "config_reload_failed",
-                              {{"error", std::string(r.status().message())}});
-              }
-            });
+          // Read and validated on the engine's reload worker, off the strand.
+          engine.Reload("", [](absl::StatusOr<ccr::ReloadResult> r) {
+            if (!r.ok()) {
+              ccr::LogEvent(ccr::LogLevel::kError, "config_reload_failed",
+                            {{"error", std::string(r.status().message())}});
+            }
           });
           signals.async_wait(on_signal);
           return;

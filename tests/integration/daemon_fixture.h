@@ -93,6 +93,8 @@ class Daemon {
   // SIGKILL, as a crash would: no drain, no final snapshot.
   void Kill();
   pid_t pid() const { return pid_; }
+  // The config file it was started with (SIGHUP re-reads it).
+  const std::string& config_path() const { return config_path_; }
   const std::string& data_dir() const { return data_dir_; }
   // Passes the data directory (and the duty to remove it) to the next daemon.
   void HandOverDataDir(Daemon& next) {

@@ -350,6 +350,78 @@ limits:
         desk.close()
 
 
+class AuthReloadTest(SecurityTestBase):
+    """Reloads that would weaken auth or read what is not a token file."""
+
+    extra_config = """
+auth:
+  token_file: {work}/tokens.txt
+"""
+
+    def reload(self, yaml, metadata):
+        admin = admin_pb2_grpc.AdminStub(self.channel)
+        return admin.ReloadConfig(admin_pb2.ReloadConfigRequest(config_yaml=yaml),
+                                  metadata=metadata, timeout=RPC_TIMEOUT_S)
+
+    def base_yaml(self):
+        with open(DEFAULT_CONFIG) as f:
+            return f.read()
+
+    def test_a_reload_without_auth_is_refused_unless_it_says_open(self):
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.reload,
+                                   self.base_yaml(), bearer("admin"))
+        self.assertIn("auth: {open: true}", details)
+        # Still closed: no token, no submit.
+        self.assert_code(grpc.StatusCode.UNAUTHENTICATED, self.submit, "k1", None)
+        self.assertNotIn("event=auth_policy_changed", self.daemon.text())
+
+        # Saying so opens it, and the change is logged without a token or hash.
+        self.reload(self.base_yaml() + "\nauth: {open: true}\n", bearer("admin"))
+        self.assertEqual(self.submit("k1", None).contact_id, "c-1")
+        log = self.daemon.text()
+        self.assertRegex(log, r"event=auth_policy_changed .*open=false->true")
+        self.assertRegex(log, r"event=auth_policy_changed .*tokens=6->0")
+        for role, who, token in TOKENS.values():
+            self.assertNotIn(sha256(token), log)
+            self.assertNotIn(token, log)
+        # Open to open needs no saying.
+        self.reload(self.base_yaml(), None)
+
+    def test_a_fifo_token_file_is_refused_on_reload_without_blocking(self):
+        fifo = os.path.join(self.work, "tokens.fifo")
+        os.mkfifo(fifo)
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.reload,
+                                   self.base_yaml() + f"\nauth: {{token_file: {fifo}}}\n",
+                                   bearer("admin"))
+        self.assertIn(f"auth.token_file: cannot read '{fifo}'", details)
+        self.assertIn("not a regular file", details)
+        # Routing goes on, under the old policy.
+        self.assertEqual(self.submit("k1", bearer("gateway")).contact_id, "c-1")
+        self.assert_code(grpc.StatusCode.UNAUTHENTICATED, self.submit, "k2", None)
+
+    def test_a_file_that_is_no_token_file_is_not_echoed(self):
+        passwd = os.path.join(self.work, "passwd")
+        with open(passwd, "w") as f:
+            f.write("root:x:0:0:s3cret-gecos:/root:/bin/bash\n")
+            f.write("operator x 11 0 other-s3cret /root\n")
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.reload,
+                                   self.base_yaml() + f"\nauth: {{token_file: {passwd}}}\n",
+                                   bearer("admin"))
+        self.assertIn("line 1", details)
+        self.assertNotIn("root:", details)
+        self.assertNotIn("s3cret", details)
+        with open(passwd, "w") as f:
+            f.write("operator x 11 0 other-s3cret /root\n")
+            f.write("wizard hunter2 " + sha256("x") + "\n")
+        details = self.assert_code(grpc.StatusCode.INVALID_ARGUMENT, self.reload,
+                                   self.base_yaml() + f"\nauth: {{token_file: {passwd}}}\n",
+                                   bearer("admin"))
+        self.assertIn("line 1", details)
+        self.assertNotIn("operator", details)
+        self.assertNotIn("s3cret", details)
+        self.assertNotIn("s3cret", self.daemon.text())
+
+
 def make_certificates(work):
     """A CA, a server certificate for 127.0.0.1 and two client certificates."""
     def run(*cmd):
@@ -464,6 +536,18 @@ class ConfigRefusalTest(unittest.TestCase):
                            "tls.cert_file: cannot read '/nonexistent/c.pem'")
         self.check_refused(base + "plaintext: true\nauth: {token_file: /nonexistent/t}\n",
                            "auth.token_file: cannot read '/nonexistent/t'")
+
+    def test_a_fifo_token_file_is_refused_at_start_without_blocking(self):
+        work = tempfile.mkdtemp(prefix="ccr-sec-")
+        try:
+            fifo = os.path.join(work, "tokens.fifo")
+            os.mkfifo(fifo)
+            # check_refused's 20 s timeout: the old engine waited for a writer for ever.
+            self.check_refused("queues: [{name: q, channel: voice}]\nfallback_queue: q\n"
+                               f"plaintext: true\nauth: {{token_file: {fifo}}}\n",
+                               "not a regular file")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
