@@ -60,6 +60,44 @@ queues:
     answer_within_seconds: 86400
 )";
 
+// A reload that shares parts through YAML anchors and aliases (within the
+// loader's node budget: it loads), and one whose nested aliases expand to
+// 9^9 nodes (refused by the budget): the fuzzer mutates both toward the
+// edges of alias expansion.
+constexpr absl::string_view kConfigWithAliases = R"(default_language: en
+fallback_queue: voice_general
+channels:
+  - &voice {channel: voice, agent_capacity: 1, exclusive: true, offer_timeout_seconds: 15,
+     wrap_up_seconds: 30}
+  - {channel: chat, agent_capacity: 3, offer_timeout_seconds: 20, wrap_up_seconds: 15}
+queues:
+  - name: voice_general
+    channel: voice
+    skills: &general [{skill: general, min_level: 3}]
+    answer_within_seconds: &voice_target 20
+    overflow: &widen
+      - {after_seconds: 30, lower_min_level_by: 2}
+  - name: voice_billing
+    channel: voice
+    skills: [{skill: billing, min_level: 4}]
+    answer_within_seconds: *voice_target
+    overflow: *widen
+  - name: chat_general
+    channel: chat
+    skills: *general
+    answer_within_seconds: 180
+)";
+
+std::string AliasBomb() {
+  std::string yaml = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (char level = 'b'; level <= 'i'; ++level) {
+    absl::StrAppend(&yaml, std::string(1, level), ": &", std::string(1, level), " [");
+    for (int i = 0; i < 9; ++i) absl::StrAppend(&yaml, i ? ", " : "", "*", std::string(1, level - 1));
+    yaml += "]\n";
+  }
+  return yaml;
+}
+
 void Write(const fs::path& path, const std::string& data) {
   fs::create_directories(path.parent_path());
   std::ofstream(path, std::ios::binary | std::ios::trunc) << data;
@@ -188,6 +226,10 @@ void RequestCorpus(const fs::path& dir) {
     v1::ReloadConfigRequest r;
     r.set_config_yaml(std::string(kSmallConfig));
     WriteRequest(dir, "reload-config", RequestKind::kReloadConfig, r);
+    r.set_config_yaml(std::string(kConfigWithAliases));
+    WriteRequest(dir, "reload-config-with-aliases", RequestKind::kReloadConfig, r);
+    r.set_config_yaml(AliasBomb());
+    WriteRequest(dir, "reload-config-alias-bomb", RequestKind::kReloadConfig, r);
   }
   {
     v1::SetAgentStateRequest r;
@@ -206,6 +248,8 @@ void RequestCorpus(const fs::path& dir) {
 void ConfigCorpus(const fs::path& dir) {
   Write(dir / "default.yaml", std::string(DefaultConfigYaml()));
   Write(dir / "small.yaml", std::string(kSmallConfig));
+  Write(dir / "reload-with-aliases.yaml", std::string(kConfigWithAliases));
+  Write(dir / "reload-alias-bomb.yaml", AliasBomb());
 }
 
 std::string SnapshotPayload(const Router& router, uint64_t last_index) {
