@@ -92,7 +92,8 @@ std::string AliasBomb() {
   std::string yaml = "a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
   for (char level = 'b'; level <= 'i'; ++level) {
     absl::StrAppend(&yaml, std::string(1, level), ": &", std::string(1, level), " [");
-    for (int i = 0; i < 9; ++i) absl::StrAppend(&yaml, i ? ", " : "", "*", std::string(1, level - 1));
+    for (int i = 0; i < 9; ++i)
+      absl::StrAppend(&yaml, i ? ", " : "", "*", std::string(1, level - 1));
     yaml += "]\n";
   }
   return yaml;
