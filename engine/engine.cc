@@ -108,6 +108,12 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     }
   });
   if (start_yaml != config_yaml_) {
+    // Loaded here, before the strand runs, so applying it there does not
+    // parse it again.
+    if (absl::StatusOr<RouterConfig> config = LoadRouterConfig(start_yaml); config.ok()) {
+      prepared_configs_.emplace_back(start_yaml,
+                                     std::make_shared<const RouterConfig>(std::move(*config)));
+    }
     v1::Command reconfigure;
     reconfigure.mutable_apply_config()->set_config_yaml(start_yaml);
     Execute(std::move(reconfigure), [](Engine&, const Applied& a) {
