@@ -44,7 +44,8 @@ const char* CommandKindName(const v1::Command& cmd) {
 
 namespace {
 
-absl::Status ApplyUpdate(Router& router, const v1::UpdateRequest& u, absl::Time now) {
+absl::Status ApplyUpdate(Router& router, const v1::Command& cmd, absl::Time now) {
+  const v1::UpdateRequest& u = cmd.update();
   absl::StatusOr<ContactId> id = ContactIdFromWire(u.contact_id(), "contact_id");
   if (!id.ok()) return id.status();
   if (u.abandoned()) return router.Abandon(*id, now);
@@ -52,17 +53,16 @@ absl::Status ApplyUpdate(Router& router, const v1::UpdateRequest& u, absl::Time 
   if (!tier.ok()) return tier.status();
   const std::optional<Tier> new_tier =
       u.tier() == v1::TIER_UNSPECIFIED ? std::nullopt : std::optional<Tier>(*tier);
-  Signals signals;
-  if (u.has_signals()) {
-    absl::StatusOr<Signals> s = SignalsFromWire(u.signals(), "signals");
-    if (!s.ok()) return s.status();
-    signals = std::move(*s);
-  } else {
-    absl::StatusOr<ContactView> before = router.GetContact(*id, now);
-    if (!before.ok()) return before.status();
-    signals = before->signals;
+  absl::StatusOr<ContactView> before = router.GetContact(*id, now);
+  if (!before.ok()) return before.status();
+  absl::StatusOr<Signals> signals = before->signals;
+  if (cmd.update_merges_signals()) {
+    signals = MergeSignalsFromWire(before->signals, u);
+  } else if (u.has_signals()) {
+    signals = SignalsFromWire(u.signals(), "signals");  // a record from before merging
   }
-  return router.Update(*id, signals, new_tier, now);
+  if (!signals.ok()) return signals.status();
+  return router.Update(*id, *signals, new_tier, now);
 }
 
 absl::Status ApplySetState(Router& router, const std::string& agent, const v1::SetState& s,
@@ -98,7 +98,7 @@ Applied ApplyCommand(Router& router, const v1::Command& cmd, const RouterConfig*
       break;
     }
     case v1::Command::kUpdate:
-      out.status = ApplyUpdate(router, cmd.update(), now);
+      out.status = ApplyUpdate(router, cmd, now);
       break;
     case v1::Command::kCancel: {
       absl::StatusOr<ContactId> id = ContactIdFromWire(cmd.cancel().contact_id(), "contact_id");

@@ -2,10 +2,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "engine/apply.h"
 #include "engine/config_loader.h"
 #include "engine/log.h"
 #include "engine/wire.h"
@@ -27,7 +30,7 @@ RouterConfig DefaultConfig() {
 
 TEST(ConfigLoader, EmbeddedDefaultLoadsWithTheAdvertisedTargets) {
   RouterConfig c = DefaultConfig();
-  ASSERT_EQ(c.queues.size(), 7u);
+  ASSERT_EQ(c.queues.size(), 8u);
   auto queue = [&](const std::string& name) {
     for (const QueueConfig& q : c.queues) {
       if (q.name == name) return q;
@@ -203,12 +206,157 @@ TEST(Wire, ValidContactPicksTheChannelDefaultQueue) {
   EXPECT_EQ(s->tier, Tier::kGold);
 }
 
+// Every channel of the embedded config has a queue of its own channel: a
+// gateway that names no queue is never refused ("serves voice, not video").
+TEST(Wire, EveryChannelOfTheEmbeddedConfigHasAQueueOfItsChannel) {
+  const RouterConfig config = DefaultConfig();
+  for (int c = 0; c < kChannelCount; ++c) {
+    v1::ContactSpec spec = ValidContact();
+    spec.set_channel(ChannelToWire(Channel(c)));
+    absl::StatusOr<ContactSpec> s = ContactSpecFromWire(spec, config, kNow);
+    ASSERT_TRUE(s.ok()) << ChannelName(Channel(c)) << ": " << s.status();
+    const auto queue = std::find_if(config.queues.begin(), config.queues.end(),
+                                    [&](const QueueConfig& q) { return q.name == s->queue; });
+    ASSERT_NE(queue, config.queues.end()) << s->queue;
+    EXPECT_EQ(queue->channel, Channel(c))
+        << ChannelName(Channel(c)) << " contacts go to '" << s->queue << "', which serves "
+        << ChannelName(queue->channel);
+  }
+}
+
+// README: events carry contact ids, never customer ids, whatever the role.
+TEST(Wire, LifecycleEventsHaveNoCustomerIdField) {
+  EXPECT_EQ(v1::LifecycleEvent::descriptor()->FindFieldByName("customer_id"), nullptr);
+}
+
 TEST(Wire, TopicPicksItsQueue) {
   v1::ContactSpec c = ValidContact();
   c.set_topic("refund");
   absl::StatusOr<ContactSpec> s = ContactSpecFromWire(c, DefaultConfig(), kNow);
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->queue, "voice_billing");
+}
+
+// ---- Update merges signals ----
+
+Signals AllSignalsSet() {
+  Signals s;
+  s.complaint = true;
+  s.emergency = true;
+  s.severity = Severity::kSevere;
+  s.sentiment = -0.6;
+  s.repeat_contacts_24h = 4;
+  s.escalation_level = 2;
+  s.keywords = {"lawyer"};
+  return s;
+}
+
+std::string Describe(const Signals& s) {
+  return absl::StrCat("complaint=", s.complaint, " emergency=", s.emergency,
+                      " severity=", static_cast<int>(s.severity), " sentiment=", s.sentiment,
+                      " repeat=", s.repeat_contacts_24h, " escalation=", s.escalation_level,
+                      " keywords=", absl::StrJoin(s.keywords, ","));
+}
+
+// One field sent at a time: that field changes, every other one stays.
+TEST(UpdateMerge, EachSignalSentAloneChangesOnlyItself) {
+  struct Case {
+    const char* name;
+    std::function<void(v1::Signals*)> send;
+    std::function<void(Signals*)> expect;
+  };
+  const std::vector<Case> cases = {
+      {"complaint", [](v1::Signals* w) { w->set_complaint(false); },
+       [](Signals* s) { s->complaint = false; }},
+      {"emergency", [](v1::Signals* w) { w->set_emergency(false); },
+       [](Signals* s) { s->emergency = false; }},
+      {"incident_severity", [](v1::Signals* w) { w->set_incident_severity(v1::SEVERITY_MINOR); },
+       [](Signals* s) { s->severity = Severity::kMinor; }},
+      {"sentiment", [](v1::Signals* w) { w->set_sentiment(0.5); },
+       [](Signals* s) { s->sentiment = 0.5; }},
+      {"repeat_contacts_24h", [](v1::Signals* w) { w->set_repeat_contacts_24h(0); },
+       [](Signals* s) { s->repeat_contacts_24h = 0; }},
+      {"escalation_level", [](v1::Signals* w) { w->set_escalation_level(0); },
+       [](Signals* s) { s->escalation_level = 0; }},
+      {"keywords", [](v1::Signals* w) { w->add_keywords("outage"); },
+       [](Signals* s) { s->keywords = {"outage"}; }},
+  };
+  for (const Case& c : cases) {
+    v1::UpdateRequest update;
+    update.set_contact_id("c-1");
+    c.send(update.mutable_signals());
+    absl::StatusOr<Signals> merged = MergeSignalsFromWire(AllSignalsSet(), update);
+    ASSERT_TRUE(merged.ok()) << c.name << ": " << merged.status();
+    Signals want = AllSignalsSet();
+    c.expect(&want);
+    EXPECT_EQ(Describe(*merged), Describe(want)) << "sent only " << c.name;
+  }
+}
+
+TEST(UpdateMerge, MaskSetsNamedFieldsEvenWhenAbsentOrEmpty) {
+  v1::UpdateRequest update;
+  update.mutable_update_mask()->add_paths("signals.keywords");
+  update.mutable_update_mask()->add_paths("signals.complaint");
+  absl::StatusOr<Signals> merged = MergeSignalsFromWire(AllSignalsSet(), update);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  Signals want = AllSignalsSet();
+  want.keywords.clear();
+  want.complaint = false;
+  EXPECT_EQ(Describe(*merged), Describe(want));
+
+  update.mutable_update_mask()->Clear();
+  update.mutable_update_mask()->add_paths("signals");
+  merged = MergeSignalsFromWire(AllSignalsSet(), update);
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  EXPECT_EQ(Describe(*merged), Describe(Signals{}));
+}
+
+TEST(UpdateMerge, BadMaskPathOrValueIsNamed) {
+  v1::UpdateRequest update;
+  update.mutable_update_mask()->add_paths("signals.sentiment");
+  update.mutable_update_mask()->add_paths("tier");
+  absl::StatusOr<Signals> merged = MergeSignalsFromWire(AllSignalsSet(), update);
+  ASSERT_FALSE(merged.ok());
+  EXPECT_THAT(merged.status().message(), HasSubstr("update_mask.paths[1]"));
+
+  update.clear_update_mask();
+  update.mutable_signals()->set_sentiment(3);
+  merged = MergeSignalsFromWire(AllSignalsSet(), update);
+  ASSERT_FALSE(merged.ok());
+  EXPECT_THAT(merged.status().message(), HasSubstr("signals.sentiment"));
+}
+
+// Through ApplyCommand, as live and replay run it: a sentiment-only update
+// keeps the emergency flag (it used to drop its 1,000 points), while a record
+// journalled before merge semantics still replays as the replace it was.
+TEST(UpdateMerge, ApplyKeepsWhatAnUpdateDoesNotSend) {
+  absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(DefaultConfig());
+  ASSERT_TRUE(router.ok()) << router.status();
+  v1::Command submit;
+  ToTimestamp(kNow, submit.mutable_time());
+  *submit.mutable_submit()->mutable_contact() = ValidContact();
+  submit.mutable_submit()->mutable_contact()->mutable_signals()->set_emergency(true);
+  const Applied submitted = ApplyCommand(**router, submit);
+  ASSERT_TRUE(submitted.status.ok()) << submitted.status;
+  const ContactId id = submitted.submit->contact;
+
+  v1::Command update;
+  ToTimestamp(kNow + absl::Seconds(1), update.mutable_time());
+  update.mutable_update()->set_contact_id(ContactIdString(id));
+  update.mutable_update()->mutable_signals()->set_sentiment(-0.4);
+  update.set_update_merges_signals(true);
+  ASSERT_TRUE(ApplyCommand(**router, update).status.ok());
+  absl::StatusOr<ContactView> after = (*router)->GetContact(id, kNow + absl::Seconds(1));
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->signals.emergency);
+  EXPECT_DOUBLE_EQ(after->signals.sentiment, -0.4);
+
+  update.set_update_merges_signals(false);  // as an old journal record
+  ToTimestamp(kNow + absl::Seconds(2), update.mutable_time());
+  ASSERT_TRUE(ApplyCommand(**router, update).status.ok());
+  after = (*router)->GetContact(id, kNow + absl::Seconds(2));
+  ASSERT_TRUE(after.ok());
+  EXPECT_FALSE(after->signals.emergency);
 }
 
 struct BadContact {

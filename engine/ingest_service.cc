@@ -266,13 +266,14 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
     return Refuse(ctx, who.status());
   }
   absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
-  absl::StatusOr<Signals> signals =
-      req->has_signals() ? SignalsFromWire(req->signals(), "signals") : Signals{};
+  // Validated against empty signals here; merged into the contact's on the strand.
+  absl::StatusOr<Signals> signals = MergeSignalsFromWire(Signals{}, *req);
   absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
   absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
   if (!invalid.ok()) return Refuse(ctx, invalid);
   v1::Command cmd;
   *cmd.mutable_update() = *req;
+  cmd.set_update_merges_signals(true);
   return ExecuteOnStrand(
       engine_, ctx, std::move(cmd),
       [reply, id = *id, abandoned = req->abandoned()](Engine& e,

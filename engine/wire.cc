@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "absl/algorithm/container.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
 
@@ -100,6 +102,49 @@ absl::StatusOr<Signals> SignalsFromWire(const v1::Signals& in, absl::string_view
     s.keywords.push_back(k);
   }
   return s;
+}
+
+absl::StatusOr<Signals> MergeSignalsFromWire(const Signals& before,
+                                             const v1::UpdateRequest& update) {
+  absl::StatusOr<Signals> sent = SignalsFromWire(update.signals(), "signals");
+  if (!sent.ok()) return sent.status();
+  static constexpr absl::string_view kFields[] = {
+      "complaint",           "emergency",        "incident_severity", "sentiment",
+      "repeat_contacts_24h", "escalation_level", "keywords"};
+  bool replace_all = false;
+  std::vector<absl::string_view> named;
+  for (int i = 0; i < update.update_mask().paths_size(); ++i) {
+    const absl::string_view path = update.update_mask().paths(i);
+    if (path == "signals") {
+      replace_all = true;
+      continue;
+    }
+    const bool known = absl::StartsWith(path, "signals.") &&
+                       absl::c_linear_search(kFields, path.substr(sizeof("signals.") - 1));
+    if (!known) {
+      return absl::InvalidArgumentError(absl::StrCat("update_mask.paths[", i, "]: unknown path '",
+                                                     path.substr(0, 64),
+                                                     "' (\"signals\" or \"signals.<field>\")"));
+    }
+    named.push_back(path.substr(sizeof("signals.") - 1));
+  }
+  const auto take = [&](absl::string_view name, bool sent_here) {
+    return replace_all || sent_here || absl::c_linear_search(named, name);
+  };
+  const v1::Signals& in = update.signals();
+  Signals out = before;
+  if (take("complaint", in.has_complaint())) out.complaint = sent->complaint;
+  if (take("emergency", in.has_emergency())) out.emergency = sent->emergency;
+  if (take("incident_severity", in.has_incident_severity())) out.severity = sent->severity;
+  if (take("sentiment", in.has_sentiment())) out.sentiment = sent->sentiment;
+  if (take("repeat_contacts_24h", in.has_repeat_contacts_24h())) {
+    out.repeat_contacts_24h = sent->repeat_contacts_24h;
+  }
+  if (take("escalation_level", in.has_escalation_level())) {
+    out.escalation_level = sent->escalation_level;
+  }
+  if (take("keywords", in.keywords_size() > 0)) out.keywords = std::move(sent->keywords);
+  return out;
 }
 
 absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,

@@ -45,6 +45,11 @@ v1::AgentState AgentStatusToWire(AgentStatus s);
 // queue, else the first queue of the channel).
 absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,
                                                 const RouterConfig& config, absl::Time now);
+// An update's new signals: `before` with what `update.signals` sends (present
+// scalars, non-empty keywords) and what `update.update_mask` names replaced.
+// InvalidArgument naming the field for a bad value or mask path.
+absl::StatusOr<Signals> MergeSignalsFromWire(const Signals& before,
+                                             const v1::UpdateRequest& update);
 absl::StatusOr<Signals> SignalsFromWire(const v1::Signals& in, absl::string_view field);
 absl::StatusOr<Tier> TierFromWire(v1::Tier t, absl::string_view field);
 absl::StatusOr<AgentSpec> AgentSpecFromWire(const v1::Login& in);

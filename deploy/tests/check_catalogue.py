@@ -409,6 +409,45 @@ def check_dashboard(path, resolver, promtool, job):
     return len(exprs)
 
 
+def check_dashboard_signals(path):
+    """What a supervisor must see at a glance, beyond naming real metrics.
+
+    - A stat showing a queue's service level turns red below that queue's own
+      target: its colour threshold comes from ccr_queue_service_level_target_ratio
+      (config from query results), since one fixed number cannot fit 80/20 voice
+      and 24 h email at once.
+    - Offers that agents reject or let time out have a panel.
+    """
+    panels = list(walk_panels(json.load(open(path, encoding="utf-8"))["panels"]))
+    sl_stats = [p for p in panels if p.get("type") == "stat" and any(
+        "ccr_queue_service_level_ratio" in t.get("expr", "") for t in p.get("targets", []))]
+    if not sl_stats:
+        fail(path, "no stat panel shows ccr_queue_service_level_ratio")
+    for p in sl_stats:
+        where = f"{path}: panel '{p.get('title')}'"
+        refs = {t.get("refId"): t.get("expr", "") for t in p.get("targets", [])}
+        steps = p.get("fieldConfig", {}).get("defaults", {}).get("thresholds", {}).get("steps", [])
+        if not steps or steps[0].get("color") != "red":
+            fail(where, "the base colour (below the first threshold) must be red")
+        from_target = False
+        for tr in p.get("transformations", []):
+            opts = tr.get("options", {})
+            if tr.get("id") != "configFromData":
+                continue
+            config_expr = refs.get(opts.get("configRefId"), "")
+            if "ccr_queue_service_level_target_ratio" in config_expr and any(
+                    m.get("handlerKey") == "threshold1" for m in opts.get("mappings", [])):
+                from_target = True
+        if not from_target:
+            fail(where, "its threshold does not come from ccr_queue_service_level_target_ratio, "
+                        "so it never turns red below the queue's target")
+    offer_exprs = " ".join(t.get("expr", "") for p in panels for t in p.get("targets", [])
+                           if "ccr_offers_total" in t.get("expr", ""))
+    for outcome in ("rejected", "timed_out"):
+        if outcome not in offer_exprs and "by (channel, outcome)" not in offer_exprs:
+            fail(path, f"no panel shows offers {outcome} (ccr_offers_total)")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -428,6 +467,7 @@ def main():
     check_test_series(os.path.join(prom_dir, "alerts_test.yml"), resolver)
     n_exprs = check_dashboard(os.path.join(args.deploy_dir, "grafana", "ccrouter-dashboard.json"),
                               resolver, args.promtool, "ccrouter")
+    check_dashboard_signals(os.path.join(args.deploy_dir, "grafana", "ccrouter-dashboard.json"))
     if errors:
         print(f"check_catalogue: {len(errors)} problem(s):", file=sys.stderr)
         for e in errors:

@@ -113,6 +113,10 @@ def check_dockerfile(path, known):
     uid = users[-1].split(":")[0] if users else ""
     if not uid.isdigit() or uid == "0":
         fail(path, "the last USER must be a numeric non-root uid (for runAsNonRoot)")
+    # Operators reload and inspect through the image's own ccctl: bookworm-slim
+    # may lack `kill`, and a reload must not depend on a shell tool.
+    if not re.search(r"^COPY\s.*\bccctl\s+/usr/local/bin/ccctl\s*$", text, re.M):
+        fail(path, "the runtime image must carry ccctl (COPY ... ccctl /usr/local/bin/ccctl)")
     if len(re.findall(r"^FROM\s", text, re.M)) < 2:
         fail(path, "expected a multi-stage build (build stage, runtime stage)")
     return int(uid) if uid.isdigit() else None
@@ -171,6 +175,10 @@ def check_k8s(k8s_dir, known, image_uid):
         if not probe:
             fail(path, f"no {probe_name}")
             continue
+        if "grpc" in probe:
+            # A grpc probe speaks plaintext: it fails as soon as the config turns TLS on.
+            fail(path, f"{probe_name} uses a grpc probe, which breaks once TLS is on; "
+                       "probe /healthz or /readyz on the HTTP port")
         for handler in ("httpGet", "grpc", "tcpSocket"):
             if handler in probe:
                 port = probe[handler]["port"]

@@ -97,6 +97,8 @@ bool RandomCommands::Fill(v1::Command& cmd) {
         cmd.mutable_update()->mutable_signals()->set_escalation_level(
             static_cast<uint32_t>(Pick(4)));
         cmd.mutable_update()->set_abandoned(Pick(5) == 0);
+        // Both record kinds replay (no extra draw: the stream stays as it was).
+        cmd.set_update_merges_signals(cmd.update().signals().escalation_level() % 2 == 0);
       }
       return true;
     }

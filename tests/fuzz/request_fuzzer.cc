@@ -47,13 +47,13 @@ EdgeResult SubmitEdge(const v1::ContactSpec& contact, const RouterConfig& config
 // As ContactIngestService::Update.
 EdgeResult UpdateEdge(const v1::UpdateRequest& req) {
   absl::StatusOr<ContactId> id = ContactIdFromWire(req.contact_id(), "contact_id");
-  absl::StatusOr<Signals> signals =
-      req.has_signals() ? SignalsFromWire(req.signals(), "signals") : Signals{};
+  absl::StatusOr<Signals> signals = MergeSignalsFromWire(Signals{}, req);
   absl::StatusOr<Tier> tier = TierFromWire(req.tier(), "tier");
   absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
   if (!invalid.ok()) return Reject(invalid);
   v1::Command cmd;
   *cmd.mutable_update() = req;
+  cmd.set_update_merges_signals(true);
   return Accept(std::move(cmd));
 }
 
