@@ -199,3 +199,38 @@ TEST(StatusMapping, AbslCodesMapOntoGrpcCodes) {
 
 }  // namespace
 }  // namespace ccr
+
+namespace ccr {
+namespace {
+
+TEST(Wire, EventFreeTextIsCutToItsBoundWithAMarker) {
+  Event e;
+  e.kind = EventKind::kCompleted;
+  e.contact = 7;
+  e.reason = std::string(5000, 'r');
+  e.outcome.disposition = std::string(3000, 'd') + "\xC3\xA9";
+  v1::LifecycleEvent wire;
+  EventToWire(e, 1, &wire);
+  EXPECT_LE(wire.reason().size(), InputLimits::kMaxEventTextBytes);
+  EXPECT_THAT(wire.reason(), ::testing::EndsWith("...[truncated]"));
+  EXPECT_LE(wire.outcome().disposition().size(), InputLimits::kMaxEventTextBytes);
+  std::string bytes;
+  EXPECT_TRUE(wire.SerializeToString(&bytes));  // still valid UTF-8
+  e.reason = "short";
+  EventToWire(e, 2, &wire);
+  EXPECT_EQ(wire.reason(), "short");
+}
+
+TEST(Wire, OnlyCanonicalIdsParse) {
+  for (const char* alias : {"c-01", "c-+1", "c- 1"}) {
+    absl::StatusOr<ContactId> id = ContactIdFromWire(alias, "cancel.contact_id");
+    EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument) << alias;
+    EXPECT_THAT(id.status().message(), HasSubstr("cancel.contact_id")) << alias;
+  }
+  EXPECT_EQ(OfferIdFromWire("o-007", "accept.offer_id").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*ContactIdFromWire("c-1", "contact_id"), 1u);
+}
+
+}  // namespace
+}  // namespace ccr
