@@ -289,7 +289,8 @@ void Engine::Deliver() {
   if (!events.empty()) {
     // Watchers read from the window: those keeping up get the new events
     // now; one waiting for room is checked only for having fallen out of it.
-    const uint64_t oldest = recent_events_.front().sequence();
+    const uint64_t oldest =
+        recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
     for (size_t i = 0; i < watchers_.size();) {
       const std::shared_ptr<EventWatcher>& w = watchers_[i];
       const bool alive =
