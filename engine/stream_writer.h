@@ -89,7 +89,8 @@ class StreamWriter {
     writing_ = false;
     if (!ok) queue_.clear();  // the stream is broken: nothing more goes out
     std::function<void()> on_room;
-    if (ok && on_room_ && queue_.size() <= max_queued_ / 2) on_room.swap(on_room_);
+    const size_t queued_after = queue_.empty() ? 0 : queue_.size() - 1;  // next one in flight
+    if (ok && on_room_ && queued_after <= max_queued_ / 2) on_room.swap(on_room_);
     if (!queue_.empty()) {
       StartNextLocked(lock);
     } else if (finish_requested_ && !finished_) {
