@@ -14,11 +14,14 @@ class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEv
   WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx, uint64_t after_sequence)
       : outbox_(std::make_shared<EventOutbox>(this, ctx, 20000)) {
     std::shared_ptr<EventOutbox> outbox = outbox_;
-    engine.Post([outbox, after_sequence](Engine& e) {
-      absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
-                                    : e.Subscribe(outbox, after_sequence);
-      if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
-    });
+    const bool admitted = engine.Post(
+        [outbox, after_sequence](Engine& e) {
+          absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
+                                        : e.Subscribe(outbox, after_sequence);
+          if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
+        },
+        Admission::kClient);
+    if (!admitted) outbox_->Finish(Overloaded(ctx, engine));
   }
   void OnWriteDone(bool ok) override { outbox_->OnWriteDone(ok); }
   void OnCancel() override { outbox_->Finish(grpc::Status::CANCELLED); }
@@ -100,6 +103,7 @@ grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext
   if (req->config_yaml().size() > 1024 * 1024) {
     return Refuse(ctx, absl::InvalidArgumentError("config_yaml: larger than 1 MiB"));
   }
+  if (!engine_.Admits(Admission::kClient)) return RefuseOverloaded(ctx, engine_);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   engine_.Post([reactor, reply, yaml = req->config_yaml()](Engine& e) {
     e.Reload(yaml, [reactor, reply](absl::StatusOr<ReloadResult> r) {
@@ -152,7 +156,7 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
           e.DisconnectAgent(
               agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
         }
-        LogEvent(LogLevel::kInfo, "supervisor_override", {{"agent", agent}, {"reason", why}});
+        LogEvent(LogLevel::kInfo, "supervisor_override", {{"agent", agent}, {"reason", MaskFreeText(why)}});
         absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
         if (view.ok()) AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
         return absl::OkStatus();
