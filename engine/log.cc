@@ -4,12 +4,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <deque>
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <string>
 #include <thread>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "prometheus/counter.h"
 
@@ -76,6 +77,10 @@ void AppendValue(std::string* line, absl::string_view v) {
   line->push_back('"');
 }
 
+// How long the writer lets lines gather between writes. With 1 MiB of
+// queue this absorbs 500 MB/s of lines without a drop.
+constexpr absl::Duration kGatherLines = absl::Milliseconds(2);
+
 // Writes all of `data` to `fd`, retrying partial writes; gives up on an error
 // (a closed reader: nobody is left to tell).
 void WriteAll(int fd, absl::string_view data) {
@@ -89,29 +94,32 @@ void WriteAll(int fd, absl::string_view data) {
   }
 }
 
-// The queue between the callers and the writer thread.
+// The queue between the callers and the writer thread: one byte buffer the
+// callers append to and the writer swaps out, so a line costs no allocation
+// that another thread frees. std::mutex rather than absl::Mutex: the
+// distribution's abseil runs deadlock detection on every lock, which showed
+// in the profile of a run at info.
 class LogWriter {
  public:
   void Start(LogWriterOptions options) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard lock(mu_);
     if (running_) return;
     options_ = options;
     running_ = true;
     stop_ = false;
+    exited_ = false;
     thread_ = std::thread([this] { Run(); });
   }
 
   bool Stop(absl::Duration timeout) {
     std::thread thread;
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock lock(mu_);
       if (!running_) return true;
       stop_ = true;
-      const bool drained = mu_.AwaitWithTimeout(
-          absl::Condition(
-              +[](LogWriter* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) { return w->exited_; },
-              this),
-          timeout);
+      wake_.notify_one();
+      const bool drained =
+          exited_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return exited_; });
       running_ = false;
       thread = std::move(thread_);
       if (!drained) {
@@ -120,7 +128,6 @@ class LogWriter {
         thread.detach();
         return false;
       }
-      exited_ = false;
     }
     thread.join();
     return true;
@@ -128,11 +135,11 @@ class LogWriter {
 
   // Queues `line`, or writes it at once when no writer runs. Never blocks
   // on the reader.
-  void Emit(std::string line) {
+  void Emit(absl::string_view line) {
     {
-      absl::MutexLock lock(&mu_);
+      std::unique_lock lock(mu_);
       if (running_ && !stop_) {
-        if (queued_bytes_ + line.size() > options_.max_queued_bytes) {
+        if (pending_.size() + line.size() > options_.max_queued_bytes) {
           ++dropped_unreported_;
           dropped_total_.fetch_add(1, std::memory_order_relaxed);
           if (prometheus::Counter* c = drop_counter_.load(std::memory_order_acquire)) {
@@ -140,8 +147,12 @@ class LogWriter {
           }
           return;
         }
-        queued_bytes_ += line.size();
-        queue_.push_back(std::move(line));
+        pending_.append(line.data(), line.size());
+        if (writer_waiting_) {
+          writer_waiting_ = false;
+          lock.unlock();
+          wake_.notify_one();
+        }
         return;
       }
     }
@@ -153,54 +164,59 @@ class LogWriter {
 
  private:
   void Run() {
+    std::string writing;
     for (;;) {
-      std::deque<std::string> batch;
       uint64_t dropped = 0;
       int fd = 2;
       bool last = false;
       {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
-            +[](LogWriter* w) ABSL_EXCLUSIVE_LOCKS_REQUIRED(w->mu_) {
-              return !w->queue_.empty() || w->dropped_unreported_ > 0 || w->stop_;
-            },
-            this));
-        batch.swap(queue_);
-        queued_bytes_ = 0;
+        std::unique_lock lock(mu_);
+        while (pending_.empty() && dropped_unreported_ == 0 && !stop_) {
+          writer_waiting_ = true;
+          wake_.wait(lock);
+        }
+        writer_waiting_ = false;
+        writing.swap(pending_);  // pending_ gets the empty buffer back, capacity kept
         dropped = dropped_unreported_;
         dropped_unreported_ = 0;
         fd = options_.fd;
         last = stop_;
       }
-      std::string out;
-      for (const std::string& line : batch) out += line;
       if (dropped > 0) {
         // After the lines that made it: the gap is where the drops were.
-        out += FormatLogLine(LogLevel::kWarn, "log_lines_dropped",
-                             {{"count", absl::StrCat(dropped)},
-                              {"why", "the log reader fell behind; lines were dropped"}},
-                             absl::Now());
+        writing += FormatLogLine(LogLevel::kWarn, "log_lines_dropped",
+                                 {{"count", absl::StrCat(dropped)},
+                                  {"why", "the log reader fell behind; lines were dropped"}},
+                                 absl::Now());
       }
-      WriteAll(fd, out);
-      if (last) {
-        absl::MutexLock lock(&mu_);
-        if (queue_.empty() && dropped_unreported_ == 0) {
-          exited_ = true;
-          return;
-        }
+      WriteAll(fd, writing);
+      writing.clear();
+      if (!last) {
+        // Lets lines gather: one wake-up and one write for many lines, not
+        // one per line (a wake-up per line costs the strand a futex call).
+        absl::SleepFor(kGatherLines);
+        continue;
+      }
+      std::lock_guard lock(mu_);
+      if (pending_.empty() && dropped_unreported_ == 0) {
+        exited_ = true;
+        exited_cv_.notify_all();
+        return;
       }
     }
   }
 
-  absl::Mutex mu_;
-  LogWriterOptions options_ ABSL_GUARDED_BY(mu_);
-  bool running_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  bool exited_ ABSL_GUARDED_BY(mu_) = false;
-  std::deque<std::string> queue_ ABSL_GUARDED_BY(mu_);
-  size_t queued_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t dropped_unreported_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread thread_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  std::condition_variable wake_;       // the writer waits for lines or stop_
+  std::condition_variable exited_cv_;  // Stop waits for exited_
+  LogWriterOptions options_;           // GUARDED_BY(mu_)
+  bool running_ = false;               // GUARDED_BY(mu_)
+  bool stop_ = false;                  // GUARDED_BY(mu_)
+  bool exited_ = false;                // GUARDED_BY(mu_)
+  bool writer_waiting_ = false;        // GUARDED_BY(mu_)
+  std::string pending_;                // GUARDED_BY(mu_): whole lines, in order
+  uint64_t dropped_unreported_ = 0;    // GUARDED_BY(mu_)
+  std::thread thread_;                 // GUARDED_BY(mu_)
   std::atomic<uint64_t> dropped_total_{0};
   std::atomic<prometheus::Counter*> drop_counter_{nullptr};
 };
@@ -225,11 +241,39 @@ bool ParseLogLevel(absl::string_view name, LogLevel* level) {
 void SetLogLevel(LogLevel level) { g_level.store(static_cast<int>(level)); }
 bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(); }
 
+namespace {
+// "2027-01-15T08:00:00.000Z". absl::FormatTime costs microseconds a call, a
+// large share of a line at info; the date and time change once a second.
+void AppendTimestamp(std::string* line, absl::Time now) {
+  struct Cached {
+    int64_t second = std::numeric_limits<int64_t>::min();
+    std::string text;  // up to the seconds: "2027-01-15T08:00:00"
+  };
+  thread_local Cached cached;
+  const int64_t ms = absl::ToUnixMillis(now);
+  const int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+  if (second != cached.second) {
+    cached.second = second;
+    cached.text = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second),
+                                   absl::UTCTimeZone());
+  }
+  const int millis = static_cast<int>(ms - second * 1000);
+  line->append(cached.text);
+  line->append({'.', static_cast<char>('0' + millis / 100),
+                static_cast<char>('0' + millis / 10 % 10), static_cast<char>('0' + millis % 10),
+                'Z'});
+}
+}  // namespace
+
 std::string FormatLogLine(LogLevel level, absl::string_view event,
                           std::initializer_list<LogField> fields, absl::Time now) {
-  std::string line =
-      absl::StrCat("ts=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone()),
-                   " level=", LevelName(level), " event=");
+  std::string line;
+  line.reserve(160);
+  line.append("ts=");
+  AppendTimestamp(&line, now);
+  line.append(" level=");
+  line.append(LevelName(level));
+  line.append(" event=");
   AppendValue(&line, event);
   for (const auto& [key, value] : fields) {
     line.push_back(' ');
