@@ -156,7 +156,8 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
           e.DisconnectAgent(
               agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
         }
-        LogEvent(LogLevel::kInfo, "supervisor_override", {{"agent", agent}, {"reason", MaskFreeText(why)}});
+        LogEvent(LogLevel::kInfo, "supervisor_override",
+                 {{"agent", agent}, {"reason", MaskFreeText(why)}});
         absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
         if (view.ok()) AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
         return absl::OkStatus();

@@ -44,8 +44,8 @@ class AdmissionTest : public ::testing::Test {
     builder.RegisterService(admin_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    channel_ = grpc::CreateChannel(absl::StrCat("127.0.0.1:", port),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     ingest_stub_ = v1::ContactIngest::NewStub(channel_);
     admin_stub_ = v1::Admin::NewStub(channel_);
     desk_stub_ = v1::AgentDesk::NewStub(channel_);

@@ -310,9 +310,9 @@ std::string LoggableReason(const Event& e) {
       return e.reason;
   }
   static constexpr absl::string_view kEngineWords[] = {
-      "cancelled", "abandoned",    "agent_logged_out", "missed_offers", "login",
-      "forced rest", "logged_out", "disconnected",     "timeout",       "engine restarted",
-      "cancelled by gateway", "supervisor"};
+      "cancelled", "abandoned",        "agent_logged_out",     "missed_offers",
+      "login",     "forced rest",      "logged_out",           "disconnected",
+      "timeout",   "engine restarted", "cancelled by gateway", "supervisor"};
   for (absl::string_view word : kEngineWords) {
     if (e.reason == word) return e.reason;
   }

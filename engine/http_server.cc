@@ -164,7 +164,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(boost::asio::io_co
   std::unique_ptr<HttpServer> server(new HttpServer(io, std::move(handler), std::move(options)));
   if (metrics::MetricsRegistry* m = server->shared_->options.metrics) {
     server->shared_->open_gauge = &m->Gauge(metrics::kHttpConnections);
-    server->shared_->refused_limit_counter = &m->Counter(metrics::kHttpConnectionsRefused, {"limit"});
+    server->shared_->refused_limit_counter =
+        &m->Counter(metrics::kHttpConnectionsRefused, {"limit"});
     server->shared_->accept_error_counter =
         &m->Counter(metrics::kHttpConnectionsRefused, {"accept_error"});
   }
@@ -198,10 +199,10 @@ void HttpServer::Accept() {
       if (shared.accept_error_counter) shared.accept_error_counter->Increment();
       if (!in_error_burst_) {
         in_error_burst_ = true;
-        LogEvent(LogLevel::kWarn, "http_accept_failed",
-                 {{"error", ec.message()},
-                  {"retry_ms",
-                   absl::StrCat(absl::ToInt64Milliseconds(shared.options.accept_backoff))}});
+        LogEvent(
+            LogLevel::kWarn, "http_accept_failed",
+            {{"error", ec.message()},
+             {"retry_ms", absl::StrCat(absl::ToInt64Milliseconds(shared.options.accept_backoff))}});
       }
       backoff_.expires_after(absl::ToChronoMilliseconds(shared.options.accept_backoff));
       backoff_.async_wait([this](const boost::system::error_code& wait_ec) {

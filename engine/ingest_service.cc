@@ -195,8 +195,7 @@ grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine) 
                                    " commands waiting; retry after ", kRetryAfterMs, " ms"));
 }
 
-grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx,
-                                           const Engine& engine) {
+grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(Overloaded(ctx, engine));
   return reactor;

@@ -118,8 +118,8 @@ class LogWriter {
       if (!running_) return true;
       stop_ = true;
       wake_.notify_one();
-      const bool drained =
-          exited_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [this] { return exited_; });
+      const bool drained = exited_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
+                                               [this] { return exited_; });
       running_ = false;
       thread = std::move(thread_);
       if (!drained) {
@@ -254,8 +254,8 @@ void AppendTimestamp(std::string* line, absl::Time now) {
   const int64_t second = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
   if (second != cached.second) {
     cached.second = second;
-    cached.text = absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second),
-                                   absl::UTCTimeZone());
+    cached.text =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(second), absl::UTCTimeZone());
   }
   const int millis = static_cast<int>(ms - second * 1000);
   line->append(cached.text);

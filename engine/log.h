@@ -43,7 +43,7 @@ void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<Log
 void LogAlways(absl::string_view event, std::initializer_list<LogField> fields);
 
 struct LogWriterOptions {
-  int fd = 2;                                // where lines go (stderr)
+  int fd = 2;                                 // where lines go (stderr)
   size_t max_queued_bytes = size_t{1} << 20;  // lines waiting beyond this are dropped
 };
 // Starts the writer thread (once; later calls do nothing until StopLogWriter).

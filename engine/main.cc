@@ -380,9 +380,9 @@ int main(int argc, char** argv) {
             absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
                 request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
             if (!who.ok()) {
-              return respond({who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
-                              "text/plain; charset=utf-8",
-                              absl::StrCat(who.status().message(), "\n")});
+              return respond(
+                  {who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
+                   "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")});
             }
           }
           // The scrape sources read the live router, so the figures are
@@ -404,8 +404,8 @@ int main(int argc, char** argv) {
               });
           engine.Post([scrape, respond, registry, &http_io](ccr::Engine&) {
             if (scrape->answered.load()) return;  // timed out already: spare the work
-            auto families = std::make_shared<std::vector<prometheus::MetricFamily>>(
-                registry->Collect());
+            auto families =
+                std::make_shared<std::vector<prometheus::MetricFamily>>(registry->Collect());
             boost::asio::post(http_io, [scrape, respond, families] {
               if (scrape->answered.exchange(true)) return;
               scrape->timeout.cancel();

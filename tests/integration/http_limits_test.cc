@@ -205,7 +205,8 @@ TEST_F(HttpLimitsTest, ConnectionsBeyondTheCapAreClosedAndCounted) {
     timeval tv{5, 0};
     ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     boost::asio::write(
-        s, boost::asio::buffer("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), ec);
+        s, boost::asio::buffer("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        ec);
     char buf[65536];
     ssize_t n;
     metrics.clear();
