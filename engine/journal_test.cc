@@ -343,15 +343,20 @@ class Lifetimes {
   Lifetimes(std::string dir, size_t attribute_bytes)
       : dir_(std::move(dir)), attribute_bytes_(attribute_bytes) {}
 
-  // Runs one lifetime; `submits` new contacts before the snapshot and
-  // `tail` after it.
-  void Run(int submits, int tail) {
+  // Runs one lifetime: `snapshots` times `submits` new contacts and a
+  // snapshot, then `tail` more. All zero: only recovers and checks.
+  void Run(int submits, int tail, int snapshots = 1) {
     SCOPED_TRACE(absl::StrCat("lifetime ", ++lifetime_));
     absl::StatusOr<Recovered> r = Recover({dir_});
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_TRUE(r->report.dropped.empty()) << r->report.dropped.front();
-    if (last_snapshot_ > 0) {
-      EXPECT_EQ(r->report.snapshot_index, last_snapshot_) << "recovered from the newest snapshot";
+    if (newest_damaged_) {
+      newest_damaged_ = false;
+      EXPECT_FALSE(r->report.dropped.empty()) << "the damaged snapshot is reported";
+    } else {
+      EXPECT_TRUE(r->report.dropped.empty()) << r->report.dropped.front();
+      if (last_snapshot_ > 0) {
+        EXPECT_EQ(r->report.snapshot_index, last_snapshot_) << "recovered from the newest snapshot";
+      }
     }
     std::unique_ptr<Router> router = std::move(r->router);
     if (router == nullptr) {
@@ -360,10 +365,13 @@ class Lifetimes {
     }
     ExpectAllAcknowledgedLive(*router);
     if (::testing::Test::HasFatalFailure()) return;
+    if (submits == 0 && tail == 0 && snapshots == 0) return;
 
     JournalOptions options;
     options.dir = dir_;
     options.fsync = false;  // durability against the OS, not the disk, is what is tested
+    // As the engine does: what recovery loaded is known to read back.
+    if (!r->report.snapshot_file.empty()) options.recovered_snapshot = r->report.snapshot_index;
     std::atomic<uint64_t> durable{0};
     std::unique_ptr<Journal> journal =
         *Journal::Open(options, r->next_index, [&durable](const BatchReport& b) {
@@ -394,23 +402,33 @@ class Lifetimes {
       acked_.insert(acked_.end(), pending.begin(), pending.end());
       pending.clear();
     };
-    submit(submits);
-    if (::testing::Test::HasFatalFailure()) return;
-
-    std::promise<absl::Status> written;
-    auto state = std::make_shared<RouterState>(router->Save());
-    const uint64_t index = last_index;
-    journal->WriteSnapshot(SnapshotSource{index, Now(), yaml_, std::move(state)},
-                           [&written](absl::Status s) { written.set_value(s); });
-    const absl::Status snapshot = written.get_future().get();
-    ASSERT_TRUE(snapshot.ok()) << snapshot;
-    last_snapshot_ = index;
+    for (int i = 0; i < snapshots; ++i) {
+      submit(submits);
+      if (::testing::Test::HasFatalFailure()) return;
+      std::promise<absl::Status> written;
+      auto state = std::make_shared<RouterState>(router->Save());
+      const uint64_t index = last_index;
+      journal->WriteSnapshot(SnapshotSource{index, Now(), yaml_, std::move(state)},
+                             [&written](absl::Status s) { written.set_value(s); });
+      const absl::Status snapshot = written.get_future().get();
+      ASSERT_TRUE(snapshot.ok()) << snapshot;
+      last_snapshot_ = index;
+    }
 
     submit(tail);
     journal.reset();  // no drain: no final snapshot
   }
 
   size_t acknowledged() const { return acked_.size(); }
+
+  // Flips a byte in the middle of the newest snapshot, as a bad disk would.
+  void DamageNewestSnapshot() {
+    const std::string newest = ListJournalFiles(dir_)->snapshots.back().second;
+    std::string data = Slurp(newest);
+    data[data.size() / 2] ^= 0x40;
+    Spit(newest, data);
+    newest_damaged_ = true;
+  }
 
  private:
   absl::Time Now() { return kT0 + absl::Milliseconds(++commands_); }
@@ -447,6 +465,7 @@ class Lifetimes {
   std::vector<std::pair<std::string, ContactId>> acked_;
   uint64_t commands_ = 0;
   uint64_t last_snapshot_ = 0;
+  bool newest_damaged_ = false;
   int lifetime_ = 0;
 };
 
@@ -456,8 +475,11 @@ TEST(Recovery, StateOverOneRecordSurvivesThreeRestarts) {
   TempDir dir;
   Lifetimes run(dir.path(), /*attribute_bytes=*/60'000);
   run.Run(/*submits=*/1'200, /*tail=*/20);
-  for (int restart = 0; restart < 3; ++restart) run.Run(/*submits=*/20, /*tail=*/20);
-  EXPECT_EQ(run.acknowledged(), 1'200u + 20 + 3 * 40);
+  for (int restart = 0; restart < 2; ++restart) run.Run(/*submits=*/20, /*tail=*/20);
+  run.Run(0, 0, /*snapshots=*/0);  // the third restart
+  EXPECT_EQ(run.acknowledged(), 1'200u + 20 + 2 * 40);
+  EXPECT_GT(ListJournalFiles(dir.path())->segments.front().first, 1u)
+      << "segments behind verified snapshots were pruned";
 }
 
 // 300,000 ordinary live contacts (a CRM reference of 100 bytes each; about
@@ -479,8 +501,25 @@ TEST(Recovery, ManyLiveContactsSurviveThreeRestarts) {
   TempDir dir;
   Lifetimes run(dir.path(), /*attribute_bytes=*/100);
   run.Run(/*submits=*/kManyContacts, /*tail=*/100);
-  for (int restart = 0; restart < 3; ++restart) run.Run(/*submits=*/100, /*tail=*/100);
-  EXPECT_EQ(run.acknowledged(), static_cast<size_t>(kManyContacts) + 100 + 3 * 200);
+  for (int restart = 0; restart < 2; ++restart) run.Run(/*submits=*/100, /*tail=*/100);
+  run.Run(0, 0, /*snapshots=*/0);  // the third restart
+  EXPECT_EQ(run.acknowledged(), static_cast<size_t>(kManyContacts) + 100 + 2 * 200);
+  EXPECT_GT(ListJournalFiles(dir.path())->segments.front().first, 1u)
+      << "segments behind verified snapshots were pruned";
+}
+
+// A snapshot this process has not read back never justifies deleting what
+// an older one needs: with the newest two snapshots damaged in turn, the
+// oldest verified one and the segments after it are still there.
+TEST(Recovery, PruneKeepsWhatOnlyUnverifiedSnapshotsCover) {
+  TempDir dir;
+  Lifetimes run(dir.path(), /*attribute_bytes=*/200);
+  run.Run(/*submits=*/50, /*tail=*/10, /*snapshots=*/2);  // S1, S2
+  run.DamageNewestSnapshot();                             // S2
+  run.Run(/*submits=*/50, /*tail=*/10);  // loads S1, writes S3; S2 verifies nothing
+  run.DamageNewestSnapshot();            // S3
+  run.Run(0, 0, /*snapshots=*/0);        // S1 and the segments after it
+  EXPECT_EQ(run.acknowledged(), 2 * 50u + 10 + 50 + 10);
 }
 
 // A full disk, simulated with a file-size limit: the batch fails, nothing is
