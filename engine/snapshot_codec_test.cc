@@ -674,7 +674,7 @@ TEST_F(SnapshotFileTest, Format1FilesStillLoad) {
   old.set_last_index(12);
   old.set_config_yaml("default_language: en\n");
   RouterStateToProto(FullState(), old.mutable_state());
-  std::string file(kSnapshotMagicV1);
+  std::string file(kSnapshotMagic);
   AppendFrame(old.SerializeAsString(), &file);
   Put(file);
   absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path_);

@@ -327,7 +327,7 @@ absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(const std::string& path, bool ke
   std::string magic;
   if (absl::Status s = file.ReadMagic(&magic); !s.ok()) return s;
   if (magic == kSnapshotMagicV2) return ReadFormatV2(file, keep_state);
-  if (magic == kSnapshotMagicV1) return ReadFormatV1(file, keep_state);
+  if (magic == kSnapshotMagic) return ReadFormatV1(file, keep_state);
   return file.Damage("not a ccrouter snapshot (bad magic)");
 }
 

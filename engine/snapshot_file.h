@@ -27,12 +27,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "engine/journal_format.h"
 #include "router/state.h"
 
 namespace ccr {
 
-inline constexpr absl::string_view kSnapshotMagicV1 = "CCRSNP01";
-inline constexpr absl::string_view kSnapshotMagicV2 = "CCRSNP02";
 inline constexpr uint32_t kSnapshotFormatVersion = 2;
 // A chunk closes once its items reach this; one item (a contact is at most a
 // 64 KiB request plus its history) keeps it far below kMaxRecordBytes.

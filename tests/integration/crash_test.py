@@ -77,7 +77,8 @@ class Daemon(Ccrouterd):
 
     def kill(self):
         super().kill()
-        self.channel.close()
+        if hasattr(self, "channel"):  # not yet, when the start itself failed
+            self.channel.close()
 
     def stop(self):
         code = super().stop()
