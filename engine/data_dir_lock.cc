@@ -39,10 +39,10 @@ absl::StatusOr<DataDirLock> DataDirLock::Acquire(const std::string& dir) {
       return absl::UnavailableError(
           absl::StrCat("--data-dir ", dir, ": cannot lock ", path, ": ", std::strerror(error)));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "--data-dir ", dir, " is in use by another ccrouterd (pid ",
-        holder.empty() ? "unknown" : holder, ", holding ", path,
-        "); two engines on one journal would overwrite each other's records"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("--data-dir ", dir, " is in use by another ccrouterd (pid ",
+                     holder.empty() ? "unknown" : holder, ", holding ", path,
+                     "); two engines on one journal would overwrite each other's records"));
   }
   const std::string pid = absl::StrCat(::getpid(), "\n");
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {

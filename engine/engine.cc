@@ -250,8 +250,7 @@ void Engine::MaybeSnapshot(bool force) {
   applied_since_snapshot_ = 0;
   last_snapshot_ = now;
   journal_->WriteSnapshot(
-      SnapshotSource{index, now, config_yaml_, std::move(state)},
-      [this, index](absl::Status s) {
+      SnapshotSource{index, now, config_yaml_, std::move(state)}, [this, index](absl::Status s) {
         boost::asio::post(io_, [this, index, s] {
           snapshot_in_flight_ = false;
           if (s.ok()) last_snapshot_written_ = Now();

@@ -244,10 +244,10 @@ absl::Status Journal::DoSnapshot(const SnapshotSource& source) {
       written = absl::DataLossError(
           absl::StrCat("snapshot did not read back: ", read.status().message()));
     } else if (read->last_index != source.last_index || !(read->counts == *written)) {
-      written = absl::DataLossError(absl::StrCat(
-          "snapshot ", tmp, " read back as index ", read->last_index, " with ",
-          read->counts.ToString(), "; wrote index ", source.last_index, " with ",
-          written->ToString()));
+      written = absl::DataLossError(absl::StrCat("snapshot ", tmp, " read back as index ",
+                                                 read->last_index, " with ",
+                                                 read->counts.ToString(), "; wrote index ",
+                                                 source.last_index, " with ", written->ToString()));
     }
   }
   if (!written.ok()) {

@@ -146,9 +146,9 @@ class JournalledRun {
     const uint64_t index = last_index_;
     journal_->WriteSnapshot(SnapshotSource{index, kT0, yaml_, std::move(state)},
                             [written](absl::Status s) {
-          EXPECT_TRUE(s.ok()) << s;
-          written->set_value();
-        });
+                              EXPECT_TRUE(s.ok()) << s;
+                              written->set_value();
+                            });
     // Waits, so how many snapshots exist does not depend on machine load (a
     // request while one is being written would be refused).
     written_future.wait();
@@ -483,8 +483,8 @@ TEST(Recovery, StateOverOneRecordSurvivesThreeRestarts) {
 }
 
 // 300,000 ordinary live contacts (a CRM reference of 100 bytes each; about
-// 250 bytes a contact in a snapshot): over 64 MiB without any large field. Under the sanitizers (several times slower) a tenth of it, which
-// still exercises the chunking, just not the size.
+// 250 bytes a contact in a snapshot): over 64 MiB without any large field. Under the sanitizers
+// (several times slower) a tenth of it, which still exercises the chunking, just not the size.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 constexpr int kManyContacts = 30'000;
 #elif defined(__has_feature)

@@ -223,7 +223,6 @@ absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string&
   return e;
 }
 
-
 void ContactToProto(const ContactRecord& c, Record::Contact* r) {
   r->set_id(c.id);
   SpecToProto(c.spec, r->mutable_spec());
@@ -343,35 +342,45 @@ absl::Status RouterStateListsToProtoParts(
     bytes = 0;
     return s;
   };
-  // Adds each item of `items` with `to_proto` into the list `add` makes room in.
-  auto add_all = [&](const auto& items, auto add, auto to_proto) -> absl::Status {
-    for (const auto& item : items) {
-      auto* r = add(part);
-      to_proto(item, r);
-      if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
-    }
-    return absl::OkStatus();
-  };
   for (const std::string& l : st.languages) {
     part.add_languages(l);
     if (absl::Status s = added(l.size()); !s.ok()) return s;
   }
-  absl::Status s = add_all(
-      st.contacts, [](Record& p) { return p.add_contacts(); }, ContactToProto);
-  if (s.ok()) s = add_all(st.agents, [](Record& p) { return p.add_agents(); }, AgentToProto);
-  if (s.ok()) s = add_all(st.queues, [](Record& p) { return p.add_queues(); }, QueueToProto);
-  if (s.ok()) s = add_all(st.sticky, [](Record& p) { return p.add_sticky(); }, StickyToProto);
-  if (s.ok()) {
-    s = add_all(
-        st.idempotency, [](Record& p) { return p.add_idempotency(); }, IdempotencyToProto);
+  for (const ContactRecord& c : st.contacts) {
+    Record::Contact* r = part.add_contacts();
+    ContactToProto(c, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
-  if (s.ok()) {
-    s = add_all(
-        st.deferred_events, [](Record& p) { return p.add_deferred_events(); },
-        DeferredEventToProto);
+  for (const AgentRecord& a : st.agents) {
+    Record::Agent* r = part.add_agents();
+    AgentToProto(a, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
-  if (s.ok()) s = add_all(st.timers, [](Record& p) { return p.add_timers(); }, TimerToProto);
-  if (!s.ok()) return s;
+  for (const QueueRecord& q : st.queues) {
+    Record::Queue* r = part.add_queues();
+    QueueToProto(q, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+  }
+  for (const StickyRecord& k : st.sticky) {
+    Record::Sticky* r = part.add_sticky();
+    StickyToProto(k, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+  }
+  for (const IdempotencyRecord& i : st.idempotency) {
+    Record::Idempotency* r = part.add_idempotency();
+    IdempotencyToProto(i, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+  }
+  for (const DeferredEventRecord& d : st.deferred_events) {
+    Record::DeferredEvent* r = part.add_deferred_events();
+    DeferredEventToProto(d, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+  }
+  for (const TimerRecord& t : st.timers) {
+    Record::Timer* r = part.add_timers();
+    TimerToProto(t, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+  }
   if (bytes > 0) return emit(part);
   return absl::OkStatus();
 }

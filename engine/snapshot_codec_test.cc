@@ -5,14 +5,13 @@
 #include "engine/snapshot_codec.h"
 
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <filesystem>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "engine/apply.h"
@@ -20,9 +19,9 @@
 #include "engine/journal_format.h"
 #include "engine/snapshot_file.h"
 #include "engine/testing/random_commands.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
-#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "router/state.h"
 
@@ -595,14 +594,12 @@ TEST(SnapshotCodec, RestoredRouterBehavesAsTheSavedOne) {
   }
 }
 
-
 // ---- Snapshot files (engine/snapshot_file.h) ----
 
 class SnapshotFileTest : public ::testing::Test {
  protected:
   SnapshotFileTest() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "ccr-snapshot-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "ccr-snapshot-XXXXXX").string();
     dir_ = ::mkdtemp(pattern.data());
     path_ = dir_ + "/snapshot";
   }
@@ -687,6 +684,26 @@ TEST_F(SnapshotFileTest, Format1FilesStillLoad) {
   Put(file + "x");
   EXPECT_THAT(ReadSnapshotFile(path_).status().message(),
               ::testing::HasSubstr("bytes after the snapshot record"));
+}
+
+// Engines before format 2 wrote snapshots of one record however large, which
+// they could not read back; this one can (up to protobuf's 2 GiB), so a data
+// directory whose segments were pruned behind such a snapshot starts again.
+TEST_F(SnapshotFileTest, Format1RecordsOverTheRecordLimitLoad) {
+  RouterState state = FullState();
+  state.contacts[0].spec.attributes["crm"] = std::string(kMaxRecordBytes, 'x');
+  v1::Snapshot old;
+  old.set_format_version(1);
+  old.set_last_index(12);
+  RouterStateToProto(state, old.mutable_state());
+  std::string file(kSnapshotMagic);
+  AppendFrame(old.SerializeAsString(), &file);
+  old.Clear();
+  Put(file);
+  file.clear();
+  absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->state.contacts[0].spec.attributes.at("crm").size(), kMaxRecordBytes);
 }
 
 TEST_F(SnapshotFileTest, DamageIsRefusedNamingTheFileAndOffset) {

@@ -45,7 +45,7 @@ class RecordFileReader {
 
   absl::Status Open() {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    struct stat st{};
+    struct stat st {};
     if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
       return absl::UnavailableError(absl::StrCat(path_, ": ", std::strerror(errno)));
     }
@@ -75,8 +75,7 @@ class RecordFileReader {
       return Damage(absl::StrCat("an impossible record length ", length));
     }
     if (size_ - offset_ < length) {
-      return Damage(
-          absl::StrCat("a partial record (", size_ - offset_, " of ", length, " bytes)"));
+      return Damage(absl::StrCat("a partial record (", size_ - offset_, " of ", length, " bytes)"));
     }
     payload->resize(length);
     if (absl::Status s = ReadExact(payload->data(), length); !s.ok()) return s;
@@ -102,9 +101,9 @@ class RecordFileReader {
       const ssize_t r = ::read(fd_, p, n);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        return absl::UnavailableError(absl::StrCat(
-            "snapshot ", path_, ": read at offset ", offset_, ": ",
-            r == 0 ? "unexpected end of file" : std::strerror(errno)));
+        return absl::UnavailableError(
+            absl::StrCat("snapshot ", path_, ": read at offset ", offset_, ": ",
+                         r == 0 ? "unexpected end of file" : std::strerror(errno)));
       }
       p += r;
       n -= static_cast<size_t>(r);
@@ -225,7 +224,8 @@ absl::StatusOr<LoadedSnapshot> ReadFormatV2(RecordFileReader& file, bool keep_st
         if (!header_read) return file.Damage("a chunk before the header");
         absl::StatusOr<RouterState> part = RouterStateFromProto(record.chunk());
         if (!part.ok()) {
-          return file.Damage(absl::StrCat("chunk ", out.counts.chunks, ": ", part.status().message()));
+          return file.Damage(
+              absl::StrCat("chunk ", out.counts.chunks, ": ", part.status().message()));
         }
         ++out.counts.chunks;
         CountItems(record.chunk(), &out.counts);
@@ -294,15 +294,14 @@ absl::StatusOr<SnapshotCounts> WriteSnapshotRecords(
   if (absl::Status s = put(record); !s.ok()) return s;
 
   SnapshotCounts counts;
-  if (absl::Status s = RouterStateListsToProtoParts(
-          state, chunk_bytes,
-          [&](v1::RouterStateRecord& part) {
-            ++counts.chunks;
-            CountItems(part, &counts);
-            record.Clear();
-            record.mutable_chunk()->Swap(&part);
-            return put(record);
-          });
+  if (absl::Status s = RouterStateListsToProtoParts(state, chunk_bytes,
+                                                    [&](v1::RouterStateRecord& part) {
+                                                      ++counts.chunks;
+                                                      CountItems(part, &counts);
+                                                      record.Clear();
+                                                      record.mutable_chunk()->Swap(&part);
+                                                      return put(record);
+                                                    });
       !s.ok()) {
     return s;
   }
