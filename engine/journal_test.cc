@@ -398,7 +398,11 @@ class Lifetimes {
       }
       journal->Flush();
       // Acknowledged only once durable, as the engine does.
-      while (durable.load() < last_index) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      const absl::Time give_up = absl::Now() + absl::Seconds(120);  // not a timing assertion
+      while (durable.load() < last_index && absl::Now() < give_up) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      ASSERT_GE(durable.load(), last_index) << "the journal never made the batch durable";
       acked_.insert(acked_.end(), pending.begin(), pending.end());
       pending.clear();
     };
