@@ -12,7 +12,8 @@ namespace {
 
 class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEvent> {
  public:
-  WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx, uint64_t after_sequence)
+  WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx,
+                     std::optional<uint64_t> after_sequence)
       : outbox_(std::make_shared<EventOutbox>(this, ctx, engine.options().watcher_outbox_limit)) {
     std::shared_ptr<EventOutbox> outbox = outbox_;
     const bool admitted = engine.Post(
@@ -106,7 +107,9 @@ grpc::ServerWriteReactor<v1::LifecycleEvent>* AdminService::WatchEvents(
   if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.WatchEvents"); !who.ok()) {
     return new RefusedWriteStream<v1::LifecycleEvent>(ToGrpcStatus(who.status()));
   }
-  return new WatchEventsReactor(engine_, ctx, req->after_sequence());
+  return new WatchEventsReactor(
+      engine_, ctx,
+      req->has_after_sequence() ? std::optional<uint64_t>(req->after_sequence()) : std::nullopt);
 }
 
 grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* ctx,

@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <bit>
+#include <cassert>
 #include <chrono>
 #include <limits>
 
@@ -73,6 +74,7 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     config_yaml_ = start_yaml;
   }
   config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  sequence_ = router_->events_emitted();  // recovered: numbering goes on from there
   if (router_metrics_) {
     // Only now: the history recovery replayed is not counted again.
     router_metrics_->Configure(router_->config());
@@ -328,7 +330,11 @@ void Engine::Deliver() {
   std::vector<Event> events = router_->TakeEvents();
   for (const Event& e : events) {
     v1::LifecycleEvent wire;
-    EventToWire(e, ++sequence_, &wire);
+    // The router numbers events over its whole history (replay included),
+    // so a sequence number means the same event before and after a restart.
+    assert(e.sequence > sequence_);
+    sequence_ = e.sequence;
+    EventToWire(e, sequence_, &wire);
     DeliverToAgent(e);
     if (LogEnabled(LogLevel::kInfo)) {
       LogEvent(LogLevel::kInfo, EventKindName(e.kind),
@@ -536,7 +542,8 @@ void Engine::DisconnectAgent(const std::string& agent_id, const grpc::Status& st
   it->second.outbox.reset();  // its later DetachAgent finds nothing to do
 }
 
-absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence) {
+absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox,
+                               std::optional<uint64_t> after_sequence) {
   std::erase_if(watchers_, [](const auto& w) { return w->outbox->closed(); });
   if (watchers_.size() >= options_.max_watchers) {
     return absl::ResourceExhaustedError(absl::StrCat(
@@ -544,14 +551,14 @@ absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t aft
         " streams are open, the limit (config.limits.max_watch_streams = ", options_.max_watchers,
         "); close one or retry later"));
   }
-  if (after_sequence > 0) {
+  if (after_sequence) {
     const uint64_t oldest =
         recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
-    if (after_sequence > sequence_) {
-      return absl::OutOfRangeError(absl::StrCat("after_sequence: ", after_sequence,
+    if (*after_sequence > sequence_) {
+      return absl::OutOfRangeError(absl::StrCat("after_sequence: ", *after_sequence,
                                                 " is ahead of the newest event ", sequence_));
     }
-    if (after_sequence + 1 < oldest) {
+    if (*after_sequence + 1 < oldest) {
       return absl::OutOfRangeError(absl::StrCat("after_sequence: events before ", oldest,
                                                 " have left the in-memory window; resume from ",
                                                 oldest - 1, " or read the journal export"));
@@ -559,7 +566,7 @@ absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t aft
   }
   auto watcher = std::make_shared<EventWatcher>();
   watcher->outbox = std::move(outbox);
-  watcher->next_sequence = after_sequence > 0 ? after_sequence + 1 : sequence_ + 1;
+  watcher->next_sequence = after_sequence ? *after_sequence + 1 : sequence_ + 1;
   if (FeedWatcher(watcher)) watchers_.push_back(std::move(watcher));
   return absl::OkStatus();
 }

@@ -144,10 +144,11 @@ class Engine {
   bool AgentConnected(const std::string& agent_id) const;
   // Closes the agent's desktop stream (after a supervisor forced a logout).
   void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
-  // Replays events after `after_sequence` still in the window, then follows
-  // (after_sequence 0: only new events). OUT_OF_RANGE naming the oldest event
+  // Replays the events after `after_sequence` (0: from event 1), then
+  // follows; absent: only new events. OUT_OF_RANGE naming the oldest event
   // held when `after_sequence` is older; RESOURCE_EXHAUSTED at max_watchers.
-  absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence);
+  absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox,
+                         std::optional<uint64_t> after_sequence);
   // Journals and applies `cmd` (strand-side Execute).
   void Record(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.

@@ -115,6 +115,7 @@ void EventToProto(const Event& e, Record::Event* out) {
   out->set_stage(e.stage);
   out->set_agent_status(static_cast<uint32_t>(e.agent_status));
   out->set_deadline_ns(TimeNs(e.deadline));
+  out->set_sequence(e.sequence);
   Record::Outcome* o = out->mutable_outcome();
   o->set_resolved(e.outcome.resolved);
   o->set_disposition(e.outcome.disposition);
@@ -216,6 +217,7 @@ absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string&
     return st;
   }
   e.deadline = FromTimeNs(in.deadline_ns());
+  e.sequence = in.sequence();
   e.outcome.resolved = in.outcome().resolved();
   e.outcome.disposition = in.outcome().disposition();
   e.outcome.complaint_root_cause = in.outcome().complaint_root_cause();
@@ -314,6 +316,7 @@ void RouterStateToProto(const RouterState& st, v1::RouterStateRecord* out) {
   out->set_next_contact(st.next_contact);
   out->set_next_offer(st.next_offer);
   out->set_next_timer(st.next_timer);
+  out->set_events_emitted(st.events_emitted);
   for (const std::string& l : st.languages) out->add_languages(l);
   out->mutable_contacts()->Reserve(static_cast<int>(st.contacts.size()));
   for (const ContactRecord& c : st.contacts) ContactToProto(c, out->add_contacts());
@@ -391,6 +394,7 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
   st.next_contact = in.next_contact();
   st.next_offer = in.next_offer();
   st.next_timer = in.next_timer();
+  st.events_emitted = in.events_emitted();
   st.languages.assign(in.languages().begin(), in.languages().end());
   st.contacts.reserve(in.contacts_size());
   for (int i = 0; i < in.contacts_size(); ++i) {

@@ -57,7 +57,7 @@ static_assert(FieldCount<ContactSpec>() == 14);
 static_assert(FieldCount<SkillLevel>() == 2);
 static_assert(FieldCount<AgentSpec>() == 6);
 static_assert(FieldCount<Outcome>() == 4);
-static_assert(FieldCount<Event>() == 14);
+static_assert(FieldCount<Event>() == 15);
 static_assert(FieldCount<ContactRecord>() == 17);
 static_assert(FieldCount<AgentRecord>() == 14);
 static_assert(FieldCount<QueueRecord>() == 5);
@@ -67,7 +67,7 @@ static_assert(FieldCount<StickyRecord>() == 3);
 static_assert(FieldCount<IdempotencyRecord>() == 3);
 static_assert(FieldCount<DeferredEventRecord>() == 2);
 static_assert(FieldCount<TimerRecord>() == 5);
-static_assert(FieldCount<RouterState>() == 12);
+static_assert(FieldCount<RouterState>() == 13);
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 // Sub-microsecond offsets: absl::Now() has them in production.
@@ -94,7 +94,7 @@ auto Fields(const Outcome& o) {
 }
 auto Fields(const Event& e) {  // outcome: separately
   return std::tie(e.kind, e.time, e.contact, e.offer_id, e.agent_id, e.queue, e.channel, e.tier,
-                  e.reason, e.wait, e.stage, e.agent_status, e.deadline);
+                  e.reason, e.wait, e.stage, e.agent_status, e.deadline, e.sequence);
 }
 auto Fields(const ContactRecord& c) {  // spec: separately
   return std::tie(c.id, c.queue, c.created, c.arrival, c.stage, c.epoch, c.state, c.agent_id,
@@ -143,6 +143,7 @@ void ExpectStateEq(const RouterState& a, const RouterState& b) {
   EXPECT_EQ(a.next_contact, b.next_contact);
   EXPECT_EQ(a.next_offer, b.next_offer);
   EXPECT_EQ(a.next_timer, b.next_timer);
+  EXPECT_EQ(a.events_emitted, b.events_emitted);
   EXPECT_EQ(a.languages, b.languages);
   ASSERT_EQ(a.contacts.size(), b.contacts.size());
   for (size_t i = 0; i < a.contacts.size(); ++i) {
@@ -193,6 +194,7 @@ RouterState FullState() {
   st.next_contact = 42;
   st.next_offer = 77;
   st.next_timer = 901;
+  st.events_emitted = 123'456;
   st.languages = {"en", "fr", "de"};
 
   ContactSpec vip;
@@ -330,6 +332,7 @@ RouterState FullState() {
   done.stage = 2;
   done.agent_status = AgentStatus::kWrapUp;
   done.deadline = At(3015, 15);
+  done.sequence = 4'321;
   done.outcome = {.resolved = true,
                   .disposition = "refund issued",
                   .complaint_root_cause = 3,

@@ -290,6 +290,7 @@ absl::StatusOr<SnapshotCounts> WriteSnapshotRecords(
   scalars.next_contact = state.next_contact;
   scalars.next_offer = state.next_offer;
   scalars.next_timer = state.next_timer;
+  scalars.events_emitted = state.events_emitted;
   RouterStateToProto(scalars, header->mutable_scalars());
   if (absl::Status s = put(record); !s.ok()) return s;
 

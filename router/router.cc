@@ -411,6 +411,7 @@ void Router::Impl::AdvanceTo(absl::Time now) {
       auto it = deferred_events_.begin();
       events_.push_back(std::move(it->second));
       events_.back().time = now_;
+      events_.back().sequence = ++events_emitted_;
       deferred_events_.erase(it);
     }
   }
@@ -1602,6 +1603,7 @@ Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
   // Complete does for the survey it defers).
   if (!emit_events_) scratch_event_ = Event{};
   Event& e = emit_events_ ? events_.emplace_back() : scratch_event_;
+  e.sequence = ++events_emitted_;
   e.kind = kind;
   e.time = now_;
   if (c != nullptr) {
@@ -1684,6 +1686,7 @@ void Router::Tick(absl::Time now) { impl_->Tick(now); }
 void Router::Restarted(absl::Time now) { impl_->Restarted(now); }
 std::optional<absl::Time> Router::NextDeadline() const { return impl_->NextDeadline(); }
 void Router::SetEventsEnabled(bool enabled) { impl_->set_emit_events(enabled); }
+uint64_t Router::events_emitted() const { return impl_->events_emitted(); }
 std::vector<Event> Router::TakeEvents() {
   std::vector<Event> events = impl_->TakeEvents();
   if (observer_ != nullptr) {

@@ -96,6 +96,10 @@ struct Event {
   AgentStatus agent_status = AgentStatus::kOffline;
   absl::Time deadline = absl::InfinitePast();  // kOffered: accept before
   Outcome outcome;                             // kCompleted
+  // 1, 2, 3, ... over the router's whole history, counted even while events
+  // are off and kept in snapshots: replay numbers every event as the live
+  // engine did, so WatchEvents sequence numbers survive restarts.
+  uint64_t sequence = 0;
 };
 
 struct SubmitResult {
@@ -284,6 +288,8 @@ class Router {
   // Off: no events are kept (journal replay needs the state, not the
   // history it re-creates). On by default.
   void SetEventsEnabled(bool enabled);
+  // The sequence number of the last event emitted (0: none yet).
+  uint64_t events_emitted() const;
   // Not owned; nullptr to stop observing. Set it after journal replay, so
   // recovered history is not counted twice.
   void SetObserver(RouterObserver* observer) { observer_ = observer; }

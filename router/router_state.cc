@@ -26,6 +26,7 @@ RouterState Router::Impl::Save() const {
   st.next_contact = next_contact_;
   st.next_offer = next_offer_;
   st.next_timer = next_timer_;
+  st.events_emitted = events_emitted_;
   st.languages = language_names_;
   auto agent_name = [&](int32_t index) {
     return index == kNoAgent ? std::string() : agents_[index]->spec.agent_id;
@@ -111,6 +112,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
   r.next_contact_ = st.next_contact;
   r.next_offer_ = st.next_offer;
   r.next_timer_ = st.next_timer;
+  r.events_emitted_ = st.events_emitted;
 
   for (size_t i = 0; i < st.queues.size(); ++i) {
     const QueueRecord& qr = st.queues[i];

@@ -96,6 +96,7 @@ struct RouterState {
   ContactId next_contact = 1;
   uint64_t next_offer = 1;
   uint64_t next_timer = 1;
+  uint64_t events_emitted = 0;          // the last event's sequence number
   std::vector<std::string> languages;   // interning order
   std::vector<ContactRecord> contacts;  // by id
   std::vector<AgentRecord> agents;      // in the router's agent order

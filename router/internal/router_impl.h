@@ -244,6 +244,7 @@ class Router::Impl {
 
   const RouterConfig& config() const { return config_; }
   void set_emit_events(bool enabled) { emit_events_ = enabled; }
+  uint64_t events_emitted() const { return events_emitted_; }
   absl::Time now() const { return now_; }
   size_t live_contacts() const { return contacts_.size(); }
   size_t known_agents() const { return agents_.size(); }
@@ -357,6 +358,7 @@ class Router::Impl {
   ContactId next_contact_ = 1;
   uint64_t next_offer_ = 1;
   uint64_t next_timer_ = 1;
+  uint64_t events_emitted_ = 0;  // the last Event::sequence given
   std::vector<Event> events_;
   bool emit_events_ = true;
   Event scratch_event_;  // what Emit fills when events are off

@@ -234,7 +234,7 @@ def agent(daemon, shared, stop, rng, agent_id):
 
 def watch(daemon, events, stop):
     stub = admin_pb2_grpc.AdminStub(daemon.channel)
-    stream = stub.WatchEvents(admin_pb2.WatchEventsRequest(after_sequence=0))
+    stream = stub.WatchEvents(admin_pb2.WatchEventsRequest())  # only new events
     threading.Thread(target=lambda: (stop.wait(), stream.cancel()), daemon=True).start()
     try:
         for e in stream:

@@ -560,7 +560,7 @@ bool AgentClient::NoOfferWithin(absl::Duration window) {
 EventWatcher::EventWatcher(std::shared_ptr<grpc::Channel> channel, uint64_t after_sequence)
     : stub_(v1::Admin::NewStub(std::move(channel))) {
   v1::WatchEventsRequest req;
-  req.set_after_sequence(after_sequence);
+  if (after_sequence > 0) req.set_after_sequence(after_sequence);  // 0 here: only new events
   stream_ = stub_->WatchEvents(&context_, req);
   reader_ = std::thread([this] {
     v1::LifecycleEvent e;

@@ -263,6 +263,7 @@ class AgentClient {
 // An Admin.WatchEvents subscriber; a reader thread queues every event.
 class EventWatcher {
  public:
+  // after_sequence 0: only new events (the request leaves it unset).
   EventWatcher(std::shared_ptr<grpc::Channel> channel, uint64_t after_sequence);
   ~EventWatcher();  // cancels the stream
   // Takes the first queued event of `kind` for `contact_id` (any contact when empty).

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -88,6 +89,65 @@ TEST_F(DurabilityTest, AcknowledgedWorkSurvivesKill9) {
   std::optional<v1::Offer> next = agent.WaitForOffer(kWait);
   ASSERT_TRUE(next);
   EXPECT_EQ(next->contact_id(), queued_1);
+}
+
+// WatchEvents read for `timeout` (or until `max_events`); `after` absent:
+// only new events.
+struct WatchedEvents {
+  std::vector<v1::LifecycleEvent> events;
+  grpc::Status status;
+};
+WatchedEvents WatchFor(std::shared_ptr<grpc::Channel> channel, std::optional<uint64_t> after,
+                       size_t max_events, absl::Duration timeout) {
+  auto stub = v1::Admin::NewStub(std::move(channel));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
+  v1::WatchEventsRequest req;
+  if (after) req.set_after_sequence(*after);
+  auto stream = stub->WatchEvents(&ctx, req);
+  WatchedEvents out;
+  v1::LifecycleEvent e;
+  while (out.events.size() < max_events && stream->Read(&e)) out.events.push_back(e);
+  ctx.TryCancel();
+  out.status = stream->Finish();
+  return out;
+}
+
+// Sequence numbers count every event over the data directory's life: a
+// client resumes across a crash with the last number it saw, and event 1 can
+// be asked for (after_sequence 0).
+TEST_F(DurabilityTest, EventSequenceGoesOnAcrossACrashAndEventOneIsResumable) {
+  ASSERT_TRUE(Start());
+  std::string first, second;
+  {
+    Gateway gateway(NewChannel());
+    first = Submitted(gateway, Contact("seq-1", v1::CHANNEL_EMAIL));
+  }
+  WatchedEvents from_one = WatchFor(NewChannel(), 0, 1, kWait);
+  ASSERT_EQ(from_one.events.size(), 1u) << from_one.status.error_message();
+  EXPECT_EQ(from_one.events[0].sequence(), 1u);
+  EXPECT_EQ(from_one.events[0].contact_id(), first);
+  WatchedEvents before = WatchFor(NewChannel(), 0, 1000, absl::Seconds(1));
+  ASSERT_FALSE(before.events.empty());
+  const uint64_t last_seen = before.events.back().sequence();
+
+  ASSERT_TRUE(CrashAndRestartDaemon());
+  {
+    Gateway gateway(NewChannel());
+    second = Submitted(gateway, Contact("seq-2", v1::CHANNEL_EMAIL));
+  }
+  WatchedEvents after = WatchFor(NewChannel(), last_seen, 1000, absl::Seconds(1));
+  ASSERT_FALSE(after.events.empty()) << after.status.error_message();
+  EXPECT_EQ(after.events.front().sequence(), last_seen + 1);
+  bool second_queued = false;
+  for (size_t i = 0; i < after.events.size(); ++i) {
+    if (i > 0) {
+      EXPECT_EQ(after.events[i].sequence(), after.events[i - 1].sequence() + 1);
+    }
+    second_queued |=
+        after.events[i].contact_id() == second && after.events[i].kind() == v1::EVENT_KIND_QUEUED;
+  }
+  EXPECT_TRUE(second_queued) << "no QUEUED event for " << second << " after " << last_seen;
 }
 
 TEST_F(DurabilityTest, OfferOutstandingAtTheCrashIsWithdrawnAndOfferedAfresh) {

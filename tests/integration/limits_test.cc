@@ -72,7 +72,7 @@ WatchResult Watch(std::shared_ptr<grpc::Channel> channel, uint64_t after_sequenc
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMilliseconds(timeout));
   v1::WatchEventsRequest req;
-  req.set_after_sequence(after_sequence);
+  if (after_sequence > 0) req.set_after_sequence(after_sequence);  // 0 here: only new events
   auto stream = stub->WatchEvents(&ctx, req);
   WatchResult result;
   v1::LifecycleEvent e;

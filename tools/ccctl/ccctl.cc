@@ -301,7 +301,7 @@ int WatchEvents(v1::Admin::Stub& stub, grpc::Channel& channel, const Invocation&
   }
 
   v1::WatchEventsRequest request;
-  request.set_after_sequence(invocation.after_sequence);
+  if (invocation.after_sequence) request.set_after_sequence(*invocation.after_sequence);
   std::unique_ptr<grpc::ClientReader<v1::LifecycleEvent>> reader =
       stub.WatchEvents(&context, request);
   v1::LifecycleEvent event;

@@ -89,10 +89,12 @@ absl::Status ApplyFlag(const FlagSpec& flag, const std::string& value, Invocatio
     if (value.empty()) return absl::InvalidArgumentError("--tls-ca: expected a PEM file");
     invocation.tls_ca_file = value;
   } else if (flag.name == "after") {
-    if (!absl::SimpleAtoi(value, &invocation.after_sequence)) {
+    uint64_t after = 0;
+    if (!absl::SimpleAtoi(value, &after)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--after: expected a sequence number (an integer >= 0), got ", Quoted(value)));
     }
+    invocation.after_sequence = after;
   } else if (flag.name == "file") {
     if (value.empty()) {
       return absl::InvalidArgumentError("--file: expected the path of a YAML config file");

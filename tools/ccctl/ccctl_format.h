@@ -46,7 +46,7 @@ struct Invocation {
   std::string tls_ca_file;  // set: TLS, trusting this CA (PEM)
 
   std::string contact_id;                  // explain
-  uint64_t after_sequence = 0;             // watch
+  std::optional<uint64_t> after_sequence;  // watch --after; absent: only new events
   std::optional<std::string> config_path;  // reload; unset: the server re-reads its own file
   std::string agent_id;                    // agent set-state
   ccrouter::v1::AgentState agent_state = ccrouter::v1::AGENT_STATE_UNSPECIFIED;

@@ -131,6 +131,12 @@ TEST(ParseCommandLineTest, CommandArguments) {
   absl::StatusOr<Invocation> watch = Parse({"watch", "--after", "42"});
   ASSERT_TRUE(watch.ok()) << watch.status();
   EXPECT_EQ(watch->after_sequence, 42u);
+  watch = Parse({"watch", "--after", "0"});  // from event 1
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  EXPECT_EQ(watch->after_sequence, 0u);
+  watch = Parse({"watch"});  // only new events
+  ASSERT_TRUE(watch.ok()) << watch.status();
+  EXPECT_FALSE(watch->after_sequence.has_value());
 
   absl::StatusOr<Invocation> reload = Parse({"reload"});
   ASSERT_TRUE(reload.ok()) << reload.status();
