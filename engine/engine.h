@@ -47,6 +47,9 @@ struct EngineOptions {
   std::string config_path;  // empty: the embedded default
   size_t max_backlog = 20000;
   absl::Duration disconnect_grace = absl::Seconds(10);
+  // A desktop silent for heartbeat_missed_limit x heartbeat_interval is gone.
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+  uint32_t heartbeat_missed_limit = 3;
   size_t event_window = 100000;     // events kept for WatchEvents resume
   size_t agent_outbox_limit = 256;  // messages queued to one agent desktop
   size_t watcher_outbox_limit = 20000;
@@ -117,9 +120,15 @@ class Engine {
   // ---- routing strand only ----
   Router& router() { return *router_; }
   absl::Time Now() const;
-  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox);
+  // The desktop's stream is the agent's now: sends it the Resync (state,
+  // open offers, held contacts, what was withdrawn or ended while away).
+  // `last_heard_ns` (steady clock, written by the stream on every message it
+  // reads) drives the heartbeat check; null: none.
+  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox,
+                   std::shared_ptr<const std::atomic<int64_t>> last_heard_ns = nullptr);
   // The desktop's stream ended. A clean goodbye logs the agent out now; a
-  // dropped stream gets the disconnect grace first.
+  // dropped stream gets the disconnect grace first; while draining, neither
+  // (the agent keeps its session across the restart).
   void DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean);
   bool AgentConnected(const std::string& agent_id) const;
   // Closes the agent's desktop stream (after a supervisor forced a logout).
@@ -142,6 +151,12 @@ class Engine {
   void Deliver();
   void ArmTimer();
   void DeliverToAgent(const Event& e);
+  // After DeliverToAgent's events: a StateChanged to each desktop whose
+  // agent's state (or not-ready reason) differs from what it was last told.
+  void SendStateChanges();
+  // Ends a desktop's stream that has been silent past the heartbeat limit
+  // (then the disconnect grace runs), or re-arms the check.
+  void ArmHeartbeatCheck(const std::string& agent_id);
   // A desktop is gone: logs the agent out unless it reconnects in time.
   void ArmGrace(const std::string& agent_id);
   void Logout(const std::string& agent_id, const std::string& reason);
@@ -182,9 +197,22 @@ class Engine {
     std::shared_ptr<AgentOutbox> outbox;
     std::unique_ptr<boost::asio::steady_timer> grace;
     absl::flat_hash_map<uint64_t, v1::ServerMessage> outstanding_offers;  // resent on reconnect
+    // What the desktop missed while none was connected (bounded, oldest
+    // dropped first); sent in the next Resync and then cleared.
+    std::deque<v1::OfferWithdrawn> withdrawn_while_away;
+    std::deque<v1::ContactEnded> ended_while_away;
+    // The state and reason the desktop was last told (Resync or StateChanged).
+    v1::AgentState state_sent = v1::AGENT_STATE_UNSPECIFIED;
+    std::string reason_sent;
+    // What last changed the agent's state in this strand turn (StateChanged.reason).
+    std::string state_cause;
+    std::shared_ptr<const std::atomic<int64_t>> last_heard_ns;  // steady clock; null: unchecked
+    std::unique_ptr<boost::asio::steady_timer> heartbeat;
   };
+  static constexpr size_t kMaxMissedKept = 64;  // per agent, per list
   absl::flat_hash_map<std::string, AgentConnection> agents_;
   std::vector<std::shared_ptr<EventOutbox>> watchers_;
+  std::vector<std::string> agents_touched_;  // by the events of the current Deliver
   std::deque<v1::LifecycleEvent> recent_events_;
   uint64_t sequence_ = 0;
   boost::asio::steady_timer timer_;
