@@ -383,7 +383,13 @@ void Engine::DeliverToAgent(const Event& e) {
   auto it = agents_.find(e.agent_id);
   if (it != agents_.end() && it->second.outbox) {
     agents_touched_.push_back(e.agent_id);
-    if (std::string cause = StateCause(e); !cause.empty()) it->second.state_cause = cause;
+    // A bare kAgentState follows the event that moved the agent (Complete's
+    // wrap-up, a rest); that event names the cause.
+    const bool bare = e.kind == EventKind::kAgentState && e.reason.empty();
+    if (std::string cause = StateCause(e);
+        !cause.empty() && !(bare && !it->second.state_cause.empty())) {
+      it->second.state_cause = std::move(cause);
+    }
   }
   switch (e.kind) {
     case EventKind::kOffered: {
@@ -422,10 +428,10 @@ void Engine::DeliverToAgent(const Event& e) {
       if (it == agents_.end()) return;
       absl::StatusOr<ContactView> contact = router_->GetContact(e.contact, e.time);
       if (!contact.ok()) return;
+      v1::Offer rendered;
+      OfferToWire(e, *contact, &rendered);  // the same rendering of the contact
       v1::ServerMessage msg;
-      OfferToWire(e, *contact, msg.mutable_offer());  // the same rendering of the contact
       v1::ContactUpdated* u = msg.mutable_contact_updated();
-      v1::Offer rendered = std::move(*msg.mutable_offer());
       u->set_contact_id(rendered.contact_id());
       u->set_tier(rendered.tier());
       *u->mutable_signals() = rendered.signals();
