@@ -135,7 +135,7 @@ TEST_F(AgentDeskTest, DrainKeepsTheAgentsSessionAndConnectedContact) {
 // disconnect grace runs out, and only then.
 TEST_F(AgentDeskTest, AfterADrainOnlyTheGraceLogsAnAgentOut) {
   TestConfig config;
-  config.disconnect_grace_seconds = 1;
+  config.disconnect_grace_seconds = 3;
   config.offer_timeout_seconds = 30;
   ASSERT_TRUE(StartDaemon(config));
   std::string connected;
@@ -146,6 +146,8 @@ TEST_F(AgentDeskTest, AfterADrainOnlyTheGraceLogsAnAgentOut) {
     ASSERT_TRUE(DrainAndRestartDaemon());
     bob.Cancel();
   }
+  // Within the grace (it started with the new process): still on the call.
+  EXPECT_EQ(Explain(connected).state(), v1::CONTACT_STATE_CONNECTED);
   EXPECT_TRUE(WaitLoggedOut("bob", absl::Seconds(10)))
       << "the grace after the restart did not log bob out";
   EXPECT_EQ(Explain(connected).state(), v1::CONTACT_STATE_QUEUED);
