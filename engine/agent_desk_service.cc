@@ -99,26 +99,25 @@ class AgentStreamReactor final
     v1::Command cmd;
     cmd.set_agent_id(spec->agent_id);
     *cmd.mutable_login() = message_.login();
-    engine_.Execute(
-        std::move(cmd), [outbox, agent = spec->agent_id, last_heard = last_heard_ns_](
-                            Engine& e, const Applied& applied) {
-          if (!applied.status.ok()) {
-            outbox->Finish(ToGrpcStatus(applied.status));
-            return;
-          }
-          absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
-          v1::ServerMessage ok;
-          ok.mutable_login_ok()->set_agent_id(agent);
-          ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
-          ok.mutable_login_ok()->set_heartbeat_interval_seconds(
-              absl::ToDoubleSeconds(e.options().heartbeat_interval));
-          ok.mutable_login_ok()->set_heartbeat_missed_limit(e.options().heartbeat_missed_limit);
-          ok.mutable_login_ok()->set_disconnect_grace_seconds(
-              absl::ToDoubleSeconds(e.options().disconnect_grace));
-          outbox->Send(std::move(ok));
-          e.AttachAgent(agent, outbox, last_heard);  // then the Resync
-          LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", agent}});
-        });
+    engine_.Execute(std::move(cmd), [outbox, agent = spec->agent_id, last_heard = last_heard_ns_](
+                                        Engine& e, const Applied& applied) {
+      if (!applied.status.ok()) {
+        outbox->Finish(ToGrpcStatus(applied.status));
+        return;
+      }
+      absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
+      v1::ServerMessage ok;
+      ok.mutable_login_ok()->set_agent_id(agent);
+      ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
+      ok.mutable_login_ok()->set_heartbeat_interval_seconds(
+          absl::ToDoubleSeconds(e.options().heartbeat_interval));
+      ok.mutable_login_ok()->set_heartbeat_missed_limit(e.options().heartbeat_missed_limit);
+      ok.mutable_login_ok()->set_disconnect_grace_seconds(
+          absl::ToDoubleSeconds(e.options().disconnect_grace));
+      outbox->Send(std::move(ok));
+      e.AttachAgent(agent, outbox, last_heard);  // then the Resync
+      LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", agent}});
+    });
     return true;
   }
 

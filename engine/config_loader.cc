@@ -366,9 +366,9 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
                      " is out of range (0 for the default 10, else 0.1 to 3600)"));
   }
   if (parsed->heartbeat_missed_limit() > 100) {
-    return absl::InvalidArgumentError(absl::StrCat("config.heartbeat_missed_limit: ",
-                                                   parsed->heartbeat_missed_limit(),
-                                                   " is over 100 (0 for the default 3)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.heartbeat_missed_limit: ", parsed->heartbeat_missed_limit(),
+                     " is over 100 (0 for the default 3)"));
   }
   absl::StatusOr<std::unique_ptr<Router>> trial = Router::Create(config);
   if (!trial.ok()) return trial.status();

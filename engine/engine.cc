@@ -832,11 +832,11 @@ void Engine::BeginDrain() {
   // restart ("engine restarted"), as after a crash, and reported in Resync.
   for (auto& [id, conn] : agents_) {
     if (conn.outbox) {
-      conn.outbox->Finish(grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("server shutting down for a restart; reconnect within ",
-                       absl::ToDoubleSeconds(options_.disconnect_grace),
-                       " s to keep this agent's contacts")));
+      conn.outbox->Finish(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       absl::StrCat("server shutting down for a restart; reconnect within ",
+                                    absl::ToDoubleSeconds(options_.disconnect_grace),
+                                    " s to keep this agent's contacts")));
       conn.outbox.reset();
     }
     if (conn.grace) conn.grace->cancel();

@@ -202,8 +202,7 @@ TEST_F(AgentDeskTest, CrashMidCallResyncWithdrawsTheOldOfferAndKeepsTheCall) {
   EXPECT_EQ(r->code(), 0) << r->message();
 
   AgentClient ann(NewChannel());
-  std::optional<v1::Resync> ann_resync =
-      LoginAndResync(ann, AgentLogin("ann", v1::CHANNEL_VOICE));
+  std::optional<v1::Resync> ann_resync = LoginAndResync(ann, AgentLogin("ann", v1::CHANNEL_VOICE));
   ASSERT_TRUE(ann_resync);
   EXPECT_EQ(ann_resync->state(), v1::AGENT_STATE_BUSY);
   EXPECT_EQ(ann_resync->withdrawn_size(), 0);
@@ -346,8 +345,7 @@ TEST_F(AgentDeskTest, HeldContactsEndAndChangeLoudly) {
   update.mutable_signals()->set_escalation_level(3);
   v1::UpdateReply update_reply;
   ASSERT_TRUE(gateway.Update(update, &update_reply).ok());
-  std::optional<v1::ServerMessage> updated =
-      ann.WaitFor(v1::ServerMessage::kContactUpdated, kWait);
+  std::optional<v1::ServerMessage> updated = ann.WaitFor(v1::ServerMessage::kContactUpdated, kWait);
   ASSERT_TRUE(updated) << "a signal change on a held contact was not sent";
   EXPECT_EQ(updated->contact_updated().contact_id(), cancelled);
   EXPECT_EQ(updated->contact_updated().signals().escalation_level(), 3u);

@@ -632,7 +632,8 @@ bool DaemonFixture::DrainAndRestartDaemon() {
   const Daemon::ExitStatus exit = daemon_->Stop(absl::Seconds(10));
   if (!exit.exited || exit.exit_code != 0) {
     ADD_FAILURE() << "ccrouterd did not drain cleanly on SIGTERM (signal " << exit.signal
-                  << ", code " << exit.exit_code << ")\n" << daemon_->StderrText();
+                  << ", code " << exit.exit_code << ")\n"
+                  << daemon_->StderrText();
     return false;
   }
   const char* level = getenv("CCR_IT_LOG_LEVEL");

@@ -307,7 +307,7 @@ class DaemonFixture : public ::testing::Test {
   Daemon& daemon() { return *daemon_; }
 
   std::unique_ptr<Daemon> daemon_;
-  std::string yaml_;  // the config the daemon runs with
+  std::string yaml_;             // the config the daemon runs with
   std::string previous_stderr_;  // of the daemon DrainAndRestartDaemon stopped
 };
 
