@@ -27,7 +27,7 @@ class AgentStreamReactor final
         auth_(auth),
         ctx_(ctx),
         caller_(std::move(caller)),
-        outbox_(std::make_shared<AgentOutbox>(this, ctx, 256)),
+        outbox_(std::make_shared<AgentOutbox>(this, ctx, engine.options().agent_outbox_limit)),
         limiter_(engine.options().agent_stream_messages_per_second,
                  2 * engine.options().agent_stream_messages_per_second) {
     StartRead(&message_);

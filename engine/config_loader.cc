@@ -256,6 +256,15 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
   out.reoffer_cooldown = SecondsOr(in.reoffer_cooldown_seconds(), out.reoffer_cooldown);
   out.idempotency_window = SecondsOr(in.idempotency_window_seconds(), out.idempotency_window);
   out.fallback_queue = in.fallback_queue();
+  const v1::StreamLimits& limits = in.limits();
+  if (limits.max_live_contacts() > 0) out.limits.max_live_contacts = limits.max_live_contacts();
+  if (limits.max_languages() > 0) out.limits.max_languages = limits.max_languages();
+  if (limits.max_history_entries() > 0) {
+    out.limits.max_history_entries = limits.max_history_entries();
+  }
+  if (limits.max_history_bytes() > 0) out.limits.max_history_bytes = limits.max_history_bytes();
+  out.limits.agent_retention =
+      SecondsOr(limits.agent_retention_seconds(), out.limits.agent_retention);
 
   for (const v1::ChannelConfig& c : in.channels()) {
     ChannelConfig& ch = out.channels[static_cast<int>(ChannelFromWire(c.channel()))];

@@ -11,6 +11,7 @@
 #include "engine/apply.h"
 #include "engine/config_loader.h"
 #include "engine/log.h"
+#include "engine/stream_writer.h"
 #include "engine/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -452,6 +453,77 @@ TEST(StatusMapping, AbslCodesMapOntoGrpcCodes) {
   EXPECT_EQ(ToGrpcStatus(absl::PermissionDeniedError("x")).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+}  // namespace
+}  // namespace ccr
+
+namespace ccr {
+namespace {
+
+TEST(Wire, EventFreeTextIsCutToItsBoundWithAMarker) {
+  Event e;
+  e.kind = EventKind::kCompleted;
+  e.contact = 7;
+  e.reason = std::string(5000, 'r');
+  e.outcome.disposition = std::string(3000, 'd') + "\xC3\xA9";
+  v1::LifecycleEvent wire;
+  EventToWire(e, 1, &wire);
+  EXPECT_LE(wire.reason().size(), InputLimits::kMaxEventTextBytes);
+  EXPECT_THAT(wire.reason(), ::testing::EndsWith("...[truncated]"));
+  EXPECT_LE(wire.outcome().disposition().size(), InputLimits::kMaxEventTextBytes);
+  std::string bytes;
+  EXPECT_TRUE(wire.SerializeToString(&bytes));  // still valid UTF-8
+  e.reason = "short";
+  EventToWire(e, 2, &wire);
+  EXPECT_EQ(wire.reason(), "short");
+}
+
+TEST(Wire, OnlyCanonicalIdsParse) {
+  for (const char* alias : {"c-01", "c-+1", "c- 1"}) {
+    absl::StatusOr<ContactId> id = ContactIdFromWire(alias, "cancel.contact_id");
+    EXPECT_EQ(id.status().code(), absl::StatusCode::kInvalidArgument) << alias;
+    EXPECT_THAT(id.status().message(), HasSubstr("cancel.contact_id")) << alias;
+  }
+  EXPECT_EQ(OfferIdFromWire("o-007", "accept.offer_id").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(*ContactIdFromWire("c-1", "contact_id"), 1u);
+}
+
+}  // namespace
+}  // namespace ccr
+
+namespace ccr {
+namespace {
+
+// Stands in for a gRPC write reactor: records writes, completes them when told.
+struct FakeWriteReactor {
+  void StartWrite(const std::string* message) { written.push_back(*message); }
+  void Finish(const grpc::Status& status) { finished = status.error_code(); }
+  std::vector<std::string> written;
+  std::optional<grpc::StatusCode> finished;
+};
+
+TEST(StreamWriter, TrySendStopsAtTheBoundAndCallsBackOnceThereIsRoom) {
+  FakeWriteReactor reactor;
+  StreamWriter<FakeWriteReactor, std::string> writer(&reactor, nullptr, 4);
+  using Result = StreamWriter<FakeWriteReactor, std::string>::TrySendResult;
+  EXPECT_EQ(writer.TrySend("a"), Result::kQueued);  // goes straight to the wire
+  for (const char* m : {"b", "c", "d", "e"}) EXPECT_EQ(writer.TrySend(m), Result::kQueued);
+  EXPECT_EQ(writer.TrySend("f"), Result::kFull);  // nothing changed, the stream stays open
+  EXPECT_FALSE(writer.closed());
+  int called = 0;
+  ASSERT_TRUE(writer.NotifyWhenRoom([&] { ++called; }));
+  writer.OnWriteDone(true);  // "b" goes out, 3 queued: over half the bound
+  EXPECT_EQ(called, 0);
+  writer.OnWriteDone(true);  // 2 queued: room
+  EXPECT_EQ(called, 1);
+  writer.OnWriteDone(true);
+  EXPECT_EQ(called, 1);                                    // once
+  EXPECT_FALSE(writer.NotifyWhenRoom([&] { ++called; }));  // room already: no callback kept
+  EXPECT_EQ(reactor.written, (std::vector<std::string>{"a", "b", "c", "d"}));
+  writer.OnDone();
+  EXPECT_EQ(writer.TrySend("g"), Result::kClosed);
 }
 
 }  // namespace

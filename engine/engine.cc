@@ -293,19 +293,67 @@ void Engine::Deliver() {
                 {"wait_s", absl::StrCat(absl::ToDoubleSeconds(e.wait))},
                 {"reason", e.reason}});
     }
+    recent_events_.push_back(std::move(wire));
+    if (recent_events_.size() > options_.event_window) recent_events_.pop_front();
+  }
+  if (!events.empty()) {
+    // Watchers read from the window: those keeping up get the new events
+    // now; one waiting for room is checked only for having fallen out of it.
+    const uint64_t oldest =
+        recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
     for (size_t i = 0; i < watchers_.size();) {
-      if (watchers_[i]->Send(wire)) {
+      const std::shared_ptr<EventWatcher>& w = watchers_[i];
+      const bool alive =
+          w->waiting_for_room && w->next_sequence >= oldest ? !w->outbox->closed() : FeedWatcher(w);
+      if (alive) {
         ++i;
       } else {
         watchers_[i] = std::move(watchers_.back());
         watchers_.pop_back();
       }
     }
-    recent_events_.push_back(std::move(wire));
-    if (recent_events_.size() > options_.event_window) recent_events_.pop_front();
   }
   SendStateChanges();
   ArmTimer();
+}
+
+bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
+  w->waiting_for_room = false;
+  const uint64_t oldest =
+      recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
+  while (w->next_sequence <= sequence_) {
+    if (w->next_sequence < oldest) {
+      w->outbox->Finish(
+          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                       absl::StrCat("watch fell behind the event window (", options_.event_window,
+                                    " events): the oldest still held is ", oldest,
+                                    "; resume with after_sequence >= ", oldest - 1,
+                                    " or read the earlier ones from the journal export")));
+      return false;
+    }
+    switch (w->outbox->TrySend(recent_events_[w->next_sequence - oldest])) {
+      case EventOutbox::TrySendResult::kClosed:
+        return false;
+      case EventOutbox::TrySendResult::kQueued:
+        ++w->next_sequence;
+        continue;
+      case EventOutbox::TrySendResult::kFull: {
+        std::weak_ptr<EventWatcher> weak = w;
+        w->waiting_for_room = true;
+        const bool armed = w->outbox->NotifyWhenRoom([this, weak] {
+          Post([weak](Engine& e) {
+            std::shared_ptr<EventWatcher> watcher = weak.lock();
+            if (watcher == nullptr || !watcher->waiting_for_room) return;
+            if (!e.FeedWatcher(watcher)) std::erase(e.watchers_, watcher);
+          });
+        });
+        if (armed) return true;
+        w->waiting_for_room = false;  // room freed meanwhile: go on
+        continue;
+      }
+    }
+  }
+  return true;
 }
 
 namespace {
@@ -685,6 +733,13 @@ void Engine::DisconnectAgent(const std::string& agent_id, const grpc::Status& st
 }
 
 absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence) {
+  std::erase_if(watchers_, [](const auto& w) { return w->outbox->closed(); });
+  if (watchers_.size() >= options_.max_watchers) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "WatchEvents: ", watchers_.size(),
+        " streams are open, the limit (config.limits.max_watch_streams = ", options_.max_watchers,
+        "); close one or retry later"));
+  }
   if (after_sequence > 0) {
     const uint64_t oldest =
         recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
@@ -697,11 +752,11 @@ absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t aft
                                                 " have left the in-memory window; resume from ",
                                                 oldest - 1, " or read the journal export"));
     }
-    for (const v1::LifecycleEvent& e : recent_events_) {
-      if (e.sequence() > after_sequence && !outbox->Send(e)) return absl::OkStatus();
-    }
   }
-  watchers_.push_back(std::move(outbox));
+  auto watcher = std::make_shared<EventWatcher>();
+  watcher->outbox = std::move(outbox);
+  watcher->next_sequence = after_sequence > 0 ? after_sequence + 1 : sequence_ + 1;
+  if (FeedWatcher(watcher)) watchers_.push_back(std::move(watcher));
   return absl::OkStatus();
 }
 
@@ -842,7 +897,7 @@ void Engine::BeginDrain() {
     if (conn.grace) conn.grace->cancel();
     if (conn.heartbeat) conn.heartbeat->cancel();
   }
-  for (auto& w : watchers_) w->Finish(grpc::Status::OK);
+  for (auto& w : watchers_) w->outbox->Finish(grpc::Status::OK);
   watchers_.clear();
   timer_.cancel();
   timer_deadline_ = absl::InfiniteFuture();

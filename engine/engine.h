@@ -52,7 +52,11 @@ struct EngineOptions {
   uint32_t heartbeat_missed_limit = 3;
   size_t event_window = 100000;     // events kept for WatchEvents resume
   size_t agent_outbox_limit = 256;  // messages queued to one agent desktop
-  size_t watcher_outbox_limit = 20000;
+  // Events queued to one WatchEvents stream: what one watcher can make the
+  // engine hold beyond the shared window. A watcher behind reads on from the
+  // window as it drains; once behind the window's oldest event it is ended.
+  size_t watcher_outbox_limit = 256;
+  size_t max_watchers = 64;  // concurrent WatchEvents streams
   // The journal; an empty dir runs without one (nothing survives a restart).
   JournalOptions journal;
   uint64_t snapshot_every_commands = 200000;
@@ -133,7 +137,9 @@ class Engine {
   bool AgentConnected(const std::string& agent_id) const;
   // Closes the agent's desktop stream (after a supervisor forced a logout).
   void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
-  // Replays events after `after_sequence` still in the window, then follows.
+  // Replays events after `after_sequence` still in the window, then follows
+  // (after_sequence 0: only new events). OUT_OF_RANGE naming the oldest event
+  // held when `after_sequence` is older; RESOURCE_EXHAUSTED at max_watchers.
   absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox, uint64_t after_sequence);
   // Journals and applies `cmd` (strand-side Execute).
   void Record(v1::Command cmd, CommandDone done);
@@ -151,6 +157,10 @@ class Engine {
   void Deliver();
   void ArmTimer();
   void DeliverToAgent(const Event& e);
+  struct EventWatcher;
+  // Sends `w` what it has not had yet from the window, up to its outbox's
+  // bound (then asks to be called back when there is room). False: ended.
+  bool FeedWatcher(const std::shared_ptr<EventWatcher>& w);
   // After DeliverToAgent's events: a StateChanged to each desktop whose
   // agent's state (or not-ready reason) differs from what it was last told.
   void SendStateChanges();
@@ -211,7 +221,15 @@ class Engine {
   };
   static constexpr size_t kMaxMissedKept = 64;  // per agent, per list
   absl::flat_hash_map<std::string, AgentConnection> agents_;
-  std::vector<std::shared_ptr<EventOutbox>> watchers_;
+  // A WatchEvents stream: a cursor into recent_events_, so a watcher far
+  // behind (or resuming from far back) costs its cursor, not a copy of the
+  // window; its outbox holds at most watcher_outbox_limit events.
+  struct EventWatcher {
+    std::shared_ptr<EventOutbox> outbox;
+    uint64_t next_sequence = 0;  // the next event it is sent
+    bool waiting_for_room = false;
+  };
+  std::vector<std::shared_ptr<EventWatcher>> watchers_;
   std::vector<std::string> agents_touched_;  // by the events of the current Deliver
   std::deque<v1::LifecycleEvent> recent_events_;
   uint64_t sequence_ = 0;

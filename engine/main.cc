@@ -242,6 +242,16 @@ int main(int argc, char** argv) {
   if (wire.limits().agent_stream_messages_per_second() > 0) {
     options.agent_stream_messages_per_second = wire.limits().agent_stream_messages_per_second();
   }
+  // Stream bounds and the event window are read at start (a reload keeps them).
+  if (wire.limits().max_watch_streams() > 0)
+    options.max_watchers = wire.limits().max_watch_streams();
+  if (wire.limits().watch_stream_queue() > 0) {
+    options.watcher_outbox_limit = wire.limits().watch_stream_queue();
+  }
+  if (wire.limits().agent_stream_queue() > 0) {
+    options.agent_outbox_limit = wire.limits().agent_stream_queue();
+  }
+  if (wire.limits().event_window() > 0) options.event_window = wire.limits().event_window();
   options.config_path = flags.config;
   options.metrics = &metrics;
   if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();

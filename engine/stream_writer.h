@@ -13,6 +13,7 @@
 #define CCROUTER_ENGINE_STREAM_WRITER_H_
 
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <utility>
 
@@ -50,6 +51,29 @@ class StreamWriter {
     return true;
   }
 
+  enum class TrySendResult { kQueued, kFull, kClosed };
+  // Queues `message` unless the bound is reached; then kFull and nothing
+  // changes (the caller keeps its place and asks NotifyWhenRoom): for
+  // streams that can re-read what they missed, such as the event feed.
+  TrySendResult TrySend(const Message& message) {
+    std::unique_lock lock(mu_);
+    if (reactor_ == nullptr || finish_requested_) return TrySendResult::kClosed;
+    if (queue_.size() >= max_queued_) return TrySendResult::kFull;
+    queue_.push_back(message);
+    if (!writing_) StartNextLocked(lock);
+    return TrySendResult::kQueued;
+  }
+
+  // Calls `on_room` once, from a write completion, when at most half the
+  // bound is queued. False (and `on_room` is dropped): there is room already.
+  bool NotifyWhenRoom(std::function<void()> on_room) {
+    std::lock_guard lock(mu_);
+    if (reactor_ == nullptr || finish_requested_) return true;  // never: it is closing
+    if (queue_.size() <= max_queued_ / 2) return false;
+    on_room_ = std::move(on_room);
+    return true;
+  }
+
   // Finishes the stream once everything queued is written (exactly once).
   void Finish(grpc::Status status) {
     std::unique_lock lock(mu_);
@@ -64,11 +88,17 @@ class StreamWriter {
     std::unique_lock lock(mu_);
     writing_ = false;
     if (!ok) queue_.clear();  // the stream is broken: nothing more goes out
+    std::function<void()> on_room;
+    const size_t queued_after = queue_.empty() ? 0 : queue_.size() - 1;  // next one in flight
+    if (ok && on_room_ && queued_after <= max_queued_ / 2) on_room.swap(on_room_);
     if (!queue_.empty()) {
       StartNextLocked(lock);
-      return;
+    } else if (finish_requested_ && !finished_) {
+      FinishLocked(lock);
+    } else {
+      lock.unlock();
     }
-    if (finish_requested_ && !finished_) FinishLocked(lock);
+    if (on_room) on_room();  // outside the lock: it may post or send
   }
 
   // REQUIRES: called from the reactor's OnDone, before it is deleted.
@@ -76,6 +106,7 @@ class StreamWriter {
     std::lock_guard lock(mu_);
     reactor_ = nullptr;
     queue_.clear();
+    on_room_ = nullptr;
   }
 
   bool closed() const {
@@ -111,6 +142,7 @@ class StreamWriter {
   bool finish_requested_ = false;         // GUARDED_BY(mu_)
   bool finished_ = false;                 // GUARDED_BY(mu_)
   grpc::Status finish_status_;            // GUARDED_BY(mu_)
+  std::function<void()> on_room_;         // GUARDED_BY(mu_); see NotifyWhenRoom
 };
 
 }  // namespace ccr

@@ -414,13 +414,15 @@ void EventToWire(const Event& e, uint64_t sequence, v1::LifecycleEvent* out) {
   }
   out->set_agent_id(e.agent_id);
   out->set_queue(e.queue);
-  out->set_reason(e.reason);
+  // Reasons and dispositions may carry a client's free text (a cancel reason,
+  // a not-ready reason): cut to InputLimits::kMaxEventTextBytes, marked.
+  out->set_reason(TruncateText(e.reason, InputLimits::kMaxEventTextBytes));
   if (e.offer_id != 0) out->set_offer_id(OfferIdString(e.offer_id));
   if (e.kind == EventKind::kAgentState) out->set_agent_state(AgentStatusToWire(e.agent_status));
   if (e.kind == EventKind::kCompleted) {
     v1::Outcome* o = out->mutable_outcome();
     o->set_resolved(e.outcome.resolved);
-    o->set_disposition(e.outcome.disposition);
+    o->set_disposition(TruncateText(e.outcome.disposition, InputLimits::kMaxEventTextBytes));
     o->set_complaint_root_cause(
         static_cast<v1::Outcome::RootCause>(e.outcome.complaint_root_cause));
     o->set_follow_up_due(e.outcome.follow_up_due);

@@ -23,6 +23,9 @@ struct InputLimits {
   static constexpr size_t kMaxMessageBytes = 64 * 1024;
   static constexpr size_t kMaxIdBytes = 128;
   static constexpr size_t kMaxTextBytes = 1024;
+  // Free text in a lifecycle event (reason, disposition): longer is cut,
+  // ending in "...[truncated]" (README "Security").
+  static constexpr size_t kMaxEventTextBytes = 256;
   static constexpr size_t kMaxKeywords = 32;
   static constexpr size_t kMaxAttributes = 64;
   static constexpr size_t kMaxSkills = 64;

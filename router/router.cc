@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -63,15 +64,33 @@ std::string ContactIdString(ContactId id) { return absl::StrCat("c-", id); }
 std::string OfferIdString(uint64_t id) { return absl::StrCat("o-", id); }
 
 namespace {
+// Only the canonical form parses: the prefix, then a decimal number without
+// sign, spaces or leading zeros ("c-01", "c-+1" and "c- 1" do not), so each
+// id has exactly one spelling and keys built from the text cannot alias.
 std::optional<uint64_t> ParsePrefixedId(absl::string_view s, absl::string_view prefix) {
   if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
+  const absl::string_view digits = s.substr(prefix.size());
+  if (digits.empty() || digits.size() > 20 || digits[0] == '0') return std::nullopt;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+  }
   uint64_t v = 0;
-  if (!absl::SimpleAtoi(s.substr(prefix.size()), &v) || v == 0) return std::nullopt;
+  if (!absl::SimpleAtoi(digits, &v)) return std::nullopt;  // over 2^64 - 1
   return v;
 }
 }  // namespace
 
 std::optional<ContactId> ParseContactId(absl::string_view s) { return ParsePrefixedId(s, "c-"); }
+
+std::string TruncateText(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  static constexpr absl::string_view kMarker = "...[truncated]";
+  size_t keep = max_bytes > kMarker.size() ? max_bytes - kMarker.size() : 0;
+  // Back off to a character boundary: never split a UTF-8 sequence (protobuf
+  // refuses to serialize a string field that is not valid UTF-8).
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  return absl::StrCat(text.substr(0, keep), kMarker);
+}
 std::optional<uint64_t> ParseOfferId(absl::string_view s) { return ParsePrefixedId(s, "o-"); }
 
 double QueueStats::ServiceLevel() const {
@@ -171,6 +190,23 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
   }
   if (config.scoring.seconds_per_point < 0) {
     return absl::InvalidArgumentError("config.scoring.seconds_per_point: must be >= 0");
+  }
+  const RouterLimits& limits = config.limits;
+  if (limits.max_live_contacts == 0) {
+    return absl::InvalidArgumentError("config.limits.max_live_contacts: must be >= 1");
+  }
+  if (limits.max_languages == 0 || limits.max_languages > (1u << 24)) {
+    return absl::InvalidArgumentError("config.limits.max_languages: must be in [1, 16777216]");
+  }
+  if (limits.max_history_entries < 2) {
+    return absl::InvalidArgumentError("config.limits.max_history_entries: must be >= 2");
+  }
+  if (limits.max_history_bytes < 2 * kMaxHistoryEntryBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.limits.max_history_bytes: must be >= ", 2 * kMaxHistoryEntryBytes));
+  }
+  if (limits.agent_retention < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("config.limits.agent_retention_seconds: must be >= 1");
   }
 
   // Valid: build the queue table.
@@ -312,8 +348,8 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
     auto it = queue_index_.find(old_name);
     if (it == queue_index_.end()) {
       c.queue = queue_index_[config_.fallback_queue];
-      c.history.push_back(absl::StrCat("moved from removed queue ", old_name, " to ",
-                                       config_.fallback_queue, " by a config reload"));
+      AppendHistory(c.history, absl::StrCat("moved from removed queue ", old_name, " to ",
+                                            config_.fallback_queue, " by a config reload"));
       Event& e = Emit(EventKind::kTransferred, &c);
       e.reason = absl::StrCat("queue ", old_name, " removed by reload");
     } else {
@@ -506,6 +542,9 @@ void Router::Impl::RunTimer(const Timer& t) {
       MatchContact(*c);
       return;
     }
+    case TimerKind::kForgetAgents:
+      ForgetLoggedOutAgents();
+      return;
   }
 }
 
@@ -618,6 +657,15 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
                                                    "' serves ", ChannelName(queue.config.channel),
                                                    ", not ", ChannelName(spec.channel)));
   }
+  if (contacts_.size() >= config_.limits.max_live_contacts) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("contact: ", contacts_.size(),
+                     " live contacts reached the limit (config.limits.max_live_contacts = ",
+                     config_.limits.max_live_contacts, "); retry when some have ended"));
+  }
+  if (!spec.language.empty()) {
+    if (absl::Status s = CheckNewLanguages({spec.language}, "contact.language"); !s.ok()) return s;
+  }
   const ContactId id = next_contact_++;
   Contact& c = contacts_[id];
   c.id = id;
@@ -684,7 +732,7 @@ void Router::Impl::CreateFollowUp(const Contact& origin, absl::Duration promise,
   c.language = origin.language;
   c.follow_up = true;
   c.history = origin.history;
-  c.history.push_back(absl::StrCat(why, " for ", ContactIdString(origin.id)));
+  AppendHistory(c.history, absl::StrCat(why, " for ", ContactIdString(origin.id)));
   // Start early enough that the follow-up queue's own target lands inside the promise.
   const absl::Time start = now_ + std::max(absl::ZeroDuration(), promise - q.config.answer_within);
   c.created = now_;
@@ -695,6 +743,56 @@ void Router::Impl::CreateFollowUp(const Contact& origin, absl::Duration promise,
   Schedule(start, TimerKind::kScheduledStart, id, 0);
   Event& e = Emit(EventKind::kScheduled, &c);
   e.reason = std::string(why);
+}
+
+absl::Status Router::Impl::CheckNewLanguages(const std::vector<std::string>& languages,
+                                             absl::string_view field) const {
+  size_t known = language_names_.size();
+  for (size_t i = 0; i < languages.size(); ++i) {
+    const std::string& l = languages[i];
+    if (languages_.contains(l) ||
+        std::find(languages.begin(), languages.begin() + i, l) != languages.begin() + i) {
+      continue;
+    }
+    if (++known > config_.limits.max_languages) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(field, ": language '", TruncateText(l, 64), "' would exceed the ",
+                       config_.limits.max_languages,
+                       " distinct languages the engine keeps (config.limits.max_languages)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Router::Impl::AppendHistory(std::vector<std::string>& history, absl::string_view entry) const {
+  static constexpr absl::string_view kDroppedPrefix = "[";
+  static constexpr absl::string_view kDroppedSuffix = " earlier entries dropped]";
+  // The count of entries dropped so far lives in a leading marker entry, so
+  // no new state is needed and snapshots carry it as they carry any entry.
+  uint64_t dropped = 0;
+  if (!history.empty() && absl::StartsWith(history.front(), kDroppedPrefix) &&
+      absl::EndsWith(history.front(), kDroppedSuffix)) {
+    absl::string_view count = history.front();
+    count.remove_prefix(kDroppedPrefix.size());
+    count.remove_suffix(kDroppedSuffix.size());
+    if (absl::SimpleAtoi(count, &dropped)) history.erase(history.begin());
+  }
+  history.push_back(TruncateText(entry, kMaxHistoryEntryBytes));
+  size_t bytes = 0;
+  for (const std::string& h : history) bytes += h.size();
+  const size_t marker_bytes = 64;  // room for the marker itself
+  size_t first_kept = 0;
+  while (history.size() - first_kept > 1 &&
+         (history.size() - first_kept + 1 > config_.limits.max_history_entries ||
+          bytes + marker_bytes > config_.limits.max_history_bytes)) {
+    bytes -= history[first_kept].size();
+    ++first_kept;
+    ++dropped;
+  }
+  history.erase(history.begin(), history.begin() + first_kept);
+  if (dropped > 0) {
+    history.insert(history.begin(), absl::StrCat(kDroppedPrefix, dropped, kDroppedSuffix));
+  }
 }
 
 void Router::Impl::Finish(Contact& c, ContactState final_state) {
@@ -711,7 +809,7 @@ void Router::Impl::ReleaseFromAgent(Contact& c) {
 }
 
 void Router::Impl::Requeue(Contact& c, absl::string_view history_note) {
-  if (!history_note.empty()) c.history.emplace_back(history_note);
+  if (!history_note.empty()) AppendHistory(c.history, history_note);
   c.state = ContactState::kQueued;
   c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
   InsertWaiting(c);
@@ -868,7 +966,9 @@ void Router::Impl::RefreshPools(Agent& a) {
   if (a.mode != Agent::Mode::kNone && now_ > a.accounted_until) {
     (a.mode == Agent::Mode::kHandling ? a.handling_time : a.idle_time) += now_ - a.accounted_until;
   }
-  a.accounted_until = now_;
+  // A logged-out agent's accounted_until stays at its logout: the retention
+  // sweep counts from there (a reload refreshing its pools must not reset it).
+  if (a.logged_in || a.mode != Agent::Mode::kNone) a.accounted_until = now_;
   a.mode = !a.logged_in         ? Agent::Mode::kNone
            : a.total_active > 0 ? Agent::Mode::kHandling
            : Offerable(a)       ? Agent::Mode::kIdle
@@ -956,6 +1056,9 @@ absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
   if (spec.agent_id.empty()) return absl::InvalidArgumentError("login.agent_id: required");
   AgentSpec normalized = spec;
   if (normalized.languages.empty()) normalized.languages.push_back(config_.default_language);
+  if (absl::Status s = CheckNewLanguages(normalized.languages, "login.languages"); !s.ok()) {
+    return s;
+  }
   if (const Agent* already = FindAgent(spec.agent_id); already != nullptr && already->logged_in) {
     // A re-login may not shrink a channel below what the agent holds now
     // (found by the request fuzzer): finish or transfer those contacts first.
@@ -1073,8 +1176,8 @@ absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view 
     } else if (c.state == ContactState::kConnected) {
       // The conversation was cut off: serve the customer again, keeping their place.
       ReleaseFromAgent(c);
-      c.history.push_back(
-          absl::StrCat("agent ", a.spec.agent_id, " logged out mid-contact (", reason, ")"));
+      AppendHistory(c.history, absl::StrCat("agent ", a.spec.agent_id, " logged out mid-contact (",
+                                            reason, ")"));
       requeue.push_back(id);
     } else {  // wrap-up: the customer was served
       Event& e = Emit(EventKind::kWrapUpDone, &c);
@@ -1090,10 +1193,85 @@ absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view 
   a.logged_in = false;
   a.resting = false;
   RefreshPools(a);
+  a.accounted_until = now_;  // the logout time, from which the retention counts
   EmitAgentState(a);
   ReleaseReservations(a);
   for (ContactId id : requeue) Requeue(*FindContact(id), "");
+  ScheduleAgentSweep(now_ + config_.limits.agent_retention);
   return absl::OkStatus();
+}
+
+void Router::Impl::ScheduleAgentSweep(absl::Time due) {
+  const absl::Duration granularity =
+      std::max(absl::Seconds(1), config_.limits.agent_retention / 16);
+  const absl::Time at = absl::UnixEpoch() + absl::Ceil(due - absl::UnixEpoch(), granularity);
+  for (auto it = timers_.lower_bound(Timer{at, 0}); it != timers_.end() && it->at == at; ++it) {
+    if (it->kind == TimerKind::kForgetAgents) return;  // that sweep will do
+  }
+  Schedule(at, TimerKind::kForgetAgents, 0, 0);
+}
+
+void Router::Impl::ForgetLoggedOutAgents() {
+  const absl::Duration retention = config_.limits.agent_retention;
+  std::vector<int32_t> renumber(agents_.size(), kNoAgent);
+  absl::Time next_due = absl::InfiniteFuture();
+  size_t kept = 0;
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    const Agent& a = *agents_[i];
+    // Logged out: holds nothing, reserves nothing, sits in no pool (Logout
+    // released all of it), so only the references below can name it.
+    const bool forget = !a.logged_in && a.accounted_until + retention <= now_;
+    if (!forget) renumber[i] = static_cast<int32_t>(kept++);
+    if (!forget && !a.logged_in) next_due = std::min(next_due, a.accounted_until + retention);
+  }
+  if (next_due != absl::InfiniteFuture()) ScheduleAgentSweep(next_due);  // e.g. retention grew
+  if (kept == agents_.size()) return;
+
+  auto remap = [&](int32_t& index) {
+    if (index != kNoAgent) index = renumber[index];
+  };
+  for (auto& a : agents_) {  // every pool is rebuilt below under the new numbers
+    a->pool_memberships.clear();
+  }
+  pools_.clear();
+  std::vector<std::unique_ptr<Agent>> agents;
+  agents.reserve(kept);
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    if (renumber[i] == kNoAgent) {
+      agent_index_.erase(agents_[i]->spec.agent_id);
+      continue;
+    }
+    agents_[i]->index = renumber[i];
+    agent_index_[agents_[i]->spec.agent_id] = renumber[i];
+    agents.push_back(std::move(agents_[i]));
+  }
+  for (auto& [id, c] : contacts_) {
+    remap(c.agent);  // held and reserved contacts belong to agents kept
+    remap(c.reserved_for);
+    const int32_t missed_by = c.missed_by;
+    remap(c.missed_by);
+    if (missed_by != kNoAgent && c.missed_by == kNoAgent) c.missed_until = absl::InfinitePast();
+  }
+  for (auto it = last_agent_.begin(); it != last_agent_.end();) {
+    const int32_t agent = renumber[it->second.first];
+    if (agent == kNoAgent) {
+      last_agent_.erase(it++);
+    } else {
+      it->second.first = agent;
+      ++it;
+    }
+  }
+  absl::btree_set<Timer> timers;
+  for (Timer t : timers_) {
+    if (t.kind == TimerKind::kRestEnd) {
+      if (renumber[t.id] == kNoAgent) continue;  // stale: its agent logged out
+      t.id = renumber[t.id];
+    }
+    timers.insert(t);
+  }
+  timers_ = std::move(timers);
+  agents_ = std::move(agents);
+  for (auto& a : agents_) Repool(*a);
 }
 
 absl::Status Router::Impl::SetAvailable(absl::string_view agent_id, absl::Time now) {
@@ -1301,7 +1479,7 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
   e.agent_id = a.spec.agent_id;
   e.reason = absl::StrCat("to ", to_queue);
   ReleaseSlot(a, *c);
-  c->history.push_back(absl::StrCat(a.spec.agent_id, " (", from.config.name, "): ", note));
+  AppendHistory(c->history, absl::StrCat(a.spec.agent_id, " (", from.config.name, "): ", note));
   c->queue = to.index;
   c->spec.queue = to.config.name;
   c->language = c->spec.language.empty() ? to.default_language : c->language;
@@ -1532,6 +1710,11 @@ absl::StatusOr<AgentView> Router::GetAgent(absl::string_view agent_id, absl::Tim
   return impl_->GetAgent(agent_id, now);
 }
 std::vector<AgentView> Router::Agents(absl::Time now) const { return impl_->Agents(now); }
+std::vector<AgentView> Router::AgentsPage(absl::string_view after_agent_id, size_t limit,
+                                          absl::Time now, bool* more) const {
+  return impl_->AgentsPage(after_agent_id, limit, now, more);
+}
+size_t Router::known_agents() const { return impl_->known_agents(); }
 AgentTally Router::CountAgents(absl::Time now) const { return impl_->CountAgents(now); }
 const RouterConfig& Router::config() const { return impl_->config(); }
 absl::Time Router::now() const { return impl_->now(); }

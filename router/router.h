@@ -295,10 +295,15 @@ class Router {
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
   std::vector<AgentView> Agents(absl::Time now) const;
+  // At most `limit` agents in agent id order, starting after
+  // `after_agent_id` (empty: from the first); `*more` tells whether others follow.
+  std::vector<AgentView> AgentsPage(absl::string_view after_agent_id, size_t limit, absl::Time now,
+                                    bool* more) const;
   AgentTally CountAgents(absl::Time now) const;
   const RouterConfig& config() const;
   absl::Time now() const;
   size_t live_contacts() const;
+  size_t known_agents() const;  // logged in, or logged out and not yet forgotten
 
   // Everything needed to carry on exactly from here (router/state.h).
   RouterState Save() const;
@@ -318,7 +323,10 @@ class Router {
 // Formats ids as they appear on the wire: "c-42", "o-7".
 std::string ContactIdString(ContactId id);
 std::string OfferIdString(uint64_t id);
-// Parses them back; nullopt when malformed.
+// `text` cut to at most `max_bytes` bytes, on a UTF-8 character boundary, and
+// ending in "...[truncated]" when it was cut (max_bytes >= 32).
+std::string TruncateText(absl::string_view text, size_t max_bytes);
+// Parses them back; nullopt when malformed or not canonical ("c-01").
 std::optional<ContactId> ParseContactId(absl::string_view s);
 std::optional<uint64_t> ParseOfferId(absl::string_view s);
 

@@ -33,6 +33,9 @@ RouterConfig TestConfig() {
   c.queues = {general, billing, chat};
   c.fallback_queue = "general";
   c.reoffer_cooldown = absl::Seconds(10);
+  // Short, so the randomised runs forget logged-out agents (and renumber the
+  // rest) many times, checked by the invariants and the restore comparison.
+  c.limits.agent_retention = absl::Minutes(2);
   return c;
 }
 

@@ -222,6 +222,26 @@ std::vector<AgentView> Router::Impl::Agents(absl::Time now) const {
   return out;
 }
 
+std::vector<AgentView> Router::Impl::AgentsPage(absl::string_view after_agent_id, size_t limit,
+                                                absl::Time now, bool* more) const {
+  std::vector<const Agent*> sorted;
+  sorted.reserve(agents_.size());
+  for (const auto& a : agents_) {
+    if (after_agent_id.empty() || a->spec.agent_id > after_agent_id) sorted.push_back(a.get());
+  }
+  const size_t n = std::min(limit, sorted.size());
+  std::partial_sort(
+      sorted.begin(), sorted.begin() + n, sorted.end(),
+      [](const Agent* a, const Agent* b) { return a->spec.agent_id < b->spec.agent_id; });
+  std::vector<AgentView> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    out.push_back(BuildAgentView(*sorted[i], StatusOf(*sorted[i]), std::max(now, now_)));
+  }
+  *more = sorted.size() > n;
+  return out;
+}
+
 AgentTally Router::Impl::CountAgents(absl::Time now) const {
   now = std::max(now, now_);
   AgentTally tally;
@@ -263,6 +283,11 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
       auto it = offers_.find(c.offer);
       if (it == offers_.end() || it->second != id) return fail(ContactIdString(id), " offer lost");
     }
+    for (int32_t agent : {c.agent, c.reserved_for, c.missed_by}) {
+      if (agent != kNoAgent && static_cast<size_t>(agent) >= agents_.size()) {
+        return fail(ContactIdString(id), " names agent slot ", agent, " of ", agents_.size());
+      }
+    }
     const bool held = c.state == ContactState::kOffered || c.state == ContactState::kConnected ||
                       c.state == ContactState::kWrapUp;
     if (held != (c.agent != kNoAgent)) return fail(ContactIdString(id), " agent link wrong");
@@ -281,14 +306,26 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
     }
   }
   if (offers_.size() > contacts_.size()) return fail("stray offers");
+  if (agent_index_.size() != agents_.size()) return fail("agent names and slots differ in number");
+  for (const auto& [customer, last] : last_agent_) {
+    if (last.first >= agents_.size()) return fail("sticky memory names a forgotten agent");
+  }
 
   // Agents: load matches what they hold and never exceeds capacity; pools
   // hold exactly the free agents.
   size_t pooled = 0;
   for (const auto& [key, pool] : pools_) pooled += pool.size();
   size_t memberships = 0;
-  for (const auto& agent : agents_) {
-    const Agent& a = *agent;
+  for (size_t i = 0; i < agents_.size(); ++i) {
+    const Agent& a = *agents_[i];
+    // Dense numbering (the retention sweep renumbers): index, name and slot agree.
+    auto named = agent_index_.find(a.spec.agent_id);
+    if (a.index != i || named == agent_index_.end() || named->second != i) {
+      return fail(a.spec.agent_id, " is numbered ", a.index, " in slot ", i);
+    }
+    if (!a.logged_in && (!a.held.empty() || !a.reserved.empty())) {
+      return fail(a.spec.agent_id, " is logged out but holds or reserves contacts");
+    }
     std::array<uint32_t, kChannelCount> active{};
     uint32_t exclusive = 0;
     for (ContactId id : a.held) {

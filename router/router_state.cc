@@ -11,7 +11,7 @@ namespace ccr {
 
 namespace {
 
-constexpr uint8_t kLastTimerKind = static_cast<uint8_t>(TimerKind::kReofferCooldownEnd);
+constexpr uint8_t kLastTimerKind = static_cast<uint8_t>(TimerKind::kForgetAgents);
 
 bool IsLive(ContactState s) {
   return s == ContactState::kScheduled || s == ContactState::kQueued ||

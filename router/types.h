@@ -151,7 +151,33 @@ struct FollowUpConfig {
   bool survey_enabled = true;
 };
 
+// Bounds on what clients can make the router keep (config `limits`,
+// README "Security"). Each is applied by the router itself, so journal
+// replay, which runs under the same config, refuses and trims exactly what
+// the live engine did.
+struct RouterLimits {
+  // Live contacts (scheduled, queued, offered, connected, in wrap-up): a
+  // submit beyond is refused with RESOURCE_EXHAUSTED. Follow-ups the router
+  // creates itself are never refused (they keep a promise already made).
+  size_t max_live_contacts = 500000;
+  // Distinct languages named by contacts and agent logins (interned for
+  // ever); a new one beyond is refused naming the field.
+  size_t max_languages = 256;
+  // A contact's history (transfer notes, logouts mid-contact, reload
+  // moves): beyond either bound the oldest entries make way and one leading
+  // entry "[N earlier entries dropped]" counts them; each entry is cut at
+  // kMaxHistoryEntryBytes. So an offer, which carries the history, stays
+  // bounded however often a contact is transferred.
+  size_t max_history_entries = 32;
+  size_t max_history_bytes = 16 * 1024;
+  // A logged-out agent is forgotten (its figures, skills and name) this long
+  // after its logout, at the next sweep (sweeps run every retention / 16).
+  absl::Duration agent_retention = absl::Hours(24);
+};
+inline constexpr size_t kMaxHistoryEntryBytes = 1024;
+
 struct RouterConfig {
+  RouterLimits limits;
   std::vector<QueueConfig> queues;
   std::array<ChannelConfig, kChannelCount> channels;
   ScoringWeights scoring;

@@ -177,6 +177,7 @@ enum class TimerKind : uint8_t {
   kWrapUpEnd,
   kRestEnd,
   kReofferCooldownEnd,
+  kForgetAgents,  // sweep: forgets agents logged out longer than limits.agent_retention
 };
 
 struct Timer {
@@ -230,6 +231,8 @@ class Router::Impl {
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
   std::vector<AgentView> Agents(absl::Time now) const;
+  std::vector<AgentView> AgentsPage(absl::string_view after_agent_id, size_t limit, absl::Time now,
+                                    bool* more) const;
   AgentTally CountAgents(absl::Time now) const;
   // work_conservation: also that no free agent sits beside a contact it may take.
   absl::Status CheckInvariants(bool work_conservation = true) const;
@@ -243,6 +246,7 @@ class Router::Impl {
   void set_emit_events(bool enabled) { emit_events_ = enabled; }
   absl::Time now() const { return now_; }
   size_t live_contacts() const { return contacts_.size(); }
+  size_t known_agents() const { return agents_.size(); }
 
  private:
   // ---- configuration ----
@@ -271,6 +275,8 @@ class Router::Impl {
   void ReleaseFromAgent(Contact& c);
   void Requeue(Contact& c, absl::string_view history_note);
   void CreateFollowUp(const Contact& origin, absl::Duration promise, absl::string_view why);
+  // Appends to a contact's history within limits.max_history_* (types.h).
+  void AppendHistory(std::vector<std::string>& history, absl::string_view entry) const;
   uint32_t Position(const Contact& c) const;
   absl::Duration EstimatedWait(const Queue& q, uint32_t position) const;
   ContactView View(const Contact& c, absl::Time now) const;
@@ -299,6 +305,16 @@ class Router::Impl {
   void ReleaseReservations(Agent& a);
   AgentStatus StatusOf(const Agent& a) const;
   void EmitAgentState(const Agent& a);
+  // Forgetting logged-out agents: one sweep timer per due time (rounded up
+  // to retention / 16, so a burst of logouts shares a sweep); the sweep
+  // forgets every agent due and renumbers the rest in their old order, so
+  // agent indexes stay dense and tie-breaks by index keep their order.
+  void ScheduleAgentSweep(absl::Time due);
+  void ForgetLoggedOutAgents();
+  // Whether a new language (not yet interned) in `languages` would pass
+  // limits.max_languages; InvalidArgument-free, names `field` when refused.
+  absl::Status CheckNewLanguages(const std::vector<std::string>& languages,
+                                 absl::string_view field) const;
 
   // ---- matching ----
   void MatchContact(Contact& c);

@@ -137,7 +137,8 @@ class PythonGatewayTest(unittest.TestCase):
         self.assertIn("contact.idempotency_key", caught.exception.details())
 
         queues = self.queues()
-        self.assertEqual(len(queues), 7)
+        self.assertEqual(len(queues), 8)
+        self.assertEqual(queues["video_general"].channel, types_pb2.CHANNEL_VIDEO)
         self.assertEqual(queues["voice_billing"].queued, 1)
         self.assertEqual(queues["voice_billing"].channel, types_pb2.CHANNEL_VOICE)
         self.assertEqual(sum(q.queued for q in queues.values()), 1)

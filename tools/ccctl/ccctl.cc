@@ -139,12 +139,22 @@ int ListQueues(v1::Admin::Stub& stub, const Invocation& invocation) {
   return Report(status, reply, invocation, RenderQueues);
 }
 
+// Follows ListAgents' pages and reports them as one reply (each page is a
+// call of its own, bounded by --timeout).
 int ListAgents(v1::Admin::Stub& stub, const Invocation& invocation) {
-  grpc::ClientContext context;
-  SetDeadline(context, invocation);
-  v1::ListAgentsReply reply;
-  const grpc::Status status = stub.ListAgents(&context, v1::ListAgentsRequest(), &reply);
-  return Report(status, reply, invocation,
+  v1::ListAgentsReply all;
+  v1::ListAgentsRequest request;
+  grpc::Status status;
+  do {
+    grpc::ClientContext context;
+    SetDeadline(context, invocation);
+    v1::ListAgentsReply page;
+    status = stub.ListAgents(&context, request, &page);
+    if (!status.ok()) break;
+    for (v1::AgentSnapshot& a : *page.mutable_agents()) *all.add_agents() = std::move(a);
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty());
+  return Report(status, all, invocation,
                 [](const v1::ListAgentsReply& agents) { return RenderAgents(agents.agents()); });
 }
 

@@ -1,0 +1,121 @@
+#!/usr/bin/python3
+"""The client examples, run against a real ccrouterd, so they stay usable.
+
+  examples/node-desktop/desktop.js   an agent desktop (@grpc/grpc-js from npm)
+  examples/python-gateway/gateway.py a gateway (Debian's python3-grpcio)
+
+The desktop logs in on chat; the gateway's demo submits three chat contacts,
+retries one (same key: the first answer), updates one, and submits and
+cancels an email contact. The desktop must be offered, accept and complete
+all three, and Admin.ListQueues must count them answered.
+
+usage: /usr/bin/python3 examples_test.py CCROUTERD PYTHON_STUB_DIR NODE
+"""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import unittest
+
+if len(sys.argv) != 4:
+    sys.exit(__doc__)
+CCROUTERD, STUBS, NODE = sys.argv[1:4]
+del sys.argv[1:]
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+sys.path.insert(0, STUBS)
+
+import grpc  # noqa: E402
+from ccrouter.v1 import admin_pb2, admin_pb2_grpc  # noqa: E402
+from ccrouterd_process import Ccrouterd  # noqa: E402
+
+CONTACTS = 3
+DESKTOP_TIMEOUT_S = 60
+
+
+class JsonLines:
+    """A child's stream of JSON lines, read by a thread."""
+
+    def __init__(self, stream):
+        self.items = []
+        self.raw = []
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream):
+        for line in stream:
+            line = line.decode("utf-8", "replace").rstrip("\n")
+            self.raw.append(line)
+            try:
+                self.items.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def wait_for(self, predicate, timeout_s):
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(predicate(i) for i in list(self.items)):
+                return True
+            time.sleep(0.05)
+        return False
+
+
+class ExamplesTest(unittest.TestCase):
+    def setUp(self):
+        self.daemon = Ccrouterd(CCROUTERD)
+        self.desktop = None
+
+    def tearDown(self):
+        if self.desktop and self.desktop.poll() is None:
+            self.desktop.kill()
+            self.desktop.wait()
+        self.assertEqual(self.daemon.stop(), 0, self.daemon.text(30))
+
+    def test_node_desktop_handles_what_the_python_gateway_submits(self):
+        self.desktop = subprocess.Popen(
+            [NODE, os.path.join(ROOT, "examples/node-desktop/desktop.js"),
+             "--server", self.daemon.grpc, "--agent", "example-alice",
+             "--skills", "general:5", "--channels", "chat:3", "--handle-seconds", "0.3",
+             "--max-contacts", str(CONTACTS)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        desk_events = JsonLines(self.desktop.stderr)
+        self.assertTrue(desk_events.wait_for(lambda e: e.get("event") == "logged_in", 20),
+                        "desktop did not log in:\n" + "\n".join(desk_events.raw[-20:]))
+
+        gateway = subprocess.run(
+            ["/usr/bin/python3", os.path.join(ROOT, "examples/python-gateway/gateway.py"),
+             "--server", self.daemon.grpc, "--stubs", STUBS,
+             "demo", "--contacts", str(CONTACTS), "--channel", "chat"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(gateway.returncode, 0, gateway.stderr)
+        steps = [json.loads(line) for line in gateway.stdout.splitlines()]
+        submitted = [s for s in steps if s["step"] == "submitted"]
+        self.assertEqual(len(submitted), CONTACTS, gateway.stdout)
+        self.assertTrue(all(s["queue"] == "chat_general" for s in submitted), gateway.stdout)
+        retried = next(s for s in steps if s["step"] == "retried")
+        self.assertTrue(retried["duplicate"] and retried["same_contact"], retried)
+        self.assertIn("updated", [s["step"] for s in steps])
+        cancelled = next(s for s in steps if s["step"] == "cancelled")
+        self.assertEqual(cancelled["state"], "CONTACT_STATE_CANCELLED", cancelled)
+
+        out, _ = self.desktop.communicate(timeout=DESKTOP_TIMEOUT_S)
+        self.assertEqual(self.desktop.returncode, 0, "\n".join(desk_events.raw[-20:]))
+        summary = json.loads(out.decode().strip().splitlines()[-1])
+        self.assertEqual(summary["handled"], CONTACTS, summary)
+        offered = {e["contact"] for e in desk_events.items if e.get("event") == "offer"}
+        self.assertEqual(offered, {s["contact_id"] for s in submitted})
+
+        with grpc.insecure_channel(self.daemon.grpc) as channel:
+            admin = admin_pb2_grpc.AdminStub(channel)
+            queues = {q.name: q for q in admin.ListQueues(
+                admin_pb2.ListQueuesRequest(), timeout=5).queues}
+        self.assertEqual(queues["chat_general"].answered, CONTACTS)
+        self.assertEqual(queues["chat_general"].queued, 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
