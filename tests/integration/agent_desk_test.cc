@@ -98,11 +98,19 @@ TEST_F(AgentDeskTest, DrainKeepsTheAgentsSessionAndConnectedContact) {
   config.disconnect_grace_seconds = 30;
   config.offer_timeout_seconds = 30;
   ASSERT_TRUE(StartDaemon(config));
-  std::string connected;
+  std::string connected, offered, open_offer;
   {
     AgentClient ann(NewChannel());
     ASSERT_TRUE(LoginAndResync(ann, AgentLogin("ann", v1::CHANNEL_VOICE)));
     connected = Connect(ann, "drain-1");
+    // Bob has an offer open at the drain: withdrawn by the restart, as after
+    // a crash, and reported to his desktop.
+    AgentClient bob(NewChannel());
+    ASSERT_TRUE(LoginAndResync(bob, AgentLogin("bob", v1::CHANNEL_VOICE)));
+    offered = Submitted(Contact("drain-2", v1::CHANNEL_VOICE));
+    std::optional<v1::Offer> offer = bob.WaitForOffer(kWait);
+    ASSERT_TRUE(offer);
+    open_offer = offer->offer_id();
     ASSERT_TRUE(DrainAndRestartDaemon());
     std::optional<grpc::Status> end = ann.WaitClosed(kWait);
     ASSERT_TRUE(end) << "the desktop's stream outlived the drained daemon";
@@ -129,6 +137,14 @@ TEST_F(AgentDeskTest, DrainKeepsTheAgentsSessionAndConnectedContact) {
   std::optional<v1::CommandResult> r = ann.Complete(connected);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->code(), 0) << r->message();
+
+  AgentClient bob(NewChannel());
+  std::optional<v1::Resync> bob_resync = LoginAndResync(bob, AgentLogin("bob", v1::CHANNEL_VOICE));
+  ASSERT_TRUE(bob_resync);
+  ASSERT_EQ(bob_resync->withdrawn_size(), 1) << bob_resync->ShortDebugString();
+  EXPECT_EQ(bob_resync->withdrawn(0).offer_id(), open_offer);
+  EXPECT_EQ(bob_resync->withdrawn(0).contact_id(), offered);
+  EXPECT_EQ(bob_resync->withdrawn(0).reason(), "engine restarted");
 }
 
 // After a drain, an agent that does not come back is logged out when the
