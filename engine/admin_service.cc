@@ -15,11 +15,14 @@ class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEv
   WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx, uint64_t after_sequence)
       : outbox_(std::make_shared<EventOutbox>(this, ctx, engine.options().watcher_outbox_limit)) {
     std::shared_ptr<EventOutbox> outbox = outbox_;
-    engine.Post([outbox, after_sequence](Engine& e) {
-      absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
-                                    : e.Subscribe(outbox, after_sequence);
-      if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
-    });
+    const bool admitted = engine.Post(
+        [outbox, after_sequence](Engine& e) {
+          absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
+                                        : e.Subscribe(outbox, after_sequence);
+          if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
+        },
+        Admission::kClient);
+    if (!admitted) outbox_->Finish(Overloaded(ctx, engine));
   }
   void OnWriteDone(bool ok) override { outbox_->OnWriteDone(ok); }
   void OnCancel() override { outbox_->Finish(grpc::Status::CANCELLED); }
@@ -117,6 +120,7 @@ grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext
                            "config_yaml: ", req->config_yaml().size(), " bytes, over the limit of ",
                            kMaxConfigYamlBytes, " bytes (1 MiB)")));
   }
+  if (!engine_.Admits(Admission::kClient)) return RefuseOverloaded(ctx, engine_);
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   // Not through the strand: the engine reads and validates the config on
   // its reload worker and posts only a config that loaded. `done` runs on
@@ -170,7 +174,8 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
           e.DisconnectAgent(
               agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
         }
-        LogEvent(LogLevel::kInfo, "supervisor_override", {{"agent", agent}, {"reason", why}});
+        LogEvent(LogLevel::kInfo, "supervisor_override",
+                 {{"agent", agent}, {"reason", MaskFreeText(why)}});
         absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
         if (view.ok()) AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
         return absl::OkStatus();

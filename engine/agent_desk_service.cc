@@ -99,25 +99,36 @@ class AgentStreamReactor final
     v1::Command cmd;
     cmd.set_agent_id(spec->agent_id);
     *cmd.mutable_login() = message_.login();
-    engine_.Execute(std::move(cmd), [outbox, agent = spec->agent_id, last_heard = last_heard_ns_](
-                                        Engine& e, const Applied& applied) {
-      if (!applied.status.ok()) {
-        outbox->Finish(ToGrpcStatus(applied.status));
-        return;
+    const bool admitted = engine_.Execute(
+        std::move(cmd),
+        [outbox, agent = spec->agent_id, last_heard = last_heard_ns_](Engine& e,
+                                                                      const Applied& applied) {
+          if (!applied.status.ok()) {
+            outbox->Finish(ToGrpcStatus(applied.status));
+            return;
+          }
+          absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
+          v1::ServerMessage ok;
+          ok.mutable_login_ok()->set_agent_id(agent);
+          ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
+          ok.mutable_login_ok()->set_heartbeat_interval_seconds(
+              absl::ToDoubleSeconds(e.options().heartbeat_interval));
+          ok.mutable_login_ok()->set_heartbeat_missed_limit(e.options().heartbeat_missed_limit);
+          ok.mutable_login_ok()->set_disconnect_grace_seconds(
+              absl::ToDoubleSeconds(e.options().disconnect_grace));
+          outbox->Send(std::move(ok));
+          e.AttachAgent(agent, outbox, last_heard);  // then the Resync
+          LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", agent}});
+        },
+        Admission::kAgentDesk);
+    if (!admitted) {
+      {
+        std::lock_guard lock(id_mu_);
+        agent_id_.clear();  // never attached: nothing for Leave to detach
       }
-      absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
-      v1::ServerMessage ok;
-      ok.mutable_login_ok()->set_agent_id(agent);
-      ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
-      ok.mutable_login_ok()->set_heartbeat_interval_seconds(
-          absl::ToDoubleSeconds(e.options().heartbeat_interval));
-      ok.mutable_login_ok()->set_heartbeat_missed_limit(e.options().heartbeat_missed_limit);
-      ok.mutable_login_ok()->set_disconnect_grace_seconds(
-          absl::ToDoubleSeconds(e.options().disconnect_grace));
-      outbox->Send(std::move(ok));
-      e.AttachAgent(agent, outbox, last_heard);  // then the Resync
-      LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", agent}});
-    });
+      outbox_->Finish(Overloaded(ctx_, engine_));
+      return false;
+    }
     return true;
   }
 
@@ -211,13 +222,19 @@ class AgentStreamReactor final
       return;
     }
     std::shared_ptr<AgentOutbox> outbox = outbox_;
-    engine_.Execute(std::move(cmd), [outbox, request_id](Engine&, const Applied& applied) {
-      v1::ServerMessage msg;
-      msg.mutable_result()->set_request_id(request_id);
-      msg.mutable_result()->set_code(static_cast<int>(applied.status.code()));
-      msg.mutable_result()->set_message(std::string(applied.status.message()));
-      outbox->Send(std::move(msg));
-    });
+    const bool admitted = engine_.Execute(
+        std::move(cmd),
+        [outbox, request_id](Engine&, const Applied& applied) {
+          v1::ServerMessage msg;
+          msg.mutable_result()->set_request_id(request_id);
+          msg.mutable_result()->set_code(static_cast<int>(applied.status.code()));
+          msg.mutable_result()->set_message(std::string(applied.status.message()));
+          outbox->Send(std::move(msg));
+        },
+        Admission::kAgentDesk);
+    if (!admitted) {
+      Reply(request_id, absl::ResourceExhaustedError(Overloaded(nullptr, engine_).error_message()));
+    }
   }
 
   // Tells the strand this stream is gone (once).

@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <chrono>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -126,8 +127,30 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
 }
 
 bool Engine::Post(std::function<void(Engine&)> fn, bool admission) {
+  return Post(std::move(fn), admission ? Admission::kClient : Admission::kInternal);
+}
+
+namespace {
+size_t BacklogBound(const EngineOptions& options, Admission admission) {
+  switch (admission) {
+    case Admission::kInternal:
+      return std::numeric_limits<size_t>::max();
+    case Admission::kClient:
+      return options.max_backlog;
+    case Admission::kAgentDesk:
+      return options.max_backlog + options.agent_backlog_reserve;
+  }
+  return options.max_backlog;
+}
+}  // namespace
+
+bool Engine::Admits(Admission admission) const {
+  return backlog() < BacklogBound(options_, admission);
+}
+
+bool Engine::Post(std::function<void(Engine&)> fn, Admission admission) {
   const size_t before = backlog_.fetch_add(1, std::memory_order_relaxed);
-  if (admission && before >= options_.max_backlog) {
+  if (before >= BacklogBound(options_, admission)) {
     backlog_.fetch_sub(1, std::memory_order_relaxed);
     if (overload_rejections_) overload_rejections_->Increment();
     return false;
@@ -153,6 +176,11 @@ void Engine::ScheduleFlush() {
 }
 
 bool Engine::Execute(v1::Command cmd, CommandDone done, bool admission) {
+  return Execute(std::move(cmd), std::move(done),
+                 admission ? Admission::kClient : Admission::kInternal);
+}
+
+bool Engine::Execute(v1::Command cmd, CommandDone done, Admission admission) {
   return Post([cmd = std::move(cmd), done = std::move(done)](
                   Engine& e) mutable { e.Record(std::move(cmd), std::move(done)); },
               admission);
@@ -277,6 +305,31 @@ void Engine::MaybeSnapshot(bool force) {
       });
 }
 
+namespace {
+// An event's reason as a log line may show it. Cancel and reject reasons,
+// not-ready reasons and supervisor notes come from clients and are personal
+// data: masked, unless they are one of the engine's own words.
+std::string LoggableReason(const Event& e) {
+  switch (e.kind) {
+    case EventKind::kCancelled:
+    case EventKind::kOfferRejected:
+    case EventKind::kOfferWithdrawn:
+    case EventKind::kAgentState:
+      break;
+    default:
+      return e.reason;
+  }
+  static constexpr absl::string_view kEngineWords[] = {
+      "cancelled", "abandoned",        "agent_logged_out",     "missed_offers",
+      "login",     "forced rest",      "logged_out",           "disconnected",
+      "timeout",   "engine restarted", "cancelled by gateway", "supervisor"};
+  for (absl::string_view word : kEngineWords) {
+    if (e.reason == word) return e.reason;
+  }
+  return MaskFreeText(e.reason);
+}
+}  // namespace
+
 void Engine::Deliver() {
   std::vector<Event> events = router_->TakeEvents();
   for (const Event& e : events) {
@@ -291,7 +344,7 @@ void Engine::Deliver() {
                 {"queue", e.queue},
                 {"tier", e.contact ? TierName(e.tier) : ""},
                 {"wait_s", absl::StrCat(absl::ToDoubleSeconds(e.wait))},
-                {"reason", e.reason}});
+                {"reason", LoggableReason(e)}});
     }
     recent_events_.push_back(std::move(wire));
     if (recent_events_.size() > options_.event_window) recent_events_.pop_front();

@@ -46,6 +46,7 @@ using EventOutbox = StreamWriter<grpc::ServerWriteReactor<v1::LifecycleEvent>, v
 struct EngineOptions {
   std::string config_path;  // empty: the embedded default
   size_t max_backlog = 20000;
+  size_t agent_backlog_reserve = 2000;  // desktop commands admitted beyond max_backlog
   absl::Duration disconnect_grace = absl::Seconds(10);
   // A desktop silent for heartbeat_missed_limit x heartbeat_interval is gone.
   absl::Duration heartbeat_interval = absl::Seconds(10);
@@ -74,6 +75,16 @@ struct EngineOptions {
 
 enum class LimitedStream : uint8_t { kSubmitStream, kAgentDesk };
 
+// Who a strand task comes from decides how long the backlog may be for it to
+// be admitted. Client work is refused at the bound, so a flood sheds instead
+// of growing the strand's queue; desktops keep a reserve above it, so agents
+// still work through a submit flood.
+enum class Admission : uint8_t {
+  kInternal,   // the engine's own work (timers, grace logouts, stream teardown): never refused
+  kClient,     // gateway and operator calls: refused at max_backlog
+  kAgentDesk,  // desktop logins and commands: refused at max_backlog + agent_backlog_reserve
+};
+
 struct ReloadResult {
   uint32_t queues = 0;
   std::vector<ContactId> moved;
@@ -100,9 +111,14 @@ class Engine {
   // `admission`, refuses (returns false) when the strand's backlog is at the
   // bound, so overload sheds new work instead of growing memory.
   bool Post(std::function<void(Engine&)> fn, bool admission = false);
+  bool Post(std::function<void(Engine&)> fn, Admission admission);
+  // Whether work of this kind would be admitted now (for callers that hand
+  // the work over later; Post/Execute check again).
+  bool Admits(Admission admission) const;
   // Journals `cmd` (stamped with the strand's time), applies it once durable
   // and then calls `done`. Same admission rule as Post.
   bool Execute(v1::Command cmd, CommandDone done, bool admission = false);
+  bool Execute(v1::Command cmd, CommandDone done, Admission admission);
   size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
   const EngineOptions& options() const { return options_; }
   // Counts a stream message refused for its rate (ccr_rate_limited_messages_total).

@@ -9,15 +9,6 @@ namespace ccr {
 
 namespace {
 
-constexpr int kRetryAfterMs = 100;
-
-grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
-  if (ctx != nullptr) ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      absl::StrCat("engine overloaded: ", engine.backlog(),
-                                   " commands waiting; retry after ", kRetryAfterMs, " ms"));
-}
-
 grpc::Status Draining() {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down; retry elsewhere");
 }
@@ -197,6 +188,19 @@ class SubmitStreamReactor final
 
 }  // namespace
 
+grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
+  if (ctx != nullptr) ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
+  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                      absl::StrCat("engine overloaded: ", engine.backlog(),
+                                   " commands waiting; retry after ", kRetryAfterMs, " ms"));
+}
+
+grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(Overloaded(ctx, engine));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, const absl::Status& status) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
@@ -204,12 +208,9 @@ grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* ctx, const absl::S
 }
 
 grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
-                                      std::function<absl::Status(Engine&)> fn, bool admission) {
+                                      std::function<absl::Status(Engine&)> fn,
+                                      Admission admission) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (admission && engine.draining()) {
-    reactor->Finish(Draining());
-    return reactor;
-  }
   const bool posted = engine.Post(
       [reactor, fn = std::move(fn)](Engine& e) { reactor->Finish(ToGrpcStatus(fn(e))); },
       admission);
@@ -218,12 +219,9 @@ grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContex
 }
 
 grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
-                                          v1::Command cmd, CommandAnswer answer, bool admission) {
+                                          v1::Command cmd, CommandAnswer answer,
+                                          Admission admission) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  if (admission && engine.draining()) {
-    reactor->Finish(Draining());
-    return reactor;
-  }
   const bool posted = engine.Execute(
       std::move(cmd),
       [reactor, answer = std::move(answer)](Engine& e, const Applied& applied) {
@@ -240,14 +238,17 @@ grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerConte
   if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Submit"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
+  if (engine_.draining()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(Draining());
+    return reactor;
+  }
   absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
   if (!cmd.ok()) return Refuse(ctx, cmd.status());
-  return ExecuteOnStrand(
-      engine_, ctx, std::move(*cmd),
-      [reply, contact = req->contact()](Engine& e, const Applied& applied) {
-        return AnswerSubmit(e, applied, contact, reply);
-      },
-      /*admission=*/true);
+  return ExecuteOnStrand(engine_, ctx, std::move(*cmd),
+                         [reply, contact = req->contact()](Engine& e, const Applied& applied) {
+                           return AnswerSubmit(e, applied, contact, reply);
+                         });
 }
 
 grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*

@@ -1,11 +1,13 @@
 // ccrouterd: the contact-centre routing engine daemon.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -26,6 +28,7 @@
 #include "metrics/catalogue.h"
 #include "metrics/grpc_metrics.h"
 #include "metrics/registry.h"
+#include "metrics/text_format.h"
 
 namespace {
 
@@ -39,6 +42,9 @@ The ccrouter contact-centre routing engine. Gateways submit contacts over gRPC
   --listen HOST:PORT   gRPC address (default 127.0.0.1:7700; port 0 picks one).
   --http-listen HOST:PORT
                        /metrics, /healthz, /readyz (default 127.0.0.1:7701; 0 picks).
+  --http-max-connections N
+                       open HTTP connections at most (default 256); one more is
+                       closed at once and counted.
   --data-dir DIR       where the journal and snapshots live (created if missing).
                        Without it nothing survives a restart (a warning says so).
   --fsync on|off       fdatasync every journal batch (default on). off is for
@@ -68,7 +74,28 @@ struct Flags {
   bool fsync = true;
   bool recover_skip_corrupt = false;
   uint64_t snapshot_every = 200000;
+  size_t http_max_connections = 256;
 };
+
+// A /metrics scrape waits this long for the routing strand's figures, then
+// answers 503: a busy strand costs one scrape, never a hung connection.
+constexpr auto kScrapeTimeout = std::chrono::seconds(2);
+
+// Raises the soft file-descriptor limit to the hard one: every connection,
+// journal segment and snapshot needs one, and running out stops accepting.
+void RaiseFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  const rlim_t was = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = was;
+  }
+  ccr::LogEvent(ccr::LogLevel::kInfo, "file_limit",
+                {{"open_files", absl::StrCat(limit.rlim_cur)},
+                 {"raised_from", absl::StrCat(was)},
+                 {"hard", absl::StrCat(limit.rlim_max)}});
+}
 
 // Every method the server answers, "/package.Service/Method", so the gRPC
 // metrics know them up front (and count anything else as "other").
@@ -137,6 +164,12 @@ int main(int argc, char** argv) {
       if (!value(&flags.listen)) return UsageError("--listen needs HOST:PORT");
     } else if (arg == "--http-listen") {
       if (!value(&flags.http_listen)) return UsageError("--http-listen needs HOST:PORT");
+    } else if (arg == "--http-max-connections") {
+      std::string v;
+      if (!value(&v) || !absl::SimpleAtoi(v, &flags.http_max_connections) ||
+          flags.http_max_connections == 0) {
+        return UsageError("--http-max-connections needs a positive number");
+      }
     } else if (arg == "--data-dir") {
       if (!value(&flags.data_dir)) return UsageError("--data-dir needs a DIR");
     } else if (arg == "--log-level") {
@@ -169,6 +202,7 @@ int main(int argc, char** argv) {
   // A journal write past a file-size limit must fail with EFBIG (and be
   // refused like a full disk), not kill the process.
   ::signal(SIGXFSZ, SIG_IGN);
+  RaiseFileLimit();
 
   std::string yaml(ccr::DefaultConfigYaml());
   if (!flags.config.empty()) {
@@ -255,6 +289,8 @@ int main(int argc, char** argv) {
   options.config_path = flags.config;
   options.metrics = &metrics;
   if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();
+  // Desktops keep a tenth above the bound, so agents work through a submit flood.
+  options.agent_backlog_reserve = std::max<size_t>(1, options.max_backlog / 10);
   if (wire.disconnect_grace_seconds() > 0) {
     options.disconnect_grace = absl::Seconds(wire.disconnect_grace_seconds());
   }
@@ -298,6 +334,12 @@ int main(int argc, char** argv) {
     recovered = std::move(*r);
   }
 
+  // From here on a slow reader of stderr never stalls routing: lines queue for
+  // a writer thread (dropped and counted when full), flushed at exit.
+  ccr::SetLogDropCounter(&metrics.Counter(ccr::metrics::kLogLinesDropped));
+  ccr::StartLogWriter();
+  absl::Cleanup flush_log = [] { ccr::StopLogWriter(absl::Seconds(2)); };
+
   boost::asio::io_context io(1);
   ccr::Engine engine(io, options);
   if (absl::Status s = engine.Start(std::move(recovered), yaml); !s.ok()) {
@@ -338,36 +380,81 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  // HTTP runs on its own thread: a flood of connections or a slow scraper
+  // never reaches the routing strand.
+  boost::asio::io_context http_io(1);
+  auto http_work = boost::asio::make_work_guard(http_io);
+  ccr::metrics::MetricsRegistry* registry = &metrics;
+  prometheus::Counter* scrape_timeouts = &metrics.Counter(ccr::metrics::kHttpScrapeTimeouts);
+  ccr::HttpServerOptions http_options;
+  http_options.max_connections = flags.http_max_connections;
+  http_options.metrics = &metrics;
   absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
-      io, http_host, http_port,
-      [&engine, &metrics, &auth](const ccr::HttpRequest& request) -> ccr::HttpResponse {
+      http_io, http_host, http_port,
+      [&engine, registry, &auth, &http_io, scrape_timeouts](const ccr::HttpRequest& request,
+                                                            ccr::HttpRespond respond) {
         const std::string& path = request.path;
-        // On the routing strand (the io_context's one thread): the scrape
-        // reads the router's live figures directly.
         if (path == "/metrics") {
           if (auth.metrics_require_token()) {
             absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
                 request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
             if (!who.ok()) {
-              return {who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
-                      "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")};
+              return respond(
+                  {who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
+                   "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")});
             }
           }
-          return {200, "text/plain; version=0.0.4; charset=utf-8", metrics.Exposition()};
+          // The scrape sources read the live router, so the figures are
+          // collected on the strand; the text is made here, on the HTTP
+          // thread. Whichever comes first, the figures or the timeout, answers.
+          struct Scrape {
+            explicit Scrape(boost::asio::io_context& io) : timeout(io) {}
+            std::atomic<bool> answered{false};
+            boost::asio::steady_timer timeout;
+          };
+          auto scrape = std::make_shared<Scrape>(http_io);
+          scrape->timeout.expires_after(kScrapeTimeout);
+          scrape->timeout.async_wait(
+              [scrape, respond, scrape_timeouts](const boost::system::error_code& ec) {
+                if (ec || scrape->answered.exchange(true)) return;
+                scrape_timeouts->Increment();
+                respond({503, "text/plain; charset=utf-8",
+                         "the routing strand is busy; scrape again\n"});
+              });
+          engine.Post([scrape, respond, registry, &http_io](ccr::Engine&) {
+            if (scrape->answered.load()) return;  // timed out already: spare the work
+            auto families =
+                std::make_shared<std::vector<prometheus::MetricFamily>>(registry->Collect());
+            boost::asio::post(http_io, [scrape, respond, families] {
+              if (scrape->answered.exchange(true)) return;
+              scrape->timeout.cancel();
+              respond({200, "text/plain; version=0.0.4; charset=utf-8",
+                       ccr::metrics::SerializeText(*families)});
+            });
+          });
+          return;
         }
-        if (path == "/healthz") return {200, "text/plain; charset=utf-8", "ok\n"};
+        // Health answers from atomics, without the strand.
+        if (path == "/healthz") return respond({200, "text/plain; charset=utf-8", "ok\n"});
         if (path == "/readyz") {
-          return engine.draining()
-                     ? ccr::HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
-                     : ccr::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"};
+          return respond(engine.draining()
+                             ? ccr::HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
+                             : ccr::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"});
         }
-        return {404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz\n"};
-      });
+        respond({404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz\n"});
+      },
+      http_options);
   if (!http.ok()) {
     std::fprintf(stderr, "ccrouterd: %s\n", std::string(http.status().message()).c_str());
     server->Shutdown();
     return 1;
   }
+  std::thread http_thread([&http_io] { http_io.run(); });
+  absl::Cleanup stop_http = [&] {
+    http_work.reset();
+    http_io.stop();
+    http_thread.join();
+  };
   std::thread shutdown_thread;
   // Before the listening line: whoever reads it may signal at once.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
@@ -409,6 +496,7 @@ int main(int argc, char** argv) {
   auto work = boost::asio::make_work_guard(io);
   io.run();
   if (shutdown_thread.joinable()) shutdown_thread.join();
+  std::move(stop_http).Invoke();
   ccr::LogEvent(ccr::LogLevel::kInfo, "stopped", {});
   return 0;
 }

@@ -83,19 +83,26 @@ class RefusedWriteStream final : public grpc::ServerWriteReactor<Response> {
   void OnDone() override { delete this; }
 };
 
+// What a client refused for the strand's backlog gets: RESOURCE_EXHAUSTED
+// naming the backlog, and (with a context) trailing metadata `retry-after-ms`.
+inline constexpr int kRetryAfterMs = 100;
+grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine);
+// Finishes a unary call at once with Overloaded().
+grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx, const Engine& engine);
+
 // Answers a unary call on the strand: runs `fn` there and finishes with its
-// status. Refuses at once when the strand is saturated (`admission`) or the
-// engine drains.
+// status. Refuses at once (Overloaded) when the backlog is at the bound for
+// `admission`.
 grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
                                       std::function<absl::Status(Engine&)> fn,
-                                      bool admission = false);
+                                      Admission admission = Admission::kClient);
 
 // Answers a unary call that changes state: journals `cmd`, applies it once
 // durable, and finishes with `answer`'s status (null: the command's own).
 using CommandAnswer = std::function<absl::Status(Engine&, const Applied&)>;
 grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
                                           v1::Command cmd, CommandAnswer answer = nullptr,
-                                          bool admission = false);
+                                          Admission admission = Admission::kClient);
 
 }  // namespace ccr
 

@@ -190,6 +190,21 @@ inline constexpr MetricDef kAgentStreams{"ccr_agent_streams", MetricType::Gauge,
                                          "Open agent desktop streams (AgentDesk.Connect).", ""};
 inline constexpr MetricDef kWatchStreams{"ccr_watch_streams", MetricType::Gauge,
                                          "Open Admin.WatchEvents streams.", ""};
+inline constexpr MetricDef kLogLinesDropped{
+    "ccr_log_lines_dropped_total", MetricType::Counter,
+    "Log lines dropped because the log reader (stderr) fell behind and the queue was full.", ""};
+inline constexpr MetricDef kHttpConnections{"ccr_http_connections", MetricType::Gauge,
+                                            "Open connections to the HTTP port.", ""};
+inline constexpr MetricDef kHttpConnectionsRefused{
+    "ccr_http_connections_refused_total", MetricType::Counter,
+    "HTTP connections closed at once: reason=limit (at the connection cap) or accept_error "
+    "(accept failed, e.g. out of file descriptors; the server waits before accepting again).",
+    "reason"};
+inline constexpr MetricDef kHttpScrapeTimeouts{
+    "ccr_http_scrape_timeouts_total", MetricType::Counter,
+    "/metrics scrapes answered 503 because the routing strand did not hand over its figures in "
+    "time.",
+    ""};
 inline constexpr MetricDef kLifecycleEvents{"ccr_lifecycle_events_total", MetricType::Counter,
                                             "Lifecycle events published, by kind.", "kind"};
 inline constexpr MetricDef kBuildInfo{"ccr_build_info", MetricType::Gauge,

@@ -11,7 +11,8 @@
 //   std::string text = registry.Exposition();   // what /metrics serves
 //
 // Thread-safe, except that scrape sources run on the thread calling
-// Exposition() (the engine serves /metrics on the routing strand).
+// Collect() or Exposition(): ccrouterd collects on the routing strand (its
+// sources read the live router) and serializes on its HTTP thread.
 #ifndef CCROUTER_METRICS_REGISTRY_H_
 #define CCROUTER_METRICS_REGISTRY_H_
 

@@ -50,6 +50,12 @@ class Server:
             fields = f.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def strand_cpu_seconds(self):
+        """CPU time of ccrouterd's main thread, which runs the routing strand."""
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -75,9 +81,9 @@ class Suite:
         self.seconds = 2 if args.quick else args.seconds
         self.commands = []  # for the report
 
-    def engine(self, name, fsync=True, journal=True):
+    def engine(self, name, fsync=True, journal=True, log_level="warn"):
         argv = [f"{self.b}/engine/ccrouterd", "--listen", "127.0.0.1:0", "--http-listen",
-                "127.0.0.1:0", "--log-level", "warn"]
+                "127.0.0.1:0", "--log-level", log_level]
         if journal:
             argv += ["--data-dir", os.path.join(self.work, name)]
             if not fsync:
@@ -93,8 +99,10 @@ class Suite:
                 "--stats-interval", "2"] + extra
         before = loadavg()
         cpu_before = server.cpu_seconds() if server else 0
+        strand_before = server.strand_cpu_seconds() if server else 0
         out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         cpu = server.cpu_seconds() - cpu_before if server else 0
+        strand_cpu = server.strand_cpu_seconds() - strand_before if server else 0
         if out.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)}: exit {out.returncode}\n{out.stderr}")
         report = json.loads([l for l in out.stdout.splitlines() if l.startswith("{")][-1])
@@ -102,6 +110,7 @@ class Suite:
         # Server CPU per ack over the whole ccload run (warm-up included):
         # unlike acks/s, it hardly depends on what else the machine runs.
         report["server_cpu_us_per_ack"] = 1e6 * cpu / max(1, report["acked_all"])
+        report["strand_cpu_us_per_ack"] = 1e6 * strand_cpu / max(1, report["acked_all"])
         report["loadavg_before"] = before
         report["loadavg_after"] = loadavg()
         report["argv"] = " ".join(["ccload"] + argv[1:]).replace(addr, "ADDR")
@@ -199,6 +208,46 @@ class Suite:
                              "engine_rss_mb": s.rss_mb()}
             finally:
                 s.stop()
+
+    def logging(self):
+        """What logging every lifecycle event costs: the same closed loop with
+        agents working (every contact logs queued, offered, assigned,
+        completed, wrap-up lines) at --log-level info and warn, alternated so
+        both see the same machine load; the median run of each level counts."""
+        agents = 1000 if not self.args.quick else 200
+        flags = ["--bench", "--agents", str(agents), "--rate", "0", "--window", "32",
+                 "--handle-ms", "50", "--mix", MIX, "--ingest", "stream", "--gateways", "4"]
+        by_level = {"info": [], "warn": []}
+        for round_ in range(3 if not self.args.quick else 1):
+            for level in ["info", "warn"]:
+                s = self.engine(f"log-{level}-{round_}", fsync=False, log_level=level)
+                try:
+                    r = self.ccload(s.addr, flags, f"log level {level}, {agents} agents "
+                                    f"(closed loop, fsync off), round {round_ + 1}", s)
+                    with open(s.log_path) as f:
+                        r["log_lines"] = sum(1 for _ in f)
+                finally:
+                    s.stop()
+                r["log_level"] = level
+                by_level[level].append(r)
+        best = {level: sorted(rs, key=lambda r: r["acks_per_second"])[len(rs) // 2]
+                for level, rs in by_level.items()}
+        self.results["logging"] = {
+            "info_acks_per_second": best["info"]["acks_per_second"],
+            "warn_acks_per_second": best["warn"]["acks_per_second"],
+            "ratio": best["info"]["acks_per_second"] / max(1, best["warn"]["acks_per_second"]),
+            "info_cpu_us_per_ack": best["info"]["server_cpu_us_per_ack"],
+            "warn_cpu_us_per_ack": best["warn"]["server_cpu_us_per_ack"],
+            "info_strand_cpu_us_per_ack": best["info"]["strand_cpu_us_per_ack"],
+            "warn_strand_cpu_us_per_ack": best["warn"]["strand_cpu_us_per_ack"],
+            "info_log_lines": best["info"]["log_lines"],
+            "agents": agents,
+        }
+        self.results["logging"]["runs"] = [
+            {"level": r["log_level"], "acks_per_second": r["acks_per_second"],
+             "strand_cpu_us_per_ack": r["strand_cpu_us_per_ack"]}
+            for r in by_level["info"] + by_level["warn"]]
+        log(f"logging: info/warn throughput ratio {self.results['logging']['ratio']:.3f}")
 
     def memory(self):
         n = 1000000 if not self.args.quick else 100000
@@ -299,6 +348,26 @@ class Suite:
                            f"{c['engine_rss_mb']:.0f} MB | {x['loadavg_before']} → "
                            f"{x['loadavg_after']} |")
             out.append("")
+        if "logging" in r:
+            g = r["logging"]
+            out += ["### Logging: --log-level info against warn (same run)", "",
+                    f"Closed loop (4 SubmitStream gateways × 32 in flight, {g['agents']:,} agents "
+                    "working, fsync off so the journal does not hide the cost), alternating info "
+                    "and warn three times; median run of each level (by acks/s). At info every lifecycle event is a "
+                    f"line ({g['info_log_lines']:,} lines in the median info run), formatted on the "
+                    "strand and written by the log writer thread.", "",
+                    "*strand CPU / ack*: CPU time of the main thread (the routing strand) per "
+                    "ack; *server CPU / ack*: the whole process (gRPC threads and the log "
+                    "writer included).", "",
+                    "| level | acks/s | strand CPU / ack (µs) | server CPU / ack (µs) |",
+                    "|---|---:|---:|---:|",
+                    f"| info | {g['info_acks_per_second']:,.0f} | "
+                    f"{g['info_strand_cpu_us_per_ack']:.1f} | {g['info_cpu_us_per_ack']:.1f} |",
+                    f"| warn | {g['warn_acks_per_second']:,.0f} | "
+                    f"{g['warn_strand_cpu_us_per_ack']:.1f} | {g['warn_cpu_us_per_ack']:.1f} |",
+                    "", f"info / warn throughput: **{g['ratio']:.3f}**; strand CPU per ack, warn / "
+                    f"info: {g['warn_strand_cpu_us_per_ack'] / max(1e-9, g['info_strand_cpu_us_per_ack']):.3f} "
+                    "(the target: ≥ 0.95 for both).", ""]
         if "memory" in r:
             m = r["memory"]
             out += ["### Memory per queued contact (router alone, in-process)", "",
@@ -330,7 +399,7 @@ def main():
     p.add_argument("--quick", action="store_true")
     p.add_argument("--no-write", action="store_true")
     p.add_argument("--seconds", type=float, default=4)
-    p.add_argument("--only", default="router,ratios,latency,memory,recovery")
+    p.add_argument("--only", default="router,ratios,latency,logging,memory,recovery")
     args = p.parse_args()
     suite = Suite(args)
     start = time.time()

@@ -1,0 +1,200 @@
+// The HTTP server's limits: the connection cap, the idle keep-alive timeout,
+// bounded headers, HEAD without a body, answers from another thread.
+#include "engine/http_server.h"
+
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include <chrono>
+#include <thread>
+
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/read.hpp"
+#include "boost/asio/write.hpp"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace ccr {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+using tcp = boost::asio::ip::tcp;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void StartServer(HttpServerOptions options, HttpHandler handler = nullptr) {
+    if (!handler) {
+      handler = [](const HttpRequest& request, HttpRespond respond) {
+        respond({200, "text/plain; charset=utf-8", "hello " + request.path + "\n"});
+      };
+    }
+    absl::StatusOr<std::unique_ptr<HttpServer>> server =
+        HttpServer::Start(io_, "127.0.0.1", 0, std::move(handler), options);
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = *std::move(server);
+    thread_ = std::thread([this] { io_.run(); });
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // A connected client socket whose reads give up after 5 s (so a server
+  // that never answers fails the test instead of hanging it).
+  tcp::socket Connect() {
+    tcp::socket s(client_io_);
+    s.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), server_->port()));
+    timeval tv{5, 0};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return s;
+  }
+
+  static void Send(tcp::socket& s, const std::string& text) {
+    boost::asio::write(s, boost::asio::buffer(text));
+  }
+
+  // Everything the server sends until it closes the connection (or the
+  // 5 s receive timeout passes: then `closed` is false).
+  static std::string ReadToClose(tcp::socket& s, bool* closed) {
+    std::string out;
+    char buf[4096];
+    *closed = false;
+    for (;;) {
+      const ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+      if (n > 0) {
+        out.append(buf, n);
+        continue;
+      }
+      *closed = n == 0 || errno == ECONNRESET;
+      return out;
+    }
+  }
+
+  // Reads one response whose body is `body_size` bytes long.
+  static std::string ReadResponse(tcp::socket& s) {
+    std::string out;
+    char buf[4096];
+    while (out.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, n);
+    }
+    const size_t at = out.find("Content-Length: ");
+    if (at == std::string::npos) return out;
+    const size_t length = std::stoul(out.substr(at + 16));
+    const size_t want = out.find("\r\n\r\n") + 4 + length;
+    while (out.size() < want) {
+      const ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, n);
+    }
+    return out;
+  }
+
+  // Waits (bounded) until the server counts `n` open connections.
+  bool WaitForOpen(size_t n) {
+    for (int i = 0; i < 500; ++i) {
+      if (server_->open_connections() == n) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  }
+
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
+      boost::asio::make_work_guard(io_);
+  boost::asio::io_context client_io_;
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+};
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosedAtOnceAndCounted) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  StartServer(options);
+  tcp::socket first = Connect();
+  tcp::socket second = Connect();
+  ASSERT_TRUE(WaitForOpen(2));
+
+  tcp::socket third = Connect();
+  bool closed = false;
+  const std::string answer = ReadToClose(third, &closed);
+  EXPECT_TRUE(closed) << "the connection over the cap was held open";
+  if (!answer.empty()) {
+    EXPECT_THAT(answer, StartsWith("HTTP/1.1 503"));
+  }
+  EXPECT_EQ(server_->refused_for_limit(), 1u);
+  EXPECT_EQ(server_->open_connections(), 2u);
+
+  // Room again once one leaves.
+  first.close();
+  ASSERT_TRUE(WaitForOpen(1));
+  tcp::socket fourth = Connect();
+  Send(fourth, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(ReadResponse(fourth), StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
+  HttpServerOptions options;
+  options.idle_timeout = absl::Milliseconds(100);
+  StartServer(options);
+  tcp::socket s = Connect();
+  Send(s, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string first = ReadResponse(s);
+  EXPECT_THAT(first, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(first, EndsWith("hello /a\n"));
+  // Kept alive, then idle: the server ends it well within the 5 s read bound.
+  bool closed = false;
+  EXPECT_EQ(ReadToClose(s, &closed), "");
+  EXPECT_TRUE(closed) << "an idle keep-alive connection was held open";
+  EXPECT_TRUE(WaitForOpen(0));
+}
+
+TEST_F(HttpServerTest, HeadAnswersGetsHeadersWithContentLengthAndNoBody) {
+  StartServer({});
+  tcp::socket s = Connect();
+  Send(s, "HEAD /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  bool closed = false;
+  const std::string answer = ReadToClose(s, &closed);
+  EXPECT_TRUE(closed);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(answer, HasSubstr("Content-Length: 15\r\n"));  // "hello /metrics\n"
+  EXPECT_THAT(answer, EndsWith("\r\n\r\n"));
+  EXPECT_THAT(answer, Not(HasSubstr("hello")));
+}
+
+TEST_F(HttpServerTest, OversizedHeadersEndTheConnectionUnanswered) {
+  HttpServerOptions options;
+  options.max_header_bytes = 1024;
+  StartServer(options);
+  tcp::socket s = Connect();
+  Send(s, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4096, 'a') + "\r\n\r\n");
+  bool closed = false;
+  EXPECT_THAT(ReadToClose(s, &closed), Not(HasSubstr("200 OK")));
+  EXPECT_TRUE(closed);
+}
+
+TEST_F(HttpServerTest, AnswerFromAnotherThreadIsWritten) {
+  std::vector<std::thread> helpers;
+  std::mutex mu;
+  StartServer({}, [&](const HttpRequest&, HttpRespond respond) {
+    std::lock_guard lock(mu);
+    helpers.emplace_back([respond] { respond({202, "text/plain; charset=utf-8", "later\n"}); });
+  });
+  tcp::socket s = Connect();
+  Send(s, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const std::string answer = ReadResponse(s);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 202"));
+  EXPECT_THAT(answer, EndsWith("later\n"));
+  std::lock_guard lock(mu);
+  for (std::thread& t : helpers) t.join();
+}
+
+}  // namespace
+}  // namespace ccr
