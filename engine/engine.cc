@@ -766,6 +766,13 @@ void Engine::Logout(const std::string& agent_id, const std::string& reason) {
   Record(std::move(cmd), nullptr);
 }
 
+void Engine::NoteAgentStateCause(const std::string& agent_id, std::string cause) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end() || !it->second.outbox) return;
+  it->second.state_cause = std::move(cause);
+  agents_touched_.push_back(agent_id);
+}
+
 bool Engine::AgentConnected(const std::string& agent_id) const {
   auto it = agents_.find(agent_id);
   return it != agents_.end() && it->second.outbox != nullptr;

@@ -151,6 +151,10 @@ class Engine {
   // (the agent keeps its session across the restart).
   void DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean);
   bool AgentConnected(const std::string& agent_id) const;
+  // Names what changed the agent's state in this strand turn (e.g. a
+  // supervisor), for the desktop's StateChanged.reason; the not-ready reason
+  // still wins for NOT_READY.
+  void NoteAgentStateCause(const std::string& agent_id, std::string cause);
   // Closes the agent's desktop stream (after a supervisor forced a logout).
   void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
   // Replays events after `after_sequence` still in the window, then follows

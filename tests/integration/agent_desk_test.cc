@@ -311,7 +311,9 @@ TEST_F(AgentDeskTest, StateChangedOnEveryChangeWithTheReason) {
   EXPECT_EQ(s.state(), v1::AGENT_STATE_NOT_READY);
   EXPECT_EQ(s.reason(), "coaching");
   ASSERT_TRUE(SetAgentState("ann", v1::AGENT_STATE_AVAILABLE, "").ok());
-  EXPECT_EQ(next_state().state(), v1::AGENT_STATE_AVAILABLE);
+  s = next_state();
+  EXPECT_EQ(s.state(), v1::AGENT_STATE_AVAILABLE);
+  EXPECT_EQ(s.reason(), "supervisor");
   // Nothing else changed, so nothing else was said.
   EXPECT_FALSE(ann.WaitFor(v1::ServerMessage::kStateChanged, absl::Milliseconds(300)));
 }
