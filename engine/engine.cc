@@ -79,8 +79,12 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     router_->SetObserver(router_metrics_.get());
   }
   if (!options_.journal.dir.empty()) {
+    JournalOptions journal_options = options_.journal;
+    if (!recovered.report.snapshot_file.empty()) {
+      journal_options.recovered_snapshot = recovered.report.snapshot_index;
+    }
     absl::StatusOr<std::unique_ptr<Journal>> journal =
-        Journal::Open(options_.journal, recovered.next_index, [this](const BatchReport& report) {
+        Journal::Open(journal_options, recovered.next_index, [this](const BatchReport& report) {
           boost::asio::post(io_, [this, report] { OnBatch(report); });
         });
     if (!journal.ok()) return journal.status();
@@ -284,17 +288,7 @@ void Engine::MaybeSnapshot(bool force) {
   applied_since_snapshot_ = 0;
   last_snapshot_ = now;
   journal_->WriteSnapshot(
-      index,
-      [state, index, yaml = config_yaml_, now] {
-        v1::Snapshot snapshot;
-        snapshot.set_format_version(1);
-        snapshot.set_last_index(index);
-        snapshot.set_time_ns(absl::ToUnixNanos(now));
-        snapshot.set_config_yaml(yaml);
-        RouterStateToProto(*state, snapshot.mutable_state());
-        return snapshot.SerializeAsString();
-      },
-      [this, index](absl::Status s) {
+      SnapshotSource{index, now, config_yaml_, std::move(state)}, [this, index](absl::Status s) {
         boost::asio::post(io_, [this, index, s] {
           snapshot_in_flight_ = false;
           if (s.ok()) last_snapshot_written_ = Now();

@@ -46,6 +46,9 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(JournalOptions options, u
     if (entry.path().extension() == ".tmp") std::filesystem::remove(entry.path(), ec);
   }
   if (absl::Status s = j->OpenSegment(next_index); !s.ok()) return s;
+  if (j->options_.recovered_snapshot) {
+    j->verified_snapshots_.insert(*j->options_.recovered_snapshot);
+  }
   j->writer_ = std::thread([jp = j.get()] { jp->RunWriter(); });
   j->snapshotter_ = std::thread([jp = j.get()] { jp->RunSnapshots(); });
   return j;
@@ -102,16 +105,14 @@ uint64_t Journal::next_index() const {
   return next_index_;
 }
 
-void Journal::WriteSnapshot(uint64_t last_index, std::function<std::string()> serialize,
-                            std::function<void(absl::Status)> done) {
+void Journal::WriteSnapshot(SnapshotSource source, std::function<void(absl::Status)> done) {
   {
     std::lock_guard lock(mu_);
     if (snapshot_) {  // one at a time; the next interval will try again
       done(absl::AlreadyExistsError("a snapshot is already being written"));
       return;
     }
-    snapshot_ = std::make_unique<SnapshotJob>(
-        SnapshotJob{last_index, std::move(serialize), std::move(done)});
+    snapshot_ = std::make_unique<SnapshotJob>(SnapshotJob{std::move(source), std::move(done)});
   }
   snapshot_cv_.notify_one();
 }
@@ -150,7 +151,8 @@ void Journal::RunSnapshots() {
     if (!snapshot_) return;  // stopping with nothing left to write
     std::unique_ptr<SnapshotJob> job = std::move(snapshot_);
     lock.unlock();
-    const absl::Status s = DoSnapshot(job->last_index, job->serialize());
+    const absl::Status s = DoSnapshot(job->source);
+    job->source.state.reset();  // before `done`: the copy may be large
     job->done(s);
     lock.lock();
   }
@@ -220,19 +222,37 @@ BatchReport Journal::WriteBatch(const std::string& bytes, uint64_t first, uint64
   return r;
 }
 
-absl::Status Journal::DoSnapshot(uint64_t last_index, const std::string& bytes) {
-  const std::string path = options_.dir + "/" + SnapshotFileName(last_index);
+absl::Status Journal::DoSnapshot(const SnapshotSource& source) {
+  const std::string path = options_.dir + "/" + SnapshotFileName(source.last_index);
   const std::string tmp = path + ".tmp";
-  std::string file(kSnapshotMagic);
-  AppendFrame(bytes, &file);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return Errno("create", tmp);
-  const bool ok = WriteAll(fd, file.data(), file.size()) && (!options_.fsync || ::fsync(fd) == 0);
-  const absl::Status write_error = ok ? absl::OkStatus() : Errno("write", tmp);
+  absl::StatusOr<SnapshotCounts> written =
+      WriteSnapshotRecords(source, [&](absl::string_view bytes) {
+        return WriteAll(fd, bytes.data(), bytes.size()) ? absl::OkStatus() : Errno("write", tmp);
+      });
+  if (written.ok() && options_.fsync && ::fsync(fd) != 0) written = Errno("fsync", tmp);
+  // Clean pages may go, so the read-back below comes from the disk rather
+  // than from what this process just wrote into the page cache.
+  if (written.ok()) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
   ::close(fd);
-  if (!ok) {
+  if (written.ok()) {
+    // Read back what recovery would read: every frame's CRC, every item
+    // decodes, the trailer's counts and the writer's agree.
+    absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(tmp, /*keep_state=*/false);
+    if (!read.ok()) {
+      written = absl::DataLossError(
+          absl::StrCat("snapshot did not read back: ", read.status().message()));
+    } else if (read->last_index != source.last_index || !(read->counts == *written)) {
+      written = absl::DataLossError(absl::StrCat("snapshot ", tmp, " read back as index ",
+                                                 read->last_index, " with ",
+                                                 read->counts.ToString(), "; wrote index ",
+                                                 source.last_index, " with ", written->ToString()));
+    }
+  }
+  if (!written.ok()) {
     ::unlink(tmp.c_str());
-    return write_error;
+    return written.status();
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const absl::Status s = Errno("rename", tmp);
@@ -240,20 +260,35 @@ absl::Status Journal::DoSnapshot(uint64_t last_index, const std::string& bytes) 
     return s;
   }
   if (absl::Status s = SyncDir(); !s.ok()) return s;
+  verified_snapshots_.insert(source.last_index);
   // Later records go to a fresh segment, so older segments can be dropped
   // whole once a later snapshot covers them.
   rotate_.store(true);
-  Prune(last_index);
+  Prune();
   return absl::OkStatus();
 }
 
-void Journal::Prune(uint64_t /*newest_snapshot*/) {
+// Keeps the newest `snapshots_kept` verified snapshots and deletes only what
+// the oldest of them covers: older snapshots, and segments whose every
+// record is at or before its index. Snapshots this process has not read back
+// (say, written by an earlier run, or damaged) never justify a deletion, so
+// recovery can always fall back to a snapshot that loads plus the segments
+// after it.
+void Journal::Prune() {
   absl::StatusOr<JournalFiles> files = ListJournalFiles(options_.dir);
-  if (!files.ok() || files->snapshots.size() < options_.snapshots_kept) return;
-  const size_t drop = files->snapshots.size() - options_.snapshots_kept;
-  const uint64_t oldest_kept = files->snapshots[drop].first;
+  if (!files.ok()) return;
+  std::vector<uint64_t> verified;
+  for (const auto& [index, path] : files->snapshots) {
+    if (verified_snapshots_.count(index) > 0) verified.push_back(index);
+  }
+  if (options_.snapshots_kept == 0 || verified.size() < options_.snapshots_kept) return;
+  const uint64_t oldest_kept = verified[verified.size() - options_.snapshots_kept];
   std::error_code ec;
-  for (size_t i = 0; i < drop; ++i) std::filesystem::remove(files->snapshots[i].second, ec);
+  for (const auto& [index, path] : files->snapshots) {
+    if (index >= oldest_kept) break;
+    std::filesystem::remove(path, ec);
+    verified_snapshots_.erase(index);
+  }
   // A segment is covered when the next one starts at or before oldest_kept + 1.
   for (size_t i = 0; i + 1 < files->segments.size(); ++i) {
     if (files->segments[i + 1].first <= oldest_kept + 1) {

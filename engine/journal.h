@@ -21,12 +21,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ccrouter/v1/journal.pb.h"
+#include "engine/snapshot_file.h"
 
 namespace ccr {
 
@@ -37,6 +40,9 @@ struct JournalOptions {
   bool fsync = true;                     // false: tests and benchmarks only
   uint64_t segment_bytes = 64ull << 20;  // start a new segment beyond this
   uint32_t snapshots_kept = 2;           // older ones (and the segments they cover) go
+  // The snapshot recovery loaded (it read the whole file back): it counts as
+  // verified, like the ones this journal writes and reads back itself.
+  std::optional<uint64_t> recovered_snapshot;
 };
 
 struct BatchReport {
@@ -71,12 +77,13 @@ class Journal {
   // After a failed batch: drops records appended but not yet written; the
   // next Append reuses their indexes, so the log never has a gap.
   void DiscardUnwritten();
-  // Writes a snapshot covering commands up to `last_index` on the snapshot
-  // thread (`serialize` runs there too, so the strand only pays for the copy
-  // captured in it; batches keep flowing meanwhile). Then starts a new
-  // segment and deletes snapshots and segments no longer needed.
-  void WriteSnapshot(uint64_t last_index, std::function<std::string()> serialize,
-                     std::function<void(absl::Status)> done);
+  // Writes a snapshot of `source` (covering commands up to its last_index)
+  // on the snapshot thread (encoding runs there too, so the strand only pays
+  // for the state copy; batches keep flowing meanwhile), reads it back and
+  // checks it, and only then renames it into place, starts a new segment and
+  // deletes what verified snapshots cover (Prune). A snapshot that does not
+  // read back is deleted and reported through `done`; nothing is pruned.
+  void WriteSnapshot(SnapshotSource source, std::function<void(absl::Status)> done);
   // Index the next Append gets.
   uint64_t next_index() const;
   const JournalOptions& options() const { return options_; }
@@ -88,8 +95,8 @@ class Journal {
   BatchReport WriteBatch(const std::string& bytes, uint64_t first, uint64_t last);
   absl::Status OpenSegment(uint64_t first_index);
   absl::Status SyncDir();
-  absl::Status DoSnapshot(uint64_t last_index, const std::string& bytes);
-  void Prune(uint64_t snapshot_index);
+  absl::Status DoSnapshot(const SnapshotSource& source);
+  void Prune();
 
   const JournalOptions options_;
   const BatchCallback on_batch_;
@@ -104,8 +111,7 @@ class Journal {
   bool stop_ = false;             // GUARDED_BY(mu_)
   std::condition_variable snapshot_cv_;
   struct SnapshotJob {
-    uint64_t last_index = 0;
-    std::function<std::string()> serialize;
+    SnapshotSource source;
     std::function<void(absl::Status)> done;
   };
   std::unique_ptr<SnapshotJob> snapshot_;  // GUARDED_BY(mu_)
@@ -116,6 +122,11 @@ class Journal {
   uint64_t segment_first_ = 0;
   uint64_t segment_size_ = 0;  // bytes known durable (or written, with fsync off)
   bool needs_repair_ = false;  // the segment may hold bytes of a failed batch
+
+  // Snapshot thread only (set before it starts): the snapshots known to read
+  // back whole, by index. Prune deletes nothing that only unverified
+  // snapshots cover.
+  std::set<uint64_t> verified_snapshots_;
 
   std::atomic<bool> rotate_{false};  // set by the snapshot thread, taken by the writer
 

@@ -4,12 +4,25 @@
 //   segment file  journal-<first index, 20 digits>.ccj
 //                 "CCRJNL01" | first index (u64 LE) | record | record | ...
 //   record        payload length (u32 LE) | CRC32C of payload (u32 LE) | payload
-//                 (payload: a serialized ccrouter.v1.Command)
-//   snapshot      snapshot-<last index, 20 digits>.ccs
+//                 (payload: a serialized ccrouter.v1.Command); at most
+//                 kMaxRecordBytes, in segments and format 2 snapshots alike
+//   snapshot      snapshot-<last index, 20 digits>.ccs, format 2:
+//                 "CCRSNP02" | header | chunk | ... | chunk | trailer
+//                 each a record whose payload is a ccrouter.v1.SnapshotRecord:
+//                 the header (format_version 2, last index, time, config, the
+//                 state's scalars), chunks of whole contacts, agents, queues,
+//                 ... of about 1 MiB each, and a trailer counting the chunks
+//                 and the items of each kind (engine/snapshot_file.h)
+//   snapshot      format 1, read only (engines before format 2):
 //                 "CCRSNP01" | one record whose payload is a ccrouter.v1.Snapshot
+//                 (read up to protobuf's 2 GiB, so old large snapshots load)
+//   LOCK          the data directory's lock: flock(2) held by the running
+//                 engine, holding its pid (engine/data_dir_lock.h)
 //
 // A segment holds consecutive command indexes starting at the one in its
-// name; the next segment starts where it ends.
+// name; the next segment starts where it ends. A snapshot is renamed into
+// place only after it has been read back and checked, and a segment is
+// deleted only when a snapshot this engine verified covers all of it.
 #ifndef CCROUTER_ENGINE_JOURNAL_FORMAT_H_
 #define CCROUTER_ENGINE_JOURNAL_FORMAT_H_
 
@@ -24,10 +37,12 @@
 namespace ccr {
 
 inline constexpr absl::string_view kSegmentMagic = "CCRJNL01";
-inline constexpr absl::string_view kSnapshotMagic = "CCRSNP01";
+inline constexpr absl::string_view kSnapshotMagic = "CCRSNP01";    // format 1, read only
+inline constexpr absl::string_view kSnapshotMagicV2 = "CCRSNP02";  // format 2, written
 inline constexpr size_t kSegmentHeaderBytes = 16;
 inline constexpr size_t kFrameHeaderBytes = 8;
-inline constexpr uint32_t kMaxRecordBytes = 64u << 20;  // a snapshot may be large
+// Commands are small; snapshots are chunked well below this.
+inline constexpr uint32_t kMaxRecordBytes = 64u << 20;
 
 // Appends one framed record.
 void AppendFrame(absl::string_view payload, std::string* out);

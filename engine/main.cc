@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
@@ -15,6 +16,7 @@
 #include "boost/asio/signal_set.hpp"
 #include "engine/auth.h"
 #include "engine/config_loader.h"
+#include "engine/data_dir_lock.h"
 #include "engine/engine.h"
 #include "engine/http_server.h"
 #include "engine/log.h"
@@ -224,10 +226,19 @@ int main(int argc, char** argv) {
     std::printf("config ok: %zu queues (%s)\n", names.size(), absl::StrJoin(names, ", ").c_str());
     return 0;
   }
+  // Held until exit, taken before recovery reads anything: one engine per
+  // journal (engine/data_dir_lock.h).
+  std::optional<ccr::DataDirLock> data_dir_lock;
   if (!flags.data_dir.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(flags.data_dir, ec);
     if (ec) return UsageError(absl::StrCat("--data-dir: ", ec.message()));
+    absl::StatusOr<ccr::DataDirLock> lock = ccr::DataDirLock::Acquire(flags.data_dir);
+    if (!lock.ok()) {
+      std::fprintf(stderr, "ccrouterd: %s\n", std::string(lock.status().message()).c_str());
+      return 1;
+    }
+    data_dir_lock.emplace(*std::move(lock));
   }
 
   // The gRPC port: TLS from the config, or plaintext only when it says so.

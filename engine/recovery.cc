@@ -14,6 +14,7 @@
 #include "engine/config_loader.h"
 #include "engine/journal_format.h"
 #include "engine/snapshot_codec.h"
+#include "engine/snapshot_file.h"
 #include "google/protobuf/arena.h"
 #include "router/state.h"
 
@@ -23,24 +24,19 @@ namespace {
 
 namespace v1 = ::ccrouter::v1;
 
+// Reads the snapshot at `path` whole (either format: engine/snapshot_file.h)
+// and restores a router from it.
 absl::StatusOr<std::unique_ptr<Router>> LoadSnapshot(const std::string& path,
-                                                     v1::Snapshot* snapshot) {
-  absl::StatusOr<std::string> data = ReadFile(path);
-  if (!data.ok()) return data.status();
-  if (absl::string_view(*data).substr(0, kSnapshotMagic.size()) != kSnapshotMagic) {
-    return absl::DataLossError("not a ccrouter snapshot (bad magic)");
-  }
-  const FrameRead frame = ReadFrame(*data, kSnapshotMagic.size());
-  if (frame.kind != FrameRead::kRecord) return absl::DataLossError(frame.problem);
-  if (frame.next != data->size()) return absl::DataLossError("bytes after the snapshot record");
-  if (!snapshot->ParseFromArray(frame.payload.data(), static_cast<int>(frame.payload.size()))) {
-    return absl::DataLossError("the snapshot record does not parse");
-  }
-  absl::StatusOr<RouterConfig> config = LoadRouterConfig(snapshot->config_yaml());
+                                                     LoadedSnapshot* snapshot) {
+  absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path);
+  if (!read.ok()) return read.status();
+  *snapshot = *std::move(read);
+  absl::StatusOr<RouterConfig> config = LoadRouterConfig(snapshot->config_yaml);
   if (!config.ok()) return config.status();
-  absl::StatusOr<RouterState> state = RouterStateFromProto(snapshot->state());
-  if (!state.ok()) return state.status();
-  return Router::Restore(std::move(*config), *state);
+  absl::StatusOr<std::unique_ptr<Router>> router =
+      Router::Restore(std::move(*config), snapshot->state);
+  snapshot->state = RouterState();  // the router holds it now
+  return router;
 }
 
 // Whether a readable record with an index above `index` starts anywhere in
@@ -209,24 +205,24 @@ absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
   Recovered out;
   // The newest snapshot that reads back intact.
   for (auto it = files->snapshots.rbegin(); it != files->snapshots.rend(); ++it) {
-    v1::Snapshot snapshot;
+    LoadedSnapshot snapshot;
     absl::StatusOr<std::unique_ptr<Router>> router = LoadSnapshot(it->second, &snapshot);
     if (!router.ok()) {
       out.report.dropped.push_back(
           absl::StrCat(it->second, ": unusable snapshot (", router.status().message(), ")"));
       continue;
     }
-    if (snapshot.last_index() != it->first) {
+    if (snapshot.last_index != it->first) {
       out.report.dropped.push_back(absl::StrCat(it->second, ": names index ", it->first,
-                                                " but holds ", snapshot.last_index()));
+                                                " but holds ", snapshot.last_index));
       continue;
     }
     out.router = std::move(*router);
     out.router->SetEventsEnabled(false);  // replay needs the state, not its history
-    out.config_yaml = snapshot.config_yaml();
-    out.next_index = snapshot.last_index() + 1;
+    out.config_yaml = std::move(snapshot.config_yaml);
+    out.next_index = snapshot.last_index + 1;
     out.report.snapshot_file = it->second;
-    out.report.snapshot_index = snapshot.last_index();
+    out.report.snapshot_index = snapshot.last_index;
     break;
   }
   Replayer replayer(options, &out);

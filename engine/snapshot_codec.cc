@@ -223,6 +223,89 @@ absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string&
   return e;
 }
 
+void ContactToProto(const ContactRecord& c, Record::Contact* r) {
+  r->set_id(c.id);
+  SpecToProto(c.spec, r->mutable_spec());
+  r->set_queue(c.queue);
+  r->set_created_ns(TimeNs(c.created));
+  r->set_arrival_ns(TimeNs(c.arrival));
+  r->set_stage(c.stage);
+  r->set_epoch(c.epoch);
+  r->set_state(static_cast<uint32_t>(c.state));
+  r->set_agent_id(c.agent_id);
+  r->set_reserved_for(c.reserved_for);
+  r->set_offer(c.offer);
+  r->set_offered_at_ns(TimeNs(c.offered_at));
+  r->set_missed_by(c.missed_by);
+  r->set_missed_until_ns(TimeNs(c.missed_until));
+  r->set_breached(c.breached);
+  r->set_follow_up(c.follow_up);
+  for (const std::string& h : c.history) r->add_history(h);
+}
+
+void AgentToProto(const AgentRecord& a, Record::Agent* r) {
+  AgentSpecToProto(a.spec, r->mutable_spec());
+  r->set_logged_in(a.logged_in);
+  r->set_not_ready(a.not_ready);
+  r->set_not_ready_reason(a.not_ready_reason);
+  r->set_resting(a.resting);
+  r->set_rest_until_ns(TimeNs(a.rest_until));
+  r->set_consecutive_misses(a.consecutive_misses);
+  r->set_last_offer_ns(TimeNs(a.last_offer));
+  r->set_idle_since_ns(TimeNs(a.idle_since));
+  r->set_busy_streak_start_ns(TimeNs(a.busy_streak_start));
+  r->set_mode(a.mode);
+  r->set_accounted_until_ns(TimeNs(a.accounted_until));
+  r->set_handling_time_ns(DurationNs(a.handling_time));
+  r->set_idle_time_ns(DurationNs(a.idle_time));
+}
+
+void QueueToProto(const QueueRecord& q, Record::Queue* r) {
+  const QueueStats& c = q.counters;
+  r->set_name(q.name);
+  r->set_submitted(c.submitted);
+  r->set_answered(c.answered);
+  r->set_answered_within_target(c.answered_within_target);
+  r->set_abandoned(c.abandoned);
+  r->set_abandoned_short(c.abandoned_short);
+  r->set_expired(c.expired);
+  r->set_cancelled(c.cancelled);
+  r->set_transferred_out(c.transferred_out);
+  r->set_completed(c.completed);
+  r->set_resolved(c.resolved);
+  r->set_sla_breaches(c.sla_breaches);
+  r->set_overflows(c.overflows);
+  r->set_total_answer_wait_ns(DurationNs(c.total_answer_wait));
+  r->set_answer_interval_seconds(q.answer_interval_seconds);
+  r->set_intervals_measured(q.intervals_measured);
+  r->set_last_answer_ns(TimeNs(q.last_answer));
+}
+
+void StickyToProto(const StickyRecord& s, Record::Sticky* r) {
+  r->set_customer_id(s.customer_id);
+  r->set_agent_id(s.agent_id);
+  r->set_answered_ns(TimeNs(s.answered));
+}
+
+void IdempotencyToProto(const IdempotencyRecord& i, Record::Idempotency* r) {
+  r->set_key(i.key);
+  r->set_contact(i.contact);
+  r->set_expires_ns(TimeNs(i.expires));
+}
+
+void DeferredEventToProto(const DeferredEventRecord& d, Record::DeferredEvent* r) {
+  r->set_due_ns(TimeNs(d.due));
+  EventToProto(d.event, r->mutable_event());
+}
+
+void TimerToProto(const TimerRecord& t, Record::Timer* r) {
+  r->set_at_ns(TimeNs(t.at));
+  r->set_sequence(t.sequence);
+  r->set_kind(t.kind);
+  r->set_id(t.id);
+  r->set_aux(t.aux);
+}
+
 }  // namespace
 
 void RouterStateToProto(const RouterState& st, v1::RouterStateRecord* out) {
@@ -233,89 +316,73 @@ void RouterStateToProto(const RouterState& st, v1::RouterStateRecord* out) {
   out->set_next_timer(st.next_timer);
   for (const std::string& l : st.languages) out->add_languages(l);
   out->mutable_contacts()->Reserve(static_cast<int>(st.contacts.size()));
+  for (const ContactRecord& c : st.contacts) ContactToProto(c, out->add_contacts());
+  for (const AgentRecord& a : st.agents) AgentToProto(a, out->add_agents());
+  for (const QueueRecord& q : st.queues) QueueToProto(q, out->add_queues());
+  for (const StickyRecord& s : st.sticky) StickyToProto(s, out->add_sticky());
+  for (const IdempotencyRecord& i : st.idempotency) IdempotencyToProto(i, out->add_idempotency());
+  for (const DeferredEventRecord& d : st.deferred_events) {
+    DeferredEventToProto(d, out->add_deferred_events());
+  }
+  for (const TimerRecord& t : st.timers) TimerToProto(t, out->add_timers());
+}
+
+absl::Status RouterStateListsToProtoParts(
+    const RouterState& st, size_t part_bytes,
+    const std::function<absl::Status(v1::RouterStateRecord&)>& emit) {
+  v1::RouterStateRecord part;
+  size_t bytes = 0;
+  // Counts an item just added (with its tag and length prefix) and hands the
+  // part on once it is full.
+  auto added = [&](size_t item_bytes) -> absl::Status {
+    bytes += item_bytes + 6;
+    if (bytes < part_bytes) return absl::OkStatus();
+    absl::Status s = emit(part);
+    part.Clear();
+    bytes = 0;
+    return s;
+  };
+  for (const std::string& l : st.languages) {
+    part.add_languages(l);
+    if (absl::Status s = added(l.size()); !s.ok()) return s;
+  }
   for (const ContactRecord& c : st.contacts) {
-    Record::Contact* r = out->add_contacts();
-    r->set_id(c.id);
-    SpecToProto(c.spec, r->mutable_spec());
-    r->set_queue(c.queue);
-    r->set_created_ns(TimeNs(c.created));
-    r->set_arrival_ns(TimeNs(c.arrival));
-    r->set_stage(c.stage);
-    r->set_epoch(c.epoch);
-    r->set_state(static_cast<uint32_t>(c.state));
-    r->set_agent_id(c.agent_id);
-    r->set_reserved_for(c.reserved_for);
-    r->set_offer(c.offer);
-    r->set_offered_at_ns(TimeNs(c.offered_at));
-    r->set_missed_by(c.missed_by);
-    r->set_missed_until_ns(TimeNs(c.missed_until));
-    r->set_breached(c.breached);
-    r->set_follow_up(c.follow_up);
-    for (const std::string& h : c.history) r->add_history(h);
+    Record::Contact* r = part.add_contacts();
+    ContactToProto(c, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
   for (const AgentRecord& a : st.agents) {
-    Record::Agent* r = out->add_agents();
-    AgentSpecToProto(a.spec, r->mutable_spec());
-    r->set_logged_in(a.logged_in);
-    r->set_not_ready(a.not_ready);
-    r->set_not_ready_reason(a.not_ready_reason);
-    r->set_resting(a.resting);
-    r->set_rest_until_ns(TimeNs(a.rest_until));
-    r->set_consecutive_misses(a.consecutive_misses);
-    r->set_last_offer_ns(TimeNs(a.last_offer));
-    r->set_idle_since_ns(TimeNs(a.idle_since));
-    r->set_busy_streak_start_ns(TimeNs(a.busy_streak_start));
-    r->set_mode(a.mode);
-    r->set_accounted_until_ns(TimeNs(a.accounted_until));
-    r->set_handling_time_ns(DurationNs(a.handling_time));
-    r->set_idle_time_ns(DurationNs(a.idle_time));
+    Record::Agent* r = part.add_agents();
+    AgentToProto(a, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
   for (const QueueRecord& q : st.queues) {
-    Record::Queue* r = out->add_queues();
-    const QueueStats& c = q.counters;
-    r->set_name(q.name);
-    r->set_submitted(c.submitted);
-    r->set_answered(c.answered);
-    r->set_answered_within_target(c.answered_within_target);
-    r->set_abandoned(c.abandoned);
-    r->set_abandoned_short(c.abandoned_short);
-    r->set_expired(c.expired);
-    r->set_cancelled(c.cancelled);
-    r->set_transferred_out(c.transferred_out);
-    r->set_completed(c.completed);
-    r->set_resolved(c.resolved);
-    r->set_sla_breaches(c.sla_breaches);
-    r->set_overflows(c.overflows);
-    r->set_total_answer_wait_ns(DurationNs(c.total_answer_wait));
-    r->set_answer_interval_seconds(q.answer_interval_seconds);
-    r->set_intervals_measured(q.intervals_measured);
-    r->set_last_answer_ns(TimeNs(q.last_answer));
+    Record::Queue* r = part.add_queues();
+    QueueToProto(q, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
-  for (const StickyRecord& s : st.sticky) {
-    Record::Sticky* r = out->add_sticky();
-    r->set_customer_id(s.customer_id);
-    r->set_agent_id(s.agent_id);
-    r->set_answered_ns(TimeNs(s.answered));
+  for (const StickyRecord& k : st.sticky) {
+    Record::Sticky* r = part.add_sticky();
+    StickyToProto(k, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
   for (const IdempotencyRecord& i : st.idempotency) {
-    Record::Idempotency* r = out->add_idempotency();
-    r->set_key(i.key);
-    r->set_contact(i.contact);
-    r->set_expires_ns(TimeNs(i.expires));
+    Record::Idempotency* r = part.add_idempotency();
+    IdempotencyToProto(i, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
   for (const DeferredEventRecord& d : st.deferred_events) {
-    Record::DeferredEvent* r = out->add_deferred_events();
-    r->set_due_ns(TimeNs(d.due));
-    EventToProto(d.event, r->mutable_event());
+    Record::DeferredEvent* r = part.add_deferred_events();
+    DeferredEventToProto(d, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
   for (const TimerRecord& t : st.timers) {
-    Record::Timer* r = out->add_timers();
-    r->set_at_ns(TimeNs(t.at));
-    r->set_sequence(t.sequence);
-    r->set_kind(t.kind);
-    r->set_id(t.id);
-    r->set_aux(t.aux);
+    Record::Timer* r = part.add_timers();
+    TimerToProto(t, r);
+    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
   }
+  if (bytes > 0) return emit(part);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in) {

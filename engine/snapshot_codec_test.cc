@@ -5,6 +5,8 @@
 #include "engine/snapshot_codec.h"
 
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
 #include <tuple>
@@ -14,7 +16,10 @@
 #include "absl/strings/str_cat.h"
 #include "engine/apply.h"
 #include "engine/config_loader.h"
+#include "engine/journal_format.h"
+#include "engine/snapshot_file.h"
 #include "engine/testing/random_commands.h"
+#include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -437,6 +442,24 @@ TEST(SnapshotCodec, EveryFieldOfSnapshotProtoIsEncoded) {
 
   std::set<std::string> set;
   CollectSetFields(file, &set);
+  // Format 2's records, one item a chunk.
+  SnapshotSource source{99, At(3600, 5), "default_language: en\n",
+                        std::make_shared<RouterState>(FullState())};
+  absl::StatusOr<SnapshotCounts> counts = WriteSnapshotRecords(
+      source,
+      [&set](absl::string_view bytes) {
+        for (size_t offset = 0; offset < bytes.size();) {
+          const FrameRead f = ReadFrame(bytes, offset);
+          if (f.kind != FrameRead::kRecord) break;  // the magic
+          v1::SnapshotRecord record;
+          EXPECT_TRUE(record.ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size())));
+          CollectSetFields(record, &set);
+          offset = f.next;
+        }
+        return absl::OkStatus();
+      },
+      /*chunk_bytes=*/1);
+  ASSERT_TRUE(counts.ok()) << counts.status();
   const google::protobuf::FileDescriptor* proto = v1::Snapshot::descriptor()->file();
   ASSERT_EQ(proto->name(), "ccrouter/v1/snapshot.proto");
   for (int i = 0; i < proto->message_type_count(); ++i) {
@@ -569,6 +592,162 @@ TEST(SnapshotCodec, RestoredRouterBehavesAsTheSavedOne) {
     }
     ExpectStateEq(live->Save(), copy.Save());
   }
+}
+
+// ---- Snapshot files (engine/snapshot_file.h) ----
+
+class SnapshotFileTest : public ::testing::Test {
+ protected:
+  SnapshotFileTest() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "ccr-snapshot-XXXXXX").string();
+    dir_ = ::mkdtemp(pattern.data());
+    path_ = dir_ + "/snapshot";
+  }
+  ~SnapshotFileTest() override {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Writes FullState() in format 2 with `chunk_bytes`; the file's bytes.
+  std::string WriteFull(size_t chunk_bytes) {
+    std::string file;
+    SnapshotSource source{77, At(3600, 5), "default_language: en\n",
+                          std::make_shared<RouterState>(FullState())};
+    absl::StatusOr<SnapshotCounts> counts = WriteSnapshotRecords(
+        source,
+        [&file](absl::string_view bytes) {
+          file.append(bytes.data(), bytes.size());
+          return absl::OkStatus();
+        },
+        chunk_bytes);
+    EXPECT_TRUE(counts.ok()) << counts.status();
+    if (counts.ok()) counts_ = *counts;
+    Put(file);
+    return file;
+  }
+  void Put(const std::string& bytes) {
+    std::ofstream(path_, std::ios::binary | std::ios::trunc) << bytes;
+  }
+  // The offsets of the records after the magic.
+  static std::vector<size_t> RecordOffsets(const std::string& file) {
+    std::vector<size_t> out;
+    for (size_t offset = kSnapshotMagicV2.size(); offset < file.size();) {
+      out.push_back(offset);
+      offset = ReadFrame(file, offset).next;
+    }
+    return out;
+  }
+
+  std::string dir_;
+  std::string path_;
+  SnapshotCounts counts_;
+};
+
+TEST_F(SnapshotFileTest, Format2RoundTripsExactlyInManyChunks) {
+  WriteFull(/*chunk_bytes=*/64);
+  EXPECT_GT(counts_.chunks, 3u);
+  absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->format_version, 2u);
+  EXPECT_EQ(read->last_index, 77u);
+  EXPECT_EQ(read->config_yaml, "default_language: en\n");
+  EXPECT_EQ(read->counts, counts_);
+  google::protobuf::util::MessageDifferencer diff;
+  std::string report;
+  diff.ReportDifferencesToString(&report);
+  EXPECT_TRUE(diff.Compare(Encode(read->state), Encode(FullState()))) << report;
+
+  // The writer's read-back check keeps nothing but the counts.
+  absl::StatusOr<LoadedSnapshot> checked = ReadSnapshotFile(path_, /*keep_state=*/false);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->counts, counts_);
+  EXPECT_TRUE(checked->state.contacts.empty());
+}
+
+// Data directories written before format 2 still start.
+TEST_F(SnapshotFileTest, Format1FilesStillLoad) {
+  v1::Snapshot old;
+  old.set_format_version(1);
+  old.set_last_index(12);
+  old.set_config_yaml("default_language: en\n");
+  RouterStateToProto(FullState(), old.mutable_state());
+  std::string file(kSnapshotMagic);
+  AppendFrame(old.SerializeAsString(), &file);
+  Put(file);
+  absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->format_version, 1u);
+  EXPECT_EQ(read->last_index, 12u);
+  google::protobuf::util::MessageDifferencer diff;
+  EXPECT_TRUE(diff.Compare(Encode(read->state), Encode(FullState())));
+
+  Put(file + "x");
+  EXPECT_THAT(ReadSnapshotFile(path_).status().message(),
+              ::testing::HasSubstr("bytes after the snapshot record"));
+}
+
+// Engines before format 2 wrote snapshots of one record however large, which
+// they could not read back; this one can (up to protobuf's 2 GiB), so a data
+// directory whose segments were pruned behind such a snapshot starts again.
+TEST_F(SnapshotFileTest, Format1RecordsOverTheRecordLimitLoad) {
+  RouterState state = FullState();
+  state.contacts[0].spec.attributes["crm"] = std::string(kMaxRecordBytes, 'x');
+  v1::Snapshot old;
+  old.set_format_version(1);
+  old.set_last_index(12);
+  RouterStateToProto(state, old.mutable_state());
+  std::string file(kSnapshotMagic);
+  AppendFrame(old.SerializeAsString(), &file);
+  old.Clear();
+  Put(file);
+  file.clear();
+  absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path_);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->state.contacts[0].spec.attributes.at("crm").size(), kMaxRecordBytes);
+}
+
+TEST_F(SnapshotFileTest, DamageIsRefusedNamingTheFileAndOffset) {
+  const std::string file = WriteFull(/*chunk_bytes=*/64);
+  const std::vector<size_t> records = RecordOffsets(file);
+  ASSERT_GT(records.size(), 4u);
+  auto refused = [&](const std::string& bytes) {
+    Put(bytes);
+    absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path_);
+    EXPECT_FALSE(read.ok());
+    EXPECT_EQ(read.status().code(), absl::StatusCode::kDataLoss);
+    EXPECT_THAT(read.status().message(), ::testing::HasSubstr(path_));
+    return std::string(read.status().message());
+  };
+  // Cut short before the trailer.
+  EXPECT_THAT(refused(file.substr(0, records.back())), ::testing::HasSubstr("without its trailer"));
+  // A whole chunk missing: every frame is intact, the counts are not.
+  EXPECT_THAT(refused(file.substr(0, records[1]) + file.substr(records[2])),
+              ::testing::HasSubstr("the trailer counts"));
+  // A flipped bit, named with the record's offset.
+  std::string flipped = file;
+  flipped[records[2] + kFrameHeaderBytes + 1] ^= 0x08;
+  const std::string why = refused(flipped);
+  EXPECT_THAT(why, ::testing::HasSubstr("checksum mismatch"));
+  EXPECT_THAT(why, ::testing::HasSubstr(absl::StrCat("offset ", records[2])));
+  // Not a snapshot at all.
+  EXPECT_THAT(refused("CCRJNL01xxxxxxxx"), ::testing::HasSubstr("bad magic"));
+}
+
+// A record the reader would refuse is never written: one item over the
+// per-record limit fails the snapshot instead.
+TEST(SnapshotFile, AnItemOverTheRecordLimitFailsTheWrite) {
+  auto state = std::make_shared<RouterState>(FullState());
+  state->contacts[0].spec.attributes["huge"] = std::string(kMaxRecordBytes, 'x');
+  size_t written = 0;
+  absl::StatusOr<SnapshotCounts> counts =
+      WriteSnapshotRecords(SnapshotSource{5, At(0, 0), "", state}, [&](absl::string_view bytes) {
+        written += bytes.size();
+        return absl::OkStatus();
+      });
+  ASSERT_FALSE(counts.ok());
+  EXPECT_EQ(counts.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(counts.status().message(), ::testing::HasSubstr("exceeds"));
+  EXPECT_LT(written, size_t{kMaxRecordBytes});
 }
 
 }  // namespace

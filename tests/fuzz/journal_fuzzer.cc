@@ -4,7 +4,8 @@
 //
 // The input is the data directory's files laid end to end: it is cut before
 // every "CCRJNL01" (a segment, named by the index in its header) and every
-// "CCRSNP01" (a snapshot, named by the last_index inside it). Recovery runs
+// "CCRSNP01" / "CCRSNP02" (a snapshot of format 1 or 2, named by the
+// last_index inside it). Recovery runs
 // strict and, when that fails, with skip_corrupt; either way it must not crash, and a
 // router it rebuilds must keep its invariants and survive a day of timers.
 #include <unistd.h>
@@ -51,20 +52,29 @@ std::vector<File> SplitIntoFiles(absl::string_view input) {
   std::vector<size_t> starts = {0};
   for (size_t i = 1; i + kSegmentMagic.size() <= input.size(); ++i) {
     const absl::string_view at = input.substr(i, kSegmentMagic.size());
-    if (at == kSegmentMagic || at == kSnapshotMagic) starts.push_back(i);
+    if (at == kSegmentMagic || at == kSnapshotMagic || at == kSnapshotMagicV2) {
+      starts.push_back(i);
+    }
   }
   std::vector<File> files;
   for (size_t i = 0; i < starts.size(); ++i) {
     const size_t end = i + 1 < starts.size() ? starts[i + 1] : input.size();
     File f;
     f.data = std::string(input.substr(starts[i], end - starts[i]));
-    if (absl::string_view(f.data).substr(0, kSnapshotMagic.size()) == kSnapshotMagic) {
+    const absl::string_view magic = absl::string_view(f.data).substr(0, kSnapshotMagic.size());
+    if (magic == kSnapshotMagic || magic == kSnapshotMagicV2) {
+      // Named by the index inside: format 1's one record, format 2's header.
       const FrameRead frame = ReadFrame(f.data, kSnapshotMagic.size());
-      v1::Snapshot snapshot;
+      const int size = static_cast<int>(frame.payload.size());
       uint64_t index = i;
-      if (frame.kind == FrameRead::kRecord &&
-          snapshot.ParseFromArray(frame.payload.data(), static_cast<int>(frame.payload.size()))) {
+      v1::Snapshot snapshot;
+      v1::SnapshotRecord header;
+      if (frame.kind == FrameRead::kRecord && magic == kSnapshotMagic &&
+          snapshot.ParseFromArray(frame.payload.data(), size)) {
         index = snapshot.last_index();
+      } else if (frame.kind == FrameRead::kRecord && magic == kSnapshotMagicV2 &&
+                 header.ParseFromArray(frame.payload.data(), size)) {
+        index = header.header().last_index();
       }
       f.name = SnapshotFileName(index);
     } else {

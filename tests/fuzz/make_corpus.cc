@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/admin.pb.h"
@@ -17,6 +18,7 @@
 #include "engine/config_loader.h"
 #include "engine/journal_format.h"
 #include "engine/snapshot_codec.h"
+#include "engine/snapshot_file.h"
 #include "engine/testing/random_commands.h"
 #include "engine/wire.h"
 #include "google/protobuf/io/coded_stream.h"
@@ -298,9 +300,22 @@ void JournalAndSnapshotCorpus(const fs::path& journal_dir, const fs::path& snaps
   // A snapshot, then the segment after it (recovery's usual start-up).
   std::string snapshot(kSnapshotMagic);
   AppendFrame(SnapshotPayload(*router, index), &snapshot);
+  const RouterState snapshot_state = router->Save();
   std::string tail = SegmentHeader(index + 1);
   append(&tail, 30);
   Write(journal_dir / "snapshot-then-segment", snapshot + tail);
+  // The same in snapshot format 2 (what engines write), in small chunks.
+  std::string chunked;
+  absl::StatusOr<SnapshotCounts> counts = WriteSnapshotRecords(
+      SnapshotSource{index - 30, kFuzzNow, std::string(kSmallConfig),
+                     std::make_shared<RouterState>(snapshot_state)},
+      [&chunked](absl::string_view bytes) {
+        chunked.append(bytes.data(), bytes.size());
+        return absl::OkStatus();
+      },
+      /*chunk_bytes=*/512);
+  CCR_FUZZ_CHECK(counts.ok(), counts.status().ToString());
+  Write(journal_dir / "snapshot-v2-then-segment", chunked + tail);
   Write(snapshot_dir / "after-70-commands", SnapshotPayload(*router, index));
 
   // A torn tail: the last record cut short.

@@ -8,14 +8,24 @@ with SIGKILL at a random moment. Between rounds an offer that was live at the
 kill is accepted once more: it must fail (outstanding offers are withdrawn on
 recovery). After the last round the daemon is restarted once more and every
 submit that was ever acknowledged is sent again: each must come back as a
-duplicate of the contact it was acknowledged as. Within each lifetime no
-contact may be offered to a second agent while an earlier offer is live.
+duplicate of the contact it was acknowledged as, and that contact must still
+exist: live (queued, offered, connected, wrap-up), or ended only if a desktop
+completed it. Within each lifetime no contact may be offered to a second agent
+while an earlier offer is live.
+
+One round (--large-round) also submits --large-contacts messaging contacts
+with 60 KB of attributes each (no agent serves messaging, so they stay
+queued), until the snapshots pass 64 MiB, the most one record may hold; it is
+killed only once such a snapshot is on disk, and the later rounds restart
+from it and prune behind it.
 
 usage: /usr/bin/python3 crash_test.py CCROUTERD PYTHON_STUB_DIR [--rounds N]
        [--seconds S] [--gateways G] [--agents A] [--seed X] [--snapshot-every N]
+       [--large-round R] [--large-contacts N]
 """
 
 import argparse
+import glob
 import os
 import queue
 import random
@@ -34,6 +44,9 @@ parser.add_argument("--gateways", type=int, default=4)
 parser.add_argument("--agents", type=int, default=8)
 parser.add_argument("--seed", type=int, default=None)
 parser.add_argument("--snapshot-every", type=int, default=50)
+parser.add_argument("--large-round", type=int, default=1, help="0: none")
+parser.add_argument("--large-contacts", type=int, default=1300,
+                    help="60 KB each: 1,300 make a state of about 80 MB")
 args = parser.parse_args()
 sys.path.insert(0, args.stubs)
 
@@ -44,6 +57,10 @@ from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
 from ccrouter.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
 
 RPC_TIMEOUT_S = 5
+RECORD_LIMIT_BYTES = 64 << 20  # kMaxRecordBytes: a snapshot past it must still load
+LARGE_SNAPSHOT_WAIT_S = 90
+LIVE_STATES = {types_pb2.CONTACT_STATE_QUEUED, types_pb2.CONTACT_STATE_OFFERED,
+               types_pb2.CONTACT_STATE_CONNECTED, types_pb2.CONTACT_STATE_WRAP_UP}
 OFFER_END = {events_pb2.EVENT_KIND_OFFER_WITHDRAWN, events_pb2.EVENT_KIND_OFFER_REJECTED,
              events_pb2.EVENT_KIND_OFFER_TIMED_OUT, events_pb2.EVENT_KIND_ASSIGNED}
 
@@ -60,7 +77,8 @@ class Daemon(Ccrouterd):
 
     def kill(self):
         super().kill()
-        self.channel.close()
+        if hasattr(self, "channel"):  # not yet, when the start itself failed
+            self.channel.close()
 
     def stop(self):
         code = super().stop()
@@ -74,6 +92,7 @@ class Shared:
     def __init__(self):
         self.lock = threading.Lock()
         self.acked = {}  # idempotency key -> (contact id, channel)
+        self.completing = set()  # contact ids a desktop sent Complete for: may have ended
         self.accepts = 0
         self.completes = 0
         self.errors = {}
@@ -105,10 +124,35 @@ def gateway(daemon, shared, stop, rng, name):
             shared.acked[key] = (reply.contact_id, channel)
 
 
-def contact(key, channel):
+def contact(key, channel, attributes=None):
     return types_pb2.ContactSpec(
-        idempotency_key=key, channel=channel,
+        idempotency_key=key, channel=channel, attributes=attributes or {},
         customer=types_pb2.Customer(id="cust-" + key[-4:], tier=types_pb2.TIER_STANDARD))
+
+
+def large_gateway(daemon, shared, keys, name):
+    """Submits one messaging contact with 60 attributes of 1,000 bytes per key
+    (within the 64 KiB a request may be), retrying each until acknowledged."""
+    stub = ingest_pb2_grpc.ContactIngestStub(daemon.channel)
+    for key in keys:
+        attributes = {f"crm{i:02d}": chr(ord("a") + i % 26) * 1000 for i in range(60)}
+        for _ in range(20):
+            try:
+                reply = stub.Submit(ingest_pb2.SubmitRequest(
+                    contact=contact(key, types_pb2.CHANNEL_MESSAGING, attributes)),
+                    timeout=RPC_TIMEOUT_S)
+            except grpc.RpcError as e:
+                shared.error(f"large submit {e.code().name}")
+                time.sleep(0.05)
+                continue
+            with shared.lock:
+                shared.acked[key] = (reply.contact_id, types_pb2.CHANNEL_MESSAGING)
+            break
+
+
+def largest_snapshot(data_dir):
+    sizes = [os.path.getsize(p) for p in glob.glob(os.path.join(data_dir, "snapshot-*.ccs"))]
+    return max(sizes, default=0)
 
 
 def agent(daemon, shared, stop, rng, agent_id):
@@ -172,6 +216,8 @@ def agent(daemon, shared, stop, rng, agent_id):
                         shared.accepts += ok
                     mine.discard(offer_id)
                     if ok:
+                        with shared.lock:
+                            shared.completing.add(contact_id)
                         send("complete", contact_id, complete=agent_desk_pb2.Complete(
                             contact_id=contact_id, outcome=types_pb2.Outcome(resolved=True)))
                 elif kind == "complete" and ok:
@@ -211,6 +257,14 @@ def check_lifetime(events, shared, round_no):
             live[e.contact_id] = (e.offer_id, e.agent_id)
         elif e.kind in OFFER_END:
             live.pop(e.contact_id, None)
+
+
+def recovered_from_snapshot(daemon):
+    """Whether this start loaded a snapshot (event=recovered snapshot=...)."""
+    for line in daemon.lines:
+        if "event=recovered" in line:
+            return "snapshot=" in line and 'snapshot=""' not in line
+    return False
 
 
 def agent_login(agent_id, available):
@@ -259,12 +313,16 @@ def main():
     recovery_ms = []
     dead_offer_checks = 0
     stale_offers = []  # (offer id, agent) live at the last kill
+    large_snapshot_bytes = 0
+    starts_without_snapshot = []  # rounds after the large one that replayed from genesis
     ok = False
     try:
         for round_no in range(1, args.rounds + 1):
             daemon = Daemon(data_dir, log_path)
             if daemon.recovery_ms is not None:
                 recovery_ms.append(daemon.recovery_ms)
+            if 0 < args.large_round < round_no and not recovered_from_snapshot(daemon):
+                starts_without_snapshot.append(round_no)
             for offer_id, agent_id in stale_offers[:2]:
                 dead, why = old_offer_is_dead(daemon, offer_id, agent_id)
                 dead_offer_checks += 1
@@ -283,6 +341,21 @@ def main():
                 for a in range(args.agents)]
             for t in threads:
                 t.start()
+            if round_no == args.large_round:
+                keys = [f"large-{i}" for i in range(args.large_contacts)]
+                bulk = [threading.Thread(target=large_gateway, args=(
+                    daemon, shared, keys[g::4], f"large{g}")) for g in range(4)]
+                for t in bulk:
+                    t.start()
+                for t in bulk:
+                    t.join()
+                # The gateways and desktops keep the journal moving, so
+                # --snapshot-every brings a snapshot of the whole state.
+                deadline = time.monotonic() + LARGE_SNAPSHOT_WAIT_S
+                while (largest_snapshot(data_dir) <= RECORD_LIMIT_BYTES and
+                       time.monotonic() < deadline):
+                    time.sleep(0.2)
+                large_snapshot_bytes = largest_snapshot(data_dir)
             time.sleep(rng.uniform(0.3, 1.0) * args.seconds)
             with shared.lock:
                 live = dict(shared.live_offers)
@@ -304,14 +377,25 @@ def main():
         daemon = Daemon(data_dir, log_path)
         if daemon.recovery_ms is not None:
             recovery_ms.append(daemon.recovery_ms)
+        if 0 < args.large_round and not recovered_from_snapshot(daemon):
+            starts_without_snapshot.append("final")
         stub = ingest_pb2_grpc.ContactIngestStub(daemon.channel)
         lost = []
+        live = 0
+        # The retry answers from the router's own record of the contact: its
+        # id (the idempotency entry) and its state now (the contact itself).
         for key, (contact_id, channel) in sorted(shared.acked.items()):
             reply = stub.Submit(ingest_pb2.SubmitRequest(contact=contact(key, channel)),
                                 timeout=RPC_TIMEOUT_S)
             if not reply.duplicate or reply.contact_id != contact_id:
                 lost.append(f"{key}: acknowledged as {contact_id}, now {reply.contact_id} "
                             f"(duplicate={reply.duplicate})")
+            elif reply.state in LIVE_STATES:
+                live += 1
+            elif contact_id not in shared.completing:
+                lost.append(f"{key}: {contact_id} is gone (state "
+                            f"{types_pb2.ContactState.Name(reply.state)}) though no desktop "
+                            "completed it")
         queues = admin_pb2_grpc.AdminStub(daemon.channel).ListQueues(
             admin_pb2.ListQueuesRequest(), timeout=RPC_TIMEOUT_S)
         code = daemon.stop()
@@ -320,6 +404,7 @@ def main():
               f"accepts={shared.accepts} completes={shared.completes} "
               f"kills_with_live_offers={kills_with_live_offers} "
               f"dead_offer_checks={dead_offer_checks} queues={len(queues.queues)} "
+              f"live_at_end={live} large_snapshot_mb={large_snapshot_bytes / 2**20:.1f} "
               f"max_recovery_ms={max(recovery_ms) if recovery_ms else 0:.1f} "
               f"client_errors={shared.errors}")
         failures = []
@@ -336,6 +421,13 @@ def main():
                             f"{len(recovery_ms)} recoveries")
         if kills_with_live_offers == 0:
             failures.append("no kill happened while offers were live")
+        if 0 < args.large_round <= args.rounds:
+            if large_snapshot_bytes <= RECORD_LIMIT_BYTES:
+                failures.append(f"round {args.large_round} wrote no snapshot over 64 MiB within "
+                                f"{LARGE_SNAPSHOT_WAIT_S} s (largest {large_snapshot_bytes} bytes)")
+            if starts_without_snapshot:
+                failures.append("starts after the large round did not load a snapshot: "
+                                f"{starts_without_snapshot}")
         if failures:
             print(f"FAILED (seed {seed}; log {log_path}):\n" + "\n".join(failures))
             return 1

@@ -1,7 +1,9 @@
 // Durability end to end: the real ccrouterd killed with SIGKILL and
 // restarted on the same data directory, and a journal that cannot write.
 #include <sys/resource.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +15,7 @@ namespace ccr::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr absl::Duration kWait = absl::Seconds(5);
 
@@ -159,6 +162,39 @@ TEST_F(DurabilityTest, JournalThatCannotWriteRefusesAndRecoversByItself) {
   ASSERT_TRUE(CrashAndRestartDaemon());
   EXPECT_EQ(Explain("c-1").state(), v1::CONTACT_STATE_QUEUED);
   EXPECT_EQ(Explain(f2).state(), v1::CONTACT_STATE_QUEUED);
+}
+
+// Two engines on one journal would both append the same indexes: the second
+// one must refuse to start, naming the directory and the first one's pid,
+// while the first keeps serving. A kill -9 leaves the LOCK file behind but
+// releases the lock, so a restart is not blocked.
+TEST_F(DurabilityTest, SecondEngineOnTheSameDataDirRefusesToStart) {
+  ASSERT_TRUE(Start());
+  const std::string dir = daemon().data_dir();
+  // `timeout`: should the second engine start after all, the test fails
+  // instead of waiting for it for ever.
+  const std::string command =
+      absl::StrCat("timeout 20 ", CCROUTERD_PATH,
+                   " --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --data-dir ", dir, " 2>&1");
+  FILE* second = ::popen(command.c_str(), "r");
+  ASSERT_NE(second, nullptr);
+  std::string output;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, second)) > 0;) output.append(buf, n);
+  const int status = ::pclose(second);
+  ASSERT_TRUE(WIFEXITED(status)) << output;
+  EXPECT_NE(WEXITSTATUS(status), 0) << output;
+  EXPECT_NE(WEXITSTATUS(status), 124) << "the second engine started: " << output;
+  EXPECT_THAT(output, HasSubstr(dir));
+  EXPECT_THAT(output, HasSubstr(absl::StrCat("pid ", daemon().pid())));
+  EXPECT_THAT(output, Not(HasSubstr("event=listening")));
+
+  Gateway gateway(NewChannel());
+  const std::string id = Submitted(gateway, Contact("lock-1", v1::CHANNEL_EMAIL));
+  EXPECT_EQ(Explain(id).state(), v1::CONTACT_STATE_QUEUED) << "the first engine still serves";
+
+  ASSERT_TRUE(CrashAndRestartDaemon());
+  EXPECT_EQ(Explain(id).state(), v1::CONTACT_STATE_QUEUED);
 }
 
 }  // namespace
