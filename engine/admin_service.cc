@@ -177,6 +177,7 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
           e.DisconnectAgent(
               agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
         }
+        e.NoteAgentStateCause(agent, "supervisor");  // the desktop's StateChanged.reason
         LogEvent(LogLevel::kInfo, "supervisor_override",
                  {{"agent", agent}, {"reason", MaskFreeText(why)}});
         absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());

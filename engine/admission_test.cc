@@ -187,6 +187,8 @@ TEST_F(AdmissionTest, AgentIsServedWhileSubmitsAreRefusedUntilItsReserveIsSpent)
   v1::ServerMessage msg;
   ASSERT_TRUE(stream->Read(&msg));
   ASSERT_TRUE(msg.has_login_ok()) << msg.DebugString();
+  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(msg.has_resync()) << msg.DebugString();  // right after login_ok, always
 
   FillBacklogTo(kMaxBacklog);
   {

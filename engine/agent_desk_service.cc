@@ -1,4 +1,7 @@
 // AgentDesk.Connect: one bidirectional stream per agent desktop.
+#include <atomic>
+#include <chrono>
+
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
 #include "engine/rate_limiter.h"
@@ -9,7 +12,11 @@ namespace ccr {
 
 namespace {
 
-constexpr double kHeartbeatIntervalSeconds = 5;
+int64_t SteadyNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class AgentStreamReactor final
     : public grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage> {
@@ -27,6 +34,8 @@ class AgentStreamReactor final
   }
 
   void OnReadDone(bool ok) override {
+    // Any message is a sign of life for the heartbeat check (engine strand).
+    if (ok) last_heard_ns_->store(SteadyNowNs(), std::memory_order_relaxed);
     if (!ok) {
       // The desktop closed its side, or the stream broke: a cancelled or
       // dropped stream also fails its read, often before OnCancel runs. Which
@@ -92,7 +101,8 @@ class AgentStreamReactor final
     *cmd.mutable_login() = message_.login();
     const bool admitted = engine_.Execute(
         std::move(cmd),
-        [outbox, agent = spec->agent_id](Engine& e, const Applied& applied) {
+        [outbox, agent = spec->agent_id, last_heard = last_heard_ns_](Engine& e,
+                                                                      const Applied& applied) {
           if (!applied.status.ok()) {
             outbox->Finish(ToGrpcStatus(applied.status));
             return;
@@ -101,9 +111,13 @@ class AgentStreamReactor final
           v1::ServerMessage ok;
           ok.mutable_login_ok()->set_agent_id(agent);
           ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
-          ok.mutable_login_ok()->set_heartbeat_interval_seconds(kHeartbeatIntervalSeconds);
+          ok.mutable_login_ok()->set_heartbeat_interval_seconds(
+              absl::ToDoubleSeconds(e.options().heartbeat_interval));
+          ok.mutable_login_ok()->set_heartbeat_missed_limit(e.options().heartbeat_missed_limit);
+          ok.mutable_login_ok()->set_disconnect_grace_seconds(
+              absl::ToDoubleSeconds(e.options().disconnect_grace));
           outbox->Send(std::move(ok));
-          e.AttachAgent(agent, outbox);
+          e.AttachAgent(agent, outbox, last_heard);  // then the Resync
           LogEvent(LogLevel::kInfo, "agent_connected", {{"agent", agent}});
         },
         Admission::kAgentDesk);
@@ -246,6 +260,10 @@ class AgentStreamReactor final
   std::mutex id_mu_;
   std::string agent_id_;  // GUARDED_BY(id_mu_) for writes and cross-thread reads
   std::atomic<bool> left_{false};
+  // When the desktop last sent anything (steady clock, ns): written by read
+  // reactions, read by the engine's heartbeat check on the strand.
+  const std::shared_ptr<std::atomic<int64_t>> last_heard_ns_ =
+      std::make_shared<std::atomic<int64_t>>(SteadyNowNs());
 };
 
 }  // namespace

@@ -368,6 +368,17 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
       parsed->limits().agent_stream_messages_per_second() < 0) {
     return absl::InvalidArgumentError("config.limits: message rates must not be negative");
   }
+  if (const double beat = parsed->heartbeat_interval_seconds();
+      beat != 0 && (beat < 0.1 || beat > 3600)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.heartbeat_interval_seconds: ", beat,
+                     " is out of range (0 for the default 10, else 0.1 to 3600)"));
+  }
+  if (parsed->heartbeat_missed_limit() > 100) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.heartbeat_missed_limit: ", parsed->heartbeat_missed_limit(),
+                     " is over 100 (0 for the default 3)"));
+  }
   absl::StatusOr<std::unique_ptr<Router>> trial = Router::Create(config);
   if (!trial.ok()) return trial.status();
   if (wire != nullptr) *wire = std::move(*parsed);

@@ -83,6 +83,22 @@ TEST(ConfigLoader, BadValuesAreNamed) {
   EXPECT_THAT(c.status().message(), HasSubstr("YAML error at line"));
 }
 
+TEST(ConfigLoader, HeartbeatSettingsOutOfRangeAreNamed) {
+  const std::string queue = "queues: [{name: q, channel: voice}]\n";
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(queue + "heartbeat_interval_seconds: 0.01\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.heartbeat_interval_seconds"));
+  c = LoadRouterConfig(queue + "heartbeat_interval_seconds: -5\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.heartbeat_interval_seconds"));
+  c = LoadRouterConfig(queue + "heartbeat_missed_limit: 1000\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.heartbeat_missed_limit"));
+  EXPECT_TRUE(
+      LoadRouterConfig(queue + "heartbeat_interval_seconds: 0.5\nheartbeat_missed_limit: 2\n")
+          .ok());
+}
+
 TEST(ConfigLoader, QuotedScalarsStayStrings) {
   absl::StatusOr<std::string> json = YamlToJson("name: '123'\nplain: 123\nflag: true\n");
   ASSERT_TRUE(json.ok());

@@ -366,6 +366,7 @@ void Engine::Deliver() {
       }
     }
   }
+  SendStateChanges();
   ArmTimer();
 }
 
@@ -408,9 +409,89 @@ bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
   return true;
 }
 
+namespace {
+
+// What a contact-ending event tells the desktop that held the contact.
+std::optional<v1::ContactEnded> ContactEndedFor(const Event& e) {
+  v1::ContactEnded ended;
+  ended.set_contact_id(ContactIdString(e.contact));
+  ended.set_reason(e.reason);
+  switch (e.kind) {
+    case EventKind::kWrapUpDone:
+      ended.set_state(v1::CONTACT_STATE_COMPLETED);
+      if (e.reason.empty()) ended.set_reason("wrap_up_done");
+      if (e.reason == "wrap-up time over") ended.set_reason("wrap_up_timer");
+      return ended;
+    case EventKind::kCancelled:
+      ended.set_state(v1::CONTACT_STATE_CANCELLED);
+      if (e.reason.empty()) ended.set_reason("cancelled");
+      return ended;
+    case EventKind::kAbandoned:
+      ended.set_state(v1::CONTACT_STATE_ABANDONED);
+      ended.set_reason("abandoned");
+      return ended;
+    case EventKind::kExpired:
+      ended.set_state(v1::CONTACT_STATE_EXPIRED);
+      return ended;
+    case EventKind::kTransferred:
+      ended.set_state(v1::CONTACT_STATE_TRANSFERRED);
+      return ended;
+    default:
+      return std::nullopt;
+  }
+}
+
+// What an event for an agent would have changed its state by; empty: nothing.
+std::string StateCause(const Event& e) {
+  switch (e.kind) {
+    case EventKind::kOffered:
+      return "offer_received";
+    case EventKind::kAssigned:
+      return "offer_accepted";
+    case EventKind::kCompleted:
+      return "wrap_up_started";
+    case EventKind::kWrapUpDone:
+      return e.reason == "wrap-up time over" ? "wrap_up_timer"
+             : e.reason.empty()              ? "wrap_up_done"
+                                             : e.reason;
+    case EventKind::kOfferRejected:
+      return "offer_rejected";
+    case EventKind::kOfferTimedOut:
+      return "offer_timed_out";
+    case EventKind::kOfferWithdrawn:
+      return "offer_withdrawn";
+    case EventKind::kCancelled:
+      return "contact_cancelled";
+    case EventKind::kTransferred:
+      return "contact_transferred";
+    case EventKind::kAgentState:
+      return e.reason.empty() ? "set_state" : e.reason;
+    default:
+      return "";
+  }
+}
+
+template <typename T>
+void KeepBounded(std::deque<T>& kept, T item, size_t bound) {
+  kept.push_back(std::move(item));
+  while (kept.size() > bound) kept.pop_front();
+}
+
+}  // namespace
+
 void Engine::DeliverToAgent(const Event& e) {
   if (e.agent_id.empty()) return;
   auto it = agents_.find(e.agent_id);
+  if (it != agents_.end() && it->second.outbox) {
+    agents_touched_.push_back(e.agent_id);
+    // A bare kAgentState follows the event that moved the agent (Complete's
+    // wrap-up, a rest); that event names the cause.
+    const bool bare = e.kind == EventKind::kAgentState && e.reason.empty();
+    if (std::string cause = StateCause(e);
+        !cause.empty() && !(bare && !it->second.state_cause.empty())) {
+      it->second.state_cause = std::move(cause);
+    }
+  }
   switch (e.kind) {
     case EventKind::kOffered: {
       absl::StatusOr<ContactView> contact = router_->GetContact(e.contact, e.time);
@@ -424,30 +505,100 @@ void Engine::DeliverToAgent(const Event& e) {
     }
     case EventKind::kOfferWithdrawn:
     case EventKind::kOfferTimedOut: {
-      if (it == agents_.end()) return;
+      // Kept for the next Resync when no desktop hears it (after a crash the
+      // engine withdraws offers before any desktop is back).
+      AgentConnection& conn = agents_[e.agent_id];
       v1::ServerMessage msg;
       v1::OfferWithdrawn* w = msg.mutable_offer_withdrawn();
       w->set_offer_id(OfferIdString(e.offer_id));
       w->set_contact_id(ContactIdString(e.contact));
       w->set_reason(e.kind == EventKind::kOfferTimedOut ? "timeout" : e.reason);
-      it->second.outstanding_offers.erase(e.offer_id);
-      if (it->second.outbox) it->second.outbox->Send(std::move(msg));
+      conn.outstanding_offers.erase(e.offer_id);
+      v1::OfferWithdrawn kept = *w;
+      if (!conn.outbox || !conn.outbox->Send(std::move(msg))) {
+        KeepBounded(conn.withdrawn_while_away, std::move(kept), kMaxMissedKept);
+      }
       return;
     }
     case EventKind::kOfferRejected:
     case EventKind::kAssigned:
       if (it != agents_.end()) it->second.outstanding_offers.erase(e.offer_id);
       return;
-    case EventKind::kAgentState: {
-      if (it == agents_.end() || !it->second.outbox) return;
+    case EventKind::kUpdated:
+    case EventKind::kEscalated: {
+      if (it == agents_.end()) return;
+      absl::StatusOr<ContactView> contact = router_->GetContact(e.contact, e.time);
+      if (!contact.ok()) return;
+      v1::Offer rendered;
+      OfferToWire(e, *contact, &rendered);  // the same rendering of the contact
       v1::ServerMessage msg;
-      msg.mutable_state_changed()->set_state(AgentStatusToWire(e.agent_status));
-      msg.mutable_state_changed()->set_reason(e.reason);
-      it->second.outbox->Send(std::move(msg));
+      v1::ContactUpdated* u = msg.mutable_contact_updated();
+      u->set_contact_id(rendered.contact_id());
+      u->set_tier(rendered.tier());
+      *u->mutable_signals() = rendered.signals();
+      u->set_urgency(rendered.urgency());
+      u->set_reason(e.kind == EventKind::kEscalated ? absl::StrCat("escalated: ", e.reason)
+                                                    : "signals_updated");
+      // An open offer shows the contact as it is now in a later Resync.
+      if (auto offer = it->second.outstanding_offers.find(e.offer_id);
+          e.offer_id != 0 && offer != it->second.outstanding_offers.end()) {
+        v1::Offer* o = offer->second.mutable_offer();
+        o->set_tier(rendered.tier());
+        *o->mutable_signals() = rendered.signals();
+        o->set_urgency(rendered.urgency());
+      }
+      if (it->second.outbox) it->second.outbox->Send(std::move(msg));
+      return;
+    }
+    case EventKind::kWrapUpDone:
+    case EventKind::kCancelled:
+    case EventKind::kAbandoned:
+    case EventKind::kExpired:
+    case EventKind::kTransferred: {
+      // The router names the agent on these only when it held the contact.
+      std::optional<v1::ContactEnded> ended = ContactEndedFor(e);
+      if (!ended) return;
+      AgentConnection& conn = agents_[e.agent_id];
+      v1::ServerMessage msg;
+      *msg.mutable_contact_ended() = *ended;
+      if (!conn.outbox || !conn.outbox->Send(std::move(msg))) {
+        KeepBounded(conn.ended_while_away, std::move(*ended), kMaxMissedKept);
+      }
       return;
     }
     default:
       return;
+  }
+}
+
+void Engine::SendStateChanges() {
+  std::vector<std::string> touched;
+  touched.swap(agents_touched_);
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (const std::string& agent_id : touched) {
+    auto it = agents_.find(agent_id);
+    if (it == agents_.end()) continue;
+    AgentConnection& conn = it->second;
+    std::string cause = std::move(conn.state_cause);
+    conn.state_cause.clear();
+    if (!conn.outbox) continue;
+    absl::StatusOr<AgentView> view = router_->GetAgent(agent_id, Now());
+    const v1::AgentState state =
+        view.ok() ? AgentStatusToWire(view->status) : v1::AGENT_STATE_OFFLINE;
+    // NOT_READY, OFFLINE (the logout reason) and RESTING show why the agent
+    // is out; the other states say what moved it there.
+    const bool out = state == v1::AGENT_STATE_NOT_READY || state == v1::AGENT_STATE_OFFLINE ||
+                     state == v1::AGENT_STATE_RESTING;
+    const std::string standing_reason =
+        !out || !view.ok() ? "" : (state == v1::AGENT_STATE_RESTING ? "forced rest" : view->reason);
+    if (state == conn.state_sent && standing_reason == conn.reason_sent) continue;
+    conn.state_sent = state;
+    conn.reason_sent = standing_reason;
+    v1::ServerMessage msg;
+    msg.mutable_state_changed()->set_state(state);
+    msg.mutable_state_changed()->set_reason(out ? standing_reason : cause);
+    conn.outbox->Send(std::move(msg));
   }
 }
 
@@ -474,7 +625,16 @@ void Engine::ArmTimer() {
   });
 }
 
-void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox) {
+void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox,
+                         std::shared_ptr<const std::atomic<int64_t>> last_heard_ns) {
+  if (draining_.load()) {
+    // A login that raced the drain: the session stays for after the restart.
+    outbox->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    return;
+  }
+  // Events still pending from earlier commands first, so the Resync below is
+  // the whole truth and nothing older follows it.
+  Deliver();
   AgentConnection& conn = agents_[agent_id];
   if (conn.outbox && conn.outbox != outbox) {
     conn.outbox->Finish(grpc::Status(grpc::StatusCode::ABORTED,
@@ -483,14 +643,55 @@ void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbo
   conn.outbox = std::move(outbox);
   if (conn.grace) conn.grace->cancel();
   conn.grace.reset();
+  v1::ServerMessage msg;
+  v1::Resync* resync = msg.mutable_resync();
+  for (v1::OfferWithdrawn& w : conn.withdrawn_while_away) *resync->add_withdrawn() = std::move(w);
+  for (v1::ContactEnded& c : conn.ended_while_away) *resync->add_ended() = std::move(c);
+  conn.withdrawn_while_away.clear();
+  conn.ended_while_away.clear();
   // Offers made while the desktop was away are still waiting for an answer.
-  for (const auto& [offer_id, msg] : conn.outstanding_offers) conn.outbox->Send(msg);
+  for (const auto& [offer_id, offer] : conn.outstanding_offers) {
+    *resync->add_offers() = offer.offer();
+  }
+  std::sort(resync->mutable_offers()->begin(), resync->mutable_offers()->end(),
+            [](const v1::Offer& a, const v1::Offer& b) {
+              return ParseOfferId(a.offer_id()) < ParseOfferId(b.offer_id());
+            });
+  const absl::Time now = Now();
+  absl::StatusOr<AgentView> view = router_->GetAgent(agent_id, now);
+  if (view.ok()) {
+    resync->set_state(AgentStatusToWire(view->status));
+    if (view->status == AgentStatus::kNotReady || view->status == AgentStatus::kOffline) {
+      resync->set_reason(view->reason);
+    } else if (view->status == AgentStatus::kResting) {
+      resync->set_reason("forced rest");
+    }
+    for (ContactId id : view->contacts) {
+      absl::StatusOr<ContactView> c = router_->GetContact(id, now);
+      if (!c.ok() || (c->state != ContactState::kConnected && c->state != ContactState::kWrapUp)) {
+        continue;
+      }
+      HeldContactToWire(*c, resync->add_contacts());
+    }
+  } else {
+    resync->set_state(v1::AGENT_STATE_OFFLINE);
+  }
+  conn.state_sent = resync->state();
+  conn.reason_sent = resync->reason();
+  conn.state_cause.clear();
+  conn.outbox->Send(std::move(msg));
+  conn.last_heard_ns = std::move(last_heard_ns);
+  ArmHeartbeatCheck(agent_id);
 }
 
 void Engine::DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || it->second.outbox.get() != outbox) return;  // replaced already
   it->second.outbox.reset();
+  if (it->second.heartbeat) it->second.heartbeat->cancel();
+  // A drain ends every stream; the sessions are kept for after the restart,
+  // whose Start gives every logged-in agent the grace to come back.
+  if (draining_.load()) return;
   if (clean) {
     Logout(agent_id, "logged_out");
     return;
@@ -501,11 +702,52 @@ void Engine::DetachAgent(const std::string& agent_id, const AgentOutbox* outbox,
   ArmGrace(agent_id);
 }
 
+void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end() || !it->second.outbox || !it->second.last_heard_ns) return;
+  AgentConnection& conn = it->second;
+  const std::chrono::nanoseconds limit = absl::ToChronoNanoseconds(
+      options_.heartbeat_interval * static_cast<int64_t>(options_.heartbeat_missed_limit));
+  const std::chrono::steady_clock::time_point heard{
+      std::chrono::nanoseconds(conn.last_heard_ns->load(std::memory_order_relaxed))};
+  if (!conn.heartbeat) conn.heartbeat = std::make_unique<boost::asio::steady_timer>(io_);
+  conn.heartbeat->expires_at(heard + limit);  // cancels the wait armed before
+  conn.heartbeat->async_wait(
+      [this, agent_id, identity = conn.outbox.get(), limit](const boost::system::error_code& ec) {
+        if (ec || draining_.load()) return;
+        auto it = agents_.find(agent_id);
+        if (it == agents_.end() || it->second.outbox.get() != identity) return;
+        AgentConnection& conn = it->second;
+        const std::chrono::steady_clock::time_point heard{
+            std::chrono::nanoseconds(conn.last_heard_ns->load(std::memory_order_relaxed))};
+        if (std::chrono::steady_clock::now() - heard < limit) {
+          ArmHeartbeatCheck(agent_id);  // heard from since: wait from then
+          return;
+        }
+        const double interval_s = absl::ToDoubleSeconds(options_.heartbeat_interval);
+        LogEvent(LogLevel::kWarn, "agent_heartbeat_missed",
+                 {{"agent", agent_id},
+                  {"silent_s", absl::StrCat(interval_s * options_.heartbeat_missed_limit)},
+                  {"grace_s", absl::StrCat(absl::ToDoubleSeconds(options_.disconnect_grace))}});
+        // As a dropped stream: the desktop may come back within the grace.
+        // Its reactor's later DetachAgent finds the outbox gone and does nothing.
+        conn.outbox->Finish(grpc::Status(
+            grpc::StatusCode::UNAVAILABLE,
+            absl::StrCat("heartbeat: nothing received for ", options_.heartbeat_missed_limit,
+                         " intervals of ", interval_s, " s; reconnect within ",
+                         absl::ToDoubleSeconds(options_.disconnect_grace),
+                         " s to keep this agent's contacts")));
+        conn.outbox.reset();
+        ArmGrace(agent_id);
+      });
+}
+
 void Engine::ArmGrace(const std::string& agent_id) {
+  if (draining_.load()) return;  // kept for after the restart
   auto timer = std::make_unique<boost::asio::steady_timer>(io_);
   timer->expires_after(absl::ToChronoMilliseconds(options_.disconnect_grace));
   timer->async_wait([this, agent_id](const boost::system::error_code& ec) {
-    if (ec) return;
+    if (ec || draining_.load()) return;
     auto it = agents_.find(agent_id);
     if (it == agents_.end() || it->second.outbox) return;  // reconnected
     it->second.grace.reset();
@@ -524,6 +766,13 @@ void Engine::Logout(const std::string& agent_id, const std::string& reason) {
   Record(std::move(cmd), nullptr);
 }
 
+void Engine::NoteAgentStateCause(const std::string& agent_id, std::string cause) {
+  auto it = agents_.find(agent_id);
+  if (it == agents_.end() || !it->second.outbox) return;
+  it->second.state_cause = std::move(cause);
+  agents_touched_.push_back(agent_id);
+}
+
 bool Engine::AgentConnected(const std::string& agent_id) const {
   auto it = agents_.find(agent_id);
   return it != agents_.end() && it->second.outbox != nullptr;
@@ -540,6 +789,7 @@ void Engine::DisconnectAgent(const std::string& agent_id, const grpc::Status& st
   if (it == agents_.end() || !it->second.outbox) return;
   it->second.outbox->Finish(status);
   it->second.outbox.reset();  // its later DetachAgent finds nothing to do
+  if (it->second.heartbeat) it->second.heartbeat->cancel();
 }
 
 absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox,
@@ -692,11 +942,21 @@ void Engine::RecordReload(PreparedReload reload,
 
 void Engine::BeginDrain() {
   draining_.store(true);
+  // Streams end, sessions stay: no logout is recorded, so agents keep their
+  // state and connected contacts, and after the restart they get the
+  // disconnect grace to reconnect (Start). Open offers are withdrawn by the
+  // restart ("engine restarted"), as after a crash, and reported in Resync.
   for (auto& [id, conn] : agents_) {
     if (conn.outbox) {
-      conn.outbox->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+      conn.outbox->Finish(
+          grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                       absl::StrCat("server shutting down for a restart; reconnect within ",
+                                    absl::ToDoubleSeconds(options_.disconnect_grace),
+                                    " s to keep this agent's contacts")));
+      conn.outbox.reset();
     }
     if (conn.grace) conn.grace->cancel();
+    if (conn.heartbeat) conn.heartbeat->cancel();
   }
   for (auto& w : watchers_) w->outbox->Finish(grpc::Status::OK);
   watchers_.clear();

@@ -48,6 +48,9 @@ struct EngineOptions {
   size_t max_backlog = 20000;
   size_t agent_backlog_reserve = 2000;  // desktop commands admitted beyond max_backlog
   absl::Duration disconnect_grace = absl::Seconds(10);
+  // A desktop silent for heartbeat_missed_limit x heartbeat_interval is gone.
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+  uint32_t heartbeat_missed_limit = 3;
   size_t event_window = 100000;     // events kept for WatchEvents resume
   size_t agent_outbox_limit = 256;  // messages queued to one agent desktop
   // Events queued to one WatchEvents stream: what one watcher can make the
@@ -137,11 +140,21 @@ class Engine {
   // ---- routing strand only ----
   Router& router() { return *router_; }
   absl::Time Now() const;
-  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox);
+  // The desktop's stream is the agent's now: sends it the Resync (state,
+  // open offers, held contacts, what was withdrawn or ended while away).
+  // `last_heard_ns` (steady clock, written by the stream on every message it
+  // reads) drives the heartbeat check; null: none.
+  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox,
+                   std::shared_ptr<const std::atomic<int64_t>> last_heard_ns = nullptr);
   // The desktop's stream ended. A clean goodbye logs the agent out now; a
-  // dropped stream gets the disconnect grace first.
+  // dropped stream gets the disconnect grace first; while draining, neither
+  // (the agent keeps its session across the restart).
   void DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean);
   bool AgentConnected(const std::string& agent_id) const;
+  // Names what changed the agent's state in this strand turn (e.g. a
+  // supervisor), for the desktop's StateChanged.reason; the not-ready reason
+  // still wins for NOT_READY.
+  void NoteAgentStateCause(const std::string& agent_id, std::string cause);
   // Closes the agent's desktop stream (after a supervisor forced a logout).
   void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
   // Replays the events after `after_sequence` (0: from event 1), then
@@ -169,6 +182,12 @@ class Engine {
   // Sends `w` what it has not had yet from the window, up to its outbox's
   // bound (then asks to be called back when there is room). False: ended.
   bool FeedWatcher(const std::shared_ptr<EventWatcher>& w);
+  // After DeliverToAgent's events: a StateChanged to each desktop whose
+  // agent's state (or not-ready reason) differs from what it was last told.
+  void SendStateChanges();
+  // Ends a desktop's stream that has been silent past the heartbeat limit
+  // (then the disconnect grace runs), or re-arms the check.
+  void ArmHeartbeatCheck(const std::string& agent_id);
   // A desktop is gone: logs the agent out unless it reconnects in time.
   void ArmGrace(const std::string& agent_id);
   void Logout(const std::string& agent_id, const std::string& reason);
@@ -209,7 +228,19 @@ class Engine {
     std::shared_ptr<AgentOutbox> outbox;
     std::unique_ptr<boost::asio::steady_timer> grace;
     absl::flat_hash_map<uint64_t, v1::ServerMessage> outstanding_offers;  // resent on reconnect
+    // What the desktop missed while none was connected (bounded, oldest
+    // dropped first); sent in the next Resync and then cleared.
+    std::deque<v1::OfferWithdrawn> withdrawn_while_away;
+    std::deque<v1::ContactEnded> ended_while_away;
+    // The state and reason the desktop was last told (Resync or StateChanged).
+    v1::AgentState state_sent = v1::AGENT_STATE_UNSPECIFIED;
+    std::string reason_sent;
+    // What last changed the agent's state in this strand turn (StateChanged.reason).
+    std::string state_cause;
+    std::shared_ptr<const std::atomic<int64_t>> last_heard_ns;  // steady clock; null: unchecked
+    std::unique_ptr<boost::asio::steady_timer> heartbeat;
   };
+  static constexpr size_t kMaxMissedKept = 64;  // per agent, per list
   absl::flat_hash_map<std::string, AgentConnection> agents_;
   // A WatchEvents stream: a cursor into recent_events_, so a watcher far
   // behind (or resuming from far back) costs its cursor, not a copy of the
@@ -220,6 +251,7 @@ class Engine {
     bool waiting_for_room = false;
   };
   std::vector<std::shared_ptr<EventWatcher>> watchers_;
+  std::vector<std::string> agents_touched_;  // by the events of the current Deliver
   std::deque<v1::LifecycleEvent> recent_events_;
   uint64_t sequence_ = 0;
   boost::asio::steady_timer timer_;

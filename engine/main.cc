@@ -305,6 +305,12 @@ int main(int argc, char** argv) {
   if (wire.disconnect_grace_seconds() > 0) {
     options.disconnect_grace = absl::Seconds(wire.disconnect_grace_seconds());
   }
+  if (wire.heartbeat_interval_seconds() > 0) {
+    options.heartbeat_interval = absl::Seconds(wire.heartbeat_interval_seconds());
+  }
+  if (wire.heartbeat_missed_limit() > 0) {
+    options.heartbeat_missed_limit = wire.heartbeat_missed_limit();
+  }
   ccr::Recovered recovered;
   if (flags.data_dir.empty()) {
     ccr::LogAlways("no_journal", {{"warning",

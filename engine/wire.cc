@@ -454,6 +454,24 @@ void OfferToWire(const Event& offered, const ContactView& c, v1::Offer* out) {
   out->set_why(offered.reason);
 }
 
+void HeldContactToWire(const ContactView& c, v1::HeldContact* out) {
+  // The same fields as an offer, so a desktop renders both alike.
+  v1::Offer offer;
+  OfferToWire(Event{}, c, &offer);
+  out->set_contact_id(offer.contact_id());
+  out->set_state(ContactStateToWire(c.state));
+  out->set_queue(offer.queue());
+  out->set_channel(offer.channel());
+  out->set_tier(offer.tier());
+  out->set_customer_display(offer.customer_display());
+  out->set_language(offer.language());
+  out->set_topic(offer.topic());
+  *out->mutable_signals() = std::move(*offer.mutable_signals());
+  out->set_urgency(offer.urgency());
+  *out->mutable_history() = std::move(*offer.mutable_history());
+  *out->mutable_attributes() = std::move(*offer.mutable_attributes());
+}
+
 void QueueToWire(const QueueStats& q, v1::QueueSnapshot* out) {
   out->set_name(q.name);
   out->set_channel(ChannelToWire(q.channel));

@@ -63,6 +63,8 @@ absl::StatusOr<uint64_t> OfferIdFromWire(absl::string_view id, absl::string_view
 
 void EventToWire(const Event& e, uint64_t sequence, v1::LifecycleEvent* out);
 void OfferToWire(const Event& offered, const ContactView& contact, v1::Offer* out);
+// A contact an agent holds (connected or in wrap-up), for the desktop's Resync.
+void HeldContactToWire(const ContactView& contact, v1::HeldContact* out);
 void QueueToWire(const QueueStats& q, v1::QueueSnapshot* out);
 void AgentToWire(const AgentView& a, bool connected, v1::AgentSnapshot* out);
 void ExplanationToWire(const Explanation& x, v1::ExplainReply* out);

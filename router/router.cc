@@ -892,8 +892,13 @@ absl::Status Router::Impl::Cancel(ContactId id, absl::string_view reason, absl::
     w.agent_id = a->spec.agent_id;
     w.reason = "cancelled";
   }
+  const bool held = c->state == ContactState::kConnected || c->state == ContactState::kWrapUp;
   ReleaseFromAgent(*c);
-  Emit(EventKind::kCancelled, c).reason = std::string(reason);
+  Event& e = Emit(EventKind::kCancelled, c);
+  e.reason = std::string(reason);
+  // The agent that held it (connected or in wrap-up) is told its contact
+  // ended; an offer's agent was told by the withdrawal above.
+  if (held) e.agent_id = a->spec.agent_id;
   Finish(*c, ContactState::kCancelled);
   if (a != nullptr) MatchAgent(*a);
   return absl::OkStatus();

@@ -117,10 +117,42 @@ class Desktop {
         this.send('accept', {offer_id: body.offer_id});
         this.hold(body.contact_id);
         return;
+      case 'resync': {
+        // Right after login_ok on every (re)connect: the whole picture. What
+        // it does not list is gone; what happened while away says why.
+        this.state = body.state;
+        for (const w of body.withdrawn) {
+          log('offer_withdrawn', {offer: w.offer_id, contact: w.contact_id, reason: w.reason});
+        }
+        for (const e of body.ended) log('contact_ended', {contact: e.contact_id, reason: e.reason});
+        const listed = new Set([...body.offers, ...body.contacts].map((c) => c.contact_id));
+        for (const id of [...this.held.keys()]) {
+          if (!listed.has(id)) this.release(id);
+        }
+        for (const c of body.contacts) {
+          if (c.state === 'CONTACT_STATE_WRAP_UP') {
+            this.send('wrap_up_done', {contact_id: c.contact_id});
+          } else {
+            this.hold(c.contact_id);
+          }
+        }
+        log('resync', {state: body.state, offers: body.offers.length,
+                       contacts: body.contacts.length, withdrawn: body.withdrawn.length});
+        for (const offer of body.offers) this.onMessage({kind: 'offer', offer});
+        return;
+      }
       case 'offer_withdrawn':
         log('offer_withdrawn', {offer: body.offer_id, contact: body.contact_id,
                                 reason: body.reason});
         this.release(body.contact_id);
+        return;
+      case 'contact_ended':
+        // Cancelled by the gateway, transferred, wrap-up over: drop it.
+        log('contact_ended', {contact: body.contact_id, state: body.state, reason: body.reason});
+        this.release(body.contact_id);
+        return;
+      case 'contact_updated':
+        log('contact_updated', {contact: body.contact_id, reason: body.reason});
         return;
       case 'state_changed':
         this.state = body.state;

@@ -182,8 +182,10 @@ def agent(daemon, shared, stop, rng, agent_id):
     try:
         for msg in stream:
             which = msg.WhichOneof("kind")
-            if which == "offer":
-                o = msg.offer
+            # After a (re)connect the open offers come in the resync.
+            offers = ([msg.offer] if which == "offer" else
+                      list(msg.resync.offers) if which == "resync" else [])
+            for o in offers:
                 # Double offers are judged from the server's own event order
                 # (check_lifetime): a desktop may read a new offer before the
                 # answer to its own reject of the old one.
@@ -196,7 +198,7 @@ def agent(daemon, shared, stop, rng, agent_id):
                 else:
                     send("accept", (o.offer_id, o.contact_id),
                          accept=agent_desk_pb2.Accept(offer_id=o.offer_id))
-            elif which == "offer_withdrawn":
+            if which == "offer_withdrawn":
                 with shared.lock:
                     shared.live_offers.pop(msg.offer_withdrawn.offer_id, None)
                 mine.discard(msg.offer_withdrawn.offer_id)

@@ -55,6 +55,10 @@ reoffer_cooldown_seconds: )",
                                   c.reoffer_cooldown_seconds, R"(
 disconnect_grace_seconds: )",
                                   c.disconnect_grace_seconds, R"(
+heartbeat_interval_seconds: )",
+                                  c.heartbeat_interval_seconds, R"(
+heartbeat_missed_limit: )",
+                                  c.heartbeat_missed_limit, R"(
 idempotency_window_seconds: 3600
 fallback_queue: voice_general
 max_strand_backlog: 20000
@@ -534,6 +538,10 @@ std::optional<v1::ServerMessage> AgentClient::WaitFor(v1::ServerMessage::KindCas
   return inbox_.Take([kind](const v1::ServerMessage& m) { return m.kind_case() == kind; }, timeout);
 }
 
+std::optional<v1::ServerMessage> AgentClient::Next(absl::Duration timeout) {
+  return inbox_.Take([](const v1::ServerMessage&) { return true; }, timeout);
+}
+
 std::optional<v1::Offer> AgentClient::WaitForOffer(absl::Duration timeout) {
   std::optional<v1::ServerMessage> m = WaitFor(v1::ServerMessage::kOffer, timeout);
   if (!m) return std::nullopt;
@@ -615,6 +623,29 @@ bool DaemonFixture::CrashAndRestartDaemon() {
                   << daemon_->StderrText();
     return false;
   }
+  daemon_->HandOverDataDir(**d);
+  daemon_ = std::move(*d);
+  return true;
+}
+
+bool DaemonFixture::DrainAndRestartDaemon() {
+  const Daemon::ExitStatus exit = daemon_->Stop(absl::Seconds(10));
+  if (!exit.exited || exit.exit_code != 0) {
+    ADD_FAILURE() << "ccrouterd did not drain cleanly on SIGTERM (signal " << exit.signal
+                  << ", code " << exit.exit_code << ")\n"
+                  << daemon_->StderrText();
+    return false;
+  }
+  const char* level = getenv("CCR_IT_LOG_LEVEL");
+  absl::StatusOr<std::unique_ptr<Daemon>> d =
+      Daemon::Start(CCROUTERD_PATH, yaml_, level != nullptr ? level : "warn", absl::Seconds(20),
+                    daemon_->data_dir());
+  if (!d.ok()) {
+    ADD_FAILURE() << "ccrouterd did not restart: " << d.status() << "\n---- before the drain ----\n"
+                  << daemon_->StderrText();
+    return false;
+  }
+  previous_stderr_ = daemon_->StderrText();
   daemon_->HandOverDataDir(**d);
   daemon_ = std::move(*d);
   return true;

@@ -48,6 +48,9 @@ struct TestConfig {
   double offer_timeout_seconds = 2;
   double wrap_up_seconds = 0.5;
   double disconnect_grace_seconds = 1;
+  // Desktop heartbeats (0: the engine's defaults, 10 s and 3 missed).
+  double heartbeat_interval_seconds = 0;
+  uint32_t heartbeat_missed_limit = 0;
   double overflow_after_seconds = 1.5;  // voice_billing and voice_emergency, step 1
   double reoffer_cooldown_seconds = 30;
   bool include_voice_billing = true;
@@ -232,6 +235,8 @@ class AgentClient {
   // Takes the first queued message of `kind` (others stay queued).
   std::optional<v1::ServerMessage> WaitFor(v1::ServerMessage::KindCase kind,
                                            absl::Duration timeout);
+  // Takes the first queued message, whatever its kind (to check order).
+  std::optional<v1::ServerMessage> Next(absl::Duration timeout);
   std::optional<v1::Offer> WaitForOffer(absl::Duration timeout);
   std::optional<v1::OfferWithdrawn> WaitForWithdrawn(absl::Duration timeout);
   // True when no offer arrives within `window`.
@@ -294,13 +299,17 @@ class DaemonFixture : public ::testing::Test {
   // Crashes the daemon (SIGKILL) and starts a new one on the same config and
   // data directory, as an operator's restart after a crash would.
   bool CrashAndRestartDaemon();
+  // SIGTERM (a planned restart: the daemon drains and exits 0), then starts a
+  // new one on the same config and data directory.
+  bool DrainAndRestartDaemon();
   // A channel to the daemon on its own TCP connection, as a separate
   // process would have (so one stalled stream cannot share flow control).
   std::shared_ptr<grpc::Channel> NewChannel(bool bdp_probe = true);
   Daemon& daemon() { return *daemon_; }
 
   std::unique_ptr<Daemon> daemon_;
-  std::string yaml_;  // the config the daemon runs with
+  std::string yaml_;             // the config the daemon runs with
+  std::string previous_stderr_;  // of the daemon DrainAndRestartDaemon stopped
 };
 
 // Builders for the messages most tests send.

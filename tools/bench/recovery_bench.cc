@@ -126,17 +126,9 @@ int main(int argc, char** argv) {
       (void)ccr::ApplyCommand(*live, cmd);
       gen.Observe(live->TakeEvents());
       if (snapshot_every > 0 && (i + 1) % snapshot_every == 0) {
-        auto state = std::make_shared<ccr::RouterState>(live->Save());
         journal->WriteSnapshot(
-            last_index,
-            [state, last_index, yaml] {
-              ccr::v1::Snapshot s;
-              s.set_format_version(1);
-              s.set_last_index(last_index);
-              s.set_config_yaml(yaml);
-              ccr::RouterStateToProto(*state, s.mutable_state());
-              return s.SerializeAsString();
-            },
+            ccr::SnapshotSource{last_index, t0, yaml,
+                                std::make_shared<const ccr::RouterState>(live->Save())},
             [](absl::Status s) {
               if (!s.ok() && !absl::IsAlreadyExists(s)) {
                 std::fprintf(stderr, "snapshot failed: %s\n", s.ToString().c_str());

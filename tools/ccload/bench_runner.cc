@@ -529,6 +529,9 @@ class BenchAgent final : public QueuedStreamWriter<v1::AgentMessage, v1::ServerM
       case v1::ServerMessage::kOffer:
         OnOffer(message_.offer());
         break;
+      case v1::ServerMessage::kResync:
+        for (const v1::Offer& offer : message_.resync().offers()) OnOffer(offer);
+        break;
       case v1::ServerMessage::kResult:
         if (message_.result().code() != 0) {
           counters_.Error("AgentDesk command", message_.result().code());

@@ -696,6 +696,10 @@ class SimulatedAgent {
       case v1::ServerMessage::kOffer:
         OnOffer(session, message.offer());
         break;
+      case v1::ServerMessage::kResync:
+        // After a reconnect the open offers come in the resync, not again as offers.
+        for (const v1::Offer& offer : message.resync().offers()) OnOffer(session, offer);
+        break;
       case v1::ServerMessage::kOfferWithdrawn: {
         const v1::OfferWithdrawn& withdrawn = message.offer_withdrawn();
         {
