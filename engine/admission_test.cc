@@ -5,6 +5,7 @@
 // The services run in-process on a real gRPC server; the engine's io_context
 // is not run by a thread, so the strand's backlog is whatever the test posted
 // and the test decides when the strand works (io_.poll()).
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -60,14 +61,26 @@ class AdmissionTest : public ::testing::Test {
     while (engine_->backlog() < n) engine_->Post([](Engine&) {});
   }
 
-  // Lets the strand run until a posted task arrives and the backlog is empty
-  // (bounded: gives up after about 5 s).
-  void RunStrandUntilIdle() {
-    for (int i = 0; i < 5000; ++i) {
+  // Reads the desktop's next message while running the strand by hand (the
+  // test owns it, so it can fill the backlog). The client's message reaches
+  // the server's reactor, and so the strand, some time after Write returns, so
+  // the strand runs until the reply has come. False: none within the stream's
+  // deadline.
+  template <typename Stream>
+  bool ReadRunningStrand(Stream& stream, v1::ServerMessage* msg) {
+    std::atomic<bool> done{false};
+    bool ok = false;
+    std::thread reader([&] {
+      ok = stream.Read(msg);
+      done = true;
+    });
+    while (!done) {
+      io_.restart();  // out of work, an io_context stays stopped until restarted
       io_.poll();
-      if (engine_->backlog() == 0 && i > 0) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
+    reader.join();
+    return ok;
   }
 
   static void WithDeadline(grpc::ClientContext* ctx) {
@@ -183,11 +196,10 @@ TEST_F(AdmissionTest, AgentIsServedWhileSubmitsAreRefusedUntilItsReserveIsSpent)
   v1::AgentMessage login;
   *login.mutable_login() = VoiceLogin("a1");
   ASSERT_TRUE(stream->Write(login));
-  RunStrandUntilIdle();
   v1::ServerMessage msg;
-  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(ReadRunningStrand(*stream, &msg));
   ASSERT_TRUE(msg.has_login_ok()) << msg.DebugString();
-  ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(ReadRunningStrand(*stream, &msg));
   ASSERT_TRUE(msg.has_resync()) << msg.DebugString();  // right after login_ok, always
 
   FillBacklogTo(kMaxBacklog);
@@ -205,9 +217,8 @@ TEST_F(AdmissionTest, AgentIsServedWhileSubmitsAreRefusedUntilItsReserveIsSpent)
   not_ready.mutable_set_state()->set_state(v1::AGENT_STATE_NOT_READY);
   not_ready.mutable_set_state()->set_reason("lunch");
   ASSERT_TRUE(stream->Write(not_ready));
-  RunStrandUntilIdle();
-  ASSERT_TRUE(stream->Read(&msg));
-  while (msg.has_state_changed()) ASSERT_TRUE(stream->Read(&msg));
+  ASSERT_TRUE(ReadRunningStrand(*stream, &msg));
+  while (msg.has_state_changed()) ASSERT_TRUE(ReadRunningStrand(*stream, &msg));
   ASSERT_TRUE(msg.has_result()) << msg.DebugString();
   EXPECT_EQ(msg.result().request_id(), 1u);
   EXPECT_EQ(msg.result().code(), 0) << msg.result().message();

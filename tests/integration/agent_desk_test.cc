@@ -41,13 +41,6 @@ class AgentDeskTest : public DaemonFixture {
     EXPECT_TRUE(s.ok()) << spec.idempotency_key() << ": " << s.error_message();
     return reply.contact_id();
   }
-  v1::ExplainReply Explain(const std::string& contact_id) {
-    Operator op(NewChannel());
-    v1::ExplainReply reply;
-    grpc::Status s = op.Explain(contact_id, &reply);
-    EXPECT_TRUE(s.ok()) << contact_id << ": " << s.error_message();
-    return reply;
-  }
   // Offered and accepted: the contact is connected with `agent`.
   std::string Connect(AgentClient& agent, const std::string& key) {
     const std::string contact = Submitted(Contact(key, v1::CHANNEL_VOICE));

@@ -672,6 +672,14 @@ void DaemonFixture::TearDown() {
   daemon_.reset();
 }
 
+v1::ExplainReply DaemonFixture::Explain(const std::string& contact_id) {
+  Operator op(NewChannel());
+  v1::ExplainReply reply;
+  grpc::Status s = op.Explain(contact_id, &reply);
+  EXPECT_TRUE(s.ok()) << contact_id << ": " << s.error_message();
+  return reply;
+}
+
 std::shared_ptr<grpc::Channel> DaemonFixture::NewChannel(bool bdp_probe) {
   grpc::ChannelArguments args;
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);

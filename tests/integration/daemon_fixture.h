@@ -306,6 +306,8 @@ class DaemonFixture : public ::testing::Test {
   // process would have (so one stalled stream cannot share flow control).
   std::shared_ptr<grpc::Channel> NewChannel(bool bdp_probe = true);
   Daemon& daemon() { return *daemon_; }
+  // Admin.Explain of a live contact (a failure is recorded, not fatal).
+  v1::ExplainReply Explain(const std::string& contact_id);
 
   std::unique_ptr<Daemon> daemon_;
   std::string yaml_;             // the config the daemon runs with

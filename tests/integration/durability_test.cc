@@ -29,13 +29,6 @@ class DurabilityTest : public DaemonFixture {
     config.offer_timeout_seconds = 30;
     return StartDaemon(config);
   }
-  v1::ExplainReply Explain(const std::string& contact_id) {
-    Operator op(NewChannel());
-    v1::ExplainReply reply;
-    grpc::Status s = op.Explain(contact_id, &reply);
-    EXPECT_TRUE(s.ok()) << contact_id << ": " << s.error_message();
-    return reply;
-  }
 };
 
 std::string Submitted(Gateway& gateway, const v1::ContactSpec& spec) {

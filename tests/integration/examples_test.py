@@ -102,7 +102,11 @@ class ExamplesTest(unittest.TestCase):
         cancelled = next(s for s in steps if s["step"] == "cancelled")
         self.assertEqual(cancelled["state"], "CONTACT_STATE_CANCELLED", cancelled)
 
-        out, _ = self.desktop.communicate(timeout=DESKTOP_TIMEOUT_S)
+        # stderr belongs to the JsonLines reader: wait for the exit and read
+        # stdout alone (communicate() would take stderr lines from under it).
+        self.desktop.wait(timeout=DESKTOP_TIMEOUT_S)
+        out = self.desktop.stdout.read()
+        desk_events.thread.join(timeout=5)
         self.assertEqual(self.desktop.returncode, 0, "\n".join(desk_events.raw[-20:]))
         summary = json.loads(out.decode().strip().splitlines()[-1])
         self.assertEqual(summary["handled"], CONTACTS, summary)
