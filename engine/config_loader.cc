@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cassert>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -13,8 +14,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "engine/wire.h"
 #include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "router/router.h"
 #include "yaml-cpp/yaml.h"
 
@@ -427,6 +431,48 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes) 
     text.append(buffer, static_cast<size_t>(n));
   }
   return text;
+}
+
+namespace {
+
+// The value at `path` ("limits.event_window") of `config` equals that of `other`.
+bool SameAt(const google::protobuf::Message& config, const google::protobuf::Message& other,
+            absl::string_view path) {
+  const google::protobuf::Message* a = &config;
+  const google::protobuf::Message* b = &other;
+  for (absl::string_view name : absl::StrSplit(path, '.')) {
+    const google::protobuf::FieldDescriptor* f =
+        a->GetDescriptor()->FindFieldByName(std::string(name));
+    assert(f != nullptr && !f->is_repeated());  // kRestartOnlyConfigKeys names real fields
+    const google::protobuf::Reflection* ra = a->GetReflection();
+    const google::protobuf::Reflection* rb = b->GetReflection();
+    switch (f->cpp_type()) {
+      case google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE:
+        a = &ra->GetMessage(*a, f);
+        b = &rb->GetMessage(*b, f);
+        continue;
+      case google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE:
+        return ra->GetDouble(*a, f) == rb->GetDouble(*b, f);
+      case google::protobuf::FieldDescriptor::CPPTYPE_UINT32:
+        return ra->GetUInt32(*a, f) == rb->GetUInt32(*b, f);
+      case google::protobuf::FieldDescriptor::CPPTYPE_BOOL:
+        return ra->GetBool(*a, f) == rb->GetBool(*b, f);
+      default:
+        assert(false && "add the field's type here");
+        return false;
+    }
+  }
+  return google::protobuf::util::MessageDifferencer::Equals(*a, *b);
+}
+
+}  // namespace
+
+std::vector<std::string> ChangedRestartOnlyKeys(const v1::Config& running, const v1::Config& next) {
+  std::vector<std::string> changed;
+  for (absl::string_view key : kRestartOnlyConfigKeys) {
+    if (!SameAt(running, next, key)) changed.push_back(absl::StrCat("config.", key));
+  }
+  return changed;
 }
 
 }  // namespace ccr

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -44,6 +45,25 @@ RouterConfig ToRouterConfig(const v1::Config& config);
 
 // Both steps, plus a trial Router::Create so errors surface before use.
 absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config* wire = nullptr);
+// Config keys the engine reads once, at start: the listeners' TLS, the
+// strand's bound, the desktops' grace and the stream bounds. A reload that
+// changes one is refused naming it (a restart applies it), never ignored.
+inline constexpr absl::string_view kRestartOnlyConfigKeys[] = {
+    "tls",
+    "plaintext",
+    "max_strand_backlog",
+    "disconnect_grace_seconds",
+    "heartbeat_interval_seconds",
+    "heartbeat_missed_limit",
+    "limits.submit_stream_messages_per_second",
+    "limits.agent_stream_messages_per_second",
+    "limits.max_watch_streams",
+    "limits.watch_stream_queue",
+    "limits.agent_stream_queue",
+    "limits.event_window",
+};
+// The restart-only keys whose values differ, as "config.<key>".
+std::vector<std::string> ChangedRestartOnlyKeys(const v1::Config& running, const v1::Config& next);
 
 // Reads a regular file of at most `max_bytes`. Anything else (a FIFO, a
 // device, a directory) is refused without reading it: opening is

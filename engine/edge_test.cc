@@ -216,6 +216,22 @@ v1::ContactSpec ValidContact() {
   return c;
 }
 
+TEST(ConfigLoader, RestartOnlyKeysThatChangeAreNamed) {
+  v1::Config running;
+  ASSERT_TRUE(LoadRouterConfig(DefaultConfigYaml(), &running).ok());
+  v1::Config next = running;
+  EXPECT_THAT(ChangedRestartOnlyKeys(running, next), ::testing::IsEmpty());
+  next.set_sticky_window_seconds(running.sticky_window_seconds() + 60);  // reloadable
+  next.mutable_limits()->set_max_live_contacts(1000);                    // reloadable
+  EXPECT_THAT(ChangedRestartOnlyKeys(running, next), ::testing::IsEmpty());
+  next.set_max_strand_backlog(running.max_strand_backlog() + 1);
+  next.mutable_limits()->set_event_window(7);
+  next.mutable_tls()->set_cert_file("/etc/ccrouter/cert.pem");
+  EXPECT_THAT(ChangedRestartOnlyKeys(running, next),
+              ::testing::ElementsAre("config.tls", "config.max_strand_backlog",
+                                     "config.limits.event_window"));
+}
+
 TEST(Wire, ValidContactPicksTheChannelDefaultQueue) {
   absl::StatusOr<ContactSpec> s = ContactSpecFromWire(ValidContact(), DefaultConfig(), kNow);
   ASSERT_TRUE(s.ok()) << s.status();

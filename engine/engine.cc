@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
 #include "ccrouter/v1/snapshot.pb.h"
@@ -263,8 +264,9 @@ void Engine::OnBatch(const BatchReport& report) {
   std::deque<Awaiting> refused;
   refused.swap(awaiting_);
   backlog_.fetch_sub(refused.size(), std::memory_order_relaxed);
-  const Applied failed{absl::UnavailableError(absl::StrCat(
-      "journal: ", report.status.message(), "; the command was not accepted, retry later"))};
+  Applied failed;
+  failed.status = absl::UnavailableError(absl::StrCat(
+      "journal: ", report.status.message(), "; the command was not accepted, retry later"));
   for (const Awaiting& a : refused) {
     if (a.done) a.done(*this, failed);
   }
@@ -866,6 +868,17 @@ absl::StatusOr<Engine::PreparedReload> Engine::PrepareReload(std::string yaml) c
   v1::Config wire;
   absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml, &wire);
   if (!config.ok()) return config.status();
+  // Refused, not half-applied: the keys the engine reads only at start
+  // would otherwise change in the file and silently not in the engine.
+  if (options_.start_config) {
+    if (std::vector<std::string> changed = ChangedRestartOnlyKeys(*options_.start_config, wire);
+        !changed.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          absl::StrJoin(changed, ", "),
+          ": read at start only, so a reload cannot change them; restart ccrouterd to apply "
+          "(nothing of this config was applied)"));
+    }
+  }
   PreparedReload reload;
   // So is one whose auth section (or token file) does not; the policy takes
   // effect with the config.

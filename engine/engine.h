@@ -21,6 +21,7 @@
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "ccrouter/v1/agent_desk.pb.h"
+#include "ccrouter/v1/config.pb.h"
 #include "ccrouter/v1/events.pb.h"
 #include "engine/apply.h"
 #include "engine/auth.h"
@@ -44,6 +45,10 @@ using AgentOutbox =
 using EventOutbox = StreamWriter<grpc::ServerWriteReactor<v1::LifecycleEvent>, v1::LifecycleEvent>;
 
 struct EngineOptions {
+  // The config the daemon started with: a reload that changes one of its
+  // restart-only keys (kRestartOnlyConfigKeys) is refused naming them.
+  // Absent: no such check (engines made by tests).
+  std::optional<v1::Config> start_config;
   std::string config_path;  // empty: the embedded default
   size_t max_backlog = 20000;
   size_t agent_backlog_reserve = 2000;  // desktop commands admitted beyond max_backlog

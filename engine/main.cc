@@ -298,6 +298,7 @@ int main(int argc, char** argv) {
   }
   if (wire.limits().event_window() > 0) options.event_window = wire.limits().event_window();
   options.config_path = flags.config;
+  options.start_config = wire;
   options.metrics = &metrics;
   if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();
   // Desktops keep a tenth above the bound, so agents work through a submit flood.

@@ -134,6 +134,30 @@ TEST_F(ConfigReloadTest, AliasBombIsRefusedWhileSubmitsKeepBeingAnswered) {
   EXPECT_EQ(reply.queues(), 7u);
 }
 
+// Keys read only at start are never silently ignored by a reload (it used to
+// answer OK while max_strand_backlog stayed as it was): the reload is refused
+// naming them, and a config changing only reloadable keys still applies.
+TEST_F(ConfigReloadTest, ReloadChangingAStartOnlyKeyIsRefusedNamingIt) {
+  ASSERT_TRUE(StartDaemon());
+  Operator op(NewChannel());
+  std::string changed = yaml_;
+  const std::string from = "max_strand_backlog: 20000";
+  ASSERT_NE(changed.find(from), std::string::npos) << yaml_;
+  changed.replace(changed.find(from), from.size(), "max_strand_backlog: 5000");
+  v1::ReloadConfigReply reply;
+  grpc::Status s = op.ReloadConfig(changed, &reply);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  EXPECT_THAT(s.error_message(), HasSubstr("config.max_strand_backlog"));
+  EXPECT_THAT(s.error_message(), HasSubstr("restart"));
+
+  std::string reloadable = yaml_;
+  const std::string sticky = "sticky_window_seconds: 3600";
+  ASSERT_NE(reloadable.find(sticky), std::string::npos) << yaml_;
+  reloadable.replace(reloadable.find(sticky), sticky.size(), "sticky_window_seconds: 600");
+  s = op.ReloadConfig(reloadable, &reply);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
 TEST_F(ConfigReloadTest, ConfigFileOverTheLimitIsRefusedOnSighupNamingIt) {
   ASSERT_TRUE(StartDaemon());
   // gRPC caps a ReloadConfig request at 64 KiB; a file is capped at 1 MiB.
