@@ -256,9 +256,11 @@ void Engine::OnBatch(const BatchReport& report) {
   }
   // Nothing in the batch is durable, and what was appended after it is
   // dropped with it: all of it is refused, none of it applied.
-  LogAlways("journal_write_failed", {{"error", std::string(report.status.message())},
-                                     {"first", absl::StrCat(report.first)},
-                                     {"refused", absl::StrCat(awaiting_.size())}});
+  LogAlways("journal_write_failed",
+            {{"error", std::string(report.status.message())},
+             {"first", absl::StrCat(report.first)},
+             {"refused", absl::StrCat(awaiting_.size())}},
+            LogLevel::kError);
   if (journal_write_errors_) journal_write_errors_->Increment();
   journal_->DiscardUnwritten();
   std::deque<Awaiting> refused;

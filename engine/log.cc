@@ -289,8 +289,8 @@ void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<Log
   if (LogEnabled(level)) Writer().Emit(FormatLogLine(level, event, fields, absl::Now()));
 }
 
-void LogAlways(absl::string_view event, std::initializer_list<LogField> fields) {
-  Writer().Emit(FormatLogLine(LogLevel::kInfo, event, fields, absl::Now()));
+void LogAlways(absl::string_view event, std::initializer_list<LogField> fields, LogLevel level) {
+  Writer().Emit(FormatLogLine(level, event, fields, absl::Now()));
 }
 
 void StartLogWriter(LogWriterOptions options) { Writer().Start(options); }

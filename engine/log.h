@@ -39,8 +39,11 @@ bool LogEnabled(LogLevel level);
 
 using LogField = std::pair<absl::string_view, std::string>;
 void LogEvent(LogLevel level, absl::string_view event, std::initializer_list<LogField> fields);
-// Logged whatever the level: lines operators' scripts rely on (listening).
-void LogAlways(absl::string_view event, std::initializer_list<LogField> fields);
+// Logged whatever the level: lines operators' scripts rely on (listening),
+// and warnings and errors nobody may miss. `level` labels the line (a warning says level=warn) but
+// never hides it.
+void LogAlways(absl::string_view event, std::initializer_list<LogField> fields,
+               LogLevel level = LogLevel::kInfo);
 
 struct LogWriterOptions {
   int fd = 2;                                 // where lines go (stderr)

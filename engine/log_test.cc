@@ -107,6 +107,10 @@ TEST(LogWriter, QueuedLinesAreWrittenInOrderByStop) {
   StartLogWriter({.fd = pipe_fds[1]});
   for (int i = 0; i < 100; ++i) LogAlways("line", {{"i", absl::StrCat(i)}});
   LogAlways("journal_summary", {});
+  // Logged whatever the level, labelled with its own: a warning says so.
+  SetLogLevel(LogLevel::kError);
+  LogAlways("no_journal", {{"warning", "w"}}, LogLevel::kWarn);
+  SetLogLevel(LogLevel::kInfo);
   EXPECT_TRUE(StopLogWriter(absl::Seconds(30)));
   ::close(pipe_fds[1]);
   reader.join();
@@ -118,6 +122,8 @@ TEST(LogWriter, QueuedLinesAreWrittenInOrderByStop) {
     at = next;
   }
   EXPECT_NE(written.find("event=journal_summary\n", at), std::string::npos);
+  EXPECT_NE(written.find("level=warn event=no_journal warning=w\n", at), std::string::npos)
+      << written.substr(at);
 }
 
 }  // namespace

@@ -272,10 +272,12 @@ int main(int argc, char** argv) {
   if (policy->open) {
     // Started open with or without `auth.open: true` (the embedded default
     // has no auth section); only a reload needs it said to open the engine.
-    ccr::LogAlways("auth_open", {{"declared", wire.auth().open() ? "true" : "false"},
-                                 {"warning",
-                                  "no auth.token_file or auth.certificate_roles: every caller "
-                                  "acts as admin; for loopback development only"}});
+    ccr::LogAlways("auth_open",
+                   {{"declared", wire.auth().open() ? "true" : "false"},
+                    {"warning",
+                     "no auth.token_file or auth.certificate_roles: every caller "
+                     "acts as admin; for loopback development only"}},
+                   ccr::LogLevel::kWarn);
   }
   auth.SetPolicy(*std::move(policy));
   ccr::EngineOptions options;
@@ -314,17 +316,21 @@ int main(int argc, char** argv) {
   }
   ccr::Recovered recovered;
   if (flags.data_dir.empty()) {
-    ccr::LogAlways("no_journal", {{"warning",
-                                   "no --data-dir: contacts and agent state do not survive a "
-                                   "restart; never run production like this"}});
+    ccr::LogAlways("no_journal",
+                   {{"warning",
+                     "no --data-dir: contacts and agent state do not survive a "
+                     "restart; never run production like this"}},
+                   ccr::LogLevel::kWarn);
   } else {
     options.journal.dir = flags.data_dir;
     options.journal.fsync = flags.fsync;
     options.snapshot_every_commands = flags.snapshot_every;
     if (!flags.fsync) {
-      ccr::LogAlways("fsync_off", {{"warning",
-                                    "--fsync=off: acknowledged contacts are lost if the machine "
-                                    "crashes; for tests and benchmarks only"}});
+      ccr::LogAlways("fsync_off",
+                     {{"warning",
+                       "--fsync=off: acknowledged contacts are lost if the machine "
+                       "crashes; for tests and benchmarks only"}},
+                     ccr::LogLevel::kWarn);
     }
     absl::StatusOr<ccr::Recovered> r = ccr::Recover({flags.data_dir, flags.recover_skip_corrupt});
     if (!r.ok()) {
@@ -333,7 +339,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (const std::string& d : r->report.dropped) {
-      ccr::LogAlways("recovery_dropped", {{"what", d}});
+      ccr::LogAlways("recovery_dropped", {{"what", d}}, ccr::LogLevel::kWarn);
     }
     ccr::LogAlways("recovered",
                    {{"snapshot", r->report.snapshot_file},
