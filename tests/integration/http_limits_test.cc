@@ -101,6 +101,12 @@ std::vector<tcp::socket> OpenConnections(boost::asio::io_context& io, const tcp:
 }
 
 TEST_F(HttpLimitsTest, ConnectionFloodLeavesRoomForGatewaysAndNeverSpins) {
+  if (std::getenv("CCR_UNDER_SANITIZERS") != nullptr) {
+    // UBSan's vptr check probes memory through a pipe; with every descriptor
+    // taken on purpose that fails, and it reports Boost's error_category as
+    // an invalid object. The normal stage runs this test.
+    GTEST_SKIP() << "needs free file descriptors for the sanitizer runtime";
+  }
   ASSERT_TRUE(StartDaemon());
   const pid_t pid = daemon().pid();
   rlimit old{};
