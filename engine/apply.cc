@@ -92,7 +92,7 @@ Applied ApplyCommand(Router& router, const v1::Command& cmd, const RouterConfig*
         out.status = spec.status();
         break;
       }
-      absl::StatusOr<SubmitResult> r = router.Submit(*spec, now);
+      absl::StatusOr<SubmitResult> r = router.Submit(*spec, now, cmd.request_digest());
       out.status = r.status();
       if (r.ok()) out.submit = std::move(*r);
       break;

@@ -27,19 +27,27 @@ absl::Status AnswerSubmit(Engine& engine, const Applied& applied, const v1::Cont
   }
   if (applied.status.code() != absl::StatusCode::kAlreadyExists) return applied.status;
   Router& router = engine.router();
-  std::optional<ContactId> first = router.FindByIdempotencyKey(contact.idempotency_key());
+  std::optional<IdempotencyView> first = router.LookupIdempotencyKey(contact.idempotency_key());
   if (!first) return applied.status;
-  reply->set_contact_id(ContactIdString(*first));
+  // The same key with another request is a gateway bug, not a retry: saying
+  // "duplicate" would hide that the second contact was never queued.
+  if (first->request_digest != 0 && first->request_digest != SubmitRequestDigest(contact)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("contact.idempotency_key: '", contact.idempotency_key().substr(0, 64),
+                     "' was used for ", ContactIdString(first->contact),
+                     " with a different request; a new contact needs a new key"));
+  }
+  reply->set_contact_id(ContactIdString(first->contact));
   reply->set_duplicate(true);
-  absl::StatusOr<ContactView> view = router.GetContact(*first, engine.Now());
+  absl::StatusOr<ContactView> view = router.GetContact(first->contact, engine.Now());
   if (view.ok()) {
     reply->set_queue(view->queue);
     reply->set_state(ContactStateToWire(view->state));
     reply->set_position(view->position);
     reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(view->estimated_wait));
-  } else {
-    reply->set_queue(contact.queue());
-    reply->set_state(v1::CONTACT_STATE_COMPLETED);  // ended: it is no longer live
+  } else if (first->ended) {  // ended within the window: how and where
+    reply->set_queue(first->ended_queue);
+    reply->set_state(ContactStateToWire(*first->ended));
   }
   return absl::OkStatus();
 }
@@ -53,6 +61,7 @@ absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const 
   v1::Command cmd;
   *cmd.mutable_submit()->mutable_contact() = contact;
   cmd.mutable_submit()->mutable_contact()->set_queue(spec->queue);
+  cmd.set_request_digest(SubmitRequestDigest(contact));
   return cmd;
 }
 

@@ -293,6 +293,9 @@ void IdempotencyToProto(const IdempotencyRecord& i, Record::Idempotency* r) {
   r->set_key(i.key);
   r->set_contact(i.contact);
   r->set_expires_ns(TimeNs(i.expires));
+  r->set_request_digest(i.request_digest);
+  if (i.ended) r->set_ended_state(static_cast<uint32_t>(*i.ended) + 1);
+  r->set_ended_queue(i.ended_queue);
 }
 
 void DeferredEventToProto(const DeferredEventRecord& d, Record::DeferredEvent* r) {
@@ -473,8 +476,24 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
   for (const Record::Sticky& r : in.sticky()) {
     st.sticky.push_back({r.customer_id(), r.agent_id(), FromTimeNs(r.answered_ns())});
   }
-  for (const Record::Idempotency& r : in.idempotency()) {
-    st.idempotency.push_back({r.key(), r.contact(), FromTimeNs(r.expires_ns())});
+  for (int i = 0; i < in.idempotency_size(); ++i) {
+    const Record::Idempotency& r = in.idempotency(i);
+    IdempotencyRecord& rec = st.idempotency.emplace_back();
+    rec.key = r.key();
+    rec.contact = r.contact();
+    rec.expires = FromTimeNs(r.expires_ns());
+    rec.request_digest = r.request_digest();
+    if (r.ended_state() != 0) {
+      ContactState ended;
+      if (absl::Status s = ToEnum(r.ended_state() - 1, kContactStates,
+                                  absl::StrCat("state.idempotency[", i, "].ended_state"),
+                                  "a contact state", &ended);
+          !s.ok()) {
+        return s;
+      }
+      rec.ended = ended;
+    }
+    rec.ended_queue = r.ended_queue();
   }
   for (int i = 0; i < in.deferred_events_size(); ++i) {
     const Record::DeferredEvent& r = in.deferred_events(i);

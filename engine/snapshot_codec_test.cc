@@ -64,7 +64,7 @@ static_assert(FieldCount<QueueRecord>() == 5);
 // 13 cumulative counters are kept; the rest are live figures Queues() fills.
 static_assert(FieldCount<QueueStats>() == 24);
 static_assert(FieldCount<StickyRecord>() == 3);
-static_assert(FieldCount<IdempotencyRecord>() == 3);
+static_assert(FieldCount<IdempotencyRecord>() == 6);
 static_assert(FieldCount<DeferredEventRecord>() == 2);
 static_assert(FieldCount<TimerRecord>() == 5);
 static_assert(FieldCount<RouterState>() == 13);
@@ -115,7 +115,9 @@ auto Fields(const QueueRecord& q) {  // counters: separately
   return std::tie(q.name, q.answer_interval_seconds, q.intervals_measured, q.last_answer);
 }
 auto Fields(const StickyRecord& s) { return std::tie(s.customer_id, s.agent_id, s.answered); }
-auto Fields(const IdempotencyRecord& i) { return std::tie(i.key, i.contact, i.expires); }
+auto Fields(const IdempotencyRecord& i) {
+  return std::tie(i.key, i.contact, i.expires, i.request_digest, i.ended, i.ended_queue);
+}
 auto Fields(const TimerRecord& t) { return std::tie(t.at, t.sequence, t.kind, t.id, t.aux); }
 
 void ExpectSpecEq(const ContactSpec& a, const ContactSpec& b, const std::string& where) {
@@ -315,7 +317,8 @@ RouterState FullState() {
 
   st.sticky.push_back({"cust-1", "a-1", At(-86'000, 1)});
   st.sticky.push_back({"cust-2", "a-2", At(10, 0)});
-  st.idempotency.push_back({"gw-7:call-1", 3, At(86'400 - 600, 1)});
+  st.idempotency.push_back({"gw-7:call-1", 3, At(86'400 - 600, 1), 0xfeedface'cafebeefull,
+                            ContactState::kCancelled, "voice_billing"});
   st.idempotency.push_back({"gw-7:chat-9", 7, absl::InfiniteFuture()});
 
   Event done;

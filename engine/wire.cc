@@ -6,6 +6,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace ccr {
 
@@ -102,6 +104,22 @@ absl::StatusOr<Signals> SignalsFromWire(const v1::Signals& in, absl::string_view
     s.keywords.push_back(k);
   }
   return s;
+}
+
+uint64_t SubmitRequestDigest(const v1::ContactSpec& contact) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream out(&stream);
+    out.SetSerializationDeterministic(true);  // map order, so a retry hashes the same
+    contact.SerializeToCodedStream(&out);
+  }
+  uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a 64
+  for (const unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ull;
+  }
+  return hash == 0 ? 1 : hash;
 }
 
 absl::StatusOr<Signals> MergeSignalsFromWire(const Signals& before,

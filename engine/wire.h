@@ -48,6 +48,10 @@ v1::AgentState AgentStatusToWire(AgentStatus s);
 // queue, else the first queue of the channel).
 absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,
                                                 const RouterConfig& config, absl::Time now);
+// A digest of a submit's contact as the gateway sent it (deterministic
+// serialization, FNV-1a 64): equal for a retry of the same request. Never 0.
+uint64_t SubmitRequestDigest(const v1::ContactSpec& contact);
+
 // An update's new signals: `before` with what `update.signals` sends (present
 // scalars, non-empty keywords) and what `update.update_mask` names replaced.
 // InvalidArgument naming the field for a bad value or mask path.

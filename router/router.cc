@@ -639,7 +639,8 @@ void Router::Impl::Enqueue(Contact& c) {
   MatchContact(c);
 }
 
-absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl::Time now) {
+absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl::Time now,
+                                                  uint64_t request_digest) {
   AdvanceTo(now);
   if (spec.idempotency_key.empty()) {
     return absl::InvalidArgumentError("contact.idempotency_key: required");
@@ -679,7 +680,10 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   ++queue.stats.submitted;
   const absl::Time expires = now_ + config_.idempotency_window;
   idempotency_expiry_.push_back({expires, spec.idempotency_key});
-  idempotency_[idempotency_expiry_.back().key] = IdempotencyEntry{id, expires};
+  IdempotencyEntry& entry = idempotency_[idempotency_expiry_.back().key];
+  entry.contact = id;
+  entry.expires = expires;
+  entry.request_digest = request_digest;
 
   if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = "needs a senior agent";
   if (c.score.supervisor_alert) {
@@ -796,9 +800,22 @@ void Router::Impl::AppendHistory(std::vector<std::string>& history, absl::string
   }
 }
 
+uint32_t Router::Impl::InternEndedQueue(const std::string& name) {
+  auto [it, added] = ended_queue_index_.try_emplace(name, ended_queue_names_.size());
+  if (added) ended_queue_names_.push_back(name);
+  return it->second;
+}
+
 void Router::Impl::Finish(Contact& c, ContactState final_state) {
   if (IsWaiting(c.state)) RemoveWaiting(c);
   c.state = final_state;
+  // A retry of its key within the window answers how and where it ended.
+  if (auto it = idempotency_.find(c.spec.idempotency_key);
+      it != idempotency_.end() && it->second.contact == c.id) {
+    it->second.ended = true;
+    it->second.ended_state = final_state;
+    it->second.ended_queue = InternEndedQueue(queues_[c.queue].config.name);
+  }
   contacts_.erase(c.id);
 }
 
@@ -1645,8 +1662,9 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
 absl::StatusOr<std::vector<ContactId>> Router::Reconfigure(RouterConfig config, absl::Time now) {
   return impl_->Reconfigure(std::move(config), now);
 }
-absl::StatusOr<SubmitResult> Router::Submit(const ContactSpec& spec, absl::Time now) {
-  return impl_->Submit(spec, now);
+absl::StatusOr<SubmitResult> Router::Submit(const ContactSpec& spec, absl::Time now,
+                                            uint64_t request_digest) {
+  return impl_->Submit(spec, now, request_digest);
 }
 absl::Status Router::Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
                             absl::Time now) {
@@ -1701,6 +1719,9 @@ std::vector<Event> Router::TakeEvents() {
 }
 std::optional<ContactId> Router::FindByIdempotencyKey(absl::string_view key) const {
   return impl_->FindByIdempotencyKey(key);
+}
+std::optional<IdempotencyView> Router::LookupIdempotencyKey(absl::string_view key) const {
+  return impl_->LookupIdempotencyKey(key);
 }
 absl::StatusOr<ContactView> Router::GetContact(ContactId id, absl::Time now) const {
   return impl_->GetContact(id, now);

@@ -102,6 +102,13 @@ struct Event {
   uint64_t sequence = 0;
 };
 
+struct IdempotencyView {
+  ContactId contact = 0;
+  uint64_t request_digest = 0;  // 0: not known (submitted before digests were kept)
+  std::optional<ContactState> ended;
+  std::string ended_queue;
+};
+
 struct SubmitResult {
   ContactId contact = 0;
   std::string queue;
@@ -245,7 +252,10 @@ class Router {
   // ---- gateway commands ----
   // AlreadyExists when the idempotency key is known (FindByIdempotencyKey
   // gives the first contact); NotFound for an unknown queue.
-  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now);
+  // `request_digest` (of the gateway's request, 0: unknown) is kept with the
+  // idempotency key, so a retry can be told from another request reusing it.
+  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now,
+                                      uint64_t request_digest = 0);
   // New signals (and tier, when set); takes effect at once.
   absl::Status Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
                       absl::Time now);
@@ -296,6 +306,9 @@ class Router {
 
   // ---- queries (no state change) ----
   std::optional<ContactId> FindByIdempotencyKey(absl::string_view key) const;
+  // What the idempotency window holds for `key`: the contact, the digest of
+  // the request that created it, and, once it has ended, how and where.
+  std::optional<IdempotencyView> LookupIdempotencyKey(absl::string_view key) const;
   absl::StatusOr<ContactView> GetContact(ContactId id, absl::Time now) const;
   absl::StatusOr<Explanation> Explain(ContactId id, absl::Time now) const;
   std::vector<QueueStats> Queues(absl::Time now) const;

@@ -13,6 +13,18 @@ std::optional<ContactId> Router::Impl::FindByIdempotencyKey(absl::string_view ke
   return it->second.contact;
 }
 
+std::optional<IdempotencyView> Router::Impl::LookupIdempotencyKey(absl::string_view key) const {
+  auto it = idempotency_.find(key);
+  if (it == idempotency_.end()) return std::nullopt;
+  const IdempotencyEntry& e = it->second;
+  IdempotencyView view{e.contact, e.request_digest, std::nullopt, ""};
+  if (e.ended) {
+    view.ended = e.ended_state;
+    view.ended_queue = ended_queue_names_[e.ended_queue];
+  }
+  return view;
+}
+
 uint32_t Router::Impl::Position(const Contact& c) const {
   if (c.state != ContactState::kQueued) return 0;
   if (c.reserved_for != kNoAgent) return 1 + agents_[c.reserved_for]->reserved.size() - 1;

@@ -91,7 +91,15 @@ RouterState Router::Impl::Save() const {
     return a.customer_id < b.customer_id;
   });
   for (const auto& [key, entry] : idempotency_) {
-    st.idempotency.push_back({std::string(key), entry.contact, entry.expires});
+    IdempotencyRecord& rec = st.idempotency.emplace_back();
+    rec.key = std::string(key);
+    rec.contact = entry.contact;
+    rec.expires = entry.expires;
+    rec.request_digest = entry.request_digest;
+    if (entry.ended) {
+      rec.ended = entry.ended_state;
+      rec.ended_queue = ended_queue_names_[entry.ended_queue];
+    }
   }
   std::sort(st.idempotency.begin(), st.idempotency.end(),
             [](const IdempotencyRecord& a, const IdempotencyRecord& b) { return a.key < b.key; });
@@ -257,7 +265,15 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
           absl::StrCat("state.idempotency: key '", e->key, "' appears twice"));
     }
     r.idempotency_expiry_.push_back({e->expires, e->key});
-    r.idempotency_[r.idempotency_expiry_.back().key] = IdempotencyEntry{e->contact, e->expires};
+    IdempotencyEntry& entry = r.idempotency_[r.idempotency_expiry_.back().key];
+    entry.contact = e->contact;
+    entry.expires = e->expires;
+    entry.request_digest = e->request_digest;
+    if (e->ended) {
+      entry.ended = true;
+      entry.ended_state = *e->ended;
+      entry.ended_queue = r.InternEndedQueue(e->ended_queue);
+    }
   }
   for (const DeferredEventRecord& d : st.deferred_events)
     r.deferred_events_.emplace(d.due, d.event);

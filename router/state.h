@@ -10,6 +10,7 @@
 #define CCROUTER_ROUTER_STATE_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -76,6 +77,9 @@ struct IdempotencyRecord {
   std::string key;
   ContactId contact = 0;
   absl::Time expires;
+  uint64_t request_digest = 0;
+  std::optional<ContactState> ended;
+  std::string ended_queue;
 };
 
 struct DeferredEventRecord {

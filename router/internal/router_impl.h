@@ -194,6 +194,12 @@ struct Timer {
 struct IdempotencyEntry {
   ContactId contact = 0;
   absl::Time expires;
+  uint64_t request_digest = 0;  // of the gateway's request; 0: not known
+  // Once the contact has ended: how, and in which queue (an index into
+  // ended_queue_names_). Kept small: there is one entry per contact.
+  uint32_t ended_queue = 0;
+  ContactState ended_state = ContactState::kQueued;
+  bool ended = false;
 };
 
 class Router::Impl {
@@ -202,7 +208,8 @@ class Router::Impl {
 
   // Commands (router.cc).
   absl::StatusOr<std::vector<ContactId>> Reconfigure(RouterConfig config, absl::Time now);
-  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now);
+  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now,
+                                      uint64_t request_digest);
   absl::Status Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
                       absl::Time now);
   absl::Status Abandon(ContactId id, absl::Time now);
@@ -226,6 +233,7 @@ class Router::Impl {
 
   // Queries (router_queries.cc).
   std::optional<ContactId> FindByIdempotencyKey(absl::string_view key) const;
+  std::optional<IdempotencyView> LookupIdempotencyKey(absl::string_view key) const;
   absl::StatusOr<ContactView> GetContact(ContactId id, absl::Time now) const;
   absl::StatusOr<Explanation> Explain(ContactId id, absl::Time now) const;
   std::vector<QueueStats> Queues(absl::Time now) const;
@@ -330,6 +338,11 @@ class Router::Impl {
   absl::flat_hash_map<std::string, uint32_t> queue_index_;
   absl::flat_hash_map<std::string, uint32_t> languages_;
   std::vector<std::string> language_names_;
+  // Queue names that idempotency entries of ended contacts refer to, interned
+  // (queues come and go with reloads; the names stay few).
+  std::vector<std::string> ended_queue_names_;
+  absl::flat_hash_map<std::string, uint32_t> ended_queue_index_;
+  uint32_t InternEndedQueue(const std::string& name);
   std::array<std::string, kSpecialSkillCount> special_skills_;
 
   absl::node_hash_map<ContactId, Contact> contacts_;

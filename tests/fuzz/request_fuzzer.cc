@@ -41,6 +41,7 @@ EdgeResult SubmitEdge(const v1::ContactSpec& contact, const RouterConfig& config
   v1::Command cmd;
   *cmd.mutable_submit()->mutable_contact() = contact;
   cmd.mutable_submit()->mutable_contact()->set_queue(spec->queue);
+  cmd.set_request_digest(SubmitRequestDigest(contact));
   return Accept(std::move(cmd));
 }
 

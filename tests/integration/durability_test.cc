@@ -143,6 +143,45 @@ TEST_F(DurabilityTest, EventSequenceGoesOnAcrossACrashAndEventOneIsResumable) {
   EXPECT_TRUE(second_queued) << "no QUEUED event for " << second << " after " << last_seen;
 }
 
+// A retry of an ended contact's key answers how and where it ended (it used
+// to say COMPLETED with no queue, even for a cancelled contact), across a
+// crash (journal replay) and a planned restart (snapshot); the same key with
+// another request is ALREADY_EXISTS, not a silent duplicate.
+TEST_F(DurabilityTest, RetryOfAnEndedContactsKeyAnswersHowAndWhereItEnded) {
+  ASSERT_TRUE(Start());
+  const v1::ContactSpec email = Contact("idem-1", v1::CHANNEL_EMAIL);
+  std::string contact;
+  {
+    Gateway gateway(NewChannel());
+    contact = Submitted(gateway, email);
+    v1::CancelReply cancelled;
+    ASSERT_TRUE(gateway.Cancel(contact, &cancelled).ok());
+  }
+  auto expect_ended_answer = [&](const std::string& when) {
+    Gateway gateway(NewChannel());
+    v1::SubmitReply again;
+    grpc::Status s = gateway.Submit(email, &again);
+    ASSERT_TRUE(s.ok()) << when << ": " << s.error_message();
+    EXPECT_TRUE(again.duplicate()) << when;
+    EXPECT_EQ(again.contact_id(), contact) << when;
+    EXPECT_EQ(again.state(), v1::CONTACT_STATE_CANCELLED) << when;
+    EXPECT_EQ(again.queue(), "email_general") << when;
+
+    v1::ContactSpec other = email;
+    other.set_topic("a different request");
+    s = gateway.Submit(other, &again);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::ALREADY_EXISTS)
+        << when << ": " << s.error_message();
+    EXPECT_THAT(s.error_message(), HasSubstr("idem-1")) << when;
+    EXPECT_THAT(s.error_message(), HasSubstr("different request")) << when;
+  };
+  expect_ended_answer("live");
+  ASSERT_TRUE(CrashAndRestartDaemon());
+  expect_ended_answer("after a crash");
+  ASSERT_TRUE(DrainAndRestartDaemon());
+  expect_ended_answer("after a planned restart");
+}
+
 TEST_F(DurabilityTest, OfferOutstandingAtTheCrashIsWithdrawnAndOfferedAfresh) {
   ASSERT_TRUE(Start());
   std::string contact, old_offer;
