@@ -59,6 +59,7 @@ from ccrouter.v1 import events_pb2, ingest_pb2, ingest_pb2_grpc, types_pb2  # no
 RPC_TIMEOUT_S = 5
 RECORD_LIMIT_BYTES = 64 << 20  # kMaxRecordBytes: a snapshot past it must still load
 LARGE_SNAPSHOT_WAIT_S = 90
+KILL_WAIT_FOR_LIVE_OFFER_S = 2  # at most, before each kill
 LIVE_STATES = {types_pb2.CONTACT_STATE_QUEUED, types_pb2.CONTACT_STATE_OFFERED,
                types_pb2.CONTACT_STATE_CONNECTED, types_pb2.CONTACT_STATE_WRAP_UP}
 OFFER_END = {events_pb2.EVENT_KIND_OFFER_WITHDRAWN, events_pb2.EVENT_KIND_OFFER_REJECTED,
@@ -130,12 +131,18 @@ def contact(key, channel, attributes=None):
         customer=types_pb2.Customer(id="cust-" + key[-4:], tier=types_pb2.TIER_STANDARD))
 
 
+def large_attributes():
+    """60 attributes of 1,000 bytes: the same for every large contact, so the
+    final check can retry each with exactly the request it was sent with."""
+    return {f"crm{i:02d}": chr(ord("a") + i % 26) * 1000 for i in range(60)}
+
+
 def large_gateway(daemon, shared, keys, name):
     """Submits one messaging contact with 60 attributes of 1,000 bytes per key
     (within the 64 KiB a request may be), retrying each until acknowledged."""
     stub = ingest_pb2_grpc.ContactIngestStub(daemon.channel)
     for key in keys:
-        attributes = {f"crm{i:02d}": chr(ord("a") + i % 26) * 1000 for i in range(60)}
+        attributes = large_attributes()
         for _ in range(20):
             try:
                 reply = stub.Submit(ingest_pb2.SubmitRequest(
@@ -357,6 +364,15 @@ def main():
                     time.sleep(0.2)
                 large_snapshot_bytes = largest_snapshot(data_dir)
             time.sleep(rng.uniform(0.3, 1.0) * args.seconds)
+            # Desktops answer offers at once, so an offer is live only briefly:
+            # wait (a little) for such a moment, so most kills test the
+            # withdrawal of offers outstanding at a crash.
+            deadline = time.monotonic() + KILL_WAIT_FOR_LIVE_OFFER_S
+            while time.monotonic() < deadline:
+                with shared.lock:
+                    if shared.live_offers:
+                        break
+                time.sleep(0.002)
             with shared.lock:
                 live = dict(shared.live_offers)
             daemon.kill()
@@ -384,8 +400,11 @@ def main():
         live = 0
         # The retry answers from the router's own record of the contact: its
         # id (the idempotency entry) and its state now (the contact itself).
+        # It is the same request as the first (another one with the key would
+        # be ALREADY_EXISTS), large attributes included.
         for key, (contact_id, channel) in sorted(shared.acked.items()):
-            reply = stub.Submit(ingest_pb2.SubmitRequest(contact=contact(key, channel)),
+            attributes = large_attributes() if key.startswith("large-") else None
+            reply = stub.Submit(ingest_pb2.SubmitRequest(contact=contact(key, channel, attributes)),
                                 timeout=RPC_TIMEOUT_S)
             if not reply.duplicate or reply.contact_id != contact_id:
                 lost.append(f"{key}: acknowledged as {contact_id}, now {reply.contact_id} "
