@@ -133,10 +133,6 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
   return absl::OkStatus();
 }
 
-bool Engine::Post(std::function<void(Engine&)> fn, bool admission) {
-  return Post(std::move(fn), admission ? Admission::kClient : Admission::kInternal);
-}
-
 namespace {
 size_t BacklogBound(const EngineOptions& options, Admission admission) {
   switch (admission) {
@@ -180,11 +176,6 @@ void Engine::ScheduleFlush() {
     flush_scheduled_ = false;
     journal_->Flush();
   });
-}
-
-bool Engine::Execute(v1::Command cmd, CommandDone done, bool admission) {
-  return Execute(std::move(cmd), std::move(done),
-                 admission ? Admission::kClient : Admission::kInternal);
 }
 
 bool Engine::Execute(v1::Command cmd, CommandDone done, Admission admission) {
@@ -415,6 +406,13 @@ bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
 
 namespace {
 
+// Why wrap-up ended, in the desktop's words: the agent said so, or its timer.
+std::string WrapUpEndReason(const Event& e) {
+  if (e.reason.empty()) return "wrap_up_done";
+  if (e.reason == "wrap-up time over") return "wrap_up_timer";
+  return e.reason;
+}
+
 // What a contact-ending event tells the desktop that held the contact.
 std::optional<v1::ContactEnded> ContactEndedFor(const Event& e) {
   v1::ContactEnded ended;
@@ -423,8 +421,7 @@ std::optional<v1::ContactEnded> ContactEndedFor(const Event& e) {
   switch (e.kind) {
     case EventKind::kWrapUpDone:
       ended.set_state(v1::CONTACT_STATE_COMPLETED);
-      if (e.reason.empty()) ended.set_reason("wrap_up_done");
-      if (e.reason == "wrap-up time over") ended.set_reason("wrap_up_timer");
+      ended.set_reason(WrapUpEndReason(e));
       return ended;
     case EventKind::kCancelled:
       ended.set_state(v1::CONTACT_STATE_CANCELLED);
@@ -455,9 +452,7 @@ std::string StateCause(const Event& e) {
     case EventKind::kCompleted:
       return "wrap_up_started";
     case EventKind::kWrapUpDone:
-      return e.reason == "wrap-up time over" ? "wrap_up_timer"
-             : e.reason.empty()              ? "wrap_up_done"
-                                             : e.reason;
+      return WrapUpEndReason(e);
     case EventKind::kOfferRejected:
       return "offer_rejected";
     case EventKind::kOfferTimedOut:
@@ -847,7 +842,7 @@ void Engine::Reload(std::string yaml, std::function<void(absl::StatusOr<ReloadRe
           e.reloads_in_progress_.fetch_sub(1);
           e.RecordReload(std::move(*reload), done);
         },
-        /*admission=*/true);
+        Admission::kClient);
     if (!posted) {
       reloads_in_progress_.fetch_sub(1);
       done(absl::ResourceExhaustedError(

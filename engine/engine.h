@@ -112,18 +112,17 @@ class Engine {
   absl::Status Start(Recovered recovered, std::string start_yaml);
 
   // ---- any thread ----
-  // Runs `fn` on the routing strand, then delivers what it caused. With
-  // `admission`, refuses (returns false) when the strand's backlog is at the
-  // bound, so overload sheds new work instead of growing memory.
-  bool Post(std::function<void(Engine&)> fn, bool admission = false);
-  bool Post(std::function<void(Engine&)> fn, Admission admission);
+  // Runs `fn` on the routing strand, then delivers what it caused. Client
+  // work is refused (returns false) when the strand's backlog is at its
+  // bound for that kind (Admission), so overload sheds new work instead of
+  // growing memory; the engine's own work is never refused.
+  bool Post(std::function<void(Engine&)> fn, Admission admission = Admission::kInternal);
   // Whether work of this kind would be admitted now (for callers that hand
   // the work over later; Post/Execute check again).
   bool Admits(Admission admission) const;
   // Journals `cmd` (stamped with the strand's time), applies it once durable
   // and then calls `done`. Same admission rule as Post.
-  bool Execute(v1::Command cmd, CommandDone done, bool admission = false);
-  bool Execute(v1::Command cmd, CommandDone done, Admission admission);
+  bool Execute(v1::Command cmd, CommandDone done, Admission admission = Admission::kInternal);
   size_t backlog() const { return backlog_.load(std::memory_order_relaxed); }
   const EngineOptions& options() const { return options_; }
   // Counts a stream message refused for its rate (ccr_rate_limited_messages_total).

@@ -167,7 +167,7 @@ class SubmitStreamReactor final
           state->outbox->Send(std::move(reply));
           Completed(*state);
         },
-        /*admission=*/true);
+        Admission::kClient);
     if (!posted) {
       reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
       reply.set_error_message(Overloaded(nullptr, engine_).error_message());
