@@ -14,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "engine/config_loader.h"
 #include "engine/rate_limiter.h"
+#include "engine/testing/temp_dir.h"
 #include "gtest/gtest.h"
 #include "metrics/registry.h"
 
@@ -138,22 +139,8 @@ TEST(Auth, TokenFileErrorsNameTheLine) {
   }
 }
 
-// A scratch directory, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ccr-auth-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  std::string Path(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
-
- private:
-  std::string path_;
-};
-
 TEST(Auth, ATokenFileThatIsNotOneIsRefusedWithoutEchoingIt) {
-  ScratchDir dir;
+  TempDir dir("ccr-auth");
   // Any readable file may be named by a reload: its content must not come
   // back in the error.
   const std::string passwd = dir.Path("passwd");
@@ -182,7 +169,7 @@ TEST(Auth, ATokenFileThatIsNotOneIsRefusedWithoutEchoingIt) {
 }
 
 TEST(Auth, ATokenFileMustBeARegularFileOfBoundedSize) {
-  ScratchDir dir;
+  TempDir dir("ccr-auth");
   const std::string fifo = dir.Path("tokens.fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   v1::AuthConfig config;

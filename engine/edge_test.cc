@@ -12,6 +12,7 @@
 #include "engine/config_loader.h"
 #include "engine/log.h"
 #include "engine/stream_writer.h"
+#include "engine/testing/temp_dir.h"
 #include "engine/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -167,22 +168,8 @@ TEST(ConfigLoader, YamlOverOneMebibyteIsRefusedNamingTheLimit) {
   EXPECT_THAT(c.status().message(), HasSubstr("over the limit of 1048576 bytes"));
 }
 
-// A scratch directory under the test's temp dir, removed at the end.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "ccr-edge-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  std::string Path(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
-
- private:
-  std::string path_;
-};
-
 TEST(ReadFile, OnlyRegularFilesWithinTheLimit) {
-  ScratchDir dir;
+  TempDir dir("ccr-edge");
   const std::string fifo = dir.Path("fifo");
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
   // A FIFO with no writer would block an ordinary open for ever.

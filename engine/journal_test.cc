@@ -22,6 +22,7 @@
 #include "engine/recovery.h"
 #include "engine/snapshot_codec.h"
 #include "engine/testing/random_commands.h"
+#include "engine/testing/temp_dir.h"
 #include "engine/wire.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -34,23 +35,6 @@ namespace {
 using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
-
-// A fresh directory under the test's temp dir, removed afterwards.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ccr-journal-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -201,7 +185,7 @@ void ExpectSameState(const Router& a, const Router& b, const std::string& contex
 TEST(Recovery, ReplayRebuildsExactlyTheLiveState) {
   int snapshots_used = 0;
   for (uint64_t seed = 1; seed <= 12; ++seed) {
-    TempDir dir;
+    TempDir dir("ccr-journal");
     JournalledRun run(dir.path(), seed);
     run.RandomSteps(400, seed % 3 == 0 ? 0 : 90);
     run.Close();
@@ -219,7 +203,7 @@ TEST(Recovery, ReplayRebuildsExactlyTheLiveState) {
 }
 
 TEST(Recovery, OldSegmentsAndSnapshotsArePrunedButRecoveryStillWorks) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   JournalledRun run(dir.path(), 99, /*segment_bytes=*/2048);
   run.RandomSteps(1500, 100);
   run.Close();
@@ -238,7 +222,7 @@ std::string LastSegment(const std::string& dir) {
 }
 
 TEST(Recovery, TornTailIsCutOffAndReported) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   JournalledRun run(dir.path(), 5, /*segment_bytes=*/1 << 30);
   run.RandomSteps(200, 0);
   run.Close();
@@ -272,7 +256,7 @@ TEST(Recovery, TornTailIsCutOffAndReported) {
 }
 
 TEST(Recovery, CorruptionInTheMiddleStopsStartUpUnlessSkipping) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   JournalledRun run(dir.path(), 6, /*segment_bytes=*/1 << 30);
   run.RandomSteps(200, 0);
   run.Close();
@@ -300,7 +284,7 @@ TEST(Recovery, CorruptionInTheMiddleStopsStartUpUnlessSkipping) {
 }
 
 TEST(Recovery, DamagedNewestSnapshotFallsBackToTheOlderOne) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   JournalledRun run(dir.path(), 8);
   run.RandomSteps(600, 150);
   run.Close();
@@ -322,7 +306,7 @@ TEST(Recovery, DamagedNewestSnapshotFallsBackToTheOlderOne) {
 }
 
 TEST(Recovery, EmptyDirectoryMeansAFreshStart) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   absl::StatusOr<Recovered> r = Recover({dir.path()});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->router, nullptr);
@@ -476,7 +460,7 @@ class Lifetimes {
 // The state is over the 64 MiB a single record may hold: 1,200 live
 // contacts with 60 KB of attributes each.
 TEST(Recovery, StateOverOneRecordSurvivesThreeRestarts) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   Lifetimes run(dir.path(), /*attribute_bytes=*/60'000);
   run.Run(/*submits=*/1'200, /*tail=*/20);
   for (int restart = 0; restart < 2; ++restart) run.Run(/*submits=*/20, /*tail=*/20);
@@ -502,7 +486,7 @@ constexpr int kManyContacts = 300'000;
 #endif
 
 TEST(Recovery, ManyLiveContactsSurviveThreeRestarts) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   Lifetimes run(dir.path(), /*attribute_bytes=*/100);
   run.Run(/*submits=*/kManyContacts, /*tail=*/100);
   for (int restart = 0; restart < 2; ++restart) run.Run(/*submits=*/100, /*tail=*/100);
@@ -516,7 +500,7 @@ TEST(Recovery, ManyLiveContactsSurviveThreeRestarts) {
 // an older one needs: with the newest two snapshots damaged in turn, the
 // oldest verified one and the segments after it are still there.
 TEST(Recovery, PruneKeepsWhatOnlyUnverifiedSnapshotsCover) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   Lifetimes run(dir.path(), /*attribute_bytes=*/200);
   run.Run(/*submits=*/50, /*tail=*/10, /*snapshots=*/2);  // S1, S2
   run.DamageNewestSnapshot();                             // S2
@@ -530,7 +514,7 @@ TEST(Recovery, PruneKeepsWhatOnlyUnverifiedSnapshotsCover) {
 // reported durable, indexes are reused, and the journal recovers by itself
 // once there is room again.
 TEST(Journal, WriteFailureIsReportedAndTheJournalRecovers) {
-  TempDir dir;
+  TempDir dir("ccr-journal");
   std::signal(SIGXFSZ, SIG_IGN);
   std::vector<BatchReport> reports;
   absl::Mutex mu;

@@ -19,6 +19,7 @@
 #include "engine/journal_format.h"
 #include "engine/snapshot_file.h"
 #include "engine/testing/random_commands.h"
+#include "engine/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -319,7 +320,8 @@ RouterState FullState() {
   st.sticky.push_back({"cust-2", "a-2", At(10, 0)});
   st.idempotency.push_back({"gw-7:call-1", 3, At(86'400 - 600, 1), 0xfeedface'cafebeefull,
                             ContactState::kCancelled, "voice_billing"});
-  st.idempotency.push_back({"gw-7:chat-9", 7, absl::InfiniteFuture()});
+  // Live (not ended), and from before request digests were kept.
+  st.idempotency.push_back({"gw-7:chat-9", 7, absl::InfiniteFuture(), 0, std::nullopt, ""});
 
   Event done;
   done.kind = EventKind::kCompleted;
@@ -604,15 +606,7 @@ TEST(SnapshotCodec, RestoredRouterBehavesAsTheSavedOne) {
 
 class SnapshotFileTest : public ::testing::Test {
  protected:
-  SnapshotFileTest() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "ccr-snapshot-XXXXXX").string();
-    dir_ = ::mkdtemp(pattern.data());
-    path_ = dir_ + "/snapshot";
-  }
-  ~SnapshotFileTest() override {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  SnapshotFileTest() : path_(dir_.Path("snapshot")) {}
 
   // Writes FullState() in format 2 with `chunk_bytes`; the file's bytes.
   std::string WriteFull(size_t chunk_bytes) {
@@ -644,7 +638,7 @@ class SnapshotFileTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
+  TempDir dir_{"ccr-snapshot"};
   std::string path_;
   SnapshotCounts counts_;
 };
