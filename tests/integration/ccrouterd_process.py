@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30  # the daemon's own drain bound is 5 s
@@ -57,6 +58,18 @@ class Ccrouterd:
 
     def text(self, last=None):
         return "\n".join(self.lines[-last:] if last else self.lines)
+
+    def wait_for_line(self, pattern, timeout=10):
+        """The first stderr line matching the regex `pattern`, waiting up to
+        `timeout` s for it (None then): the engine's log writer thread writes
+        a line a few ms after the event, so a check right after an RPC may
+        come too early."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = next((line for line in list(self.lines) if re.search(pattern, line)), None)
+            if found is not None or time.monotonic() >= deadline:
+                return found
+            time.sleep(0.01)
 
     def stop(self):
         """SIGTERM; the exit code (None if it had to be killed after the timeout)."""
