@@ -25,6 +25,7 @@
 #include "ccrouter/v1/events.pb.h"
 #include "engine/apply.h"
 #include "engine/auth.h"
+#include "engine/contact_watch.h"
 #include "engine/journal.h"
 #include "engine/recovery.h"
 #include "engine/stream_writer.h"
@@ -63,6 +64,9 @@ struct EngineOptions {
   // window as it drains; once behind the window's oldest event it is ended.
   size_t watcher_outbox_limit = 256;
   size_t max_watchers = 64;  // concurrent WatchEvents streams
+  // ContactIngest.GetContact / WatchContact: their bound, what is remembered
+  // of ended contacts, how often watched positions are re-checked.
+  ContactWatchOptions contact_watch;
   // The journal; an empty dir runs without one (nothing survives a restart).
   JournalOptions journal;
   uint64_t snapshot_every_commands = 200000;
@@ -166,6 +170,11 @@ class Engine {
   // held when `after_sequence` is older; RESOURCE_EXHAUSTED at max_watchers.
   absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox,
                          std::optional<uint64_t> after_sequence);
+  // The gateways' view of their contacts (GetContact, WatchContact).
+  const ContactWatches& contact_watches() const { return contact_watches_; }
+  // Starts a WatchContact stream (ContactWatches::Watch) and keeps the
+  // position re-check running while any stream is open.
+  absl::Status WatchContact(const v1::ContactRef& ref, std::shared_ptr<ContactStatusSink> sink);
   // Journals and applies `cmd` (strand-side Execute).
   void Record(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
@@ -181,6 +190,8 @@ class Engine {
  private:
   void Deliver();
   void ArmTimer();
+  // Re-checks watched contacts every contact_watch.refresh while any is watched.
+  void ArmContactRefresh();
   void DeliverToAgent(const Event& e);
   struct EventWatcher;
   // Sends `w` what it has not had yet from the window, up to its outbox's
@@ -257,6 +268,9 @@ class Engine {
   std::vector<std::shared_ptr<EventWatcher>> watchers_;
   std::vector<std::string> agents_touched_;  // by the events of the current Deliver
   std::deque<v1::LifecycleEvent> recent_events_;
+  ContactWatches contact_watches_;
+  boost::asio::steady_timer contact_refresh_timer_;
+  bool contact_refresh_armed_ = false;
   uint64_t sequence_ = 0;
   boost::asio::steady_timer timer_;
   absl::Time timer_deadline_ = absl::InfiniteFuture();

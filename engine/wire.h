@@ -5,6 +5,8 @@
 #define CCROUTER_ENGINE_WIRE_H_
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "ccrouter/v1/admin.pb.h"
@@ -75,6 +77,13 @@ void ExplanationToWire(const Explanation& x, v1::ExplainReply* out);
 void SubmitResultToWire(const SubmitResult& r, v1::SubmitReply* out);
 
 grpc::Status ToGrpcStatus(const absl::Status& s);
+
+// Why wrap-up ended, in the desktop's words: the agent said so, or its timer.
+std::string WrapUpEndReason(const Event& e);
+// What a contact-ending event (wrap-up done, cancel, abandon, expiry,
+// transfer) tells the desktop that held the contact; nullopt for other events.
+// A transfer ends the contact for its agent only: it lives on in its new queue.
+std::optional<v1::ContactEnded> ContactEndedFor(const Event& e);
 
 }  // namespace ccr
 
