@@ -369,14 +369,14 @@ void Engine::Deliver() {
     }
   }
   SendStateChanges();
-  contact_watches_.SendChanged(*router_, Now());
+  contact_watches_.SendChanged(*router_);
   ArmTimer();
 }
 
 absl::Status Engine::WatchContact(const v1::ContactRef& ref,
                                   std::shared_ptr<ContactStatusSink> sink) {
   if (draining()) return absl::UnavailableError("engine is shutting down; watch again shortly");
-  absl::Status s = contact_watches_.Watch(*router_, ref, Now(), std::move(sink));
+  absl::Status s = contact_watches_.Watch(*router_, ref, std::move(sink));
   if (s.ok()) ArmContactRefresh();
   return s;
 }
@@ -388,7 +388,7 @@ void Engine::ArmContactRefresh() {
   contact_refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
     contact_refresh_armed_ = false;
     if (ec) return;
-    contact_watches_.RefreshAll(*router_, Now());
+    contact_watches_.RefreshAll(*router_);
     ArmContactRefresh();
   });
 }

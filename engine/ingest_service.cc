@@ -387,7 +387,7 @@ grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerC
   // A read: answered on the strand from the router as it is, never journalled.
   return RunOnStrand(engine_, ctx, [req, reply](Engine& e) {
     absl::StatusOr<v1::ContactStatus> status =
-        e.contact_watches().Status(e.router(), req->contact(), e.Now());
+        e.contact_watches().Status(e.router(), req->contact());
     if (!status.ok()) return status.status();
     *reply = *std::move(status);
     return absl::OkStatus();

@@ -1726,6 +1726,7 @@ std::optional<IdempotencyView> Router::LookupIdempotencyKey(absl::string_view ke
 absl::StatusOr<ContactView> Router::GetContact(ContactId id, absl::Time now) const {
   return impl_->GetContact(id, now);
 }
+absl::StatusOr<ContactPlace> Router::Locate(ContactId id) const { return impl_->Locate(id); }
 absl::StatusOr<Explanation> Router::Explain(ContactId id, absl::Time now) const {
   return impl_->Explain(id, now);
 }

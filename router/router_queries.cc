@@ -47,19 +47,25 @@ absl::Duration Router::Impl::EstimatedWait(const Queue& q, uint32_t position) co
   return absl::Seconds(interval * position);
 }
 
+ContactPlace Router::Impl::Place(const Contact& c) const {
+  ContactPlace p;
+  p.contact = c.id;
+  const Queue& q = queues_[c.queue];
+  p.queue = q.config.name;
+  p.state = c.state;
+  if (c.agent != kNoAgent) p.agent_id = agents_[c.agent]->spec.agent_id;
+  if (c.reserved_for != kNoAgent) p.agent_id = agents_[c.reserved_for]->spec.agent_id;
+  p.position = Position(c);
+  p.estimated_wait = EstimatedWait(q, p.position);
+  return p;
+}
+
 ContactView Router::Impl::View(const Contact& c, absl::Time now) const {
   ContactView v;
-  v.contact = c.id;
-  const Queue& q = queues_[c.queue];
-  v.queue = q.config.name;
+  static_cast<ContactPlace&>(v) = Place(c);
   v.channel = c.spec.channel;
   v.tier = c.spec.tier;
-  v.state = c.state;
-  if (c.agent != kNoAgent) v.agent_id = agents_[c.agent]->spec.agent_id;
-  if (c.reserved_for != kNoAgent) v.agent_id = agents_[c.reserved_for]->spec.agent_id;
   v.offer_id = c.state == ContactState::kOffered ? c.offer : 0;
-  v.position = Position(c);
-  v.estimated_wait = EstimatedWait(q, v.position);
   v.arrival = c.arrival;
   v.stage = c.stage;
   v.customer_id = c.spec.customer_id;
@@ -78,6 +84,14 @@ absl::StatusOr<ContactView> Router::Impl::GetContact(ContactId id, absl::Time no
     return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
   }
   return View(*c, std::max(now, now_));
+}
+
+absl::StatusOr<ContactPlace> Router::Impl::Locate(ContactId id) const {
+  const Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  return Place(*c);
 }
 
 absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) const {

@@ -235,6 +235,7 @@ class Router::Impl {
   std::optional<ContactId> FindByIdempotencyKey(absl::string_view key) const;
   std::optional<IdempotencyView> LookupIdempotencyKey(absl::string_view key) const;
   absl::StatusOr<ContactView> GetContact(ContactId id, absl::Time now) const;
+  absl::StatusOr<ContactPlace> Locate(ContactId id) const;
   absl::StatusOr<Explanation> Explain(ContactId id, absl::Time now) const;
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
@@ -289,6 +290,7 @@ class Router::Impl {
   uint32_t Position(const Contact& c) const;
   absl::Duration EstimatedWait(const Queue& q, uint32_t position) const;
   ContactView View(const Contact& c, absl::Time now) const;
+  ContactPlace Place(const Contact& c) const;
 
   // ---- agents ----
   Agent* FindAgent(absl::string_view agent_id);
