@@ -185,7 +185,11 @@ void ContactWatches::SendCurrent(const Router& router, ContactId id) {
 }
 
 void ContactWatches::Offer(const std::shared_ptr<WatchState>& w, v1::ContactStatus status) {
-  if (w->done) return;
+  // A client that cancelled frees its slot at the next check, changed or not.
+  if (w->done || w->sink->closed()) {
+    w->done = true;
+    return;
+  }
   const v1::ContactStatus* newest =
       w->unsent ? &*w->unsent : (w->last_sent ? &*w->last_sent : nullptr);
   if (newest != nullptr && !Differs(*newest, status)) return;

@@ -40,6 +40,8 @@ class ContactStatusSink {
   virtual bool NotifyWhenRoom(std::function<void()> on_room) = 0;
   // Ends the stream once what is queued is written.
   virtual void Finish(const absl::Status& status) = 0;
+  // The client went away (or the stream was finished): the watch can go.
+  virtual bool closed() const = 0;
 };
 
 struct ContactWatchOptions {
@@ -73,7 +75,7 @@ class ContactWatches {
   // Sends the new status of each watched contact noted since the last call.
   void SendChanged(const Router& router);
   // Re-checks every watched contact (position, wait estimate) and sends
-  // those that changed.
+  // those that changed; drops the watches whose client went away.
   void RefreshAll(const Router& router);
   // Ends every watch with `status` (the engine is shutting down).
   void CloseAll(const absl::Status& status);

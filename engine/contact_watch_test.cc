@@ -34,6 +34,8 @@ class FakeSink final : public ContactStatusSink {
     finished_ = true;
     finish_status_ = status;
   }
+  bool closed() const override { return finished_ || cancelled_; }
+  void Cancel() { cancelled_ = true; }  // the client went away
   // The client reads everything queued; a pending room callback fires.
   std::vector<v1::ContactStatus> Read() {
     std::vector<v1::ContactStatus> read(queued_.begin(), queued_.end());
@@ -49,6 +51,7 @@ class FakeSink final : public ContactStatusSink {
   std::deque<v1::ContactStatus> queued_;
   std::function<void()> on_room_;
   bool finished_ = false;
+  bool cancelled_ = false;
   absl::Status finish_status_;
 };
 
@@ -294,6 +297,18 @@ TEST_F(ContactWatchTest, WatchesAreBoundedAndAnEndedContactNeedsNoSlot) {
 
   watches.CloseAll(absl::UnavailableError("shutting down"));
   EXPECT_EQ(watches.watch_count(), 0u);
+}
+
+TEST_F(ContactWatchTest, AWatcherThatWentAwayFreesItsSlotEvenIfNothingChanges) {
+  ContactWatches watches = MakeWatches({.max_watches = 1});
+  const ContactId id = Submit("k0");
+  Deliver(watches);
+  auto gone = std::make_shared<FakeSink>();
+  ASSERT_TRUE(watches.Watch(*router_, ById(id), gone).ok());
+  gone->Cancel();
+  watches.RefreshAll(*router_);  // the contact has not moved
+  EXPECT_EQ(watches.watch_count(), 0u);
+  EXPECT_TRUE(watches.Watch(*router_, ById(id), std::make_shared<FakeSink>()).ok());
 }
 
 }  // namespace

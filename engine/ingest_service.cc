@@ -241,6 +241,7 @@ class WatchContactReactor final : public grpc::ServerWriteReactor<v1::ContactSta
       return outbox.NotifyWhenRoom(std::move(on_room));
     }
     void Finish(const absl::Status& status) override { outbox.Finish(ToGrpcStatus(status)); }
+    bool closed() const override { return outbox.closed(); }
     Outbox outbox;
   };
   std::shared_ptr<Sink> sink_;
