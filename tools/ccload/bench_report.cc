@@ -33,7 +33,7 @@ std::string PercentileKey(double p) {
   return key;  // p50, p99_9
 }
 
-std::string JsonLatency(const LatencyHistogram& h) {
+std::string JsonLatency(const HdrHistogram& h) {
   std::vector<std::string> fields = {absl::StrCat("\"count\":", h.count())};
   for (double p : kReportedPercentiles) {
     fields.push_back(absl::StrCat("\"", PercentileKey(p), "_us\":", Micros(h.Percentile(p))));
@@ -43,7 +43,7 @@ std::string JsonLatency(const LatencyHistogram& h) {
   return absl::StrCat("{", absl::StrJoin(fields, ","), "}");
 }
 
-std::string TableLatencyRow(const std::string& what, const LatencyHistogram& h) {
+std::string TableLatencyRow(const std::string& what, const HdrHistogram& h) {
   if (h.count() == 0) return absl::StrFormat("  %-16s %10s\n", what, "none");
   std::string row = absl::StrFormat("  %-16s %10d", what, h.count());
   for (double p : kReportedPercentiles) {
@@ -137,7 +137,7 @@ std::string FormatBenchTable(const BenchSummary& s) {
 
 std::string FormatBenchProgress(double elapsed_seconds, bool warming_up, double acks_per_second,
                                 uint64_t acked, uint64_t offers, uint64_t errors,
-                                uint64_t in_flight, const LatencyHistogram& ack_so_far) {
+                                uint64_t in_flight, const HdrHistogram& ack_so_far) {
   return absl::StrFormat(
       "ccload: %6.1fs %-9s %8.0f acks/s  acked %d  offers %d  errors %d  in flight %d  ack p99 "
       "%s µs",

@@ -62,7 +62,8 @@ what ccload itself did. Ctrl-C (or SIGTERM) logs the agents out, prints a
 summary and exits 0.
 
   --server HOST:PORT        ccrouterd gRPC address (default 127.0.0.1:7700)
-  --agents N                simulated agents "agent-001"...; 0 = none (default 12)
+  --agents N                simulated agents "agent-001"...; 0 = none, at most
+                            100000 (default 12)
   --rate PER_SECOND         mean contact arrivals per second, Poisson; 0 = no
                             contacts, agents only (default 2)
   --duration SECONDS        stop after this long; 0 = until Ctrl-C (default 0)
@@ -82,7 +83,7 @@ at the end (a table, or one JSON object with --json) and a progress line on
 stderr every --stats-interval. Latency is submit->ack and submit->offer
 (delivered to a simulated agent), in an HDR-style histogram; in open loop it
 is measured from each contact's intended send time (no coordinated omission).
-  --bench                   benchmark mode (agents may go up to 100000)
+  --bench                   benchmark mode
   --rate PER_SECOND         open loop: Poisson arrivals at this total rate;
                             0 = closed loop, --window submits in flight per
                             gateway, as fast as acks come back
@@ -105,7 +106,7 @@ ccrouterd, or has none of the mix's queues; 2 bad command line or mix file.
 absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
   LoadOptions options;
   std::vector<std::string> bench_flags;  // given; valid only with --bench
-  std::string agents_text;               // checked once --bench is known
+  std::string agents_text;               // checked once --baseline is known
   for (size_t i = 0; i < args.size(); ++i) {
     std::string flag = args[i];
     std::string value;
@@ -188,8 +189,7 @@ absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
     return FlagError(bench_flags.front(), "only with --bench (or --baseline)");
   }
   if (!agents_text.empty()) {
-    const int max_agents = options.bench ? kMaxBenchAgents : kMaxAgents;
-    if (absl::Status s = ParseCount("--agents", agents_text, 0, max_agents, &options.agents);
+    if (absl::Status s = ParseCount("--agents", agents_text, 0, kMaxAgents, &options.agents);
         !s.ok()) {
       return s;
     }

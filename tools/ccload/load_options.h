@@ -40,10 +40,9 @@ struct LoadOptions {
   double wrap_up_ms = 0;       // Complete -> WrapUpDone
 };
 
-// The largest --agents; agent ids are "agent-001" ... "agent-9999".
-inline constexpr int kMaxAgents = 9999;
-// With --bench the agents are "bench-00001"...; 10k agents is a benchmark case.
-inline constexpr int kMaxBenchAgents = 100000;
+// The largest --agents, demo or --bench: one process drives them all on the
+// callback API. Ids are "agent-001"... ("bench-00001"... with --bench).
+inline constexpr int kMaxAgents = 100000;
 inline constexpr int kMaxGateways = 256;
 
 // Parses the flags after argv[0]. Accepts `--flag value` and `--flag=value`.
