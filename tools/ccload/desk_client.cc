@@ -69,7 +69,10 @@ class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;
+    if (!ok) {
+      ReadsEnded();  // the engine ended the stream: OnDone follows
+      return;
+    }
     if (message_.kind_case() == v1::ServerMessage::kLoginOk) logged_in_ = true;
     client_.OnServerMessage(number_, message_);
     StartRead(&message_);

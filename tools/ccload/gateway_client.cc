@@ -60,7 +60,10 @@ class GatewayClient::SubmitStreamCall final
   }
 
   void OnReadDone(bool ok) override {
-    if (!ok) return;
+    if (!ok) {
+      ReadsEnded();  // the server ended the stream: OnDone follows
+      return;
+    }
     SubmitAnswer answer;
     answer.answered = Clock::now();
     answer.intended = Clock::time_point{std::chrono::duration_cast<Clock::duration>(
@@ -92,9 +95,11 @@ class GatewayClient::SubmitStreamCall final
   }
 
  private:
-  // REQUIRES: mu_ held. Half-closes once finishing and every reply is in.
+  // REQUIRES: mu_ held. Half-closes once finishing and every reply is in;
+  // a broken stream lets go at once.
   void MaybeWritesDone() override {
-    if (!finishing_ || writing_ || writes_done_ || (unanswered_ > 0 && !broken_)) return;
+    if (writing_ || writes_done_) return;
+    if (!broken_ && (!finishing_ || unanswered_ > 0)) return;
     writes_done_ = true;
     if (!broken_) StartWritesDone();
     RemoveHold();

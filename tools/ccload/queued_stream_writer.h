@@ -1,7 +1,8 @@
 // QueuedStreamWriter: a client bidi stream (gRPC callback API) that several
 // threads write to: one write in flight, the rest queued in order, at most
 // `max_queued_writes` of them; a failed write (or CancelCall) breaks the
-// stream and drops the queue. The subclass decides when to half-close
+// stream and drops the queue, and so does the end of the read side
+// (ReadsEnded). The subclass decides when to half-close
 // (MaybeWritesDone, called with mu_ held after every change) and calls
 // MarkDoneLocked from its OnDone.
 #ifndef CCR_TOOLS_CCLOAD_QUEUED_STREAM_WRITER_H_
@@ -33,6 +34,16 @@ class QueuedStreamWriter : public grpc::ClientBidiReactor<Request, Response> {
   // fails, and its OnWriteDone lets the subclass release the stream).
   void CancelCall() {
     context_.TryCancel();
+    std::lock_guard lock(mu_);
+    broken_ = true;
+    pending_.clear();
+    MaybeWritesDone();
+  }
+
+  // The read side ended (the server finished the call, or it broke): no
+  // write can succeed any more, and the hold must go so that OnDone comes.
+  // Call from OnReadDone(false).
+  void ReadsEnded() {
     std::lock_guard lock(mu_);
     broken_ = true;
     pending_.clear();
