@@ -1,4 +1,5 @@
-// ccload's command line: the flags, their defaults and the --help text.
+// ccload's command line: the flags (absl flags, spelt with dashes), their
+// defaults and the --help text.
 //
 //   absl::StatusOr<ccr::load::LoadOptions> options =
 //       ccr::load::ParseArgs({"--rate", "5", "--agents=20"});
@@ -45,7 +46,9 @@ struct LoadOptions {
 inline constexpr int kMaxAgents = 100000;
 inline constexpr int kMaxGateways = 256;
 
-// Parses the flags after argv[0]. Accepts `--flag value` and `--flag=value`.
+// Sets ccload's absl flags from the arguments after argv[0], starting from
+// their defaults, and returns them as LoadOptions. Accepts `--flag value` and
+// `--flag=value`; a switch (--json, --bench, --baseline) takes no value.
 // An error is INVALID_ARGUMENT and its message starts with the offending
 // flag, e.g. "--rate: expected a number >= 0, got 'fast'". Flags that only
 // make sense with --bench are refused without it, naming the flag.

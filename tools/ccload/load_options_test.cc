@@ -3,8 +3,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/flags/declare.h"
+#include "absl/flags/flag.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+
+ABSL_DECLARE_FLAG(double, stats_interval);
+ABSL_DECLARE_FLAG(bool, bench);
 
 namespace ccr::load {
 namespace {
@@ -85,6 +90,17 @@ TEST(ParseArgsTest, ErrorsNameTheFlag) {
     EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(options.status().message()), StartsWith(c.flag + ": "));
   }
+}
+
+// The flags are absl flags (dashes on the command line, underscores in
+// C++), and each parse starts from their defaults.
+TEST(ParseArgsTest, SetsTheAbslFlagsFromTheirDefaults) {
+  ASSERT_TRUE(ParseArgs({"--stats-interval", "2.5", "--bench"}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_stats_interval), 2.5);
+  EXPECT_TRUE(absl::GetFlag(FLAGS_bench));
+  ASSERT_TRUE(ParseArgs({}).ok());
+  EXPECT_EQ(absl::GetFlag(FLAGS_stats_interval), 1);
+  EXPECT_FALSE(absl::GetFlag(FLAGS_bench));
 }
 
 TEST(UsageTextTest, ExplainsEveryFlag) {
