@@ -126,10 +126,10 @@ class DemoGateways {
       : rate_per_second_(options.rate_per_second),
         mix_(std::move(mix), options.seed),
         counters_(counters),
+        patience_(scheduler, [this](const std::string& contact_id) { HangUp(contact_id); }),
         client_(std::move(channel),
                 GatewayOptions{.stream = false, .rpc_timeout_seconds = kRpcTimeoutSeconds},
                 counters, [this](const SubmitAnswer& answer) { OnAnswer(answer); }),
-        patience_(scheduler, [this](const std::string& contact_id) { HangUp(contact_id); }),
         run_id_(absl::StrFormat(
             "%x", std::chrono::system_clock::now().time_since_epoch().count() & 0xffffffffffff)) {}
 
@@ -231,8 +231,8 @@ class DemoGateways {
   const double rate_per_second_;
   TrafficMix mix_;  // arrival thread only
   RunCounters& counters_;
+  CustomerPatience patience_;  // before client_: its callbacks use it until client_ is gone
   GatewayClient client_;
-  CustomerPatience patience_;
   const std::string run_id_;  // keeps idempotency keys unique across runs of one seed
 
   std::mutex mu_;
