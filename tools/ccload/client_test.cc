@@ -172,6 +172,11 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
     std::lock_guard lock(mu_);
     hold_stream_replies_ = true;
   }
+  // SubmitStream: end the stream with `status` at the first submit.
+  void EndSubmitStreamsWith(grpc::Status status) {
+    std::lock_guard lock(mu_);
+    end_submit_streams_with_ = std::move(status);
+  }
 
   // --- AgentDesk -----------------------------------------------------------
 
@@ -246,6 +251,10 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
             std::lock_guard lock(mu_);
             ++streamed_submits_;
             cv_.notify_all();
+            if (end_submit_streams_with_.has_value()) {
+              stream->EndWith(*end_submit_streams_with_);
+              return;
+            }
             if (hold_stream_replies_) return;
             reply.set_correlation_id(request.correlation_id());
             reply.set_code(static_cast<int>(submit_code_));
@@ -312,6 +321,7 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
   grpc::StatusCode submit_code_ = grpc::StatusCode::OK;
   std::string submit_message_;
   bool hold_stream_replies_ = false;
+  std::optional<grpc::Status> end_submit_streams_with_;
   uint64_t contacts_ = 0;
   size_t streamed_submits_ = 0;
   int live_streams_ = 0;
@@ -430,6 +440,22 @@ TEST(GatewayClientStreamTest, CancelWithSubmitsInFlightEndsCleanlyAndCountsThemU
   EXPECT_EQ(counters.in_flight.load(), 0);
   EXPECT_EQ(counters.acked.load(), 0u);
   EXPECT_TRUE(counters.errors().empty()) << "a cancel at shutdown is not an error";
+}
+
+TEST(GatewayClientStreamTest, AStreamTheServerEndsEndsHereTooAndIsCounted) {
+  FakeServer server;
+  server.EndSubmitStreamsWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+  RunCounters counters;
+  GatewayClient gateway(ChannelTo(server), GatewayOptions{.stream = true}, counters);
+  gateway.Start();
+  ASSERT_TRUE(gateway.Submit(Contact("k-1"), Clock::now()));
+  // No Finish: the server's end alone ends the call.
+  ASSERT_TRUE(gateway.WaitDone(kEventually));
+  EXPECT_FALSE(gateway.Submit(Contact("k-2"), Clock::now()));
+  const std::map<std::string, uint64_t> want = {{"SubmitStream (call) UNAVAILABLE", 1}};
+  EXPECT_EQ(counters.errors(), want);
+  EXPECT_EQ(counters.unanswered.load(), 1u);
+  EXPECT_EQ(counters.in_flight.load(), 0);
 }
 
 TEST(GatewayClientStreamTest, DestroyedWithSubmitsInFlightEndsCleanly) {
