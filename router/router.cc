@@ -321,20 +321,11 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
   for (auto& [id, c] : contacts_) {
     if (IsWaiting(c.state)) RemoveWaiting(c);
   }
-  for (auto& a : agents_) {
-    for (const auto& [pool, key] : a->pool_memberships) {
-      auto it = pools_.find(pool);
-      it->second.erase(key);
-      if (it->second.empty()) pools_.erase(it);
-    }
-    a->pool_memberships.clear();
-  }
+  for (auto& a : agents_) pools_.LeaveAll(a->index);
   if (absl::Status s = LoadConfig(std::move(config)); !s.ok()) return s;  // validated above
   // A shorter idempotency window applies to the keys already kept too (it
   // bounds how long personal data stays), and keeps the expiries in order.
-  const absl::Time latest = now_ + config_.idempotency_window;
-  for (IdempotencyKey& k : idempotency_expiry_) k.expires = std::min(k.expires, latest);
-  for (auto& [key, entry] : idempotency_) entry.expires = std::min(entry.expires, latest);
+  idempotency_.ClampExpiries(now_ + config_.idempotency_window);
 
   // In id order: events and timer sequence numbers must not depend on hash
   // iteration order, or a replay in another process would diverge.
@@ -387,26 +378,17 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
 // ---------------------------------------------------------------------------
 // Time
 
-void Router::Impl::Schedule(absl::Time at, TimerKind kind, uint64_t id, uint64_t aux) {
-  timers_.insert(Timer{at, next_timer_++, kind, id, aux});
-}
-
 void Router::Impl::AdvanceTo(absl::Time now) {
   if (now < now_) now = now_;
   for (;;) {
-    absl::Time next = absl::InfiniteFuture();
-    if (!timers_.empty()) next = timers_.begin()->at;
-    if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.front().expires);
+    absl::Time next = std::min(timers_.next_at(), idempotency_.next_expiry());
     if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
     if (next > now) break;
     now_ = std::max(now_, next);
-    if (!timers_.empty() && timers_.begin()->at == next) {
-      Timer t = *timers_.begin();
-      timers_.erase(timers_.begin());
-      RunTimer(t);
-    } else if (!idempotency_expiry_.empty() && idempotency_expiry_.front().expires == next) {
-      idempotency_.erase(absl::string_view(idempotency_expiry_.front().key));
-      idempotency_expiry_.pop_front();
+    if (!timers_.empty() && timers_.next_at() == next) {
+      RunTimer(timers_.PopFirst());
+    } else if (idempotency_.size() > 0 && idempotency_.next_expiry() == next) {
+      idempotency_.ExpireOldest();
     } else {
       auto it = deferred_events_.begin();
       events_.push_back(std::move(it->second));
@@ -419,9 +401,7 @@ void Router::Impl::AdvanceTo(absl::Time now) {
 }
 
 std::optional<absl::Time> Router::Impl::NextDeadline() const {
-  absl::Time next = absl::InfiniteFuture();
-  if (!timers_.empty()) next = timers_.begin()->at;
-  if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.front().expires);
+  absl::Time next = std::min(timers_.next_at(), idempotency_.next_expiry());
   if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
   if (next == absl::InfiniteFuture()) return std::nullopt;
   return next;
@@ -438,27 +418,27 @@ std::vector<Event> Router::Impl::TakeEvents() {
 void Router::Impl::ScheduleWaitingTimers(const Contact& c) {
   const Queue& q = queues_[c.queue];
   if (c.stage + 1 < q.stages.size()) {
-    Schedule(c.arrival + q.stages[c.stage + 1].after, TimerKind::kOverflowStep, c.id,
-             (uint64_t{c.epoch} << 8) | (c.stage + 1));
+    Schedule(
+        Timer::OverflowStep(c.arrival + q.stages[c.stage + 1].after, c.id, c.epoch, c.stage + 1));
   }
-  if (!c.breached) Schedule(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch);
+  if (!c.breached) Schedule(Timer::ForEpoch(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch));
   if (q.config.expire_after > absl::ZeroDuration()) {
-    Schedule(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch);
+    Schedule(Timer::ForEpoch(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch));
   }
 }
 
 void Router::Impl::RunTimer(const Timer& t) {
   switch (t.kind) {
     case TimerKind::kOfferTimeout: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->state != ContactState::kOffered || c->offer != t.aux) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->state != ContactState::kOffered || c->offer != t.offer) return;
       Miss(*agents_[c->agent], *c, EventKind::kOfferTimedOut, "timeout");
       return;
     }
     case TimerKind::kOverflowStep: {
-      Contact* c = FindContact(t.id);
-      const uint32_t stage = t.aux & 0xff;
-      if (c == nullptr || c->epoch != (t.aux >> 8) || c->stage >= stage) return;
+      Contact* c = FindContact(t.contact);
+      const uint32_t stage = t.stage;
+      if (c == nullptr || c->epoch != t.epoch || c->stage >= stage) return;
       if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
       const bool waiting = IsWaiting(c->state) && c->reserved_for == kNoAgent;
       if (waiting) RemoveWaiting(*c);
@@ -468,8 +448,8 @@ void Router::Impl::RunTimer(const Timer& t) {
       e.reason = absl::StrCat("overflow step ", stage);
       const Queue& q = queues_[c->queue];
       if (stage + 1 < q.stages.size()) {
-        Schedule(c->arrival + q.stages[stage + 1].after, TimerKind::kOverflowStep, c->id,
-                 (uint64_t{c->epoch} << 8) | (stage + 1));
+        Schedule(Timer::OverflowStep(c->arrival + q.stages[stage + 1].after, c->id, c->epoch,
+                                     stage + 1));
       }
       if (waiting) {
         InsertWaiting(*c);
@@ -478,8 +458,8 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kSlaDeadline: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->epoch != t.aux || c->breached) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || c->breached) return;
       if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
       c->breached = true;
       ++queues_[c->queue].stats.sla_breaches;
@@ -487,16 +467,16 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kExpire: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->epoch != t.aux || c->state != ContactState::kQueued) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || c->state != ContactState::kQueued) return;
       ++queues_[c->queue].stats.expired;
       Emit(EventKind::kExpired, c).reason = "waited longer than the queue allows";
       Finish(*c, ContactState::kExpired);
       return;
     }
     case TimerKind::kReservationEnd: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->epoch != t.aux || c->reserved_for == kNoAgent) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || c->reserved_for == kNoAgent) return;
       RemoveWaiting(*c);
       c->reserved_for = kNoAgent;
       InsertWaiting(*c);
@@ -504,7 +484,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kScheduledStart: {
-      Contact* c = FindContact(t.id);
+      Contact* c = FindContact(t.contact);
       if (c == nullptr || c->state != ContactState::kScheduled) return;
       c->arrival = now_;
       c->created = std::min(c->created, now_);
@@ -517,7 +497,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kWrapUpEnd: {
-      Contact* c = FindContact(t.id);
+      Contact* c = FindContact(t.contact);
       if (c == nullptr || c->state != ContactState::kWrapUp) return;
       Agent& a = *agents_[c->agent];
       Event& e = Emit(EventKind::kWrapUpDone, c);
@@ -529,7 +509,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kRestEnd: {
-      Agent& a = *agents_[t.id];
+      Agent& a = *agents_[t.agent_index];
       if (!a.resting || a.rest_until != t.at) return;
       a.resting = false;
       RefreshPools(a);
@@ -538,7 +518,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kReofferCooldownEnd: {
-      Contact* c = FindContact(t.id);
+      Contact* c = FindContact(t.contact);
       if (c == nullptr || !IsWaiting(c->state)) return;
       MatchContact(*c);
       return;
@@ -593,9 +573,7 @@ void Router::Impl::InsertWaiting(Contact& c) {
     agents_[c.reserved_for]->reserved.insert(c.key);
     return;
   }
-  const uint64_t key = IndexKey(c.queue, c.stage, c.language, c.special);
-  buckets_[key].insert(c.key);
-  q.nonempty_buckets.insert(key);
+  waiting_.Insert(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
 }
 
 void Router::Impl::RemoveWaiting(Contact& c) {
@@ -605,13 +583,7 @@ void Router::Impl::RemoveWaiting(Contact& c) {
     agents_[c.reserved_for]->reserved.erase(c.key);
     return;
   }
-  const uint64_t key = IndexKey(c.queue, c.stage, c.language, c.special);
-  auto it = buckets_.find(key);
-  it->second.erase(c.key);
-  if (it->second.empty()) {
-    buckets_.erase(it);
-    q.nonempty_buckets.erase(key);
-  }
+  waiting_.Erase(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
 }
 
 void Router::Impl::Enqueue(Contact& c) {
@@ -631,7 +603,8 @@ void Router::Impl::Enqueue(Contact& c) {
           return;
         }
         c.reserved_for = advisor.index;
-        Schedule(c.arrival + config_.advisor_wait, TimerKind::kReservationEnd, c.id, c.epoch);
+        Schedule(Timer::ForEpoch(c.arrival + config_.advisor_wait, TimerKind::kReservationEnd, c.id,
+                                 c.epoch));
       }
     }
   }
@@ -645,9 +618,9 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   if (spec.idempotency_key.empty()) {
     return absl::InvalidArgumentError("contact.idempotency_key: required");
   }
-  if (auto it = idempotency_.find(spec.idempotency_key); it != idempotency_.end()) {
+  if (const IdempotencyEntry* known = idempotency_.Find(spec.idempotency_key); known != nullptr) {
     return absl::AlreadyExistsError(absl::StrCat("contact.idempotency_key: already submitted as ",
-                                                 ContactIdString(it->second.contact)));
+                                                 ContactIdString(known->contact)));
   }
   auto q = queue_index_.find(spec.queue);
   if (q == queue_index_.end()) {
@@ -678,11 +651,9 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   c.arrival = now_;
   Rescore(c);
   ++queue.stats.submitted;
-  const absl::Time expires = now_ + config_.idempotency_window;
-  idempotency_expiry_.push_back({expires, spec.idempotency_key});
-  IdempotencyEntry& entry = idempotency_[idempotency_expiry_.back().key];
+  IdempotencyEntry& entry =
+      idempotency_.Add(spec.idempotency_key, now_ + config_.idempotency_window);
   entry.contact = id;
-  entry.expires = expires;
   entry.request_digest = request_digest;
 
   if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = "needs a senior agent";
@@ -695,7 +666,7 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   }
   if (spec.scheduled_for && *spec.scheduled_for > now_) {
     c.state = ContactState::kScheduled;
-    Schedule(*spec.scheduled_for, TimerKind::kScheduledStart, id, 0);
+    Schedule(Timer::ForContact(*spec.scheduled_for, TimerKind::kScheduledStart, id));
     Emit(EventKind::kScheduled, &c);
     return SubmitResult{id, queue.config.name, ContactState::kScheduled, 0, absl::ZeroDuration()};
   }
@@ -745,7 +716,7 @@ void Router::Impl::CreateFollowUp(const Contact& origin, absl::Duration promise,
   Rescore(c);
   c.state = ContactState::kScheduled;
   ++q.stats.submitted;
-  Schedule(start, TimerKind::kScheduledStart, id, 0);
+  Schedule(Timer::ForContact(start, TimerKind::kScheduledStart, id));
   Event& e = Emit(EventKind::kScheduled, &c);
   e.reason = std::string(why);
 }
@@ -810,11 +781,11 @@ void Router::Impl::Finish(Contact& c, ContactState final_state) {
   if (IsWaiting(c.state)) RemoveWaiting(c);
   c.state = final_state;
   // A retry of its key within the window answers how and where it ended.
-  if (auto it = idempotency_.find(c.spec.idempotency_key);
-      it != idempotency_.end() && it->second.contact == c.id) {
-    it->second.ended = true;
-    it->second.ended_state = final_state;
-    it->second.ended_queue = InternEndedQueue(queues_[c.queue].config.name);
+  if (IdempotencyEntry* entry = idempotency_.Find(c.spec.idempotency_key);
+      entry != nullptr && entry->contact == c.id) {
+    entry->ended = true;
+    entry->ended_state = final_state;
+    entry->ended_queue = InternEndedQueue(queues_[c.queue].config.name);
   }
   contacts_.erase(c.id);
 }
@@ -995,20 +966,13 @@ void Router::Impl::RefreshPools(Agent& a) {
 }
 
 void Router::Impl::Repool(Agent& a) {
-  for (const auto& [pool, key] : a.pool_memberships) {
-    auto it = pools_.find(pool);
-    it->second.erase(key);
-    if (it->second.empty()) pools_.erase(it);
-  }
-  a.pool_memberships.clear();
+  pools_.LeaveAll(a.index);
   if (!Offerable(a)) return;
   for (const QueueEligibility& e : a.eligibility) {
     if (!CanTake(a, queues_[e.queue].config.channel)) continue;
     const AgentKey key{-e.proficiency, a.total_active, absl::ToUnixMillis(a.last_offer), a.index};
     for (uint32_t language : a.languages) {
-      const uint64_t pool = IndexKey(e.queue, e.first_stage, language, a.special);
-      pools_[pool].insert(key);
-      a.pool_memberships.emplace_back(pool, key);
+      pools_.Join(PoolKey(e.queue, e.first_stage, language, a.special), key);
     }
   }
 }
@@ -1036,7 +1000,7 @@ void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
         now_ - a.busy_streak_start >= config_.max_continuous_busy) {
       a.resting = true;
       a.rest_until = now_ + config_.rest;
-      Schedule(a.rest_until, TimerKind::kRestEnd, a.index, 0);
+      Schedule(Timer::RestEnd(a.rest_until, a.index));
       RefreshPools(a);
       EmitAgentState(a);
       return;
@@ -1223,10 +1187,8 @@ void Router::Impl::ScheduleAgentSweep(absl::Time due) {
   const absl::Duration granularity =
       std::max(absl::Seconds(1), config_.limits.agent_retention / 16);
   const absl::Time at = absl::UnixEpoch() + absl::Ceil(due - absl::UnixEpoch(), granularity);
-  for (auto it = timers_.lower_bound(Timer{at, 0}); it != timers_.end() && it->at == at; ++it) {
-    if (it->kind == TimerKind::kForgetAgents) return;  // that sweep will do
-  }
-  Schedule(at, TimerKind::kForgetAgents, 0, 0);
+  if (timers_.HasAt(at, TimerKind::kForgetAgents)) return;  // that sweep will do
+  Schedule(Timer::ForgetAgents(at));
 }
 
 void Router::Impl::ForgetLoggedOutAgents() {
@@ -1248,10 +1210,7 @@ void Router::Impl::ForgetLoggedOutAgents() {
   auto remap = [&](int32_t& index) {
     if (index != kNoAgent) index = renumber[index];
   };
-  for (auto& a : agents_) {  // every pool is rebuilt below under the new numbers
-    a->pool_memberships.clear();
-  }
-  pools_.clear();
+  pools_.Clear();  // every pool is rebuilt below under the new numbers
   std::vector<std::unique_ptr<Agent>> agents;
   agents.reserve(kept);
   for (size_t i = 0; i < agents_.size(); ++i) {
@@ -1279,15 +1238,12 @@ void Router::Impl::ForgetLoggedOutAgents() {
       ++it;
     }
   }
-  absl::btree_set<Timer> timers;
-  for (Timer t : timers_) {
-    if (t.kind == TimerKind::kRestEnd) {
-      if (renumber[t.id] == kNoAgent) continue;  // stale: its agent logged out
-      t.id = renumber[t.id];
-    }
-    timers.insert(t);
-  }
-  timers_ = std::move(timers);
+  timers_.Rewrite([&](Timer& t) {
+    if (t.kind != TimerKind::kRestEnd) return true;
+    if (renumber[t.agent_index] == kNoAgent) return false;  // stale: its agent logged out
+    t.agent_index = renumber[t.agent_index];
+    return true;
+  });
   agents_ = std::move(agents);
   for (auto& a : agents_) Repool(*a);
 }
@@ -1330,7 +1286,7 @@ void Router::Impl::Miss(Agent& a, Contact& c, EventKind kind, absl::string_view 
   ReleaseSlot(a, c);
   c.missed_by = a.index;
   c.missed_until = now_ + config_.reoffer_cooldown;
-  Schedule(c.missed_until, TimerKind::kReofferCooldownEnd, c.id, 0);
+  Schedule(Timer::ForContact(c.missed_until, TimerKind::kReofferCooldownEnd, c.id));
   ++a.consecutive_misses;
   if (config_.max_consecutive_misses > 0 &&
       a.consecutive_misses >= config_.max_consecutive_misses && !a.not_ready) {
@@ -1446,7 +1402,7 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
     Finish(*c, ContactState::kCompleted);
     MatchAgent(a);
   } else {
-    Schedule(now_ + wrap_up, TimerKind::kWrapUpEnd, id, 0);
+    Schedule(Timer::ForContact(now_ + wrap_up, TimerKind::kWrapUpEnd, id));
     EmitAgentState(a);
   }
   return absl::OkStatus();
@@ -1526,7 +1482,7 @@ void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
   offers_[c.offer] = c.id;
   const absl::Time deadline =
       now_ + config_.channels[static_cast<int>(c.spec.channel)].offer_timeout;
-  Schedule(deadline, TimerKind::kOfferTimeout, c.id, c.offer);
+  Schedule(Timer::OfferTimeout(deadline, c.id, c.offer));
   Event& e = Emit(EventKind::kOffered, &c);
   e.agent_id = a.spec.agent_id;
   e.offer_id = c.offer;
@@ -1556,22 +1512,19 @@ void Router::Impl::MatchContact(Contact& c) {
       }
     }
   }
+  // The one agent in cooldown for this contact, if any, is passed over.
+  const int32_t excluded = now_ < c.missed_until ? c.missed_by : kNoAgent;
   const AgentKey* best = nullptr;
   for (uint32_t stage = 0; stage <= c.stage; ++stage) {
     // Every special-skill set that covers what the contact needs.
     for (uint32_t special = c.special; special <= kAllSpecialSkills; ++special) {
       if ((special & c.special) != c.special) continue;
-      auto it = pools_.find(IndexKey(c.queue, stage, c.language, special));
-      if (it == pools_.end()) continue;
-      for (const AgentKey& k : it->second) {
-        if (Excluded(c, k.agent)) continue;  // at most one agent is excluded
-        if (best == nullptr || k < *best) best = &k;
-        break;
-      }
+      const AgentKey* head = pools_.Best(PoolKey(c.queue, stage, c.language, special), excluded);
+      if (head != nullptr && (best == nullptr || *head < *best)) best = head;
     }
   }
   if (best != nullptr) {
-    Agent& a = *agents_[best->agent];
+    Agent& a = *agents_[best->agent_index];
     Offer(a, c, "best available");
   }
 }
@@ -1596,21 +1549,15 @@ void Router::Impl::MatchAgent(Agent& a) {
       for (const QueueEligibility& e : a.eligibility) {
         const Queue& q = queues_[e.queue];
         if (!CanTake(a, q.config.channel)) continue;
-        for (uint64_t key : q.nonempty_buckets) {
-          if (IndexKeyStage(key) < e.first_stage || (IndexKeySpecial(key) & ~a.special) != 0 ||
-              !std::binary_search(a.languages.begin(), a.languages.end(), IndexKeyLanguage(key))) {
+        for (uint64_t bucket : waiting_.NonEmptyBuckets(e.queue)) {
+          if (BucketStage(bucket) < e.first_stage || (BucketSpecial(bucket) & ~a.special) != 0 ||
+              !std::binary_search(a.languages.begin(), a.languages.end(), BucketLanguage(bucket))) {
             continue;
           }
-          const ContactBucket& bucket = buckets_.find(key)->second;
-          int skips = 0;
-          for (const ContactKey& k : bucket) {
-            if (Excluded(*FindContact(k.id), a.index)) {
-              if (++skips > kMaxExcludedSkips) break;
-              continue;
-            }
-            if (best_key == nullptr || k < *best_key) best_key = &k;
-            break;
-          }
+          const ContactKey* head = waiting_.FirstNotSkipped(
+              bucket, [&](const ContactKey& k) { return Excluded(*FindContact(k.id), a.index); },
+              kMaxExcludedSkips);
+          if (head != nullptr && (best_key == nullptr || *head < *best_key)) best_key = head;
         }
       }
       if (best_key != nullptr) best = FindContact(best_key->id);
