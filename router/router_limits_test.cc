@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "router/router.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 namespace {

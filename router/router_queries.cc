@@ -7,6 +7,23 @@
 
 namespace ccr {
 
+double QueueStats::ServiceLevel() const {
+  return answered == 0 ? 1.0 : static_cast<double>(answered_within_target) / answered;
+}
+double QueueStats::ServiceLevelAbandonAdjusted() const {
+  const uint64_t denominator = answered + abandoned;
+  return denominator == 0
+             ? 1.0
+             : static_cast<double>(answered_within_target + abandoned_short) / denominator;
+}
+absl::Duration QueueStats::AverageSpeedOfAnswer() const {
+  return answered == 0 ? absl::ZeroDuration() : total_answer_wait / answered;
+}
+double QueueStats::AbandonRatio() const {
+  const uint64_t denominator = answered + abandoned;
+  return denominator == 0 ? 0.0 : static_cast<double>(abandoned) / denominator;
+}
+
 std::optional<ContactId> Router::Impl::FindByIdempotencyKey(absl::string_view key) const {
   const IdempotencyEntry* e = idempotency_.Find(key);
   if (e == nullptr) return std::nullopt;

@@ -1,12 +1,13 @@
 // Snapshots: Router::Save() and Router::Restore(). Only persistent facts are
 // saved; buckets, pools, offers, held sets and staffing counts are rebuilt
 // from them with the same code the commands use.
+#include "router/router_state.h"
+
 #include <algorithm>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "router/internal/router_impl.h"
-#include "router/state.h"
 
 namespace ccr {
 

@@ -45,17 +45,41 @@ inline uint64_t PoolKey(uint32_t queue, uint32_t stage, uint32_t language, uint8
 
 class FreeAgentPools {
  public:
+  // Inline, with Best: they run on every offer and every freed agent.
   // Puts agent `key.agent_index` into `pool`.
   // REQUIRES: it is not in `pool` yet.
-  void Join(uint64_t pool, const AgentKey& key);
+  void Join(uint64_t pool, const AgentKey& key) {
+    pools_[pool].insert(key);
+    if (key.agent_index >= memberships_.size()) memberships_.resize(key.agent_index + 1);
+    memberships_[key.agent_index].emplace_back(pool, key);
+    ++size_;
+  }
   // Takes the agent out of every pool it is in.
-  void LeaveAll(uint32_t agent_index);
+  void LeaveAll(uint32_t agent_index) {
+    if (agent_index >= memberships_.size()) return;
+    std::vector<std::pair<uint64_t, AgentKey>>& joined = memberships_[agent_index];
+    for (const auto& [pool, key] : joined) {
+      auto it = pools_.find(pool);
+      it->second.erase(key);
+      if (it->second.empty()) pools_.erase(it);
+    }
+    size_ -= joined.size();
+    joined.clear();
+  }
   // Forgets every pool and membership (the agents are renumbered).
   void Clear();
 
   // The head of `pool`, passing over `excluded_agent_index` (-1: none); nullptr when
   // none is left.
-  const AgentKey* Best(uint64_t pool, int32_t excluded_agent_index) const;
+  const AgentKey* Best(uint64_t pool, int32_t excluded_agent_index) const {
+    auto it = pools_.find(pool);
+    if (it == pools_.end()) return nullptr;
+    for (const AgentKey& k : it->second) {
+      if (static_cast<int32_t>(k.agent_index) == excluded_agent_index) continue;
+      return &k;  // at most one agent is passed over
+    }
+    return nullptr;
+  }
   bool Contains(uint64_t pool, const AgentKey& key) const;
   size_t MembershipsOf(uint32_t agent_index) const {
     return agent_index < memberships_.size() ? memberships_[agent_index].size() : 0;

@@ -33,7 +33,7 @@
 #include "router/internal/timer_queue.h"
 #include "router/internal/waiting_contacts.h"
 #include "router/router.h"
-#include "router/state.h"
+#include "router/router_state.h"
 #include "router/urgency.h"
 
 namespace ccr {
@@ -44,6 +44,12 @@ inline constexpr int32_t kNoAgent = -1;
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
+
+inline bool IsExclusive(const RouterConfig& config, Channel ch) {
+  return config.channels[static_cast<int>(ch)].exclusive;
+}
+// Waiting: in a bucket or an advisor's reserve (not scheduled, offered or held).
+inline bool IsWaiting(ContactState s) { return s == ContactState::kQueued; }
 
 // Who qualifies at one overflow stage of a queue (stage 0: no overflow yet).
 struct StageRule {

@@ -1,5 +1,6 @@
 #include "router/internal/waiting_contacts.h"
 
+#include <algorithm>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
 #include <functional>
@@ -61,17 +62,26 @@ uint32_t WaitingContacts::CountAhead(uint32_t queue, const ContactKey& key) cons
   return ahead;
 }
 
-const ContactKey* WaitingContacts::FirstNotSkipped(uint64_t bucket,
-                                                   absl::FunctionRef<bool(const ContactKey&)> skip,
-                                                   int max_skips) const {
-  auto it = buckets_->map.find(bucket);
-  if (it == buckets_->map.end()) return nullptr;
-  int skips = 0;
-  for (const ContactKey& k : it->second) {
-    if (!skip(k)) return &k;
-    if (++skips > max_skips) break;
+const ContactKey* WaitingContacts::BestHead(const Taker& taker,
+                                            absl::FunctionRef<bool(const ContactKey&)> skip,
+                                            int max_skips, const ContactKey* best) const {
+  for (uint64_t bucket : NonEmptyBuckets(taker.queue)) {
+    if (BucketStage(bucket) < taker.first_stage || (BucketSpecial(bucket) & ~taker.special) != 0 ||
+        !std::binary_search(taker.languages.begin(), taker.languages.end(),
+                            BucketLanguage(bucket))) {
+      continue;
+    }
+    int skips = 0;
+    for (const ContactKey& k : buckets_->map.find(bucket)->second) {
+      if (skip(k)) {
+        if (++skips > max_skips) break;
+        continue;
+      }
+      if (best == nullptr || k < *best) best = &k;
+      break;
+    }
   }
-  return nullptr;
+  return best;
 }
 
 absl::Status WaitingContacts::CheckInvariants() const {

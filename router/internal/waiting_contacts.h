@@ -23,6 +23,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "router/types.h"
 
 namespace ccr {
@@ -68,13 +69,21 @@ class WaitingContacts {
   const absl::flat_hash_set<uint64_t>& NonEmptyBuckets(uint32_t queue) const;
   // How many contacts of `queue`, over all its buckets, rank ahead of `key`.
   uint32_t CountAhead(uint32_t queue, const ContactKey& key) const;
-  // The first contact of `bucket`, in rank order, that `skip` does not pass
-  // over; nullptr when the bucket is empty or more than `max_skips` were
-  // skipped first (which bounds the cost for an agent excluded from many
-  // heads). The pointer is valid until the bucket changes.
-  const ContactKey* FirstNotSkipped(uint64_t bucket,
-                                    absl::FunctionRef<bool(const ContactKey&)> skip,
-                                    int max_skips) const;
+  // What an agent may take from one queue: buckets at `first_stage` or later,
+  // needing no special skill beyond `special`, in one of `languages`.
+  struct Taker {
+    uint32_t queue = 0;
+    uint32_t first_stage = 0;
+    uint8_t special = 0;
+    absl::Span<const uint32_t> languages;  // sorted
+  };
+  // The best of `best` (may be nullptr) and, over the buckets `taker` may
+  // take from, each bucket's first contact in rank order that `skip` does not
+  // pass over. A bucket where more than `max_skips` were skipped first counts
+  // as having none (which bounds the cost for an agent excluded from many
+  // heads). The pointer is valid until the buckets change.
+  const ContactKey* BestHead(const Taker& taker, absl::FunctionRef<bool(const ContactKey&)> skip,
+                             int max_skips, const ContactKey* best) const;
 
   absl::Status CheckInvariants() const;
 

@@ -2,6 +2,7 @@
 // random operation sequences (deterministic: the same seed, the same run).
 #include "router/internal/waiting_contacts.h"
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
@@ -77,28 +78,44 @@ TEST(WaitingContactsTest, MatchesModelOverRandomOperations) {
           for (const ContactKey& k : keys) ahead += k < probe ? 1 : 0;
         }
         EXPECT_EQ(w.CountAhead(queue, probe), ahead);
-      } else {  // head of a bucket, passing over some contacts
-        const uint64_t bucket = RandomBucket(rng);
+      } else {  // best head for an agent, passing over some contacts
+        WaitingContacts::Taker taker;
+        taker.queue = rng() % 3;
+        taker.first_stage = rng() % 3;
+        taker.special = static_cast<uint8_t>(rng() % 4);
+        std::vector<uint32_t> languages;
+        for (uint32_t l = 0; l < 2; ++l) {
+          if (rng() % 2) languages.push_back(l);
+        }
+        taker.languages = languages;
         const uint64_t divisor = 1 + rng() % 3;
         const int max_skips = static_cast<int>(rng() % 4);
         auto skip = [&](const ContactKey& k) { return k.id % divisor == 0; };
         const ContactKey* expected = nullptr;
-        auto it = m.buckets.find(bucket);
-        if (it != m.buckets.end()) {
+        for (const auto& [bucket, keys] : m.buckets) {
+          if (BucketQueue(bucket) != taker.queue || BucketStage(bucket) < taker.first_stage ||
+              (BucketSpecial(bucket) & ~taker.special) != 0 ||
+              std::find(languages.begin(), languages.end(), BucketLanguage(bucket)) ==
+                  languages.end()) {
+            continue;
+          }
           int skips = 0;
-          for (const ContactKey& k : it->second) {
+          for (const ContactKey& k : keys) {
             if (!skip(k)) {
-              expected = &k;
+              if (expected == nullptr || k < *expected) expected = &k;
               break;
             }
             if (++skips > max_skips) break;
           }
         }
-        const ContactKey* got = w.FirstNotSkipped(bucket, skip, max_skips);
+        const ContactKey* got = w.BestHead(taker, skip, max_skips, nullptr);
         ASSERT_EQ(got == nullptr, expected == nullptr);
         if (got != nullptr) {
           EXPECT_EQ(*got, *expected);
         }
+        // A better candidate from elsewhere is kept.
+        const ContactKey best_elsewhere{0, -1, 0};
+        EXPECT_EQ(w.BestHead(taker, skip, max_skips, &best_elsewhere), &best_elsewhere);
       }
       if (op % 100 == 0) ExpectSame(w, m);
     }
@@ -113,8 +130,9 @@ TEST(WaitingContactsTest, UnknownQueueHasNoBuckets) {
   WaitingContacts w;
   EXPECT_TRUE(w.NonEmptyBuckets(7).empty());
   EXPECT_EQ(w.CountAhead(7, ContactKey{}), 0u);
-  EXPECT_EQ(w.FirstNotSkipped(
-                BucketKey(7, 0, 0, 0), [](const ContactKey&) { return false; }, 0),
+  const std::vector<uint32_t> languages = {0};
+  EXPECT_EQ(w.BestHead(
+                {7, 0, 0, languages}, [](const ContactKey&) { return false; }, 0, nullptr),
             nullptr);
 }
 
