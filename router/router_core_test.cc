@@ -10,6 +10,7 @@
 #include "gtest/gtest.h"
 #include "router/router.h"
 #include "router/router_state.h"
+#include "router/testing/reference_router.h"
 
 namespace ccr {
 namespace {
@@ -318,67 +319,6 @@ TEST_F(RouterTest, ExplainComponentsSumToTheTotal) {
   EXPECT_EQ(x->sla_slack, absl::Seconds(15));
 }
 
-// Brute-force check of each agent-side choice ("longest waiting"): no
-// contact still waiting that the agent may take outranks the one it got.
-// Rank: emergencies first, then total score (urgency + aging), then id.
-// Contacts an agent missed are not offered to it again during the cooldown.
-using Misses = std::map<ContactId, std::pair<std::string, absl::Time>>;
-
-// Returns how many (offer, competing contact) pairs it compared.
-int ExpectAgentChoicesOptimal(const Router& router, const std::vector<Event>& events,
-                              const Misses& misses, absl::Time now, uint64_t seed, int step) {
-  int compared = 0;
-  auto rank = [](const Explanation& x) {
-    return std::make_tuple(!x.priority_class_emergency, -x.total_score, x.contact.contact);
-  };
-  for (const Event& offer : events) {
-    if (offer.kind != EventKind::kOffered || offer.reason != "longest waiting") continue;
-    // A later login in the same command may have changed the agent's skills.
-    const bool agent_changed = std::any_of(events.begin(), events.end(), [&](const Event& e) {
-      return e.kind == EventKind::kAgentState && e.agent_id == offer.agent_id &&
-             e.time > offer.time;
-    });
-    if (agent_changed) continue;
-    absl::StatusOr<Explanation> chosen = router.Explain(offer.contact, now);
-    if (!chosen.ok() || chosen->contact.state != ContactState::kOffered) continue;
-    for (ContactId id = 1; id <= offer.contact + 1000; ++id) {
-      absl::StatusOr<Explanation> waiting = router.Explain(id, now);
-      if (!waiting.ok() || waiting->contact.state != ContactState::kQueued ||
-          waiting->contact.channel != chosen->contact.channel ||
-          !waiting->contact.agent_id.empty()) {
-        continue;  // not waiting, another channel, or reserved for an advisor
-      }
-      // Only contacts that already waited, at their present stage, when the
-      // offer was made could have been chosen instead.
-      if (waiting->contact.arrival > offer.time) continue;
-      const bool changed_later = std::any_of(events.begin(), events.end(), [&](const Event& e) {
-        return e.contact == id && e.time >= offer.time &&
-               (e.kind == EventKind::kOverflowed || e.kind == EventKind::kOfferRejected ||
-                e.kind == EventKind::kOfferTimedOut || e.kind == EventKind::kOfferWithdrawn ||
-                e.kind == EventKind::kUpdated || e.kind == EventKind::kQueued);
-      });
-      if (changed_later) continue;
-      auto miss = misses.find(id);
-      if (miss != misses.end() && miss->second.first == offer.agent_id &&
-          miss->second.second <= offer.time &&
-          offer.time < miss->second.second + TestConfig().reoffer_cooldown) {
-        continue;
-      }
-      for (const AgentConsidered& a : waiting->agents) {
-        if (a.agent_id != offer.agent_id) continue;
-        const bool could_take = a.eligible || a.why_not.rfind("no free", 0) == 0;
-        compared += could_take ? 1 : 0;
-        EXPECT_FALSE(could_take && rank(*waiting) < rank(*chosen))
-            << "seed " << seed << " step " << step << ": " << offer.agent_id << " got "
-            << ContactIdString(offer.contact) << " (score " << chosen->total_score << ") while "
-            << ContactIdString(id) << " (score " << waiting->total_score << ") waits; "
-            << waiting->summary << " | chosen: " << chosen->summary;
-      }
-    }
-  }
-  return compared;
-}
-
 using Command = std::function<absl::Status(Router&)>;
 using Script = std::vector<Command>;
 
@@ -463,12 +403,24 @@ void ExpectTallyMatchesViews(const Router& router, absl::Time now) {
   }
 }
 
+std::string RenderOffers(const std::vector<testing::ReferenceOffer>& offers) {
+  std::string out;
+  for (const testing::ReferenceOffer& o : offers) {
+    absl::StrAppend(&out, absl::FormatTime(o.time), " ", ContactIdString(o.contact), " ",
+                    OfferIdString(o.offer_id), " to ", o.agent_id, " (", o.reason, ")\n");
+  }
+  return out;
+}
+
 // Random commands; after each one the brute-force invariants must hold and
 // every acknowledged contact must be live or ended by exactly one final event.
 // The same commands replayed across a Save()/Restore() give the same events.
+// The same commands on the naive reference router (router/testing/, linear
+// scans written from the routing rules) make the same offers: which contact,
+// to which agent, when and why, step by step.
 TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
   std::map<EventKind, int> seen;  // across all seeds: the sequences must exercise the rules
-  int choices_compared = 0;
+  int offers_compared = 0;
   for (uint64_t seed = 1; seed <= 40; ++seed) {
     std::mt19937_64 rng(seed);
     auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
@@ -481,11 +433,18 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
     std::map<ContactId, int> endings;
     std::map<uint64_t, std::string> open_offers;  // offer -> agent
     std::set<ContactId> connected, wrapping;
-    Misses misses;
+    testing::ReferenceRouter reference(TestConfig());
     Script script;
-    auto run = [&](Command cmd) {
+    // Runs `cmd` on the router and `on_reference` on the reference; both must
+    // accept it or both refuse it.
+    auto run = [&](Command cmd, const std::function<absl::Status()>& on_reference) {
       script.push_back(cmd);
-      return cmd(*router);
+      const absl::Status status = cmd(*router);
+      const absl::Status expected = on_reference();
+      EXPECT_EQ(status.ok(), expected.ok())
+          << "seed " << seed << " step " << script.size() << ": router says " << status
+          << ", reference says " << expected;
+      return status;
     };
     for (int step = 0; step < 300; ++step) {
       now += absl::Milliseconds(pick(8000));
@@ -505,6 +464,9 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
           ASSERT_TRUE(r.ok()) << r.status();
           script.push_back([s, now](Router& x) { return x.Submit(s, now).status(); });
           acknowledged.insert(r->contact);
+          absl::StatusOr<ContactId> expected = reference.Submit(s, now);
+          ASSERT_TRUE(expected.ok()) << expected.status();
+          EXPECT_EQ(*expected, r->contact);
           break;
         }
         case 2: {
@@ -513,16 +475,20 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
           if (pick(3) == 0) a.skills.push_back({"senior", 5});
           if (pick(3) == 0) a.languages.push_back("es");
           a.capacities = {{Channel::kVoice, 1}, {Channel::kChat, 3}};
-          (void)run([a, now](Router& x) { return x.Login(a, now); });
+          (void)run([a, now](Router& x) { return x.Login(a, now); },
+                    [&] { return reference.Login(a, now); });
           break;
         }
         case 3:
           if (pick(3) == 0) {
-            (void)run([agent, now](Router& x) { return x.Logout(agent, "bye", now); });
+            (void)run([agent, now](Router& x) { return x.Logout(agent, "bye", now); },
+                      [&] { return reference.Logout(agent, now); });
           } else if (pick(2)) {
-            (void)run([agent, now](Router& x) { return x.SetNotReady(agent, "break", now); });
+            (void)run([agent, now](Router& x) { return x.SetNotReady(agent, "break", now); },
+                      [&] { return reference.SetNotReady(agent, now); });
           } else {
-            (void)run([agent, now](Router& x) { return x.SetAvailable(agent, now); });
+            (void)run([agent, now](Router& x) { return x.SetAvailable(agent, now); },
+                      [&] { return reference.SetAvailable(agent, now); });
           }
           break;
         case 4:
@@ -534,8 +500,10 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
             const uint64_t offer = it->first;
             absl::Status s =
                 pick(4) == 0
-                    ? run([who, offer, now](Router& x) { return x.Reject(who, offer, "no", now); })
-                    : run([who, offer, now](Router& x) { return x.Accept(who, offer, now); });
+                    ? run([who, offer, now](Router& x) { return x.Reject(who, offer, "no", now); },
+                          [&] { return reference.Reject(who, offer, now); })
+                    : run([who, offer, now](Router& x) { return x.Accept(who, offer, now); },
+                          [&] { return reference.Accept(who, offer, now); });
             if (wrong && who != it->second) {
               EXPECT_FALSE(s.ok());
             }
@@ -548,13 +516,14 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
             if (v.ok()) {
               if (pick(5) == 0) {
                 const std::string to = v->channel == Channel::kChat ? "chat" : "billing";
-                (void)run([id = v->agent_id, c, to, now](Router& x) {
-                  return x.Transfer(id, c, to, "see notes", now);
-                });
+                (void)run([id = v->agent_id, c, to,
+                           now](Router& x) { return x.Transfer(id, c, to, "see notes", now); },
+                          [&] { return reference.Transfer(v->agent_id, c, to, now); });
               } else {
                 const Outcome o{pick(2) == 0, "", 0, false};
                 (void)run(
-                    [id = v->agent_id, c, o, now](Router& x) { return x.Complete(id, c, o, now); });
+                    [id = v->agent_id, c, o, now](Router& x) { return x.Complete(id, c, o, now); },
+                    [&] { return reference.Complete(v->agent_id, c, now); });
               }
             }
           }
@@ -564,7 +533,8 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
             const ContactId c = *std::next(wrapping.begin(), pick(wrapping.size()));
             absl::StatusOr<ContactView> v = router->GetContact(c, now);
             if (v.ok()) {
-              (void)run([id = v->agent_id, c, now](Router& x) { return x.WrapUpDone(id, c, now); });
+              (void)run([id = v->agent_id, c, now](Router& x) { return x.WrapUpDone(id, c, now); },
+                        [&] { return reference.WrapUpDone(v->agent_id, c, now); });
             }
           }
           break;
@@ -572,31 +542,43 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
           if (!acknowledged.empty()) {
             const ContactId c = *std::next(acknowledged.begin(), pick(acknowledged.size()));
             if (pick(2)) {
-              (void)run([c, now](Router& x) { return x.Abandon(c, now); });
+              (void)run([c, now](Router& x) { return x.Abandon(c, now); },
+                        [&] { return reference.Abandon(c, now); });
             } else {
               Signals s;
               s.escalation_level = static_cast<uint32_t>(pick(4));
               s.sentiment = -0.9;
-              (void)run([c, s, now](Router& x) { return x.Update(c, s, std::nullopt, now); });
+              (void)run([c, s, now](Router& x) { return x.Update(c, s, std::nullopt, now); },
+                        [&] { return reference.Update(c, s, now); });
             }
           }
           break;
         default:
-          (void)run([now](Router& x) {
-            x.Tick(now);
-            return absl::OkStatus();
-          });
+          (void)run(
+              [now](Router& x) {
+                x.Tick(now);
+                return absl::OkStatus();
+              },
+              [&] {
+                reference.Tick(now);
+                return absl::OkStatus();
+              });
       }
       ASSERT_TRUE(router->CheckInvariants().ok())
           << "seed " << seed << " step " << step << ": " << router->CheckInvariants();
       ExpectTallyMatchesViews(*router, now);
       std::vector<Event> events = router->TakeEvents();
+      std::vector<testing::ReferenceOffer> offered;
       for (const Event& e : events) {
-        if (e.kind == EventKind::kOfferRejected || e.kind == EventKind::kOfferTimedOut) {
-          misses[e.contact] = {e.agent_id, e.time};
+        if (e.kind == EventKind::kOffered) {
+          offered.push_back({e.time, e.contact, e.offer_id, e.agent_id, e.reason});
         }
       }
-      choices_compared += ExpectAgentChoicesOptimal(*router, events, misses, now, seed, step);
+      const std::vector<testing::ReferenceOffer> expected = reference.TakeOffers();
+      ASSERT_EQ(RenderOffers(offered), RenderOffers(expected))
+          << "seed " << seed << " step " << step << ": the router's offers (left) differ from "
+          << "the reference router's (right)";
+      offers_compared += static_cast<int>(offered.size());
       absl::Time last = absl::InfinitePast();
       for (const Event& e : events) {
         EXPECT_GE(e.time, last);
@@ -651,7 +633,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
                       EventKind::kOverflowed, EventKind::kSlaBreached, EventKind::kEscalated}) {
     EXPECT_GE(seen[k], 5) << EventKindName(k) << " happened only " << seen[k] << " times";
   }
-  EXPECT_GE(choices_compared, 200) << "the optimality check compared too few choices";
+  EXPECT_GE(offers_compared, 1000) << "the reference comparison saw too few offers";
 }
 
 }  // namespace
