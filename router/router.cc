@@ -70,7 +70,7 @@ void Router::Impl::RunTimer(const Timer& t) {
     case TimerKind::kOfferTimeout: {
       Contact* c = FindContact(t.contact);
       if (c == nullptr || c->state != ContactState::kOffered || c->offer != t.offer) return;
-      Miss(*agents_[c->agent], *c, EventKind::kOfferTimedOut, "timeout");
+      Miss(*agents_[c->agent_index], *c, EventKind::kOfferTimedOut, "timeout");
       return;
     }
     case TimerKind::kOverflowStep: {
@@ -78,7 +78,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       const uint32_t stage = t.stage;
       if (c == nullptr || c->epoch != t.epoch || c->stage >= stage) return;
       if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
-      const bool waiting = IsWaiting(c->state) && c->reserved_for == kNoAgent;
+      const bool waiting = IsWaiting(c->state) && c->reserved_for_index == kNoAgentIndex;
       if (waiting) RemoveWaiting(*c);
       c->stage = stage;
       ++queues_[c->queue].stats.overflows;
@@ -109,14 +109,14 @@ void Router::Impl::RunTimer(const Timer& t) {
       if (c == nullptr || c->epoch != t.epoch || c->state != ContactState::kQueued) return;
       ++queues_[c->queue].stats.expired;
       Emit(EventKind::kExpired, c).reason = "waited longer than the queue allows";
-      Finish(*c, ContactState::kExpired);
+      Retire(*c, ContactState::kExpired);
       return;
     }
     case TimerKind::kReservationEnd: {
       Contact* c = FindContact(t.contact);
-      if (c == nullptr || c->epoch != t.epoch || c->reserved_for == kNoAgent) return;
+      if (c == nullptr || c->epoch != t.epoch || c->reserved_for_index == kNoAgentIndex) return;
       RemoveWaiting(*c);
-      c->reserved_for = kNoAgent;
+      c->reserved_for_index = kNoAgentIndex;
       InsertWaiting(*c);
       MatchContact(*c);
       return;
@@ -137,12 +137,12 @@ void Router::Impl::RunTimer(const Timer& t) {
     case TimerKind::kWrapUpEnd: {
       Contact* c = FindContact(t.contact);
       if (c == nullptr || c->state != ContactState::kWrapUp) return;
-      Agent& a = *agents_[c->agent];
+      Agent& a = *agents_[c->agent_index];
       Event& e = Emit(EventKind::kWrapUpDone, c);
       e.agent_id = a.spec.agent_id;
       e.reason = "wrap-up time over";
       ReleaseSlot(a, *c);
-      Finish(*c, ContactState::kCompleted);
+      Retire(*c, ContactState::kCompleted);
       MatchAgent(a);
       return;
     }
@@ -207,8 +207,8 @@ uint32_t Router::Impl::StageForWait(const Queue& q, absl::Duration wait) const {
 void Router::Impl::InsertWaiting(Contact& c) {
   Queue& q = queues_[c.queue];
   q.waiting_since.emplace(c.arrival, c.id);
-  if (c.reserved_for != kNoAgent) {
-    agents_[c.reserved_for]->reserved.insert(c.key);
+  if (c.reserved_for_index != kNoAgentIndex) {
+    agents_[c.reserved_for_index]->reserved.insert(c.key);
     return;
   }
   waiting_.Insert(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
@@ -217,8 +217,8 @@ void Router::Impl::InsertWaiting(Contact& c) {
 void Router::Impl::RemoveWaiting(Contact& c) {
   Queue& q = queues_[c.queue];
   q.waiting_since.erase({c.arrival, c.id});
-  if (c.reserved_for != kNoAgent) {
-    agents_[c.reserved_for]->reserved.erase(c.key);
+  if (c.reserved_for_index != kNoAgentIndex) {
+    agents_[c.reserved_for_index]->reserved.erase(c.key);
     return;
   }
   waiting_.Erase(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
@@ -229,7 +229,7 @@ void Router::Impl::Enqueue(Contact& c) {
   c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
   ScheduleWaitingTimers(c);
   // A dedicated advisor who is logged in and working is worth a short wait.
-  if (c.reserved_for == kNoAgent && !c.spec.dedicated_advisor.empty() &&
+  if (c.reserved_for_index == kNoAgentIndex && !c.spec.dedicated_advisor.empty() &&
       config_.advisor_wait > absl::ZeroDuration() && now_ - c.arrival < config_.advisor_wait) {
     auto it = agent_index_.find(c.spec.dedicated_advisor);
     if (it != agent_index_.end()) {
@@ -240,7 +240,7 @@ void Router::Impl::Enqueue(Contact& c) {
           Offer(advisor, c, "dedicated advisor");
           return;
         }
-        c.reserved_for = advisor.index;
+        c.reserved_for_index = advisor.index;
         Schedule(Timer::ForEpoch(c.arrival + config_.advisor_wait, TimerKind::kReservationEnd, c.id,
                                  c.epoch));
       }
@@ -415,7 +415,7 @@ uint32_t Router::Impl::InternEndedQueue(const std::string& name) {
   return it->second;
 }
 
-void Router::Impl::Finish(Contact& c, ContactState final_state) {
+void Router::Impl::Retire(Contact& c, ContactState final_state) {
   if (IsWaiting(c.state)) RemoveWaiting(c);
   c.state = final_state;
   // A retry of its key within the window answers how and where it ended.
@@ -429,8 +429,8 @@ void Router::Impl::Finish(Contact& c, ContactState final_state) {
 }
 
 void Router::Impl::ReleaseFromAgent(Contact& c) {
-  if (c.agent == kNoAgent) return;
-  Agent& a = *agents_[c.agent];
+  if (c.agent_index == kNoAgentIndex) return;
+  Agent& a = *agents_[c.agent_index];
   if (c.state == ContactState::kOffered) offers_.erase(c.offer);
   ReleaseSlot(a, c);
 }
@@ -490,18 +490,18 @@ absl::Status Router::Impl::Abandon(ContactId id, absl::Time now) {
     if (wait <= q.config.short_abandon) ++q.stats.abandoned_short;
   }
   if (c->state == ContactState::kOffered) {
-    Agent& a = *agents_[c->agent];
+    Agent& a = *agents_[c->agent_index];
     Event& w = Emit(EventKind::kOfferWithdrawn, c);
     w.agent_id = a.spec.agent_id;
     w.reason = "abandoned";
     ReleaseFromAgent(*c);
     Emit(EventKind::kAbandoned, c);
-    Finish(*c, ContactState::kAbandoned);
+    Retire(*c, ContactState::kAbandoned);
     MatchAgent(a);
     return absl::OkStatus();
   }
   Emit(EventKind::kAbandoned, c);
-  Finish(*c, ContactState::kAbandoned);
+  Retire(*c, ContactState::kAbandoned);
   return absl::OkStatus();
 }
 
@@ -512,7 +512,7 @@ absl::Status Router::Impl::Cancel(ContactId id, absl::string_view reason, absl::
     return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
   }
   ++queues_[c->queue].stats.cancelled;
-  Agent* a = c->agent == kNoAgent ? nullptr : agents_[c->agent].get();
+  Agent* a = c->agent_index == kNoAgentIndex ? nullptr : agents_[c->agent_index].get();
   if (c->state == ContactState::kOffered) {
     Event& w = Emit(EventKind::kOfferWithdrawn, c);
     w.agent_id = a->spec.agent_id;
@@ -525,7 +525,7 @@ absl::Status Router::Impl::Cancel(ContactId id, absl::string_view reason, absl::
   // The agent that held it (connected or in wrap-up) is told its contact
   // ended; an offer's agent was told by the withdrawal above.
   if (held) e.agent_id = a->spec.agent_id;
-  Finish(*c, ContactState::kCancelled);
+  Retire(*c, ContactState::kCancelled);
   if (a != nullptr) MatchAgent(*a);
   return absl::OkStatus();
 }
@@ -615,7 +615,7 @@ void Router::Impl::AcquireSlot(Agent& a, Contact& c) {
   ++a.total_active;
   if (IsExclusive(config_, c.spec.channel)) ++a.exclusive_active;
   a.held.insert(c.id);
-  c.agent = a.index;
+  c.agent_index = a.index;
 }
 
 void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
@@ -624,7 +624,7 @@ void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
   --a.total_active;
   if (IsExclusive(config_, c.spec.channel)) --a.exclusive_active;
   a.held.erase(c.id);
-  c.agent = kNoAgent;
+  c.agent_index = kNoAgentIndex;
   if (a.total_active == 0) {
     a.idle_since = now_;
     if (config_.max_continuous_busy > absl::ZeroDuration() && a.logged_in &&
@@ -758,7 +758,7 @@ void Router::Impl::ReleaseReservations(Agent& a) {
   for (ContactId id : reserved) {
     Contact& c = *FindContact(id);
     RemoveWaiting(c);
-    c.reserved_for = kNoAgent;
+    c.reserved_for_index = kNoAgentIndex;
     InsertWaiting(c);
   }
   for (ContactId id : reserved) {
@@ -797,7 +797,7 @@ absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view 
       e.agent_id = a.spec.agent_id;
       e.reason = "agent_logged_out";
       ReleaseFromAgent(c);
-      Finish(c, ContactState::kCompleted);
+      Retire(c, ContactState::kCompleted);
     }
   }
   for (const QueueEligibility& e : a.eligibility) {
@@ -824,7 +824,7 @@ void Router::Impl::ScheduleAgentSweep(absl::Time due) {
 
 void Router::Impl::ForgetLoggedOutAgents() {
   const absl::Duration retention = config_.limits.agent_retention;
-  std::vector<int32_t> renumber(agents_.size(), kNoAgent);
+  std::vector<int32_t> renumber(agents_.size(), kNoAgentIndex);
   absl::Time next_due = absl::InfiniteFuture();
   size_t kept = 0;
   for (size_t i = 0; i < agents_.size(); ++i) {
@@ -839,13 +839,13 @@ void Router::Impl::ForgetLoggedOutAgents() {
   if (kept == agents_.size()) return;
 
   auto remap = [&](int32_t& index) {
-    if (index != kNoAgent) index = renumber[index];
+    if (index != kNoAgentIndex) index = renumber[index];
   };
   pools_.Clear();  // every pool is rebuilt below under the new numbers
   std::vector<std::unique_ptr<Agent>> agents;
   agents.reserve(kept);
   for (size_t i = 0; i < agents_.size(); ++i) {
-    if (renumber[i] == kNoAgent) {
+    if (renumber[i] == kNoAgentIndex) {
       agent_index_.erase(agents_[i]->spec.agent_id);
       continue;
     }
@@ -854,15 +854,16 @@ void Router::Impl::ForgetLoggedOutAgents() {
     agents.push_back(std::move(agents_[i]));
   }
   for (auto& [id, c] : contacts_) {
-    remap(c.agent);  // held and reserved contacts belong to agents kept
-    remap(c.reserved_for);
-    const int32_t missed_by = c.missed_by;
-    remap(c.missed_by);
-    if (missed_by != kNoAgent && c.missed_by == kNoAgent) c.missed_until = absl::InfinitePast();
+    remap(c.agent_index);  // held and reserved contacts belong to agents kept
+    remap(c.reserved_for_index);
+    const int32_t missed_by = c.missed_by_index;
+    remap(c.missed_by_index);
+    if (missed_by != kNoAgentIndex && c.missed_by_index == kNoAgentIndex)
+      c.missed_until = absl::InfinitePast();
   }
   for (auto it = last_agent_.begin(); it != last_agent_.end();) {
     const int32_t agent = renumber[it->second.first];
-    if (agent == kNoAgent) {
+    if (agent == kNoAgentIndex) {
       last_agent_.erase(it++);
     } else {
       it->second.first = agent;
@@ -871,7 +872,7 @@ void Router::Impl::ForgetLoggedOutAgents() {
   }
   timers_.Rewrite([&](Timer& t) {
     if (t.kind != TimerKind::kRestEnd) return true;
-    if (renumber[t.agent_index] == kNoAgent) return false;  // stale: its agent logged out
+    if (renumber[t.agent_index] == kNoAgentIndex) return false;  // stale: its agent logged out
     t.agent_index = renumber[t.agent_index];
     return true;
   });
@@ -915,7 +916,7 @@ void Router::Impl::Miss(Agent& a, Contact& c, EventKind kind, absl::string_view 
   e.reason = std::string(reason);
   offers_.erase(c.offer);
   ReleaseSlot(a, c);
-  c.missed_by = a.index;
+  c.missed_by_index = a.index;
   c.missed_until = now_ + config_.reoffer_cooldown;
   Schedule(Timer::ForContact(c.missed_until, TimerKind::kReofferCooldownEnd, c.id));
   ++a.consecutive_misses;
@@ -942,7 +943,7 @@ absl::StatusOr<Contact*> Router::Impl::OfferedTo(const Agent& a, uint64_t offer_
                      " is not outstanding (expired, withdrawn or answered)"));
   }
   Contact* c = FindContact(it->second);
-  if (c->agent != static_cast<int32_t>(a.index)) {
+  if (c->agent_index != static_cast<int32_t>(a.index)) {
     return absl::PermissionDeniedError(absl::StrCat(
         "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", a.spec.agent_id, "'"));
   }
@@ -1006,7 +1007,7 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
   if (!found.ok()) return found.status();
   Agent& a = **found;
   Contact* c = FindContact(id);
-  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+  if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kConnected) {
     return NotHeldError("connected", id, agent_id);
   }
@@ -1030,7 +1031,7 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
   if (wrap_up <= absl::ZeroDuration()) {
     Emit(EventKind::kWrapUpDone, c).agent_id = a.spec.agent_id;
     ReleaseSlot(a, *c);
-    Finish(*c, ContactState::kCompleted);
+    Retire(*c, ContactState::kCompleted);
     MatchAgent(a);
   } else {
     Schedule(Timer::ForContact(now_ + wrap_up, TimerKind::kWrapUpEnd, id));
@@ -1045,13 +1046,13 @@ absl::Status Router::Impl::WrapUpDone(absl::string_view agent_id, ContactId id, 
   if (!found.ok()) return found.status();
   Agent& a = **found;
   Contact* c = FindContact(id);
-  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+  if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kWrapUp) {
     return NotHeldError("in wrap-up", id, agent_id);
   }
   Emit(EventKind::kWrapUpDone, c).agent_id = a.spec.agent_id;
   ReleaseSlot(a, *c);
-  Finish(*c, ContactState::kCompleted);
+  Retire(*c, ContactState::kCompleted);
   MatchAgent(a);
   return absl::OkStatus();
 }
@@ -1064,7 +1065,7 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
   if (!found.ok()) return found.status();
   Agent& a = **found;
   Contact* c = FindContact(id);
-  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+  if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kConnected) {
     return NotHeldError("connected", id, agent_id);
   }
@@ -1104,7 +1105,7 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
 
 void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
   RemoveWaiting(c);
-  c.reserved_for = kNoAgent;
+  c.reserved_for_index = kNoAgentIndex;
   c.state = ContactState::kOffered;
   c.offer = next_offer_++;
   c.offered_at = now_;
@@ -1124,8 +1125,8 @@ void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
 
 void Router::Impl::MatchContact(Contact& c) {
   if (!IsWaiting(c.state)) return;
-  if (c.reserved_for != kNoAgent) {
-    Agent& advisor = *agents_[c.reserved_for];
+  if (c.reserved_for_index != kNoAgentIndex) {
+    Agent& advisor = *agents_[c.reserved_for_index];
     if (Offerable(advisor) && CanTake(advisor, c.spec.channel)) {
       Offer(advisor, c, "dedicated advisor");
     }
@@ -1144,7 +1145,7 @@ void Router::Impl::MatchContact(Contact& c) {
     }
   }
   // The one agent in cooldown for this contact, if any, is passed over.
-  const int32_t excluded = now_ < c.missed_until ? c.missed_by : kNoAgent;
+  const int32_t excluded = now_ < c.missed_until ? c.missed_by_index : kNoAgentIndex;
   const AgentKey* best = nullptr;
   for (uint32_t stage = 0; stage <= c.stage; ++stage) {
     // Every special-skill set that covers what the contact needs.
@@ -1207,7 +1208,7 @@ Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
     e.tier = c->spec.tier;
     e.wait = c->state == ContactState::kScheduled ? absl::ZeroDuration() : now_ - c->arrival;
     e.stage = c->stage;
-    if (c->agent != kNoAgent) e.agent_id = agents_[c->agent]->spec.agent_id;
+    if (c->agent_index != kNoAgentIndex) e.agent_id = agents_[c->agent_index]->spec.agent_id;
     if (c->state == ContactState::kOffered) e.offer_id = c->offer;
   }
   return e;

@@ -43,7 +43,8 @@ std::optional<IdempotencyView> Router::Impl::LookupIdempotencyKey(absl::string_v
 
 uint32_t Router::Impl::Position(const Contact& c) const {
   if (c.state != ContactState::kQueued) return 0;
-  if (c.reserved_for != kNoAgent) return 1 + agents_[c.reserved_for]->reserved.size() - 1;
+  if (c.reserved_for_index != kNoAgentIndex)
+    return 1 + agents_[c.reserved_for_index]->reserved.size() - 1;
   return waiting_.CountAhead(c.queue, c.key) + 1;
 }
 
@@ -67,8 +68,9 @@ ContactView Router::Impl::View(const Contact& c, absl::Time now) const {
   v.channel = c.spec.channel;
   v.tier = c.spec.tier;
   v.state = c.state;
-  if (c.agent != kNoAgent) v.agent_id = agents_[c.agent]->spec.agent_id;
-  if (c.reserved_for != kNoAgent) v.agent_id = agents_[c.reserved_for]->spec.agent_id;
+  if (c.agent_index != kNoAgentIndex) v.agent_id = agents_[c.agent_index]->spec.agent_id;
+  if (c.reserved_for_index != kNoAgentIndex)
+    v.agent_id = agents_[c.reserved_for_index]->spec.agent_id;
   v.offer_id = c.state == ContactState::kOffered ? c.offer : 0;
   v.position = Position(c);
   v.estimated_wait = EstimatedWait(q, v.position);
@@ -298,8 +300,8 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
       if (!queues_[c.queue].waiting_since.contains({c.arrival, id})) {
         return fail(ContactIdString(id), " missing from waiting_since");
       }
-      if (c.reserved_for != kNoAgent) {
-        if (!agents_[c.reserved_for]->reserved.contains(c.key)) {
+      if (c.reserved_for_index != kNoAgentIndex) {
+        if (!agents_[c.reserved_for_index]->reserved.contains(c.key)) {
           return fail(ContactIdString(id), " missing from its advisor's reserve");
         }
       } else {
@@ -311,15 +313,16 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
       auto it = offers_.find(c.offer);
       if (it == offers_.end() || it->second != id) return fail(ContactIdString(id), " offer lost");
     }
-    for (int32_t agent : {c.agent, c.reserved_for, c.missed_by}) {
-      if (agent != kNoAgent && static_cast<size_t>(agent) >= agents_.size()) {
+    for (int32_t agent : {c.agent_index, c.reserved_for_index, c.missed_by_index}) {
+      if (agent != kNoAgentIndex && static_cast<size_t>(agent) >= agents_.size()) {
         return fail(ContactIdString(id), " names agent slot ", agent, " of ", agents_.size());
       }
     }
     const bool held = c.state == ContactState::kOffered || c.state == ContactState::kConnected ||
                       c.state == ContactState::kWrapUp;
-    if (held != (c.agent != kNoAgent)) return fail(ContactIdString(id), " agent link wrong");
-    if (held && !agents_[c.agent]->held.contains(id)) {
+    if (held != (c.agent_index != kNoAgentIndex))
+      return fail(ContactIdString(id), " agent link wrong");
+    if (held && !agents_[c.agent_index]->held.contains(id)) {
       return fail(ContactIdString(id), " not in its agent's held set");
     }
   }
@@ -349,7 +352,7 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
     uint32_t exclusive = 0;
     for (ContactId id : a.held) {
       const Contact* c = FindContact(id);
-      if (c == nullptr || c->agent != static_cast<int32_t>(a.index)) {
+      if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index)) {
         return fail(a.spec.agent_id, " holds a contact that is not with it");
       }
       ++active[static_cast<int>(c->spec.channel)];
@@ -386,8 +389,8 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
   if (!work_conservation) return absl::OkStatus();
   for (const auto& [id, c] : contacts_) {
     if (c.state != ContactState::kQueued) continue;
-    if (c.reserved_for != kNoAgent) {
-      const Agent& advisor = *agents_[c.reserved_for];
+    if (c.reserved_for_index != kNoAgentIndex) {
+      const Agent& advisor = *agents_[c.reserved_for_index];
       if (Offerable(advisor) && CanTake(advisor, c.spec.channel)) {
         return fail(ContactIdString(id), " waits for free advisor ", advisor.spec.agent_id);
       }

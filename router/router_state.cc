@@ -96,7 +96,7 @@ RouterState Router::Impl::Save() const {
   st.events_emitted = events_emitted_;
   st.languages = language_names_;
   auto agent_name = [&](int32_t index) {
-    return index == kNoAgent ? std::string() : agents_[index]->spec.agent_id;
+    return index == kNoAgentIndex ? std::string() : agents_[index]->spec.agent_id;
   };
 
   st.contacts.reserve(contacts_.size());
@@ -110,11 +110,11 @@ RouterState Router::Impl::Save() const {
     r.stage = c.stage;
     r.epoch = c.epoch;
     r.state = c.state;
-    r.agent_id = agent_name(c.agent);
-    r.reserved_for = agent_name(c.reserved_for);
+    r.agent_id = agent_name(c.agent_index);
+    r.reserved_for = agent_name(c.reserved_for_index);
     r.offer = c.offer;
     r.offered_at = c.offered_at;
-    r.missed_by = agent_name(c.missed_by);
+    r.missed_by = agent_name(c.missed_by_index);
     r.missed_until = c.missed_until;
     r.breached = c.breached;
     r.follow_up = c.follow_up;
@@ -235,7 +235,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
   }
   auto agent_index = [&](const std::string& id, size_t i,
                          absl::string_view field) -> absl::StatusOr<int32_t> {
-    if (id.empty()) return kNoAgent;
+    if (id.empty()) return kNoAgentIndex;
     auto it = r.agent_index_.find(id);
     if (it == r.agent_index_.end()) {
       return absl::DataLossError(
@@ -263,7 +263,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     }
     const bool held = cr.state == ContactState::kOffered || cr.state == ContactState::kConnected ||
                       cr.state == ContactState::kWrapUp;
-    if (held != (*agent != kNoAgent)) {
+    if (held != (*agent != kNoAgentIndex)) {
       return absl::DataLossError(absl::StrCat(field, ".agent_id: a ", ContactStateName(cr.state),
                                               " contact ", held ? "needs" : "cannot have",
                                               " an agent"));
@@ -281,10 +281,10 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     c.stage = cr.stage;
     c.epoch = cr.epoch;
     c.state = cr.state;
-    c.reserved_for = *reserved;
+    c.reserved_for_index = *reserved;
     c.offer = cr.offer;
     c.offered_at = cr.offered_at;
-    c.missed_by = *missed;
+    c.missed_by_index = *missed;
     c.missed_until = cr.missed_until;
     c.breached = cr.breached;
     c.follow_up = cr.follow_up;
@@ -306,7 +306,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
       ++a.total_active;
       if (r.config_.channels[static_cast<int>(ch)].exclusive) ++a.exclusive_active;
       a.held.insert(c.id);
-      c.agent = *agent;
+      c.agent_index = *agent;
       if (c.state == ContactState::kOffered) r.offers_[c.offer] = c.id;
     }
   }

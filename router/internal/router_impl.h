@@ -39,7 +39,7 @@
 namespace ccr {
 
 inline constexpr uint32_t kNoStage = 0xff;
-inline constexpr int32_t kNoAgent = -1;
+inline constexpr int32_t kNoAgentIndex = -1;
 // Special skills a contact may require beyond its queue's: bit 0 senior,
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
@@ -123,11 +123,11 @@ struct Contact {
   uint32_t stage = 0;
   uint32_t epoch = 0;  // bumped when its queue or SLA clock changes
   ContactState state = ContactState::kQueued;
-  int32_t agent = kNoAgent;  // offered to / connected with
-  int32_t reserved_for = kNoAgent;
+  int32_t agent_index = kNoAgentIndex;  // offered to / connected with
+  int32_t reserved_for_index = kNoAgentIndex;
   uint64_t offer = 0;
   absl::Time offered_at = absl::InfinitePast();
-  int32_t missed_by = kNoAgent;  // not re-offered to this agent until missed_until
+  int32_t missed_by_index = kNoAgentIndex;  // not re-offered to this agent until missed_until
   absl::Time missed_until = absl::InfinitePast();
   bool breached = false;
   bool follow_up = false;
@@ -212,7 +212,7 @@ class Router::Impl {
   void Enqueue(Contact& c);  // into its bucket (or its advisor's reserve), then match
   void InsertWaiting(Contact& c);
   void RemoveWaiting(Contact& c);
-  void Finish(Contact& c, ContactState final_state);  // emits nothing; forgets the contact
+  void Retire(Contact& c, ContactState final_state);  // emits nothing; forgets the contact
   void ReleaseFromAgent(Contact& c);
   void Requeue(Contact& c, absl::string_view history_note);
   void CreateFollowUp(const Contact& origin, absl::Duration promise, absl::string_view why);
@@ -231,8 +231,8 @@ class Router::Impl {
   bool Offerable(const Agent& a) const { return a.logged_in && !a.not_ready && !a.resting; }
   bool CanTake(const Agent& a, Channel ch) const;
   bool Eligible(const Agent& a, const Contact& c) const;
-  bool Excluded(const Contact& c, uint32_t agent) const {
-    return c.missed_by == static_cast<int32_t>(agent) && now_ < c.missed_until;
+  bool Excluded(const Contact& c, uint32_t agent_index) const {
+    return c.missed_by_index == static_cast<int32_t>(agent_index) && now_ < c.missed_until;
   }
   void RefreshPools(Agent& a);  // after any change to its state or load
   void Repool(Agent& a);        // the pool part of RefreshPools, without occupancy accounting
@@ -283,7 +283,7 @@ class Router::Impl {
   absl::flat_hash_map<uint64_t, ContactId> offers_;
   std::vector<std::unique_ptr<Agent>> agents_;
   absl::flat_hash_map<std::string, uint32_t> agent_index_;
-  // customer id -> (last agent, when the contact was answered), for stickiness.
+  // customer id -> (last agent's index, when the contact was answered), for stickiness.
   absl::flat_hash_map<std::string, std::pair<uint32_t, absl::Time>> last_agent_;
   IdempotencyWindow idempotency_;
   std::multimap<absl::Time, Event> deferred_events_;  // surveys
