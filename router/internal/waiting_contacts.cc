@@ -49,11 +49,6 @@ bool WaitingContacts::Contains(uint64_t bucket, const ContactKey& key) const {
   return it != buckets_->map.end() && it->second.find(key) != it->second.end();
 }
 
-const absl::flat_hash_set<uint64_t>& WaitingContacts::NonEmptyBuckets(uint32_t queue) const {
-  static const absl::flat_hash_set<uint64_t>* const kNone = new absl::flat_hash_set<uint64_t>();
-  return queue < nonempty_.size() ? nonempty_[queue] : *kNone;
-}
-
 uint32_t WaitingContacts::CountAhead(uint32_t queue, const ContactKey& key) const {
   uint32_t ahead = 0;
   for (uint64_t bucket : NonEmptyBuckets(queue)) {

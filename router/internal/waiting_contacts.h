@@ -66,7 +66,9 @@ class WaitingContacts {
   size_t size() const { return size_; }
 
   // The keys of the non-empty buckets of `queue`, in no particular order.
-  const absl::flat_hash_set<uint64_t>& NonEmptyBuckets(uint32_t queue) const;
+  const absl::flat_hash_set<uint64_t>& NonEmptyBuckets(uint32_t queue) const {
+    return queue < nonempty_.size() ? nonempty_[queue] : none_;
+  }
   // How many contacts of `queue`, over all its buckets, rank ahead of `key`.
   uint32_t CountAhead(uint32_t queue, const ContactKey& key) const;
   // What an agent may take from one queue: buckets at `first_stage` or later,
@@ -92,6 +94,7 @@ class WaitingContacts {
   std::unique_ptr<Buckets> buckets_;
   // [queue]: keys of its non-empty buckets (grown on demand).
   std::vector<absl::flat_hash_set<uint64_t>> nonempty_;
+  absl::flat_hash_set<uint64_t> none_;  // what a queue without waiting contacts lists
   size_t size_ = 0;
 };
 
