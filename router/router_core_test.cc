@@ -26,11 +26,21 @@ RouterConfig TestConfig() {
   }
   c.channels[static_cast<int>(Channel::kVoice)].exclusive = true;
   c.channels[static_cast<int>(Channel::kChat)].agent_capacity = 3;
-  QueueConfig general{"general", Channel::kVoice, {{"general", 5}}, absl::Seconds(20), 0.8};
+  auto queue = [](const char* name, Channel channel, SkillRequirement skill,
+                  absl::Duration answer_within) {
+    QueueConfig q;
+    q.name = name;
+    q.channel = channel;
+    q.skills = {skill};
+    q.answer_within = answer_within;
+    q.target_ratio = 0.8;
+    return q;
+  };
+  QueueConfig general = queue("general", Channel::kVoice, {"general", 5}, absl::Seconds(20));
   general.overflow = {{absl::Seconds(30), 3, {}, false}, {absl::Seconds(90), 0, {}, true}};
-  QueueConfig billing{"billing", Channel::kVoice, {{"billing", 5}}, absl::Seconds(30), 0.8};
+  QueueConfig billing = queue("billing", Channel::kVoice, {"billing", 5}, absl::Seconds(30));
   billing.overflow = {{absl::Seconds(40), 0, {"general"}, false}};
-  QueueConfig chat{"chat", Channel::kChat, {{"general", 2}}, absl::Seconds(180), 0.8};
+  QueueConfig chat = queue("chat", Channel::kChat, {"general", 2}, absl::Seconds(180));
   c.queues = {general, billing, chat};
   c.fallback_queue = "general";
   c.reoffer_cooldown = absl::Seconds(10);
