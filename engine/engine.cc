@@ -14,7 +14,7 @@
 #include "engine/log.h"
 #include "engine/snapshot_codec.h"
 #include "engine/wire.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 

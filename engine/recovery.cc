@@ -16,7 +16,7 @@
 #include "engine/snapshot_codec.h"
 #include "engine/snapshot_file.h"
 #include "google/protobuf/arena.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 

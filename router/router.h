@@ -332,7 +332,7 @@ class Router {
   size_t live_contacts() const;
   size_t known_agents() const;  // logged in, or logged out and not yet forgotten
 
-  // Everything needed to carry on exactly from here (router/state.h).
+  // Everything needed to carry on exactly from here (router/router_state.h).
   RouterState Save() const;
 
   // Checks every internal index against a brute-force recomputation and the

@@ -30,7 +30,7 @@
 #include "engine/snapshot_codec.h"
 #include "engine/testing/random_commands.h"
 #include "engine/wire.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace {
 
