@@ -209,16 +209,27 @@ absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
   return json;
 }
 
-absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
+absl::Status ParseYamlMessage(absl::string_view yaml, absl::string_view what,
+                              google::protobuf::Message* out) {
   absl::StatusOr<std::string> json = YamlToJson(yaml);
-  if (!json.ok()) return json.status();
-  v1::Config config;
+  if (!json.ok()) {
+    // YamlToJson speaks of the config; name the file being read instead.
+    absl::string_view message = json.status().message();
+    return absl::InvalidArgumentError(
+        absl::ConsumePrefix(&message, "config") ? absl::StrCat(what, message) : message);
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(*json, &config, options);
+  auto status = google::protobuf::util::JsonStringToMessage(*json, out, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("config: ", status.message().as_string()));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", status.message().as_string()));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
+  v1::Config config;
+  if (absl::Status s = ParseYamlMessage(yaml, "config", &config); !s.ok()) return s;
   return config;
 }
 
