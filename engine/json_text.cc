@@ -17,12 +17,6 @@ void AppendJsonQuoted(std::string* out, absl::string_view text) {
       case '\n':
         out->append("\\n");
         break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
       default:
         if (static_cast<unsigned char>(ch) < 0x20) {
           absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(ch), absl::kZeroPad2));

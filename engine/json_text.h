@@ -1,6 +1,7 @@
 // JSON string literals: the one escaper the engine and the tools share
-// (config YAML -> JSON for protobuf's parser, ccsim's reports). Documents
-// built from protobuf messages use protobuf's JSON mapping instead.
+// (config YAML -> JSON for protobuf's parser, ccsim's reports, ccload's
+// JsonWriter). Documents built from protobuf messages use protobuf's JSON
+// mapping instead.
 //
 //   std::string json = absl::StrCat("{\"name\": ", ccr::JsonQuoted(name), "}");
 #ifndef CCROUTER_ENGINE_JSON_TEXT_H_
@@ -12,9 +13,10 @@
 
 namespace ccr {
 
-// Appends `text` as a JSON string: in quotes, with `"` and `\` escaped and
-// every control character below 0x20 written as an escape (\n, \t, \r, or
-// \u00XX). Other bytes pass through unchanged (UTF-8 stays UTF-8).
+// Appends `text` as a JSON string: in quotes, with `"` and `\` escaped,
+// newline as \n and every other control character below 0x20 as \u00xx
+// (lower-case hex; tab is \u0009), the form ccload's reports have always
+// had. Other bytes pass through unchanged (UTF-8 stays UTF-8).
 void AppendJsonQuoted(std::string* out, absl::string_view text);
 std::string JsonQuoted(absl::string_view text);
 

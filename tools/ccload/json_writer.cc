@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
+#include "engine/json_text.h"
 
 namespace ccr::load {
 
@@ -43,27 +44,7 @@ JsonWriter& JsonWriter::Key(absl::string_view key) {
 
 JsonWriter& JsonWriter::String(absl::string_view text) {
   BeforeValue();
-  out_ += '"';
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out_ += "\\\"";
-        break;
-      case '\\':
-        out_ += "\\\\";
-        break;
-      case '\n':
-        out_ += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out_, "\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out_ += c;
-        }
-    }
-  }
-  out_ += '"';
+  AppendJsonQuoted(&out_, text);  // the tree's one escaper
   return *this;
 }
 

@@ -1,6 +1,6 @@
 // JsonWriter: the one JSON writer of ccload's reports (the demo's line per
-// interval, the benchmark's summary): commas, nesting and string escapes in
-// one place. Local to ccload because the tree has no shared one yet; the
+// interval, the benchmark's summary): commas and nesting in one place;
+// strings go through the tree's one escaper (engine/json_text.h). The
 // reports' exact number formats (%.1f microseconds, %.6g seconds) are part of
 // what tools/bench and the tests read, which protobuf's JSON mapping would
 // not keep (it prints 64-bit integers as strings).
@@ -34,8 +34,7 @@ class JsonWriter {
 
   JsonWriter& Key(absl::string_view key);
 
-  // UTF-8 text as a JSON string: quotes, backslashes and control
-  // characters escaped.
+  // UTF-8 text as a JSON string, escaped by AppendJsonQuoted.
   JsonWriter& String(absl::string_view text);
   JsonWriter& Bool(bool value) { return Literal(value ? "true" : "false"); }
   JsonWriter& Null() { return Literal("null"); }

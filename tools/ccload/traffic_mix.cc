@@ -3,24 +3,34 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
-#include "tools/common/yaml_fields.h"
-#include "yaml-cpp/yaml.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "ccrouter/v1/load_mix.pb.h"
+#include "engine/config_loader.h"
+#include "google/protobuf/struct.pb.h"
 
 namespace ccr::load {
 
 namespace v1 = ::ccrouter::v1;
 
 namespace {
+
+#define CCLOAD_RETURN_IF_ERROR(expr)          \
+  do {                                        \
+    if (absl::Status s_ = (expr); !s_.ok()) { \
+      return s_;                              \
+    }                                         \
+  } while (false)
 
 constexpr const char* kTierNames[4] = {"standard", "silver", "gold", "vip"};
 constexpr v1::Tier kTiers[4] = {v1::TIER_STANDARD, v1::TIER_SILVER, v1::TIER_GOLD, v1::TIER_VIP};
@@ -39,197 +49,175 @@ size_t PickWeighted(const std::vector<double>& cumulative, double u) {
   return std::min(i, cumulative.size() - 1);
 }
 
-// ---- YAML reading: every error names the field path and the line.
+// ---- Reading the mix file: the proto (ccrouter.v1.LoadMix) is the schema,
+// read by the engine's YAML -> proto loader; what a proto cannot say
+// (ranges, required fields, uniqueness) is checked here. Errors name the
+// field as the engine's config errors do: `mix.queues[1].share: ...`.
 
-class MixReader : private tools::YamlFieldReader {
- public:
-  absl::Status Integer(const std::string& path, const YAML::Node& node, int min_value,
-                       int max_value, int* out) {
-    int value = 0;
-    if (!node.IsScalar() || !absl::SimpleAtoi(node.Scalar(), &value) || value < min_value ||
-        value > max_value) {
-      return Error(path, node,
-                   absl::StrCat("expected an integer ", min_value, "..", max_value, Got(node)));
-    }
-    *out = value;
-    return absl::OkStatus();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr size_t kMaxTextBytes = 128;
+
+absl::Status FieldError(absl::string_view path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("mix.", path, ": ", what));
+}
+
+absl::Status InRange(absl::string_view path, double value, double min_value, double max_value) {
+  if (std::isfinite(value) && value >= min_value && value <= max_value) return absl::OkStatus();
+  return FieldError(
+      path, absl::StrCat("expected a number in [", min_value, ", ", max_value, "], got ", value));
+}
+
+absl::Status Text(absl::string_view path, const std::string& text, size_t max_bytes) {
+  if (!text.empty() && text.size() <= max_bytes) return absl::OkStatus();
+  return FieldError(path, absl::StrCat("expected a non-empty string of at most ", max_bytes,
+                                       " bytes, got ", text.size(), " bytes"));
+}
+
+absl::Status TextList(absl::string_view path,
+                      const google::protobuf::RepeatedPtrField<std::string>& in,
+                      std::vector<std::string>* out) {
+  out->clear();
+  for (int i = 0; i < in.size(); ++i) {
+    CCLOAD_RETURN_IF_ERROR(Text(absl::StrCat(path, "[", i, "]"), in[i], kMaxTextBytes));
+    out->push_back(in[i]);
   }
+  return absl::OkStatus();
+}
 
-  absl::Status Text(const std::string& path, const YAML::Node& node, size_t max_bytes,
-                    std::string* out) {
-    if (!node.IsScalar() || node.Scalar().empty() || node.Scalar().size() > max_bytes) {
-      return Error(
-          path, node,
-          absl::StrCat("expected a non-empty string of at most ", max_bytes, " bytes", Got(node)));
+// A proto cannot tell `queues: []`, `languages: {}` or `tiers:` (nothing)
+// from a key left out, which would silently mean the built-in part. The
+// same text read as a google.protobuf.Struct still has those keys: a
+// top-level key given without a value is refused, naming it.
+absl::Status NoEmptyTopLevelKeys(absl::string_view yaml) {
+  google::protobuf::Struct keys;
+  CCLOAD_RETURN_IF_ERROR(ParseYamlMessage(yaml, "mix", &keys));
+  for (const char* key :
+       {"tiers", "languages", "complaint_share", "returning_share", "returning_pool", "queues"}) {
+    auto it = keys.fields().find(key);
+    if (it == keys.fields().end()) continue;
+    const google::protobuf::Value& value = it->second;
+    const bool empty = value.kind_case() == google::protobuf::Value::kNullValue ||
+                       (value.has_list_value() && value.list_value().values().empty()) ||
+                       (value.has_struct_value() && value.struct_value().fields().empty() &&
+                        std::string(key) != "tiers");  // `tiers: {}` says "no tier": refused below
+    if (empty) {
+      return FieldError(key, "given without a value (leave the key out for the built-in one)");
     }
-    *out = node.Scalar();
-    return absl::OkStatus();
   }
+  return absl::OkStatus();
+}
 
-  absl::Status TextList(const std::string& path, const YAML::Node& node,
-                        std::vector<std::string>* out) {
-    if (!node.IsSequence()) return Error(path, node, "expected a list, e.g. [a, b]");
-    out->clear();
-    for (size_t i = 0; i < node.size(); ++i) {
-      std::string item;
-      if (absl::Status s = Text(absl::StrCat(path, "[", i, "]"), node[i], 128, &item); !s.ok()) {
-        return s;
-      }
-      out->push_back(std::move(item));
-    }
-    return absl::OkStatus();
+absl::Status QueueFrom(const std::string& path, const v1::LoadMixQueue& in, QueueMix* out) {
+  QueueMix queue;
+  if (in.name().empty()) return FieldError(path + ".name", "required");
+  CCLOAD_RETURN_IF_ERROR(Text(path + ".name", in.name(), kMaxTextBytes));
+  queue.name = in.name();
+  if (in.channel() == v1::CHANNEL_UNSPECIFIED) return FieldError(path + ".channel", "required");
+  if (std::find(std::begin(kMixChannels), std::end(kMixChannels), in.channel()) ==
+      std::end(kMixChannels)) {
+    return FieldError(path + ".channel", absl::StrCat("expected voice, chat, email or messaging, "
+                                                      "got ",
+                                                      ChannelName(in.channel())));
   }
-
-  absl::Status Channel(const std::string& path, const YAML::Node& node, v1::Channel* out) {
-    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
-    for (v1::Channel channel : kMixChannels) {
-      if (text == ChannelName(channel)) {
-        *out = channel;
-        return absl::OkStatus();
-      }
-    }
-    return Error(path, node, absl::StrCat("expected voice, chat, email or messaging", Got(node)));
+  queue.channel = in.channel();
+  if (in.has_share()) {
+    queue.share = in.share();
+    CCLOAD_RETURN_IF_ERROR(InRange(path + ".share", queue.share, 0, kInf));
   }
+  CCLOAD_RETURN_IF_ERROR(TextList(path + ".topics", in.topics(), &queue.topics));
+  if (in.has_skill()) {
+    CCLOAD_RETURN_IF_ERROR(Text(path + ".skill", in.skill(), kMaxTextBytes));
+    queue.skill = in.skill();
+  }
+  queue.emergency = in.emergency();
+  queue.patience_seconds =
+      in.has_patience_seconds() ? in.patience_seconds() : DefaultPatienceSeconds(queue.channel);
+  CCLOAD_RETURN_IF_ERROR(InRange(path + ".patience_seconds", queue.patience_seconds, 0, 86400));
+  queue.handle_seconds =
+      in.has_handle_seconds() ? in.handle_seconds() : DefaultHandleSeconds(queue.channel);
+  CCLOAD_RETURN_IF_ERROR(InRange(path + ".handle_seconds", queue.handle_seconds, 0.1, 86400));
+  if (!in.networks().empty() && queue.channel != v1::CHANNEL_MESSAGING) {
+    return FieldError(path + ".networks", "only a messaging queue has networks");
+  }
+  CCLOAD_RETURN_IF_ERROR(TextList(path + ".networks", in.networks(), &queue.networks));
+  *out = std::move(queue);
+  return absl::OkStatus();
+}
 
-  absl::Status Tiers(const YAML::Node& node, std::array<double, 4>* out) {
-    if (!node.IsMap()) return Error("tiers", node, "expected a map, e.g. {standard: 70, vip: 3}");
-    if (absl::Status s = OnlyKnownKeys("tiers.", node, {"standard", "silver", "gold", "vip"});
-        !s.ok()) {
-      return s;
-    }
-    std::array<double, 4> shares = {0, 0, 0, 0};
-    for (int t = 0; t < 4; ++t) {
-      if (!node[kTierNames[t]]) continue;
-      if (absl::Status s = Number(absl::StrCat("tiers.", kTierNames[t]), node[kTierNames[t]], 0,
-                                  INFINITY, &shares[t]);
-          !s.ok()) {
-        return s;
-      }
+// Fills the parts of `out` (the built-in mix) that `in` gives.
+absl::Status MixFrom(const v1::LoadMix& in, TrafficMixConfig* out) {
+  if (in.has_tiers()) {
+    const v1::LoadMixTiers& t = in.tiers();
+    const std::array<double, 4> shares = {t.standard(), t.silver(), t.gold(), t.vip()};
+    for (int i = 0; i < 4; ++i) {
+      CCLOAD_RETURN_IF_ERROR(InRange(absl::StrCat("tiers.", kTierNames[i]), shares[i], 0, kInf));
     }
     if (shares[0] + shares[1] + shares[2] + shares[3] <= 0) {
-      return Error("tiers", node, "at least one tier needs a share > 0");
+      return FieldError("tiers", "at least one tier needs a share > 0");
     }
-    *out = shares;
-    return absl::OkStatus();
+    out->tier_shares = shares;
   }
-
-  absl::Status Languages(const YAML::Node& node, std::vector<LanguageShare>* out) {
-    if (!node.IsMap() || node.size() == 0) {
-      return Error("languages", node, "expected a map of language to share, e.g. {en: 90, es: 10}");
-    }
+  if (!in.languages().empty()) {
+    // Key order: the draws depend on the order and a proto map keeps none
+    // (the shipped files and the built-in mix list them in key order).
     std::vector<LanguageShare> languages;
+    for (const auto& [language, share] : in.languages()) {
+      languages.push_back(LanguageShare{language, share});
+    }
+    std::sort(
+        languages.begin(), languages.end(),
+        [](const LanguageShare& a, const LanguageShare& b) { return a.language < b.language; });
     double total = 0;
-    for (const auto& entry : node) {
-      LanguageShare language;
-      if (absl::Status s = Text("languages", entry.first, kMaxLanguageBytes, &language.language);
-          !s.ok()) {
-        return s;
-      }
-      if (absl::Status s = Number(absl::StrCat("languages.", language.language), entry.second, 0,
-                                  INFINITY, &language.share);
-          !s.ok()) {
-        return s;
-      }
+    for (const LanguageShare& language : languages) {
+      CCLOAD_RETURN_IF_ERROR(Text(absl::StrCat("languages.", language.language), language.language,
+                                  kMaxLanguageBytes));
+      CCLOAD_RETURN_IF_ERROR(
+          InRange(absl::StrCat("languages.", language.language), language.share, 0, kInf));
       total += language.share;
-      languages.push_back(std::move(language));
     }
-    if (total <= 0) return Error("languages", node, "at least one language needs a share > 0");
-    *out = std::move(languages);
-    return absl::OkStatus();
+    if (total <= 0) return FieldError("languages", "at least one language needs a share > 0");
+    out->languages = std::move(languages);
   }
-
-  absl::Status Queue(const std::string& path, const YAML::Node& node, QueueMix* out) {
-    if (!node.IsMap()) return Error(path, node, "expected a map with at least name and channel");
-    if (absl::Status s = OnlyKnownKeys(absl::StrCat(path, "."), node,
-                                       {"name", "channel", "share", "topics", "skill", "emergency",
-                                        "patience_seconds", "handle_seconds", "networks"});
-        !s.ok()) {
-      return s;
-    }
-    QueueMix queue;
-    if (!node["name"]) return Error(path + ".name", node, "required");
-    if (absl::Status s = Text(path + ".name", node["name"], 128, &queue.name); !s.ok()) return s;
-    if (!node["channel"]) return Error(path + ".channel", node, "required");
-    if (absl::Status s = Channel(path + ".channel", node["channel"], &queue.channel); !s.ok()) {
-      return s;
-    }
-    queue.patience_seconds = DefaultPatienceSeconds(queue.channel);
-    queue.handle_seconds = DefaultHandleSeconds(queue.channel);
-    absl::Status s;
-    if (node["share"]) s = Number(path + ".share", node["share"], 0, INFINITY, &queue.share);
-    if (s.ok() && node["topics"]) s = TextList(path + ".topics", node["topics"], &queue.topics);
-    if (s.ok() && node["skill"]) s = Text(path + ".skill", node["skill"], 128, &queue.skill);
-    if (s.ok() && node["emergency"]) {
-      s = Bool(path + ".emergency", node["emergency"], &queue.emergency);
-    }
-    if (s.ok() && node["patience_seconds"]) {
-      s = Number(path + ".patience_seconds", node["patience_seconds"], 0, 86400,
-                 &queue.patience_seconds);
-    }
-    if (s.ok() && node["handle_seconds"]) {
-      s = Number(path + ".handle_seconds", node["handle_seconds"], 0.1, 86400,
-                 &queue.handle_seconds);
-    }
-    if (s.ok() && node["networks"]) {
-      if (queue.channel != v1::CHANNEL_MESSAGING) {
-        return Error(path + ".networks", node["networks"], "only a messaging queue has networks");
-      }
-      s = TextList(path + ".networks", node["networks"], &queue.networks);
-    }
-    if (!s.ok()) return s;
-    *out = std::move(queue);
-    return absl::OkStatus();
+  if (in.has_complaint_share()) {
+    out->complaint_share = in.complaint_share();
+    CCLOAD_RETURN_IF_ERROR(InRange("complaint_share", out->complaint_share, 0, 1));
   }
-
-  absl::Status Queues(const YAML::Node& node, std::vector<QueueMix>* out) {
-    if (!node.IsSequence() || node.size() == 0) {
-      return Error("queues", node, "expected a non-empty list of queues");
-    }
+  if (in.has_returning_share()) {
+    out->returning_share = in.returning_share();
+    CCLOAD_RETURN_IF_ERROR(InRange("returning_share", out->returning_share, 0, 1));
+  }
+  if (in.has_returning_pool()) {
+    out->returning_pool = in.returning_pool();
+    CCLOAD_RETURN_IF_ERROR(InRange("returning_pool", out->returning_pool, 1, 1000000));
+  }
+  if (!in.queues().empty()) {
     std::vector<QueueMix> queues;
     std::set<std::string> names;
     double total = 0;
-    for (size_t i = 0; i < node.size(); ++i) {
+    for (int i = 0; i < in.queues_size(); ++i) {
       const std::string path = absl::StrCat("queues[", i, "]");
       QueueMix queue;
-      if (absl::Status s = Queue(path, node[i], &queue); !s.ok()) return s;
+      CCLOAD_RETURN_IF_ERROR(QueueFrom(path, in.queues(i), &queue));
       if (!names.insert(queue.name).second) {
-        return Error(path + ".name", node[i]["name"],
-                     absl::StrCat("queue '", queue.name, "' is listed twice"));
+        return FieldError(path + ".name", absl::StrCat("queue '", queue.name, "' is listed twice"));
       }
       total += queue.share;
       queues.push_back(std::move(queue));
     }
-    if (total <= 0) return Error("queues", node, "at least one queue needs a share > 0");
-    *out = std::move(queues);
-    return absl::OkStatus();
+    if (total <= 0) return FieldError("queues", "at least one queue needs a share > 0");
+    out->queues = std::move(queues);
   }
+  return absl::OkStatus();
+}
 
-  absl::Status Mix(const YAML::Node& root, TrafficMixConfig* out) {
-    if (!root.IsMap()) return Error("mix", root, "expected a map of settings at the top level");
-    if (absl::Status s = OnlyKnownKeys("", root,
-                                       {"tiers", "languages", "complaint_share", "returning_share",
-                                        "returning_pool", "queues"});
-        !s.ok()) {
-      return s;
-    }
-    absl::Status s;
-    if (root["tiers"]) s = Tiers(root["tiers"], &out->tier_shares);
-    if (s.ok() && root["languages"]) s = Languages(root["languages"], &out->languages);
-    if (s.ok() && root["complaint_share"]) {
-      s = Number("complaint_share", root["complaint_share"], 0, 1, &out->complaint_share);
-    }
-    if (s.ok() && root["returning_share"]) {
-      s = Number("returning_share", root["returning_share"], 0, 1, &out->returning_share);
-    }
-    if (s.ok() && root["returning_pool"]) {
-      s = Integer("returning_pool", root["returning_pool"], 1, 1000000, &out->returning_pool);
-    }
-    if (s.ok() && root["queues"]) s = Queues(root["queues"], &out->queues);
-    return s;
+// Only blank and comment lines: an empty document, the built-in mix.
+bool IsBlankYaml(absl::string_view yaml) {
+  for (absl::string_view line : absl::StrSplit(yaml, '\n')) {
+    line = absl::StripLeadingAsciiWhitespace(line);
+    if (!line.empty() && line[0] != '#') return false;
   }
-
- private:
-};
+  return true;
+}
 
 QueueMix MakeQueue(std::string name, v1::Channel channel, double share,
                    std::vector<std::string> topics, std::string skill = "general") {
@@ -314,17 +302,12 @@ TrafficMixConfig DefaultTrafficMix() {
 }
 
 absl::StatusOr<TrafficMixConfig> ParseTrafficMixYaml(absl::string_view yaml) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("mix (line ", e.mark.line + 1, "): not valid YAML: ", e.msg));
-  }
   TrafficMixConfig config = DefaultTrafficMix();
-  if (root.IsNull()) return config;
-  MixReader reader;
-  if (absl::Status s = reader.Mix(root, &config); !s.ok()) return s;
+  if (IsBlankYaml(yaml)) return config;
+  v1::LoadMix in;
+  CCLOAD_RETURN_IF_ERROR(ParseYamlMessage(yaml, "mix", &in));
+  CCLOAD_RETURN_IF_ERROR(NoEmptyTopLevelKeys(yaml));
+  CCLOAD_RETURN_IF_ERROR(MixFrom(in, &config));
   return config;
 }
 

@@ -8,8 +8,10 @@
 //   double gap_seconds = mix.NextInterArrivalSeconds(/*rate_per_second=*/2);
 //   Arrival arrival = mix.NextArrival();  // arrival.spec has no idempotency key yet
 //
-// The mix YAML (every top-level key optional; a key that is present replaces
-// that part of the default whole; shares are relative weights):
+// The mix YAML, read into ccrouter.v1.LoadMix (proto/ccrouter/v1/load_mix.proto)
+// the way the engine reads its config (every top-level key optional; a key
+// that is present replaces that part of the default whole; shares are
+// relative weights; languages are drawn in key order):
 //
 //   tiers: {standard: 70, silver: 18, gold: 9, vip: 3}
 //   languages: {en: 80, es: 14, zh-cmn: 6}
@@ -76,8 +78,10 @@ struct TrafficMixConfig {
 TrafficMixConfig DefaultTrafficMix();
 
 // Parses the mix YAML (format above). Errors are INVALID_ARGUMENT and name the
-// field and its line, e.g. "queues[1].channel (line 7): expected voice, chat,
-// email or messaging, got 'fax'". An empty document gives the default mix.
+// field as the engine's config errors do: what the schema refuses (an unknown
+// key, a mistyped value) as protobuf's JSON parser says it after "mix: ",
+// the rest as "mix.queues[1].share: expected a number in [0, inf], got -1".
+// A document of only blank and comment lines gives the default mix.
 absl::StatusOr<TrafficMixConfig> ParseTrafficMixYaml(absl::string_view yaml);
 
 // Reads and parses a mix file; errors start with the path.

@@ -225,33 +225,100 @@ TEST(TrafficMixYamlTest, EmptyDocumentIsTheDefault) {
   EXPECT_EQ(config->queues.size(), DefaultTrafficMix().queues.size());
 }
 
+// Field by field, so a difference names the field.
+void ExpectSameMix(const TrafficMixConfig& read, const TrafficMixConfig& expected) {
+  EXPECT_EQ(read.tier_shares, expected.tier_shares);
+  ASSERT_EQ(read.languages.size(), expected.languages.size());
+  for (size_t i = 0; i < expected.languages.size(); ++i) {
+    EXPECT_EQ(read.languages[i].language, expected.languages[i].language);
+    EXPECT_EQ(read.languages[i].share, expected.languages[i].share);
+  }
+  EXPECT_EQ(read.complaint_share, expected.complaint_share);
+  EXPECT_EQ(read.returning_share, expected.returning_share);
+  EXPECT_EQ(read.returning_pool, expected.returning_pool);
+  ASSERT_EQ(read.queues.size(), expected.queues.size());
+  for (size_t i = 0; i < expected.queues.size(); ++i) {
+    const QueueMix& r = read.queues[i];
+    const QueueMix& e = expected.queues[i];
+    SCOPED_TRACE(e.name);
+    EXPECT_EQ(r.name, e.name);
+    EXPECT_EQ(r.channel, e.channel);
+    EXPECT_EQ(r.share, e.share);
+    EXPECT_EQ(r.topics, e.topics);
+    EXPECT_EQ(r.skill, e.skill);
+    EXPECT_EQ(r.emergency, e.emergency);
+    EXPECT_EQ(r.patience_seconds, e.patience_seconds);
+    EXPECT_EQ(r.handle_seconds, e.handle_seconds);
+    EXPECT_EQ(r.networks, e.networks);
+  }
+}
+
+QueueMix Queue(std::string name, v1::Channel channel, double share, std::vector<std::string> topics,
+               double patience_seconds, double handle_seconds) {
+  QueueMix queue;
+  queue.name = std::move(name);
+  queue.channel = channel;
+  queue.share = share;
+  queue.topics = std::move(topics);
+  queue.patience_seconds = patience_seconds;
+  queue.handle_seconds = handle_seconds;
+  return queue;
+}
+
 TEST(TrafficMixYamlTest, ExampleFileIsTheBuiltInMix) {
   absl::StatusOr<TrafficMixConfig> read = ReadTrafficMixFile(CCLOAD_EXAMPLE_MIX);
   ASSERT_TRUE(read.ok()) << read.status();
-  const TrafficMixConfig built_in = DefaultTrafficMix();
-  EXPECT_EQ(read->tier_shares, built_in.tier_shares);
-  ASSERT_EQ(read->languages.size(), built_in.languages.size());
-  for (size_t i = 0; i < built_in.languages.size(); ++i) {
-    EXPECT_EQ(read->languages[i].language, built_in.languages[i].language);
-    EXPECT_EQ(read->languages[i].share, built_in.languages[i].share);
+  ExpectSameMix(*read, DefaultTrafficMix());
+}
+
+// The values the YAML reader before the proto schema (tools/common's
+// YamlFieldReader) gave for the two shipped files, written out: the files
+// must load unchanged and give the same mix.
+TEST(TrafficMixYamlTest, ShippedFilesGiveTheMixesTheyAlwaysGave) {
+  TrafficMixConfig example;
+  example.tier_shares = {70, 18, 9, 3};
+  example.languages = {{"en", 80}, {"es", 14}, {"zh-cmn", 6}};
+  example.complaint_share = 0.08;
+  example.returning_share = 0.3;
+  example.returning_pool = 500;
+  example.queues = {
+      Queue("voice_general", v1::CHANNEL_VOICE, 34, {"general", "orders", "account"}, 60, 20),
+      Queue("voice_billing", v1::CHANNEL_VOICE, 15, {"billing", "refund", "payment"}, 60, 20),
+      Queue("voice_emergency", v1::CHANNEL_VOICE, 1, {"emergency", "outage", "fraud"}, 90, 20),
+      Queue("chat_general", v1::CHANNEL_CHAT, 25, {"orders", "account", "general"}, 150, 30),
+      Queue("messaging_general", v1::CHANNEL_MESSAGING, 13, {"general", "orders"}, 300, 25),
+      Queue("email_general", v1::CHANNEL_EMAIL, 12, {"billing", "general", "account"}, 0, 15)};
+  example.queues[1].skill = "billing";
+  example.queues[2].skill = "emergency";
+  example.queues[2].emergency = true;
+  example.queues[4].networks = {"wechat", "sms", "whatsapp"};
+  {
+    SCOPED_TRACE(CCLOAD_EXAMPLE_MIX);
+    absl::StatusOr<TrafficMixConfig> read = ReadTrafficMixFile(CCLOAD_EXAMPLE_MIX);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ExpectSameMix(*read, example);
   }
-  EXPECT_EQ(read->complaint_share, built_in.complaint_share);
-  EXPECT_EQ(read->returning_share, built_in.returning_share);
-  EXPECT_EQ(read->returning_pool, built_in.returning_pool);
-  ASSERT_EQ(read->queues.size(), built_in.queues.size());
-  for (size_t i = 0; i < built_in.queues.size(); ++i) {
-    const QueueMix& r = read->queues[i];
-    const QueueMix& b = built_in.queues[i];
-    SCOPED_TRACE(b.name);
-    EXPECT_EQ(r.name, b.name);
-    EXPECT_EQ(r.channel, b.channel);
-    EXPECT_EQ(r.share, b.share);
-    EXPECT_EQ(r.topics, b.topics);
-    EXPECT_EQ(r.skill, b.skill);
-    EXPECT_EQ(r.emergency, b.emergency);
-    EXPECT_EQ(r.patience_seconds, b.patience_seconds);
-    EXPECT_EQ(r.handle_seconds, b.handle_seconds);
-    EXPECT_EQ(r.networks, b.networks);
+
+  TrafficMixConfig bench;
+  bench.tier_shares = {70, 18, 9, 3};
+  bench.languages = {{"en", 100}};
+  bench.complaint_share = 0.08;
+  bench.returning_share = 0;
+  bench.returning_pool = 500;
+  bench.queues = {
+      Queue("voice_emergency", v1::CHANNEL_VOICE, 1, {"emergency", "outage"}, 60, 20),
+      Queue("voice_general", v1::CHANNEL_VOICE, 39, {"general", "orders", "account"}, 60, 20),
+      Queue("chat_general", v1::CHANNEL_CHAT, 35, {"orders", "account", "general"}, 150, 30),
+      Queue("messaging_general", v1::CHANNEL_MESSAGING, 15, {"general", "orders"}, 300, 25),
+      Queue("email_general", v1::CHANNEL_EMAIL, 10, {"billing", "general", "account"}, 0, 15)};
+  bench.queues[0].skill = "emergency";
+  bench.queues[0].emergency = true;
+  bench.queues[3].networks = {"wechat", "sms", "whatsapp"};
+  {
+    SCOPED_TRACE(CCLOAD_BENCH_MIX);
+    absl::StatusOr<TrafficMixConfig> read = ReadTrafficMixFile(CCLOAD_BENCH_MIX);
+    ASSERT_TRUE(read.ok()) << read.status();
+    ExpectSameMix(*read, bench);
   }
 }
 
@@ -290,38 +357,54 @@ queues:
   EXPECT_EQ(customers.size(), 10000u);  // nobody returns
 }
 
+// Checks after the schema name the field as the engine's config errors do
+// (`mix.queues[1].share: ...`); what the schema refuses (unknown keys,
+// mistyped values) is protobuf's JSON parser's message after `mix: `, as
+// for the engine's config and ccsim's scenarios.
 TEST(TrafficMixYamlTest, ErrorsNameTheField) {
   struct Case {
     std::string yaml;
-    std::string field;  // the message starts with it
+    std::string prefix;  // the message starts with it
     std::string detail;
   };
+  const std::string queue = "queues:\n  - {name: a, channel: voice, ";
   const std::vector<Case> cases = {
-      {"tiers: {standard: -1}", "tiers.standard", ">= 0"},
-      {"tiers: {platinum: 5}", "tiers.platinum", "unknown key"},
-      {"tiers: {standard: 0}", "tiers", "> 0"},
-      {"tiers: [1, 2]", "tiers", "expected a map"},
-      {"languages: {en: lots}", "languages.en", "'lots'"},
-      {"complaint_share: 1.5", "complaint_share", "in [0, 1]"},
-      {"returning_pool: 0", "returning_pool", "1..1000000"},
-      {"queue: []", "queue", "unknown key"},
-      {"queues: []", "queues", "non-empty list"},
-      {"queues:\n  - {channel: voice}", "queues[0].name", "required"},
-      {"queues:\n  - {name: a, channel: voice}\n  - {name: b, channel: fax}", "queues[1].channel",
-       "'fax'"},
-      {"queues:\n  - {name: a, channel: voice, share: x}", "queues[0].share", "'x'"},
-      {"queues:\n  - {name: a, channel: voice, topic: [x]}", "queues[0].topic", "unknown key"},
-      {"queues:\n  - {name: a, channel: voice, emergency: maybe}", "queues[0].emergency",
-       "true or false"},
-      {"queues:\n  - {name: a, channel: voice, networks: [sms]}", "queues[0].networks",
-       "messaging"},
-      {"queues:\n  - {name: a, channel: voice, handle_seconds: 0}", "queues[0].handle_seconds",
-       "0.1"},
-      {"queues:\n  - {name: a, channel: chat}\n  - {name: a, channel: chat}", "queues[1].name",
-       "twice"},
-      {"queues:\n  - {name: a, channel: chat, share: 0}", "queues", "> 0"},
-      {"- just\n- a list", "mix", "map"},
-      {"tiers: {standard: [", "mix", "not valid YAML"},
+      {"tiers: {standard: -1}", "mix.tiers.standard: ", "expected a number in [0, inf], got -1"},
+      {"tiers: {platinum: 5}", "mix: ", "platinum"},
+      {"tiers: {standard: 0}", "mix.tiers: ", "> 0"},
+      {"tiers: {}", "mix.tiers: ", "> 0"},
+      {"tiers: [1, 2]", "mix: ", "tiers"},
+      {"tiers:", "mix.tiers: ", "without a value"},
+      {"languages: {en: lots}", "mix: ", "languages"},
+      {"languages: {en: 0}", "mix.languages: ", "> 0"},
+      {"languages: {en: -1, es: 2}", "mix.languages.en: ", "[0, inf]"},
+      {"languages: {}", "mix.languages: ", "without a value"},
+      {"complaint_share: 1.5", "mix.complaint_share: ", "[0, 1]"},
+      {"returning_share: NaN", "mix.returning_share: ", "[0, 1]"},
+      {"returning_pool: 0", "mix.returning_pool: ", "[1, 1e+06]"},
+      {"returning_pool: 1.5", "mix: ", "returning_pool"},
+      {"queue: []", "mix: ", "queue"},
+      {"queues: []", "mix.queues: ", "without a value"},
+      {"queues:", "mix.queues: ", "without a value"},
+      {"queues:\n  - {channel: voice}", "mix.queues[0].name: ", "required"},
+      {"queues:\n  - {name: a}", "mix.queues[0].channel: ", "required"},
+      {"queues:\n  - {name: a, channel: voice}\n  - {name: b, channel: fax}", "mix: ", "channel"},
+      {"queues:\n  - {name: a, channel: voice}\n  - {name: b, channel: video}",
+       "mix.queues[1].channel: ", "expected voice, chat, email or messaging, got video"},
+      {queue + "share: x}", "mix: ", "share"},
+      {queue + "share: -1}", "mix.queues[0].share: ", "[0, inf]"},
+      {queue + "topic: [x]}", "mix: ", "topic"},
+      {queue + "topics: ['']}", "mix.queues[0].topics[0]: ", "non-empty"},
+      {queue + "skill: ''}", "mix.queues[0].skill: ", "non-empty"},
+      {queue + "emergency: maybe}", "mix: ", "emergency"},
+      {queue + "networks: [sms]}", "mix.queues[0].networks: ", "messaging"},
+      {queue + "handle_seconds: 0}", "mix.queues[0].handle_seconds: ", "[0.1, 86400]"},
+      {queue + "patience_seconds: 1e6}", "mix.queues[0].patience_seconds: ", "[0, 86400]"},
+      {"queues:\n  - {name: a, channel: chat}\n  - {name: a, channel: chat}",
+       "mix.queues[1].name: ", "twice"},
+      {"queues:\n  - {name: a, channel: chat, share: 0}", "mix.queues: ", "> 0"},
+      {"- just\n- a list", "mix: ", "mapping"},
+      {"tiers: {standard: [", "mix: ", "YAML error"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.yaml);
@@ -329,9 +412,27 @@ TEST(TrafficMixYamlTest, ErrorsNameTheField) {
     ASSERT_FALSE(config.ok());
     EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
     const std::string message(config.status().message());
-    EXPECT_THAT(message, StartsWith(c.field + " (line ")) << message;
+    EXPECT_THAT(message, StartsWith(c.prefix)) << message;
     EXPECT_THAT(message, HasSubstr(c.detail)) << message;
   }
+}
+
+TEST(TrafficMixYamlTest, CommentsOnlyIsTheDefault) {
+  absl::StatusOr<TrafficMixConfig> config = ParseTrafficMixYaml("# nothing yet\n\n  # still\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ExpectSameMix(*config, DefaultTrafficMix());
+}
+
+// A proto map has no order; the languages are drawn in key order, so the
+// same file and seed give the same customers whatever order the file uses.
+TEST(TrafficMixYamlTest, LanguagesAreDrawnInKeyOrder) {
+  absl::StatusOr<TrafficMixConfig> config =
+      ParseTrafficMixYaml("languages: {zh-cmn: 6, es: 14, en: 80}");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->languages.size(), 3u);
+  EXPECT_EQ(config->languages[0].language, "en");
+  EXPECT_EQ(config->languages[1].language, "es");
+  EXPECT_EQ(config->languages[2].language, "zh-cmn");
 }
 
 TEST(TrafficMixYamlTest, UnreadableFileNamesThePath) {
