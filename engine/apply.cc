@@ -1,8 +1,8 @@
 #include "engine/apply.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 
 namespace ccr {
 

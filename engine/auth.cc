@@ -10,7 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "engine/log.h"
 #include "grpcpp/server_context.h"
 #include "metrics/catalogue.h"

@@ -10,10 +10,10 @@
 #include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
 #include "ccrouter/v1/snapshot.pb.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
+#include "engine/journal/snapshot_codec.h"
 #include "engine/log.h"
-#include "engine/snapshot_codec.h"
-#include "engine/wire.h"
 #include "router/state.h"
 
 namespace ccr {

@@ -4,9 +4,9 @@
 // router, accept a reload into it from the default config, and keep the
 // router's invariants while a contact is routed under it.
 #include "absl/strings/str_cat.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/apply.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace ccr::fuzz {

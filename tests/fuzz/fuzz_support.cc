@@ -2,9 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/apply.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
 #include "google/protobuf/stubs/logging.h"
 
 namespace ccr::fuzz {

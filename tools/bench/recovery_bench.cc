@@ -23,13 +23,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "ccrouter/v1/snapshot.pb.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/apply.h"
-#include "engine/config_loader.h"
-#include "engine/journal.h"
-#include "engine/recovery.h"
-#include "engine/snapshot_codec.h"
+#include "engine/journal/journal.h"
+#include "engine/journal/recovery.h"
+#include "engine/journal/snapshot_codec.h"
 #include "engine/testing/random_commands.h"
-#include "engine/wire.h"
 #include "router/state.h"
 
 namespace {

@@ -20,7 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "tools/ccsim/erlang.h"
 #include "tools/ccsim/journal_arrivals.h"
 #include "tools/ccsim/report.h"

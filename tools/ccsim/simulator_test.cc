@@ -6,7 +6,7 @@
 #include <cmath>
 #include <string>
 
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "gtest/gtest.h"
 #include "tools/ccsim/report.h"
 #include "tools/ccsim/validation.h"

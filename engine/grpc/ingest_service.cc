@@ -1,0 +1,283 @@
+// ContactIngest: gateways submit, update and cancel contacts.
+#include "absl/strings/str_cat.h"
+#include "codec/wire.h"
+#include "engine/grpc/rate_limiter.h"
+#include "engine/grpc/services.h"
+#include "engine/log.h"
+
+namespace ccr {
+
+namespace {
+
+grpc::Status Draining() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down; retry elsewhere");
+}
+
+// The gateway's answer to an applied submit. A retried key answers with the
+// first contact, as it is now.
+absl::Status AnswerSubmit(Engine& engine, const Applied& applied, const v1::ContactSpec& contact,
+                          v1::SubmitReply* reply) {
+  if (applied.submit) {
+    SubmitResultToWire(*applied.submit, reply);
+    LogEvent(LogLevel::kDebug, "submit",
+             {{"contact", ContactIdString(applied.submit->contact)},
+              {"customer", MaskId(contact.customer().id())},
+              {"queue", applied.submit->queue}});
+    return absl::OkStatus();
+  }
+  if (applied.status.code() != absl::StatusCode::kAlreadyExists) return applied.status;
+  Router& router = engine.router();
+  std::optional<IdempotencyView> first = router.LookupIdempotencyKey(contact.idempotency_key());
+  if (!first) return applied.status;
+  // The same key with another request is a gateway bug, not a retry: saying
+  // "duplicate" would hide that the second contact was never queued.
+  if (first->request_digest != 0 && first->request_digest != SubmitRequestDigest(contact)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("contact.idempotency_key: '", contact.idempotency_key().substr(0, 64),
+                     "' was used for ", ContactIdString(first->contact),
+                     " with a different request; a new contact needs a new key"));
+  }
+  reply->set_contact_id(ContactIdString(first->contact));
+  reply->set_duplicate(true);
+  absl::StatusOr<ContactView> view = router.GetContact(first->contact, engine.Now());
+  if (view.ok()) {
+    reply->set_queue(view->queue);
+    reply->set_state(ContactStateToWire(view->state));
+    reply->set_position(view->position);
+    reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(view->estimated_wait));
+  } else if (first->ended) {  // ended within the window: how and where
+    reply->set_queue(first->ended_queue);
+    reply->set_state(ContactStateToWire(*first->ended));
+  }
+  return absl::OkStatus();
+}
+
+// Validates a submit at the edge and builds its journal command, with the
+// queue the edge chose written in, so replay never has to choose again.
+absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine) {
+  absl::StatusOr<ContactSpec> spec =
+      ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now());
+  if (!spec.ok()) return spec.status();
+  v1::Command cmd;
+  *cmd.mutable_submit()->mutable_contact() = contact;
+  cmd.mutable_submit()->mutable_contact()->set_queue(spec->queue);
+  cmd.set_request_digest(SubmitRequestDigest(contact));
+  return cmd;
+}
+
+// One SubmitStream call. Reads pipeline up to kMaxInFlight submits; the
+// stream stops reading (flow control pushes back on the gateway) until
+// replies catch up.
+class SubmitStreamReactor final
+    : public grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply> {
+ public:
+  using Outbox =
+      StreamWriter<grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>,
+                   v1::SubmitStreamReply>;
+  static constexpr int kMaxInFlight = 512;
+
+  SubmitStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
+      : engine_(engine),
+        state_(std::make_shared<State>()),
+        limiter_(engine.options().submit_stream_messages_per_second,
+                 engine.options().submit_stream_messages_per_second) {
+    state_->reactor = this;
+    state_->outbox = std::make_shared<Outbox>(this, ctx, 2 * kMaxInFlight);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      std::lock_guard lock(state_->mu);
+      state_->reads_done = true;
+      if (state_->in_flight == 0) state_->outbox->Finish(grpc::Status::OK);
+      return;
+    }
+    HandleRequest();
+    std::lock_guard lock(state_->mu);
+    if (state_->in_flight < kMaxInFlight) {
+      StartRead(&request_);
+    } else {
+      state_->paused = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override { state_->outbox->OnWriteDone(ok); }
+  void OnCancel() override { state_->outbox->Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    {
+      std::lock_guard lock(state_->mu);
+      state_->reactor = nullptr;
+    }
+    state_->outbox->OnDone();
+    delete this;
+  }
+
+ private:
+  struct State {
+    std::mutex mu;
+    SubmitStreamReactor* reactor = nullptr;  // GUARDED_BY(mu); null after OnDone
+    int in_flight = 0;                       // GUARDED_BY(mu)
+    bool paused = false;                     // GUARDED_BY(mu)
+    bool reads_done = false;                 // GUARDED_BY(mu)
+    std::shared_ptr<Outbox> outbox;          // constant after construction
+  };
+
+  void HandleRequest() {
+    v1::SubmitStreamReply reply;
+    reply.set_correlation_id(request_.correlation_id());
+    if (engine_.draining()) {
+      reply.set_code(grpc::StatusCode::UNAVAILABLE);
+      reply.set_error_message(Draining().error_message());
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    if (!limiter_.Allow(absl::Now())) {
+      engine_.CountRateLimited(LimitedStream::kSubmitStream);
+      reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+      reply.set_error_message(absl::StrCat("more than ",
+                                           engine_.options().submit_stream_messages_per_second,
+                                           " submits a second on this stream; slow down"));
+      reply.set_retry_after_ms(kRetryAfterMs);
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    absl::StatusOr<v1::Command> cmd = SubmitCommand(request_.contact(), engine_);
+    if (!cmd.ok()) {
+      reply.set_code(static_cast<int>(cmd.status().code()));
+      reply.set_error_message(std::string(cmd.status().message()));
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    {
+      std::lock_guard lock(state_->mu);
+      ++state_->in_flight;
+    }
+    std::shared_ptr<State> state = state_;
+    const bool posted = engine_.Execute(
+        std::move(*cmd),
+        [state, reply, contact = request_.contact()](Engine& engine,
+                                                     const Applied& applied) mutable {
+          absl::Status st = AnswerSubmit(engine, applied, contact, reply.mutable_reply());
+          if (!st.ok()) {
+            reply.clear_reply();
+            reply.set_code(static_cast<int>(st.code()));
+            reply.set_error_message(std::string(st.message()));
+          }
+          state->outbox->Send(std::move(reply));
+          Completed(*state);
+        },
+        Admission::kClient);
+    if (!posted) {
+      reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+      reply.set_error_message(Overloaded(nullptr, engine_).error_message());
+      reply.set_retry_after_ms(kRetryAfterMs);
+      state_->outbox->Send(std::move(reply));
+      Completed(*state_);
+    }
+  }
+
+  static void Completed(State& state) {
+    std::lock_guard lock(state.mu);
+    --state.in_flight;
+    if (state.reactor == nullptr || state.outbox->closed()) return;
+    if (state.paused && state.in_flight < kMaxInFlight) {
+      state.paused = false;
+      state.reactor->StartRead(&state.reactor->request_);
+    } else if (state.reads_done && state.in_flight == 0) {
+      state.outbox->Finish(grpc::Status::OK);
+    }
+  }
+
+  Engine& engine_;
+  std::shared_ptr<State> state_;
+  MessageRateLimiter limiter_;  // read reactions only (sequential)
+  v1::SubmitStreamRequest request_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
+                                                       const v1::SubmitRequest* req,
+                                                       v1::SubmitReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Submit"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  if (engine_.draining()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(Draining());
+    return reactor;
+  }
+  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
+  if (!cmd.ok()) return Refuse(ctx, cmd.status());
+  return ExecuteOnStrand(engine_, ctx, std::move(*cmd),
+                         [reply, contact = req->contact()](Engine& e, const Applied& applied) {
+                           return AnswerSubmit(e, applied, contact, reply);
+                         });
+}
+
+grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*
+ContactIngestService::SubmitStream(grpc::CallbackServerContext* ctx) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.SubmitStream"); !who.ok()) {
+    return new RefusedStream<v1::SubmitStreamRequest, v1::SubmitStreamReply>(
+        ToGrpcStatus(who.status()));
+  }
+  return new SubmitStreamReactor(engine_, ctx);
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerContext* ctx,
+                                                       const v1::UpdateRequest* req,
+                                                       v1::UpdateReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Update"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  // Validated against empty signals here; merged into the contact's on the strand.
+  absl::StatusOr<Signals> signals = MergeSignalsFromWire(Signals{}, *req);
+  absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
+  absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
+  if (!invalid.ok()) return Refuse(ctx, invalid);
+  v1::Command cmd;
+  *cmd.mutable_update() = *req;
+  cmd.set_update_merges_signals(true);
+  return ExecuteOnStrand(
+      engine_, ctx, std::move(cmd),
+      [reply, id = *id, abandoned = req->abandoned()](Engine& e,
+                                                      const Applied& applied) -> absl::Status {
+        if (!applied.status.ok()) return applied.status;
+        if (abandoned) {
+          reply->set_state(v1::CONTACT_STATE_ABANDONED);
+          return absl::OkStatus();
+        }
+        absl::StatusOr<ContactView> after = e.router().GetContact(id, e.Now());
+        if (after.ok()) {
+          reply->set_state(ContactStateToWire(after->state));
+          reply->set_position(after->position);
+          reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(after->estimated_wait));
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerContext* ctx,
+                                                       const v1::CancelRequest* req,
+                                                       v1::CancelReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Cancel"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  if (!id.ok() || req->reason().size() > InputLimits::kMaxTextBytes) {
+    return Refuse(
+        ctx, !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes"));
+  }
+  v1::Command cmd;
+  cmd.mutable_cancel()->set_contact_id(req->contact_id());
+  cmd.mutable_cancel()->set_reason(req->reason().empty() ? "cancelled by gateway" : req->reason());
+  return ExecuteOnStrand(engine_, ctx, std::move(cmd),
+                         [reply](Engine&, const Applied& applied) -> absl::Status {
+                           if (applied.status.ok()) reply->set_state(v1::CONTACT_STATE_CANCELLED);
+                           return applied.status;
+                         });
+}
+
+}  // namespace ccr
