@@ -12,14 +12,29 @@
 #include "ccrouter/v1/snapshot.pb.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
+#include "engine/auth.h"
 #include "engine/journal/snapshot_codec.h"
 #include "engine/log.h"
 #include "router/state.h"
 
 namespace ccr {
 
+// A reload loaded off the strand: the journal command, the config made of
+// its yaml, and the auth policy its auth section loads (when auth is on).
+struct Engine::PreparedReload {
+  v1::Command cmd;
+  std::string yaml;  // == cmd.apply_config().config_yaml(), to find the config at apply
+  std::shared_ptr<const RouterConfig> config;
+  std::optional<AuthPolicy> policy;
+  bool auth_open_declared = false;  // `auth: {open: true}`
+};
+
 Engine::Engine(boost::asio::io_context& io, EngineOptions options)
-    : io_(io), options_(std::move(options)), timer_(io) {
+    : io_(io),
+      own_clock_(options.clock != nullptr ? nullptr : NewSystemClock(io)),
+      clock_(options.clock != nullptr ? options.clock : own_clock_.get()),
+      options_(std::move(options)) {
+  started_ = clock_->Now();
   metrics::MetricsRegistry* registry = options_.metrics;
   if (registry == nullptr) return;
   router_metrics_ = std::make_unique<metrics::RouterMetrics>(*registry);
@@ -54,7 +69,7 @@ Engine::Engine(boost::asio::io_context& io, EngineOptions options)
 
 Engine::~Engine() = default;
 
-absl::Time Engine::Now() const { return absl::Now(); }
+absl::Time Engine::Now() const { return clock_->Now(); }
 
 std::shared_ptr<const RouterConfig> Engine::config_snapshot() const {
   std::lock_guard lock(config_mu_);
@@ -81,13 +96,27 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     router_metrics_->Configure(router_->config());
     router_->SetObserver(router_metrics_.get());
   }
-  if (!options_.journal.dir.empty()) {
-    JournalOptions journal_options = options_.journal;
+  CommandLogFactory open_log = options_.command_log;
+  if (!open_log && !options_.journal.dir.empty()) {
+    open_log =
+        [options = options_.journal](
+            uint64_t next_index, std::optional<uint64_t> recovered_snapshot,
+            CommandLog::BatchCallback on_batch) -> absl::StatusOr<std::unique_ptr<CommandLog>> {
+      JournalOptions journal_options = options;
+      journal_options.recovered_snapshot = recovered_snapshot;
+      absl::StatusOr<std::unique_ptr<Journal>> journal =
+          Journal::Open(journal_options, next_index, std::move(on_batch));
+      if (!journal.ok()) return journal.status();
+      return std::unique_ptr<CommandLog>(std::move(*journal));
+    };
+  }
+  if (open_log) {
+    std::optional<uint64_t> recovered_snapshot;
     if (!recovered.report.snapshot_file.empty()) {
-      journal_options.recovered_snapshot = recovered.report.snapshot_index;
+      recovered_snapshot = recovered.report.snapshot_index;
     }
-    absl::StatusOr<std::unique_ptr<Journal>> journal =
-        Journal::Open(journal_options, recovered.next_index, [this](const BatchReport& report) {
+    absl::StatusOr<std::unique_ptr<CommandLog>> journal =
+        open_log(recovered.next_index, recovered_snapshot, [this](const BatchReport& report) {
           boost::asio::post(io_, [this, report] { OnBatch(report); });
         });
     if (!journal.ok()) return journal.status();
@@ -371,21 +400,19 @@ bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
       recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
   while (w->next_sequence <= sequence_) {
     if (w->next_sequence < oldest) {
-      w->outbox->Finish(
-          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                       absl::StrCat("watch fell behind the event window (", options_.event_window,
-                                    " events): the oldest still held is ", oldest,
-                                    "; resume with after_sequence >= ", oldest - 1,
-                                    " or read the earlier ones from the journal export")));
+      w->outbox->Close(absl::ResourceExhaustedError(absl::StrCat(
+          "watch fell behind the event window (", options_.event_window,
+          " events): the oldest still held is ", oldest, "; resume with after_sequence >= ",
+          oldest - 1, " or read the earlier ones from the journal export")));
       return false;
     }
-    switch (w->outbox->TrySend(recent_events_[w->next_sequence - oldest])) {
-      case EventOutbox::TrySendResult::kClosed:
+    switch (w->outbox->TryWrite(recent_events_[w->next_sequence - oldest])) {
+      case EventSink::WriteResult::kClosed:
         return false;
-      case EventOutbox::TrySendResult::kQueued:
+      case EventSink::WriteResult::kQueued:
         ++w->next_sequence;
         continue;
-      case EventOutbox::TrySendResult::kFull: {
+      case EventSink::WriteResult::kFull: {
         std::weak_ptr<EventWatcher> weak = w;
         w->waiting_for_room = true;
         const bool armed = w->outbox->NotifyWhenRoom([this, weak] {
@@ -607,13 +634,15 @@ void Engine::ArmTimer() {
   if (deadline == timer_deadline_) return;
   timer_deadline_ = deadline;
   if (!next) {
-    timer_.cancel();
+    timer_.reset();
     return;
   }
   const absl::Duration in = std::max(absl::ZeroDuration(), deadline - Now());
-  timer_.expires_after(absl::ToChronoMilliseconds(in) + std::chrono::milliseconds(1));
-  timer_.async_wait([this, deadline](const boost::system::error_code& ec) {
-    if (ec || deadline != timer_deadline_) return;  // re-armed or cancelled meanwhile
+  // Whole milliseconds, one past the deadline: the router's deadline has
+  // surely passed when the timer fires.
+  const absl::Duration wait = absl::Trunc(in, absl::Milliseconds(1)) + absl::Milliseconds(1);
+  timer_ = clock_->RunAfter(wait, [this, deadline] {
+    if (deadline != timer_deadline_) return;  // re-armed meanwhile
     timer_deadline_ = absl::InfiniteFuture();
     // Timers are not journalled: replay re-derives them from the commands'
     // times. So they must not run ahead of a command still awaiting the disk;
@@ -624,11 +653,11 @@ void Engine::ArmTimer() {
   });
 }
 
-void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox,
+void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentSink> outbox,
                          std::shared_ptr<const std::atomic<int64_t>> last_heard_ns) {
   if (draining_.load()) {
     // A login that raced the drain: the session stays for after the restart.
-    outbox->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    outbox->Close(absl::UnavailableError("server shutting down"));
     return;
   }
   // Events still pending from earlier commands first, so the Resync below is
@@ -636,11 +665,9 @@ void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbo
   Deliver();
   AgentConnection& conn = agents_[agent_id];
   if (conn.outbox && conn.outbox != outbox) {
-    conn.outbox->Finish(grpc::Status(grpc::StatusCode::ABORTED,
-                                     "replaced by a newer connection of the same agent"));
+    conn.outbox->Close(absl::AbortedError("replaced by a newer connection of the same agent"));
   }
   conn.outbox = std::move(outbox);
-  if (conn.grace) conn.grace->cancel();
   conn.grace.reset();
   v1::ServerMessage msg;
   v1::Resync* resync = msg.mutable_resync();
@@ -683,11 +710,11 @@ void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbo
   ArmHeartbeatCheck(agent_id);
 }
 
-void Engine::DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean) {
+void Engine::DetachAgent(const std::string& agent_id, const AgentSink* outbox, bool clean) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || it->second.outbox.get() != outbox) return;  // replaced already
   it->second.outbox.reset();
-  if (it->second.heartbeat) it->second.heartbeat->cancel();
+  it->second.heartbeat.reset();
   // A drain ends every stream; the sessions are kept for after the restart,
   // whose Start gives every logged-in agent the grace to come back.
   if (draining_.load()) return;
@@ -709,11 +736,12 @@ void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
       options_.heartbeat_interval * static_cast<int64_t>(options_.heartbeat_missed_limit));
   const std::chrono::steady_clock::time_point heard{
       std::chrono::nanoseconds(conn.last_heard_ns->load(std::memory_order_relaxed))};
-  if (!conn.heartbeat) conn.heartbeat = std::make_unique<boost::asio::steady_timer>(io_);
-  conn.heartbeat->expires_at(heard + limit);  // cancels the wait armed before
-  conn.heartbeat->async_wait(
-      [this, agent_id, identity = conn.outbox.get(), limit](const boost::system::error_code& ec) {
-        if (ec || draining_.load()) return;
+  // `heard` is on the steady clock the stream stamps it with; the wait is
+  // the Clock's. Replacing the timer cancels the wait armed before.
+  const std::chrono::nanoseconds wait = heard + limit - std::chrono::steady_clock::now();
+  conn.heartbeat = clock_->RunAfter(
+      absl::FromChrono(wait), [this, agent_id, identity = conn.outbox.get(), limit] {
+        if (draining_.load()) return;
         auto it = agents_.find(agent_id);
         if (it == agents_.end() || it->second.outbox.get() != identity) return;
         AgentConnection& conn = it->second;
@@ -730,12 +758,10 @@ void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
                   {"grace_s", absl::StrCat(absl::ToDoubleSeconds(options_.disconnect_grace))}});
         // As a dropped stream: the desktop may come back within the grace.
         // Its reactor's later DetachAgent finds the outbox gone and does nothing.
-        conn.outbox->Finish(grpc::Status(
-            grpc::StatusCode::UNAVAILABLE,
-            absl::StrCat("heartbeat: nothing received for ", options_.heartbeat_missed_limit,
-                         " intervals of ", interval_s, " s; reconnect within ",
-                         absl::ToDoubleSeconds(options_.disconnect_grace),
-                         " s to keep this agent's contacts")));
+        conn.outbox->Close(absl::UnavailableError(absl::StrCat(
+            "heartbeat: nothing received for ", options_.heartbeat_missed_limit, " intervals of ",
+            interval_s, " s; reconnect within ", absl::ToDoubleSeconds(options_.disconnect_grace),
+            " s to keep this agent's contacts")));
         conn.outbox.reset();
         ArmGrace(agent_id);
       });
@@ -743,17 +769,16 @@ void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
 
 void Engine::ArmGrace(const std::string& agent_id) {
   if (draining_.load()) return;  // kept for after the restart
-  auto timer = std::make_unique<boost::asio::steady_timer>(io_);
-  timer->expires_after(absl::ToChronoMilliseconds(options_.disconnect_grace));
-  timer->async_wait([this, agent_id](const boost::system::error_code& ec) {
-    if (ec || draining_.load()) return;
-    auto it = agents_.find(agent_id);
-    if (it == agents_.end() || it->second.outbox) return;  // reconnected
-    it->second.grace.reset();
-    Logout(agent_id, "disconnected");
-    Deliver();
-    ScheduleFlush();
-  });
+  std::unique_ptr<ClockTimer> timer = clock_->RunAfter(
+      absl::Trunc(options_.disconnect_grace, absl::Milliseconds(1)), [this, agent_id] {
+        if (draining_.load()) return;
+        auto it = agents_.find(agent_id);
+        if (it == agents_.end() || it->second.outbox) return;  // reconnected
+        it->second.grace.reset();
+        Logout(agent_id, "disconnected");
+        Deliver();
+        ScheduleFlush();
+      });
   agents_[agent_id].grace = std::move(timer);
 }
 
@@ -783,15 +808,15 @@ size_t Engine::connected_agent_count() const {
   return n;
 }
 
-void Engine::DisconnectAgent(const std::string& agent_id, const grpc::Status& status) {
+void Engine::DisconnectAgent(const std::string& agent_id, const absl::Status& status) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || !it->second.outbox) return;
-  it->second.outbox->Finish(status);
+  it->second.outbox->Close(status);
   it->second.outbox.reset();  // its later DetachAgent finds nothing to do
-  if (it->second.heartbeat) it->second.heartbeat->cancel();
+  it->second.heartbeat.reset();
 }
 
-absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox,
+absl::Status Engine::Subscribe(std::shared_ptr<EventSink> outbox,
                                std::optional<uint64_t> after_sequence) {
   std::erase_if(watchers_, [](const auto& w) { return w->outbox->closed(); });
   if (watchers_.size() >= options_.max_watchers) {
@@ -958,19 +983,17 @@ void Engine::BeginDrain() {
   // restart ("engine restarted"), as after a crash, and reported in Resync.
   for (auto& [id, conn] : agents_) {
     if (conn.outbox) {
-      conn.outbox->Finish(
-          grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                       absl::StrCat("server shutting down for a restart; reconnect within ",
-                                    absl::ToDoubleSeconds(options_.disconnect_grace),
-                                    " s to keep this agent's contacts")));
+      conn.outbox->Close(absl::UnavailableError(absl::StrCat(
+          "server shutting down for a restart; reconnect within ",
+          absl::ToDoubleSeconds(options_.disconnect_grace), " s to keep this agent's contacts")));
       conn.outbox.reset();
     }
-    if (conn.grace) conn.grace->cancel();
-    if (conn.heartbeat) conn.heartbeat->cancel();
+    conn.grace.reset();
+    conn.heartbeat.reset();
   }
-  for (auto& w : watchers_) w->outbox->Finish(grpc::Status::OK);
+  for (auto& w : watchers_) w->outbox->Close(absl::OkStatus());
   watchers_.clear();
-  timer_.cancel();
+  timer_.reset();
   timer_deadline_ = absl::InfiniteFuture();
   MaybeSnapshot(/*force=*/true);  // a quick restart replays little
   if (batches_ > 0) {

@@ -174,8 +174,7 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
       [reply, agent, state, why](Engine& e, const Applied& applied) -> absl::Status {
         if (!applied.status.ok()) return applied.status;
         if (state == v1::AGENT_STATE_OFFLINE) {
-          e.DisconnectAgent(
-              agent, grpc::Status(grpc::StatusCode::UNAVAILABLE, "logged out by a supervisor"));
+          e.DisconnectAgent(agent, absl::UnavailableError("logged out by a supervisor"));
         }
         e.NoteAgentStateCause(agent, "supervisor");  // the desktop's StateChanged.reason
         LogEvent(LogLevel::kInfo, "supervisor_override",

@@ -9,6 +9,7 @@
 #include "ccrouter/v1/ingest.grpc.pb.h"
 #include "engine/auth.h"
 #include "engine/engine.h"
+#include "engine/grpc/grpc_sinks.h"
 #include "engine/grpc/grpc_status.h"
 #include "engine/grpc/strand_call.h"
 

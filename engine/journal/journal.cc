@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "codec/read_file.h"
 #include "engine/journal/journal_format.h"
 
 namespace ccr {
@@ -105,7 +106,41 @@ uint64_t Journal::next_index() const {
   return next_index_;
 }
 
-void Journal::WriteSnapshot(SnapshotSource source, std::function<void(absl::Status)> done) {
+absl::Status Journal::ReadFrom(uint64_t first_index, const CommandVisitor& visit) const {
+  uint64_t durable_end;  // one past the last durable index
+  {
+    std::lock_guard lock(mu_);
+    durable_end = pending_first_;
+  }
+  absl::StatusOr<JournalFiles> files = ListJournalFiles(options_.dir);
+  if (!files.ok()) return files.status();
+  const auto& segments = files->segments;
+  if (segments.empty() || first_index < segments.front().first) {
+    return absl::OutOfRangeError(
+        absl::StrCat("journal: index ", first_index, " is no longer held (oldest: ",
+                     segments.empty() ? durable_end : segments.front().first, ")"));
+  }
+  v1::Command cmd;
+  for (size_t i = 0; i < segments.size(); ++i) {
+    // Segments before the one holding first_index have nothing to visit.
+    if (i + 1 < segments.size() && segments[i + 1].first <= first_index) continue;
+    absl::StatusOr<std::string> data = ReadFile(segments[i].second);
+    if (!data.ok()) return data.status();
+    if (data->size() < kSegmentHeaderBytes) break;  // created, nothing written yet
+    for (FrameRead f = ReadFrame(*data, kSegmentHeaderBytes); f.kind == FrameRead::kRecord;
+         f = ReadFrame(*data, f.next)) {
+      if (!cmd.ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size()))) {
+        return absl::DataLossError(
+            absl::StrCat("journal: ", segments[i].second, ": a record that does not parse"));
+      }
+      if (cmd.index() >= durable_end) return absl::OkStatus();
+      if (cmd.index() >= first_index && !visit(cmd)) return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+void Journal::WriteSnapshot(SnapshotSource source, SnapshotDone done) {
   {
     std::lock_guard lock(mu_);
     if (snapshot_) {  // one at a time; the next interval will try again

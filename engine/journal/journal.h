@@ -10,8 +10,8 @@
 // calls DiscardUnwritten(); the next batch tries again, so the journal
 // recovers by itself when space returns.
 //
-// This is the engine's one command-log interface (DESIGN.md): append a
-// batch, learn when it is durable, snapshot. Reading back is recovery.h.
+// The local-file implementation of CommandLog (command_log.h). Recovery at
+// start-up (recovery.h) reads the same files.
 #ifndef CCROUTER_ENGINE_JOURNAL_JOURNAL_H_
 #define CCROUTER_ENGINE_JOURNAL_JOURNAL_H_
 
@@ -29,6 +29,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ccrouter/v1/journal.pb.h"
+#include "engine/journal/command_log.h"
 #include "engine/journal/snapshot_file.h"
 
 namespace ccr {
@@ -45,47 +46,40 @@ struct JournalOptions {
   std::optional<uint64_t> recovered_snapshot;
 };
 
-struct BatchReport {
-  uint64_t first = 0;  // indexes in the batch
-  uint64_t last = 0;
-  size_t bytes = 0;
-  absl::Duration write = absl::ZeroDuration();
-  absl::Duration sync = absl::ZeroDuration();
-  absl::Status status;  // not OK: nothing in the batch is durable
-};
-
-class Journal {
+class Journal final : public CommandLog {
  public:
-  // Called on the writer thread after each batch, in order.
-  using BatchCallback = std::function<void(const BatchReport&)>;
+  // on_batch is called on the writer thread after each batch, in order.
 
   // Starts a new segment at `next_index` in `options.dir` (recovery has read
   // and trimmed what is there).
   static absl::StatusOr<std::unique_ptr<Journal>> Open(JournalOptions options, uint64_t next_index,
                                                        BatchCallback on_batch);
   // Writes what is still pending, then stops the writer.
-  ~Journal();
+  ~Journal() override;
 
   // ---- routing strand ----
   // Assigns the next index to `cmd`, frames it into the pending batch and
   // returns the index. Durable once a BatchReport with last >= index and an
   // OK status arrives.
-  uint64_t Append(v1::Command& cmd);
+  uint64_t Append(v1::Command& cmd) override;
   // Hands the pending batch to the writer unless one is being written (then
   // it goes when that one is done).
-  void Flush();
+  void Flush() override;
   // After a failed batch: drops records appended but not yet written; the
   // next Append reuses their indexes, so the log never has a gap.
-  void DiscardUnwritten();
+  void DiscardUnwritten() override;
   // Writes a snapshot of `source` (covering commands up to its last_index)
   // on the snapshot thread (encoding runs there too, so the strand only pays
   // for the state copy; batches keep flowing meanwhile), reads it back and
   // checks it, and only then renames it into place, starts a new segment and
   // deletes what verified snapshots cover (Prune). A snapshot that does not
   // read back is deleted and reported through `done`; nothing is pruned.
-  void WriteSnapshot(SnapshotSource source, std::function<void(absl::Status)> done);
+  void WriteSnapshot(SnapshotSource source, SnapshotDone done) override;
   // Index the next Append gets.
-  uint64_t next_index() const;
+  uint64_t next_index() const override;
+  // Reads the segments in the directory; only what a batch report has
+  // called durable (written, with fsync off) is visited.
+  absl::Status ReadFrom(uint64_t first_index, const CommandVisitor& visit) const override;
   const JournalOptions& options() const { return options_; }
 
  private:

@@ -590,5 +590,54 @@ TEST(Journal, WriteFailureIsReportedAndTheJournalRecovers) {
   EXPECT_EQ(offset, data.size()) << "no bytes of the failed batch remain";
 }
 
+// CommandLog::ReadFrom on the file journal: durable records from a position,
+// in order; a position older than the oldest segment is OUT_OF_RANGE.
+TEST(Journal, ReadFromVisitsDurableRecordsFromAPosition) {
+  TempDir dir("ccr-journal");
+  absl::Mutex mu;
+  uint64_t durable_last = 0;
+  JournalOptions options;
+  options.dir = dir.path();
+  options.fsync = false;
+  std::unique_ptr<Journal> journal = *Journal::Open(options, 1, [&](const BatchReport& r) {
+    absl::MutexLock lock(&mu);
+    if (r.status.ok()) durable_last = r.last;
+  });
+  for (int i = 0; i < 5; ++i) {
+    v1::Command c;
+    c.mutable_cancel()->set_contact_id(absl::StrCat("c-", i + 1));
+    journal->Append(c);
+  }
+  journal->Flush();
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(
+                                        +[](uint64_t* last) { return *last >= 5; }, &durable_last),
+                                    absl::Seconds(20)));
+  }
+  v1::Command not_flushed;
+  journal->Append(not_flushed);  // index 6: pending, never visited
+  std::vector<uint64_t> seen;
+  ASSERT_TRUE(journal
+                  ->ReadFrom(3,
+                             [&](const v1::Command& c) {
+                               seen.push_back(c.index());
+                               return true;
+                             })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{3, 4, 5}));
+  seen.clear();
+  ASSERT_TRUE(journal
+                  ->ReadFrom(1,
+                             [&](const v1::Command& c) {
+                               seen.push_back(c.index());
+                               return seen.size() < 2;  // stop after two
+                             })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(journal->ReadFrom(0, [](const v1::Command&) { return true; }).code(),
+            absl::StatusCode::kOutOfRange);
+}
+
 }  // namespace
 }  // namespace ccr
