@@ -578,4 +578,40 @@ void SubmitResultToWire(const SubmitResult& r, v1::SubmitReply* out) {
   out->set_state(ContactStateToWire(r.state));
 }
 
+// Why wrap-up ended, in the desktop's words: the agent said so, or its timer.
+std::string WrapUpEndReason(const Event& e) {
+  if (e.reason.empty()) return "wrap_up_done";
+  if (e.reason == "wrap-up time over") return "wrap_up_timer";
+  return e.reason;
+}
+
+// What a contact-ending event tells the desktop that held the contact.
+std::optional<v1::ContactEnded> ContactEndedFor(const Event& e) {
+  v1::ContactEnded ended;
+  ended.set_contact_id(ContactIdString(e.contact));
+  ended.set_reason(e.reason);
+  switch (e.kind) {
+    case EventKind::kWrapUpDone:
+      ended.set_state(v1::CONTACT_STATE_COMPLETED);
+      ended.set_reason(WrapUpEndReason(e));
+      return ended;
+    case EventKind::kCancelled:
+      ended.set_state(v1::CONTACT_STATE_CANCELLED);
+      if (e.reason.empty()) ended.set_reason("cancelled");
+      return ended;
+    case EventKind::kAbandoned:
+      ended.set_state(v1::CONTACT_STATE_ABANDONED);
+      ended.set_reason("abandoned");
+      return ended;
+    case EventKind::kExpired:
+      ended.set_state(v1::CONTACT_STATE_EXPIRED);
+      return ended;
+    case EventKind::kTransferred:
+      ended.set_state(v1::CONTACT_STATE_TRANSFERRED);
+      return ended;
+    default:
+      return std::nullopt;
+  }
+}
+
 }  // namespace ccr

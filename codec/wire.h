@@ -5,6 +5,8 @@
 #define CCROUTER_CODEC_WIRE_H_
 
 #include <cstdint>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "ccrouter/v1/admin.pb.h"
@@ -72,6 +74,13 @@ void QueueToWire(const QueueStats& q, v1::QueueSnapshot* out);
 void AgentToWire(const AgentView& a, bool connected, v1::AgentSnapshot* out);
 void ExplanationToWire(const Explanation& x, v1::ExplainReply* out);
 void SubmitResultToWire(const SubmitResult& r, v1::SubmitReply* out);
+
+// Why wrap-up ended, in the desktop's words: the agent said so, or its timer.
+std::string WrapUpEndReason(const Event& e);
+// What a contact-ending event (wrap-up done, cancel, abandon, expiry,
+// transfer) tells the desktop that held the contact; nullopt for other events.
+// A transfer ends the contact for its agent only: it lives on in its new queue.
+std::optional<v1::ContactEnded> ContactEndedFor(const Event& e);
 
 }  // namespace ccr
 

@@ -33,7 +33,10 @@ Engine::Engine(boost::asio::io_context& io, EngineOptions options)
     : io_(io),
       own_clock_(options.clock != nullptr ? nullptr : NewSystemClock(io)),
       clock_(options.clock != nullptr ? options.clock : own_clock_.get()),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      contact_watches_(options_.contact_watch, [this](std::function<void()> fn) {
+        Post([fn = std::move(fn)](Engine&) { fn(); });
+      }) {
   started_ = clock_->Now();
   metrics::MetricsRegistry* registry = options_.metrics;
   if (registry == nullptr) return;
@@ -360,6 +363,7 @@ void Engine::Deliver() {
     sequence_ = e.sequence;
     EventToWire(e, sequence_, &wire);
     DeliverToAgent(e);
+    contact_watches_.Observe(*router_, e);
     if (LogEnabled(LogLevel::kInfo)) {
       LogEvent(LogLevel::kInfo, EventKindName(e.kind),
                {{"seq", absl::StrCat(sequence_)},
@@ -391,7 +395,26 @@ void Engine::Deliver() {
     }
   }
   SendStateChanges();
+  contact_watches_.SendChanged(*router_, Now());
   ArmTimer();
+}
+
+absl::Status Engine::WatchContact(const v1::ContactRef& ref,
+                                  std::shared_ptr<ContactStatusSink> sink) {
+  if (draining()) return absl::UnavailableError("engine is shutting down; watch again shortly");
+  absl::Status s = contact_watches_.Watch(*router_, ref, Now(), std::move(sink));
+  if (s.ok()) ArmContactRefresh();
+  return s;
+}
+
+void Engine::ArmContactRefresh() {
+  if (contact_refresh_armed_ || contact_watches_.watch_count() == 0 || draining()) return;
+  contact_refresh_armed_ = true;
+  contact_refresh_timer_ = clock_->RunAfter(options_.contact_watch.refresh, [this] {
+    contact_refresh_armed_ = false;
+    contact_watches_.RefreshAll(*router_, Now());
+    ArmContactRefresh();
+  });
 }
 
 bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
@@ -432,42 +455,6 @@ bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
 }
 
 namespace {
-
-// Why wrap-up ended, in the desktop's words: the agent said so, or its timer.
-std::string WrapUpEndReason(const Event& e) {
-  if (e.reason.empty()) return "wrap_up_done";
-  if (e.reason == "wrap-up time over") return "wrap_up_timer";
-  return e.reason;
-}
-
-// What a contact-ending event tells the desktop that held the contact.
-std::optional<v1::ContactEnded> ContactEndedFor(const Event& e) {
-  v1::ContactEnded ended;
-  ended.set_contact_id(ContactIdString(e.contact));
-  ended.set_reason(e.reason);
-  switch (e.kind) {
-    case EventKind::kWrapUpDone:
-      ended.set_state(v1::CONTACT_STATE_COMPLETED);
-      ended.set_reason(WrapUpEndReason(e));
-      return ended;
-    case EventKind::kCancelled:
-      ended.set_state(v1::CONTACT_STATE_CANCELLED);
-      if (e.reason.empty()) ended.set_reason("cancelled");
-      return ended;
-    case EventKind::kAbandoned:
-      ended.set_state(v1::CONTACT_STATE_ABANDONED);
-      ended.set_reason("abandoned");
-      return ended;
-    case EventKind::kExpired:
-      ended.set_state(v1::CONTACT_STATE_EXPIRED);
-      return ended;
-    case EventKind::kTransferred:
-      ended.set_state(v1::CONTACT_STATE_TRANSFERRED);
-      return ended;
-    default:
-      return std::nullopt;
-  }
-}
 
 // What an event for an agent would have changed its state by; empty: nothing.
 std::string StateCause(const Event& e) {
@@ -993,6 +980,10 @@ void Engine::BeginDrain() {
   }
   for (auto& w : watchers_) w->outbox->Close(absl::OkStatus());
   watchers_.clear();
+  contact_watches_.CloseAll(
+      absl::UnavailableError("engine is shutting down for a restart; watch the contact again"));
+  contact_refresh_timer_.reset();
+  contact_refresh_armed_ = false;
   timer_.reset();
   timer_deadline_ = absl::InfiniteFuture();
   MaybeSnapshot(/*force=*/true);  // a quick restart replays little

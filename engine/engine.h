@@ -28,6 +28,7 @@
 #include "ccrouter/v1/events.pb.h"
 #include "engine/apply.h"
 #include "engine/clock.h"
+#include "engine/contact_watch.h"
 #include "engine/journal/journal.h"
 #include "engine/journal/recovery.h"
 #include "engine/sinks.h"
@@ -62,6 +63,9 @@ struct EngineOptions {
   // window as it drains; once behind the window's oldest event it is ended.
   size_t watcher_outbox_limit = 256;
   size_t max_watchers = 64;  // concurrent WatchEvents streams
+  // ContactIngest.GetContact / WatchContact: their bound, what is remembered
+  // of ended contacts, how often watched positions are re-checked.
+  ContactWatchOptions contact_watch;
   // The journal; an empty dir runs without one (nothing survives a restart).
   JournalOptions journal;
   // Set: the engine's command log comes from here instead of the file
@@ -170,6 +174,11 @@ class Engine {
   // follows; absent: only new events. OUT_OF_RANGE naming the oldest event
   // held when `after_sequence` is older; RESOURCE_EXHAUSTED at max_watchers.
   absl::Status Subscribe(std::shared_ptr<EventSink> outbox, std::optional<uint64_t> after_sequence);
+  // The gateways' view of their contacts (GetContact, WatchContact).
+  const ContactWatches& contact_watches() const { return contact_watches_; }
+  // Starts a WatchContact stream (ContactWatches::Watch) and keeps the
+  // position re-check running while any stream is open.
+  absl::Status WatchContact(const v1::ContactRef& ref, std::shared_ptr<ContactStatusSink> sink);
   // Journals and applies `cmd` (strand-side Execute).
   void Record(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
@@ -185,6 +194,8 @@ class Engine {
  private:
   void Deliver();
   void ArmTimer();
+  // Re-checks watched contacts every contact_watch.refresh while any is watched.
+  void ArmContactRefresh();
   void DeliverToAgent(const Event& e);
   struct EventWatcher;
   // Sends `w` what it has not had yet from the window, up to its outbox's
@@ -257,6 +268,9 @@ class Engine {
   std::vector<std::shared_ptr<EventWatcher>> watchers_;
   std::vector<std::string> agents_touched_;  // by the events of the current Deliver
   std::deque<v1::LifecycleEvent> recent_events_;
+  ContactWatches contact_watches_;
+  std::unique_ptr<ClockTimer> contact_refresh_timer_;
+  bool contact_refresh_armed_ = false;
   uint64_t sequence_ = 0;
   std::unique_ptr<ClockTimer> timer_;
   absl::Time timer_deadline_ = absl::InfiniteFuture();

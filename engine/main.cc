@@ -299,6 +299,9 @@ int main(int argc, char** argv) {
     options.agent_outbox_limit = wire.limits().agent_stream_queue();
   }
   if (wire.limits().event_window() > 0) options.event_window = wire.limits().event_window();
+  if (wire.limits().max_contact_watch_streams() > 0) {
+    options.contact_watch.max_watches = wire.limits().max_contact_watch_streams();
+  }
   options.config_path = flags.config;
   options.start_config = wire;
   options.metrics = &metrics;

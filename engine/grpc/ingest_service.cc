@@ -195,6 +195,57 @@ class SubmitStreamReactor final
   v1::SubmitStreamRequest request_;
 };
 
+// One WatchContact stream: the engine's ContactWatches send it statuses
+// through the ContactStatusSink face of its outbox.
+class WatchContactReactor final : public grpc::ServerWriteReactor<v1::ContactStatus> {
+ public:
+  using Outbox = StreamWriter<grpc::ServerWriteReactor<v1::ContactStatus>, v1::ContactStatus>;
+  // Statuses are whole pictures, each replacing the last: a few queued is
+  // plenty, and a reader that stalls holds one newer status in the engine.
+  static constexpr size_t kMaxQueued = 4;
+
+  WatchContactReactor(Engine& engine, grpc::CallbackServerContext* ctx, v1::ContactRef ref)
+      : sink_(std::make_shared<Sink>(this, ctx)) {
+    std::shared_ptr<Sink> sink = sink_;
+    const bool admitted = engine.Post(
+        [sink, ref = std::move(ref)](Engine& e) {
+          absl::Status s = e.WatchContact(ref, sink);
+          if (!s.ok()) sink->Finish(s);
+        },
+        Admission::kClient);
+    if (!admitted) sink_->outbox.Finish(Overloaded(ctx, engine));
+  }
+  void OnWriteDone(bool ok) override { sink_->outbox.OnWriteDone(ok); }
+  void OnCancel() override { sink_->outbox.Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    sink_->outbox.OnDone();
+    delete this;
+  }
+
+ private:
+  struct Sink final : ContactStatusSink {
+    Sink(grpc::ServerWriteReactor<v1::ContactStatus>* reactor, grpc::CallbackServerContext* ctx)
+        : outbox(reactor, ctx, kMaxQueued) {}
+    SendResult TrySend(const v1::ContactStatus& status) override {
+      switch (outbox.TrySend(status)) {
+        case Outbox::TrySendResult::kQueued:
+          return SendResult::kQueued;
+        case Outbox::TrySendResult::kFull:
+          return SendResult::kFull;
+        case Outbox::TrySendResult::kClosed:
+          return SendResult::kClosed;
+      }
+      return SendResult::kClosed;
+    }
+    bool NotifyWhenRoom(std::function<void()> on_room) override {
+      return outbox.NotifyWhenRoom(std::move(on_room));
+    }
+    void Finish(const absl::Status& status) override { outbox.Finish(ToGrpcStatus(status)); }
+    Outbox outbox;
+  };
+  std::shared_ptr<Sink> sink_;
+};
+
 }  // namespace
 
 grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
@@ -278,6 +329,36 @@ grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerConte
                            if (applied.status.ok()) reply->set_state(v1::CONTACT_STATE_CANCELLED);
                            return applied.status;
                          });
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetContactRequest* req,
+                                                           v1::ContactStatus* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.GetContact"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  if (absl::Status valid = ValidateContactRef(req->contact()); !valid.ok()) {
+    return Refuse(ctx, valid);
+  }
+  // A read: answered on the strand from the router as it is, never journalled.
+  return RunOnStrand(engine_, ctx, [req, reply](Engine& e) {
+    absl::StatusOr<v1::ContactStatus> status =
+        e.contact_watches().Status(e.router(), req->contact(), e.Now());
+    if (!status.ok()) return status.status();
+    *reply = *std::move(status);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::ContactStatus>* ContactIngestService::WatchContact(
+    grpc::CallbackServerContext* ctx, const v1::WatchContactRequest* req) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.WatchContact"); !who.ok()) {
+    return new RefusedWriteStream<v1::ContactStatus>(ToGrpcStatus(who.status()));
+  }
+  if (absl::Status valid = ValidateContactRef(req->contact()); !valid.ok()) {
+    return new RefusedWriteStream<v1::ContactStatus>(ToGrpcStatus(valid));
+  }
+  return new WatchContactReactor(engine_, ctx, req->contact());
 }
 
 }  // namespace ccr

@@ -26,6 +26,11 @@ class ContactIngestService final : public v1::ContactIngest::CallbackService {
                                    v1::UpdateReply* reply) override;
   grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* ctx, const v1::CancelRequest* req,
                                    v1::CancelReply* reply) override;
+  grpc::ServerUnaryReactor* GetContact(grpc::CallbackServerContext* ctx,
+                                       const v1::GetContactRequest* req,
+                                       v1::ContactStatus* reply) override;
+  grpc::ServerWriteReactor<v1::ContactStatus>* WatchContact(
+      grpc::CallbackServerContext* ctx, const v1::WatchContactRequest* req) override;
 
  private:
   Engine& engine_;

@@ -13,7 +13,12 @@ line per step:
      (`duplicate: true`), nothing new is queued;
   3. sends a sentiment-only Update of the first contact (Update merges: the
      other signals stay as they were);
-  4. submits one email contact and cancels it (the customer withdrew).
+  4. submits one email contact and cancels it (the customer withdrew);
+  5. asks where that contact is now (GetContact by idempotency key: a read,
+     never journalled): cancelled, and in which queue;
+  6. with --watch-seconds S, follows the last contact on WatchContact as an
+     IVR would (position and wait as they change, the agent that takes it),
+     until it ends or S seconds pass.
 
 The stubs come from proto/ccrouter/v1/*.proto (README, "Gateway contract"):
 `--stubs` names the directory holding ccrouter/v1/*_pb2*.py (the build makes
@@ -40,6 +45,8 @@ def parse_args():
     demo.add_argument("--contacts", type=int, default=3)
     demo.add_argument("--channel", default="chat", help="voice, chat, email, messaging, ...")
     demo.add_argument("--topic", default="general")
+    demo.add_argument("--watch-seconds", type=float, default=0,
+                      help="follow the last contact this long (0: do not watch)")
     return p.parse_args()
 
 
@@ -123,6 +130,29 @@ def demo(stub, metadata, args):
         contact_id=withdrawn.contact_id, reason="customer withdrew"), metadata)
     emit("cancelled", contact_id=withdrawn.contact_id,
          state=types_pb2.ContactState.Name(cancelled.state))
+
+    where = call(stub.GetContact, ingest_pb2.GetContactRequest(
+        contact=ingest_pb2.ContactRef(idempotency_key=f"example-{run}-email")), metadata)
+    emit("located", **status_fields(where))
+
+    if args.watch_seconds > 0:
+        _, last_id = submitted[-1]
+        # A server stream: the status now, then each change; the last one has
+        # `ended` set and the stream ends. UNAVAILABLE (a restart): watch again.
+        statuses = stub.WatchContact(
+            ingest_pb2.WatchContactRequest(contact=ingest_pb2.ContactRef(contact_id=last_id)),
+            timeout=args.watch_seconds, metadata=metadata)
+        for status in statuses:
+            emit("watched", **status_fields(status))
+
+
+def status_fields(status):
+    return {"contact_id": status.contact_id,
+            "state": types_pb2.ContactState.Name(status.state),
+            "queue": status.queue, "position": status.position,
+            "estimated_wait_seconds": status.estimated_wait_seconds,
+            "agent_id": status.agent_id, "ended": status.ended,
+            "ended_reason": status.ended_reason}
 
 
 def main():

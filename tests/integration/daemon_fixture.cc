@@ -369,12 +369,27 @@ grpc::Status Gateway::Update(const v1::UpdateRequest& request, v1::UpdateReply* 
   return stub_->Update(&ctx, request, reply);
 }
 
-grpc::Status Gateway::Cancel(const std::string& contact_id, v1::CancelReply* reply) {
+grpc::Status Gateway::Cancel(const std::string& contact_id, v1::CancelReply* reply,
+                             const std::string& reason) {
   grpc::ClientContext ctx;
   SetDeadline(&ctx);
   v1::CancelRequest req;
   req.set_contact_id(contact_id);
+  req.set_reason(reason);
   return stub_->Cancel(&ctx, req, reply);
+}
+
+grpc::Status Gateway::GetContact(const std::string& id_or_key, v1::ContactStatus* status,
+                                 bool by_key) {
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  v1::GetContactRequest req;
+  if (by_key) {
+    req.mutable_contact()->set_idempotency_key(id_or_key);
+  } else {
+    req.mutable_contact()->set_contact_id(id_or_key);
+  }
+  return stub_->GetContact(&ctx, req, status);
 }
 
 Operator::Operator(std::shared_ptr<grpc::Channel> channel)
@@ -542,6 +557,13 @@ std::optional<v1::ServerMessage> AgentClient::Next(absl::Duration timeout) {
   return inbox_.Take([](const v1::ServerMessage&) { return true; }, timeout);
 }
 
+std::optional<v1::Offer> AgentClient::FirstOfferAfterLogin(absl::Duration timeout) {
+  std::optional<v1::ServerMessage> resync = WaitFor(v1::ServerMessage::kResync, timeout);
+  if (!resync) return std::nullopt;
+  if (resync->resync().offers_size() > 0) return resync->resync().offers(0);
+  return WaitForOffer(timeout);
+}
+
 std::optional<v1::Offer> AgentClient::WaitForOffer(absl::Duration timeout) {
   std::optional<v1::ServerMessage> m = WaitFor(v1::ServerMessage::kOffer, timeout);
   if (!m) return std::nullopt;
@@ -575,6 +597,24 @@ EventWatcher::EventWatcher(std::shared_ptr<grpc::Channel> channel, uint64_t afte
     while (stream_->Read(&e)) inbox_.Push(e);
     inbox_.Close(stream_->Finish());
   });
+}
+
+ContactWatcher::ContactWatcher(std::shared_ptr<grpc::Channel> channel,
+                               const std::string& contact_id)
+    : stub_(v1::ContactIngest::NewStub(std::move(channel))) {
+  v1::WatchContactRequest req;
+  req.mutable_contact()->set_contact_id(contact_id);
+  stream_ = stub_->WatchContact(&context_, req);
+  reader_ = std::thread([this] {
+    v1::ContactStatus status;
+    while (stream_->Read(&status)) inbox_.Push(status);
+    inbox_.Close(stream_->Finish());
+  });
+}
+
+ContactWatcher::~ContactWatcher() {
+  context_.TryCancel();
+  reader_.join();
 }
 
 EventWatcher::~EventWatcher() {

@@ -127,7 +127,11 @@ class Gateway {
   explicit Gateway(std::shared_ptr<grpc::Channel> channel);
   grpc::Status Submit(const v1::ContactSpec& contact, v1::SubmitReply* reply);
   grpc::Status Update(const v1::UpdateRequest& request, v1::UpdateReply* reply);
-  grpc::Status Cancel(const std::string& contact_id, v1::CancelReply* reply);
+  grpc::Status Cancel(const std::string& contact_id, v1::CancelReply* reply,
+                      const std::string& reason = "");
+  // GetContact by the engine's id ("c-42") or, when `by_key`, by idempotency key.
+  grpc::Status GetContact(const std::string& id_or_key, v1::ContactStatus* status,
+                          bool by_key = false);
   v1::ContactIngest::Stub& stub() { return *stub_; }
 
  private:
@@ -238,6 +242,9 @@ class AgentClient {
   // Takes the first queued message, whatever its kind (to check order).
   std::optional<v1::ServerMessage> Next(absl::Duration timeout);
   std::optional<v1::Offer> WaitForOffer(absl::Duration timeout);
+  // The first offer after Login: in the Resync when it was made as the agent
+  // attached, else the next Offer message.
+  std::optional<v1::Offer> FirstOfferAfterLogin(absl::Duration timeout);
   std::optional<v1::OfferWithdrawn> WaitForWithdrawn(absl::Duration timeout);
   // True when no offer arrives within `window`.
   bool NoOfferWithin(absl::Duration window);
@@ -282,6 +289,28 @@ class EventWatcher {
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReader<v1::LifecycleEvent>> stream_;
   Inbox<v1::LifecycleEvent> inbox_;
+  std::thread reader_;
+};
+
+// A ContactIngest.WatchContact subscriber; a reader thread queues every status.
+class ContactWatcher {
+ public:
+  ContactWatcher(std::shared_ptr<grpc::Channel> channel, const std::string& contact_id);
+  ~ContactWatcher();  // cancels the stream
+  // Takes the first queued status for which `pred` holds.
+  std::optional<v1::ContactStatus> WaitFor(
+      const std::function<bool(const v1::ContactStatus&)>& pred, absl::Duration timeout) {
+    return inbox_.Take(pred, timeout);
+  }
+  std::optional<grpc::Status> WaitClosed(absl::Duration timeout) {
+    return inbox_.WaitClosed(timeout);
+  }
+
+ private:
+  std::unique_ptr<v1::ContactIngest::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReader<v1::ContactStatus>> stream_;
+  Inbox<v1::ContactStatus> inbox_;
   std::thread reader_;
 };
 

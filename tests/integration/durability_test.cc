@@ -201,14 +201,7 @@ TEST_F(DurabilityTest, OfferOutstandingAtTheCrashIsWithdrawnAndOfferedAfresh) {
   ASSERT_TRUE(agent.Login(AgentLogin("bob", v1::CHANNEL_VOICE)));
   // Offered again while bob was away: the offer comes in the Resync (or
   // after it, when made later).
-  std::optional<v1::ServerMessage> resync = agent.WaitFor(v1::ServerMessage::kResync, kWait);
-  ASSERT_TRUE(resync);
-  std::optional<v1::Offer> fresh;
-  if (resync->resync().offers_size() > 0) {
-    fresh = resync->resync().offers(0);
-  } else {
-    fresh = agent.WaitForOffer(kWait);
-  }
+  std::optional<v1::Offer> fresh = agent.FirstOfferAfterLogin(kWait);
   ASSERT_TRUE(fresh) << "the contact was not offered again after the restart";
   EXPECT_EQ(fresh->contact_id(), contact);
   EXPECT_NE(fresh->offer_id(), old_offer) << "a withdrawn offer must not come back";

@@ -89,7 +89,7 @@ class ExamplesTest(unittest.TestCase):
         gateway = subprocess.run(
             ["/usr/bin/python3", os.path.join(ROOT, "examples/python-gateway/gateway.py"),
              "--server", self.daemon.grpc, "--stubs", STUBS,
-             "demo", "--contacts", str(CONTACTS), "--channel", "chat"],
+             "demo", "--contacts", str(CONTACTS), "--channel", "chat", "--watch-seconds", "40"],
             capture_output=True, text=True, timeout=60)
         self.assertEqual(gateway.returncode, 0, gateway.stderr)
         steps = [json.loads(line) for line in gateway.stdout.splitlines()]
@@ -101,6 +101,15 @@ class ExamplesTest(unittest.TestCase):
         self.assertIn("updated", [s["step"] for s in steps])
         cancelled = next(s for s in steps if s["step"] == "cancelled")
         self.assertEqual(cancelled["state"], "CONTACT_STATE_CANCELLED", cancelled)
+        located = next(s for s in steps if s["step"] == "located")
+        self.assertEqual((located["state"], located["ended"], located["queue"]),
+                         ("CONTACT_STATE_CANCELLED", True, "email_general"), located)
+        # The IVR's view of the last contact: it ends with the agent that took it.
+        watched = [s for s in steps if s["step"] == "watched"]
+        self.assertTrue(watched, gateway.stdout)
+        self.assertEqual(watched[-1]["contact_id"], submitted[-1]["contact_id"], watched)
+        self.assertEqual((watched[-1]["ended"], watched[-1]["state"], watched[-1]["agent_id"]),
+                         (True, "CONTACT_STATE_COMPLETED", "example-alice"), watched)
 
         # stderr belongs to the JsonLines reader: wait for the exit and read
         # stdout alone (communicate() would take stderr lines from under it).
