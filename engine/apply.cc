@@ -79,10 +79,11 @@ absl::Status ApplySetState(Router& router, const std::string& agent, const v1::S
 
 }  // namespace
 
-Applied ApplyCommand(Router& router, const v1::Command& cmd, const RouterConfig* loaded_config) {
+ApplyResult ApplyCommand(Router& router, const v1::Command& cmd,
+                         const RouterConfig* loaded_config) {
   const absl::Time now = CommandTime(cmd);
   const std::string& agent = cmd.agent_id();
-  Applied out;
+  ApplyResult out;
   switch (cmd.kind_case()) {
     case v1::Command::kSubmit: {
       absl::StatusOr<ContactSpec> spec =

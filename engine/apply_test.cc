@@ -34,7 +34,7 @@ TEST(UpdateMerge, ApplyKeepsWhatAnUpdateDoesNotSend) {
   ToTimestamp(kNow, submit.mutable_time());
   *submit.mutable_submit()->mutable_contact() = ValidContact();
   submit.mutable_submit()->mutable_contact()->mutable_signals()->set_emergency(true);
-  const Applied submitted = ApplyCommand(**router, submit);
+  const ApplyResult submitted = ApplyCommand(**router, submit);
   ASSERT_TRUE(submitted.status.ok()) << submitted.status;
   const ContactId id = submitted.submit->contact;
 

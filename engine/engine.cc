@@ -138,7 +138,7 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
 
   v1::Command started;
   started.mutable_engine_started();
-  Execute(std::move(started), [](Engine& e, const Applied&) {
+  Execute(std::move(started), [](Engine& e, const ApplyResult&) {
     // Desktops lost their streams with the old process: they get the
     // disconnect grace to come back before their agents are logged out.
     for (const AgentView& a : e.router_->Agents(e.Now())) {
@@ -156,7 +156,7 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     }
     v1::Command reconfigure;
     reconfigure.mutable_apply_config()->set_config_yaml(start_yaml);
-    Execute(std::move(reconfigure), [](Engine&, const Applied& a) {
+    Execute(std::move(reconfigure), [](Engine&, const ApplyResult& a) {
       LogEvent(a.status.ok() ? LogLevel::kInfo : LogLevel::kError, "start_config_applied",
                {{"moved_contacts", absl::StrCat(a.moved.size())},
                 {"error", std::string(a.status.message())}});
@@ -212,11 +212,11 @@ void Engine::ScheduleFlush() {
 
 bool Engine::Execute(v1::Command cmd, CommandDone done, Admission admission) {
   return Post([cmd = std::move(cmd), done = std::move(done)](
-                  Engine& e) mutable { e.Record(std::move(cmd), std::move(done)); },
+                  Engine& e) mutable { e.JournalThenApply(std::move(cmd), std::move(done)); },
               admission);
 }
 
-void Engine::Record(v1::Command cmd, CommandDone done) {
+void Engine::JournalThenApply(v1::Command cmd, CommandDone done) {
   // Never older than what the router has seen: replay must see the same time.
   const absl::Time now = std::max({Now(), last_stamp_, router_->now()});
   last_stamp_ = now;
@@ -236,7 +236,7 @@ void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
   if (cmd.kind_case() == v1::Command::kApplyConfig) {
     prepared = TakePreparedConfig(cmd.apply_config().config_yaml());
   }
-  const Applied applied = ApplyCommand(*router_, cmd, prepared.get());
+  const ApplyResult applied = ApplyCommand(*router_, cmd, prepared.get());
   const size_t kind = cmd.kind_case();
   if (kind < decision_by_command_.size() && decision_by_command_[kind] != nullptr) {
     decision_by_command_[kind]->Observe(
@@ -289,7 +289,7 @@ void Engine::OnBatch(const BatchReport& report) {
   std::deque<Awaiting> refused;
   refused.swap(awaiting_);
   backlog_.fetch_sub(refused.size(), std::memory_order_relaxed);
-  Applied failed;
+  ApplyResult failed;
   failed.status = absl::UnavailableError(absl::StrCat(
       "journal: ", report.status.message(), "; the command was not accepted, retry later"));
   for (const Awaiting& a : refused) {
@@ -774,7 +774,7 @@ void Engine::Logout(const std::string& agent_id, const std::string& reason) {
   cmd.set_agent_id(agent_id);
   cmd.mutable_logout()->set_agent_id(agent_id);
   cmd.mutable_logout()->set_reason(reason);
-  Record(std::move(cmd), nullptr);
+  JournalThenApply(std::move(cmd), nullptr);
 }
 
 void Engine::NoteAgentStateCause(const std::string& agent_id, std::string cause) {
@@ -852,7 +852,7 @@ void Engine::Reload(std::string yaml, std::function<void(absl::StatusOr<ReloadRe
     const bool posted = Post(
         [reload, done](Engine& e) {
           e.reloads_in_progress_.fetch_sub(1);
-          e.RecordReload(std::move(*reload), done);
+          e.JournalThenApplyReload(std::move(*reload), done);
         },
         Admission::kClient);
     if (!posted) {
@@ -915,8 +915,8 @@ std::shared_ptr<const RouterConfig> Engine::TakePreparedConfig(const std::string
   return nullptr;
 }
 
-void Engine::RecordReload(PreparedReload reload,
-                          std::function<void(absl::StatusOr<ReloadResult>)> done) {
+void Engine::JournalThenApplyReload(PreparedReload reload,
+                                    std::function<void(absl::StatusOr<ReloadResult>)> done) {
   // A config without credentials would open an engine that requires them:
   // every caller would become admin. That takes saying so (`auth: {open:
   // true}`), not leaving the section out. Checked here, against the policy
@@ -932,34 +932,35 @@ void Engine::RecordReload(PreparedReload reload,
   while (prepared_configs_.size() > static_cast<size_t>(kMaxReloadsInProgress)) {
     prepared_configs_.pop_front();
   }
-  Record(std::move(reload.cmd), [done = std::move(done), policy = std::move(reload.policy)](
-                                    Engine& e, const Applied& applied) mutable {
-    if (!applied.status.ok()) return done(applied.status);
-    if (policy) {
-      const std::shared_ptr<const AuthPolicy> before = e.options_.auth->policy();
-      if (std::optional<AuthPolicyChange> change = CompareAuthPolicies(*before, *policy)) {
-        LogAlways("auth_policy_changed",
-                  {{"open", change->open},
-                   {"tokens", change->tokens},
-                   {"tokens_added", absl::StrCat(change->tokens_added)},
-                   {"tokens_removed", absl::StrCat(change->tokens_removed)},
-                   {"tokens_changed", absl::StrCat(change->tokens_changed)},
-                   {"roles", change->roles},
-                   {"certificate_roles", change->certificate_roles},
-                   {"metrics_require_token", change->metrics_require_token}});
-      }
-      e.options_.auth->SetPolicy(std::move(*policy));
-    }
-    ReloadResult result;
-    result.queues = e.router_->config().queues.size();
-    result.moved = applied.moved;
-    result.fallback_queue = e.router_->config().fallback_queue;
-    LogEvent(LogLevel::kInfo, "config_reloaded",
-             {{"queues", absl::StrCat(result.queues)},
-              {"moved_contacts", absl::StrCat(result.moved.size())},
-              {"fallback_queue", result.fallback_queue}});
-    done(std::move(result));
-  });
+  JournalThenApply(
+      std::move(reload.cmd), [done = std::move(done), policy = std::move(reload.policy)](
+                                 Engine& e, const ApplyResult& applied) mutable {
+        if (!applied.status.ok()) return done(applied.status);
+        if (policy) {
+          const std::shared_ptr<const AuthPolicy> before = e.options_.auth->policy();
+          if (std::optional<AuthPolicyChange> change = CompareAuthPolicies(*before, *policy)) {
+            LogAlways("auth_policy_changed",
+                      {{"open", change->open},
+                       {"tokens", change->tokens},
+                       {"tokens_added", absl::StrCat(change->tokens_added)},
+                       {"tokens_removed", absl::StrCat(change->tokens_removed)},
+                       {"tokens_changed", absl::StrCat(change->tokens_changed)},
+                       {"roles", change->roles},
+                       {"certificate_roles", change->certificate_roles},
+                       {"metrics_require_token", change->metrics_require_token}});
+          }
+          e.options_.auth->SetPolicy(std::move(*policy));
+        }
+        ReloadResult result;
+        result.queues = e.router_->config().queues.size();
+        result.moved = applied.moved;
+        result.fallback_queue = e.router_->config().fallback_queue;
+        LogEvent(LogLevel::kInfo, "config_reloaded",
+                 {{"queues", absl::StrCat(result.queues)},
+                  {"moved_contacts", absl::StrCat(result.moved.size())},
+                  {"fallback_queue", result.fallback_queue}});
+        done(std::move(result));
+      });
 }
 
 void Engine::BeginDrain() {

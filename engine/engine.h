@@ -107,7 +107,7 @@ struct ReloadResult {
 
 // Called on the strand once a command is applied (or has failed to become
 // durable: then `applied.status` is UNAVAILABLE and nothing changed).
-using CommandDone = std::function<void(Engine&, const Applied& applied)>;
+using CommandDone = std::function<void(Engine&, const ApplyResult& applied)>;
 
 class Engine {
  public:
@@ -179,8 +179,9 @@ class Engine {
   // Starts a WatchContact stream (ContactWatches::Watch) and keeps the
   // position re-check running while any stream is open.
   absl::Status WatchContact(const v1::ContactRef& ref, std::shared_ptr<ContactStatusSink> sink);
-  // Journals and applies `cmd` (strand-side Execute).
-  void Record(v1::Command cmd, CommandDone done);
+  // Journals `cmd` and applies it once the log says it is durable (the
+  // strand-side Execute).
+  void JournalThenApply(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
   void BeginDrain();
   uint64_t last_sequence() const { return sequence_; }
@@ -217,7 +218,8 @@ class Engine {
   // Reload worker: reads and validates; touches nothing the strand owns.
   absl::StatusOr<PreparedReload> PrepareReload(std::string yaml) const;
   // Strand: journals and applies a prepared reload.
-  void RecordReload(PreparedReload reload, std::function<void(absl::StatusOr<ReloadResult>)> done);
+  void JournalThenApplyReload(PreparedReload reload,
+                              std::function<void(absl::StatusOr<ReloadResult>)> done);
   // The config loaded off the strand for an apply_config of `yaml`, if any;
   // replay and a config not loaded that way parse the yaml instead.
   std::shared_ptr<const RouterConfig> TakePreparedConfig(const std::string& yaml);

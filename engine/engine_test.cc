@@ -81,10 +81,11 @@ class EngineTest : public ::testing::Test {
 
   // Executes `cmd` as a client would and runs the strand; what its caller
   // was answered (nullopt: not answered yet).
-  std::optional<Applied> Execute(v1::Command cmd) {
-    auto answer = std::make_shared<std::optional<Applied>>();
+  std::optional<ApplyResult> Execute(v1::Command cmd) {
+    auto answer = std::make_shared<std::optional<ApplyResult>>();
     EXPECT_TRUE(engine_->Execute(
-        std::move(cmd), [answer](Engine&, const Applied& a) { *answer = a; }, Admission::kClient));
+        std::move(cmd), [answer](Engine&, const ApplyResult& a) { *answer = a; },
+        Admission::kClient));
     RunStrand();
     return *answer;
   }
@@ -96,7 +97,7 @@ class EngineTest : public ::testing::Test {
     bool attached = false;
     engine_->Execute(
         std::move(cmd),
-        [&, sink](Engine& e, const Applied& applied) {
+        [&, sink](Engine& e, const ApplyResult& applied) {
           ASSERT_TRUE(applied.status.ok()) << applied.status;
           e.AttachAgent(agent_id, sink);
           attached = true;
@@ -128,9 +129,9 @@ TEST_F(EngineTest, GenesisIsTheFirstRecordAndCarriesTheStartConfig) {
 
 TEST_F(EngineTest, ASubmitIsAnsweredOnlyOnceTheLogHasMadeItDurable) {
   log_->set_hold_batches(true);
-  std::optional<Applied> answer;
+  std::optional<ApplyResult> answer;
   engine_->Execute(
-      SubmitVoice("gw-1"), [&](Engine&, const Applied& a) { answer = a; }, Admission::kClient);
+      SubmitVoice("gw-1"), [&](Engine&, const ApplyResult& a) { answer = a; }, Admission::kClient);
   RunStrand();
   EXPECT_FALSE(answer) << "answered before the log said durable";
   EXPECT_FALSE(engine_->router().LookupIdempotencyKey("gw-1")) << "applied before durable";
@@ -149,7 +150,7 @@ TEST_F(EngineTest, ASubmitIsAnsweredOnlyOnceTheLogHasMadeItDurable) {
 
 TEST_F(EngineTest, AFailedBatchRefusesWhatItHeldChangesNothingAndTheLogRecovers) {
   log_->FailNextBatches(1);
-  std::optional<Applied> refused = Execute(SubmitVoice("gw-1"));
+  std::optional<ApplyResult> refused = Execute(SubmitVoice("gw-1"));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->status.code(), absl::StatusCode::kUnavailable);
   EXPECT_THAT(std::string(refused->status.message()), HasSubstr("journal: fake log: disk full"));
@@ -157,7 +158,7 @@ TEST_F(EngineTest, AFailedBatchRefusesWhatItHeldChangesNothingAndTheLogRecovers)
   EXPECT_EQ(engine_->backlog(), 0u);
 
   // The indexes of the failed batch are reused: the log has no gap.
-  std::optional<Applied> retried = Execute(SubmitVoice("gw-1"));
+  std::optional<ApplyResult> retried = Execute(SubmitVoice("gw-1"));
   ASSERT_TRUE(retried);
   ASSERT_TRUE(retried->status.ok()) << retried->status;
   ASSERT_EQ(log_->durable().size(), 2u);
@@ -172,7 +173,7 @@ TEST_F(EngineTest, AnAgentIsOfferedAcceptsCompletesAndWrapsUp) {
   ASSERT_EQ(resync.size(), 1u);
   EXPECT_EQ(resync[0].resync().state(), v1::AGENT_STATE_AVAILABLE);
 
-  std::optional<Applied> submitted = Execute(SubmitVoice("gw-1"));
+  std::optional<ApplyResult> submitted = Execute(SubmitVoice("gw-1"));
   ASSERT_TRUE(submitted && submitted->status.ok());
   const std::string contact = ContactIdString(submitted->submit->contact);
   std::vector<v1::ServerMessage> offers = ann->Of(v1::ServerMessage::kOffer);
@@ -183,14 +184,14 @@ TEST_F(EngineTest, AnAgentIsOfferedAcceptsCompletesAndWrapsUp) {
 
   v1::Command accept = AgentCommand("ann");
   accept.mutable_accept()->set_offer_id(offers[0].offer().offer_id());
-  std::optional<Applied> accepted = Execute(accept);
+  std::optional<ApplyResult> accepted = Execute(accept);
   ASSERT_TRUE(accepted && accepted->status.ok()) << (accepted ? accepted->status : absl::Status());
 
   clock_.Advance(absl::Minutes(5));  // talking
   v1::Command complete = AgentCommand("ann");
   complete.mutable_complete()->set_contact_id(contact);
   complete.mutable_complete()->mutable_outcome()->set_resolved(true);
-  std::optional<Applied> completed = Execute(complete);
+  std::optional<ApplyResult> completed = Execute(complete);
   ASSERT_TRUE(completed && completed->status.ok());
   std::vector<v1::ServerMessage> states = ann->Of(v1::ServerMessage::kStateChanged);
   ASSERT_FALSE(states.empty());
@@ -198,7 +199,7 @@ TEST_F(EngineTest, AnAgentIsOfferedAcceptsCompletesAndWrapsUp) {
 
   v1::Command done = AgentCommand("ann");
   done.mutable_wrap_up_done()->set_contact_id(contact);
-  std::optional<Applied> wrapped = Execute(done);
+  std::optional<ApplyResult> wrapped = Execute(done);
   ASSERT_TRUE(wrapped && wrapped->status.ok());
   std::vector<v1::ServerMessage> ended = ann->Of(v1::ServerMessage::kContactEnded);
   ASSERT_EQ(ended.size(), 1u);

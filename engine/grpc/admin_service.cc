@@ -171,7 +171,7 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
   }
   return ExecuteOnStrand(
       engine_, ctx, std::move(cmd),
-      [reply, agent, state, why](Engine& e, const Applied& applied) -> absl::Status {
+      [reply, agent, state, why](Engine& e, const ApplyResult& applied) -> absl::Status {
         if (!applied.status.ok()) return applied.status;
         if (state == v1::AGENT_STATE_OFFLINE) {
           e.DisconnectAgent(agent, absl::UnavailableError("logged out by a supervisor"));

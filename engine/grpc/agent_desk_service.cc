@@ -102,7 +102,7 @@ class AgentStreamReactor final
     const bool admitted = engine_.Execute(
         std::move(cmd),
         [outbox, agent = spec->agent_id, last_heard = last_heard_ns_](Engine& e,
-                                                                      const Applied& applied) {
+                                                                      const ApplyResult& applied) {
           if (!applied.status.ok()) {
             outbox->Finish(ToGrpcStatus(applied.status));
             return;
@@ -224,7 +224,7 @@ class AgentStreamReactor final
     std::shared_ptr<AgentOutbox> outbox = outbox_;
     const bool admitted = engine_.Execute(
         std::move(cmd),
-        [outbox, request_id](Engine&, const Applied& applied) {
+        [outbox, request_id](Engine&, const ApplyResult& applied) {
           v1::ServerMessage msg;
           msg.mutable_result()->set_request_id(request_id);
           msg.mutable_result()->set_code(static_cast<int>(applied.status.code()));

@@ -15,8 +15,8 @@ grpc::Status Draining() {
 
 // The gateway's answer to an applied submit. A retried key answers with the
 // first contact, as it is now.
-absl::Status AnswerSubmit(Engine& engine, const Applied& applied, const v1::ContactSpec& contact,
-                          v1::SubmitReply* reply) {
+absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
+                          const v1::ContactSpec& contact, v1::SubmitReply* reply) {
   if (applied.submit) {
     SubmitResultToWire(*applied.submit, reply);
     LogEvent(LogLevel::kDebug, "submit",
@@ -157,7 +157,7 @@ class SubmitStreamReactor final
     const bool posted = engine_.Execute(
         std::move(*cmd),
         [state, reply, contact = request_.contact()](Engine& engine,
-                                                     const Applied& applied) mutable {
+                                                     const ApplyResult& applied) mutable {
           absl::Status st = AnswerSubmit(engine, applied, contact, reply.mutable_reply());
           if (!st.ok()) {
             reply.clear_reply();
@@ -262,7 +262,7 @@ grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerConte
   absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
   if (!cmd.ok()) return Refuse(ctx, cmd.status());
   return ExecuteOnStrand(engine_, ctx, std::move(*cmd),
-                         [reply, contact = req->contact()](Engine& e, const Applied& applied) {
+                         [reply, contact = req->contact()](Engine& e, const ApplyResult& applied) {
                            return AnswerSubmit(e, applied, contact, reply);
                          });
 }
@@ -294,7 +294,7 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
   return ExecuteOnStrand(
       engine_, ctx, std::move(cmd),
       [reply, id = *id, abandoned = req->abandoned()](Engine& e,
-                                                      const Applied& applied) -> absl::Status {
+                                                      const ApplyResult& applied) -> absl::Status {
         if (!applied.status.ok()) return applied.status;
         if (abandoned) {
           reply->set_state(v1::CONTACT_STATE_ABANDONED);
@@ -325,7 +325,7 @@ grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerConte
   cmd.mutable_cancel()->set_contact_id(req->contact_id());
   cmd.mutable_cancel()->set_reason(req->reason().empty() ? "cancelled by gateway" : req->reason());
   return ExecuteOnStrand(engine_, ctx, std::move(cmd),
-                         [reply](Engine&, const Applied& applied) -> absl::Status {
+                         [reply](Engine&, const ApplyResult& applied) -> absl::Status {
                            if (applied.status.ok()) reply->set_state(v1::CONTACT_STATE_CANCELLED);
                            return applied.status;
                          });

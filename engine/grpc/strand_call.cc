@@ -41,7 +41,7 @@ grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerCo
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   const bool posted = engine.Execute(
       std::move(cmd),
-      [reactor, answer = std::move(answer)](Engine& e, const Applied& applied) {
+      [reactor, answer = std::move(answer)](Engine& e, const ApplyResult& applied) {
         reactor->Finish(ToGrpcStatus(answer ? answer(e, applied) : applied.status));
       },
       admission);

@@ -49,7 +49,7 @@ grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContex
 
 // Answers a unary call that changes state: journals `cmd`, applies it once
 // durable, and finishes with `answer`'s status (null: the command's own).
-using CommandAnswer = std::function<absl::Status(Engine&, const Applied&)>;
+using CommandAnswer = std::function<absl::Status(Engine&, const ApplyResult&)>;
 grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
                                           v1::Command cmd, CommandAnswer answer = nullptr,
                                           Admission admission = Admission::kClient);

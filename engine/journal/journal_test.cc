@@ -374,7 +374,7 @@ class Lifetimes {
       for (int i = 0; i < n; ++i) {
         v1::Command cmd = SubmitCommand();
         last_index = journal->Append(cmd);
-        const Applied applied = ApplyCommand(*router, cmd);
+        const ApplyResult applied = ApplyCommand(*router, cmd);
         ASSERT_TRUE(applied.status.ok()) << applied.status;
         ASSERT_TRUE(applied.submit.has_value());
         pending.emplace_back(cmd.submit().contact().idempotency_key(), applied.submit->contact);

@@ -179,7 +179,7 @@ class Replayer {
       out_->router->SetEventsEnabled(false);
       out_->config_yaml = cmd_->apply_config().config_yaml();
     } else {
-      const Applied applied = ApplyCommand(*out_->router, *cmd_);
+      const ApplyResult applied = ApplyCommand(*out_->router, *cmd_);
       if (cmd_->kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
         out_->config_yaml = cmd_->apply_config().config_yaml();
       }

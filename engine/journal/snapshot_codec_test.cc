@@ -590,8 +590,8 @@ TEST(SnapshotCodec, RestoredRouterBehavesAsTheSavedOne) {
     EXPECT_TRUE(copy.TakeEvents().empty()) << where;
     for (int step = 0; step < 200; ++step) {
       const v1::Command cmd = gen.Next();
-      const Applied a = ApplyCommand(*live, cmd);
-      const Applied b = ApplyCommand(copy, cmd);
+      const ApplyResult a = ApplyCommand(*live, cmd);
+      const ApplyResult b = ApplyCommand(copy, cmd);
       EXPECT_EQ(a.status, b.status) << where << " step " << step;
       const std::vector<Event> events = live->TakeEvents();
       ExpectSameEvents(events, copy.TakeEvents(), absl::StrCat(where, " step ", step));

@@ -31,7 +31,7 @@ int FuzzConfig(const uint8_t* data, size_t size) {
   v1::Command reload;
   ToTimestamp(kFuzzNow, reload.mutable_time());
   reload.mutable_apply_config()->set_config_yaml(std::string(yaml));
-  const Applied applied = ApplyCommand(*fixture.router, reload);
+  const ApplyResult applied = ApplyCommand(*fixture.router, reload);
   CCR_FUZZ_CHECK(applied.status.code() != absl::StatusCode::kInvalidArgument,
                  absl::StrCat("a config that loads does not apply: ", applied.status.ToString()));
   absl::Status invariants = fixture.router->CheckInvariants();

@@ -292,7 +292,7 @@ int FuzzRequest(const uint8_t* data, size_t size) {
   v1::Command replayed;
   CCR_FUZZ_CHECK(replayed.ParseFromString(cmd.SerializeAsString()),
                  "an accepted command does not parse back from its journal bytes");
-  const Applied applied = ApplyCommand(router, replayed);
+  const ApplyResult applied = ApplyCommand(router, replayed);
   const absl::Status& s = applied.status;
   if (cmd.kind_case() == v1::Command::kSubmit) {
     CCR_FUZZ_CHECK(s.ok() || s.code() == absl::StatusCode::kAlreadyExists,
