@@ -11,7 +11,7 @@ namespace ccr {
 namespace {
 
 // A live contact as its gateway sees it.
-v1::ContactStatus StatusOf(const ContactView& view) {
+v1::ContactStatus StatusOf(const ContactPlace& view) {
   v1::ContactStatus status;
   status.set_contact_id(ContactIdString(view.contact));
   status.set_state(ContactStateToWire(view.state));
@@ -52,10 +52,10 @@ ContactWatches::ContactWatches(ContactWatchOptions options,
                                std::function<void(std::function<void()>)> post_to_strand)
     : options_(options), post_to_strand_(std::move(post_to_strand)) {}
 
-absl::StatusOr<v1::ContactStatus> ContactWatches::StatusById(const Router& router, ContactId id,
-                                                             absl::Time now) const {
-  if (absl::StatusOr<ContactView> view = router.GetContact(id, now); view.ok()) {
-    return StatusOf(*view);
+absl::StatusOr<v1::ContactStatus> ContactWatches::StatusById(const Router& router,
+                                                             ContactId id) const {
+  if (absl::StatusOr<ContactPlace> place = router.Locate(id); place.ok()) {
+    return StatusOf(*place);
   }
   auto it = ended_.find(id);
   if (it == ended_.end()) {
@@ -74,21 +74,19 @@ absl::StatusOr<v1::ContactStatus> ContactWatches::StatusById(const Router& route
 }
 
 absl::StatusOr<v1::ContactStatus> ContactWatches::Status(const Router& router,
-                                                         const v1::ContactRef& ref,
-                                                         absl::Time now) const {
-  absl::StatusOr<Resolved> resolved = Resolve(router, ref, now);
+                                                         const v1::ContactRef& ref) const {
+  absl::StatusOr<Resolved> resolved = Resolve(router, ref);
   if (!resolved.ok()) return resolved.status();
   return std::move(resolved->status);
 }
 
 absl::StatusOr<ContactWatches::Resolved> ContactWatches::Resolve(const Router& router,
-                                                                 const v1::ContactRef& ref,
-                                                                 absl::Time now) const {
+                                                                 const v1::ContactRef& ref) const {
   if (absl::Status valid = ValidateContactRef(ref); !valid.ok()) return valid;
   if (!ref.contact_id().empty()) {
     absl::StatusOr<ContactId> id = ContactIdFromWire(ref.contact_id(), "contact.contact_id");
     if (!id.ok()) return id.status();
-    absl::StatusOr<v1::ContactStatus> status = StatusById(router, *id, now);
+    absl::StatusOr<v1::ContactStatus> status = StatusById(router, *id);
     if (!status.ok()) return status.status();
     return Resolved{*id, *std::move(status)};
   }
@@ -98,7 +96,7 @@ absl::StatusOr<ContactWatches::Resolved> ContactWatches::Resolve(const Router& r
         "contact.idempotency_key: no contact was submitted with this key within the "
         "idempotency window");
   }
-  absl::StatusOr<v1::ContactStatus> known = StatusById(router, first->contact, now);
+  absl::StatusOr<v1::ContactStatus> known = StatusById(router, first->contact);
   if (known.ok()) return Resolved{first->contact, *std::move(known)};
   if (!first->ended) return known.status();
   // Ended before this engine started (or beyond ended_kept): the key's
@@ -111,9 +109,9 @@ absl::StatusOr<ContactWatches::Resolved> ContactWatches::Resolve(const Router& r
   return Resolved{first->contact, std::move(status)};
 }
 
-absl::Status ContactWatches::Watch(const Router& router, const v1::ContactRef& ref, absl::Time now,
+absl::Status ContactWatches::Watch(const Router& router, const v1::ContactRef& ref,
                                    std::shared_ptr<ContactStatusSink> sink) {
-  absl::StatusOr<Resolved> resolved = Resolve(router, ref, now);
+  absl::StatusOr<Resolved> resolved = Resolve(router, ref);
   if (!resolved.ok()) return resolved.status();
   const bool ended = resolved->status.ended();
   if (!ended && watch_count_ >= options_.max_watches) {
@@ -139,7 +137,7 @@ absl::Status ContactWatches::Watch(const Router& router, const v1::ContactRef& r
 void ContactWatches::Observe(const Router& router, const Event& e) {
   if (e.contact == 0) return;
   if (std::optional<v1::ContactEnded> ended = ContactEndedFor(e);
-      ended && !router.GetContact(e.contact, e.time).ok()) {
+      ended && !router.Locate(e.contact).ok()) {
     auto [it, added] = ended_.try_emplace(e.contact);
     it->second = Ended{ended->state(), e.queue, e.agent_id, ended->reason()};
     if (added) {
@@ -153,26 +151,26 @@ void ContactWatches::Observe(const Router& router, const Event& e) {
   if (watches_.contains(e.contact)) changed_.push_back(e.contact);
 }
 
-void ContactWatches::SendChanged(const Router& router, absl::Time now) {
+void ContactWatches::SendChanged(const Router& router) {
   if (changed_.empty()) return;
   std::vector<ContactId> changed;
   changed.swap(changed_);
   std::sort(changed.begin(), changed.end());
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
-  for (ContactId id : changed) SendCurrent(router, id, now);
+  for (ContactId id : changed) SendCurrent(router, id);
 }
 
-void ContactWatches::RefreshAll(const Router& router, absl::Time now) {
+void ContactWatches::RefreshAll(const Router& router) {
   std::vector<ContactId> watched;
   watched.reserve(watches_.size());
   for (const auto& [id, list] : watches_) watched.push_back(id);
-  for (ContactId id : watched) SendCurrent(router, id, now);
+  for (ContactId id : watched) SendCurrent(router, id);
 }
 
-void ContactWatches::SendCurrent(const Router& router, ContactId id, absl::Time now) {
+void ContactWatches::SendCurrent(const Router& router, ContactId id) {
   auto it = watches_.find(id);
   if (it == watches_.end()) return;
-  absl::StatusOr<v1::ContactStatus> status = StatusById(router, id, now);
+  absl::StatusOr<v1::ContactStatus> status = StatusById(router, id);
   if (!status.ok()) {
     // Ended and already forgotten (more than ended_kept ended in one turn):
     // the watcher still learns that it ended, not how.
@@ -187,7 +185,11 @@ void ContactWatches::SendCurrent(const Router& router, ContactId id, absl::Time 
 }
 
 void ContactWatches::Offer(const std::shared_ptr<WatchState>& w, v1::ContactStatus status) {
-  if (w->done) return;
+  // A client that cancelled frees its slot at the next check, changed or not.
+  if (w->done || w->sink->closed()) {
+    w->done = true;
+    return;
+  }
   const v1::ContactStatus* newest =
       w->unsent ? &*w->unsent : (w->last_sent ? &*w->last_sent : nullptr);
   if (newest != nullptr && !Differs(*newest, status)) return;

@@ -40,6 +40,8 @@ class ContactStatusSink {
   virtual bool NotifyWhenRoom(std::function<void()> on_room) = 0;
   // Ends the stream once what is queued is written.
   virtual void Finish(const absl::Status& status) = 0;
+  // The client went away (or the stream was finished): the watch can go.
+  virtual bool closed() const = 0;
 };
 
 struct ContactWatchOptions {
@@ -60,22 +62,21 @@ class ContactWatches {
 
   // The contact's status now. NOT_FOUND naming the field when the engine
   // neither holds it nor remembers it ending.
-  absl::StatusOr<v1::ContactStatus> Status(const Router& router, const v1::ContactRef& ref,
-                                           absl::Time now) const;
+  absl::StatusOr<v1::ContactStatus> Status(const Router& router, const v1::ContactRef& ref) const;
   // Sends `sink` the status now and then every change, until the contact
   // ends (a last status with `ended`, then OK). RESOURCE_EXHAUSTED at
   // max_watches; the errors of Status.
-  absl::Status Watch(const Router& router, const v1::ContactRef& ref, absl::Time now,
+  absl::Status Watch(const Router& router, const v1::ContactRef& ref,
                      std::shared_ptr<ContactStatusSink> sink);
 
   // For every event delivered, after the router applied it: remembers a
   // contact that ended, and notes a watched contact as changed.
   void Observe(const Router& router, const Event& e);
   // Sends the new status of each watched contact noted since the last call.
-  void SendChanged(const Router& router, absl::Time now);
+  void SendChanged(const Router& router);
   // Re-checks every watched contact (position, wait estimate) and sends
-  // those that changed.
-  void RefreshAll(const Router& router, absl::Time now);
+  // those that changed; drops the watches whose client went away.
+  void RefreshAll(const Router& router);
   // Ends every watch with `status` (the engine is shutting down).
   void CloseAll(const absl::Status& status);
 
@@ -102,15 +103,13 @@ class ContactWatches {
     ContactId id = 0;
     v1::ContactStatus status;
   };
-  absl::StatusOr<Resolved> Resolve(const Router& router, const v1::ContactRef& ref,
-                                   absl::Time now) const;
-  absl::StatusOr<v1::ContactStatus> StatusById(const Router& router, ContactId id,
-                                               absl::Time now) const;
+  absl::StatusOr<Resolved> Resolve(const Router& router, const v1::ContactRef& ref) const;
+  absl::StatusOr<v1::ContactStatus> StatusById(const Router& router, ContactId id) const;
   // Queues `status` for `w` unless the watcher already has it.
   void Offer(const std::shared_ptr<WatchState>& w, v1::ContactStatus status);
   // Hands `w` its unsent status when the sink has room.
   void Flush(const std::shared_ptr<WatchState>& w);
-  void SendCurrent(const Router& router, ContactId id, absl::Time now);
+  void SendCurrent(const Router& router, ContactId id);
   void RemoveDone(ContactId id);
 
   ContactWatchOptions options_;

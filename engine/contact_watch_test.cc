@@ -34,6 +34,8 @@ class FakeSink final : public ContactStatusSink {
     finished_ = true;
     finish_status_ = status;
   }
+  bool closed() const override { return finished_ || cancelled_; }
+  void Cancel() { cancelled_ = true; }  // the client went away
   // The client reads everything queued; a pending room callback fires.
   std::vector<v1::ContactStatus> Read() {
     std::vector<v1::ContactStatus> read(queued_.begin(), queued_.end());
@@ -49,6 +51,7 @@ class FakeSink final : public ContactStatusSink {
   std::deque<v1::ContactStatus> queued_;
   std::function<void()> on_room_;
   bool finished_ = false;
+  bool cancelled_ = false;
   absl::Status finish_status_;
 };
 
@@ -91,7 +94,7 @@ class ContactWatchTest : public ::testing::Test {
   // What the engine does after each strand turn.
   void Deliver(ContactWatches& watches) {
     for (const Event& e : router_->TakeEvents()) watches.Observe(*router_, e);
-    watches.SendChanged(*router_, now_);
+    watches.SendChanged(*router_);
   }
 
   // The offer the router made to `agent_id` for `contact`.
@@ -136,7 +139,7 @@ TEST_F(ContactWatchTest, StatusTellsPositionWaitAndAgentByIdOrKey) {
   const ContactId second = Submit("k2");
   Deliver(watches);
 
-  absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ByKey("k2"), now_);
+  absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ByKey("k2"));
   ASSERT_TRUE(s.ok()) << s.status();
   EXPECT_EQ(s->contact_id(), ContactIdString(second));
   EXPECT_EQ(s->state(), v1::CONTACT_STATE_QUEUED);
@@ -146,12 +149,12 @@ TEST_F(ContactWatchTest, StatusTellsPositionWaitAndAgentByIdOrKey) {
 
   LoginGeneralAgent("a1");  // takes the first in line
   Deliver(watches);
-  s = watches.Status(*router_, ById(first), now_);
+  s = watches.Status(*router_, ById(first));
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->state(), v1::CONTACT_STATE_OFFERED);
   EXPECT_EQ(s->agent_id(), "a1");
   EXPECT_EQ(s->position(), 0u);
-  s = watches.Status(*router_, ById(second), now_);
+  s = watches.Status(*router_, ById(second));
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(s->position(), 1u);  // recomputed now, not remembered
 }
@@ -164,17 +167,17 @@ TEST_F(ContactWatchTest, AnEndedContactAnswersHowAndWhereItEnded) {
   Deliver(watches);
 
   for (const v1::ContactRef& ref : {ById(id), ByKey("k1")}) {
-    absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ref, now_);
+    absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ref);
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_TRUE(s->ended());
     EXPECT_EQ(s->state(), v1::CONTACT_STATE_CANCELLED);
     EXPECT_EQ(s->queue(), "voice_general");
     EXPECT_EQ(s->ended_reason(), "caller chose a callback");
   }
-  absl::StatusOr<v1::ContactStatus> unknown = watches.Status(*router_, ById(id + 100), now_);
+  absl::StatusOr<v1::ContactStatus> unknown = watches.Status(*router_, ById(id + 100));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(unknown.status().message(), HasSubstr("contact.contact_id"));
-  unknown = watches.Status(*router_, ByKey("never-used"), now_);
+  unknown = watches.Status(*router_, ByKey("never-used"));
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(unknown.status().message(), HasSubstr("contact.idempotency_key"));
 }
@@ -188,13 +191,12 @@ TEST_F(ContactWatchTest, EndedContactsAreRememberedByIdUpToTheBound) {
     Deliver(watches);
   }
   // By id, the oldest is forgotten; its key still tells how it ended.
-  EXPECT_EQ(watches.Status(*router_, ById(ids[0]), now_).status().code(),
-            absl::StatusCode::kNotFound);
-  absl::StatusOr<v1::ContactStatus> by_key = watches.Status(*router_, ByKey("k0"), now_);
+  EXPECT_EQ(watches.Status(*router_, ById(ids[0])).status().code(), absl::StatusCode::kNotFound);
+  absl::StatusOr<v1::ContactStatus> by_key = watches.Status(*router_, ByKey("k0"));
   ASSERT_TRUE(by_key.ok()) << by_key.status();
   EXPECT_EQ(by_key->state(), v1::CONTACT_STATE_ABANDONED);
   for (int i : {1, 2}) {
-    absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ById(ids[i]), now_);
+    absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ById(ids[i]));
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_EQ(s->state(), v1::CONTACT_STATE_ABANDONED);
   }
@@ -206,20 +208,20 @@ TEST_F(ContactWatchTest, AWatcherHearsEachChangeAndTheEndThenTheStreamEnds) {
   const ContactId id = Submit("k1");
   Deliver(watches);
   auto sink = std::make_shared<FakeSink>();
-  ASSERT_TRUE(watches.Watch(*router_, ById(id), now_, sink).ok());
+  ASSERT_TRUE(watches.Watch(*router_, ById(id), sink).ok());
   std::vector<v1::ContactStatus> got = sink->Read();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].position(), 2u);
 
   // Nothing changed: a re-check sends nothing.
-  watches.RefreshAll(*router_, now_);
+  watches.RefreshAll(*router_);
   EXPECT_TRUE(sink->Read().empty());
 
   // The contact ahead leaves: no event names the watched contact, the
   // periodic re-check finds its new position.
   ASSERT_TRUE(router_->Abandon(ahead, now_).ok());
   Deliver(watches);
-  watches.RefreshAll(*router_, now_);
+  watches.RefreshAll(*router_);
   got = sink->Read();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].position(), 1u);
@@ -259,11 +261,11 @@ TEST_F(ContactWatchTest, AStalledWatcherHoldsOnlyTheNewestStatus) {
   const ContactId id = Submit("k2");
   Deliver(watches);
   auto sink = std::make_shared<FakeSink>(/*capacity=*/1);
-  ASSERT_TRUE(watches.Watch(*router_, ById(id), now_, sink).ok());  // position 3: queued
+  ASSERT_TRUE(watches.Watch(*router_, ById(id), sink).ok());  // position 3: queued
   for (ContactId ahead : {a, b}) {  // two changes while the client reads nothing
     ASSERT_TRUE(router_->Abandon(ahead, now_).ok());
     Deliver(watches);
-    watches.RefreshAll(*router_, now_);
+    watches.RefreshAll(*router_);
   }
   std::vector<v1::ContactStatus> got = sink->Read();  // frees room: the newest is posted
   ASSERT_EQ(got.size(), 1u);
@@ -281,13 +283,13 @@ TEST_F(ContactWatchTest, WatchesAreBoundedAndAnEndedContactNeedsNoSlot) {
   const ContactId gone = Submit("k1");
   ASSERT_TRUE(router_->Cancel(gone, "test", now_).ok());
   Deliver(watches);
-  ASSERT_TRUE(watches.Watch(*router_, ById(live), now_, std::make_shared<FakeSink>()).ok());
-  absl::Status refused = watches.Watch(*router_, ById(live), now_, std::make_shared<FakeSink>());
+  ASSERT_TRUE(watches.Watch(*router_, ById(live), std::make_shared<FakeSink>()).ok());
+  absl::Status refused = watches.Watch(*router_, ById(live), std::make_shared<FakeSink>());
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(refused.message(), HasSubstr("config.limits.max_contact_watch_streams = 1"));
 
   auto ended = std::make_shared<FakeSink>();
-  ASSERT_TRUE(watches.Watch(*router_, ById(gone), now_, ended).ok());
+  ASSERT_TRUE(watches.Watch(*router_, ById(gone), ended).ok());
   std::vector<v1::ContactStatus> got = ended->Read();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(got[0].ended());
@@ -295,6 +297,18 @@ TEST_F(ContactWatchTest, WatchesAreBoundedAndAnEndedContactNeedsNoSlot) {
 
   watches.CloseAll(absl::UnavailableError("shutting down"));
   EXPECT_EQ(watches.watch_count(), 0u);
+}
+
+TEST_F(ContactWatchTest, AWatcherThatWentAwayFreesItsSlotEvenIfNothingChanges) {
+  ContactWatches watches = MakeWatches({.max_watches = 1});
+  const ContactId id = Submit("k0");
+  Deliver(watches);
+  auto gone = std::make_shared<FakeSink>();
+  ASSERT_TRUE(watches.Watch(*router_, ById(id), gone).ok());
+  gone->Cancel();
+  watches.RefreshAll(*router_);  // the contact has not moved
+  EXPECT_EQ(watches.watch_count(), 0u);
+  EXPECT_TRUE(watches.Watch(*router_, ById(id), std::make_shared<FakeSink>()).ok());
 }
 
 }  // namespace

@@ -15,7 +15,7 @@
 #include "engine/auth.h"
 #include "engine/journal/snapshot_codec.h"
 #include "engine/log.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 
@@ -395,14 +395,14 @@ void Engine::Deliver() {
     }
   }
   SendStateChanges();
-  contact_watches_.SendChanged(*router_, Now());
+  contact_watches_.SendChanged(*router_);
   ArmTimer();
 }
 
 absl::Status Engine::WatchContact(const v1::ContactRef& ref,
                                   std::shared_ptr<ContactStatusSink> sink) {
   if (draining()) return absl::UnavailableError("engine is shutting down; watch again shortly");
-  absl::Status s = contact_watches_.Watch(*router_, ref, Now(), std::move(sink));
+  absl::Status s = contact_watches_.Watch(*router_, ref, std::move(sink));
   if (s.ok()) ArmContactRefresh();
   return s;
 }
@@ -412,7 +412,7 @@ void Engine::ArmContactRefresh() {
   contact_refresh_armed_ = true;
   contact_refresh_timer_ = clock_->RunAfter(options_.contact_watch.refresh, [this] {
     contact_refresh_armed_ = false;
-    contact_watches_.RefreshAll(*router_, Now());
+    contact_watches_.RefreshAll(*router_);
     ArmContactRefresh();
   });
 }

@@ -13,400 +13,20 @@
 
 namespace ccr {
 
-namespace {
-
-bool IsExclusive(const RouterConfig& config, Channel ch) {
-  return config.channels[static_cast<int>(ch)].exclusive;
-}
-
-bool IsWaiting(ContactState s) { return s == ContactState::kQueued; }
-
-}  // namespace
-
-// ---------------------------------------------------------------------------
-// Names and ids
-
-const char* ChannelName(Channel c) {
-  static constexpr const char* kNames[] = {"voice",     "chat",  "email",
-                                           "messaging", "video", "callback"};
-  return kNames[static_cast<int>(c)];
-}
-
-const char* TierName(Tier t) {
-  static constexpr const char* kNames[] = {"standard", "silver", "gold", "vip"};
-  return kNames[static_cast<int>(t)];
-}
-
-const char* ContactStateName(ContactState s) {
-  static constexpr const char* kNames[] = {"scheduled", "queued",     "offered",   "connected",
-                                           "wrap_up",   "completed",  "abandoned", "expired",
-                                           "cancelled", "transferred"};
-  return kNames[static_cast<int>(s)];
-}
-
-const char* AgentStatusName(AgentStatus s) {
-  static constexpr const char* kNames[] = {"offline", "available", "not_ready",
-                                           "busy",    "wrap_up",   "resting"};
-  return kNames[static_cast<int>(s)];
-}
-
-const char* EventKindName(EventKind k) {
-  static constexpr const char* kNames[] = {
-      "queued",          "scheduled",        "offered",       "offer_withdrawn", "offer_rejected",
-      "offer_timed_out", "assigned",         "completed",     "wrap_up_done",    "abandoned",
-      "cancelled",       "expired",          "transferred",   "sla_breached",    "overflowed",
-      "escalated",       "supervisor_alert", "follow_up_due", "survey_due",      "agent_state",
-      "updated"};
-  return kNames[static_cast<int>(k)];
-}
-
-std::string ContactIdString(ContactId id) { return absl::StrCat("c-", id); }
-std::string OfferIdString(uint64_t id) { return absl::StrCat("o-", id); }
-
-namespace {
-// Only the canonical form parses: the prefix, then a decimal number without
-// sign, spaces or leading zeros ("c-01", "c-+1" and "c- 1" do not), so each
-// id has exactly one spelling and keys built from the text cannot alias.
-std::optional<uint64_t> ParsePrefixedId(absl::string_view s, absl::string_view prefix) {
-  if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
-  const absl::string_view digits = s.substr(prefix.size());
-  if (digits.empty() || digits.size() > 20 || digits[0] == '0') return std::nullopt;
-  for (char ch : digits) {
-    if (ch < '0' || ch > '9') return std::nullopt;
-  }
-  uint64_t v = 0;
-  if (!absl::SimpleAtoi(digits, &v)) return std::nullopt;  // over 2^64 - 1
-  return v;
-}
-}  // namespace
-
-std::optional<ContactId> ParseContactId(absl::string_view s) { return ParsePrefixedId(s, "c-"); }
-
-std::string TruncateText(absl::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  static constexpr absl::string_view kMarker = "...[truncated]";
-  size_t keep = max_bytes > kMarker.size() ? max_bytes - kMarker.size() : 0;
-  // Back off to a character boundary: never split a UTF-8 sequence (protobuf
-  // refuses to serialize a string field that is not valid UTF-8).
-  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
-  return absl::StrCat(text.substr(0, keep), kMarker);
-}
-std::optional<uint64_t> ParseOfferId(absl::string_view s) { return ParsePrefixedId(s, "o-"); }
-
-double QueueStats::ServiceLevel() const {
-  return answered == 0 ? 1.0 : static_cast<double>(answered_within_target) / answered;
-}
-double QueueStats::ServiceLevelAbandonAdjusted() const {
-  const uint64_t denominator = answered + abandoned;
-  return denominator == 0
-             ? 1.0
-             : static_cast<double>(answered_within_target + abandoned_short) / denominator;
-}
-absl::Duration QueueStats::AverageSpeedOfAnswer() const {
-  return answered == 0 ? absl::ZeroDuration() : total_answer_wait / answered;
-}
-double QueueStats::AbandonRatio() const {
-  const uint64_t denominator = answered + abandoned;
-  return denominator == 0 ? 0.0 : static_cast<double>(abandoned) / denominator;
-}
-
-// ---------------------------------------------------------------------------
-// Configuration
-
-absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Create(RouterConfig config) {
-  auto impl = std::make_unique<Impl>();
-  if (absl::Status s = impl->LoadConfig(std::move(config)); !s.ok()) return s;
-  return impl;
-}
-
-uint32_t Router::Impl::InternLanguage(const std::string& language) {
-  auto [it, inserted] = languages_.try_emplace(language, language_names_.size());
-  if (inserted) language_names_.push_back(language);
-  return it->second;
-}
-
-absl::Status Router::Impl::LoadConfig(RouterConfig config) {
-  if (config.queues.empty()) return absl::InvalidArgumentError("config.queues: at least one queue");
-  if (config.queues.size() > 0xffff) return absl::InvalidArgumentError("config.queues: too many");
-  if (config.default_language.empty()) {
-    return absl::InvalidArgumentError("config.default_language: must not be empty");
-  }
-  absl::flat_hash_map<std::string, uint32_t> index;
-  for (size_t i = 0; i < config.queues.size(); ++i) {
-    const QueueConfig& q = config.queues[i];
-    const std::string field = absl::StrCat("config.queues[", i, "]");
-    if (q.name.empty()) return absl::InvalidArgumentError(field + ".name: must not be empty");
-    if (!index.emplace(q.name, i).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(field, ".name: duplicate queue '", q.name, "'"));
-    }
-    if (q.answer_within <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(field + ".answer_within_seconds: must be > 0");
-    }
-    if (!(q.target_ratio > 0 && q.target_ratio <= 1)) {
-      return absl::InvalidArgumentError(field + ".target_ratio: must be in (0, 1]");
-    }
-    for (const SkillRequirement& s : q.skills) {
-      if (s.skill.empty()) return absl::InvalidArgumentError(field + ".skills: empty skill name");
-    }
-    absl::Duration previous = absl::ZeroDuration();
-    for (size_t j = 0; j < q.overflow.size(); ++j) {
-      if (q.overflow[j].after <= previous) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(field, ".overflow[", j, "].after_seconds: must be > 0 and increasing"));
-      }
-      previous = q.overflow[j].after;
-    }
-  }
-  for (size_t i = 0; i < config.queues.size(); ++i) {
-    for (size_t j = 0; j < config.queues[i].overflow.size(); ++j) {
-      for (const std::string& name : config.queues[i].overflow[j].add_queues) {
-        if (!index.contains(name)) {
-          return absl::NotFoundError(absl::StrCat("config.queues[", i, "].overflow[", j,
-                                                  "].add_queues: unknown queue '", name, "'"));
-        }
-      }
-    }
-  }
-  for (int c = 0; c < kChannelCount; ++c) {
-    const ChannelConfig& ch = config.channels[c];
-    const std::string field = absl::StrCat("config.channels[", ChannelName(Channel(c)), "]");
-    if (ch.agent_capacity == 0) return absl::InvalidArgumentError(field + ".agent_capacity: >= 1");
-    if (ch.offer_timeout <= absl::ZeroDuration()) {
-      return absl::InvalidArgumentError(field + ".offer_timeout_seconds: must be > 0");
-    }
-    if (!ch.default_queue.empty() && !index.contains(ch.default_queue)) {
-      return absl::NotFoundError(field + ".default_queue: unknown queue '" + ch.default_queue +
-                                 "'");
-    }
-  }
-  if (!config.fallback_queue.empty() && !index.contains(config.fallback_queue)) {
-    return absl::NotFoundError("config.fallback_queue: unknown queue '" + config.fallback_queue +
-                               "'");
-  }
-  if (!config.follow_ups.queue.empty() && !index.contains(config.follow_ups.queue)) {
-    return absl::NotFoundError("config.follow_ups.queue: unknown queue '" +
-                               config.follow_ups.queue + "'");
-  }
-  if (config.scoring.seconds_per_point < 0) {
-    return absl::InvalidArgumentError("config.scoring.seconds_per_point: must be >= 0");
-  }
-  const RouterLimits& limits = config.limits;
-  if (limits.max_live_contacts == 0) {
-    return absl::InvalidArgumentError("config.limits.max_live_contacts: must be >= 1");
-  }
-  if (limits.max_languages == 0 || limits.max_languages > (1u << 24)) {
-    return absl::InvalidArgumentError("config.limits.max_languages: must be in [1, 16777216]");
-  }
-  if (limits.max_history_entries < 2) {
-    return absl::InvalidArgumentError("config.limits.max_history_entries: must be >= 2");
-  }
-  if (limits.max_history_bytes < 2 * kMaxHistoryEntryBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("config.limits.max_history_bytes: must be >= ", 2 * kMaxHistoryEntryBytes));
-  }
-  if (limits.agent_retention < absl::Seconds(1)) {
-    return absl::InvalidArgumentError("config.limits.agent_retention_seconds: must be >= 1");
-  }
-
-  // Valid: build the queue table.
-  config_ = std::move(config);
-  queue_index_ = std::move(index);
-  std::vector<Queue> old = std::move(queues_);
-  queues_.clear();
-  queues_.resize(config_.queues.size());
-  for (uint32_t i = 0; i < config_.queues.size(); ++i) {
-    Queue& q = queues_[i];
-    q.config = config_.queues[i];
-    q.index = i;
-    q.default_language = InternLanguage(
-        q.config.default_language.empty() ? config_.default_language : q.config.default_language);
-    for (const Queue& o : old) {  // keep counters and answer-rate history across reloads
-      if (o.config.name == q.config.name) {
-        q.stats = o.stats;
-        q.answer_interval_seconds = o.answer_interval_seconds;
-        q.intervals_measured = o.intervals_measured;
-        q.last_answer = o.last_answer;
-      }
-    }
-    StageRule base;
-    base.skills = q.config.skills;
-    q.stages.push_back(base);
-    for (const OverflowStep& step : q.config.overflow) {
-      StageRule next = q.stages.back();
-      next.after = step.after;
-      for (SkillRequirement& s : next.skills) {
-        s.min_level = s.min_level > step.lower_min_level_by ? s.min_level - step.lower_min_level_by
-                                                            : std::min<uint32_t>(s.min_level, 1);
-      }
-      for (const std::string& name : step.add_queues)
-        next.extra_queues.push_back(queue_index_[name]);
-      next.any_agent_of_channel = next.any_agent_of_channel || step.any_agent_of_channel;
-      q.stages.push_back(std::move(next));
-    }
-  }
-  special_skills_ = {config_.escalation.senior_skill, config_.escalation.elderly_skill,
-                     config_.escalation.accessibility_skill};
-  return absl::OkStatus();
-}
-
-bool Router::Impl::MeetsSkills(const Agent& a, const std::vector<SkillRequirement>& skills) const {
-  for (const SkillRequirement& s : skills) {
-    auto it = a.skill_levels.find(s.skill);
-    if (it == a.skill_levels.end() || it->second < s.min_level) return false;
-  }
-  return true;
-}
-
-bool Router::Impl::QualifiesAtStage(const Agent& a, const Queue& q, uint32_t stage) const {
-  const StageRule& rule = q.stages[stage];
-  if (rule.any_agent_of_channel || MeetsSkills(a, rule.skills)) return true;
-  for (uint32_t other : rule.extra_queues) {
-    if (MeetsSkills(a, queues_[other].stages[0].skills)) return true;
-  }
-  return false;
-}
-
-uint32_t Router::Impl::FirstStage(const Agent& a, uint32_t queue) const {
-  for (const QueueEligibility& e : a.eligibility) {
-    if (e.queue == queue) return e.first_stage;
-  }
-  return kNoStage;
-}
-
-void Router::Impl::ComputeEligibility(Agent& a) {
-  a.eligibility.clear();
-  for (const Queue& q : queues_) {
-    if (a.capacity[static_cast<int>(q.config.channel)] == 0) continue;
-    for (uint32_t s = 0; s < q.stages.size(); ++s) {
-      if (!QualifiesAtStage(a, q, s)) continue;
-      int32_t proficiency = 0;
-      for (const SkillRequirement& r : q.config.skills) {
-        auto it = a.skill_levels.find(r.skill);
-        if (it != a.skill_levels.end()) proficiency += it->second;
-      }
-      a.eligibility.push_back({q.index, s, proficiency});
-      break;
-    }
-  }
-  a.special = 0;
-  for (int b = 0; b < kSpecialSkillCount; ++b) {
-    if (!special_skills_[b].empty() && a.skill_levels.contains(special_skills_[b])) {
-      a.special |= 1u << b;
-    }
-  }
-}
-
-absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig config,
-                                                                 absl::Time now) {
-  AdvanceTo(now);
-  // Validate on a scratch router first, so a bad config changes nothing.
-  Impl scratch;
-  if (absl::Status s = scratch.LoadConfig(config); !s.ok()) return s;
-  std::vector<ContactId> moved;
-  for (const auto& [id, c] : contacts_) {
-    if (!scratch.queue_index_.contains(queues_[c.queue].config.name)) moved.push_back(id);
-  }
-  if (!moved.empty() && config.fallback_queue.empty()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "config.fallback_queue: ", moved.size(),
-        " contacts wait in queues the new config removes; name a fallback queue for them"));
-  }
-  std::sort(moved.begin(), moved.end());
-
-  // Take every waiting contact and free agent out of the indexes, swap the
-  // config in, and put them back under the new rules.
-  std::vector<std::string> queue_names(queues_.size());
-  for (const Queue& q : queues_) queue_names[q.index] = q.config.name;
-  for (auto& [id, c] : contacts_) {
-    if (IsWaiting(c.state)) RemoveWaiting(c);
-  }
-  for (auto& a : agents_) {
-    for (const auto& [pool, key] : a->pool_memberships) {
-      auto it = pools_.find(pool);
-      it->second.erase(key);
-      if (it->second.empty()) pools_.erase(it);
-    }
-    a->pool_memberships.clear();
-  }
-  if (absl::Status s = LoadConfig(std::move(config)); !s.ok()) return s;  // validated above
-  // A shorter idempotency window applies to the keys already kept too (it
-  // bounds how long personal data stays), and keeps the expiries in order.
-  const absl::Time latest = now_ + config_.idempotency_window;
-  for (IdempotencyKey& k : idempotency_expiry_) k.expires = std::min(k.expires, latest);
-  for (auto& [key, entry] : idempotency_) entry.expires = std::min(entry.expires, latest);
-
-  // In id order: events and timer sequence numbers must not depend on hash
-  // iteration order, or a replay in another process would diverge.
-  std::vector<ContactId> ids;
-  ids.reserve(contacts_.size());
-  for (const auto& [id, c] : contacts_) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
-  for (ContactId id : ids) {
-    Contact& c = contacts_.at(id);
-    const std::string& old_name = queue_names[c.queue];
-    auto it = queue_index_.find(old_name);
-    if (it == queue_index_.end()) {
-      c.queue = queue_index_[config_.fallback_queue];
-      AppendHistory(c.history, absl::StrCat("moved from removed queue ", old_name, " to ",
-                                            config_.fallback_queue, " by a config reload"));
-      Event& e = Emit(EventKind::kTransferred, &c);
-      e.reason = absl::StrCat("queue ", old_name, " removed by reload");
-    } else {
-      c.queue = it->second;
-    }
-  }
-  for (auto& a : agents_) ComputeEligibility(*a);
-  for (Queue& q : queues_) q.staffed = 0;
-  for (auto& a : agents_) {
-    if (!a->logged_in) continue;
-    for (const QueueEligibility& e : a->eligibility) {
-      if (e.first_stage == 0) ++queues_[e.queue].staffed;
-    }
-  }
-  std::vector<ContactId> waiting;
-  for (ContactId id : ids) {
-    Contact& c = contacts_.at(id);
-    ++c.epoch;  // timers of the old config no longer apply
-    const Queue& q = queues_[c.queue];
-    c.language = c.spec.language.empty() ? q.default_language : InternLanguage(c.spec.language);
-    Rescore(c);
-    if (c.state == ContactState::kScheduled) continue;
-    c.stage = StageForWait(q, now_ - c.arrival);
-    if (c.state == ContactState::kQueued || c.state == ContactState::kOffered) {
-      ScheduleWaitingTimers(c);
-    }
-    if (IsWaiting(c.state)) waiting.push_back(id);
-  }
-  for (ContactId id : waiting) InsertWaiting(contacts_.at(id));
-  for (auto& a : agents_) RefreshPools(*a);
-  for (auto& a : agents_) MatchAgent(*a);
-  return moved;
-}
-
 // ---------------------------------------------------------------------------
 // Time
-
-void Router::Impl::Schedule(absl::Time at, TimerKind kind, uint64_t id, uint64_t aux) {
-  timers_.insert(Timer{at, next_timer_++, kind, id, aux});
-}
 
 void Router::Impl::AdvanceTo(absl::Time now) {
   if (now < now_) now = now_;
   for (;;) {
-    absl::Time next = absl::InfiniteFuture();
-    if (!timers_.empty()) next = timers_.begin()->at;
-    if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.front().expires);
+    absl::Time next = std::min(timers_.next_at(), idempotency_.next_expiry());
     if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
     if (next > now) break;
     now_ = std::max(now_, next);
-    if (!timers_.empty() && timers_.begin()->at == next) {
-      Timer t = *timers_.begin();
-      timers_.erase(timers_.begin());
-      RunTimer(t);
-    } else if (!idempotency_expiry_.empty() && idempotency_expiry_.front().expires == next) {
-      idempotency_.erase(absl::string_view(idempotency_expiry_.front().key));
-      idempotency_expiry_.pop_front();
+    if (!timers_.empty() && timers_.next_at() == next) {
+      RunTimer(timers_.PopFirst());
+    } else if (idempotency_.size() > 0 && idempotency_.next_expiry() == next) {
+      idempotency_.ExpireOldest();
     } else {
       auto it = deferred_events_.begin();
       events_.push_back(std::move(it->second));
@@ -419,9 +39,7 @@ void Router::Impl::AdvanceTo(absl::Time now) {
 }
 
 std::optional<absl::Time> Router::Impl::NextDeadline() const {
-  absl::Time next = absl::InfiniteFuture();
-  if (!timers_.empty()) next = timers_.begin()->at;
-  if (!idempotency_expiry_.empty()) next = std::min(next, idempotency_expiry_.front().expires);
+  absl::Time next = std::min(timers_.next_at(), idempotency_.next_expiry());
   if (!deferred_events_.empty()) next = std::min(next, deferred_events_.begin()->first);
   if (next == absl::InfiniteFuture()) return std::nullopt;
   return next;
@@ -438,29 +56,29 @@ std::vector<Event> Router::Impl::TakeEvents() {
 void Router::Impl::ScheduleWaitingTimers(const Contact& c) {
   const Queue& q = queues_[c.queue];
   if (c.stage + 1 < q.stages.size()) {
-    Schedule(c.arrival + q.stages[c.stage + 1].after, TimerKind::kOverflowStep, c.id,
-             (uint64_t{c.epoch} << 8) | (c.stage + 1));
+    Schedule(
+        Timer::OverflowStep(c.arrival + q.stages[c.stage + 1].after, c.id, c.epoch, c.stage + 1));
   }
-  if (!c.breached) Schedule(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch);
+  if (!c.breached) Schedule(Timer::ForEpoch(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch));
   if (q.config.expire_after > absl::ZeroDuration()) {
-    Schedule(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch);
+    Schedule(Timer::ForEpoch(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch));
   }
 }
 
 void Router::Impl::RunTimer(const Timer& t) {
   switch (t.kind) {
     case TimerKind::kOfferTimeout: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->state != ContactState::kOffered || c->offer != t.aux) return;
-      Miss(*agents_[c->agent], *c, EventKind::kOfferTimedOut, "timeout");
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->state != ContactState::kOffered || c->offer != t.offer) return;
+      Miss(*agents_[c->agent_index], *c, EventKind::kOfferTimedOut, "timeout");
       return;
     }
     case TimerKind::kOverflowStep: {
-      Contact* c = FindContact(t.id);
-      const uint32_t stage = t.aux & 0xff;
-      if (c == nullptr || c->epoch != (t.aux >> 8) || c->stage >= stage) return;
+      Contact* c = FindContact(t.contact);
+      const uint32_t stage = t.stage;
+      if (c == nullptr || c->epoch != t.epoch || c->stage >= stage) return;
       if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
-      const bool waiting = IsWaiting(c->state) && c->reserved_for == kNoAgent;
+      const bool waiting = IsWaiting(c->state) && c->reserved_for_index == kNoAgentIndex;
       if (waiting) RemoveWaiting(*c);
       c->stage = stage;
       ++queues_[c->queue].stats.overflows;
@@ -468,8 +86,8 @@ void Router::Impl::RunTimer(const Timer& t) {
       e.reason = absl::StrCat("overflow step ", stage);
       const Queue& q = queues_[c->queue];
       if (stage + 1 < q.stages.size()) {
-        Schedule(c->arrival + q.stages[stage + 1].after, TimerKind::kOverflowStep, c->id,
-                 (uint64_t{c->epoch} << 8) | (stage + 1));
+        Schedule(Timer::OverflowStep(c->arrival + q.stages[stage + 1].after, c->id, c->epoch,
+                                     stage + 1));
       }
       if (waiting) {
         InsertWaiting(*c);
@@ -478,8 +96,8 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kSlaDeadline: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->epoch != t.aux || c->breached) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || c->breached) return;
       if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
       c->breached = true;
       ++queues_[c->queue].stats.sla_breaches;
@@ -487,24 +105,24 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kExpire: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->epoch != t.aux || c->state != ContactState::kQueued) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || c->state != ContactState::kQueued) return;
       ++queues_[c->queue].stats.expired;
       Emit(EventKind::kExpired, c).reason = "waited longer than the queue allows";
-      Finish(*c, ContactState::kExpired);
+      Retire(*c, ContactState::kExpired);
       return;
     }
     case TimerKind::kReservationEnd: {
-      Contact* c = FindContact(t.id);
-      if (c == nullptr || c->epoch != t.aux || c->reserved_for == kNoAgent) return;
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || c->reserved_for_index == kNoAgentIndex) return;
       RemoveWaiting(*c);
-      c->reserved_for = kNoAgent;
+      c->reserved_for_index = kNoAgentIndex;
       InsertWaiting(*c);
       MatchContact(*c);
       return;
     }
     case TimerKind::kScheduledStart: {
-      Contact* c = FindContact(t.id);
+      Contact* c = FindContact(t.contact);
       if (c == nullptr || c->state != ContactState::kScheduled) return;
       c->arrival = now_;
       c->created = std::min(c->created, now_);
@@ -517,19 +135,19 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kWrapUpEnd: {
-      Contact* c = FindContact(t.id);
+      Contact* c = FindContact(t.contact);
       if (c == nullptr || c->state != ContactState::kWrapUp) return;
-      Agent& a = *agents_[c->agent];
+      Agent& a = *agents_[c->agent_index];
       Event& e = Emit(EventKind::kWrapUpDone, c);
       e.agent_id = a.spec.agent_id;
       e.reason = "wrap-up time over";
       ReleaseSlot(a, *c);
-      Finish(*c, ContactState::kCompleted);
+      Retire(*c, ContactState::kCompleted);
       MatchAgent(a);
       return;
     }
     case TimerKind::kRestEnd: {
-      Agent& a = *agents_[t.id];
+      Agent& a = *agents_[t.agent_index];
       if (!a.resting || a.rest_until != t.at) return;
       a.resting = false;
       RefreshPools(a);
@@ -538,7 +156,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       return;
     }
     case TimerKind::kReofferCooldownEnd: {
-      Contact* c = FindContact(t.id);
+      Contact* c = FindContact(t.contact);
       if (c == nullptr || !IsWaiting(c->state)) return;
       MatchContact(*c);
       return;
@@ -589,29 +207,21 @@ uint32_t Router::Impl::StageForWait(const Queue& q, absl::Duration wait) const {
 void Router::Impl::InsertWaiting(Contact& c) {
   Queue& q = queues_[c.queue];
   q.waiting_since.emplace(c.arrival, c.id);
-  if (c.reserved_for != kNoAgent) {
-    agents_[c.reserved_for]->reserved.insert(c.key);
+  if (c.reserved_for_index != kNoAgentIndex) {
+    agents_[c.reserved_for_index]->reserved.insert(c.key);
     return;
   }
-  const uint64_t key = IndexKey(c.queue, c.stage, c.language, c.special);
-  buckets_[key].insert(c.key);
-  q.nonempty_buckets.insert(key);
+  waiting_.Insert(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
 }
 
 void Router::Impl::RemoveWaiting(Contact& c) {
   Queue& q = queues_[c.queue];
   q.waiting_since.erase({c.arrival, c.id});
-  if (c.reserved_for != kNoAgent) {
-    agents_[c.reserved_for]->reserved.erase(c.key);
+  if (c.reserved_for_index != kNoAgentIndex) {
+    agents_[c.reserved_for_index]->reserved.erase(c.key);
     return;
   }
-  const uint64_t key = IndexKey(c.queue, c.stage, c.language, c.special);
-  auto it = buckets_.find(key);
-  it->second.erase(c.key);
-  if (it->second.empty()) {
-    buckets_.erase(it);
-    q.nonempty_buckets.erase(key);
-  }
+  waiting_.Erase(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
 }
 
 void Router::Impl::Enqueue(Contact& c) {
@@ -619,7 +229,7 @@ void Router::Impl::Enqueue(Contact& c) {
   c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
   ScheduleWaitingTimers(c);
   // A dedicated advisor who is logged in and working is worth a short wait.
-  if (c.reserved_for == kNoAgent && !c.spec.dedicated_advisor.empty() &&
+  if (c.reserved_for_index == kNoAgentIndex && !c.spec.dedicated_advisor.empty() &&
       config_.advisor_wait > absl::ZeroDuration() && now_ - c.arrival < config_.advisor_wait) {
     auto it = agent_index_.find(c.spec.dedicated_advisor);
     if (it != agent_index_.end()) {
@@ -630,8 +240,9 @@ void Router::Impl::Enqueue(Contact& c) {
           Offer(advisor, c, "dedicated advisor");
           return;
         }
-        c.reserved_for = advisor.index;
-        Schedule(c.arrival + config_.advisor_wait, TimerKind::kReservationEnd, c.id, c.epoch);
+        c.reserved_for_index = advisor.index;
+        Schedule(Timer::ForEpoch(c.arrival + config_.advisor_wait, TimerKind::kReservationEnd, c.id,
+                                 c.epoch));
       }
     }
   }
@@ -645,9 +256,9 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   if (spec.idempotency_key.empty()) {
     return absl::InvalidArgumentError("contact.idempotency_key: required");
   }
-  if (auto it = idempotency_.find(spec.idempotency_key); it != idempotency_.end()) {
+  if (const IdempotencyEntry* known = idempotency_.Find(spec.idempotency_key); known != nullptr) {
     return absl::AlreadyExistsError(absl::StrCat("contact.idempotency_key: already submitted as ",
-                                                 ContactIdString(it->second.contact)));
+                                                 ContactIdString(known->contact)));
   }
   auto q = queue_index_.find(spec.queue);
   if (q == queue_index_.end()) {
@@ -678,11 +289,9 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   c.arrival = now_;
   Rescore(c);
   ++queue.stats.submitted;
-  const absl::Time expires = now_ + config_.idempotency_window;
-  idempotency_expiry_.push_back({expires, spec.idempotency_key});
-  IdempotencyEntry& entry = idempotency_[idempotency_expiry_.back().key];
+  IdempotencyEntry& entry =
+      idempotency_.Add(spec.idempotency_key, now_ + config_.idempotency_window);
   entry.contact = id;
-  entry.expires = expires;
   entry.request_digest = request_digest;
 
   if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = "needs a senior agent";
@@ -695,7 +304,7 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   }
   if (spec.scheduled_for && *spec.scheduled_for > now_) {
     c.state = ContactState::kScheduled;
-    Schedule(*spec.scheduled_for, TimerKind::kScheduledStart, id, 0);
+    Schedule(Timer::ForContact(*spec.scheduled_for, TimerKind::kScheduledStart, id));
     Emit(EventKind::kScheduled, &c);
     return SubmitResult{id, queue.config.name, ContactState::kScheduled, 0, absl::ZeroDuration()};
   }
@@ -745,7 +354,7 @@ void Router::Impl::CreateFollowUp(const Contact& origin, absl::Duration promise,
   Rescore(c);
   c.state = ContactState::kScheduled;
   ++q.stats.submitted;
-  Schedule(start, TimerKind::kScheduledStart, id, 0);
+  Schedule(Timer::ForContact(start, TimerKind::kScheduledStart, id));
   Event& e = Emit(EventKind::kScheduled, &c);
   e.reason = std::string(why);
 }
@@ -806,22 +415,22 @@ uint32_t Router::Impl::InternEndedQueue(const std::string& name) {
   return it->second;
 }
 
-void Router::Impl::Finish(Contact& c, ContactState final_state) {
+void Router::Impl::Retire(Contact& c, ContactState final_state) {
   if (IsWaiting(c.state)) RemoveWaiting(c);
   c.state = final_state;
   // A retry of its key within the window answers how and where it ended.
-  if (auto it = idempotency_.find(c.spec.idempotency_key);
-      it != idempotency_.end() && it->second.contact == c.id) {
-    it->second.ended = true;
-    it->second.ended_state = final_state;
-    it->second.ended_queue = InternEndedQueue(queues_[c.queue].config.name);
+  if (IdempotencyEntry* entry = idempotency_.Find(c.spec.idempotency_key);
+      entry != nullptr && entry->contact == c.id) {
+    entry->ended = true;
+    entry->ended_state = final_state;
+    entry->ended_queue = InternEndedQueue(queues_[c.queue].config.name);
   }
   contacts_.erase(c.id);
 }
 
 void Router::Impl::ReleaseFromAgent(Contact& c) {
-  if (c.agent == kNoAgent) return;
-  Agent& a = *agents_[c.agent];
+  if (c.agent_index == kNoAgentIndex) return;
+  Agent& a = *agents_[c.agent_index];
   if (c.state == ContactState::kOffered) offers_.erase(c.offer);
   ReleaseSlot(a, c);
 }
@@ -881,18 +490,18 @@ absl::Status Router::Impl::Abandon(ContactId id, absl::Time now) {
     if (wait <= q.config.short_abandon) ++q.stats.abandoned_short;
   }
   if (c->state == ContactState::kOffered) {
-    Agent& a = *agents_[c->agent];
+    Agent& a = *agents_[c->agent_index];
     Event& w = Emit(EventKind::kOfferWithdrawn, c);
     w.agent_id = a.spec.agent_id;
     w.reason = "abandoned";
     ReleaseFromAgent(*c);
     Emit(EventKind::kAbandoned, c);
-    Finish(*c, ContactState::kAbandoned);
+    Retire(*c, ContactState::kAbandoned);
     MatchAgent(a);
     return absl::OkStatus();
   }
   Emit(EventKind::kAbandoned, c);
-  Finish(*c, ContactState::kAbandoned);
+  Retire(*c, ContactState::kAbandoned);
   return absl::OkStatus();
 }
 
@@ -903,7 +512,7 @@ absl::Status Router::Impl::Cancel(ContactId id, absl::string_view reason, absl::
     return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
   }
   ++queues_[c->queue].stats.cancelled;
-  Agent* a = c->agent == kNoAgent ? nullptr : agents_[c->agent].get();
+  Agent* a = c->agent_index == kNoAgentIndex ? nullptr : agents_[c->agent_index].get();
   if (c->state == ContactState::kOffered) {
     Event& w = Emit(EventKind::kOfferWithdrawn, c);
     w.agent_id = a->spec.agent_id;
@@ -916,7 +525,7 @@ absl::Status Router::Impl::Cancel(ContactId id, absl::string_view reason, absl::
   // The agent that held it (connected or in wrap-up) is told its contact
   // ended; an offer's agent was told by the withdrawal above.
   if (held) e.agent_id = a->spec.agent_id;
-  Finish(*c, ContactState::kCancelled);
+  Retire(*c, ContactState::kCancelled);
   if (a != nullptr) MatchAgent(*a);
   return absl::OkStatus();
 }
@@ -947,13 +556,6 @@ bool Router::Impl::CanTake(const Agent& a, Channel ch) const {
   if (a.capacity[c] == 0 || a.exclusive_active > 0) return false;
   if (IsExclusive(config_, ch)) return a.total_active == 0;
   return a.active[c] < a.capacity[c];
-}
-
-bool Router::Impl::Eligible(const Agent& a, const Contact& c) const {
-  if (a.capacity[static_cast<int>(c.spec.channel)] == 0) return false;
-  if (FirstStage(a, c.queue) > c.stage) return false;
-  if ((c.special & ~a.special) != 0) return false;
-  return std::find(a.languages.begin(), a.languages.end(), c.language) != a.languages.end();
 }
 
 AgentStatus Router::Impl::StatusOf(const Agent& a) const {
@@ -995,20 +597,13 @@ void Router::Impl::RefreshPools(Agent& a) {
 }
 
 void Router::Impl::Repool(Agent& a) {
-  for (const auto& [pool, key] : a.pool_memberships) {
-    auto it = pools_.find(pool);
-    it->second.erase(key);
-    if (it->second.empty()) pools_.erase(it);
-  }
-  a.pool_memberships.clear();
+  pools_.LeaveAll(a.index);
   if (!Offerable(a)) return;
   for (const QueueEligibility& e : a.eligibility) {
     if (!CanTake(a, queues_[e.queue].config.channel)) continue;
     const AgentKey key{-e.proficiency, a.total_active, absl::ToUnixMillis(a.last_offer), a.index};
     for (uint32_t language : a.languages) {
-      const uint64_t pool = IndexKey(e.queue, e.first_stage, language, a.special);
-      pools_[pool].insert(key);
-      a.pool_memberships.emplace_back(pool, key);
+      pools_.Join(PoolKey(e.queue, e.first_stage, language, a.special), key);
     }
   }
 }
@@ -1020,7 +615,7 @@ void Router::Impl::AcquireSlot(Agent& a, Contact& c) {
   ++a.total_active;
   if (IsExclusive(config_, c.spec.channel)) ++a.exclusive_active;
   a.held.insert(c.id);
-  c.agent = a.index;
+  c.agent_index = a.index;
 }
 
 void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
@@ -1029,14 +624,14 @@ void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
   --a.total_active;
   if (IsExclusive(config_, c.spec.channel)) --a.exclusive_active;
   a.held.erase(c.id);
-  c.agent = kNoAgent;
+  c.agent_index = kNoAgentIndex;
   if (a.total_active == 0) {
     a.idle_since = now_;
     if (config_.max_continuous_busy > absl::ZeroDuration() && a.logged_in &&
         now_ - a.busy_streak_start >= config_.max_continuous_busy) {
       a.resting = true;
       a.rest_until = now_ + config_.rest;
-      Schedule(a.rest_until, TimerKind::kRestEnd, a.index, 0);
+      Schedule(Timer::RestEnd(a.rest_until, a.index));
       RefreshPools(a);
       EmitAgentState(a);
       return;
@@ -1163,7 +758,7 @@ void Router::Impl::ReleaseReservations(Agent& a) {
   for (ContactId id : reserved) {
     Contact& c = *FindContact(id);
     RemoveWaiting(c);
-    c.reserved_for = kNoAgent;
+    c.reserved_for_index = kNoAgentIndex;
     InsertWaiting(c);
   }
   for (ContactId id : reserved) {
@@ -1202,7 +797,7 @@ absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view 
       e.agent_id = a.spec.agent_id;
       e.reason = "agent_logged_out";
       ReleaseFromAgent(c);
-      Finish(c, ContactState::kCompleted);
+      Retire(c, ContactState::kCompleted);
     }
   }
   for (const QueueEligibility& e : a.eligibility) {
@@ -1223,15 +818,13 @@ void Router::Impl::ScheduleAgentSweep(absl::Time due) {
   const absl::Duration granularity =
       std::max(absl::Seconds(1), config_.limits.agent_retention / 16);
   const absl::Time at = absl::UnixEpoch() + absl::Ceil(due - absl::UnixEpoch(), granularity);
-  for (auto it = timers_.lower_bound(Timer{at, 0}); it != timers_.end() && it->at == at; ++it) {
-    if (it->kind == TimerKind::kForgetAgents) return;  // that sweep will do
-  }
-  Schedule(at, TimerKind::kForgetAgents, 0, 0);
+  if (timers_.HasAt(at, TimerKind::kForgetAgents)) return;  // that sweep will do
+  Schedule(Timer::ForgetAgents(at));
 }
 
 void Router::Impl::ForgetLoggedOutAgents() {
   const absl::Duration retention = config_.limits.agent_retention;
-  std::vector<int32_t> renumber(agents_.size(), kNoAgent);
+  std::vector<int32_t> renumber(agents_.size(), kNoAgentIndex);
   absl::Time next_due = absl::InfiniteFuture();
   size_t kept = 0;
   for (size_t i = 0; i < agents_.size(); ++i) {
@@ -1246,16 +839,13 @@ void Router::Impl::ForgetLoggedOutAgents() {
   if (kept == agents_.size()) return;
 
   auto remap = [&](int32_t& index) {
-    if (index != kNoAgent) index = renumber[index];
+    if (index != kNoAgentIndex) index = renumber[index];
   };
-  for (auto& a : agents_) {  // every pool is rebuilt below under the new numbers
-    a->pool_memberships.clear();
-  }
-  pools_.clear();
+  pools_.Clear();  // every pool is rebuilt below under the new numbers
   std::vector<std::unique_ptr<Agent>> agents;
   agents.reserve(kept);
   for (size_t i = 0; i < agents_.size(); ++i) {
-    if (renumber[i] == kNoAgent) {
+    if (renumber[i] == kNoAgentIndex) {
       agent_index_.erase(agents_[i]->spec.agent_id);
       continue;
     }
@@ -1264,30 +854,28 @@ void Router::Impl::ForgetLoggedOutAgents() {
     agents.push_back(std::move(agents_[i]));
   }
   for (auto& [id, c] : contacts_) {
-    remap(c.agent);  // held and reserved contacts belong to agents kept
-    remap(c.reserved_for);
-    const int32_t missed_by = c.missed_by;
-    remap(c.missed_by);
-    if (missed_by != kNoAgent && c.missed_by == kNoAgent) c.missed_until = absl::InfinitePast();
+    remap(c.agent_index);  // held and reserved contacts belong to agents kept
+    remap(c.reserved_for_index);
+    const int32_t missed_by = c.missed_by_index;
+    remap(c.missed_by_index);
+    if (missed_by != kNoAgentIndex && c.missed_by_index == kNoAgentIndex)
+      c.missed_until = absl::InfinitePast();
   }
   for (auto it = last_agent_.begin(); it != last_agent_.end();) {
     const int32_t agent = renumber[it->second.first];
-    if (agent == kNoAgent) {
+    if (agent == kNoAgentIndex) {
       last_agent_.erase(it++);
     } else {
       it->second.first = agent;
       ++it;
     }
   }
-  absl::btree_set<Timer> timers;
-  for (Timer t : timers_) {
-    if (t.kind == TimerKind::kRestEnd) {
-      if (renumber[t.id] == kNoAgent) continue;  // stale: its agent logged out
-      t.id = renumber[t.id];
-    }
-    timers.insert(t);
-  }
-  timers_ = std::move(timers);
+  timers_.Rewrite([&](Timer& t) {
+    if (t.kind != TimerKind::kRestEnd) return true;
+    if (renumber[t.agent_index] == kNoAgentIndex) return false;  // stale: its agent logged out
+    t.agent_index = renumber[t.agent_index];
+    return true;
+  });
   agents_ = std::move(agents);
   for (auto& a : agents_) Repool(*a);
 }
@@ -1328,9 +916,9 @@ void Router::Impl::Miss(Agent& a, Contact& c, EventKind kind, absl::string_view 
   e.reason = std::string(reason);
   offers_.erase(c.offer);
   ReleaseSlot(a, c);
-  c.missed_by = a.index;
+  c.missed_by_index = a.index;
   c.missed_until = now_ + config_.reoffer_cooldown;
-  Schedule(c.missed_until, TimerKind::kReofferCooldownEnd, c.id, 0);
+  Schedule(Timer::ForContact(c.missed_until, TimerKind::kReofferCooldownEnd, c.id));
   ++a.consecutive_misses;
   if (config_.max_consecutive_misses > 0 &&
       a.consecutive_misses >= config_.max_consecutive_misses && !a.not_ready) {
@@ -1355,7 +943,7 @@ absl::StatusOr<Contact*> Router::Impl::OfferedTo(const Agent& a, uint64_t offer_
                      " is not outstanding (expired, withdrawn or answered)"));
   }
   Contact* c = FindContact(it->second);
-  if (c->agent != static_cast<int32_t>(a.index)) {
+  if (c->agent_index != static_cast<int32_t>(a.index)) {
     return absl::PermissionDeniedError(absl::StrCat(
         "offer_id: ", OfferIdString(offer_id), " is not offered to agent '", a.spec.agent_id, "'"));
   }
@@ -1419,7 +1007,7 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
   if (!found.ok()) return found.status();
   Agent& a = **found;
   Contact* c = FindContact(id);
-  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+  if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kConnected) {
     return NotHeldError("connected", id, agent_id);
   }
@@ -1443,10 +1031,10 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
   if (wrap_up <= absl::ZeroDuration()) {
     Emit(EventKind::kWrapUpDone, c).agent_id = a.spec.agent_id;
     ReleaseSlot(a, *c);
-    Finish(*c, ContactState::kCompleted);
+    Retire(*c, ContactState::kCompleted);
     MatchAgent(a);
   } else {
-    Schedule(now_ + wrap_up, TimerKind::kWrapUpEnd, id, 0);
+    Schedule(Timer::ForContact(now_ + wrap_up, TimerKind::kWrapUpEnd, id));
     EmitAgentState(a);
   }
   return absl::OkStatus();
@@ -1458,13 +1046,13 @@ absl::Status Router::Impl::WrapUpDone(absl::string_view agent_id, ContactId id, 
   if (!found.ok()) return found.status();
   Agent& a = **found;
   Contact* c = FindContact(id);
-  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+  if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kWrapUp) {
     return NotHeldError("in wrap-up", id, agent_id);
   }
   Emit(EventKind::kWrapUpDone, c).agent_id = a.spec.agent_id;
   ReleaseSlot(a, *c);
-  Finish(*c, ContactState::kCompleted);
+  Retire(*c, ContactState::kCompleted);
   MatchAgent(a);
   return absl::OkStatus();
 }
@@ -1477,7 +1065,7 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
   if (!found.ok()) return found.status();
   Agent& a = **found;
   Contact* c = FindContact(id);
-  if (c == nullptr || c->agent != static_cast<int32_t>(a.index) ||
+  if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kConnected) {
     return NotHeldError("connected", id, agent_id);
   }
@@ -1517,7 +1105,7 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
 
 void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
   RemoveWaiting(c);
-  c.reserved_for = kNoAgent;
+  c.reserved_for_index = kNoAgentIndex;
   c.state = ContactState::kOffered;
   c.offer = next_offer_++;
   c.offered_at = now_;
@@ -1526,7 +1114,7 @@ void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
   offers_[c.offer] = c.id;
   const absl::Time deadline =
       now_ + config_.channels[static_cast<int>(c.spec.channel)].offer_timeout;
-  Schedule(deadline, TimerKind::kOfferTimeout, c.id, c.offer);
+  Schedule(Timer::OfferTimeout(deadline, c.id, c.offer));
   Event& e = Emit(EventKind::kOffered, &c);
   e.agent_id = a.spec.agent_id;
   e.offer_id = c.offer;
@@ -1537,8 +1125,8 @@ void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
 
 void Router::Impl::MatchContact(Contact& c) {
   if (!IsWaiting(c.state)) return;
-  if (c.reserved_for != kNoAgent) {
-    Agent& advisor = *agents_[c.reserved_for];
+  if (c.reserved_for_index != kNoAgentIndex) {
+    Agent& advisor = *agents_[c.reserved_for_index];
     if (Offerable(advisor) && CanTake(advisor, c.spec.channel)) {
       Offer(advisor, c, "dedicated advisor");
     }
@@ -1556,22 +1144,19 @@ void Router::Impl::MatchContact(Contact& c) {
       }
     }
   }
+  // The one agent in cooldown for this contact, if any, is passed over.
+  const int32_t excluded = now_ < c.missed_until ? c.missed_by_index : kNoAgentIndex;
   const AgentKey* best = nullptr;
   for (uint32_t stage = 0; stage <= c.stage; ++stage) {
     // Every special-skill set that covers what the contact needs.
     for (uint32_t special = c.special; special <= kAllSpecialSkills; ++special) {
       if ((special & c.special) != c.special) continue;
-      auto it = pools_.find(IndexKey(c.queue, stage, c.language, special));
-      if (it == pools_.end()) continue;
-      for (const AgentKey& k : it->second) {
-        if (Excluded(c, k.agent)) continue;  // at most one agent is excluded
-        if (best == nullptr || k < *best) best = &k;
-        break;
-      }
+      const AgentKey* head = pools_.Best(PoolKey(c.queue, stage, c.language, special), excluded);
+      if (head != nullptr && (best == nullptr || *head < *best)) best = head;
     }
   }
   if (best != nullptr) {
-    Agent& a = *agents_[best->agent];
+    Agent& a = *agents_[best->agent_index];
     Offer(a, c, "best available");
   }
 }
@@ -1596,22 +1181,10 @@ void Router::Impl::MatchAgent(Agent& a) {
       for (const QueueEligibility& e : a.eligibility) {
         const Queue& q = queues_[e.queue];
         if (!CanTake(a, q.config.channel)) continue;
-        for (uint64_t key : q.nonempty_buckets) {
-          if (IndexKeyStage(key) < e.first_stage || (IndexKeySpecial(key) & ~a.special) != 0 ||
-              !std::binary_search(a.languages.begin(), a.languages.end(), IndexKeyLanguage(key))) {
-            continue;
-          }
-          const ContactBucket& bucket = buckets_.find(key)->second;
-          int skips = 0;
-          for (const ContactKey& k : bucket) {
-            if (Excluded(*FindContact(k.id), a.index)) {
-              if (++skips > kMaxExcludedSkips) break;
-              continue;
-            }
-            if (best_key == nullptr || k < *best_key) best_key = &k;
-            break;
-          }
-        }
+        best_key = waiting_.BestHead(
+            {e.queue, e.first_stage, a.special, a.languages},
+            [&](const ContactKey& k) { return Excluded(*FindContact(k.id), a.index); },
+            kMaxExcludedSkips, best_key);
       }
       if (best_key != nullptr) best = FindContact(best_key->id);
     }
@@ -1635,7 +1208,7 @@ Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
     e.tier = c->spec.tier;
     e.wait = c->state == ContactState::kScheduled ? absl::ZeroDuration() : now_ - c->arrival;
     e.stage = c->stage;
-    if (c->agent != kNoAgent) e.agent_id = agents_[c->agent]->spec.agent_id;
+    if (c->agent_index != kNoAgentIndex) e.agent_id = agents_[c->agent_index]->spec.agent_id;
     if (c->state == ContactState::kOffered) e.offer_id = c->offer;
   }
   return e;
@@ -1726,6 +1299,7 @@ std::optional<IdempotencyView> Router::LookupIdempotencyKey(absl::string_view ke
 absl::StatusOr<ContactView> Router::GetContact(ContactId id, absl::Time now) const {
   return impl_->GetContact(id, now);
 }
+absl::StatusOr<ContactPlace> Router::Locate(ContactId id) const { return impl_->Locate(id); }
 absl::StatusOr<Explanation> Router::Explain(ContactId id, absl::Time now) const {
   return impl_->Explain(id, now);
 }

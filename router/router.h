@@ -117,17 +117,23 @@ struct SubmitResult {
   absl::Duration estimated_wait = absl::ZeroDuration();
 };
 
-// A contact as operators and gateways see it.
-struct ContactView {
+// Where a contact is now: what a gateway following it needs
+// (ContactIngest.WatchContact), cheap enough to recompute every second for
+// every watched contact: no copy of its history, attributes or signals.
+struct ContactPlace {
   ContactId contact = 0;
   std::string queue;
+  ContactState state = ContactState::kQueued;
+  std::string agent_id;   // offered to / connected with / reserved for
+  uint32_t position = 0;  // 1 = next in its queue; 0 when not waiting
+  absl::Duration estimated_wait = absl::ZeroDuration();
+};
+
+// A contact as operators and gateways see it.
+struct ContactView : ContactPlace {
   Channel channel = Channel::kVoice;
   Tier tier = Tier::kStandard;
-  ContactState state = ContactState::kQueued;
-  std::string agent_id;  // offered to / connected with / reserved for
   uint64_t offer_id = 0;
-  uint32_t position = 0;
-  absl::Duration estimated_wait = absl::ZeroDuration();
   absl::Time arrival;
   uint32_t stage = 0;
   std::string customer_id;
@@ -310,6 +316,8 @@ class Router {
   // the request that created it, and, once it has ended, how and where.
   std::optional<IdempotencyView> LookupIdempotencyKey(absl::string_view key) const;
   absl::StatusOr<ContactView> GetContact(ContactId id, absl::Time now) const;
+  // NOT_FOUND like GetContact when the contact is not live.
+  absl::StatusOr<ContactPlace> Locate(ContactId id) const;
   absl::StatusOr<Explanation> Explain(ContactId id, absl::Time now) const;
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
@@ -324,7 +332,7 @@ class Router {
   size_t live_contacts() const;
   size_t known_agents() const;  // logged in, or logged out and not yet forgotten
 
-  // Everything needed to carry on exactly from here (router/state.h).
+  // Everything needed to carry on exactly from here (router/router_state.h).
   RouterState Save() const;
 
   // Checks every internal index against a brute-force recomputation and the

@@ -6,9 +6,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "router/router.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 namespace {
@@ -249,6 +250,27 @@ TEST(RouterLimits, AgentsPageWalksEveryAgentOnceInIdOrder) {
   ASSERT_EQ(seen.size(), 25u);
   EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
   EXPECT_EQ(seen.front(), "agent-100");
+}
+
+// A snapshot's timer names its epoch (and an overflow step's stage) in `aux`;
+// a value no contact can have is refused as data loss naming the timer,
+// rather than read back truncated into a live-looking timer.
+TEST(RouterRestore, TimerWithAnOutOfRangeEpochIsDataLoss) {
+  std::unique_ptr<Router> router = *Router::Create(LimitsConfig());
+  ASSERT_TRUE(router->Submit(Contact("a"), kT0).ok());
+  RouterState state = router->Save();
+  ASSERT_TRUE(Router::Restore(router->config(), state).ok());
+  bool found = false;
+  for (TimerRecord& t : state.timers) {
+    if (t.kind == 2) {  // an SLA deadline: aux is the contact's epoch
+      t.aux = uint64_t{1} << 32;
+      found = true;
+    }
+  }
+  ASSERT_TRUE(found) << "a queued contact has an SLA deadline timer";
+  absl::StatusOr<std::unique_ptr<Router>> restored = Router::Restore(router->config(), state);
+  EXPECT_EQ(restored.status().code(), absl::StatusCode::kDataLoss) << restored.status();
+  EXPECT_THAT(std::string(restored.status().message()), ::testing::HasSubstr("state.timers["));
 }
 
 }  // namespace

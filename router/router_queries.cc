@@ -7,32 +7,45 @@
 
 namespace ccr {
 
+double QueueStats::ServiceLevel() const {
+  return answered == 0 ? 1.0 : static_cast<double>(answered_within_target) / answered;
+}
+double QueueStats::ServiceLevelAbandonAdjusted() const {
+  const uint64_t denominator = answered + abandoned;
+  return denominator == 0
+             ? 1.0
+             : static_cast<double>(answered_within_target + abandoned_short) / denominator;
+}
+absl::Duration QueueStats::AverageSpeedOfAnswer() const {
+  return answered == 0 ? absl::ZeroDuration() : total_answer_wait / answered;
+}
+double QueueStats::AbandonRatio() const {
+  const uint64_t denominator = answered + abandoned;
+  return denominator == 0 ? 0.0 : static_cast<double>(abandoned) / denominator;
+}
+
 std::optional<ContactId> Router::Impl::FindByIdempotencyKey(absl::string_view key) const {
-  auto it = idempotency_.find(key);
-  if (it == idempotency_.end()) return std::nullopt;
-  return it->second.contact;
+  const IdempotencyEntry* e = idempotency_.Find(key);
+  if (e == nullptr) return std::nullopt;
+  return e->contact;
 }
 
 std::optional<IdempotencyView> Router::Impl::LookupIdempotencyKey(absl::string_view key) const {
-  auto it = idempotency_.find(key);
-  if (it == idempotency_.end()) return std::nullopt;
-  const IdempotencyEntry& e = it->second;
-  IdempotencyView view{e.contact, e.request_digest, std::nullopt, ""};
-  if (e.ended) {
-    view.ended = e.ended_state;
-    view.ended_queue = ended_queue_names_[e.ended_queue];
+  const IdempotencyEntry* e = idempotency_.Find(key);
+  if (e == nullptr) return std::nullopt;
+  IdempotencyView view{e->contact, e->request_digest, std::nullopt, ""};
+  if (e->ended) {
+    view.ended = e->ended_state;
+    view.ended_queue = ended_queue_names_[e->ended_queue];
   }
   return view;
 }
 
 uint32_t Router::Impl::Position(const Contact& c) const {
   if (c.state != ContactState::kQueued) return 0;
-  if (c.reserved_for != kNoAgent) return 1 + agents_[c.reserved_for]->reserved.size() - 1;
-  uint32_t ahead = 0;
-  for (uint64_t key : queues_[c.queue].nonempty_buckets) {
-    ahead += buckets_.find(key)->second.order_of_key(c.key);
-  }
-  return ahead + 1;
+  if (c.reserved_for_index != kNoAgentIndex)
+    return 1 + agents_[c.reserved_for_index]->reserved.size() - 1;
+  return waiting_.CountAhead(c.queue, c.key) + 1;
 }
 
 absl::Duration Router::Impl::EstimatedWait(const Queue& q, uint32_t position) const {
@@ -47,19 +60,27 @@ absl::Duration Router::Impl::EstimatedWait(const Queue& q, uint32_t position) co
   return absl::Seconds(interval * position);
 }
 
+ContactPlace Router::Impl::Place(const Contact& c) const {
+  ContactPlace p;
+  p.contact = c.id;
+  const Queue& q = queues_[c.queue];
+  p.queue = q.config.name;
+  p.state = c.state;
+  if (c.agent_index != kNoAgentIndex) p.agent_id = agents_[c.agent_index]->spec.agent_id;
+  if (c.reserved_for_index != kNoAgentIndex) {
+    p.agent_id = agents_[c.reserved_for_index]->spec.agent_id;
+  }
+  p.position = Position(c);
+  p.estimated_wait = EstimatedWait(q, p.position);
+  return p;
+}
+
 ContactView Router::Impl::View(const Contact& c, absl::Time now) const {
   ContactView v;
-  v.contact = c.id;
-  const Queue& q = queues_[c.queue];
-  v.queue = q.config.name;
+  static_cast<ContactPlace&>(v) = Place(c);
   v.channel = c.spec.channel;
   v.tier = c.spec.tier;
-  v.state = c.state;
-  if (c.agent != kNoAgent) v.agent_id = agents_[c.agent]->spec.agent_id;
-  if (c.reserved_for != kNoAgent) v.agent_id = agents_[c.reserved_for]->spec.agent_id;
   v.offer_id = c.state == ContactState::kOffered ? c.offer : 0;
-  v.position = Position(c);
-  v.estimated_wait = EstimatedWait(q, v.position);
   v.arrival = c.arrival;
   v.stage = c.stage;
   v.customer_id = c.spec.customer_id;
@@ -78,6 +99,14 @@ absl::StatusOr<ContactView> Router::Impl::GetContact(ContactId id, absl::Time no
     return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
   }
   return View(*c, std::max(now, now_));
+}
+
+absl::StatusOr<ContactPlace> Router::Impl::Locate(ContactId id) const {
+  const Contact* c = FindContact(id);
+  if (c == nullptr) {
+    return absl::NotFoundError(absl::StrCat("contact_id: no live contact ", ContactIdString(id)));
+  }
+  return Place(*c);
 }
 
 absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) const {
@@ -273,6 +302,11 @@ AgentTally Router::Impl::CountAgents(absl::Time now) const {
 
 absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
   auto fail = [](auto&&... parts) { return absl::InternalError(absl::StrCat(parts...)); };
+  // Each index's own rules first; below, only the rules that cross them.
+  for (absl::Status s : {waiting_.CheckInvariants(), pools_.CheckInvariants(),
+                         timers_.CheckInvariants(), idempotency_.CheckInvariants()}) {
+    if (!s.ok()) return s;
+  }
   // Contacts: each waiting contact is in exactly the index it belongs to.
   size_t waiting = 0;
   for (const auto& [id, c] : contacts_) {
@@ -281,13 +315,12 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
       if (!queues_[c.queue].waiting_since.contains({c.arrival, id})) {
         return fail(ContactIdString(id), " missing from waiting_since");
       }
-      if (c.reserved_for != kNoAgent) {
-        if (!agents_[c.reserved_for]->reserved.contains(c.key)) {
+      if (c.reserved_for_index != kNoAgentIndex) {
+        if (!agents_[c.reserved_for_index]->reserved.contains(c.key)) {
           return fail(ContactIdString(id), " missing from its advisor's reserve");
         }
       } else {
-        auto it = buckets_.find(IndexKey(c.queue, c.stage, c.language, c.special));
-        if (it == buckets_.end() || it->second.find(c.key) == it->second.end()) {
+        if (!waiting_.Contains(BucketKey(c.queue, c.stage, c.language, c.special), c.key)) {
           return fail(ContactIdString(id), " missing from its bucket");
         }
       }
@@ -295,28 +328,22 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
       auto it = offers_.find(c.offer);
       if (it == offers_.end() || it->second != id) return fail(ContactIdString(id), " offer lost");
     }
-    for (int32_t agent : {c.agent, c.reserved_for, c.missed_by}) {
-      if (agent != kNoAgent && static_cast<size_t>(agent) >= agents_.size()) {
+    for (int32_t agent : {c.agent_index, c.reserved_for_index, c.missed_by_index}) {
+      if (agent != kNoAgentIndex && static_cast<size_t>(agent) >= agents_.size()) {
         return fail(ContactIdString(id), " names agent slot ", agent, " of ", agents_.size());
       }
     }
     const bool held = c.state == ContactState::kOffered || c.state == ContactState::kConnected ||
                       c.state == ContactState::kWrapUp;
-    if (held != (c.agent != kNoAgent)) return fail(ContactIdString(id), " agent link wrong");
-    if (held && !agents_[c.agent]->held.contains(id)) {
+    if (held != (c.agent_index != kNoAgentIndex))
+      return fail(ContactIdString(id), " agent link wrong");
+    if (held && !agents_[c.agent_index]->held.contains(id)) {
       return fail(ContactIdString(id), " not in its agent's held set");
     }
   }
-  size_t indexed = 0;
-  for (const auto& [key, bucket] : buckets_) indexed += bucket.size();
+  size_t indexed = waiting_.size();
   for (const auto& a : agents_) indexed += a->reserved.size();
   if (indexed != waiting) return fail("indexes hold ", indexed, " contacts, ", waiting, " wait");
-  for (const Queue& q : queues_) {
-    for (uint64_t key : q.nonempty_buckets) {
-      auto it = buckets_.find(key);
-      if (it == buckets_.end() || it->second.empty()) return fail("empty bucket listed");
-    }
-  }
   if (offers_.size() > contacts_.size()) return fail("stray offers");
   if (agent_index_.size() != agents_.size()) return fail("agent names and slots differ in number");
   for (const auto& [customer, last] : last_agent_) {
@@ -325,8 +352,6 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
 
   // Agents: load matches what they hold and never exceeds capacity; pools
   // hold exactly the free agents.
-  size_t pooled = 0;
-  for (const auto& [key, pool] : pools_) pooled += pool.size();
   size_t memberships = 0;
   for (size_t i = 0; i < agents_.size(); ++i) {
     const Agent& a = *agents_[i];
@@ -342,7 +367,7 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
     uint32_t exclusive = 0;
     for (ContactId id : a.held) {
       const Contact* c = FindContact(id);
-      if (c == nullptr || c->agent != static_cast<int32_t>(a.index)) {
+      if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index)) {
         return fail(a.spec.agent_id, " holds a contact that is not with it");
       }
       ++active[static_cast<int>(c->spec.channel)];
@@ -362,19 +387,15 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
         if (CanTake(a, queues_[e.queue].config.channel)) expected += a.languages.size();
       }
     }
-    if (expected != a.pool_memberships.size()) {
-      return fail(a.spec.agent_id, " is in ", a.pool_memberships.size(), " pools, expected ",
+    if (expected != pools_.MembershipsOf(a.index)) {
+      return fail(a.spec.agent_id, " is in ", pools_.MembershipsOf(a.index), " pools, expected ",
                   expected);
     }
     memberships += expected;
-    for (const auto& [pool, key] : a.pool_memberships) {
-      auto it = pools_.find(pool);
-      if (it == pools_.end() || !it->second.contains(key)) {
-        return fail(a.spec.agent_id, " missing from a pool it belongs to");
-      }
-    }
   }
-  if (pooled != memberships) return fail("pools hold ", pooled, " entries, expected ", memberships);
+  if (pools_.size() != memberships) {
+    return fail("pools hold ", pools_.size(), " entries, expected ", memberships);
+  }
 
   // Work conservation: no free agent sits beside a waiting contact it may take.
   // (A free agent scans at most 16 contacts it recently missed per bucket, so
@@ -383,8 +404,8 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
   if (!work_conservation) return absl::OkStatus();
   for (const auto& [id, c] : contacts_) {
     if (c.state != ContactState::kQueued) continue;
-    if (c.reserved_for != kNoAgent) {
-      const Agent& advisor = *agents_[c.reserved_for];
+    if (c.reserved_for_index != kNoAgentIndex) {
+      const Agent& advisor = *agents_[c.reserved_for_index];
       if (Offerable(advisor) && CanTake(advisor, c.spec.channel)) {
         return fail(ContactIdString(id), " waits for free advisor ", advisor.spec.agent_id);
       }

@@ -1,17 +1,84 @@
 // Snapshots: Router::Save() and Router::Restore(). Only persistent facts are
 // saved; buckets, pools, offers, held sets and staffing counts are rebuilt
 // from them with the same code the commands use.
+#include "router/router_state.h"
+
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "router/internal/router_impl.h"
-#include "router/state.h"
 
 namespace ccr {
 
 namespace {
 
-constexpr uint8_t kLastTimerKind = static_cast<uint8_t>(TimerKind::kForgetAgents);
+// A timer's fields in the snapshot's two numbers (kept as they were before
+// Timer had a field per meaning, so snapshots keep their format): `id` is the
+// contact, or the agent index for kRestEnd; `aux` is the offer id
+// (kOfferTimeout), epoch << 8 | stage (kOverflowStep), the epoch
+// (kSlaDeadline, kExpire, kReservationEnd), or 0.
+TimerRecord ToRecord(const Timer& t) {
+  TimerRecord r{t.at, t.sequence, static_cast<uint8_t>(t.kind), t.contact, 0};
+  switch (t.kind) {
+    case TimerKind::kOfferTimeout:
+      r.aux = t.offer;
+      break;
+    case TimerKind::kOverflowStep:
+      r.aux = (uint64_t{t.epoch} << 8) | t.stage;
+      break;
+    case TimerKind::kSlaDeadline:
+    case TimerKind::kExpire:
+    case TimerKind::kReservationEnd:
+      r.aux = t.epoch;
+      break;
+    case TimerKind::kRestEnd:
+      r.id = t.agent_index;
+      break;
+    case TimerKind::kScheduledStart:
+    case TimerKind::kWrapUpEnd:
+    case TimerKind::kReofferCooldownEnd:
+    case TimerKind::kForgetAgents:
+      break;
+  }
+  return r;
+}
+
+// The inverse of ToRecord; nullopt when a number does not fit its field.
+// REQUIRES: r.kind <= kLastTimerKind.
+std::optional<Timer> FromRecord(const TimerRecord& r) {
+  Timer t;
+  t.at = r.at;
+  t.sequence = r.sequence;
+  t.kind = static_cast<TimerKind>(r.kind);
+  const uint64_t epoch = t.kind == TimerKind::kOverflowStep ? r.aux >> 8 : r.aux;
+  switch (t.kind) {
+    case TimerKind::kOfferTimeout:
+      t.contact = r.id;
+      t.offer = r.aux;
+      break;
+    case TimerKind::kOverflowStep:
+    case TimerKind::kSlaDeadline:
+    case TimerKind::kExpire:
+    case TimerKind::kReservationEnd:
+      if (epoch > UINT32_MAX) return std::nullopt;
+      t.contact = r.id;
+      t.epoch = static_cast<uint32_t>(epoch);
+      if (t.kind == TimerKind::kOverflowStep) t.stage = r.aux & 0xff;
+      break;
+    case TimerKind::kRestEnd:
+      if (r.id > UINT32_MAX) return std::nullopt;
+      t.agent_index = static_cast<uint32_t>(r.id);
+      break;
+    case TimerKind::kScheduledStart:
+    case TimerKind::kWrapUpEnd:
+    case TimerKind::kReofferCooldownEnd:
+    case TimerKind::kForgetAgents:
+      t.contact = r.id;
+      break;
+  }
+  return t;
+}
 
 bool IsLive(ContactState s) {
   return s == ContactState::kScheduled || s == ContactState::kQueued ||
@@ -25,11 +92,11 @@ RouterState Router::Impl::Save() const {
   st.now = now_;
   st.next_contact = next_contact_;
   st.next_offer = next_offer_;
-  st.next_timer = next_timer_;
+  st.next_timer = timers_.next_sequence();
   st.events_emitted = events_emitted_;
   st.languages = language_names_;
   auto agent_name = [&](int32_t index) {
-    return index == kNoAgent ? std::string() : agents_[index]->spec.agent_id;
+    return index == kNoAgentIndex ? std::string() : agents_[index]->spec.agent_id;
   };
 
   st.contacts.reserve(contacts_.size());
@@ -43,11 +110,11 @@ RouterState Router::Impl::Save() const {
     r.stage = c.stage;
     r.epoch = c.epoch;
     r.state = c.state;
-    r.agent_id = agent_name(c.agent);
-    r.reserved_for = agent_name(c.reserved_for);
+    r.agent_id = agent_name(c.agent_index);
+    r.reserved_for = agent_name(c.reserved_for_index);
     r.offer = c.offer;
     r.offered_at = c.offered_at;
-    r.missed_by = agent_name(c.missed_by);
+    r.missed_by = agent_name(c.missed_by_index);
     r.missed_until = c.missed_until;
     r.breached = c.breached;
     r.follow_up = c.follow_up;
@@ -90,7 +157,7 @@ RouterState Router::Impl::Save() const {
   std::sort(st.sticky.begin(), st.sticky.end(), [](const StickyRecord& a, const StickyRecord& b) {
     return a.customer_id < b.customer_id;
   });
-  for (const auto& [key, entry] : idempotency_) {
+  for (const auto& [key, entry] : idempotency_.entries()) {
     IdempotencyRecord& rec = st.idempotency.emplace_back();
     rec.key = std::string(key);
     rec.contact = entry.contact;
@@ -104,9 +171,7 @@ RouterState Router::Impl::Save() const {
   std::sort(st.idempotency.begin(), st.idempotency.end(),
             [](const IdempotencyRecord& a, const IdempotencyRecord& b) { return a.key < b.key; });
   for (const auto& [due, event] : deferred_events_) st.deferred_events.push_back({due, event});
-  for (const Timer& t : timers_) {
-    st.timers.push_back({t.at, t.sequence, static_cast<uint8_t>(t.kind), t.id, t.aux});
-  }
+  for (const Timer& t : timers_) st.timers.push_back(ToRecord(t));
   return st;
 }
 
@@ -119,7 +184,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
   r.now_ = st.now;
   r.next_contact_ = st.next_contact;
   r.next_offer_ = st.next_offer;
-  r.next_timer_ = st.next_timer;
+  r.timers_.set_next_sequence(st.next_timer);
   r.events_emitted_ = st.events_emitted;
 
   for (size_t i = 0; i < st.queues.size(); ++i) {
@@ -170,7 +235,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
   }
   auto agent_index = [&](const std::string& id, size_t i,
                          absl::string_view field) -> absl::StatusOr<int32_t> {
-    if (id.empty()) return kNoAgent;
+    if (id.empty()) return kNoAgentIndex;
     auto it = r.agent_index_.find(id);
     if (it == r.agent_index_.end()) {
       return absl::DataLossError(
@@ -198,7 +263,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     }
     const bool held = cr.state == ContactState::kOffered || cr.state == ContactState::kConnected ||
                       cr.state == ContactState::kWrapUp;
-    if (held != (*agent != kNoAgent)) {
+    if (held != (*agent != kNoAgentIndex)) {
       return absl::DataLossError(absl::StrCat(field, ".agent_id: a ", ContactStateName(cr.state),
                                               " contact ", held ? "needs" : "cannot have",
                                               " an agent"));
@@ -216,10 +281,10 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     c.stage = cr.stage;
     c.epoch = cr.epoch;
     c.state = cr.state;
-    c.reserved_for = *reserved;
+    c.reserved_for_index = *reserved;
     c.offer = cr.offer;
     c.offered_at = cr.offered_at;
-    c.missed_by = *missed;
+    c.missed_by_index = *missed;
     c.missed_until = cr.missed_until;
     c.breached = cr.breached;
     c.follow_up = cr.follow_up;
@@ -241,7 +306,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
       ++a.total_active;
       if (r.config_.channels[static_cast<int>(ch)].exclusive) ++a.exclusive_active;
       a.held.insert(c.id);
-      c.agent = *agent;
+      c.agent_index = *agent;
       if (c.state == ContactState::kOffered) r.offers_[c.offer] = c.id;
     }
   }
@@ -260,14 +325,12 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
   std::stable_sort(by_expiry.begin(), by_expiry.end(),
                    [](const auto* a, const auto* b) { return a->expires < b->expires; });
   for (const IdempotencyRecord* e : by_expiry) {
-    if (r.idempotency_.contains(e->key)) {
+    if (r.idempotency_.Contains(e->key)) {
       return absl::DataLossError(
           absl::StrCat("state.idempotency: key '", e->key, "' appears twice"));
     }
-    r.idempotency_expiry_.push_back({e->expires, e->key});
-    IdempotencyEntry& entry = r.idempotency_[r.idempotency_expiry_.back().key];
+    IdempotencyEntry& entry = r.idempotency_.Add(e->key, e->expires);
     entry.contact = e->contact;
-    entry.expires = e->expires;
     entry.request_digest = e->request_digest;
     if (e->ended) {
       entry.ended = true;
@@ -281,11 +344,16 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     const TimerRecord& t = st.timers[i];
     if (t.kind > kLastTimerKind ||
         (t.kind == static_cast<uint8_t>(TimerKind::kRestEnd) && t.id >= r.agents_.size()) ||
-        t.sequence >= r.next_timer_) {
+        t.sequence >= r.timers_.next_sequence()) {
       return absl::DataLossError(absl::StrCat("state.timers[", i, "]: kind ", t.kind, " id ", t.id,
                                               " sequence ", t.sequence, " is invalid"));
     }
-    r.timers_.insert(Timer{t.at, t.sequence, static_cast<TimerKind>(t.kind), t.id, t.aux});
+    std::optional<Timer> timer = FromRecord(t);
+    if (!timer) {
+      return absl::DataLossError(absl::StrCat("state.timers[", i, "]: kind ", t.kind, " id ", t.id,
+                                              " aux ", t.aux, " is out of range"));
+    }
+    r.timers_.Restore(*timer);
   }
   for (auto& a : r.agents_) r.Repool(*a);
   if (absl::Status s = r.CheckInvariants(/*work_conservation=*/false); !s.ok()) {

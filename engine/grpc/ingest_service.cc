@@ -241,6 +241,7 @@ class WatchContactReactor final : public grpc::ServerWriteReactor<v1::ContactSta
       return outbox.NotifyWhenRoom(std::move(on_room));
     }
     void Finish(const absl::Status& status) override { outbox.Finish(ToGrpcStatus(status)); }
+    bool closed() const override { return outbox.closed(); }
     Outbox outbox;
   };
   std::shared_ptr<Sink> sink_;
@@ -343,7 +344,7 @@ grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerC
   // A read: answered on the strand from the router as it is, never journalled.
   return RunOnStrand(engine_, ctx, [req, reply](Engine& e) {
     absl::StatusOr<v1::ContactStatus> status =
-        e.contact_watches().Status(e.router(), req->contact(), e.Now());
+        e.contact_watches().Status(e.router(), req->contact());
     if (!status.ok()) return status.status();
     *reply = *std::move(status);
     return absl::OkStatus();

@@ -27,7 +27,7 @@
 #include "gmock/gmock.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 namespace {

@@ -16,7 +16,7 @@
 #include "engine/journal/snapshot_codec.h"
 #include "engine/journal/snapshot_file.h"
 #include "google/protobuf/arena.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 

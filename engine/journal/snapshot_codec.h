@@ -1,4 +1,4 @@
-// The durable form of a router snapshot: RouterState (router/state.h) to and
+// The durable form of a router snapshot: RouterState (router/router_state.h) to and
 // from the RouterStateRecord protobuf (proto/ccrouter/v1/snapshot.proto).
 //
 //   v1::Snapshot snapshot;
@@ -18,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "ccrouter/v1/snapshot.pb.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 

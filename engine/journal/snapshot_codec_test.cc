@@ -24,13 +24,13 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 namespace snapshot_codec_test {
 
 // Counts an aggregate's fields by how many initializers it accepts, so a
-// field added to router/state.h (or a type it uses) fails the build here
+// field added to router/router_state.h (or a type it uses) fails the build here
 // until the codec and these tests know it.
 struct AnyField {
   template <typename T>

@@ -28,7 +28,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "engine/journal/journal_format.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace ccr {
 

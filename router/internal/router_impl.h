@@ -1,26 +1,23 @@
 // Router::Impl: the state behind router.h and the indexes that make every
 // routing decision O(log n). Private to router/.
 //
-// Indexes (all kept exact after every command; CheckInvariants() proves it):
-//  - Waiting contacts live in buckets keyed by (queue, overflow stage,
-//    language, required special skills). Each bucket is ordered by
-//    ContactKey: emergencies first, then by rank = SLA deadline minus
-//    urgency x seconds_per_point. Any agent eligible for a bucket is
-//    eligible for every contact in it, so a bucket's head is its best
-//    contact for that agent, and a free agent compares only bucket heads.
-//  - Free agents live in pools keyed by (queue, the earliest overflow stage
-//    at which they qualify, language, their special skills), ordered by
-//    AgentKey: best proficiency for that queue, then least loaded, then
-//    longest since the last offer. A waiting contact compares pool heads.
-//  - Timers (offer deadlines, overflow steps, SLA deadlines, expiry, wrap-up,
-//    rest, scheduled contacts) sit in one ordered set; stale ones are skipped
-//    when they come due (each carries what it expects to find).
+// Indexes (all kept exact after every command; each class checks its own
+// invariants, and CheckInvariants() checks the rules that cross them):
+//  - WaitingContacts (waiting_contacts.h): queued contacts in buckets keyed
+//    by (queue, overflow stage, language, required special skills); a free
+//    agent compares only bucket heads.
+//  - FreeAgentPools (free_agent_pools.h): free agents in pools keyed by
+//    (queue, first qualifying stage, language, special skills); a waiting
+//    contact compares only pool heads.
+//  - TimerQueue (timer_queue.h): every timer in firing order; stale ones are
+//    skipped when they come due.
+//  - IdempotencyWindow (idempotency_window.h): recent idempotency keys in
+//    expiry order.
+// Contacts reserved for a dedicated advisor wait in that agent's `reserved`
+// set instead of a bucket.
 #ifndef CCROUTER_ROUTER_INTERNAL_ROUTER_IMPL_H_
 #define CCROUTER_ROUTER_INTERNAL_ROUTER_IMPL_H_
 
-#include <deque>
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,56 +28,28 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "router/internal/free_agent_pools.h"
+#include "router/internal/idempotency_window.h"
+#include "router/internal/timer_queue.h"
+#include "router/internal/waiting_contacts.h"
 #include "router/router.h"
-#include "router/state.h"
+#include "router/router_state.h"
 #include "router/urgency.h"
 
 namespace ccr {
 
 inline constexpr uint32_t kNoStage = 0xff;
-inline constexpr int32_t kNoAgent = -1;
+inline constexpr int32_t kNoAgentIndex = -1;
 // Special skills a contact may require beyond its queue's: bit 0 senior,
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
 
-struct ContactKey {
-  uint8_t priority_class = 1;  // 0: emergency
-  int64_t rank_ms = 0;
-  ContactId id = 0;
-  friend bool operator<(const ContactKey& a, const ContactKey& b) {
-    return std::tie(a.priority_class, a.rank_ms, a.id) <
-           std::tie(b.priority_class, b.rank_ms, b.id);
-  }
-  friend bool operator==(const ContactKey& a, const ContactKey& b) {
-    return a.priority_class == b.priority_class && a.rank_ms == b.rank_ms && a.id == b.id;
-  }
-};
-
-struct AgentKey {
-  int32_t neg_proficiency = 0;
-  uint32_t load = 0;
-  int64_t last_offer_ms = 0;
-  uint32_t agent = 0;
-  friend bool operator<(const AgentKey& a, const AgentKey& b) {
-    return std::tie(a.neg_proficiency, a.load, a.last_offer_ms, a.agent) <
-           std::tie(b.neg_proficiency, b.load, b.last_offer_ms, b.agent);
-  }
-};
-
-// An order-statistic tree, so a contact's position costs O(log n).
-using ContactBucket =
-    __gnu_pbds::tree<ContactKey, __gnu_pbds::null_type, std::less<ContactKey>,
-                     __gnu_pbds::rb_tree_tag, __gnu_pbds::tree_order_statistics_node_update>;
-using AgentPool = absl::btree_set<AgentKey>;
-
-// (queue, stage, language, special skills) packed into one hash key.
-inline uint64_t IndexKey(uint32_t queue, uint32_t stage, uint32_t language, uint8_t special) {
-  return (uint64_t{queue} << 40) | (uint64_t{stage} << 32) | (uint64_t{language} << 8) | special;
+inline bool IsExclusive(const RouterConfig& config, Channel ch) {
+  return config.channels[static_cast<int>(ch)].exclusive;
 }
-inline uint32_t IndexKeyStage(uint64_t k) { return (k >> 32) & 0xff; }
-inline uint32_t IndexKeyLanguage(uint64_t k) { return (k >> 8) & 0xffffff; }
-inline uint8_t IndexKeySpecial(uint64_t k) { return k & 0xff; }
+// Waiting: in a bucket or an advisor's reserve (not scheduled, offered or held).
+inline bool IsWaiting(ContactState s) { return s == ContactState::kQueued; }
 
 // Who qualifies at one overflow stage of a queue (stage 0: no overflow yet).
 struct StageRule {
@@ -98,7 +67,6 @@ struct Queue {
   QueueStats stats;  // counters; live figures are filled in by Queues()
   // Waiting contacts by SLA-clock start, for the oldest wait.
   absl::btree_set<std::pair<absl::Time, ContactId>> waiting_since;
-  absl::flat_hash_set<uint64_t> nonempty_buckets;
   uint32_t staffed = 0;  // logged-in agents qualified at stage 0
   // Smoothed time between answers, for wait estimates.
   double answer_interval_seconds = 0;
@@ -129,7 +97,6 @@ struct Agent {
   absl::Time rest_until = absl::InfinitePast();
   uint32_t consecutive_misses = 0;
   std::vector<QueueEligibility> eligibility;  // only queues it qualifies for at some stage
-  std::vector<std::pair<uint64_t, AgentKey>> pool_memberships;
   absl::Time last_offer = absl::InfinitePast();
   absl::Time idle_since = absl::InfinitePast();
   absl::Time busy_streak_start = absl::InfinitePast();
@@ -156,50 +123,15 @@ struct Contact {
   uint32_t stage = 0;
   uint32_t epoch = 0;  // bumped when its queue or SLA clock changes
   ContactState state = ContactState::kQueued;
-  int32_t agent = kNoAgent;  // offered to / connected with
-  int32_t reserved_for = kNoAgent;
+  int32_t agent_index = kNoAgentIndex;  // offered to / connected with
+  int32_t reserved_for_index = kNoAgentIndex;
   uint64_t offer = 0;
   absl::Time offered_at = absl::InfinitePast();
-  int32_t missed_by = kNoAgent;  // not re-offered to this agent until missed_until
+  int32_t missed_by_index = kNoAgentIndex;  // not re-offered to this agent until missed_until
   absl::Time missed_until = absl::InfinitePast();
   bool breached = false;
   bool follow_up = false;
   std::vector<std::string> history;
-};
-
-enum class TimerKind : uint8_t {
-  kOfferTimeout,
-  kOverflowStep,
-  kSlaDeadline,
-  kExpire,
-  kReservationEnd,
-  kScheduledStart,
-  kWrapUpEnd,
-  kRestEnd,
-  kReofferCooldownEnd,
-  kForgetAgents,  // sweep: forgets agents logged out longer than limits.agent_retention
-};
-
-struct Timer {
-  absl::Time at;
-  uint64_t sequence = 0;  // insertion order breaks ties deterministically
-  TimerKind kind = TimerKind::kOfferTimeout;
-  uint64_t id = 0;   // contact id, or agent index for kRestEnd
-  uint64_t aux = 0;  // offer id, target stage, or the contact's epoch
-  friend bool operator<(const Timer& a, const Timer& b) {
-    return std::tie(a.at, a.sequence) < std::tie(b.at, b.sequence);
-  }
-};
-
-struct IdempotencyEntry {
-  ContactId contact = 0;
-  absl::Time expires;
-  uint64_t request_digest = 0;  // of the gateway's request; 0: not known
-  // Once the contact has ended: how, and in which queue (an index into
-  // ended_queue_names_). Kept small: there is one entry per contact.
-  uint32_t ended_queue = 0;
-  ContactState ended_state = ContactState::kQueued;
-  bool ended = false;
 };
 
 class Router::Impl {
@@ -235,6 +167,7 @@ class Router::Impl {
   std::optional<ContactId> FindByIdempotencyKey(absl::string_view key) const;
   std::optional<IdempotencyView> LookupIdempotencyKey(absl::string_view key) const;
   absl::StatusOr<ContactView> GetContact(ContactId id, absl::Time now) const;
+  absl::StatusOr<ContactPlace> Locate(ContactId id) const;
   absl::StatusOr<Explanation> Explain(ContactId id, absl::Time now) const;
   std::vector<QueueStats> Queues(absl::Time now) const;
   absl::StatusOr<AgentView> GetAgent(absl::string_view agent_id, absl::Time now) const;
@@ -269,7 +202,7 @@ class Router::Impl {
   // ---- time ----
   void AdvanceTo(absl::Time now);
   void RunTimer(const Timer& t);
-  void Schedule(absl::Time at, TimerKind kind, uint64_t id, uint64_t aux);
+  void Schedule(const Timer& t) { timers_.Schedule(t); }
   void ScheduleWaitingTimers(const Contact& c);
 
   // ---- contacts ----
@@ -280,7 +213,7 @@ class Router::Impl {
   void Enqueue(Contact& c);  // into its bucket (or its advisor's reserve), then match
   void InsertWaiting(Contact& c);
   void RemoveWaiting(Contact& c);
-  void Finish(Contact& c, ContactState final_state);  // emits nothing; forgets the contact
+  void Retire(Contact& c, ContactState final_state);  // emits nothing; forgets the contact
   void ReleaseFromAgent(Contact& c);
   void Requeue(Contact& c, absl::string_view history_note);
   void CreateFollowUp(const Contact& origin, absl::Duration promise, absl::string_view why);
@@ -289,6 +222,7 @@ class Router::Impl {
   uint32_t Position(const Contact& c) const;
   absl::Duration EstimatedWait(const Queue& q, uint32_t position) const;
   ContactView View(const Contact& c, absl::Time now) const;
+  ContactPlace Place(const Contact& c) const;
 
   // ---- agents ----
   Agent* FindAgent(absl::string_view agent_id);
@@ -299,8 +233,8 @@ class Router::Impl {
   bool Offerable(const Agent& a) const { return a.logged_in && !a.not_ready && !a.resting; }
   bool CanTake(const Agent& a, Channel ch) const;
   bool Eligible(const Agent& a, const Contact& c) const;
-  bool Excluded(const Contact& c, uint32_t agent) const {
-    return c.missed_by == static_cast<int32_t>(agent) && now_ < c.missed_until;
+  bool Excluded(const Contact& c, uint32_t agent_index) const {
+    return c.missed_by_index == static_cast<int32_t>(agent_index) && now_ < c.missed_until;
   }
   void RefreshPools(Agent& a);  // after any change to its state or load
   void Repool(Agent& a);        // the pool part of RefreshPools, without occupancy accounting
@@ -346,31 +280,20 @@ class Router::Impl {
   std::array<std::string, kSpecialSkillCount> special_skills_;
 
   absl::node_hash_map<ContactId, Contact> contacts_;
-  absl::flat_hash_map<uint64_t, ContactBucket> buckets_;
-  absl::flat_hash_map<uint64_t, AgentPool> pools_;
+  WaitingContacts waiting_;  // queued contacts not reserved for an advisor
+  FreeAgentPools pools_;
   absl::flat_hash_map<uint64_t, ContactId> offers_;
   std::vector<std::unique_ptr<Agent>> agents_;
   absl::flat_hash_map<std::string, uint32_t> agent_index_;
-  // customer id -> (last agent, when the contact was answered), for stickiness.
+  // customer id -> (last agent's index, when the contact was answered), for stickiness.
   absl::flat_hash_map<std::string, std::pair<uint32_t, absl::Time>> last_agent_;
-  // Each key is stored once, in idempotency_expiry_ (a deque never moves
-  // its elements on push_back / pop_front); the map's keys view them, and an
-  // entry leaves the map before its key leaves the deque. Expiries are
-  // non-decreasing along the deque (now + window, and a reload that shortens
-  // the window clamps the older ones), so the front expires first.
-  struct IdempotencyKey {
-    absl::Time expires;
-    std::string key;
-  };
-  absl::flat_hash_map<absl::string_view, IdempotencyEntry> idempotency_;
-  std::deque<IdempotencyKey> idempotency_expiry_;
+  IdempotencyWindow idempotency_;
   std::multimap<absl::Time, Event> deferred_events_;  // surveys
-  absl::btree_set<Timer> timers_;
+  TimerQueue timers_;
 
   absl::Time now_ = absl::InfinitePast();
   ContactId next_contact_ = 1;
   uint64_t next_offer_ = 1;
-  uint64_t next_timer_ = 1;
   uint64_t events_emitted_ = 0;  // the last Event::sequence given
   std::vector<Event> events_;
   bool emit_events_ = true;

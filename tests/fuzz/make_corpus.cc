@@ -23,7 +23,7 @@
 #include "engine/testing/random_commands.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "router/state.h"
+#include "router/router_state.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace ccr::fuzz {

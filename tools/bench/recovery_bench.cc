@@ -30,7 +30,7 @@
 #include "engine/journal/recovery.h"
 #include "engine/journal/snapshot_codec.h"
 #include "engine/testing/random_commands.h"
-#include "router/state.h"
+#include "router/router_state.h"
 
 namespace {
 

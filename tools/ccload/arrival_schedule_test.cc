@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tools/ccload/latency_histogram.h"
+#include "tools/ccload/hdr_histogram.h"
 
 namespace ccr::load {
 namespace {
@@ -64,7 +64,7 @@ TEST(ArrivalScheduleTest, LimitLeavesTheRestDue) {
 // made only once the stall ends) would report ~1 ms throughout.
 TEST(ArrivalScheduleTest, LatencyFromIntendedTimeShowsAStall) {
   ArrivalSchedule schedule(1000, 8, kStart);
-  LatencyHistogram from_intended, from_actual_send;
+  HdrHistogram from_intended, from_actual_send;
   const Clock::time_point stall_begin = kStart + seconds(1);
   const Clock::time_point stall_end = kStart + seconds(2);
   for (Clock::time_point now = kStart; now <= kStart + seconds(3); now += milliseconds(1)) {

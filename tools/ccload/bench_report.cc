@@ -3,27 +3,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tools/ccload/json_writer.h"
 
 namespace ccr::load {
 
 namespace {
 
 std::string Micros(uint64_t ns) { return absl::StrFormat("%.1f", ns / 1000.0); }
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += absl::StrFormat("\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string PercentileKey(double p) {
   std::string key = absl::StrCat("p", p);
@@ -33,17 +19,18 @@ std::string PercentileKey(double p) {
   return key;  // p50, p99_9
 }
 
-std::string JsonLatency(const LatencyHistogram& h) {
-  std::vector<std::string> fields = {absl::StrCat("\"count\":", h.count())};
+void JsonLatency(const HdrHistogram& h, JsonWriter& json) {
+  json.BeginObject();
+  json.Key("count").Number(h.count());
   for (double p : kReportedPercentiles) {
-    fields.push_back(absl::StrCat("\"", PercentileKey(p), "_us\":", Micros(h.Percentile(p))));
+    json.Key(absl::StrCat(PercentileKey(p), "_us")).Fixed(h.Percentile(p) / 1000.0, 1);
   }
-  fields.push_back(absl::StrCat("\"max_us\":", Micros(h.max())));
-  fields.push_back(absl::StrFormat("\"mean_us\":%.1f", h.mean() / 1000));
-  return absl::StrCat("{", absl::StrJoin(fields, ","), "}");
+  json.Key("max_us").Fixed(h.max() / 1000.0, 1);
+  json.Key("mean_us").Fixed(h.mean() / 1000, 1);
+  json.EndObject();
 }
 
-std::string TableLatencyRow(const std::string& what, const LatencyHistogram& h) {
+std::string TableLatencyRow(const std::string& what, const HdrHistogram& h) {
   if (h.count() == 0) return absl::StrFormat("  %-16s %10s\n", what, "none");
   std::string row = absl::StrFormat("  %-16s %10d", what, h.count());
   for (double p : kReportedPercentiles) {
@@ -55,45 +42,50 @@ std::string TableLatencyRow(const std::string& what, const LatencyHistogram& h) 
 }  // namespace
 
 std::string FormatBenchJson(const BenchSummary& s) {
-  std::vector<std::string> f;
-  f.push_back(absl::StrCat("\"server\":", JsonString(s.server)));
-  f.push_back(absl::StrCat("\"target\":", s.baseline ? "\"echo\"" : "\"ccrouterd\""));
-  f.push_back(absl::StrCat("\"ingest\":", s.stream_ingest ? "\"stream\"" : "\"unary\""));
-  f.push_back(absl::StrCat("\"loop\":", s.open_loop ? "\"open\"" : "\"closed\""));
-  f.push_back(absl::StrCat("\"target_rate_per_second\":", s.target_rate_per_second));
-  f.push_back(absl::StrCat("\"gateways\":", s.gateways));
-  f.push_back(absl::StrCat("\"window\":", s.window));
-  f.push_back(absl::StrCat("\"agents\":", s.agents));
-  f.push_back(absl::StrCat("\"agents_logged_in\":", s.agents_logged_in));
-  f.push_back(absl::StrCat("\"warmup_seconds\":", s.warmup_seconds));
-  f.push_back(absl::StrFormat("\"measured_seconds\":%.3f", s.measured_seconds));
-  f.push_back(absl::StrCat("\"submitted\":", s.submitted));
-  f.push_back(absl::StrCat("\"acked\":", s.acked));
-  f.push_back(absl::StrFormat("\"acks_per_second\":%.1f", s.acks_per_second()));
-  f.push_back(absl::StrCat("\"offers\":", s.offers));
-  f.push_back(absl::StrCat("\"not_sent\":", s.not_sent));
-  f.push_back(absl::StrCat("\"acked_all\":", s.acked_all));
-  f.push_back(absl::StrCat("\"unanswered\":", s.unanswered));
-  std::vector<std::string> errors;
-  for (const auto& [key, count] : s.errors) {
-    errors.push_back(absl::StrCat(JsonString(key), ":", count));
-  }
-  f.push_back(absl::StrCat("\"errors\":{", absl::StrJoin(errors, ","), "}"));
-  f.push_back(absl::StrCat("\"submit_to_ack\":", JsonLatency(s.submit_to_ack)));
-  f.push_back(absl::StrCat("\"submit_to_offer\":", JsonLatency(s.submit_to_offer)));
-  std::vector<std::string> queues;
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("server").String(s.server);
+  json.Key("target").String(s.baseline ? "echo" : "ccrouterd");
+  json.Key("ingest").String(s.stream_ingest ? "stream" : "unary");
+  json.Key("loop").String(s.open_loop ? "open" : "closed");
+  json.Key("target_rate_per_second").Number(s.target_rate_per_second);
+  json.Key("gateways").Number(s.gateways);
+  json.Key("window").Number(s.window);
+  json.Key("agents").Number(s.agents);
+  json.Key("agents_logged_in").Number(s.agents_logged_in);
+  json.Key("warmup_seconds").Number(s.warmup_seconds);
+  json.Key("measured_seconds").Fixed(s.measured_seconds, 3);
+  json.Key("submitted").Number(s.submitted);
+  json.Key("acked").Number(s.acked);
+  json.Key("acks_per_second").Fixed(s.acks_per_second(), 1);
+  json.Key("offers").Number(s.offers);
+  json.Key("not_sent").Number(s.not_sent);
+  json.Key("acked_all").Number(s.acked_all);
+  json.Key("unanswered").Number(s.unanswered);
+  json.Key("errors").BeginObject();
+  for (const auto& [key, count] : s.errors) json.Key(key).Number(count);
+  json.EndObject();
+  json.Key("submit_to_ack");
+  JsonLatency(s.submit_to_ack, json);
+  json.Key("submit_to_offer");
+  JsonLatency(s.submit_to_offer, json);
+  json.Key("queues").BeginArray();
   for (const BenchQueueFigures& q : s.queues) {
-    queues.push_back(absl::StrFormat(
-        "{\"name\":%s,\"answered\":%d,\"answered_within_target\":%d,\"service_level\":%.4f,"
-        "\"target_ratio\":%g,\"target_seconds\":%g,\"queued\":%d}",
-        JsonString(q.name), q.answered, q.answered_within_target, q.service_level, q.target_ratio,
-        q.target_seconds, q.queued));
+    json.BeginObject();
+    json.Key("name").String(q.name);
+    json.Key("answered").Number(q.answered);
+    json.Key("answered_within_target").Number(q.answered_within_target);
+    json.Key("service_level").Fixed(q.service_level, 4);
+    json.Key("target_ratio").Number(q.target_ratio);
+    json.Key("target_seconds").Number(q.target_seconds);
+    json.Key("queued").Number(q.queued);
+    json.EndObject();
   }
-  f.push_back(absl::StrCat("\"queues\":[", absl::StrJoin(queues, ","), "]"));
+  json.EndArray();
   if (!s.engine_figures_error.empty()) {
-    f.push_back(absl::StrCat("\"engine_figures_error\":", JsonString(s.engine_figures_error)));
+    json.Key("engine_figures_error").String(s.engine_figures_error);
   }
-  return absl::StrCat("{", absl::StrJoin(f, ","), "}");
+  return json.EndObject().Take();
 }
 
 std::string FormatBenchTable(const BenchSummary& s) {
@@ -137,7 +129,7 @@ std::string FormatBenchTable(const BenchSummary& s) {
 
 std::string FormatBenchProgress(double elapsed_seconds, bool warming_up, double acks_per_second,
                                 uint64_t acked, uint64_t offers, uint64_t errors,
-                                uint64_t in_flight, const LatencyHistogram& ack_so_far) {
+                                uint64_t in_flight, const HdrHistogram& ack_so_far) {
   return absl::StrFormat(
       "ccload: %6.1fs %-9s %8.0f acks/s  acked %d  offers %d  errors %d  in flight %d  ack p99 "
       "%s µs",

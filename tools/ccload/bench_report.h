@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/ccload/latency_histogram.h"
+#include "tools/ccload/hdr_histogram.h"
 
 namespace ccr::load {
 
@@ -47,8 +47,8 @@ struct BenchSummary {
   uint64_t acked_all = 0;                  // including the warm-up and the drain: for CPU per ack
   uint64_t unanswered = 0;                 // still unanswered when the drain ended (any time)
   std::map<std::string, uint64_t> errors;  // "Submit DEADLINE_EXCEEDED" -> count
-  LatencyHistogram submit_to_ack;
-  LatencyHistogram submit_to_offer;
+  HdrHistogram submit_to_ack;
+  HdrHistogram submit_to_offer;
   std::vector<BenchQueueFigures> queues;  // empty with --baseline
   std::string engine_figures_error;       // set when ListQueues failed
 
@@ -66,7 +66,7 @@ std::string FormatBenchJson(const BenchSummary& s);  // one line, no trailing ne
 // One line: elapsed, phase, acks/s over the last interval, p99 so far.
 std::string FormatBenchProgress(double elapsed_seconds, bool warming_up, double acks_per_second,
                                 uint64_t acked, uint64_t offers, uint64_t errors,
-                                uint64_t in_flight, const LatencyHistogram& ack_so_far);
+                                uint64_t in_flight, const HdrHistogram& ack_so_far);
 
 }  // namespace ccr::load
 

@@ -3,10 +3,11 @@
 // agents on their AgentDesk streams, open-loop Poisson arrivals or a closed
 // loop, a warm-up, then one summary (bench_report.h).
 //
-// Each contact carries its intended send time (steady clock, ns) in the
-// attribute kSentAtAttribute; the engine hands attributes to the agent with
-// the offer, so submit->offer latency needs no shared map between gateway
-// and agent.
+// The clients are the demo's (GatewayClient, DeskClient with a
+// FixedDelayDeskPolicy, one Scheduler, one RunCounters). Each contact
+// carries its intended send time in the attribute kSentAtAttribute
+// (desk_client.h), so submit->offer latency needs no shared map between
+// gateway and agent.
 #ifndef CCR_TOOLS_CCLOAD_BENCH_RUNNER_H_
 #define CCR_TOOLS_CCLOAD_BENCH_RUNNER_H_
 
@@ -17,8 +18,6 @@
 #include "tools/ccload/traffic_mix.h"
 
 namespace ccr::load {
-
-inline constexpr char kSentAtAttribute[] = "ccload_sent_ns";
 
 // Runs the benchmark and prints the summary on stdout. `wait_for_stop`
 // waits up to its argument for Ctrl-C / SIGTERM and says whether one came.

@@ -1,10 +1,37 @@
 #include "tools/ccload/load_options.h"
 
 #include <cmath>
+#include <set>
+#include <string>
 
+#include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+// ccload's flags. absl names them with underscores; the command line, --help
+// and every document spell them with dashes (--stats-interval), which
+// ParseArgs maps. Defaults are LoadOptions' (load_options.h).
+ABSL_FLAG(std::string, server, "127.0.0.1:7700", "ccrouterd gRPC address, HOST:PORT");
+ABSL_FLAG(int, agents, 12, "simulated agents; 0 = none");
+ABSL_FLAG(double, rate, 2,
+          "contact arrivals per second (Poisson); 0 = none (--bench: closed loop)");
+ABSL_FLAG(double, duration, 0, "stop after this many seconds; 0 = until Ctrl-C");
+ABSL_FLAG(uint64_t, seed, 0, "random seed (default: random, printed)");
+ABSL_FLAG(std::string, mix, "", "YAML traffic mix file (default: built in)");
+ABSL_FLAG(double, stats_interval, 1, "seconds between live figures");
+ABSL_FLAG(bool, json, false, "one JSON object per line instead of the table");
+ABSL_FLAG(bool, bench, false, "benchmark mode: one summary at the end");
+ABSL_FLAG(bool, baseline, false, "the server is tools/bench/echo_server; implies --bench");
+ABSL_FLAG(int, gateways, 4, "--bench: gateway connections");
+ABSL_FLAG(std::string, ingest, "stream", "--bench: stream (SubmitStream) or unary (Submit)");
+ABSL_FLAG(int, window, 64, "--bench closed loop: submits in flight per gateway");
+ABSL_FLAG(double, warmup, 1, "--bench: seconds run but not counted first");
+ABSL_FLAG(double, accept_delay_ms, 0, "--bench agent: offer -> Accept");
+ABSL_FLAG(double, handle_ms, 50, "--bench agent: Accept -> Complete");
+ABSL_FLAG(double, wrap_up_ms, 0, "--bench agent: Complete -> WrapUpDone");
 
 namespace ccr::load {
 
@@ -14,39 +41,76 @@ absl::Status FlagError(const std::string& flag, const std::string& what) {
   return absl::InvalidArgumentError(absl::StrCat(flag, ": ", what));
 }
 
-// A finite number >= min_value (> min_value when min_exclusive).
-absl::Status ParseSeconds(const std::string& flag, const std::string& text, double min_value,
-                          bool min_exclusive, double* out) {
-  double value = 0;
-  if (!absl::SimpleAtod(text, &value) || !std::isfinite(value) ||
-      (min_exclusive ? value <= min_value : value < min_value)) {
-    return FlagError(flag, absl::StrCat("expected a number ", min_exclusive ? "> " : ">= ",
-                                        min_value, ", got '", text, "'"));
-  }
-  *out = value;
-  return absl::OkStatus();
+// The flags as written (dashed), those valid only with --bench marked.
+struct FlagSpelling {
+  const char* dashed;
+  bool bench_only;
+};
+constexpr FlagSpelling kFlags[] = {
+    {"server", false},    {"agents", false},   {"rate", false},           {"duration", false},
+    {"seed", false},      {"mix", false},      {"stats-interval", false}, {"json", false},
+    {"bench", false},     {"baseline", false}, {"gateways", true},        {"ingest", true},
+    {"window", true},     {"warmup", true},    {"accept-delay-ms", true}, {"handle-ms", true},
+    {"wrap-up-ms", true},
+};
+
+absl::CommandLineFlag* FindFlag(absl::string_view dashed) {
+  return absl::FindCommandLineFlag(absl::StrReplaceAll(dashed, {{"-", "_"}}));
 }
 
-absl::Status ParseServer(const std::string& flag, const std::string& text, std::string* out) {
+// What a flag's value must be, for its error message.
+std::string Expected(absl::string_view dashed) {
+  if (dashed == "server") return "expected HOST:PORT";
+  if (dashed == "agents") return absl::StrCat("expected an integer 0..", kMaxAgents);
+  if (dashed == "seed") return "expected an unsigned integer";
+  if (dashed == "mix") return "expected a file name";
+  if (dashed == "stats-interval") return "expected a number > 0";
+  if (dashed == "gateways") return absl::StrCat("expected an integer 1..", kMaxGateways);
+  if (dashed == "window") return "expected an integer 1..100000";
+  if (dashed == "ingest") return "expected stream or unary";
+  return "expected a number >= 0";
+}
+
+bool ValidServer(const std::string& text) {
   const size_t colon = text.rfind(':');
   int port = 0;
-  if (colon == std::string::npos || colon == 0 ||
-      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port <= 0 || port > 65535) {
-    return FlagError(flag, absl::StrCat("expected HOST:PORT, got '", text, "'"));
-  }
-  *out = text;
-  return absl::OkStatus();
+  return colon != std::string::npos && colon != 0 &&
+         absl::SimpleAtoi(text.substr(colon + 1), &port) && port > 0 && port <= 65535;
 }
 
-absl::Status ParseCount(const std::string& flag, const std::string& text, int min_value,
-                        int max_value, int* out) {
-  int value = 0;
-  if (!absl::SimpleAtoi(text, &value) || value < min_value || value > max_value) {
-    return FlagError(flag, absl::StrCat("expected an integer ", min_value, "..", max_value,
-                                        ", got '", text, "'"));
+bool FiniteAtLeastZero(double value) { return std::isfinite(value) && value >= 0; }
+
+// Whether the (already parsed) value of `dashed` is in range.
+bool InRange(absl::string_view dashed) {
+  if (dashed == "server") return ValidServer(absl::GetFlag(FLAGS_server));
+  if (dashed == "agents") {
+    const int n = absl::GetFlag(FLAGS_agents);
+    return n >= 0 && n <= kMaxAgents;
   }
-  *out = value;
-  return absl::OkStatus();
+  if (dashed == "rate") return FiniteAtLeastZero(absl::GetFlag(FLAGS_rate));
+  if (dashed == "duration") return FiniteAtLeastZero(absl::GetFlag(FLAGS_duration));
+  if (dashed == "mix") return !absl::GetFlag(FLAGS_mix).empty();
+  if (dashed == "stats-interval") {
+    const double s = absl::GetFlag(FLAGS_stats_interval);
+    return std::isfinite(s) && s > 0;
+  }
+  if (dashed == "gateways") {
+    const int n = absl::GetFlag(FLAGS_gateways);
+    return n >= 1 && n <= kMaxGateways;
+  }
+  if (dashed == "window") {
+    const int n = absl::GetFlag(FLAGS_window);
+    return n >= 1 && n <= 100000;
+  }
+  if (dashed == "ingest") {
+    const std::string ingest = absl::GetFlag(FLAGS_ingest);
+    return ingest == "stream" || ingest == "unary";
+  }
+  if (dashed == "warmup") return FiniteAtLeastZero(absl::GetFlag(FLAGS_warmup));
+  if (dashed == "accept-delay-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_accept_delay_ms));
+  if (dashed == "handle-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_handle_ms));
+  if (dashed == "wrap-up-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_wrap_up_ms));
+  return true;  // seed (any uint64) and the switches
 }
 
 }  // namespace
@@ -62,7 +126,8 @@ what ccload itself did. Ctrl-C (or SIGTERM) logs the agents out, prints a
 summary and exits 0.
 
   --server HOST:PORT        ccrouterd gRPC address (default 127.0.0.1:7700)
-  --agents N                simulated agents "agent-001"...; 0 = none (default 12)
+  --agents N                simulated agents "agent-001"...; 0 = none, at most
+                            100000 (default 12)
   --rate PER_SECOND         mean contact arrivals per second, Poisson; 0 = no
                             contacts, agents only (default 2)
   --duration SECONDS        stop after this long; 0 = until Ctrl-C (default 0)
@@ -82,7 +147,7 @@ at the end (a table, or one JSON object with --json) and a progress line on
 stderr every --stats-interval. Latency is submit->ack and submit->offer
 (delivered to a simulated agent), in an HDR-style histogram; in open loop it
 is measured from each contact's intended send time (no coordinated omission).
-  --bench                   benchmark mode (agents may go up to 100000)
+  --bench                   benchmark mode
   --rate PER_SECOND         open loop: Poisson arrivals at this total rate;
                             0 = closed loop, --window submits in flight per
                             gateway, as fast as acks come back
@@ -103,98 +168,80 @@ ccrouterd, or has none of the mix's queues; 2 bad command line or mix file.
 }
 
 absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
+  // Every call starts from the defaults (tests parse many command lines).
+  for (const FlagSpelling& spelling : kFlags) {
+    absl::CommandLineFlag* flag = FindFlag(spelling.dashed);
+    std::string ignored;
+    flag->ParseFrom(flag->DefaultValue(), &ignored);
+  }
   LoadOptions options;
+  std::set<std::string> given;           // dashed names
   std::vector<std::string> bench_flags;  // given; valid only with --bench
-  std::string agents_text;               // checked once --bench is known
   for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
+    std::string written = args[i];
     std::string value;
     bool has_inline_value = false;
-    if (size_t eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
+    if (size_t eq = written.find('='); written.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = written.substr(eq + 1);
+      written = written.substr(0, eq);
       has_inline_value = true;
     }
-    if (flag == "--help" || flag == "-h" || flag == "--json" || flag == "--bench" ||
-        flag == "--baseline") {
-      if (has_inline_value) return FlagError(flag, "takes no value");
-      if (flag == "--json") {
-        options.json = true;
-      } else if (flag == "--bench") {
-        options.bench = true;
-      } else if (flag == "--baseline") {
-        options.baseline = options.bench = true;
-      } else {
-        options.help = true;
-      }
+    if (written == "--help" || written == "-h") {
+      if (has_inline_value) return FlagError(written, "takes no value");
+      options.help = true;
       continue;
     }
-    const bool bench_flag = flag == "--gateways" || flag == "--ingest" || flag == "--window" ||
-                            flag == "--warmup" || flag == "--accept-delay-ms" ||
-                            flag == "--handle-ms" || flag == "--wrap-up-ms";
-    if (bench_flag) bench_flags.push_back(flag);
-    const bool takes_value = flag == "--server" || flag == "--agents" || flag == "--rate" ||
-                             flag == "--duration" || flag == "--seed" || flag == "--mix" ||
-                             flag == "--stats-interval" || bench_flag;
-    if (!takes_value) {
-      return FlagError(flag, flag.rfind("-", 0) == 0 ? "unknown flag (see --help)"
-                                                     : "unexpected argument (see --help)");
-    }
-    if (!has_inline_value) {
-      if (i + 1 >= args.size()) return FlagError(flag, "missing value");
-      value = args[++i];
-    }
-    absl::Status status;
-    if (flag == "--server") {
-      status = ParseServer(flag, value, &options.server);
-    } else if (flag == "--agents") {
-      agents_text = value;
-    } else if (flag == "--rate") {
-      status = ParseSeconds(flag, value, 0, /*min_exclusive=*/false, &options.rate_per_second);
-    } else if (flag == "--duration") {
-      status = ParseSeconds(flag, value, 0, /*min_exclusive=*/false, &options.duration_seconds);
-    } else if (flag == "--seed") {
-      if (!absl::SimpleAtoi(value, &options.seed)) {
-        status = FlagError(flag, absl::StrCat("expected an unsigned integer, got '", value, "'"));
+    const FlagSpelling* spelling = nullptr;
+    if (written.rfind("--", 0) == 0) {
+      for (const FlagSpelling& s : kFlags) {
+        if (written.substr(2) == s.dashed) spelling = &s;
       }
-      options.seed_given = true;
-    } else if (flag == "--mix") {
-      if (value.empty()) status = FlagError(flag, "expected a file name");
-      options.mix_path = value;
-    } else if (flag == "--stats-interval") {
-      status =
-          ParseSeconds(flag, value, 0, /*min_exclusive=*/true, &options.stats_interval_seconds);
-    } else if (flag == "--gateways") {
-      status = ParseCount(flag, value, 1, kMaxGateways, &options.gateways);
-    } else if (flag == "--window") {
-      status = ParseCount(flag, value, 1, 100000, &options.window);
-    } else if (flag == "--ingest") {
-      if (value != "stream" && value != "unary") {
-        status = FlagError(flag, absl::StrCat("expected stream or unary, got '", value, "'"));
-      }
-      options.stream_ingest = value == "stream";
-    } else if (flag == "--warmup") {
-      status = ParseSeconds(flag, value, 0, /*min_exclusive=*/false, &options.warmup_seconds);
-    } else if (flag == "--accept-delay-ms") {
-      status = ParseSeconds(flag, value, 0, /*min_exclusive=*/false, &options.accept_delay_ms);
-    } else if (flag == "--handle-ms") {
-      status = ParseSeconds(flag, value, 0, /*min_exclusive=*/false, &options.handle_ms);
-    } else if (flag == "--wrap-up-ms") {
-      status = ParseSeconds(flag, value, 0, /*min_exclusive=*/false, &options.wrap_up_ms);
     }
-    if (!status.ok()) return status;
+    if (spelling == nullptr) {
+      return FlagError(written, written.rfind("-", 0) == 0 ? "unknown flag (see --help)"
+                                                           : "unexpected argument (see --help)");
+    }
+    absl::CommandLineFlag* flag = FindFlag(spelling->dashed);
+    if (spelling->bench_only) bench_flags.push_back(written);
+    std::string error;
+    if (flag->IsOfType<bool>()) {
+      // A switch: present means on.
+      if (has_inline_value) return FlagError(written, "takes no value");
+      flag->ParseFrom("true", &error);
+    } else {
+      if (!has_inline_value) {
+        if (i + 1 >= args.size()) return FlagError(written, "missing value");
+        value = args[++i];
+      }
+      if (!flag->ParseFrom(value, &error) || !InRange(spelling->dashed)) {
+        return FlagError(written, absl::StrCat(Expected(spelling->dashed), ", got '", value, "'"));
+      }
+    }
+    given.insert(spelling->dashed);
   }
+  if (absl::GetFlag(FLAGS_baseline)) absl::SetFlag(&FLAGS_bench, true);
+  options.bench = absl::GetFlag(FLAGS_bench);
+  options.baseline = absl::GetFlag(FLAGS_baseline);
   if (!options.bench && !bench_flags.empty()) {
     return FlagError(bench_flags.front(), "only with --bench (or --baseline)");
   }
-  if (!agents_text.empty()) {
-    const int max_agents = options.bench ? kMaxBenchAgents : kMaxAgents;
-    if (absl::Status s = ParseCount("--agents", agents_text, 0, max_agents, &options.agents);
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (options.baseline && options.agents > 0 && !agents_text.empty()) {
+  options.server = absl::GetFlag(FLAGS_server);
+  options.agents = absl::GetFlag(FLAGS_agents);
+  options.rate_per_second = absl::GetFlag(FLAGS_rate);
+  options.duration_seconds = absl::GetFlag(FLAGS_duration);
+  options.seed = absl::GetFlag(FLAGS_seed);
+  options.seed_given = given.count("seed") > 0;
+  options.mix_path = absl::GetFlag(FLAGS_mix);
+  options.stats_interval_seconds = absl::GetFlag(FLAGS_stats_interval);
+  options.json = absl::GetFlag(FLAGS_json);
+  options.gateways = absl::GetFlag(FLAGS_gateways);
+  options.stream_ingest = absl::GetFlag(FLAGS_ingest) == "stream";
+  options.window = absl::GetFlag(FLAGS_window);
+  options.warmup_seconds = absl::GetFlag(FLAGS_warmup);
+  options.accept_delay_ms = absl::GetFlag(FLAGS_accept_delay_ms);
+  options.handle_ms = absl::GetFlag(FLAGS_handle_ms);
+  options.wrap_up_ms = absl::GetFlag(FLAGS_wrap_up_ms);
+  if (options.baseline && options.agents > 0 && given.count("agents") > 0) {
     return FlagError("--agents", "the echo server has no agents; drop it with --baseline");
   }
   if (options.baseline) options.agents = 0;

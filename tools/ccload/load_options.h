@@ -1,4 +1,5 @@
-// ccload's command line: the flags, their defaults and the --help text.
+// ccload's command line: the flags (absl flags, spelt with dashes), their
+// defaults and the --help text.
 //
 //   absl::StatusOr<ccr::load::LoadOptions> options =
 //       ccr::load::ParseArgs({"--rate", "5", "--agents=20"});
@@ -40,13 +41,14 @@ struct LoadOptions {
   double wrap_up_ms = 0;       // Complete -> WrapUpDone
 };
 
-// The largest --agents; agent ids are "agent-001" ... "agent-9999".
-inline constexpr int kMaxAgents = 9999;
-// With --bench the agents are "bench-00001"...; 10k agents is a benchmark case.
-inline constexpr int kMaxBenchAgents = 100000;
+// The largest --agents, demo or --bench: one process drives them all on the
+// callback API. Ids are "agent-001"... ("bench-00001"... with --bench).
+inline constexpr int kMaxAgents = 100000;
 inline constexpr int kMaxGateways = 256;
 
-// Parses the flags after argv[0]. Accepts `--flag value` and `--flag=value`.
+// Sets ccload's absl flags from the arguments after argv[0], starting from
+// their defaults, and returns them as LoadOptions. Accepts `--flag value` and
+// `--flag=value`; a switch (--json, --bench, --baseline) takes no value.
 // An error is INVALID_ARGUMENT and its message starts with the offending
 // flag, e.g. "--rate: expected a number >= 0, got 'fast'". Flags that only
 // make sense with --bench are refused without it, naming the flag.

@@ -7,41 +7,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "tools/ccload/json_writer.h"
 
 namespace ccr::load {
 
 namespace v1 = ::ccrouter::v1;
 
 namespace {
-
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
-
-// JSON has no NaN or infinity.
-std::string JsonNumber(double value) {
-  return std::isfinite(value) ? absl::StrFormat("%.6g", value) : "null";
-}
 
 std::string WaitText(double seconds) {
   if (seconds < 60) return absl::StrFormat("%.1fs", seconds);
@@ -153,40 +125,59 @@ std::string FormatTableReport(const LoadCounters& c,
 
 std::string FormatJsonReport(const LoadCounters& c,
                              const absl::StatusOr<v1::ListQueuesReply>& queues, bool final) {
-  std::string out = absl::StrCat("{\"elapsed_seconds\":", JsonNumber(c.elapsed_seconds),
-                                 ",\"final\":", final ? "true" : "false", ",\"seed\":", c.seed);
-  std::vector<std::string> errors;
-  for (const auto& [what, n] : c.errors) errors.push_back(absl::StrCat(JsonString(what), ":", n));
-  absl::StrAppend(
-      &out, ",\"ccload\":{\"agents\":", c.agents, ",\"agents_logged_in\":", c.agents_logged_in,
-      ",\"submitted\":", c.submitted, ",\"acked\":", c.acked, ",\"duplicates\":", c.duplicates,
-      ",\"errors_total\":", ErrorTotal(c), ",\"errors\":{", absl::StrJoin(errors, ","), "}");
-  absl::StrAppend(&out, ",\"offers\":", c.offers, ",\"accepts\":", c.accepts,
-                  ",\"rejects\":", c.rejects, ",\"withdrawn\":", c.withdrawn,
-                  ",\"completes\":", c.completes, ",\"wrap_ups\":", c.wrap_ups,
-                  ",\"abandons\":", c.abandons, "}");
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("elapsed_seconds").Number(c.elapsed_seconds);
+  json.Key("final").Bool(final);
+  json.Key("seed").Number(c.seed);
+  json.Key("ccload").BeginObject();
+  json.Key("agents").Number(c.agents);
+  json.Key("agents_logged_in").Number(c.agents_logged_in);
+  json.Key("submitted").Number(c.submitted);
+  json.Key("acked").Number(c.acked);
+  json.Key("duplicates").Number(c.duplicates);
+  json.Key("errors_total").Number(ErrorTotal(c));
+  json.Key("errors").BeginObject();
+  for (const auto& [what, n] : c.errors) json.Key(what).Number(n);
+  json.EndObject();
+  json.Key("offers").Number(c.offers);
+  json.Key("accepts").Number(c.accepts);
+  json.Key("rejects").Number(c.rejects);
+  json.Key("withdrawn").Number(c.withdrawn);
+  json.Key("completes").Number(c.completes);
+  json.Key("wrap_ups").Number(c.wrap_ups);
+  json.Key("abandons").Number(c.abandons);
+  json.EndObject();
   if (!queues.ok()) {
-    absl::StrAppend(
-        &out, ",\"admin_error\":", JsonString(MaskPersonalData(queues.status().ToString())), "}");
-    return out;
+    json.Key("admin_error").String(MaskPersonalData(queues.status().ToString()));
+    return json.EndObject().Take();
   }
-  std::vector<std::string> items;
+  json.Key("queues").BeginArray();
   for (const v1::QueueSnapshot& q : queues->queues()) {
-    const std::string meets_target =
-        q.answered() == 0 ? "null" : (q.service_level() >= q.target_ratio() ? "true" : "false");
-    items.push_back(absl::StrCat(
-        "{\"name\":", JsonString(q.name()), ",\"queued\":", q.queued(),
-        ",\"offered\":", q.offered(), ",\"connected\":", q.connected(),
-        ",\"answered\":", q.answered(), ",\"service_level\":", JsonNumber(q.service_level()),
-        ",\"target_ratio\":", JsonNumber(q.target_ratio()),
-        ",\"target_seconds\":", JsonNumber(q.target_seconds()), ",\"meets_target\":", meets_target,
-        ",\"oldest_wait_seconds\":", JsonNumber(q.oldest_wait_seconds()),
-        ",\"abandoned\":", q.abandoned(), ",\"agents_available\":", q.agents_available(),
-        ",\"agents_eligible\":", q.agents_eligible(),
-        ",\"estimated_wait_seconds\":", JsonNumber(q.estimated_wait_seconds()), "}"));
+    json.BeginObject();
+    json.Key("name").String(q.name());
+    json.Key("queued").Number(q.queued());
+    json.Key("offered").Number(q.offered());
+    json.Key("connected").Number(q.connected());
+    json.Key("answered").Number(q.answered());
+    json.Key("service_level").Number(q.service_level());
+    json.Key("target_ratio").Number(q.target_ratio());
+    json.Key("target_seconds").Number(q.target_seconds());
+    json.Key("meets_target");
+    if (q.answered() == 0) {
+      json.Null();
+    } else {
+      json.Bool(q.service_level() >= q.target_ratio());
+    }
+    json.Key("oldest_wait_seconds").Number(q.oldest_wait_seconds());
+    json.Key("abandoned").Number(q.abandoned());
+    json.Key("agents_available").Number(q.agents_available());
+    json.Key("agents_eligible").Number(q.agents_eligible());
+    json.Key("estimated_wait_seconds").Number(q.estimated_wait_seconds());
+    json.EndObject();
   }
-  absl::StrAppend(&out, ",\"queues\":[", absl::StrJoin(items, ","), "]}");
-  return out;
+  json.EndArray();
+  return json.EndObject().Take();
 }
 
 }  // namespace ccr::load

@@ -4,14 +4,18 @@
 // 38 KiB), no allocation after construction, values up to 2^44 ns (4.9 h);
 // larger ones are recorded as 2^44 - 1.
 //
-//   LatencyHistogram h;
+//   HdrHistogram h;
 //   h.Record(1500);                       // ns
 //   uint64_t p99 = h.Percentile(99);      // ns, rounded up to its bucket
 //
-// AtomicLatencyHistogram records from many threads at once (relaxed atomic
-// adds, no lock) and hands out a LatencyHistogram snapshot.
-#ifndef CCR_TOOLS_CCLOAD_LATENCY_HISTOGRAM_H_
-#define CCR_TOOLS_CCLOAD_LATENCY_HISTOGRAM_H_
+// AtomicHdrHistogram records from many threads at once (relaxed atomic
+// adds, no lock) and hands out a HdrHistogram snapshot.
+//
+// For percentiles of a run with bounded error (ccload's report); not
+// metrics/histogram.h's LatencyHistogram, a Prometheus histogram over fixed
+// bucket bounds.
+#ifndef CCR_TOOLS_CCLOAD_HDR_HISTOGRAM_H_
+#define CCR_TOOLS_CCLOAD_HDR_HISTOGRAM_H_
 
 #include <array>
 #include <atomic>
@@ -35,10 +39,10 @@ uint64_t BucketLowest(size_t bucket);
 uint64_t BucketHighest(size_t bucket);
 }  // namespace histogram_internal
 
-class LatencyHistogram {
+class HdrHistogram {
  public:
   void Record(uint64_t value_ns);
-  void Merge(const LatencyHistogram& other);
+  void Merge(const HdrHistogram& other);
 
   uint64_t count() const { return count_; }
   uint64_t max() const { return max_; }  // exact
@@ -51,7 +55,7 @@ class LatencyHistogram {
   uint64_t Percentile(double percentile) const;
 
  private:
-  friend class AtomicLatencyHistogram;
+  friend class AtomicHdrHistogram;
   std::array<uint64_t, histogram_internal::kBucketCount> counts_{};
   uint64_t count_ = 0;
   uint64_t sum_ = 0;
@@ -62,10 +66,10 @@ class LatencyHistogram {
 // Thread-safe recording. Snapshot() taken while others record is a
 // consistent-enough view for a progress line; take the final one after the
 // recorders have stopped.
-class AtomicLatencyHistogram {
+class AtomicHdrHistogram {
  public:
   void Record(uint64_t value_ns);
-  LatencyHistogram Snapshot() const;
+  HdrHistogram Snapshot() const;
 
  private:
   std::array<std::atomic<uint64_t>, histogram_internal::kBucketCount> counts_{};
@@ -76,4 +80,4 @@ class AtomicLatencyHistogram {
 
 }  // namespace ccr::load
 
-#endif  // CCR_TOOLS_CCLOAD_LATENCY_HISTOGRAM_H_
+#endif  // CCR_TOOLS_CCLOAD_HDR_HISTOGRAM_H_

@@ -1,4 +1,4 @@
-#include "tools/ccload/latency_histogram.h"
+#include "tools/ccload/hdr_histogram.h"
 
 #include <algorithm>
 #include <bit>
@@ -34,7 +34,7 @@ using histogram_internal::BucketHighest;
 using histogram_internal::BucketOf;
 using histogram_internal::kBucketCount;
 
-void LatencyHistogram::Record(uint64_t value_ns) {
+void HdrHistogram::Record(uint64_t value_ns) {
   value_ns = std::min(value_ns, histogram_internal::kMaxValue);
   ++counts_[BucketOf(value_ns)];
   ++count_;
@@ -43,7 +43,7 @@ void LatencyHistogram::Record(uint64_t value_ns) {
   max_ = std::max(max_, value_ns);
 }
 
-void LatencyHistogram::Merge(const LatencyHistogram& other) {
+void HdrHistogram::Merge(const HdrHistogram& other) {
   for (size_t i = 0; i < kBucketCount; ++i) counts_[i] += other.counts_[i];
   count_ += other.count_;
   sum_ += other.sum_;
@@ -51,7 +51,7 @@ void LatencyHistogram::Merge(const LatencyHistogram& other) {
   max_ = std::max(max_, other.max_);
 }
 
-uint64_t LatencyHistogram::Percentile(double percentile) const {
+uint64_t HdrHistogram::Percentile(double percentile) const {
   if (count_ == 0) return 0;
   const double wanted = std::ceil(percentile / 100.0 * static_cast<double>(count_));
   const uint64_t rank = std::clamp<uint64_t>(static_cast<uint64_t>(wanted), 1, count_);
@@ -63,7 +63,7 @@ uint64_t LatencyHistogram::Percentile(double percentile) const {
   return max_;
 }
 
-void AtomicLatencyHistogram::Record(uint64_t value_ns) {
+void AtomicHdrHistogram::Record(uint64_t value_ns) {
   value_ns = std::min(value_ns, histogram_internal::kMaxValue);
   counts_[BucketOf(value_ns)].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(value_ns, std::memory_order_relaxed);
@@ -77,8 +77,8 @@ void AtomicLatencyHistogram::Record(uint64_t value_ns) {
   }
 }
 
-LatencyHistogram AtomicLatencyHistogram::Snapshot() const {
-  LatencyHistogram h;
+HdrHistogram AtomicHdrHistogram::Snapshot() const {
+  HdrHistogram h;
   for (size_t i = 0; i < kBucketCount; ++i) {
     h.counts_[i] = counts_[i].load(std::memory_order_relaxed);
     h.count_ += h.counts_[i];

@@ -1,4 +1,4 @@
-#include "tools/ccload/latency_histogram.h"
+#include "tools/ccload/hdr_histogram.h"
 
 #include <algorithm>
 #include <cmath>
@@ -25,7 +25,7 @@ uint64_t ExactPercentile(std::vector<uint64_t> values, double percentile) {
   return values[rank - 1];
 }
 
-TEST(LatencyHistogramBucketsTest, EveryValueFallsInsideItsBucketAndBucketsTile) {
+TEST(HdrHistogramBucketsTest, EveryValueFallsInsideItsBucketAndBucketsTile) {
   std::mt19937_64 rng(1);
   for (int i = 0; i < 200000; ++i) {
     const uint64_t v = rng() >> (rng() % 64);
@@ -41,8 +41,8 @@ TEST(LatencyHistogramBucketsTest, EveryValueFallsInsideItsBucketAndBucketsTile) 
   EXPECT_EQ(BucketHighest(kBucketCount - 1), kMaxValue);
 }
 
-TEST(LatencyHistogramTest, EmptyReportsZero) {
-  LatencyHistogram h;
+TEST(HdrHistogramTest, EmptyReportsZero) {
+  HdrHistogram h;
   EXPECT_EQ(h.count(), 0u);
   EXPECT_EQ(h.Percentile(50), 0u);
   EXPECT_EQ(h.Percentile(100), 0u);
@@ -50,8 +50,8 @@ TEST(LatencyHistogramTest, EmptyReportsZero) {
   EXPECT_EQ(h.max(), 0u);
 }
 
-TEST(LatencyHistogramTest, SmallValuesAreExact) {
-  LatencyHistogram h;
+TEST(HdrHistogramTest, SmallValuesAreExact) {
+  HdrHistogram h;
   for (uint64_t v = 1; v <= 100; ++v) h.Record(v);
   EXPECT_EQ(h.Percentile(50), 50u);
   EXPECT_EQ(h.Percentile(99), 99u);
@@ -62,7 +62,7 @@ TEST(LatencyHistogramTest, SmallValuesAreExact) {
 
 // Against the sorted-array model on random data of several shapes: never
 // below the exact percentile, at most 1/128 above it, never above the max.
-TEST(LatencyHistogramTest, PercentilesMatchSortedModelWithinOneBucket) {
+TEST(HdrHistogramTest, PercentilesMatchSortedModelWithinOneBucket) {
   std::mt19937_64 rng(42);
   std::lognormal_distribution<double> lognormal(std::log(200'000.0), 1.2);  // ~200 µs median
   std::exponential_distribution<double> exponential(1 / 50'000.0);
@@ -70,7 +70,7 @@ TEST(LatencyHistogramTest, PercentilesMatchSortedModelWithinOneBucket) {
   for (int shape = 0; shape < 3; ++shape) {
     for (int size : {1, 7, 1000, 100000}) {
       std::vector<uint64_t> values;
-      LatencyHistogram h;
+      HdrHistogram h;
       for (int i = 0; i < size; ++i) {
         const double d = shape == 0 ? lognormal(rng) : shape == 1 ? exponential(rng) : uniform(rng);
         const uint64_t v = static_cast<uint64_t>(d);
@@ -89,17 +89,17 @@ TEST(LatencyHistogramTest, PercentilesMatchSortedModelWithinOneBucket) {
   }
 }
 
-TEST(LatencyHistogramTest, HugeValuesClampIntoTheLastBucket) {
-  LatencyHistogram h;
+TEST(HdrHistogramTest, HugeValuesClampIntoTheLastBucket) {
+  HdrHistogram h;
   h.Record(UINT64_MAX);
   EXPECT_EQ(h.count(), 1u);
   EXPECT_EQ(h.max(), kMaxValue);
   EXPECT_EQ(h.Percentile(50), kMaxValue);
 }
 
-TEST(LatencyHistogramTest, MergeEqualsRecordingEverythingInOne) {
+TEST(HdrHistogramTest, MergeEqualsRecordingEverythingInOne) {
   std::mt19937_64 rng(3);
-  LatencyHistogram a, b, all;
+  HdrHistogram a, b, all;
   for (int i = 0; i < 10000; ++i) {
     const uint64_t v = rng() % 10'000'000;
     (i % 3 == 0 ? a : b).Record(v);
@@ -112,9 +112,9 @@ TEST(LatencyHistogramTest, MergeEqualsRecordingEverythingInOne) {
   for (double p : {50.0, 90.0, 99.0, 99.9}) EXPECT_EQ(a.Percentile(p), all.Percentile(p)) << p;
 }
 
-TEST(AtomicLatencyHistogramTest, ConcurrentRecordsAllArrive) {
-  AtomicLatencyHistogram atomic;
-  LatencyHistogram model;
+TEST(AtomicHdrHistogramTest, ConcurrentRecordsAllArrive) {
+  AtomicHdrHistogram atomic;
+  HdrHistogram model;
   std::vector<std::vector<uint64_t>> per_thread(4);
   std::mt19937_64 rng(9);
   for (auto& values : per_thread) {
@@ -128,7 +128,7 @@ TEST(AtomicLatencyHistogramTest, ConcurrentRecordsAllArrive) {
     });
   }
   for (auto& t : threads) t.join();
-  const LatencyHistogram snapshot = atomic.Snapshot();
+  const HdrHistogram snapshot = atomic.Snapshot();
   EXPECT_EQ(snapshot.count(), model.count());
   EXPECT_EQ(snapshot.max(), model.max());
   EXPECT_EQ(snapshot.min(), model.min());

@@ -6,8 +6,8 @@
 // Only the persistent facts are here: pools, buckets and counters that can be
 // recomputed from them are rebuilt on restore, and CheckInvariants() proves
 // the rebuilt router consistent before it is used.
-#ifndef CCROUTER_ROUTER_STATE_H_
-#define CCROUTER_ROUTER_STATE_H_
+#ifndef CCROUTER_ROUTER_ROUTER_STATE_H_
+#define CCROUTER_ROUTER_ROUTER_STATE_H_
 
 #include <cstdint>
 #include <optional>
@@ -113,4 +113,4 @@ struct RouterState {
 
 }  // namespace ccr
 
-#endif  // CCROUTER_ROUTER_STATE_H_
+#endif  // CCROUTER_ROUTER_ROUTER_STATE_H_

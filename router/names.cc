@@ -1,0 +1,80 @@
+// Names and ids as they appear on the wire and in logs: enum names, the
+// "c-42" / "o-7" id spellings and their strict parsers, and text truncation.
+#include <optional>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "router/router.h"
+#include "router/types.h"
+
+namespace ccr {
+
+const char* ChannelName(Channel c) {
+  static constexpr const char* kNames[] = {"voice",     "chat",  "email",
+                                           "messaging", "video", "callback"};
+  return kNames[static_cast<int>(c)];
+}
+
+const char* TierName(Tier t) {
+  static constexpr const char* kNames[] = {"standard", "silver", "gold", "vip"};
+  return kNames[static_cast<int>(t)];
+}
+
+const char* ContactStateName(ContactState s) {
+  static constexpr const char* kNames[] = {"scheduled", "queued",     "offered",   "connected",
+                                           "wrap_up",   "completed",  "abandoned", "expired",
+                                           "cancelled", "transferred"};
+  return kNames[static_cast<int>(s)];
+}
+
+const char* AgentStatusName(AgentStatus s) {
+  static constexpr const char* kNames[] = {"offline", "available", "not_ready",
+                                           "busy",    "wrap_up",   "resting"};
+  return kNames[static_cast<int>(s)];
+}
+
+const char* EventKindName(EventKind k) {
+  static constexpr const char* kNames[] = {
+      "queued",          "scheduled",        "offered",       "offer_withdrawn", "offer_rejected",
+      "offer_timed_out", "assigned",         "completed",     "wrap_up_done",    "abandoned",
+      "cancelled",       "expired",          "transferred",   "sla_breached",    "overflowed",
+      "escalated",       "supervisor_alert", "follow_up_due", "survey_due",      "agent_state",
+      "updated"};
+  return kNames[static_cast<int>(k)];
+}
+
+std::string ContactIdString(ContactId id) { return absl::StrCat("c-", id); }
+std::string OfferIdString(uint64_t id) { return absl::StrCat("o-", id); }
+
+namespace {
+// Only the canonical form parses: the prefix, then a decimal number without
+// sign, spaces or leading zeros ("c-01", "c-+1" and "c- 1" do not), so each
+// id has exactly one spelling and keys built from the text cannot alias.
+std::optional<uint64_t> ParsePrefixedId(absl::string_view s, absl::string_view prefix) {
+  if (s.substr(0, prefix.size()) != prefix) return std::nullopt;
+  const absl::string_view digits = s.substr(prefix.size());
+  if (digits.empty() || digits.size() > 20 || digits[0] == '0') return std::nullopt;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9') return std::nullopt;
+  }
+  uint64_t v = 0;
+  if (!absl::SimpleAtoi(digits, &v)) return std::nullopt;  // over 2^64 - 1
+  return v;
+}
+}  // namespace
+
+std::optional<ContactId> ParseContactId(absl::string_view s) { return ParsePrefixedId(s, "c-"); }
+
+std::string TruncateText(absl::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  static constexpr absl::string_view kMarker = "...[truncated]";
+  size_t keep = max_bytes > kMarker.size() ? max_bytes - kMarker.size() : 0;
+  // Back off to a character boundary: never split a UTF-8 sequence (protobuf
+  // refuses to serialize a string field that is not valid UTF-8).
+  while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+  return absl::StrCat(text.substr(0, keep), kMarker);
+}
+std::optional<uint64_t> ParseOfferId(absl::string_view s) { return ParsePrefixedId(s, "o-"); }
+
+}  // namespace ccr

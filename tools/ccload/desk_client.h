@@ -1,0 +1,208 @@
+// DeskClient: one simulated agent desktop on an AgentDesk.Connect stream
+// (gRPC callback API), driven by a DeskPolicy that says how the agent
+// behaves: the demo's random accept delays, rejects, handle times and
+// breaks (RandomDeskPolicy), or the benchmark's fixed delays
+// (FixedDelayDeskPolicy). Timed actions run on the shared Scheduler; a zero
+// delay acts at once. One process drives up to 100k of them.
+//
+//   Scheduler scheduler;
+//   RunCounters counters;
+//   DeskClient agent(*stub, login, std::make_unique<FixedDelayDeskPolicy>(delays),
+//                    scheduler, counters);
+//   agent.Start();                    // logs in; counters.agents_logged_in
+//   ...
+//   scheduler.Stop();                 // no more timed actions
+//   agent.Close();                    // half-close: the engine logs the agent out
+//   if (!agent.WaitDone(3s)) agent.Cancel();
+//
+// A broken stream is reopened with backoff (1 s doubling to 10 s) when the
+// policy says so; not after ABORTED (another desktop took the agent id over)
+// or a refused login, which would only repeat. Timed answers to a broken
+// stream's offers are dropped; completes and wrap-ups go to whatever stream
+// is open then (the contact is still the agent's after a reconnect).
+#ifndef CCR_TOOLS_CCLOAD_DESK_CLIENT_H_
+#define CCR_TOOLS_CCLOAD_DESK_CLIENT_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "ccrouter/v1/agent_desk.grpc.pb.h"
+#include "tools/ccload/agent_roster.h"
+#include "tools/ccload/run_counters.h"
+#include "tools/ccload/scheduler.h"
+
+namespace ccr::load {
+
+// The attribute holding a contact's intended send time (steady clock, ns).
+// The engine hands attributes to the agent with the offer, so submit ->
+// offer latency needs no map shared between gateway and agent.
+inline constexpr char kSentAtAttribute[] = "ccload_sent_ns";
+
+// How a simulated agent behaves. Called by one DeskClient under its lock:
+// an implementation needs no locking of its own and must not block.
+class DeskPolicy {
+ public:
+  using Duration = std::chrono::steady_clock::duration;
+  virtual ~DeskPolicy() = default;
+
+  // Offer -> the answer (Accept, or Reject when Rejects()).
+  virtual Duration AcceptDelay() = 0;
+  virtual bool Rejects() = 0;
+  // Accept -> Complete, and Complete -> WrapUpDone.
+  virtual Duration HandleTime(const ccrouter::v1::Offer& offer) = 0;
+  virtual Duration WrapUpTime() = 0;
+  virtual bool Resolved() = 0;
+  // Set NOT_READY by the engine (missed offers, a supervisor): back to
+  // AVAILABLE after this; nullopt: stay.
+  virtual std::optional<Duration> NotReadyPause() = 0;
+  // `server_interval_seconds`: what LoginOk asked for (0: not said).
+  virtual Duration HeartbeatInterval(double server_interval_seconds) = 0;
+  // Reopen a stream the engine or the network broke?
+  virtual bool Reconnects() = 0;
+};
+
+// The demo's agent: DeskBehaviour's random pacing (0.5-3 s to answer, ~5 %
+// rejects, the mix's handle times, 1-3 s wrap-up), back from not-ready after
+// 5 s, heartbeats as the engine asks, reconnects.
+class RandomDeskPolicy final : public DeskPolicy {
+ public:
+  explicit RandomDeskPolicy(DeskBehaviour behaviour) : behaviour_(std::move(behaviour)) {}
+  Duration AcceptDelay() override;
+  bool Rejects() override { return behaviour_.Rejects(); }
+  Duration HandleTime(const ccrouter::v1::Offer& offer) override;
+  Duration WrapUpTime() override;
+  bool Resolved() override { return behaviour_.Resolved(); }
+  std::optional<Duration> NotReadyPause() override;
+  Duration HeartbeatInterval(double server_interval_seconds) override;
+  bool Reconnects() override { return true; }
+
+ private:
+  DeskBehaviour behaviour_;
+};
+
+// The benchmark's agent: accepts every offer after a fixed delay, completes
+// (resolved) after a fixed handle time, wraps up after a fixed time;
+// heartbeats every 2 s; does not reconnect (a broken stream is an error of
+// the run).
+class FixedDelayDeskPolicy final : public DeskPolicy {
+ public:
+  struct Delays {
+    Duration accept{0};
+    Duration handle{0};
+    Duration wrap_up{0};
+  };
+  explicit FixedDelayDeskPolicy(Delays delays) : delays_(delays) {}
+  Duration AcceptDelay() override { return delays_.accept; }
+  bool Rejects() override { return false; }
+  Duration HandleTime(const ccrouter::v1::Offer&) override { return delays_.handle; }
+  Duration WrapUpTime() override { return delays_.wrap_up; }
+  bool Resolved() override { return true; }
+  std::optional<Duration> NotReadyPause() override { return std::nullopt; }
+  Duration HeartbeatInterval(double) override { return std::chrono::seconds(2); }
+  bool Reconnects() override { return false; }
+
+ private:
+  const Delays delays_;
+};
+
+// Told where a contact stands as the agents see it (the demo's customers
+// hang up on that). Called from gRPC and scheduler threads; must not block.
+class OfferObserver {
+ public:
+  virtual ~OfferObserver() = default;
+  virtual void Offered(const std::string& contact_id) = 0;
+  // Rejected, or withdrawn back to the queue (offer timeout, agent gone).
+  virtual void BackInQueue(const std::string& contact_id) = 0;
+  // Accepted, abandoned or cancelled: nothing left to wait for.
+  virtual void Settled(const std::string& contact_id) = 0;
+};
+
+class DeskClient {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Writes queued behind the one in flight on a stream; beyond it a write
+  // is dropped and counted as "AgentDesk write RESOURCE_EXHAUSTED".
+  static constexpr size_t kMaxQueuedWrites = 1024;
+
+  // `stub`, `scheduler`, `counters` and `observer` (may be null) outlive
+  // this.
+  DeskClient(ccrouter::v1::AgentDesk::Stub& stub, ccrouter::v1::Login login,
+             std::unique_ptr<DeskPolicy> policy, Scheduler& scheduler, RunCounters& counters,
+             OfferObserver* observer = nullptr);
+  // Closes, cancels after a second, waits for the stream's end.
+  // REQUIRES: the scheduler stopped (its actions refer to this).
+  ~DeskClient();
+  DeskClient(const DeskClient&) = delete;
+  DeskClient& operator=(const DeskClient&) = delete;
+
+  // Opens the stream and logs in.
+  void Start();
+  // Half-closes the open stream (the engine logs the agent out and ends it)
+  // and stops reconnecting.
+  void Close();
+  // Cancels the open stream (after Close, for one that does not end).
+  void Cancel();
+  // True once no stream is open and none will be (closed, or gave up).
+  bool Done();
+  bool WaitDone(Clock::duration timeout);
+
+  const std::string& agent_id() const { return login_.agent_id(); }
+
+ private:
+  class Session;
+
+  void StartSession();
+  // From a Session's gRPC threads.
+  void OnServerMessage(uint64_t session, const ccrouter::v1::ServerMessage& message);
+  void SessionEnded(uint64_t session, bool logged_in, const grpc::Status& status);
+
+  // Writes on the open stream. `session`: 0 for whichever is open, else only
+  // that one. `accepted_contact`: the message accepts it; a failed
+  // CommandResult for it cancels the follow-ups. False when nothing was
+  // written. Takes mu_.
+  bool Write(uint64_t session, ccrouter::v1::AgentMessage message,
+             const std::string* accepted_contact = nullptr);
+  void ScheduleHeartbeat(uint64_t session, Clock::duration interval);
+  void OnOffer(uint64_t session, const ccrouter::v1::Offer& offer);
+  void AnswerOffer(uint64_t session, const ccrouter::v1::Offer& offer);
+  void CompleteContact(const std::string& contact_id, bool complaint);
+  void OnResult(const ccrouter::v1::CommandResult& result);
+  // Runs `action` after `delay` on the scheduler, or now when `delay` is 0.
+  void AfterDelay(Clock::duration delay, std::function<void()> action);
+
+  ccrouter::v1::AgentDesk::Stub& stub_;
+  const ccrouter::v1::Login login_;
+  Scheduler& scheduler_;
+  RunCounters& counters_;
+  OfferObserver* const observer_;
+
+  std::mutex mu_;
+  std::condition_variable done_cv_;
+  const std::unique_ptr<DeskPolicy> policy_;         // GUARDED_BY(mu_)
+  Session* session_ = nullptr;                       // GUARDED_BY(mu_): the open stream's
+  uint64_t session_number_ = 0;                      // GUARDED_BY(mu_)
+  bool started_ = false;                             // GUARDED_BY(mu_)
+  bool closing_ = false;                             // GUARDED_BY(mu_)
+  bool done_ = false;                                // GUARDED_BY(mu_)
+  double backoff_seconds_ = 1;                       // GUARDED_BY(mu_)
+  uint64_t next_request_id_ = 0;                     // GUARDED_BY(mu_)
+  uint64_t heartbeat_sequence_ = 0;                  // GUARDED_BY(mu_)
+  std::set<std::string> pending_offers_;             // GUARDED_BY(mu_): offer ids
+  std::map<uint64_t, std::string> pending_accepts_;  // GUARDED_BY(mu_): request id -> contact
+  std::set<std::string> accepted_not_completed_;     // GUARDED_BY(mu_): contact ids
+  std::set<std::string> failed_accepts_;             // GUARDED_BY(mu_): contact ids
+};
+
+}  // namespace ccr::load
+
+#endif  // CCR_TOOLS_CCLOAD_DESK_CLIENT_H_
