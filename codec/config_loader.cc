@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "codec/json_text.h"
 #include "codec/wire.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -18,36 +19,6 @@
 namespace ccr {
 
 namespace {
-
-void AppendJsonString(std::string* out, absl::string_view s) {
-  out->push_back('"');
-  for (char ch : s) {
-    switch (ch) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        if (static_cast<unsigned char>(ch) < 0x20) {
-          absl::StrAppend(out, "\\u00", absl::Hex(static_cast<unsigned char>(ch), absl::kZeroPad2));
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 // Enum fields whose values may be written short: `channel: voice`.
 const char* EnumPrefix(absl::string_view key) {
@@ -105,7 +76,7 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, int depth
                                                          ": a mapping key must be a plain value"));
         }
         const std::string k = kv.first.Scalar();
-        AppendJsonString(out, k);
+        AppendJsonQuoted(out, k);
         out->push_back(':');
         if (absl::Status s = NodeToJson(kv.second, k, depth + 1, budget, out); !s.ok()) return s;
       }
@@ -126,7 +97,7 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, int depth
     case YAML::NodeType::Scalar: {
       const std::string& v = node.Scalar();
       if (node.Tag() == "!") {  // quoted: always a string
-        AppendJsonString(out, v);
+        AppendJsonQuoted(out, v);
         return absl::OkStatus();
       }
       if (v == "true" || v == "false") {
@@ -140,10 +111,10 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, int depth
       }
       if (const char* prefix = EnumPrefix(key);
           prefix != nullptr && !v.empty() && absl::AsciiStrToLower(v) == v) {
-        AppendJsonString(out, absl::StrCat(prefix, absl::AsciiStrToUpper(v)));
+        AppendJsonQuoted(out, absl::StrCat(prefix, absl::AsciiStrToUpper(v)));
         return absl::OkStatus();
       }
-      AppendJsonString(out, v);
+      AppendJsonQuoted(out, v);
       return absl::OkStatus();
     }
     case YAML::NodeType::Undefined:
@@ -231,16 +202,27 @@ absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
   return json;
 }
 
-absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
+absl::Status ParseYamlMessage(absl::string_view yaml, absl::string_view what,
+                              google::protobuf::Message* out) {
   absl::StatusOr<std::string> json = YamlToJson(yaml);
-  if (!json.ok()) return json.status();
-  v1::Config config;
+  if (!json.ok()) {
+    // YamlToJson speaks of the config; name the file being read instead.
+    absl::string_view message = json.status().message();
+    return absl::InvalidArgumentError(
+        absl::ConsumePrefix(&message, "config") ? absl::StrCat(what, message) : message);
+  }
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
-  auto status = google::protobuf::util::JsonStringToMessage(*json, &config, options);
+  auto status = google::protobuf::util::JsonStringToMessage(*json, out, options);
   if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("config: ", status.message().as_string()));
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", status.message().as_string()));
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
+  v1::Config config;
+  if (absl::Status s = ParseYamlMessage(yaml, "config", &config); !s.ok()) return s;
   return config;
 }
 

@@ -40,6 +40,13 @@ absl::StatusOr<std::string> YamlToJson(absl::string_view yaml);
 
 absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml);
 
+// Reads YAML into any message the way the config is read (YamlToJson, then
+// protobuf's JSON parser, which refuses unknown keys and mistyped values),
+// for every YAML file the project reads (ccsim's scenarios too). Errors
+// start with `what` (`scenario: (streams[0]) patiense: Cannot find field.`).
+absl::Status ParseYamlMessage(absl::string_view yaml, absl::string_view what,
+                              google::protobuf::Message* out);
+
 // Maps the wire config onto the router's, filling defaults for zero values.
 // The router validates the result (Router::Create / Reconfigure).
 RouterConfig ToRouterConfig(const v1::Config& config);

@@ -9,11 +9,13 @@
 #include <thread>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/strings/numbers.h"
+#include "absl/flags/flag.h"
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
+#include "codec/command_line.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
 #include "engine/auth.h"
@@ -38,46 +40,39 @@ constexpr char kUsage[] = R"(usage: ccrouterd [flags]
 
 The ccrouter contact-centre routing engine. Gateways submit contacts over gRPC
 (ContactIngest), agent desktops hold AgentDesk streams, operators use Admin.
-
-  --config FILE        YAML config (schema: proto/ccrouter/v1/config.proto).
-                       Default: the embedded config (deploy/config/default.yaml).
-  --listen HOST:PORT   gRPC address (default 127.0.0.1:7700; port 0 picks one).
-  --http-listen HOST:PORT
-                       /metrics, /healthz, /readyz (default 127.0.0.1:7701; 0 picks).
-  --http-max-connections N
-                       open HTTP connections at most (default 256); one more is
-                       closed at once and counted.
-  --data-dir DIR       where the journal and snapshots live (created if missing).
-                       Without it nothing survives a restart (a warning says so).
-  --fsync on|off       fdatasync every journal batch (default on). off is for
-                       tests and benchmarks only: a crash loses acknowledged work.
-  --recover-skip-corrupt
-                       start even when the journal is damaged before its tail,
-                       skipping (and logging) the damaged records.
-  --snapshot-every N   snapshot after N journalled commands (default 200000);
-                       also every 5 minutes when anything changed.
-  --log-level LEVEL    debug, info (default), warn or error.
-  --check-config       load and validate the config, print a summary, exit.
-  --list-metrics       print the metric catalogue (name, type, labels, help), exit.
-  --help               this text.
-
 The first log lines name the bound addresses (event=listening). SIGTERM or
 SIGINT drains and exits 0; SIGHUP reloads the config file.
+
+flags (`--name value` or `--name=value`):
 )";
 
-struct Flags {
-  std::string config;
-  std::string listen = "127.0.0.1:7700";
-  std::string http_listen = "127.0.0.1:7701";
-  std::string data_dir;
-  std::string log_level = "info";
-  bool check_config = false;
-  bool list_metrics = false;
-  bool fsync = true;
-  bool recover_skip_corrupt = false;
-  uint64_t snapshot_every = 200000;
-  size_t http_max_connections = 256;
-};
+}  // namespace
+
+ABSL_FLAG(std::string, config, "",
+          "FILE: YAML config (schema: proto/ccrouter/v1/config.proto). Empty: the embedded "
+          "config (deploy/config/default.yaml).");
+ABSL_FLAG(std::string, listen, "127.0.0.1:7700", "HOST:PORT: gRPC address (port 0 picks one).");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:7701",
+          "HOST:PORT: /metrics, /healthz, /readyz (port 0 picks one).");
+ABSL_FLAG(size_t, http_max_connections, 256,
+          "open HTTP connections at most; one more is closed at once and counted.");
+ABSL_FLAG(std::string, data_dir, "",
+          "DIR: where the journal and snapshots live (created if missing). Without it nothing "
+          "survives a restart (a warning says so).");
+ABSL_FLAG(ccr::OnOff, fsync, ccr::OnOff{},
+          "on|off: fdatasync every journal batch. off is for tests and benchmarks only: a crash "
+          "loses acknowledged work.");
+ABSL_FLAG(bool, recover_skip_corrupt, false,
+          "start even when the journal is damaged before its tail, skipping (and logging) the "
+          "damaged records.");
+ABSL_FLAG(uint64_t, snapshot_every, 200000,
+          "N: snapshot after N journalled commands; also every 5 minutes when anything changed.");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
+ABSL_FLAG(bool, check_config, false, "load and validate the config, print a summary, exit.");
+ABSL_FLAG(bool, list_metrics, false,
+          "print the metric catalogue (name, type, labels, help), exit.");
+
+namespace {
 
 // A /metrics scrape waits this long for the routing strand's figures, then
 // answers 503: a busy strand costs one scrape, never a hung connection.
@@ -126,148 +121,146 @@ void PrintMetricCatalogue() {
   }
 }
 
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "ccrouterd: %s\n(see ccrouterd --help)\n", message.c_str());
-  return 2;
+// A start-up step that failed. InvalidArgument is a mistake on the command
+// line (exit 2, with a pointer to --help); anything else exits 1.
+int ExitWith(const absl::Status& status) {
+  std::fprintf(stderr, "ccrouterd: %s\n", std::string(status.message()).c_str());
+  if (status.code() == absl::StatusCode::kInvalidArgument) {
+    std::fputs("(see ccrouterd --help)\n", stderr);
+    return 2;
+  }
+  return 1;
 }
 
-}  // namespace
+absl::Status UsageError(absl::string_view message) { return absl::InvalidArgumentError(message); }
+absl::Status StartError(absl::string_view message) {
+  return absl::FailedPreconditionError(message);
+}
 
-int main(int argc, char** argv) {
-  Flags flags;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&](std::string* out) -> bool {
-      if (i + 1 >= argc) return false;
-      *out = argv[++i];
-      return true;
-    };
-    if (arg == "--help" || arg == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (arg == "--check-config") {
-      flags.check_config = true;
-    } else if (arg == "--list-metrics") {
-      flags.list_metrics = true;
-    } else if (arg == "--recover-skip-corrupt") {
-      flags.recover_skip_corrupt = true;
-    } else if (arg == "--fsync") {
-      std::string v;
-      if (!value(&v) || (v != "on" && v != "off")) return UsageError("--fsync needs on or off");
-      flags.fsync = v == "on";
-    } else if (arg == "--snapshot-every") {
-      std::string v;
-      if (!value(&v) || !absl::SimpleAtoi(v, &flags.snapshot_every) || flags.snapshot_every == 0) {
-        return UsageError("--snapshot-every needs a positive number of commands");
-      }
-    } else if (arg == "--config") {
-      if (!value(&flags.config)) return UsageError("--config needs a FILE");
-    } else if (arg == "--listen") {
-      if (!value(&flags.listen)) return UsageError("--listen needs HOST:PORT");
-    } else if (arg == "--http-listen") {
-      if (!value(&flags.http_listen)) return UsageError("--http-listen needs HOST:PORT");
-    } else if (arg == "--http-max-connections") {
-      std::string v;
-      if (!value(&v) || !absl::SimpleAtoi(v, &flags.http_max_connections) ||
-          flags.http_max_connections == 0) {
-        return UsageError("--http-max-connections needs a positive number");
-      }
-    } else if (arg == "--data-dir") {
-      if (!value(&flags.data_dir)) return UsageError("--data-dir needs a DIR");
-    } else if (arg == "--log-level") {
-      if (!value(&flags.log_level)) return UsageError("--log-level needs a LEVEL");
-    } else {
-      return UsageError(absl::StrCat("unknown flag '", arg, "'"));
-    }
-  }
-  if (flags.list_metrics) {
-    PrintMetricCatalogue();
-    return 0;
-  }
-  ccr::LogLevel level;
-  if (!ccr::ParseLogLevel(flags.log_level, &level)) {
-    return UsageError("--log-level: want debug, info, warn or error");
-  }
-  ccr::SetLogLevel(level);
+struct Flags {
+  bool help = false;
+  std::string config;
+  std::string data_dir;
+  bool check_config = false;
+  bool list_metrics = false;
+  bool fsync = true;
+  bool recover_skip_corrupt = false;
+  uint64_t snapshot_every = 0;
+  size_t http_max_connections = 0;
+  ccr::LogLevel log_level = ccr::LogLevel::kInfo;
   std::string grpc_host, http_host;
   int grpc_port = 0, http_port = 0;
-  if (absl::Status s = ccr::ParseHostPort("--listen", flags.listen, &grpc_host, &grpc_port);
-      !s.ok()) {
-    return UsageError(std::string(s.message()));
-  }
-  if (absl::Status s =
-          ccr::ParseHostPort("--http-listen", flags.http_listen, &http_host, &http_port);
-      !s.ok()) {
-    return UsageError(std::string(s.message()));
-  }
 
-  // A journal write past a file-size limit must fail with EFBIG (and be
-  // refused like a full disk), not kill the process.
-  ::signal(SIGXFSZ, SIG_IGN);
-  RaiseFileLimit();
+  // Where the config came from, for messages.
+  std::string config_source() const { return config.empty() ? "embedded config" : config; }
+};
 
-  std::string yaml(ccr::DefaultConfigYaml());
+// Reads and checks the command line: every value a flag takes is valid after.
+absl::StatusOr<Flags> ReadFlags(int argc, char** argv) {
+  absl::StatusOr<ccr::CommandLine> line = ccr::ParseCommandLine(argc, argv);
+  if (!line.ok()) return UsageError(line.status().message());
+  if (!line->positional.empty()) {
+    return UsageError(absl::StrCat("unexpected argument '", line->positional[0], "'"));
+  }
+  Flags flags;
+  flags.help = line->help;
+  flags.config = absl::GetFlag(FLAGS_config);
+  flags.data_dir = absl::GetFlag(FLAGS_data_dir);
+  flags.check_config = absl::GetFlag(FLAGS_check_config);
+  flags.list_metrics = absl::GetFlag(FLAGS_list_metrics);
+  flags.fsync = absl::GetFlag(FLAGS_fsync).on;
+  flags.recover_skip_corrupt = absl::GetFlag(FLAGS_recover_skip_corrupt);
+  flags.snapshot_every = absl::GetFlag(FLAGS_snapshot_every);
+  if (flags.snapshot_every == 0) {
+    return UsageError("--snapshot-every needs a positive number of commands");
+  }
+  flags.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
+  if (flags.http_max_connections == 0) {
+    return UsageError("--http-max-connections needs a positive number");
+  }
+  if (!ccr::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &flags.log_level)) {
+    return UsageError("--log-level: want debug, info, warn or error");
+  }
+  if (absl::Status s = ccr::ParseHostPort("--listen", absl::GetFlag(FLAGS_listen), &flags.grpc_host,
+                                          &flags.grpc_port);
+      !s.ok()) {
+    return UsageError(s.message());
+  }
+  if (absl::Status s = ccr::ParseHostPort("--http-listen", absl::GetFlag(FLAGS_http_listen),
+                                          &flags.http_host, &flags.http_port);
+      !s.ok()) {
+    return UsageError(s.message());
+  }
+  return flags;
+}
+
+struct LoadedConfig {
+  std::string yaml;
+  ccr::v1::Config wire;
+  ccr::RouterConfig router;
+};
+
+// The --config file, or the embedded config, loaded and validated.
+absl::StatusOr<LoadedConfig> LoadConfig(const Flags& flags) {
+  LoadedConfig loaded;
+  loaded.yaml = std::string(ccr::DefaultConfigYaml());
   if (!flags.config.empty()) {
     absl::StatusOr<std::string> text = ccr::ReadFile(flags.config, ccr::kMaxConfigYamlBytes);
     if (!text.ok()) return UsageError(absl::StrCat("--config: ", text.status().message()));
-    yaml = std::move(*text);
+    loaded.yaml = std::move(*text);
   }
-  ccr::v1::Config wire;
-  absl::StatusOr<ccr::RouterConfig> config = ccr::LoadRouterConfig(yaml, &wire);
+  absl::StatusOr<ccr::RouterConfig> config = ccr::LoadRouterConfig(loaded.yaml, &loaded.wire);
   if (!config.ok()) {
-    std::fprintf(stderr, "ccrouterd: %s: %s\n",
-                 flags.config.empty() ? "embedded config" : flags.config.c_str(),
-                 std::string(config.status().message()).c_str());
-    return 1;
+    return StartError(absl::StrCat(flags.config_source(), ": ", config.status().message()));
   }
-  if (flags.check_config) {
-    std::vector<std::string> names;
-    for (const auto& q : config->queues) names.push_back(q.name);
-    std::printf("config ok: %zu queues (%s)\n", names.size(), absl::StrJoin(names, ", ").c_str());
-    return 0;
-  }
-  // Held until exit, taken before recovery reads anything: one engine per
-  // journal (engine/journal/data_dir_lock.h).
-  std::optional<ccr::DataDirLock> data_dir_lock;
-  if (!flags.data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(flags.data_dir, ec);
-    if (ec) return UsageError(absl::StrCat("--data-dir: ", ec.message()));
-    absl::StatusOr<ccr::DataDirLock> lock = ccr::DataDirLock::Acquire(flags.data_dir);
-    if (!lock.ok()) {
-      std::fprintf(stderr, "ccrouterd: %s\n", std::string(lock.status().message()).c_str());
-      return 1;
-    }
-    data_dir_lock.emplace(*std::move(lock));
-  }
+  loaded.router = *std::move(config);
+  return loaded;
+}
 
-  // The gRPC port: TLS from the config, or plaintext only when it says so.
+// Held until exit, taken before recovery reads anything: one engine per
+// journal (engine/journal/data_dir_lock.h). None without --data-dir.
+absl::StatusOr<std::optional<ccr::DataDirLock>> LockDataDir(const Flags& flags) {
+  if (flags.data_dir.empty()) return std::nullopt;
+  std::error_code ec;
+  std::filesystem::create_directories(flags.data_dir, ec);
+  if (ec) return UsageError(absl::StrCat("--data-dir: ", ec.message()));
+  absl::StatusOr<ccr::DataDirLock> lock = ccr::DataDirLock::Acquire(flags.data_dir);
+  if (!lock.ok()) return StartError(lock.status().message());
+  return std::optional<ccr::DataDirLock>(*std::move(lock));
+}
+
+struct GrpcCredentials {
   std::shared_ptr<grpc::ServerCredentials> credentials;
-  bool credentials_are_tls = false;
-  const bool client_ca_set = !wire.tls().client_ca_file().empty();
-  if (!wire.tls().cert_file().empty() || !wire.tls().key_file().empty() || client_ca_set) {
-    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls = ccr::TlsCredentials(wire.tls());
-    if (!tls.ok()) return UsageError(std::string(tls.status().message()));
-    credentials = *std::move(tls);
-    credentials_are_tls = true;
-  } else if (wire.plaintext()) {
-    credentials = grpc::InsecureServerCredentials();
-  } else {
-    std::fprintf(stderr,
-                 "ccrouterd: %s: tls: set tls.cert_file and tls.key_file, or `plaintext: true` to "
-                 "serve without TLS\n",
-                 flags.config.empty() ? "embedded config" : flags.config.c_str());
-    return 1;
-  }
+  bool tls = false;
+};
 
-  ccr::metrics::MetricsRegistry metrics(CCR_VERSION);
-  ccr::Authenticator auth(&metrics);
+// The gRPC port: TLS from the config, or plaintext only when it says so.
+absl::StatusOr<GrpcCredentials> CredentialsFromConfig(const Flags& flags,
+                                                      const ccr::v1::Config& wire) {
+  GrpcCredentials out;
+  if (!wire.tls().cert_file().empty() || !wire.tls().key_file().empty() ||
+      !wire.tls().client_ca_file().empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls = ccr::TlsCredentials(wire.tls());
+    if (!tls.ok()) return UsageError(tls.status().message());
+    out.credentials = *std::move(tls);
+    out.tls = true;
+  } else if (wire.plaintext()) {
+    out.credentials = grpc::InsecureServerCredentials();
+  } else {
+    return StartError(absl::StrCat(flags.config_source(),
+                                   ": tls: set tls.cert_file and tls.key_file, or `plaintext: "
+                                   "true` to serve without TLS"));
+  }
+  return out;
+}
+
+// The auth policy of the config, set on `auth`.
+absl::Status ConfigureAuth(const Flags& flags, const ccr::v1::Config& wire,
+                           ccr::Authenticator& auth) {
+  const bool client_ca_set = !wire.tls().client_ca_file().empty();
   absl::StatusOr<ccr::AuthPolicy> policy = ccr::LoadAuthPolicy(wire.auth(), client_ca_set);
   if (!policy.ok()) {
-    std::fprintf(stderr, "ccrouterd: %s: %s\n",
-                 flags.config.empty() ? "embedded config" : flags.config.c_str(),
-                 std::string(policy.status().message()).c_str());
-    return 1;
+    return StartError(absl::StrCat(flags.config_source(), ": ", policy.status().message()));
   }
   if (policy->open) {
     // Started open with or without `auth.open: true` (the embedded default
@@ -280,9 +273,13 @@ int main(int argc, char** argv) {
                    ccr::LogLevel::kWarn);
   }
   auth.SetPolicy(*std::move(policy));
+  return absl::OkStatus();
+}
+
+// The engine's options from the config's limits (zero: the engine's default).
+ccr::EngineOptions EngineOptionsFromConfig(const Flags& flags, const ccr::v1::Config& wire) {
   ccr::EngineOptions options;
-  options.auth = &auth;
-  options.tls_client_ca_set = client_ca_set;
+  options.tls_client_ca_set = !wire.tls().client_ca_file().empty();
   if (wire.limits().submit_stream_messages_per_second() > 0) {
     options.submit_stream_messages_per_second = wire.limits().submit_stream_messages_per_second();
   }
@@ -304,7 +301,6 @@ int main(int argc, char** argv) {
   }
   options.config_path = flags.config;
   options.start_config = wire;
-  options.metrics = &metrics;
   if (wire.max_strand_backlog() > 0) options.max_backlog = wire.max_strand_backlog();
   // Desktops keep a tenth above the bound, so agents work through a submit flood.
   options.agent_backlog_reserve = std::max<size_t>(1, options.max_backlog / 10);
@@ -317,43 +313,179 @@ int main(int argc, char** argv) {
   if (wire.heartbeat_missed_limit() > 0) {
     options.heartbeat_missed_limit = wire.heartbeat_missed_limit();
   }
-  ccr::Recovered recovered;
+  return options;
+}
+
+// The state in --data-dir's journal and snapshots (nothing without it, said
+// loudly), and the journal's options in `options`.
+absl::StatusOr<ccr::Recovered> RecoverFromDataDir(const Flags& flags, ccr::EngineOptions& options) {
   if (flags.data_dir.empty()) {
     ccr::LogAlways("no_journal",
                    {{"warning",
                      "no --data-dir: contacts and agent state do not survive a "
                      "restart; never run production like this"}},
                    ccr::LogLevel::kWarn);
-  } else {
-    options.journal.dir = flags.data_dir;
-    options.journal.fsync = flags.fsync;
-    options.snapshot_every_commands = flags.snapshot_every;
-    if (!flags.fsync) {
-      ccr::LogAlways("fsync_off",
-                     {{"warning",
-                       "--fsync=off: acknowledged contacts are lost if the machine "
-                       "crashes; for tests and benchmarks only"}},
-                     ccr::LogLevel::kWarn);
-    }
-    absl::StatusOr<ccr::Recovered> r = ccr::Recover({flags.data_dir, flags.recover_skip_corrupt});
-    if (!r.ok()) {
-      std::fprintf(stderr, "ccrouterd: recovery failed: %s\n",
-                   std::string(r.status().message()).c_str());
-      return 1;
-    }
-    for (const std::string& d : r->report.dropped) {
-      ccr::LogAlways("recovery_dropped", {{"what", d}}, ccr::LogLevel::kWarn);
-    }
-    ccr::LogAlways("recovered",
-                   {{"snapshot", r->report.snapshot_file},
-                    {"snapshot_index", absl::StrCat(r->report.snapshot_index)},
-                    {"records_replayed", absl::StrCat(r->report.records_replayed)},
-                    {"segments", absl::StrCat(r->report.segments_read)},
-                    {"bytes", absl::StrCat(r->report.bytes_read)},
-                    {"live_contacts", absl::StrCat(r->router ? r->router->live_contacts() : 0)},
-                    {"elapsed_ms", absl::StrCat(absl::ToDoubleMilliseconds(r->report.elapsed))}});
-    recovered = std::move(*r);
+    return ccr::Recovered{};
   }
+  options.journal.dir = flags.data_dir;
+  options.journal.fsync = flags.fsync;
+  options.snapshot_every_commands = flags.snapshot_every;
+  if (!flags.fsync) {
+    ccr::LogAlways("fsync_off",
+                   {{"warning",
+                     "--fsync=off: acknowledged contacts are lost if the machine "
+                     "crashes; for tests and benchmarks only"}},
+                   ccr::LogLevel::kWarn);
+  }
+  absl::StatusOr<ccr::Recovered> r = ccr::Recover({flags.data_dir, flags.recover_skip_corrupt});
+  if (!r.ok()) return StartError(absl::StrCat("recovery failed: ", r.status().message()));
+  for (const std::string& d : r->report.dropped) {
+    ccr::LogAlways("recovery_dropped", {{"what", d}}, ccr::LogLevel::kWarn);
+  }
+  ccr::LogAlways("recovered",
+                 {{"snapshot", r->report.snapshot_file},
+                  {"snapshot_index", absl::StrCat(r->report.snapshot_index)},
+                  {"records_replayed", absl::StrCat(r->report.records_replayed)},
+                  {"segments", absl::StrCat(r->report.segments_read)},
+                  {"bytes", absl::StrCat(r->report.bytes_read)},
+                  {"live_contacts", absl::StrCat(r->router ? r->router->live_contacts() : 0)},
+                  {"elapsed_ms", absl::StrCat(absl::ToDoubleMilliseconds(r->report.elapsed))}});
+  return r;
+}
+
+// The gRPC server with the three services, listening; `bound_port` is the
+// port it got (the one asked for, or a free one for 0).
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
+    const Flags& flags, const GrpcCredentials& credentials,
+    const std::vector<grpc::Service*>& services, ccr::metrics::GrpcMetrics& grpc_metrics,
+    int* bound_port) {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  const std::string grpc_address = flags.grpc_host.find(':') != std::string::npos
+                                       ? absl::StrCat("[", flags.grpc_host, "]:", flags.grpc_port)
+                                       : absl::StrCat(flags.grpc_host, ":", flags.grpc_port);
+  builder.AddListeningPort(grpc_address, credentials.credentials, bound_port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(ccr::InputLimits::kMaxMessageBytes));
+  // Keepalive: a vanished desktop is noticed within seconds.
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+  {
+    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
+    creators.push_back(grpc_metrics.NewInterceptorFactory());
+    builder.experimental().SetInterceptorCreators(std::move(creators));
+  }
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || *bound_port == 0) {
+    return StartError(absl::StrCat("--listen: cannot listen on ", grpc_address));
+  }
+  return server;
+}
+
+// Answers /metrics, /healthz and /readyz on the HTTP thread (`http_io`).
+ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator& auth,
+                                         ccr::metrics::MetricsRegistry& metrics,
+                                         boost::asio::io_context& http_io) {
+  ccr::metrics::MetricsRegistry* registry = &metrics;
+  prometheus::Counter* scrape_timeouts = &metrics.Counter(ccr::metrics::kHttpScrapeTimeouts);
+  return [&engine, registry, &auth, &http_io, scrape_timeouts](const ccr::HttpRequest& request,
+                                                               ccr::HttpRespond respond) {
+    const std::string& path = request.path;
+    if (path == "/metrics") {
+      if (auth.metrics_require_token()) {
+        absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
+            request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
+        if (!who.ok()) {
+          return respond({who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
+                          "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")});
+        }
+      }
+      // The scrape sources read the live router, so the figures are
+      // collected on the strand; the text is made here, on the HTTP
+      // thread. Whichever comes first, the figures or the timeout, answers.
+      struct Scrape {
+        explicit Scrape(boost::asio::io_context& io) : timeout(io) {}
+        std::atomic<bool> answered{false};
+        boost::asio::steady_timer timeout;
+      };
+      auto scrape = std::make_shared<Scrape>(http_io);
+      scrape->timeout.expires_after(kScrapeTimeout);
+      scrape->timeout.async_wait([scrape, respond,
+                                  scrape_timeouts](const boost::system::error_code& ec) {
+        if (ec || scrape->answered.exchange(true)) return;
+        scrape_timeouts->Increment();
+        respond({503, "text/plain; charset=utf-8", "the routing strand is busy; scrape again\n"});
+      });
+      engine.Post([scrape, respond, registry, &http_io](ccr::Engine&) {
+        if (scrape->answered.load()) return;  // timed out already: spare the work
+        auto families =
+            std::make_shared<std::vector<prometheus::MetricFamily>>(registry->Collect());
+        boost::asio::post(http_io, [scrape, respond, families] {
+          if (scrape->answered.exchange(true)) return;
+          scrape->timeout.cancel();
+          respond({200, "text/plain; version=0.0.4; charset=utf-8",
+                   ccr::metrics::SerializeText(*families)});
+        });
+      });
+      return;
+    }
+    // Health answers from atomics, without the strand.
+    if (path == "/healthz") return respond({200, "text/plain; charset=utf-8", "ok\n"});
+    if (path == "/readyz") {
+      return respond(engine.draining()
+                         ? ccr::HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
+                         : ccr::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"});
+    }
+    respond({404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz\n"});
+  };
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::StatusOr<Flags> flags = ReadFlags(argc, argv);
+  if (!flags.ok()) return ExitWith(flags.status());
+  if (flags->help) {
+    std::fputs(kUsage, stdout);
+    std::fputs(ccr::FlagsHelp().c_str(), stdout);
+    return 0;
+  }
+  if (flags->list_metrics) {
+    PrintMetricCatalogue();
+    return 0;
+  }
+  ccr::SetLogLevel(flags->log_level);
+
+  // A journal write past a file-size limit must fail with EFBIG (and be
+  // refused like a full disk), not kill the process.
+  ::signal(SIGXFSZ, SIG_IGN);
+  RaiseFileLimit();
+
+  absl::StatusOr<LoadedConfig> config = LoadConfig(*flags);
+  if (!config.ok()) return ExitWith(config.status());
+  if (flags->check_config) {
+    std::vector<std::string> names;
+    for (const auto& q : config->router.queues) names.push_back(q.name);
+    std::printf("config ok: %zu queues (%s)\n", names.size(), absl::StrJoin(names, ", ").c_str());
+    return 0;
+  }
+  absl::StatusOr<std::optional<ccr::DataDirLock>> data_dir_lock = LockDataDir(*flags);
+  if (!data_dir_lock.ok()) return ExitWith(data_dir_lock.status());
+  absl::StatusOr<GrpcCredentials> credentials = CredentialsFromConfig(*flags, config->wire);
+  if (!credentials.ok()) return ExitWith(credentials.status());
+
+  ccr::metrics::MetricsRegistry metrics(CCR_VERSION);
+  ccr::Authenticator auth(&metrics);
+  if (absl::Status s = ConfigureAuth(*flags, config->wire, auth); !s.ok()) return ExitWith(s);
+  ccr::EngineOptions options = EngineOptionsFromConfig(*flags, config->wire);
+  options.auth = &auth;
+  options.metrics = &metrics;
+  absl::StatusOr<ccr::Recovered> recovered = RecoverFromDataDir(*flags, options);
+  if (!recovered.ok()) return ExitWith(recovered.status());
 
   // From here on a slow reader of stderr never stalls routing: lines queue for
   // a writer thread (dropped and counted when full), flushed at exit.
@@ -363,112 +495,32 @@ int main(int argc, char** argv) {
 
   boost::asio::io_context io(1);
   ccr::Engine engine(io, options);
-  if (absl::Status s = engine.Start(std::move(recovered), yaml); !s.ok()) {
-    std::fprintf(stderr, "ccrouterd: %s\n", std::string(s.message()).c_str());
-    return 1;
+  if (absl::Status s = engine.Start(*std::move(recovered), config->yaml); !s.ok()) {
+    return ExitWith(StartError(s.message()));
   }
   ccr::ContactIngestService ingest(engine, auth);
   ccr::AgentDeskService desk(engine, auth);
   ccr::AdminService admin(engine, auth);
-
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int bound_grpc_port = 0;
-  const std::string grpc_address = grpc_host.find(':') != std::string::npos
-                                       ? absl::StrCat("[", grpc_host, "]:", grpc_port)
-                                       : absl::StrCat(grpc_host, ":", grpc_port);
-  builder.AddListeningPort(grpc_address, credentials, &bound_grpc_port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(ccr::InputLimits::kMaxMessageBytes));
-  // Keepalive: a vanished desktop is noticed within seconds.
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
-  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
-  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
   ccr::metrics::GrpcMetrics grpc_metrics(metrics, ServedMethods());
-  {
-    std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> creators;
-    creators.push_back(grpc_metrics.NewInterceptorFactory());
-    builder.experimental().SetInterceptorCreators(std::move(creators));
-  }
-  builder.RegisterService(&ingest);
-  builder.RegisterService(&desk);
-  builder.RegisterService(&admin);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || bound_grpc_port == 0) {
-    std::fprintf(stderr, "ccrouterd: --listen: cannot listen on %s\n", grpc_address.c_str());
-    return 1;
-  }
+  int bound_grpc_port = 0;
+  absl::StatusOr<std::unique_ptr<grpc::Server>> started = StartGrpcServer(
+      *flags, *credentials, {&ingest, &desk, &admin}, grpc_metrics, &bound_grpc_port);
+  if (!started.ok()) return ExitWith(started.status());
+  std::unique_ptr<grpc::Server> server = *std::move(started);
 
   // HTTP runs on its own thread: a flood of connections or a slow scraper
   // never reaches the routing strand.
   boost::asio::io_context http_io(1);
   auto http_work = boost::asio::make_work_guard(http_io);
-  ccr::metrics::MetricsRegistry* registry = &metrics;
-  prometheus::Counter* scrape_timeouts = &metrics.Counter(ccr::metrics::kHttpScrapeTimeouts);
   ccr::HttpServerOptions http_options;
-  http_options.max_connections = flags.http_max_connections;
+  http_options.max_connections = flags->http_max_connections;
   http_options.metrics = &metrics;
-  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
-      http_io, http_host, http_port,
-      [&engine, registry, &auth, &http_io, scrape_timeouts](const ccr::HttpRequest& request,
-                                                            ccr::HttpRespond respond) {
-        const std::string& path = request.path;
-        if (path == "/metrics") {
-          if (auth.metrics_require_token()) {
-            absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
-                request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
-            if (!who.ok()) {
-              return respond(
-                  {who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
-                   "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")});
-            }
-          }
-          // The scrape sources read the live router, so the figures are
-          // collected on the strand; the text is made here, on the HTTP
-          // thread. Whichever comes first, the figures or the timeout, answers.
-          struct Scrape {
-            explicit Scrape(boost::asio::io_context& io) : timeout(io) {}
-            std::atomic<bool> answered{false};
-            boost::asio::steady_timer timeout;
-          };
-          auto scrape = std::make_shared<Scrape>(http_io);
-          scrape->timeout.expires_after(kScrapeTimeout);
-          scrape->timeout.async_wait(
-              [scrape, respond, scrape_timeouts](const boost::system::error_code& ec) {
-                if (ec || scrape->answered.exchange(true)) return;
-                scrape_timeouts->Increment();
-                respond({503, "text/plain; charset=utf-8",
-                         "the routing strand is busy; scrape again\n"});
-              });
-          engine.Post([scrape, respond, registry, &http_io](ccr::Engine&) {
-            if (scrape->answered.load()) return;  // timed out already: spare the work
-            auto families =
-                std::make_shared<std::vector<prometheus::MetricFamily>>(registry->Collect());
-            boost::asio::post(http_io, [scrape, respond, families] {
-              if (scrape->answered.exchange(true)) return;
-              scrape->timeout.cancel();
-              respond({200, "text/plain; version=0.0.4; charset=utf-8",
-                       ccr::metrics::SerializeText(*families)});
-            });
-          });
-          return;
-        }
-        // Health answers from atomics, without the strand.
-        if (path == "/healthz") return respond({200, "text/plain; charset=utf-8", "ok\n"});
-        if (path == "/readyz") {
-          return respond(engine.draining()
-                             ? ccr::HttpResponse{503, "text/plain; charset=utf-8", "draining\n"}
-                             : ccr::HttpResponse{200, "text/plain; charset=utf-8", "ready\n"});
-        }
-        respond({404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz\n"});
-      },
-      http_options);
+  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http =
+      ccr::HttpServer::Start(http_io, flags->http_host, flags->http_port,
+                             MetricsAndHealthHandler(engine, auth, metrics, http_io), http_options);
   if (!http.ok()) {
-    std::fprintf(stderr, "ccrouterd: %s\n", std::string(http.status().message()).c_str());
     server->Shutdown();
-    return 1;
+    return ExitWith(StartError(http.status().message()));
   }
   std::thread http_thread([&http_io] { http_io.run(); });
   absl::Cleanup stop_http = [&] {
@@ -507,12 +559,12 @@ int main(int argc, char** argv) {
       };
   signals.async_wait(on_signal);
 
-  ccr::LogAlways("listening", {{"grpc", absl::StrCat(grpc_host, ":", bound_grpc_port)},
-                               {"http", absl::StrCat(http_host, ":", (*http)->port())},
-                               {"tls", credentials_are_tls ? "on" : "off"},
-                               {"config", flags.config.empty() ? "embedded" : flags.config},
-                               {"queues", absl::StrCat(config->queues.size())},
-                               {"data_dir", flags.data_dir}});
+  ccr::LogAlways("listening", {{"grpc", absl::StrCat(flags->grpc_host, ":", bound_grpc_port)},
+                               {"http", absl::StrCat(flags->http_host, ":", (*http)->port())},
+                               {"tls", credentials->tls ? "on" : "off"},
+                               {"config", flags->config.empty() ? "embedded" : flags->config},
+                               {"queues", absl::StrCat(config->router.queues.size())},
+                               {"data_dir", flags->data_dir}});
 
   auto work = boost::asio::make_work_guard(io);
   io.run();

@@ -215,7 +215,11 @@ RouterConfig OneQueueConfig() {
   RouterConfig c;
   for (auto& ch : c.channels) ch.wrap_up = absl::Seconds(5);
   c.channels[static_cast<int>(Channel::kVoice)].exclusive = true;
-  QueueConfig voice{"voice_general", Channel::kVoice, {{"general", 1}}, absl::Seconds(20), 0.8};
+  QueueConfig voice;
+  voice.name = "voice_general";
+  voice.channel = Channel::kVoice;
+  voice.skills = {{"general", 1}};
+  voice.answer_within = absl::Seconds(20);
   voice.short_abandon = absl::Seconds(5);
   c.queues = {voice};
   c.fallback_queue = "voice_general";
@@ -288,7 +292,7 @@ TEST_F(RouterMetricsTest, CountsALifecycleByQueueChannelAndTier) {
   }
   ASSERT_NE(offer, 0u);
   ASSERT_TRUE(router_->Accept("al", offer, At(10)).ok());  // the VIP first
-  ASSERT_TRUE(router_->Complete("al", 1, Outcome{.resolved = true}, At(20)).ok());
+  ASSERT_TRUE(router_->Complete("al", 1, Outcome{true, "", 0, false}, At(20)).ok());
   ASSERT_TRUE(router_->WrapUpDone("al", 1, At(22)).ok());
   events = router_->TakeEvents();
   offer = 0;

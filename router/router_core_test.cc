@@ -17,6 +17,18 @@ namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
+// A queue with the given skills and answer target, every other field at its
+// default (aggregate initialisation would leave -Wmissing-field-initializers).
+QueueConfig Queue(std::string name, Channel channel, std::vector<SkillRequirement> skills,
+                  absl::Duration answer_within) {
+  QueueConfig q;
+  q.name = std::move(name);
+  q.channel = channel;
+  q.skills = std::move(skills);
+  q.answer_within = answer_within;
+  return q;
+}
+
 RouterConfig TestConfig() {
   RouterConfig c;
   c.default_language = "en";
@@ -26,21 +38,11 @@ RouterConfig TestConfig() {
   }
   c.channels[static_cast<int>(Channel::kVoice)].exclusive = true;
   c.channels[static_cast<int>(Channel::kChat)].agent_capacity = 3;
-  auto queue = [](const char* name, Channel channel, SkillRequirement skill,
-                  absl::Duration answer_within) {
-    QueueConfig q;
-    q.name = name;
-    q.channel = channel;
-    q.skills = {skill};
-    q.answer_within = answer_within;
-    q.target_ratio = 0.8;
-    return q;
-  };
-  QueueConfig general = queue("general", Channel::kVoice, {"general", 5}, absl::Seconds(20));
+  QueueConfig general = Queue("general", Channel::kVoice, {{"general", 5}}, absl::Seconds(20));
   general.overflow = {{absl::Seconds(30), 3, {}, false}, {absl::Seconds(90), 0, {}, true}};
-  QueueConfig billing = queue("billing", Channel::kVoice, {"billing", 5}, absl::Seconds(30));
+  QueueConfig billing = Queue("billing", Channel::kVoice, {{"billing", 5}}, absl::Seconds(30));
   billing.overflow = {{absl::Seconds(40), 0, {"general"}, false}};
-  QueueConfig chat = queue("chat", Channel::kChat, {"general", 2}, absl::Seconds(180));
+  QueueConfig chat = Queue("chat", Channel::kChat, {{"general", 2}}, absl::Seconds(180));
   c.queues = {general, billing, chat};
   c.fallback_queue = "general";
   c.reoffer_cooldown = absl::Seconds(10);

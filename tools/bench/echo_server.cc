@@ -17,7 +17,11 @@
 #include <mutex>
 #include <string>
 
+#include "absl/flags/flag.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
+#include "codec/command_line.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve on (port 0: a free one).");
 
 namespace {
 
@@ -113,16 +117,8 @@ class EchoIngest final : public v1::ContactIngest::CallbackService {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:0";
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--listen" && i + 1 < argc) {
-      listen = argv[++i];
-    } else {
-      std::fprintf(stderr, "usage: echo_server [--listen HOST:PORT]\n");
-      return 2;
-    }
-  }
+  ccr::ParseCommandLineOrExit(argc, argv, "echo_server", "usage: echo_server [flags]\n\nflags:\n");
+  const std::string listen = absl::GetFlag(FLAGS_listen);
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);

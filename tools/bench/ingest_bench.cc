@@ -18,12 +18,21 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
+#include "codec/command_line.h"
 #include "grpcpp/create_channel.h"
 
+ABSL_FLAG(std::string, server, "", "HOST:PORT of the ccrouterd to load (required).");
+ABSL_FLAG(int, streams, 4, "N: SubmitStream calls, each with a writer and a reader thread.");
+ABSL_FLAG(int, window, 64, "W: submits each stream keeps in flight.");
+ABSL_FLAG(double, seconds, 5, "S: how long to run.");
+
 namespace {
+
+constexpr char kUsage[] =
+    "usage: ingest_bench --server HOST:PORT [--streams N] [--window W] [--seconds S]\n\nflags:\n";
 
 namespace v1 = ::ccrouter::v1;
 using Clock = std::chrono::steady_clock;
@@ -96,34 +105,16 @@ StreamResult RunStream(const std::string& server, int id, int window, Clock::tim
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string server;
-  int streams = 4;
-  int window = 64;
-  double seconds = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string arg = argv[i];
-    const char* v = argv[i + 1];
-    bool ok = true;
-    if (arg == "--server") {
-      server = v;
-    } else if (arg == "--streams") {
-      ok = absl::SimpleAtoi(v, &streams) && streams > 0;
-    } else if (arg == "--window") {
-      ok = absl::SimpleAtoi(v, &window) && window > 0;
-    } else if (arg == "--seconds") {
-      ok = absl::SimpleAtod(v, &seconds) && seconds > 0;
-    } else {
-      ok = false;
-    }
-    if (!ok) {
-      std::fprintf(stderr, "ingest_bench: bad flag %s %s\n", arg.c_str(), v);
-      return 2;
-    }
-  }
-  if (server.empty()) {
+  ccr::ParseCommandLineOrExit(argc, argv, "ingest_bench", kUsage);
+  const std::string server = absl::GetFlag(FLAGS_server);
+  const int streams = absl::GetFlag(FLAGS_streams);
+  const int window = absl::GetFlag(FLAGS_window);
+  const double seconds = absl::GetFlag(FLAGS_seconds);
+  if (server.empty() || streams <= 0 || window <= 0 || seconds <= 0) {
     std::fprintf(stderr,
-                 "usage: ingest_bench --server HOST:PORT [--streams N] [--window W] "
-                 "[--seconds S]\n");
+                 "ingest_bench: --server is required; --streams, --window and --seconds need "
+                 "positive numbers\n%s%s",
+                 kUsage, ccr::FlagsHelp().c_str());
     return 2;
   }
   const auto start = Clock::now();

@@ -24,10 +24,13 @@
 #include <random>
 #include <string>
 
-#include "absl/strings/numbers.h"
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "codec/command_line.h"
 #include "router/router.h"
+
+ABSL_FLAG(size_t, contacts, 1'000'000, "N: contacts to queue.");
 
 namespace ccr {
 namespace {
@@ -78,16 +81,12 @@ size_t ResidentBytes() {
 }
 
 int Run(int argc, char** argv) {
-  size_t contacts = 1'000'000;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--contacts" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &contacts) &&
-        contacts > 0) {
-      ++i;
-    } else {
-      std::fprintf(stderr, "usage: queued_memory [--contacts N]\n");
-      return 2;
-    }
+  ParseCommandLineOrExit(argc, argv, "queued_memory",
+                         "usage: queued_memory [--contacts N]\n\nflags:\n");
+  const size_t contacts = absl::GetFlag(FLAGS_contacts);
+  if (contacts == 0) {
+    std::fprintf(stderr, "queued_memory: --contacts needs a positive number\n");
+    return 2;
   }
   auto router = Router::Create(MemoryConfig());
   if (!router.ok()) {

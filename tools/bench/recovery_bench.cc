@@ -19,10 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "ccrouter/v1/snapshot.pb.h"
+#include "codec/command_line.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
 #include "engine/apply.h"
@@ -32,7 +33,19 @@
 #include "engine/testing/random_commands.h"
 #include "router/router_state.h"
 
+ABSL_FLAG(uint64_t, commands, 1'000'000, "N: commands to journal.");
+ABSL_FLAG(uint64_t, snapshot_every, 0, "N: snapshot every N commands; 0: never.");
+ABSL_FLAG(int, runs, 3, "R: recoveries to time.");
+ABSL_FLAG(std::string, dir, "",
+          "DIR: an empty directory for the journal (default: a temporary one).");
+ABSL_FLAG(std::string, recover_only, "",
+          "DIR: an existing journal; time Recover() on it alone, for profilers.");
+
 namespace {
+
+constexpr char kUsage[] =
+    "usage: recovery_bench [--commands N] [--snapshot-every N] [--runs R] [--dir DIR]\n"
+    "       recovery_bench --recover-only DIR\n\nflags:\n";
 
 int Fail(const std::string& message) {
   std::fprintf(stderr, "recovery_bench: %s\n", message.c_str());
@@ -48,32 +61,13 @@ std::string Encoded(const ccr::Router& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  uint64_t commands = 1'000'000;
-  uint64_t snapshot_every = 0;
-  int runs = 3;
-  std::string dir;
-  std::string recover_only;  // an existing journal: time Recover() on it, nothing else
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const char* value = i + 1 < argc ? argv[i + 1] : "";
-    if (arg == "--commands" && absl::SimpleAtoi(value, &commands)) {
-      ++i;
-    } else if (arg == "--snapshot-every" && absl::SimpleAtoi(value, &snapshot_every)) {
-      ++i;
-    } else if (arg == "--runs" && absl::SimpleAtoi(value, &runs) && runs > 0) {
-      ++i;
-    } else if (arg == "--recover-only" && *value != '\0') {
-      recover_only = value;
-      ++i;
-    } else if (arg == "--dir" && *value != '\0') {
-      dir = value;
-      ++i;
-    } else {
-      return Fail(absl::StrCat("unknown or bad flag ", arg,
-                               "; usage: recovery_bench [--commands N] [--snapshot-every N] "
-                               "[--runs R] [--dir DIR]"));
-    }
-  }
+  ccr::ParseCommandLineOrExit(argc, argv, "recovery_bench", kUsage);
+  const uint64_t commands = absl::GetFlag(FLAGS_commands);
+  const uint64_t snapshot_every = absl::GetFlag(FLAGS_snapshot_every);
+  const int runs = absl::GetFlag(FLAGS_runs);
+  if (runs <= 0) return Fail("--runs needs a positive number");
+  std::string dir = absl::GetFlag(FLAGS_dir);
+  const std::string recover_only = absl::GetFlag(FLAGS_recover_only);
   if (!recover_only.empty()) {  // for profilers: only the part being measured
     const absl::Time start = absl::Now();
     absl::StatusOr<ccr::Recovered> recovered = ccr::Recover({recover_only});

@@ -22,7 +22,7 @@
 // The *Fixed cases run 10000 cycles from a fresh state, for callgrind.
 // Figures and the commands that reproduce them: BENCHMARKS.md.
 //
-//   router_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+//   router_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 //       --benchmark_min_time=0.2
 #include <benchmark/benchmark.h>
 

@@ -10,16 +10,18 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "codec/command_line.h"
 #include "codec/config_loader.h"
 #include "tools/ccsim/erlang.h"
 #include "tools/ccsim/journal_arrivals.h"
@@ -27,6 +29,28 @@
 #include "tools/ccsim/scenario.h"
 #include "tools/ccsim/simulator.h"
 #include "tools/ccsim/validation.h"
+
+ABSL_FLAG(std::string, scenario, "", "run: FILE, the scenario YAML (required).");
+ABSL_FLAG(std::string, config, "",
+          "run: FILE, the engine config YAML (default: the embedded one).");
+ABSL_FLAG(std::string, policy, "router",
+          "run: router, fifo_linear, fifo_longest_idle, fifo_round_robin, fifo_ring_all, or all.");
+ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt,
+          "run: the random seed (default: the scenario's); validate: the first row's (default 1).");
+ABSL_FLAG(bool, json, false, "print JSON instead of text.");
+ABSL_FLAG(std::string, svg, "", "run: FILE to write the service level over the day to.");
+ABSL_FLAG(std::string, replay_journal, "",
+          "run: DIR, a ccrouterd --data-dir whose submits are the arrivals.");
+ABSL_FLAG(std::optional<double>, rate, std::nullopt, "erlang: arrivals per hour (required).");
+ABSL_FLAG(std::optional<double>, aht, std::nullopt, "erlang: average handle seconds (required).");
+ABSL_FLAG(std::optional<int>, agents, std::nullopt, "erlang: agents (required).");
+ABSL_FLAG(std::optional<double>, target, std::nullopt,
+          "erlang: the service level's answer target in seconds (required).");
+ABSL_FLAG(double, patience, 0, "erlang: mean patience in seconds (Erlang A); 0: Erlang C.");
+ABSL_FLAG(double, contacts, 400000, "validate: measured contacts a row starts with.");
+ABSL_FLAG(double, max_contacts, 40e6, "validate: the longest a row is lengthened to.");
+ABSL_FLAG(double, target_se, 0.0025,
+          "validate: lengthen a row until the service level's standard error is this small.");
 
 namespace ccr::sim {
 namespace {
@@ -57,58 +81,16 @@ constexpr const char* kUsage = R"(usage:
       N measured contacts (default 400000) and is lengthened until the
       service level's standard error is at most RATIO (default 0.0025) or
       it reaches --max-contacts (default 40000000).
+
+flags (`--name value` or `--name=value`):
 )";
 
-struct Flags {
-  std::map<std::string, std::string> values;
-  std::vector<std::string> switches;
-};
-
-absl::StatusOr<Flags> ParseFlags(int argc, char** argv, int first,
-                                 const std::vector<std::string>& with_value,
-                                 const std::vector<std::string>& without_value) {
-  Flags flags;
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) return absl::InvalidArgumentError("unexpected argument " + arg);
-    std::string name = arg.substr(2), value;
-    const size_t eq = name.find('=');
-    const bool inline_value = eq != std::string::npos;
-    if (inline_value) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-    }
-    if (std::find(without_value.begin(), without_value.end(), name) != without_value.end()) {
-      if (inline_value) return absl::InvalidArgumentError("--" + name + " takes no value");
-      flags.switches.push_back(name);
-      continue;
-    }
-    if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
-      return absl::InvalidArgumentError("unknown flag --" + name);
-    }
-    if (!inline_value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError("--" + name + " needs a value");
-      value = argv[++i];
-    }
-    flags.values[name] = value;
-  }
-  return flags;
-}
-
-bool Has(const Flags& f, const std::string& name) {
-  return std::find(f.switches.begin(), f.switches.end(), name) != f.switches.end();
-}
-
-absl::Status Number(const Flags& f, const std::string& name, bool required, double* out) {
-  auto it = f.values.find(name);
-  if (it == f.values.end()) {
-    return required ? absl::InvalidArgumentError("--" + name + " is required") : absl::OkStatus();
-  }
-  if (!absl::SimpleAtod(it->second, out)) {
-    return absl::InvalidArgumentError("--" + name + ": not a number: " + it->second);
-  }
-  return absl::OkStatus();
-}
+// The flags each command takes (the others are refused).
+constexpr std::string_view kRunFlags[] = {"scenario", "config", "policy",        "seed",
+                                          "json",     "svg",    "replay-journal"};
+constexpr std::string_view kErlangFlags[] = {"rate", "aht", "agents", "target", "patience", "json"};
+constexpr std::string_view kValidateFlags[] = {"contacts", "max-contacts", "target-se", "seed",
+                                               "json"};
 
 // `code` kExitUsage also prints the usage, for mistakes on the command line.
 int Fail(const absl::Status& s, int code) {
@@ -123,58 +105,56 @@ int FailInput(const absl::Status& s) {
   return kExitUsage;
 }
 
-int RunErlang(int argc, char** argv) {
-  absl::StatusOr<Flags> flags =
-      ParseFlags(argc, argv, 2, {"rate", "aht", "agents", "target", "patience"}, {"json"});
-  if (!flags.ok()) return Fail(flags.status(), kExitUsage);
+int RunErlang() {
   ErlangInputs in;
-  double agents = 0;
-  for (absl::Status s :
-       {Number(*flags, "rate", true, &in.arrivals_per_hour),
-        Number(*flags, "aht", true, &in.handle_seconds), Number(*flags, "agents", true, &agents),
-        Number(*flags, "target", true, &in.target_seconds),
-        Number(*flags, "patience", false, &in.patience_seconds)}) {
-    if (!s.ok()) return Fail(s, kExitUsage);
+  for (const auto& [name, value] : {std::pair("--rate", absl::GetFlag(FLAGS_rate)),
+                                    std::pair("--aht", absl::GetFlag(FLAGS_aht)),
+                                    std::pair("--target", absl::GetFlag(FLAGS_target))}) {
+    if (!value.has_value()) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(name, " is required")), kExitUsage);
+    }
   }
-  if (agents != static_cast<int>(agents)) {
-    return Fail(absl::InvalidArgumentError("agents: must be a whole number"), kExitUsage);
+  if (!absl::GetFlag(FLAGS_agents).has_value()) {
+    return Fail(absl::InvalidArgumentError("--agents is required"), kExitUsage);
   }
-  in.agents = static_cast<int>(agents);
+  in.arrivals_per_hour = *absl::GetFlag(FLAGS_rate);
+  in.handle_seconds = *absl::GetFlag(FLAGS_aht);
+  in.target_seconds = *absl::GetFlag(FLAGS_target);
+  in.agents = *absl::GetFlag(FLAGS_agents);
+  in.patience_seconds = absl::GetFlag(FLAGS_patience);
   absl::StatusOr<ErlangPrediction> p = PredictErlang(in);
   if (!p.ok()) return Fail(p.status(), kExitUsage);
   absl::StatusOr<int> needed = AgentsNeeded(in, 0.8);
   if (!needed.ok()) return Fail(needed.status(), kExitFailed);
   const std::string out =
-      Has(*flags, "json") ? FormatErlangJson(*p, *needed) : FormatErlangText(in, *p, *needed);
+      absl::GetFlag(FLAGS_json) ? FormatErlangJson(*p, *needed) : FormatErlangText(in, *p, *needed);
   std::fputs(out.c_str(), stdout);
   return kExitOk;
 }
 
-int RunScenario(int argc, char** argv) {
-  absl::StatusOr<Flags> flags = ParseFlags(
-      argc, argv, 2, {"scenario", "config", "policy", "seed", "svg", "replay-journal"}, {"json"});
-  if (!flags.ok()) return Fail(flags.status(), kExitUsage);
-  if (!flags->values.contains("scenario")) {
+int RunScenario() {
+  const std::string scenario_file = absl::GetFlag(FLAGS_scenario);
+  if (scenario_file.empty()) {
     return Fail(absl::InvalidArgumentError("--scenario is required"), kExitUsage);
   }
-  absl::StatusOr<std::string> scenario_text = ReadFile(flags->values["scenario"]);
+  absl::StatusOr<std::string> scenario_text = ReadFile(scenario_file);
   if (!scenario_text.ok()) return FailInput(scenario_text.status());
   absl::StatusOr<Scenario> scenario = ParseScenarioYaml(*scenario_text);
   if (!scenario.ok()) {
-    return FailInput(absl::InvalidArgumentError(
-        absl::StrCat(flags->values["scenario"], ": ", scenario.status().message())));
+    return FailInput(
+        absl::InvalidArgumentError(absl::StrCat(scenario_file, ": ", scenario.status().message())));
   }
   std::string config_text(DefaultConfigYaml());
-  if (flags->values.contains("config")) {
-    absl::StatusOr<std::string> text = ReadFile(flags->values["config"]);
+  if (const std::string config_file = absl::GetFlag(FLAGS_config); !config_file.empty()) {
+    absl::StatusOr<std::string> text = ReadFile(config_file);
     if (!text.ok()) return FailInput(text.status());
     config_text = *text;
   }
   absl::StatusOr<RouterConfig> config = LoadRouterConfig(config_text);
   if (!config.ok()) return FailInput(config.status());
-  if (flags->values.contains("replay-journal")) {
+  if (const std::string journal_dir = absl::GetFlag(FLAGS_replay_journal); !journal_dir.empty()) {
     absl::StatusOr<std::vector<RecordedContact>> recorded =
-        ReadJournalArrivals(flags->values["replay-journal"], *config);
+        ReadJournalArrivals(journal_dir, *config);
     if (!recorded.ok()) return FailInput(recorded.status());
     if (recorded->empty()) {
       return FailInput(absl::NotFoundError("--replay-journal: the journal has no submits"));
@@ -182,19 +162,15 @@ int RunScenario(int argc, char** argv) {
     UseRecordedArrivals(std::move(*recorded), *config, &*scenario);
   }
   if (absl::Status s = CheckScenario(*scenario, *config); !s.ok()) return FailInput(s);
-  double seed = 0;
-  if (absl::Status s = Number(*flags, "seed", false, &seed); !s.ok()) return Fail(s, kExitUsage);
-  if (flags->values.contains("seed")) scenario->seed = static_cast<uint64_t>(seed);
+  if (absl::GetFlag(FLAGS_seed).has_value()) scenario->seed = *absl::GetFlag(FLAGS_seed);
 
   std::vector<Policy> policies = {Policy::kRouter};
-  if (flags->values.contains("policy")) {
-    if (flags->values["policy"] == "all") {
-      policies = AllPolicies();
-    } else {
-      absl::StatusOr<Policy> p = ParsePolicy(flags->values["policy"]);
-      if (!p.ok()) return Fail(p.status(), kExitUsage);
-      policies = {*p};
-    }
+  if (absl::GetFlag(FLAGS_policy) == "all") {
+    policies = AllPolicies();
+  } else {
+    absl::StatusOr<Policy> p = ParsePolicy(absl::GetFlag(FLAGS_policy));
+    if (!p.ok()) return Fail(p.status(), kExitUsage);
+    policies = {*p};
   }
   const std::vector<ContactPlan> plan = PlanContacts(*scenario, *config);
   std::vector<SimulationReport> reports;
@@ -203,31 +179,24 @@ int RunScenario(int argc, char** argv) {
     if (!r.ok()) return Fail(r.status(), kExitFailed);
     reports.push_back(std::move(*r));
   }
-  const std::string out = Has(*flags, "json") ? FormatJson(reports) : FormatText(reports);
+  const std::string out = absl::GetFlag(FLAGS_json) ? FormatJson(reports) : FormatText(reports);
   std::fputs(out.c_str(), stdout);
-  if (flags->values.contains("svg")) {
-    std::ofstream svg(flags->values["svg"]);
+  if (const std::string svg_file = absl::GetFlag(FLAGS_svg); !svg_file.empty()) {
+    std::ofstream svg(svg_file);
     svg << RenderServiceLevelSvg(reports);
     if (!svg) {
-      return Fail(absl::UnavailableError("--svg: cannot write " + flags->values["svg"]),
-                  kExitFailed);
+      return Fail(absl::UnavailableError("--svg: cannot write " + svg_file), kExitFailed);
     }
   }
   return kExitOk;
 }
 
-int RunValidate(int argc, char** argv) {
-  absl::StatusOr<Flags> flags =
-      ParseFlags(argc, argv, 2, {"contacts", "max-contacts", "target-se", "seed"}, {"json"});
-  if (!flags.ok()) return Fail(flags.status(), kExitUsage);
-  double contacts = 400000, max_contacts = 40e6, target_se = 0.0025, seed = 1;
-  for (absl::Status s :
-       {Number(*flags, "contacts", false, &contacts),
-        Number(*flags, "max-contacts", false, &max_contacts),
-        Number(*flags, "target-se", false, &target_se), Number(*flags, "seed", false, &seed)}) {
-    if (!s.ok()) return Fail(s, kExitUsage);
-  }
-  const bool json = Has(*flags, "json");
+int RunValidate() {
+  const double contacts = absl::GetFlag(FLAGS_contacts);
+  const double max_contacts = absl::GetFlag(FLAGS_max_contacts);
+  const double target_se = absl::GetFlag(FLAGS_target_se);
+  const uint64_t seed = absl::GetFlag(FLAGS_seed).value_or(1);
+  const bool json = absl::GetFlag(FLAGS_json);
   if (!json) {
     std::printf(
         "M/M/n through ccr::Router, simulated vs Erlang C (no patience) / Erlang A (exponential "
@@ -247,31 +216,16 @@ int RunValidate(int argc, char** argv) {
     double n = contacts;
     absl::StatusOr<ValidationResult> r;
     for (;;) {
-      r = RunValidationCase(c, n, static_cast<uint64_t>(seed) + i);
+      r = RunValidationCase(c, n, seed + i);
       if (!r.ok()) return Fail(r.status(), kExitFailed);
       if (r->service_level_se <= target_se || n >= max_contacts) break;
       n = std::min(max_contacts, n * 1.3 * std::pow(r->service_level_se / target_se, 2));
     }
-    const double diff = r->service_level - r->predicted.service_level;
-    if (std::abs(diff) > 0.01) ++outside;
+    if (std::abs(r->service_level - r->predicted.service_level) > 0.01) ++outside;
     if (json) {
-      rows.push_back(absl::StrFormat(
-          "{\"agents\": %d, \"load_per_agent\": %.2f, \"patience_seconds\": %.0f, "
-          "\"service_level\": %.5f, \"service_level_se\": %.5f, \"predicted_service_level\": "
-          "%.5f, \"asa_seconds\": %.4f, \"asa_se\": %.4f, \"predicted_asa_seconds\": %.4f, "
-          "\"abandon_ratio\": %.5f, \"predicted_abandon_ratio\": %.5f, \"contacts\": %d}",
-          c.agents, c.load_per_agent, c.patience_seconds, r->service_level, r->service_level_se,
-          r->predicted.service_level, r->asa_seconds, r->asa_se, r->predicted.asa_seconds,
-          r->abandon_ratio, r->predicted.abandon_ratio, r->contacts));
+      rows.push_back(ValidationRowJson(*r));
     } else {
-      std::printf(
-          "%6d %4.0f%% %8s | %7.2f%% %7.2f%% %+6.2f %5.2f | %8.2f %8.2f %6.2f | %6.2f%% %6.2f%% | "
-          "%9d %5.1fs\n",
-          c.agents, 100 * c.load_per_agent,
-          c.patience_seconds > 0 ? absl::StrFormat("%.0fs", c.patience_seconds).c_str() : "-",
-          100 * r->service_level, 100 * r->predicted.service_level, 100 * diff,
-          100 * r->service_level_se, r->asa_seconds, r->predicted.asa_seconds, r->asa_se,
-          100 * r->abandon_ratio, 100 * r->predicted.abandon_ratio, r->contacts, r->wall_seconds);
+      std::fputs(ValidationRowText(*r).c_str(), stdout);
       std::fflush(stdout);
     }
   }
@@ -289,19 +243,43 @@ int RunValidate(int argc, char** argv) {
 int Main(int argc, char** argv) {
   if (argc < 2) {
     std::fputs(kUsage, stderr);
+    std::fputs(FlagsHelp().c_str(), stderr);
     return kExitUsage;
   }
   const std::string command = argv[1];
-  if (command == "run") return RunScenario(argc, argv);
-  if (command == "erlang") return RunErlang(argc, argv);
-  if (command == "validate") return RunValidate(argc, argv);
-  if (command == "--help" || command == "help") {
+  if (command == "--help" || command == "-h" || command == "help") {
     std::fputs(kUsage, stdout);
+    std::fputs(FlagsHelp().c_str(), stdout);
     return kExitOk;
   }
-  std::fprintf(stderr, "ccsim: unknown command '%s'\n", command.c_str());
-  std::fputs(kUsage, stderr);
-  return kExitUsage;
+  absl::Span<const std::string_view> accepted;
+  int (*run)() = nullptr;
+  if (command == "run") {
+    accepted = kRunFlags;
+    run = RunScenario;
+  } else if (command == "erlang") {
+    accepted = kErlangFlags;
+    run = RunErlang;
+  } else if (command == "validate") {
+    accepted = kValidateFlags;
+    run = RunValidate;
+  } else {
+    std::fprintf(stderr, "ccsim: unknown command '%s'\n", command.c_str());
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  absl::StatusOr<CommandLine> line = ParseCommandLine(argc, argv, 2, accepted);
+  if (!line.ok()) return Fail(line.status(), kExitUsage);
+  if (line->help) {
+    std::fputs(kUsage, stdout);
+    std::fputs(FlagsHelp(accepted).c_str(), stdout);
+    return kExitOk;
+  }
+  if (!line->positional.empty()) {
+    return Fail(absl::InvalidArgumentError("unexpected argument " + line->positional[0]),
+                kExitUsage);
+  }
+  return run();
 }
 
 }  // namespace ccr::sim

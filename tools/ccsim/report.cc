@@ -5,25 +5,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "codec/json_text.h"
 
 namespace ccr::sim {
 
 namespace {
-
-std::string JsonString(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      absl::StrAppendFormat(&out, "\\u%04x", c);
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // JSON has no infinity or NaN: those become null.
 std::string JsonNumber(double v) {
@@ -44,7 +30,7 @@ std::string TallyJson(const ServiceTally& t) {
 std::string GroupsJson(const std::vector<GroupReport>& groups, bool with_target) {
   std::vector<std::string> items;
   for (const GroupReport& g : groups) {
-    std::string item = absl::StrCat("{\"name\": ", JsonString(g.name));
+    std::string item = absl::StrCat("{\"name\": ", JsonQuoted(g.name));
     if (with_target) {
       absl::StrAppend(&item, ", \"target_seconds\": ", JsonNumber(g.target_seconds),
                       ", \"target_ratio\": ", JsonNumber(g.target_ratio));
@@ -159,7 +145,7 @@ std::string FormatJson(const std::vector<SimulationReport>& reports) {
   for (const SimulationReport& r : reports) {
     std::vector<std::string> counters;
     for (const auto& [name, count] : r.policy_counters) {
-      counters.push_back(absl::StrCat(JsonString(name), ": ", count));
+      counters.push_back(absl::StrCat(JsonQuoted(name), ": ", count));
     }
     items.push_back(absl::StrFormat(
         "{\"policy\": %s, \"seed\": %d, \"duration_hours\": %s, \"warmup_hours\": %s, "
@@ -168,14 +154,14 @@ std::string FormatJson(const std::vector<SimulationReport>& reports) {
         "\"handled_per_hour_cv\": %s, \"contacts_created_by_policy\": %d,\n"
         "    \"queues\": %s,\n    \"tiers\": %s,\n    \"streams\": %s,\n"
         "    \"policy_counters\": {%s}}",
-        JsonString(r.policy), r.seed, JsonNumber(r.duration_hours), JsonNumber(r.warmup_hours),
+        JsonQuoted(r.policy), r.seed, JsonNumber(r.duration_hours), JsonNumber(r.warmup_hours),
         JsonNumber(r.interval_minutes), r.contacts_planned, r.agents, JsonNumber(r.wall_seconds),
         TallyJson(r.overall), JsonNumber(r.occupancy), JsonNumber(r.occupancy_jain_index),
         JsonNumber(r.handled_per_hour_cv), r.contacts_created_by_policy, GroupsJson(r.queues, true),
         GroupsJson(r.tiers, false), GroupsJson(r.streams, true), absl::StrJoin(counters, ", ")));
   }
   const std::string scenario = reports.empty() ? "" : reports.front().scenario;
-  return absl::StrCat("{\"scenario\": ", JsonString(scenario), ",\n  \"reports\": [\n  ",
+  return absl::StrCat("{\"scenario\": ", JsonQuoted(scenario), ",\n  \"reports\": [\n  ",
                       absl::StrJoin(items, ",\n  "), "]}\n");
 }
 

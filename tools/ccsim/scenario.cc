@@ -8,11 +8,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "tools/common/yaml_fields.h"
-#include "yaml-cpp/yaml.h"
+#include "ccrouter/v1/scenario.pb.h"
+#include "codec/config_loader.h"
+#include "google/protobuf/util/json_util.h"
 
 namespace ccr::sim {
 
@@ -50,380 +50,284 @@ double Scenario::ProfileMultiplier(const std::string& profile, double hours) con
 
 namespace {
 
+namespace v1 = ::ccrouter::v1;
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Every error names the key path and the line.
-class ScenarioReader : private tools::YamlFieldReader {
- public:
-  ScenarioReader() : YamlFieldReader("scenario: ") {}
+// Errors name the field as the engine's config errors do:
+// `scenario.streams[0].rate_per_hour: expected a number in [0, 1e+07], got -1`.
+absl::Status FieldError(absl::string_view path, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("scenario.", path, ": ", what));
+}
 
-  absl::Status Read(const YAML::Node& root, Scenario* out) {
-    if (!root.IsMap()) return Error("scenario", root, "expected a map at the top level");
-    CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(
-        "", root,
-        {"name", "description", "seed", "duration_hours", "warmup_hours", "interval_minutes",
-         "profile_step_minutes", "profiles", "handle_times", "streams", "agents"}));
-    if (root["name"]) CCSIM_RETURN_IF_ERROR(Text("name", root["name"], &out->name));
-    if (root["description"]) {
-      CCSIM_RETURN_IF_ERROR(Text("description", root["description"], &out->description));
-    }
-    if (root["seed"]) {
-      double seed = 0;
-      CCSIM_RETURN_IF_ERROR(Number("seed", root["seed"], 0, 9e15, &seed));
-      out->seed = static_cast<uint64_t>(seed);
-    }
-    if (root["duration_hours"]) {
-      CCSIM_RETURN_IF_ERROR(
-          Number("duration_hours", root["duration_hours"], 0.01, 24 * 365, &out->duration_hours));
-    }
-    if (root["warmup_hours"]) {
-      CCSIM_RETURN_IF_ERROR(Number("warmup_hours", root["warmup_hours"], 0,
-                                   out->duration_hours - 1e-9, &out->warmup_hours));
-    }
-    if (root["interval_minutes"]) {
-      CCSIM_RETURN_IF_ERROR(
-          Number("interval_minutes", root["interval_minutes"], 1, 1440, &out->interval_minutes));
-    }
-    if (root["profile_step_minutes"]) {
-      CCSIM_RETURN_IF_ERROR(Number("profile_step_minutes", root["profile_step_minutes"], 1, 1440,
-                                   &out->profile_step_minutes));
-    }
-    if (root["profiles"]) CCSIM_RETURN_IF_ERROR(Profiles(root["profiles"], &out->profiles));
-    if (root["handle_times"]) {
-      CCSIM_RETURN_IF_ERROR(HandleTimes(root["handle_times"], &out->handle_by_channel));
-    }
-    if (!root["streams"]) return Error("streams", root, "required");
-    CCSIM_RETURN_IF_ERROR(Streams(root["streams"], out->profiles, &out->streams));
-    if (!root["agents"]) return Error("agents", root, "required");
-    CCSIM_RETURN_IF_ERROR(Agents(root["agents"], out->duration_hours, &out->agents));
-    return absl::OkStatus();
-  }
+absl::Status InRange(absl::string_view path, double value, double min_value, double max_value) {
+  if (std::isfinite(value) && value >= min_value && value <= max_value) return absl::OkStatus();
+  return FieldError(
+      path, absl::StrCat("expected a number in [", min_value, ", ", max_value, "], got ", value));
+}
 
- private:
-  absl::Status Text(const std::string& path, const YAML::Node& node, std::string* out) {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      return Error(path, node, absl::StrCat("expected a non-empty string", Got(node)));
-    }
-    *out = node.Scalar();
-    return absl::OkStatus();
-  }
+// A field the proto marks `optional` that the scenario requires.
+template <typename T>
+absl::Status Required(absl::string_view path, bool present, const T& value, T* out) {
+  if (!present) return FieldError(path, "required");
+  *out = value;
+  return absl::OkStatus();
+}
 
-  absl::Status ChannelValue(const std::string& path, const YAML::Node& node, Channel* out) {
-    const std::string text = node.IsScalar() ? absl::AsciiStrToLower(node.Scalar()) : "";
-    for (int c = 0; c < kChannelCount; ++c) {
-      if (text == ChannelName(Channel(c))) {
-        *out = Channel(c);
-        return absl::OkStatus();
-      }
-    }
-    return Error(
-        path, node,
-        absl::StrCat("expected voice, chat, email, messaging, video or callback", Got(node)));
-  }
+absl::Status NonEmpty(absl::string_view path, const std::string& text) {
+  return text.empty() ? FieldError(path, "required (a non-empty string)") : absl::OkStatus();
+}
 
-  // {distribution: exponential|lognormal|constant, mean_seconds: M, cv: C}, or `never`.
-  absl::Status DistributionValue(const std::string& path, const YAML::Node& node,
-                                 Distribution* out) {
-    if (node.IsScalar() && absl::AsciiStrToLower(node.Scalar()) == "never") {
-      *out = Distribution::Never();
+absl::Status ChannelFromName(absl::string_view path, const std::string& name, Channel* out) {
+  for (int c = 0; c < kChannelCount; ++c) {
+    if (absl::AsciiStrToLower(name) == ChannelName(Channel(c))) {
+      *out = Channel(c);
       return absl::OkStatus();
     }
-    if (!node.IsMap()) {
-      return Error(path, node,
-                   absl::StrCat("expected never or {distribution: exponential, mean_seconds: N}",
-                                Got(node)));
-    }
-    CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(path + ".", node, {"distribution", "mean_seconds", "cv"}));
-    Distribution d;
-    const std::string kind = node["distribution"] && node["distribution"].IsScalar()
-                                 ? absl::AsciiStrToLower(node["distribution"].Scalar())
-                                 : "exponential";
-    if (kind == "exponential") {
-      d.kind = Distribution::Kind::kExponential;
-    } else if (kind == "lognormal") {
-      d.kind = Distribution::Kind::kLognormal;
-    } else if (kind == "constant") {
-      d.kind = Distribution::Kind::kConstant;
-    } else {
-      return Error(
-          path + ".distribution", node["distribution"],
-          absl::StrCat("expected exponential, lognormal or constant", Got(node["distribution"])));
-    }
-    if (!node["mean_seconds"]) return Error(path + ".mean_seconds", node, "required");
-    CCSIM_RETURN_IF_ERROR(
-        Number(path + ".mean_seconds", node["mean_seconds"], 1e-3, 1e7, &d.mean_seconds));
-    if (node["cv"]) {
-      if (d.kind != Distribution::Kind::kLognormal) {
-        return Error(path + ".cv", node["cv"], "only a lognormal distribution takes cv");
-      }
-      CCSIM_RETURN_IF_ERROR(Number(path + ".cv", node["cv"], 0.01, 10, &d.cv));
-    }
-    *out = d;
+  }
+  return FieldError(path, absl::StrCat("expected voice, chat, email, messaging, video or callback, "
+                                       "got '",
+                                       name, "'"));
+}
+
+// `never` (when `may_be_never`) or {distribution, mean_seconds, cv}, the
+// latter read into ScenarioDistribution like the rest of the file.
+absl::Status DistributionFrom(const std::string& path, const google::protobuf::Value& value,
+                              bool may_be_never, Distribution* out) {
+  if (value.kind_case() == google::protobuf::Value::kStringValue &&
+      absl::AsciiStrToLower(value.string_value()) == "never") {
+    if (!may_be_never) return FieldError(path, "must end");
+    *out = Distribution::Never();
     return absl::OkStatus();
   }
-
-  absl::Status Profiles(const YAML::Node& node, std::map<std::string, std::vector<double>>* out) {
-    if (!node.IsMap()) {
-      return Error("profiles", node, "expected a map of name to a list of rate multipliers");
-    }
-    for (const auto& entry : node) {
-      std::string name;
-      CCSIM_RETURN_IF_ERROR(Text("profiles", entry.first, &name));
-      const std::string path = "profiles." + name;
-      if (!entry.second.IsSequence() || entry.second.size() == 0) {
-        return Error(path, entry.second, "expected a non-empty list of multipliers");
-      }
-      std::vector<double> steps(entry.second.size());
-      for (size_t i = 0; i < steps.size(); ++i) {
-        CCSIM_RETURN_IF_ERROR(
-            Number(absl::StrCat(path, "[", i, "]"), entry.second[i], 0, 1000, &steps[i]));
-      }
-      (*out)[name] = std::move(steps);
-    }
-    return absl::OkStatus();
+  if (value.kind_case() != google::protobuf::Value::kStructValue) {
+    return FieldError(path, absl::StrCat(may_be_never ? "expected never or " : "expected ",
+                                         "{distribution: exponential, mean_seconds: N}"));
   }
+  std::string json;
+  v1::ScenarioDistribution in;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;
+  if (auto s = google::protobuf::util::MessageToJsonString(value.struct_value(), &json); !s.ok()) {
+    return FieldError(path, s.message().as_string());
+  }
+  if (auto s = google::protobuf::util::JsonStringToMessage(json, &in, options); !s.ok()) {
+    return FieldError(path, s.message().as_string());
+  }
+  Distribution d;
+  const std::string kind = absl::AsciiStrToLower(in.distribution());
+  if (kind.empty() || kind == "exponential") {
+    d.kind = Distribution::Kind::kExponential;
+  } else if (kind == "lognormal") {
+    d.kind = Distribution::Kind::kLognormal;
+  } else if (kind == "constant") {
+    d.kind = Distribution::Kind::kConstant;
+  } else {
+    return FieldError(
+        path + ".distribution",
+        absl::StrCat("expected exponential, lognormal or constant, got '", in.distribution(), "'"));
+  }
+  CCSIM_RETURN_IF_ERROR(
+      Required(path + ".mean_seconds", in.has_mean_seconds(), in.mean_seconds(), &d.mean_seconds));
+  CCSIM_RETURN_IF_ERROR(InRange(path + ".mean_seconds", d.mean_seconds, 1e-3, 1e7));
+  if (in.has_cv()) {
+    if (d.kind != Distribution::Kind::kLognormal) {
+      return FieldError(path + ".cv", "only a lognormal distribution takes cv");
+    }
+    d.cv = in.cv();
+    CCSIM_RETURN_IF_ERROR(InRange(path + ".cv", d.cv, 0.01, 10));
+  }
+  *out = d;
+  return absl::OkStatus();
+}
 
-  absl::Status HandleTimes(const YAML::Node& node,
-                           std::array<std::optional<Distribution>, kChannelCount>* out) {
-    if (!node.IsMap())
-      return Error("handle_times", node, "expected a map of channel to a distribution");
-    for (const auto& entry : node) {
-      Channel channel;
-      CCSIM_RETURN_IF_ERROR(ChannelValue("handle_times", entry.first, &channel));
+// Map fields in key order: protobuf's maps have none, and the same file
+// must give the same simulation.
+template <typename Map>
+std::vector<typename Map::const_pointer> SortedByKey(const Map& map) {
+  std::vector<typename Map::const_pointer> out;
+  for (const auto& entry : map) out.push_back(&entry);
+  std::sort(out.begin(), out.end(), [](auto a, auto b) { return a->first < b->first; });
+  return out;
+}
+
+absl::Status SignalsFrom(const std::string& path, const v1::ScenarioSignals& in, Signals* out) {
+  out->complaint = in.complaint();
+  out->emergency = in.emergency();
+  if (!in.severity().empty()) {
+    static constexpr const char* kNames[] = {"none", "minor", "moderate", "severe"};
+    const std::string text = absl::AsciiStrToLower(in.severity());
+    const auto* it = std::find(std::begin(kNames), std::end(kNames), text);
+    if (it == std::end(kNames)) {
+      return FieldError(path + ".severity", absl::StrCat("expected none, minor, moderate or "
+                                                         "severe, got '",
+                                                         in.severity(), "'"));
+    }
+    out->severity = Severity(it - std::begin(kNames));
+  }
+  if (in.has_sentiment()) {
+    out->sentiment = in.sentiment();
+    CCSIM_RETURN_IF_ERROR(InRange(path + ".sentiment", out->sentiment, -1, 1));
+  }
+  out->repeat_contacts_24h = in.repeat_contacts_24h();
+  CCSIM_RETURN_IF_ERROR(InRange(path + ".repeat_contacts_24h", out->repeat_contacts_24h, 0, 1000));
+  out->escalation_level = in.escalation_level();
+  CCSIM_RETURN_IF_ERROR(InRange(path + ".escalation_level", out->escalation_level, 0, 3));
+  for (int i = 0; i < in.keywords_size(); ++i) {
+    CCSIM_RETURN_IF_ERROR(NonEmpty(absl::StrCat(path, ".keywords[", i, "]"), in.keywords(i)));
+    out->keywords.push_back(in.keywords(i));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status StreamsFrom(const v1::Scenario& in, Scenario* out) {
+  if (in.streams_size() == 0) return FieldError("streams", "required (a non-empty list)");
+  std::set<std::string> names;
+  for (int i = 0; i < in.streams_size(); ++i) {
+    const v1::ScenarioStream& s = in.streams(i);
+    const std::string path = absl::StrCat("streams[", i, "]");
+    TrafficStream stream;
+    CCSIM_RETURN_IF_ERROR(NonEmpty(path + ".name", s.name()));
+    stream.name = s.name();
+    if (!names.insert(stream.name).second) {
+      return FieldError(path + ".name", "stream '" + stream.name + "' is listed twice");
+    }
+    CCSIM_RETURN_IF_ERROR(NonEmpty(path + ".queue", s.queue()));
+    stream.queue = s.queue();
+    CCSIM_RETURN_IF_ERROR(Required(path + ".rate_per_hour", s.has_rate_per_hour(),
+                                   s.rate_per_hour(), &stream.rate_per_hour));
+    CCSIM_RETURN_IF_ERROR(InRange(path + ".rate_per_hour", stream.rate_per_hour, 0, 1e7));
+    stream.profile = s.profile();
+    if (!stream.profile.empty() && !out->profiles.contains(stream.profile)) {
+      return FieldError(path + ".profile",
+                        "unknown profile '" + stream.profile + "' (define it under profiles)");
+    }
+    stream.tier = s.tier() == v1::TIER_UNSPECIFIED ? Tier::kStandard : Tier(s.tier() - 1);
+    CCSIM_RETURN_IF_ERROR(SignalsFrom(path + ".signals", s.signals(), &stream.signals));
+    stream.language = s.language();
+    if (s.has_patience()) {
+      CCSIM_RETURN_IF_ERROR(DistributionFrom(path + ".patience", s.patience(),
+                                             /*may_be_never=*/true, &stream.patience));
+    }
+    if (s.has_handle()) {
       Distribution d;
-      const std::string path = absl::StrCat("handle_times.", ChannelName(channel));
-      CCSIM_RETURN_IF_ERROR(DistributionValue(path, entry.second, &d));
-      if (d.kind == Distribution::Kind::kNever) return Error(path, entry.second, "must end");
-      (*out)[static_cast<int>(channel)] = d;
+      CCSIM_RETURN_IF_ERROR(DistributionFrom(path + ".handle", s.handle(), false, &d));
+      stream.handle = d;
     }
-    return absl::OkStatus();
+    out->streams.push_back(std::move(stream));
   }
+  return absl::OkStatus();
+}
 
-  absl::Status SignalsValue(const std::string& path, const YAML::Node& node, Signals* out) {
-    if (!node.IsMap()) return Error(path, node, "expected a map, e.g. {complaint: true}");
-    CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(path + ".", node,
-                                        {"complaint", "emergency", "severity", "sentiment",
-                                         "repeat_contacts_24h", "escalation_level", "keywords"}));
-    if (node["complaint"]) {
-      CCSIM_RETURN_IF_ERROR(Bool(path + ".complaint", node["complaint"], &out->complaint));
+absl::Status AgentsFrom(const v1::Scenario& in, Scenario* out) {
+  if (in.agents_size() == 0) return FieldError("agents", "required (a non-empty list)");
+  std::set<std::string> names;
+  for (int i = 0; i < in.agents_size(); ++i) {
+    const v1::ScenarioAgentGroup& g = in.agents(i);
+    const std::string path = absl::StrCat("agents[", i, "]");
+    AgentGroup group;
+    CCSIM_RETURN_IF_ERROR(NonEmpty(path + ".name", g.name()));
+    group.name = g.name();
+    if (!names.insert(group.name).second) {
+      return FieldError(path + ".name", "group '" + group.name + "' is listed twice");
     }
-    if (node["emergency"]) {
-      CCSIM_RETURN_IF_ERROR(Bool(path + ".emergency", node["emergency"], &out->emergency));
+    uint32_t count = 0;
+    CCSIM_RETURN_IF_ERROR(Required(path + ".count", g.has_count(), g.count(), &count));
+    CCSIM_RETURN_IF_ERROR(InRange(path + ".count", count, 0, 100000));
+    group.count = static_cast<int>(count);
+    if (g.skills().empty()) return FieldError(path + ".skills", "required: skill to level 1..10");
+    for (const auto* entry : SortedByKey(g.skills())) {
+      const std::string at = absl::StrCat(path, ".skills.", entry->first);
+      CCSIM_RETURN_IF_ERROR(InRange(at, entry->second, 1, 10));
+      group.skills.push_back(SkillLevel{entry->first, entry->second});
     }
-    if (node["severity"]) {
-      const YAML::Node& v = node["severity"];
-      const std::string text = v.IsScalar() ? absl::AsciiStrToLower(v.Scalar()) : "";
-      static constexpr const char* kNames[] = {"none", "minor", "moderate", "severe"};
-      const auto* it = std::find(std::begin(kNames), std::end(kNames), text);
-      if (it == std::end(kNames)) {
-        return Error(path + ".severity", v,
-                     absl::StrCat("expected none, minor, moderate or severe", Got(v)));
-      }
-      out->severity = Severity(it - std::begin(kNames));
+    for (int j = 0; j < g.languages_size(); ++j) {
+      CCSIM_RETURN_IF_ERROR(NonEmpty(absl::StrCat(path, ".languages[", j, "]"), g.languages(j)));
+      group.languages.push_back(g.languages(j));
     }
-    if (node["sentiment"]) {
-      CCSIM_RETURN_IF_ERROR(Number(path + ".sentiment", node["sentiment"], -1, 1, &out->sentiment));
+    if (g.channels().empty()) {
+      return FieldError(path + ".channels",
+                        "required: channel to capacity, e.g. {voice: 1, chat: 3}");
     }
-    double value = 0;
-    if (node["repeat_contacts_24h"]) {
+    for (const auto* entry : SortedByKey(g.channels())) {
+      Channel channel;
+      CCSIM_RETURN_IF_ERROR(ChannelFromName(path + ".channels", entry->first, &channel));
       CCSIM_RETURN_IF_ERROR(
-          Number(path + ".repeat_contacts_24h", node["repeat_contacts_24h"], 0, 1000, &value));
-      out->repeat_contacts_24h = static_cast<uint32_t>(value);
+          InRange(absl::StrCat(path, ".channels.", entry->first), entry->second, 0, 100));
+      group.capacities.emplace_back(channel, entry->second);
     }
-    if (node["escalation_level"]) {
+    group.shift_start_hour = g.shift().start_hour();
+    CCSIM_RETURN_IF_ERROR(
+        InRange(path + ".shift.start_hour", group.shift_start_hour, 0, out->duration_hours));
+    group.shift_end_hour = g.shift().has_end_hour() ? g.shift().end_hour() : out->duration_hours;
+    CCSIM_RETURN_IF_ERROR(
+        InRange(path + ".shift.end_hour", group.shift_end_hour, group.shift_start_hour, kInf));
+    for (int j = 0; j < g.breaks_size(); ++j) {
+      const std::string bpath = absl::StrCat(path, ".breaks[", j, "]");
+      const v1::ScenarioBreak& in_break = g.breaks(j);
+      ShiftBreak b;
+      CCSIM_RETURN_IF_ERROR(Required(bpath + ".after_hours", in_break.has_after_hours(),
+                                     in_break.after_hours(), &b.after_hours));
+      CCSIM_RETURN_IF_ERROR(InRange(bpath + ".after_hours", b.after_hours, 0, 1000));
       CCSIM_RETURN_IF_ERROR(
-          Number(path + ".escalation_level", node["escalation_level"], 0, 3, &value));
-      out->escalation_level = static_cast<uint32_t>(value);
+          Required(bpath + ".minutes", in_break.has_minutes(), in_break.minutes(), &b.minutes));
+      CCSIM_RETURN_IF_ERROR(InRange(bpath + ".minutes", b.minutes, 0, 600));
+      group.breaks.push_back(b);
     }
-    if (node["keywords"]) {
-      const YAML::Node& list = node["keywords"];
-      if (!list.IsSequence()) return Error(path + ".keywords", list, "expected a list");
-      for (size_t i = 0; i < list.size(); ++i) {
-        std::string keyword;
-        CCSIM_RETURN_IF_ERROR(Text(absl::StrCat(path, ".keywords[", i, "]"), list[i], &keyword));
-        out->keywords.push_back(std::move(keyword));
-      }
-    }
-    return absl::OkStatus();
+    group.break_stagger_minutes = g.break_stagger_minutes();
+    CCSIM_RETURN_IF_ERROR(
+        InRange(path + ".break_stagger_minutes", group.break_stagger_minutes, 0, 1440));
+    out->agents.push_back(std::move(group));
   }
+  return absl::OkStatus();
+}
 
-  absl::Status Streams(const YAML::Node& node,
-                       const std::map<std::string, std::vector<double>>& profiles,
-                       std::vector<TrafficStream>* out) {
-    if (!node.IsSequence() || node.size() == 0) {
-      return Error("streams", node, "expected a non-empty list of traffic streams");
+absl::Status ScenarioFrom(const v1::Scenario& in, Scenario* out) {
+  out->name = in.name();
+  out->description = in.description();
+  if (in.has_seed()) out->seed = in.seed();
+  if (in.has_duration_hours()) out->duration_hours = in.duration_hours();
+  CCSIM_RETURN_IF_ERROR(InRange("duration_hours", out->duration_hours, 0.01, 24 * 365));
+  out->warmup_hours = in.warmup_hours();
+  CCSIM_RETURN_IF_ERROR(InRange("warmup_hours", out->warmup_hours, 0, out->duration_hours - 1e-9));
+  if (in.has_interval_minutes()) out->interval_minutes = in.interval_minutes();
+  CCSIM_RETURN_IF_ERROR(InRange("interval_minutes", out->interval_minutes, 1, 1440));
+  if (in.has_profile_step_minutes()) out->profile_step_minutes = in.profile_step_minutes();
+  CCSIM_RETURN_IF_ERROR(InRange("profile_step_minutes", out->profile_step_minutes, 1, 1440));
+  for (const auto* entry : SortedByKey(in.profiles())) {
+    const std::string path = absl::StrCat("profiles.", entry->first);
+    const google::protobuf::ListValue& list = entry->second;
+    if (list.values_size() == 0)
+      return FieldError(path, "expected a non-empty list of multipliers");
+    std::vector<double>& steps = out->profiles[entry->first];
+    for (int i = 0; i < list.values_size(); ++i) {
+      const std::string at = absl::StrCat(path, "[", i, "]");
+      if (list.values(i).kind_case() != google::protobuf::Value::kNumberValue) {
+        return FieldError(at, "expected a number");
+      }
+      CCSIM_RETURN_IF_ERROR(InRange(at, list.values(i).number_value(), 0, 1000));
+      steps.push_back(list.values(i).number_value());
     }
-    std::set<std::string> names;
-    for (size_t i = 0; i < node.size(); ++i) {
-      const std::string path = absl::StrCat("streams[", i, "]");
-      const YAML::Node& s = node[i];
-      if (!s.IsMap()) return Error(path, s, "expected a map with name, queue and rate_per_hour");
-      CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(path + ".", s,
-                                          {"name", "queue", "rate_per_hour", "profile", "tier",
-                                           "signals", "language", "patience", "handle"}));
-      TrafficStream stream;
-      for (const char* key : {"name", "queue", "rate_per_hour"}) {
-        if (!s[key]) return Error(absl::StrCat(path, ".", key), s, "required");
-      }
-      CCSIM_RETURN_IF_ERROR(Text(path + ".name", s["name"], &stream.name));
-      if (!names.insert(stream.name).second) {
-        return Error(path + ".name", s["name"], "stream '" + stream.name + "' is listed twice");
-      }
-      CCSIM_RETURN_IF_ERROR(Text(path + ".queue", s["queue"], &stream.queue));
-      CCSIM_RETURN_IF_ERROR(
-          Number(path + ".rate_per_hour", s["rate_per_hour"], 0, 1e7, &stream.rate_per_hour));
-      if (s["profile"]) {
-        CCSIM_RETURN_IF_ERROR(Text(path + ".profile", s["profile"], &stream.profile));
-        if (!profiles.contains(stream.profile)) {
-          return Error(path + ".profile", s["profile"],
-                       "unknown profile '" + stream.profile + "' (define it under profiles)");
-        }
-      }
-      if (s["tier"]) {
-        const std::string text =
-            s["tier"].IsScalar() ? absl::AsciiStrToLower(s["tier"].Scalar()) : "";
-        bool found = false;
-        for (int t = 0; t < 4; ++t) {
-          if (text == TierName(Tier(t))) {
-            stream.tier = Tier(t);
-            found = true;
-          }
-        }
-        if (!found) {
-          return Error(path + ".tier", s["tier"],
-                       absl::StrCat("expected standard, silver, gold or vip", Got(s["tier"])));
-        }
-      }
-      if (s["signals"]) {
-        CCSIM_RETURN_IF_ERROR(SignalsValue(path + ".signals", s["signals"], &stream.signals));
-      }
-      if (s["language"])
-        CCSIM_RETURN_IF_ERROR(Text(path + ".language", s["language"], &stream.language));
-      if (s["patience"]) {
-        CCSIM_RETURN_IF_ERROR(
-            DistributionValue(path + ".patience", s["patience"], &stream.patience));
-      }
-      if (s["handle"]) {
-        Distribution d;
-        CCSIM_RETURN_IF_ERROR(DistributionValue(path + ".handle", s["handle"], &d));
-        if (d.kind == Distribution::Kind::kNever)
-          return Error(path + ".handle", s["handle"], "must end");
-        stream.handle = d;
-      }
-      out->push_back(std::move(stream));
-    }
-    return absl::OkStatus();
   }
-
-  absl::Status Agents(const YAML::Node& node, double duration_hours, std::vector<AgentGroup>* out) {
-    if (!node.IsSequence() || node.size() == 0) {
-      return Error("agents", node, "expected a non-empty list of agent groups");
-    }
-    std::set<std::string> names;
-    for (size_t i = 0; i < node.size(); ++i) {
-      const std::string path = absl::StrCat("agents[", i, "]");
-      const YAML::Node& g = node[i];
-      if (!g.IsMap()) return Error(path, g, "expected a map with name, count, skills, channels");
-      CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(path + ".", g,
-                                          {"name", "count", "skills", "languages", "channels",
-                                           "shift", "breaks", "break_stagger_minutes"}));
-      AgentGroup group;
-      for (const char* key : {"name", "count", "skills", "channels"}) {
-        if (!g[key]) return Error(absl::StrCat(path, ".", key), g, "required");
-      }
-      CCSIM_RETURN_IF_ERROR(Text(path + ".name", g["name"], &group.name));
-      if (!names.insert(group.name).second) {
-        return Error(path + ".name", g["name"], "group '" + group.name + "' is listed twice");
-      }
-      double value = 0;
-      CCSIM_RETURN_IF_ERROR(Number(path + ".count", g["count"], 0, 100000, &value));
-      group.count = static_cast<int>(value);
-      if (!g["skills"].IsMap()) {
-        return Error(path + ".skills", g["skills"], "expected a map of skill to level 1..10");
-      }
-      for (const auto& entry : g["skills"]) {
-        SkillLevel skill;
-        CCSIM_RETURN_IF_ERROR(Text(path + ".skills", entry.first, &skill.skill));
-        CCSIM_RETURN_IF_ERROR(Number(path + ".skills." + skill.skill, entry.second, 1, 10, &value));
-        skill.level = static_cast<uint32_t>(value);
-        group.skills.push_back(std::move(skill));
-      }
-      if (g["languages"]) {
-        const YAML::Node& list = g["languages"];
-        if (!list.IsSequence()) return Error(path + ".languages", list, "expected a list");
-        for (size_t j = 0; j < list.size(); ++j) {
-          std::string language;
-          CCSIM_RETURN_IF_ERROR(
-              Text(absl::StrCat(path, ".languages[", j, "]"), list[j], &language));
-          group.languages.push_back(std::move(language));
-        }
-      }
-      if (!g["channels"].IsMap() || g["channels"].size() == 0) {
-        return Error(path + ".channels", g["channels"],
-                     "expected a map of channel to capacity, e.g. {voice: 1, chat: 3}");
-      }
-      for (const auto& entry : g["channels"]) {
-        Channel channel;
-        CCSIM_RETURN_IF_ERROR(ChannelValue(path + ".channels", entry.first, &channel));
-        CCSIM_RETURN_IF_ERROR(Number(absl::StrCat(path, ".channels.", ChannelName(channel)),
-                                     entry.second, 0, 100, &value));
-        group.capacities.emplace_back(channel, static_cast<uint32_t>(value));
-      }
-      if (g["shift"]) {
-        const YAML::Node& shift = g["shift"];
-        if (!shift.IsMap()) return Error(path + ".shift", shift, "expected {start_hour, end_hour}");
-        CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(path + ".shift.", shift, {"start_hour", "end_hour"}));
-        if (shift["start_hour"]) {
-          CCSIM_RETURN_IF_ERROR(Number(path + ".shift.start_hour", shift["start_hour"], 0,
-                                       duration_hours, &group.shift_start_hour));
-        }
-        group.shift_end_hour = duration_hours;
-        if (shift["end_hour"]) {
-          CCSIM_RETURN_IF_ERROR(Number(path + ".shift.end_hour", shift["end_hour"],
-                                       group.shift_start_hour, kInf, &group.shift_end_hour));
-        }
-      } else {
-        group.shift_end_hour = duration_hours;
-      }
-      if (g["breaks"]) {
-        const YAML::Node& list = g["breaks"];
-        if (!list.IsSequence()) return Error(path + ".breaks", list, "expected a list");
-        for (size_t j = 0; j < list.size(); ++j) {
-          const std::string bpath = absl::StrCat(path, ".breaks[", j, "]");
-          if (!list[j].IsMap()) return Error(bpath, list[j], "expected {after_hours, minutes}");
-          CCSIM_RETURN_IF_ERROR(OnlyKnownKeys(bpath + ".", list[j], {"after_hours", "minutes"}));
-          ShiftBreak b;
-          for (const char* key : {"after_hours", "minutes"}) {
-            if (!list[j][key]) return Error(absl::StrCat(bpath, ".", key), list[j], "required");
-          }
-          CCSIM_RETURN_IF_ERROR(
-              Number(bpath + ".after_hours", list[j]["after_hours"], 0, 1000, &b.after_hours));
-          CCSIM_RETURN_IF_ERROR(Number(bpath + ".minutes", list[j]["minutes"], 0, 600, &b.minutes));
-          group.breaks.push_back(b);
-        }
-      }
-      if (g["break_stagger_minutes"]) {
-        CCSIM_RETURN_IF_ERROR(Number(path + ".break_stagger_minutes", g["break_stagger_minutes"], 0,
-                                     1440, &group.break_stagger_minutes));
-      }
-      out->push_back(std::move(group));
-    }
-    return absl::OkStatus();
+  for (const auto* entry : SortedByKey(in.handle_times())) {
+    Channel channel;
+    CCSIM_RETURN_IF_ERROR(ChannelFromName("handle_times", entry->first, &channel));
+    Distribution d;
+    CCSIM_RETURN_IF_ERROR(DistributionFrom(absl::StrCat("handle_times.", ChannelName(channel)),
+                                           entry->second, /*may_be_never=*/false, &d));
+    out->handle_by_channel[static_cast<int>(channel)] = d;
   }
-};
+  CCSIM_RETURN_IF_ERROR(StreamsFrom(in, out));
+  return AgentsFrom(in, out);
+}
 
 }  // namespace
 
 absl::StatusOr<Scenario> ParseScenarioYaml(absl::string_view yaml) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("scenario: line ", e.mark.line + 1, ": ", e.msg));
-  }
+  v1::Scenario in;
+  if (absl::Status s = ParseYamlMessage(yaml, "scenario", &in); !s.ok()) return s;
   Scenario scenario;
-  if (absl::Status s = ScenarioReader().Read(root, &scenario); !s.ok()) return s;
+  if (absl::Status s = ScenarioFrom(in, &scenario); !s.ok()) return s;
   return scenario;
 }
 

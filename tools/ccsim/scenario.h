@@ -1,10 +1,11 @@
 // Scenario: what a simulated day looks like: traffic streams (Poisson
 // arrivals with a time-of-day rate profile, customer patience, handle
 // times, the contact's tier and signals) and agent groups (skills,
-// languages, channel capacities, a shift and breaks). Parsed from YAML;
-// tools/ccsim/README.md documents the schema with an example.
+// languages, channel capacities, a shift and breaks). Parsed from YAML into
+// ccrouter.v1.Scenario (proto/ccrouter/v1/scenario.proto) by the engine's
+// YAML loader, then checked; tools/ccsim/README.md documents it with an example.
 //
-//   absl::StatusOr<Scenario> s = ParseScenarioYaml(text);  // errors name key and line
+//   absl::StatusOr<Scenario> s = ParseScenarioYaml(text);  // errors name the field
 #ifndef CCROUTER_TOOLS_CCSIM_SCENARIO_H_
 #define CCROUTER_TOOLS_CCSIM_SCENARIO_H_
 
@@ -101,8 +102,8 @@ struct Scenario {
   double ProfileMultiplier(const std::string& profile, double hours) const;
 };
 
-// InvalidArgument naming the key path and line for an unknown key, a missing
-// required key or a bad value.
+// InvalidArgument naming the field for an unknown key, a missing required
+// key or a bad value, worded as the engine's config errors are.
 absl::StatusOr<Scenario> ParseScenarioYaml(absl::string_view yaml);
 
 // Checks the scenario against the router config: every stream's queue exists.

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "codec/config_loader.h"
 #include "gtest/gtest.h"
 #include "tools/ccsim/report.h"
@@ -130,7 +131,9 @@ TEST(SimulatorTest, MmnMatchesErlangCAndErlangA) {
     EXPECT_NEAR(r->service_level, r->predicted.service_level, 0.01);
     EXPECT_NEAR(r->asa_seconds, r->predicted.asa_seconds, 4 * r->asa_se + 1e-3);
     EXPECT_NEAR(r->abandon_ratio, r->predicted.abandon_ratio, 4 * r->abandon_se + 1e-4);
-    if (row.patience_seconds > 0) EXPECT_GT(r->abandon_ratio, 0.01);
+    if (row.patience_seconds > 0) {
+      EXPECT_GT(r->abandon_ratio, 0.01);
+    }
   }
 }
 
@@ -254,6 +257,17 @@ TEST(ReportTest, JsonAndSvgCarryTheFigures) {
                           "\"abandon_ratio\"", "\"agents_needed\": 8"}) {
     EXPECT_NE(erlang.find(key), std::string::npos) << key;
   }
+}
+
+// Rows of runs past 2^32 contacts print the count itself (a uint64_t printed
+// with %d showed its low 32 bits).
+TEST(ValidationTest, RowsPrintContactCountsPastFourBillion) {
+  ValidationResult r;
+  r.inputs.agents = 10;
+  r.contacts = 5'000'000'000;
+  EXPECT_TRUE(absl::StrContains(ValidationRowText(r), " 5000000000 ")) << ValidationRowText(r);
+  EXPECT_TRUE(absl::StrContains(ValidationRowJson(r), "\"contacts\": 5000000000}"))
+      << ValidationRowJson(r);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/str_format.h"
+
 namespace ccr::sim {
 
 namespace {
@@ -156,6 +158,32 @@ std::vector<ValidationCase> ValidationTable() {
     }
   }
   return table;
+}
+
+std::string ValidationRowText(const ValidationResult& r) {
+  const ValidationCase& c = r.inputs;
+  const double diff = r.service_level - r.predicted.service_level;
+  // absl::StrFormat checks each argument's type: `contacts` is a uint64_t.
+  return absl::StrFormat(
+      "%6d %4.0f%% %8s | %7.2f%% %7.2f%% %+6.2f %5.2f | %8.2f %8.2f %6.2f | %6.2f%% %6.2f%% | "
+      "%9d %5.1fs\n",
+      c.agents, 100 * c.load_per_agent,
+      c.patience_seconds > 0 ? absl::StrFormat("%.0fs", c.patience_seconds) : "-",
+      100 * r.service_level, 100 * r.predicted.service_level, 100 * diff, 100 * r.service_level_se,
+      r.asa_seconds, r.predicted.asa_seconds, r.asa_se, 100 * r.abandon_ratio,
+      100 * r.predicted.abandon_ratio, r.contacts, r.wall_seconds);
+}
+
+std::string ValidationRowJson(const ValidationResult& r) {
+  const ValidationCase& c = r.inputs;
+  return absl::StrFormat(
+      "{\"agents\": %d, \"load_per_agent\": %.2f, \"patience_seconds\": %.0f, "
+      "\"service_level\": %.5f, \"service_level_se\": %.5f, \"predicted_service_level\": "
+      "%.5f, \"asa_seconds\": %.4f, \"asa_se\": %.4f, \"predicted_asa_seconds\": %.4f, "
+      "\"abandon_ratio\": %.5f, \"predicted_abandon_ratio\": %.5f, \"contacts\": %d}",
+      c.agents, c.load_per_agent, c.patience_seconds, r.service_level, r.service_level_se,
+      r.predicted.service_level, r.asa_seconds, r.asa_se, r.predicted.asa_seconds, r.abandon_ratio,
+      r.predicted.abandon_ratio, r.contacts);
 }
 
 }  // namespace ccr::sim

@@ -10,6 +10,7 @@
 #ifndef CCROUTER_TOOLS_CCSIM_VALIDATION_H_
 #define CCROUTER_TOOLS_CCSIM_VALIDATION_H_
 
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -60,6 +61,10 @@ absl::StatusOr<ValidationResult> RunValidationCase(const ValidationCase& c,
 // The table `tools/ccsim/validate` prints: Erlang C at 70-95 % occupancy with
 // 10-200 agents, then Erlang A with 180 s mean patience at 90-110 % load.
 std::vector<ValidationCase> ValidationTable();
+
+// One row of `ccsim validate`'s table, and the same figures as a JSON object.
+std::string ValidationRowText(const ValidationResult& r);
+std::string ValidationRowJson(const ValidationResult& r);
 
 }  // namespace ccr::sim
 
