@@ -267,7 +267,7 @@ void Daemon::DrainStderr() {
     const ssize_t n = read(stderr_fd_, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // EOF: the daemon (the pipe's only writer) is gone
-    std::lock_guard lock(stderr_mu_);
+    absl::MutexLock lock(&stderr_mu_);
     stderr_text_.append(buf, static_cast<size_t>(n));
     if (stderr_text_.size() > kMaxStderrBytes) {
       stderr_text_.erase(0, stderr_text_.size() - kMaxStderrBytes);
@@ -276,7 +276,7 @@ void Daemon::DrainStderr() {
 }
 
 std::string Daemon::StderrText() const {
-  std::lock_guard lock(stderr_mu_);
+  absl::MutexLock lock(&stderr_mu_);
   return stderr_text_;
 }
 
@@ -455,7 +455,7 @@ void AgentClient::ReadLoop() {
   grpc::Status status;
   {
     // Finish only once no Write is in progress (the sync API's one rule).
-    std::lock_guard lock(write_mu_);
+    absl::MutexLock lock(&write_mu_);
     writes_closed_ = true;
     status = stream_->Finish();
   }
@@ -469,13 +469,13 @@ AgentClient::~AgentClient() {
 }
 
 bool AgentClient::Send(const v1::AgentMessage& message) {
-  std::lock_guard lock(write_mu_);
+  absl::MutexLock lock(&write_mu_);
   if (writes_closed_) return false;
   return stream_->Write(message);
 }
 
 void AgentClient::CloseWrites() {
-  std::lock_guard lock(write_mu_);
+  absl::MutexLock lock(&write_mu_);
   if (writes_closed_) return;
   writes_closed_ = true;
   stream_->WritesDone();
@@ -492,7 +492,7 @@ std::optional<v1::CommandResult> AgentClient::Command(v1::AgentMessage message,
                                                       absl::Duration timeout) {
   uint64_t id;
   {
-    std::lock_guard lock(write_mu_);
+    absl::MutexLock lock(&write_mu_);
     id = ++next_request_id_;
   }
   message.set_request_id(id);
