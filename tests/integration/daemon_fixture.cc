@@ -225,7 +225,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
     if (eol != std::string::npos) {
       const std::string line = pending.substr(0, eol);
       pending.erase(0, eol + 1);
-      d->stderr_text_ += line + "\n";
+      {
+        // No drain thread yet; the lock only keeps the checked rule simple.
+        absl::MutexLock lock(&d->stderr_mu_);
+        d->stderr_text_ += line + "\n";
+      }
       if (absl::StrContains(line, "event=listening")) {
         d->grpc_address_ = LogfmtValue(line, "grpc");
         d->http_address_ = LogfmtValue(line, "http");
@@ -240,7 +244,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
     if (left <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(absl::StrCat(
           "ccrouterd did not log event=listening within ", absl::FormatDuration(timeout),
-          "; stderr so far:\n", d->stderr_text_, pending));
+          "; stderr so far:\n", d->StderrText(), pending));
     }
     pollfd p{d->stderr_fd_, POLLIN, 0};
     const int ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
@@ -251,11 +255,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return absl::InternalError(
-          absl::StrCat("ccrouterd exited before listening; stderr:\n", d->stderr_text_, pending));
+          absl::StrCat("ccrouterd exited before listening; stderr:\n", d->StderrText(), pending));
     }
     pending.append(buf, static_cast<size_t>(n));
   }
-  d->stderr_text_ += pending;
+  {
+    absl::MutexLock lock(&d->stderr_mu_);
+    d->stderr_text_ += pending;
+  }
   // Keep reading, or a chatty daemon would block on a full pipe.
   d->drain_thread_ = std::thread([raw = d.get()] { raw->DrainStderr(); });
   return d;
