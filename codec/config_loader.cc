@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "codec/json_text.h"
 #include "codec/wire.h"
 #include "google/protobuf/util/json_util.h"
@@ -78,7 +79,7 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, int depth
         const std::string k = kv.first.Scalar();
         AppendJsonQuoted(out, k);
         out->push_back(':');
-        if (absl::Status s = NodeToJson(kv.second, k, depth + 1, budget, out); !s.ok()) return s;
+        CCR_RETURN_IF_ERROR(NodeToJson(kv.second, k, depth + 1, budget, out));
       }
       out->push_back('}');
       return absl::OkStatus();
@@ -89,7 +90,7 @@ absl::Status NodeToJson(const YAML::Node& node, absl::string_view key, int depth
       for (const YAML::Node& item : node) {
         if (!first) out->push_back(',');
         first = false;
-        if (absl::Status s = NodeToJson(item, key, depth + 1, budget, out); !s.ok()) return s;
+        CCR_RETURN_IF_ERROR(NodeToJson(item, key, depth + 1, budget, out));
       }
       out->push_back(']');
       return absl::OkStatus();
@@ -145,7 +146,7 @@ absl::Status CheckConfigNumbers(const google::protobuf::Message& m, const std::s
       if (f->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) {
         const google::protobuf::Message& sub =
             f->is_repeated() ? r->GetRepeatedMessage(m, f, i) : r->GetMessage(m, f);
-        if (absl::Status s = CheckConfigNumbers(sub, at); !s.ok()) return s;
+        CCR_RETURN_IF_ERROR(CheckConfigNumbers(sub, at));
         continue;
       }
       if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_DOUBLE) continue;
@@ -193,7 +194,7 @@ absl::StatusOr<std::string> YamlToJson(absl::string_view yaml) {
   try {
     if (!root.IsMap()) return absl::InvalidArgumentError("config: the top level must be a mapping");
     WalkBudget budget;
-    if (absl::Status s = NodeToJson(root, "", 0, &budget, &json); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(NodeToJson(root, "", 0, &budget, &json));
   } catch (const YAML::Exception& e) {
     return yaml_error(e);
   } catch (const std::exception& e) {
@@ -222,7 +223,7 @@ absl::Status ParseYamlMessage(absl::string_view yaml, absl::string_view what,
 
 absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
   v1::Config config;
-  if (absl::Status s = ParseYamlMessage(yaml, "config", &config); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(ParseYamlMessage(yaml, "config", &config));
   return config;
 }
 
@@ -320,19 +321,18 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
 }
 
 absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config* wire) {
-  absl::StatusOr<v1::Config> parsed = ParseConfigYaml(yaml);
-  if (!parsed.ok()) return parsed.status();
-  if (absl::Status s = CheckConfigNumbers(*parsed, ""); !s.ok()) return s;
-  for (int i = 0; i < parsed->queues_size(); ++i) {
-    if (parsed->queues(i).channel() == v1::CHANNEL_UNSPECIFIED) {
+  CCR_ASSIGN_OR_RETURN(v1::Config parsed, ParseConfigYaml(yaml));
+  CCR_RETURN_IF_ERROR(CheckConfigNumbers(parsed, ""));
+  for (int i = 0; i < parsed.queues_size(); ++i) {
+    if (parsed.queues(i).channel() == v1::CHANNEL_UNSPECIFIED) {
       return absl::InvalidArgumentError(absl::StrCat("config.queues[", i, "].channel: required"));
     }
   }
-  RouterConfig config = ToRouterConfig(*parsed);
+  RouterConfig config = ToRouterConfig(parsed);
   // Personal data of ended contacts lives in the sticky-routing memory and
   // the idempotency window; the retention period bounds both.
   const absl::Duration retention =
-      SecondsOr(parsed->personal_data_retention_seconds(), absl::Hours(24));
+      SecondsOr(parsed.personal_data_retention_seconds(), absl::Hours(24));
   if (config.sticky_window > retention) {
     return absl::InvalidArgumentError(absl::StrCat(
         "config.sticky_window_seconds: ", absl::ToDoubleSeconds(config.sticky_window),
@@ -343,24 +343,24 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
         "config.idempotency_window_seconds: ", absl::ToDoubleSeconds(config.idempotency_window),
         " exceeds personal_data_retention_seconds ", absl::ToDoubleSeconds(retention)));
   }
-  if (parsed->limits().submit_stream_messages_per_second() < 0 ||
-      parsed->limits().agent_stream_messages_per_second() < 0) {
+  if (parsed.limits().submit_stream_messages_per_second() < 0 ||
+      parsed.limits().agent_stream_messages_per_second() < 0) {
     return absl::InvalidArgumentError("config.limits: message rates must not be negative");
   }
-  if (const double beat = parsed->heartbeat_interval_seconds();
+  if (const double beat = parsed.heartbeat_interval_seconds();
       beat != 0 && (beat < 0.1 || beat > 3600)) {
     return absl::InvalidArgumentError(
         absl::StrCat("config.heartbeat_interval_seconds: ", beat,
                      " is out of range (0 for the default 10, else 0.1 to 3600)"));
   }
-  if (parsed->heartbeat_missed_limit() > 100) {
+  if (parsed.heartbeat_missed_limit() > 100) {
     return absl::InvalidArgumentError(
-        absl::StrCat("config.heartbeat_missed_limit: ", parsed->heartbeat_missed_limit(),
+        absl::StrCat("config.heartbeat_missed_limit: ", parsed.heartbeat_missed_limit(),
                      " is over 100 (0 for the default 3)"));
   }
-  absl::StatusOr<std::unique_ptr<Router>> trial = Router::Create(config);
-  if (!trial.ok()) return trial.status();
-  if (wire != nullptr) *wire = std::move(*parsed);
+  // A trial router: what Router::Create refuses, the loader refuses.
+  CCR_RETURN_IF_ERROR(Router::Create(config).status());
+  if (wire != nullptr) *wire = std::move(parsed);
   return config;
 }
 

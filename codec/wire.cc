@@ -5,6 +5,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "codec/mask.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
@@ -100,7 +101,7 @@ absl::StatusOr<Signals> SignalsFromWire(const v1::Signals& in, absl::string_view
         absl::StrCat(field, ".keywords: at most ", InputLimits::kMaxKeywords));
   }
   for (const std::string& k : in.keywords()) {
-    if (absl::Status st = CheckLength(absl::StrCat(field, ".keywords"), k, 64); !st.ok()) return st;
+    CCR_RETURN_IF_ERROR(CheckLength(absl::StrCat(field, ".keywords"), k, 64));
     s.keywords.push_back(k);
   }
   return s;
@@ -124,8 +125,7 @@ uint64_t SubmitRequestDigest(const v1::ContactSpec& contact) {
 
 absl::StatusOr<Signals> MergeSignalsFromWire(const Signals& before,
                                              const v1::UpdateRequest& update) {
-  absl::StatusOr<Signals> sent = SignalsFromWire(update.signals(), "signals");
-  if (!sent.ok()) return sent.status();
+  CCR_ASSIGN_OR_RETURN(Signals sent, SignalsFromWire(update.signals(), "signals"));
   static constexpr absl::string_view kFields[] = {
       "complaint",           "emergency",        "incident_severity", "sentiment",
       "repeat_contacts_24h", "escalation_level", "keywords"};
@@ -151,17 +151,17 @@ absl::StatusOr<Signals> MergeSignalsFromWire(const Signals& before,
   };
   const v1::Signals& in = update.signals();
   Signals out = before;
-  if (take("complaint", in.has_complaint())) out.complaint = sent->complaint;
-  if (take("emergency", in.has_emergency())) out.emergency = sent->emergency;
-  if (take("incident_severity", in.has_incident_severity())) out.severity = sent->severity;
-  if (take("sentiment", in.has_sentiment())) out.sentiment = sent->sentiment;
+  if (take("complaint", in.has_complaint())) out.complaint = sent.complaint;
+  if (take("emergency", in.has_emergency())) out.emergency = sent.emergency;
+  if (take("incident_severity", in.has_incident_severity())) out.severity = sent.severity;
+  if (take("sentiment", in.has_sentiment())) out.sentiment = sent.sentiment;
   if (take("repeat_contacts_24h", in.has_repeat_contacts_24h())) {
-    out.repeat_contacts_24h = sent->repeat_contacts_24h;
+    out.repeat_contacts_24h = sent.repeat_contacts_24h;
   }
   if (take("escalation_level", in.has_escalation_level())) {
-    out.escalation_level = sent->escalation_level;
+    out.escalation_level = sent.escalation_level;
   }
-  if (take("keywords", in.keywords_size() > 0)) out.keywords = std::move(sent->keywords);
+  if (take("keywords", in.keywords_size() > 0)) out.keywords = std::move(sent.keywords);
   return out;
 }
 
@@ -171,11 +171,8 @@ absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,
   if (in.idempotency_key().empty()) {
     return absl::InvalidArgumentError("contact.idempotency_key: required");
   }
-  if (auto s =
-          CheckLength("contact.idempotency_key", in.idempotency_key(), InputLimits::kMaxIdBytes);
-      !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(
+      CheckLength("contact.idempotency_key", in.idempotency_key(), InputLimits::kMaxIdBytes));
   out.idempotency_key = in.idempotency_key();
   if (in.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(in.channel())) {
     return absl::InvalidArgumentError("contact.channel: required (voice, chat, email, ...)");
@@ -191,21 +188,15 @@ absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,
         "contact.problem_detected_at: required for proactive outbound contacts");
   }
   const v1::Customer& cu = in.customer();
-  if (auto s = CheckLength("contact.customer.id", cu.id(), InputLimits::kMaxIdBytes); !s.ok()) {
-    return s;
-  }
-  if (auto s = CheckLength("contact.customer.phone", cu.phone(), 32); !s.ok()) return s;
-  if (auto s = CheckLength("contact.customer.name", cu.name(), 256); !s.ok()) return s;
-  if (auto s = CheckLength("contact.customer.dedicated_advisor", cu.dedicated_advisor(),
-                           InputLimits::kMaxIdBytes);
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = CheckLength("contact.customer.language", cu.language(), 35); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(CheckLength("contact.customer.id", cu.id(), InputLimits::kMaxIdBytes));
+  CCR_RETURN_IF_ERROR(CheckLength("contact.customer.phone", cu.phone(), 32));
+  CCR_RETURN_IF_ERROR(CheckLength("contact.customer.name", cu.name(), 256));
+  CCR_RETURN_IF_ERROR(CheckLength("contact.customer.dedicated_advisor", cu.dedicated_advisor(),
+                                  InputLimits::kMaxIdBytes));
+  CCR_RETURN_IF_ERROR(CheckLength("contact.customer.language", cu.language(), 35));
   out.customer_id = cu.id();
-  absl::StatusOr<Tier> tier = TierFromWire(cu.tier(), "contact.customer.tier");
-  if (!tier.ok()) return tier.status();
-  out.tier = *tier;
+  CCR_ASSIGN_OR_RETURN(Tier tier, TierFromWire(cu.tier(), "contact.customer.tier"));
+  out.tier = tier;
   out.dedicated_advisor = cu.dedicated_advisor();
   out.language = cu.language();
   for (int need : cu.needs()) {
@@ -215,24 +206,18 @@ absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,
     out.elderly = out.elderly || need == v1::NEED_ELDERLY;
     out.accessibility = out.accessibility || need == v1::NEED_ACCESSIBILITY;
   }
-  absl::StatusOr<Signals> signals = SignalsFromWire(in.signals(), "contact.signals");
-  if (!signals.ok()) return signals.status();
-  out.signals = std::move(*signals);
-  if (auto s = CheckLength("contact.topic", in.topic(), 128); !s.ok()) return s;
+  CCR_ASSIGN_OR_RETURN(Signals signals, SignalsFromWire(in.signals(), "contact.signals"));
+  out.signals = std::move(signals);
+  CCR_RETURN_IF_ERROR(CheckLength("contact.topic", in.topic(), 128));
   out.topic = in.topic();
-  if (auto s = CheckLength("contact.messaging_network", in.messaging_network(), 64); !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(CheckLength("contact.messaging_network", in.messaging_network(), 64));
   if (static_cast<size_t>(in.attributes_size()) > InputLimits::kMaxAttributes) {
     return absl::InvalidArgumentError(
         absl::StrCat("contact.attributes: at most ", InputLimits::kMaxAttributes, " entries"));
   }
   for (const auto& [k, v] : in.attributes()) {
-    if (auto s = CheckLength("contact.attributes (key)", k, 64); !s.ok()) return s;
-    if (auto s = CheckLength("contact.attributes (value)", v, InputLimits::kMaxTextBytes);
-        !s.ok()) {
-      return s;
-    }
+    CCR_RETURN_IF_ERROR(CheckLength("contact.attributes (key)", k, 64));
+    CCR_RETURN_IF_ERROR(CheckLength("contact.attributes (value)", v, InputLimits::kMaxTextBytes));
     out.attributes[k] = v;
   }
   if (!in.messaging_network().empty()) out.attributes["messaging_network"] = in.messaging_network();
@@ -286,11 +271,9 @@ absl::StatusOr<ContactSpec> ContactSpecFromWire(const v1::ContactSpec& in,
 absl::StatusOr<AgentSpec> AgentSpecFromWire(const v1::Login& in) {
   AgentSpec out;
   if (in.agent_id().empty()) return absl::InvalidArgumentError("login.agent_id: required");
-  if (auto s = CheckLength("login.agent_id", in.agent_id(), InputLimits::kMaxIdBytes); !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(CheckLength("login.agent_id", in.agent_id(), InputLimits::kMaxIdBytes));
   out.agent_id = in.agent_id();
-  if (auto s = CheckLength("login.display_name", in.display_name(), 256); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(CheckLength("login.display_name", in.display_name(), 256));
   out.display_name = in.display_name();
   if (static_cast<size_t>(in.skills_size()) > InputLimits::kMaxSkills) {
     return absl::InvalidArgumentError(
@@ -335,13 +318,9 @@ absl::StatusOr<AgentSpec> AgentSpecFromWire(const v1::Login& in) {
 absl::StatusOr<Outcome> OutcomeFromWire(const v1::Outcome& in) {
   Outcome out;
   out.resolved = in.resolved();
-  if (auto s = CheckLength("complete.outcome.disposition", in.disposition(), 128); !s.ok()) {
-    return s;
-  }
-  if (auto s = CheckLength("complete.outcome.notes", in.notes(), InputLimits::kMaxTextBytes);
-      !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(CheckLength("complete.outcome.disposition", in.disposition(), 128));
+  CCR_RETURN_IF_ERROR(
+      CheckLength("complete.outcome.notes", in.notes(), InputLimits::kMaxTextBytes));
   if (!v1::Outcome::RootCause_IsValid(in.complaint_root_cause())) {
     return absl::InvalidArgumentError("complete.outcome.complaint_root_cause: unknown value");
   }

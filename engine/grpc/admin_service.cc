@@ -1,6 +1,7 @@
 // Admin: queue and agent figures, explanations, the event feed, reloads and
 // supervisor overrides.
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
 #include "engine/grpc/services.h"
@@ -95,9 +96,8 @@ grpc::ServerUnaryReactor* AdminService::Explain(grpc::CallbackServerContext* ctx
   absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
   if (!id.ok()) return Refuse(ctx, id.status());
   return RunOnStrand(engine_, ctx, [reply, id = *id](Engine& e) -> absl::Status {
-    absl::StatusOr<Explanation> x = e.router().Explain(id, e.Now());
-    if (!x.ok()) return x.status();
-    ExplanationToWire(*x, reply);
+    CCR_ASSIGN_OR_RETURN(Explanation x, e.router().Explain(id, e.Now()));
+    ExplanationToWire(x, reply);
     return absl::OkStatus();
   });
 }

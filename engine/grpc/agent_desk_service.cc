@@ -3,6 +3,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/check.h"
 #include "codec/wire.h"
 #include "engine/grpc/rate_limiter.h"
 #include "engine/grpc/services.h"
@@ -43,7 +45,7 @@ class AgentStreamReactor final
       outbox_->Finish(grpc::Status::OK);
       return;
     }
-    if (agent_id_.empty()) {
+    if (!logged_in()) {
       if (!HandleLogin()) return;
     } else {
       HandleCommand();
@@ -92,7 +94,7 @@ class AgentStreamReactor final
       return false;
     }
     {
-      std::lock_guard lock(id_mu_);
+      absl::MutexLock lock(&id_mu_);
       agent_id_ = spec->agent_id;
     }
     std::shared_ptr<AgentOutbox> outbox = outbox_;
@@ -108,6 +110,8 @@ class AgentStreamReactor final
             return;
           }
           absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
+          // The login was just applied on this strand: the agent exists.
+          CCR_CHECK(view.ok()) << "agent logged in but unknown: " << view.status();
           v1::ServerMessage ok;
           ok.mutable_login_ok()->set_agent_id(agent);
           ok.mutable_login_ok()->set_state(AgentStatusToWire(view->status));
@@ -123,7 +127,7 @@ class AgentStreamReactor final
         Admission::kAgentDesk);
     if (!admitted) {
       {
-        std::lock_guard lock(id_mu_);
+        absl::MutexLock lock(&id_mu_);
         agent_id_.clear();  // never attached: nothing for Leave to detach
       }
       outbox_->Finish(Overloaded(ctx_, engine_));
@@ -152,7 +156,10 @@ class AgentStreamReactor final
       return;
     }
     v1::Command cmd;
-    cmd.set_agent_id(agent_id_);
+    {
+      absl::MutexLock lock(&id_mu_);
+      cmd.set_agent_id(agent_id_);
+    }
     absl::Status invalid;
     switch (message_.kind_case()) {
       case v1::AgentMessage::kHeartbeat: {
@@ -237,9 +244,14 @@ class AgentStreamReactor final
     }
   }
 
+  bool logged_in() ABSL_LOCKS_EXCLUDED(id_mu_) {
+    absl::MutexLock lock(&id_mu_);
+    return !agent_id_.empty();
+  }
+
   // Tells the strand this stream is gone (once).
-  void Leave(bool clean) {
-    std::lock_guard lock(id_mu_);
+  void Leave(bool clean) ABSL_LOCKS_EXCLUDED(id_mu_) {
+    absl::MutexLock lock(&id_mu_);
     if (agent_id_.empty() || left_.exchange(true)) return;
     const AgentOutbox* identity = outbox_.get();
     std::shared_ptr<AgentOutbox> keep_alive = outbox_;
@@ -257,8 +269,8 @@ class AgentStreamReactor final
   v1::AgentMessage message_;
   // Written once by the login (a read reaction); read by later read
   // reactions and by Leave, which may run on another thread.
-  std::mutex id_mu_;
-  std::string agent_id_;  // GUARDED_BY(id_mu_) for writes and cross-thread reads
+  absl::Mutex id_mu_;
+  std::string agent_id_ ABSL_GUARDED_BY(id_mu_);
   std::atomic<bool> left_{false};
   // When the desktop last sent anything (steady clock, ns): written by read
   // reactions, read by the engine's heartbeat check on the strand.

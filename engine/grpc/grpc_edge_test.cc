@@ -48,5 +48,28 @@ TEST(StreamWriter, TrySendStopsAtTheBoundAndCallsBackOnceThereIsRoom) {
   EXPECT_EQ(writer.TrySend("g"), Result::kClosed);
 }
 
+// gRPC allows one write in flight and calls OnWriteDone once per write: a
+// completion with none in flight means the writer's bookkeeping is broken.
+TEST(StreamWriterDeathTest, WriteDoneWithNoWriteInFlightAborts) {
+  FakeWriteReactor reactor;
+  StreamWriter<FakeWriteReactor, std::string> writer(&reactor, nullptr, 4);
+  ASSERT_TRUE(writer.Send("a"));
+  writer.OnWriteDone(true);  // "a" done; nothing in flight now
+  EXPECT_DEATH(writer.OnWriteDone(true), "OnWriteDone without a write in flight");
+}
+
+// Finish is sent exactly once, after what was queued.
+TEST(StreamWriter, FinishWaitsForTheWriteInFlightAndHappensOnce) {
+  FakeWriteReactor reactor;
+  StreamWriter<FakeWriteReactor, std::string> writer(&reactor, nullptr, 4);
+  ASSERT_TRUE(writer.Send("a"));
+  writer.Finish(grpc::Status::OK);
+  EXPECT_FALSE(reactor.finished.has_value());  // "a" still in flight
+  writer.Finish(grpc::Status::CANCELLED);      // ignored: finishing already
+  writer.OnWriteDone(true);
+  EXPECT_EQ(reactor.finished, grpc::StatusCode::OK);
+  EXPECT_FALSE(writer.Send("b"));
+}
+
 }  // namespace
 }  // namespace ccr

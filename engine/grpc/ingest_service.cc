@@ -1,5 +1,7 @@
 // ContactIngest: gateways submit, update and cancel contacts.
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
 #include "codec/wire.h"
 #include "engine/grpc/rate_limiter.h"
 #include "engine/grpc/services.h"
@@ -55,12 +57,11 @@ absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
 // Validates a submit at the edge and builds its journal command, with the
 // queue the edge chose written in, so replay never has to choose again.
 absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine) {
-  absl::StatusOr<ContactSpec> spec =
-      ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now());
-  if (!spec.ok()) return spec.status();
+  CCR_ASSIGN_OR_RETURN(ContactSpec spec,
+                       ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now()));
   v1::Command cmd;
   *cmd.mutable_submit()->mutable_contact() = contact;
-  cmd.mutable_submit()->mutable_contact()->set_queue(spec->queue);
+  cmd.mutable_submit()->mutable_contact()->set_queue(spec.queue);
   cmd.set_request_digest(SubmitRequestDigest(contact));
   return cmd;
 }
@@ -88,13 +89,13 @@ class SubmitStreamReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      std::lock_guard lock(state_->mu);
+      absl::MutexLock lock(&state_->mu);
       state_->reads_done = true;
       if (state_->in_flight == 0) state_->outbox->Finish(grpc::Status::OK);
       return;
     }
     HandleRequest();
-    std::lock_guard lock(state_->mu);
+    absl::MutexLock lock(&state_->mu);
     if (state_->in_flight < kMaxInFlight) {
       StartRead(&request_);
     } else {
@@ -106,7 +107,7 @@ class SubmitStreamReactor final
   void OnCancel() override { state_->outbox->Finish(grpc::Status::CANCELLED); }
   void OnDone() override {
     {
-      std::lock_guard lock(state_->mu);
+      absl::MutexLock lock(&state_->mu);
       state_->reactor = nullptr;
     }
     state_->outbox->OnDone();
@@ -115,12 +116,12 @@ class SubmitStreamReactor final
 
  private:
   struct State {
-    std::mutex mu;
-    SubmitStreamReactor* reactor = nullptr;  // GUARDED_BY(mu); null after OnDone
-    int in_flight = 0;                       // GUARDED_BY(mu)
-    bool paused = false;                     // GUARDED_BY(mu)
-    bool reads_done = false;                 // GUARDED_BY(mu)
-    std::shared_ptr<Outbox> outbox;          // constant after construction
+    absl::Mutex mu;
+    SubmitStreamReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null after OnDone
+    int in_flight ABSL_GUARDED_BY(mu) = 0;
+    bool paused ABSL_GUARDED_BY(mu) = false;
+    bool reads_done ABSL_GUARDED_BY(mu) = false;
+    std::shared_ptr<Outbox> outbox;  // constant after construction
   };
 
   void HandleRequest() {
@@ -150,7 +151,7 @@ class SubmitStreamReactor final
       return;
     }
     {
-      std::lock_guard lock(state_->mu);
+      absl::MutexLock lock(&state_->mu);
       ++state_->in_flight;
     }
     std::shared_ptr<State> state = state_;
@@ -178,7 +179,7 @@ class SubmitStreamReactor final
   }
 
   static void Completed(State& state) {
-    std::lock_guard lock(state.mu);
+    absl::MutexLock lock(&state.mu);
     --state.in_flight;
     if (state.reactor == nullptr || state.outbox->closed()) return;
     if (state.paused && state.in_flight < kMaxInFlight) {

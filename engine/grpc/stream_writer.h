@@ -14,9 +14,11 @@
 
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "base/check.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
@@ -30,24 +32,27 @@ class StreamWriter {
       : reactor_(reactor), context_(context), max_queued_(max_queued) {}
 
   // Queues `message`; false when the stream is closed or just overflowed.
-  bool Send(Message message) {
-    std::unique_lock lock(mu_);
-    if (reactor_ == nullptr || finish_requested_) return false;
+  bool Send(Message message) ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    if (reactor_ == nullptr || finish_requested_) {
+      mu_.Unlock();
+      return false;
+    }
     if (queue_.size() >= max_queued_) {
       queue_.clear();
       finish_requested_ = true;
       finish_status_ = grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                                     "stream is not keeping up with the messages sent to it");
-      Reactor* reactor = reactor_;
-      finished_ = true;
       context_->TryCancel();  // fails the stuck write so OnDone can follow
-      lock.unlock();
-      reactor->Finish(finish_status_);
+      FinishAndUnlock();
       return false;
     }
     queue_.push_back(std::move(message));
-    if (writing_) return true;
-    StartNextLocked(lock);
+    if (writing_) {
+      mu_.Unlock();
+      return true;
+    }
+    StartNextAndUnlock();
     return true;
   }
 
@@ -55,19 +60,28 @@ class StreamWriter {
   // Queues `message` unless the bound is reached; then kFull and nothing
   // changes (the caller keeps its place and asks NotifyWhenRoom): for
   // streams that can re-read what they missed, such as the event feed.
-  TrySendResult TrySend(const Message& message) {
-    std::unique_lock lock(mu_);
-    if (reactor_ == nullptr || finish_requested_) return TrySendResult::kClosed;
-    if (queue_.size() >= max_queued_) return TrySendResult::kFull;
-    queue_.push_back(message);
-    if (!writing_) StartNextLocked(lock);
-    return TrySendResult::kQueued;
+  TrySendResult TrySend(const Message& message) ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    TrySendResult result = TrySendResult::kQueued;
+    if (reactor_ == nullptr || finish_requested_) {
+      result = TrySendResult::kClosed;
+    } else if (queue_.size() >= max_queued_) {
+      result = TrySendResult::kFull;
+    } else {
+      queue_.push_back(message);
+      if (!writing_) {
+        StartNextAndUnlock();
+        return result;
+      }
+    }
+    mu_.Unlock();
+    return result;
   }
 
   // Calls `on_room` once, from a write completion, when at most half the
   // bound is queued. False (and `on_room` is dropped): there is room already.
-  bool NotifyWhenRoom(std::function<void()> on_room) {
-    std::lock_guard lock(mu_);
+  bool NotifyWhenRoom(std::function<void()> on_room) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     if (reactor_ == nullptr || finish_requested_) return true;  // never: it is closing
     if (queue_.size() <= max_queued_ / 2) return false;
     on_room_ = std::move(on_room);
@@ -75,74 +89,88 @@ class StreamWriter {
   }
 
   // Finishes the stream once everything queued is written (exactly once).
-  void Finish(grpc::Status status) {
-    std::unique_lock lock(mu_);
-    if (reactor_ == nullptr || finish_requested_) return;
+  void Finish(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    if (reactor_ == nullptr || finish_requested_) {
+      mu_.Unlock();
+      return;
+    }
     finish_requested_ = true;
     finish_status_ = std::move(status);
-    if (!writing_ && queue_.empty()) FinishLocked(lock);
+    if (!writing_ && queue_.empty()) {
+      FinishAndUnlock();
+      return;
+    }
+    mu_.Unlock();
   }
 
   // REQUIRES: called from the reactor's OnWriteDone.
-  void OnWriteDone(bool ok) {
-    std::unique_lock lock(mu_);
+  void OnWriteDone(bool ok) ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    CCR_CHECK(writing_) << "OnWriteDone without a write in flight";
     writing_ = false;
     if (!ok) queue_.clear();  // the stream is broken: nothing more goes out
     std::function<void()> on_room;
     const size_t queued_after = queue_.empty() ? 0 : queue_.size() - 1;  // next one in flight
     if (ok && on_room_ && queued_after <= max_queued_ / 2) on_room.swap(on_room_);
     if (!queue_.empty()) {
-      StartNextLocked(lock);
+      StartNextAndUnlock();
     } else if (finish_requested_ && !finished_) {
-      FinishLocked(lock);
+      FinishAndUnlock();
     } else {
-      lock.unlock();
+      mu_.Unlock();
     }
     if (on_room) on_room();  // outside the lock: it may post or send
   }
 
   // REQUIRES: called from the reactor's OnDone, before it is deleted.
-  void OnDone() {
-    std::lock_guard lock(mu_);
+  void OnDone() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     reactor_ = nullptr;
     queue_.clear();
     on_room_ = nullptr;
   }
 
-  bool closed() const {
-    std::lock_guard lock(mu_);
+  bool closed() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return reactor_ == nullptr || finish_requested_;
   }
 
  private:
-  void StartNextLocked(std::unique_lock<std::mutex>& lock) {
+  // Starts writing the front of the queue, with the lock released first (the
+  // reactor may complete the write inline, re-entering OnWriteDone).
+  void StartNextAndUnlock() ABSL_UNLOCK_FUNCTION(mu_) {
+    CCR_CHECK(!writing_ && !queue_.empty()) << "gRPC allows one write in flight";
     in_flight_ = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
     Reactor* reactor = reactor_;
-    lock.unlock();
+    mu_.Unlock();
     reactor->StartWrite(&in_flight_);  // in_flight_ stays untouched until OnWriteDone
   }
 
-  void FinishLocked(std::unique_lock<std::mutex>& lock) {
+  // Finishes with finish_status_, exactly once, outside the lock.
+  void FinishAndUnlock() ABSL_UNLOCK_FUNCTION(mu_) {
+    CCR_CHECK(!finished_) << "a stream finishes exactly once";
     finished_ = true;
     Reactor* reactor = reactor_;
     grpc::Status status = finish_status_;
-    lock.unlock();
+    mu_.Unlock();
     reactor->Finish(std::move(status));
   }
 
-  mutable std::mutex mu_;
-  Reactor* reactor_;                      // GUARDED_BY(mu_); null after OnDone
-  grpc::CallbackServerContext* context_;  // valid while reactor_ is
-  const size_t max_queued_;               // constant after construction
-  std::deque<Message> queue_;             // GUARDED_BY(mu_)
-  Message in_flight_;                     // owned by gRPC while writing_
-  bool writing_ = false;                  // GUARDED_BY(mu_)
-  bool finish_requested_ = false;         // GUARDED_BY(mu_)
-  bool finished_ = false;                 // GUARDED_BY(mu_)
-  grpc::Status finish_status_;            // GUARDED_BY(mu_)
-  std::function<void()> on_room_;         // GUARDED_BY(mu_); see NotifyWhenRoom
+  mutable absl::Mutex mu_;
+  Reactor* reactor_ ABSL_GUARDED_BY(mu_);  // null after OnDone
+  // Valid while reactor_ is; used only under mu_ with reactor_ checked.
+  grpc::CallbackServerContext* context_ ABSL_PT_GUARDED_BY(mu_);
+  const size_t max_queued_;  // constant after construction
+  std::deque<Message> queue_ ABSL_GUARDED_BY(mu_);
+  Message in_flight_;  // owned by gRPC while writing_
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_room_ ABSL_GUARDED_BY(mu_);  // see NotifyWhenRoom
 };
 
 }  // namespace ccr
