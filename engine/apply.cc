@@ -1,8 +1,9 @@
 #include "engine/apply.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
+#include "base/status_macros.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 
 namespace ccr {
 
@@ -46,23 +47,20 @@ namespace {
 
 absl::Status ApplyUpdate(Router& router, const v1::Command& cmd, absl::Time now) {
   const v1::UpdateRequest& u = cmd.update();
-  absl::StatusOr<ContactId> id = ContactIdFromWire(u.contact_id(), "contact_id");
-  if (!id.ok()) return id.status();
-  if (u.abandoned()) return router.Abandon(*id, now);
-  absl::StatusOr<Tier> tier = TierFromWire(u.tier(), "tier");
-  if (!tier.ok()) return tier.status();
+  CCR_ASSIGN_OR_RETURN(ContactId id, ContactIdFromWire(u.contact_id(), "contact_id"));
+  if (u.abandoned()) return router.Abandon(id, now);
+  CCR_ASSIGN_OR_RETURN(Tier tier, TierFromWire(u.tier(), "tier"));
   const std::optional<Tier> new_tier =
-      u.tier() == v1::TIER_UNSPECIFIED ? std::nullopt : std::optional<Tier>(*tier);
-  absl::StatusOr<ContactView> before = router.GetContact(*id, now);
-  if (!before.ok()) return before.status();
-  absl::StatusOr<Signals> signals = before->signals;
+      u.tier() == v1::TIER_UNSPECIFIED ? std::nullopt : std::optional<Tier>(tier);
+  CCR_ASSIGN_OR_RETURN(ContactView before, router.GetContact(id, now));
+  absl::StatusOr<Signals> signals = before.signals;
   if (cmd.update_merges_signals()) {
-    signals = MergeSignalsFromWire(before->signals, u);
+    signals = MergeSignalsFromWire(before.signals, u);
   } else if (u.has_signals()) {
     signals = SignalsFromWire(u.signals(), "signals");  // a record from before merging
   }
   if (!signals.ok()) return signals.status();
-  return router.Update(*id, *signals, new_tier, now);
+  return router.Update(id, *signals, new_tier, now);
 }
 
 absl::Status ApplySetState(Router& router, const std::string& agent, const v1::SetState& s,
@@ -79,10 +77,11 @@ absl::Status ApplySetState(Router& router, const std::string& agent, const v1::S
 
 }  // namespace
 
-Applied ApplyCommand(Router& router, const v1::Command& cmd, const RouterConfig* loaded_config) {
+ApplyResult ApplyCommand(Router& router, const v1::Command& cmd,
+                         const RouterConfig* loaded_config) {
   const absl::Time now = CommandTime(cmd);
   const std::string& agent = cmd.agent_id();
-  Applied out;
+  ApplyResult out;
   switch (cmd.kind_case()) {
     case v1::Command::kSubmit: {
       absl::StatusOr<ContactSpec> spec =

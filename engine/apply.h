@@ -16,7 +16,7 @@ namespace ccr {
 
 namespace v1 = ::ccrouter::v1;
 
-struct Applied {
+struct ApplyResult {
   absl::Status status;
   std::optional<SubmitResult> submit;  // submit that created a contact
   std::vector<ContactId> moved;        // apply_config: contacts moved to the fallback queue
@@ -31,8 +31,8 @@ absl::Time CommandTime(const v1::Command& cmd);
 // unless `loaded_config` is given: then it must be what LoadRouterConfig made
 // of that yaml (the live engine loads a reload off the routing strand, so the
 // strand does not parse it again; replay parses the journalled yaml).
-Applied ApplyCommand(Router& router, const v1::Command& cmd,
-                     const RouterConfig* loaded_config = nullptr);
+ApplyResult ApplyCommand(Router& router, const v1::Command& cmd,
+                         const RouterConfig* loaded_config = nullptr);
 
 // Journal records carry the real agent id; logs and errors name the kind.
 const char* CommandKindName(const v1::Command& cmd);

@@ -10,7 +10,8 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "engine/config_loader.h"
+#include "base/status_macros.h"
+#include "codec/config_loader.h"
 #include "engine/log.h"
 #include "grpcpp/server_context.h"
 #include "metrics/catalogue.h"
@@ -114,10 +115,9 @@ absl::StatusOr<AuthPolicy> LoadAuthPolicy(const v1::AuthConfig& config, bool cli
     if (!text.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("auth.token_file: ", text.status().message()));
     }
-    absl::StatusOr<AuthPolicy> parsed =
-        ParseTokenFile(*text, config.token_file(), std::move(policy));
-    if (!parsed.ok()) return parsed.status();
-    policy = std::move(*parsed);
+    CCR_ASSIGN_OR_RETURN(AuthPolicy parsed,
+                         ParseTokenFile(*text, config.token_file(), std::move(policy)));
+    policy = std::move(parsed);
     policy.open = false;  // an empty token file still closes the door
   }
   if (policy.metrics_require_token && policy.tokens.empty()) {
@@ -200,16 +200,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(const v1
     }
     return text;
   };
-  absl::StatusOr<std::string> cert = read("tls.cert_file", tls.cert_file());
-  if (!cert.ok()) return cert.status();
-  absl::StatusOr<std::string> key = read("tls.key_file", tls.key_file());
-  if (!key.ok()) return key.status();
+  CCR_ASSIGN_OR_RETURN(std::string cert, read("tls.cert_file", tls.cert_file()));
+  CCR_ASSIGN_OR_RETURN(std::string key, read("tls.key_file", tls.key_file()));
   grpc::SslServerCredentialsOptions options;
-  options.pem_key_cert_pairs.push_back({*key, *cert});
+  options.pem_key_cert_pairs.push_back({key, cert});
   if (!tls.client_ca_file().empty()) {
-    absl::StatusOr<std::string> ca = read("tls.client_ca_file", tls.client_ca_file());
-    if (!ca.ok()) return ca.status();
-    options.pem_root_certs = *ca;
+    CCR_ASSIGN_OR_RETURN(std::string ca, read("tls.client_ca_file", tls.client_ca_file()));
+    options.pem_root_certs = ca;
     options.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
   return grpc::SslServerCredentials(options);
@@ -225,12 +222,12 @@ Authenticator::Authenticator(metrics::MetricsRegistry* registry)
 
 void Authenticator::SetPolicy(AuthPolicy policy) {
   auto next = std::make_shared<const AuthPolicy>(std::move(policy));
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   policy_ = std::move(next);
 }
 
 std::shared_ptr<const AuthPolicy> Authenticator::policy() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return policy_;
 }
 

@@ -31,13 +31,13 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "ccrouter/v1/config.pb.h"
 #include "grpcpp/security/server_credentials.h"
@@ -150,8 +150,9 @@ class Authenticator {
                                           absl::string_view certificate_cn, RoleSet allowed,
                                           absl::string_view method, absl::string_view peer) const;
 
-  mutable std::mutex mu_;
-  std::shared_ptr<const AuthPolicy> policy_;  // GUARDED_BY(mu_); the snapshot itself is immutable
+  mutable absl::Mutex mu_;
+  // The snapshot itself is immutable; only the pointer is guarded.
+  std::shared_ptr<const AuthPolicy> policy_ ABSL_GUARDED_BY(mu_);
   prometheus::Counter* unauthenticated_ = nullptr;
   prometheus::Counter* permission_denied_ = nullptr;
 };

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "engine/wire.h"
+#include "codec/wire.h"
 
 namespace ccr {
 

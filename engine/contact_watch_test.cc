@@ -3,8 +3,8 @@
 #include <deque>
 
 #include "absl/strings/str_cat.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 

@@ -10,22 +10,34 @@
 #include "absl/time/clock.h"
 #include "boost/asio/post.hpp"
 #include "ccrouter/v1/snapshot.pb.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
+#include "engine/auth.h"
+#include "engine/journal/snapshot_codec.h"
 #include "engine/log.h"
-#include "engine/snapshot_codec.h"
-#include "engine/wire.h"
 #include "router/router_state.h"
 
 namespace ccr {
 
+// A reload loaded off the strand: the journal command, the config made of
+// its yaml, and the auth policy its auth section loads (when auth is on).
+struct Engine::PreparedReload {
+  v1::Command cmd;
+  std::string yaml;  // == cmd.apply_config().config_yaml(), to find the config at apply
+  std::shared_ptr<const RouterConfig> config;
+  std::optional<AuthPolicy> policy;
+  bool auth_open_declared = false;  // `auth: {open: true}`
+};
+
 Engine::Engine(boost::asio::io_context& io, EngineOptions options)
     : io_(io),
+      own_clock_(options.clock != nullptr ? nullptr : NewSystemClock(io)),
+      clock_(options.clock != nullptr ? options.clock : own_clock_.get()),
       options_(std::move(options)),
-      contact_watches_(
-          options_.contact_watch,
-          [this](std::function<void()> fn) { Post([fn = std::move(fn)](Engine&) { fn(); }); }),
-      contact_refresh_timer_(io),
-      timer_(io) {
+      contact_watches_(options_.contact_watch, [this](std::function<void()> fn) {
+        Post([fn = std::move(fn)](Engine&) { fn(); });
+      }) {
+  started_ = clock_->Now();
   metrics::MetricsRegistry* registry = options_.metrics;
   if (registry == nullptr) return;
   router_metrics_ = std::make_unique<metrics::RouterMetrics>(*registry);
@@ -60,7 +72,7 @@ Engine::Engine(boost::asio::io_context& io, EngineOptions options)
 
 Engine::~Engine() = default;
 
-absl::Time Engine::Now() const { return absl::Now(); }
+absl::Time Engine::Now() const { return clock_->Now(); }
 
 std::shared_ptr<const RouterConfig> Engine::config_snapshot() const {
   std::lock_guard lock(config_mu_);
@@ -87,13 +99,27 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     router_metrics_->Configure(router_->config());
     router_->SetObserver(router_metrics_.get());
   }
-  if (!options_.journal.dir.empty()) {
-    JournalOptions journal_options = options_.journal;
+  CommandLogFactory open_log = options_.command_log;
+  if (!open_log && !options_.journal.dir.empty()) {
+    open_log =
+        [options = options_.journal](
+            uint64_t next_index, std::optional<uint64_t> recovered_snapshot,
+            CommandLog::BatchCallback on_batch) -> absl::StatusOr<std::unique_ptr<CommandLog>> {
+      JournalOptions journal_options = options;
+      journal_options.recovered_snapshot = recovered_snapshot;
+      absl::StatusOr<std::unique_ptr<Journal>> journal =
+          Journal::Open(journal_options, next_index, std::move(on_batch));
+      if (!journal.ok()) return journal.status();
+      return std::unique_ptr<CommandLog>(std::move(*journal));
+    };
+  }
+  if (open_log) {
+    std::optional<uint64_t> recovered_snapshot;
     if (!recovered.report.snapshot_file.empty()) {
-      journal_options.recovered_snapshot = recovered.report.snapshot_index;
+      recovered_snapshot = recovered.report.snapshot_index;
     }
-    absl::StatusOr<std::unique_ptr<Journal>> journal =
-        Journal::Open(journal_options, recovered.next_index, [this](const BatchReport& report) {
+    absl::StatusOr<std::unique_ptr<CommandLog>> journal =
+        open_log(recovered.next_index, recovered_snapshot, [this](const BatchReport& report) {
           boost::asio::post(io_, [this, report] { OnBatch(report); });
         });
     if (!journal.ok()) return journal.status();
@@ -112,7 +138,7 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
 
   v1::Command started;
   started.mutable_engine_started();
-  Execute(std::move(started), [](Engine& e, const Applied&) {
+  Execute(std::move(started), [](Engine& e, const ApplyResult&) {
     // Desktops lost their streams with the old process: they get the
     // disconnect grace to come back before their agents are logged out.
     for (const AgentView& a : e.router_->Agents(e.Now())) {
@@ -130,7 +156,7 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     }
     v1::Command reconfigure;
     reconfigure.mutable_apply_config()->set_config_yaml(start_yaml);
-    Execute(std::move(reconfigure), [](Engine&, const Applied& a) {
+    Execute(std::move(reconfigure), [](Engine&, const ApplyResult& a) {
       LogEvent(a.status.ok() ? LogLevel::kInfo : LogLevel::kError, "start_config_applied",
                {{"moved_contacts", absl::StrCat(a.moved.size())},
                 {"error", std::string(a.status.message())}});
@@ -186,11 +212,11 @@ void Engine::ScheduleFlush() {
 
 bool Engine::Execute(v1::Command cmd, CommandDone done, Admission admission) {
   return Post([cmd = std::move(cmd), done = std::move(done)](
-                  Engine& e) mutable { e.Record(std::move(cmd), std::move(done)); },
+                  Engine& e) mutable { e.JournalThenApply(std::move(cmd), std::move(done)); },
               admission);
 }
 
-void Engine::Record(v1::Command cmd, CommandDone done) {
+void Engine::JournalThenApply(v1::Command cmd, CommandDone done) {
   // Never older than what the router has seen: replay must see the same time.
   const absl::Time now = std::max({Now(), last_stamp_, router_->now()});
   last_stamp_ = now;
@@ -210,7 +236,7 @@ void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
   if (cmd.kind_case() == v1::Command::kApplyConfig) {
     prepared = TakePreparedConfig(cmd.apply_config().config_yaml());
   }
-  const Applied applied = ApplyCommand(*router_, cmd, prepared.get());
+  const ApplyResult applied = ApplyCommand(*router_, cmd, prepared.get());
   const size_t kind = cmd.kind_case();
   if (kind < decision_by_command_.size() && decision_by_command_[kind] != nullptr) {
     decision_by_command_[kind]->Observe(
@@ -263,7 +289,7 @@ void Engine::OnBatch(const BatchReport& report) {
   std::deque<Awaiting> refused;
   refused.swap(awaiting_);
   backlog_.fetch_sub(refused.size(), std::memory_order_relaxed);
-  Applied failed;
+  ApplyResult failed;
   failed.status = absl::UnavailableError(absl::StrCat(
       "journal: ", report.status.message(), "; the command was not accepted, retry later"));
   for (const Awaiting& a : refused) {
@@ -384,10 +410,8 @@ absl::Status Engine::WatchContact(const v1::ContactRef& ref,
 void Engine::ArmContactRefresh() {
   if (contact_refresh_armed_ || contact_watches_.watch_count() == 0 || draining()) return;
   contact_refresh_armed_ = true;
-  contact_refresh_timer_.expires_after(absl::ToChronoNanoseconds(options_.contact_watch.refresh));
-  contact_refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
+  contact_refresh_timer_ = clock_->RunAfter(options_.contact_watch.refresh, [this] {
     contact_refresh_armed_ = false;
-    if (ec) return;
     contact_watches_.RefreshAll(*router_);
     ArmContactRefresh();
   });
@@ -399,21 +423,19 @@ bool Engine::FeedWatcher(const std::shared_ptr<EventWatcher>& w) {
       recent_events_.empty() ? sequence_ + 1 : recent_events_.front().sequence();
   while (w->next_sequence <= sequence_) {
     if (w->next_sequence < oldest) {
-      w->outbox->Finish(
-          grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                       absl::StrCat("watch fell behind the event window (", options_.event_window,
-                                    " events): the oldest still held is ", oldest,
-                                    "; resume with after_sequence >= ", oldest - 1,
-                                    " or read the earlier ones from the journal export")));
+      w->outbox->Close(absl::ResourceExhaustedError(absl::StrCat(
+          "watch fell behind the event window (", options_.event_window,
+          " events): the oldest still held is ", oldest, "; resume with after_sequence >= ",
+          oldest - 1, " or read the earlier ones from the journal export")));
       return false;
     }
-    switch (w->outbox->TrySend(recent_events_[w->next_sequence - oldest])) {
-      case EventOutbox::TrySendResult::kClosed:
+    switch (w->outbox->TryWrite(recent_events_[w->next_sequence - oldest])) {
+      case EventSink::WriteResult::kClosed:
         return false;
-      case EventOutbox::TrySendResult::kQueued:
+      case EventSink::WriteResult::kQueued:
         ++w->next_sequence;
         continue;
-      case EventOutbox::TrySendResult::kFull: {
+      case EventSink::WriteResult::kFull: {
         std::weak_ptr<EventWatcher> weak = w;
         w->waiting_for_room = true;
         const bool armed = w->outbox->NotifyWhenRoom([this, weak] {
@@ -599,13 +621,15 @@ void Engine::ArmTimer() {
   if (deadline == timer_deadline_) return;
   timer_deadline_ = deadline;
   if (!next) {
-    timer_.cancel();
+    timer_.reset();
     return;
   }
   const absl::Duration in = std::max(absl::ZeroDuration(), deadline - Now());
-  timer_.expires_after(absl::ToChronoMilliseconds(in) + std::chrono::milliseconds(1));
-  timer_.async_wait([this, deadline](const boost::system::error_code& ec) {
-    if (ec || deadline != timer_deadline_) return;  // re-armed or cancelled meanwhile
+  // Whole milliseconds, one past the deadline: the router's deadline has
+  // surely passed when the timer fires.
+  const absl::Duration wait = absl::Trunc(in, absl::Milliseconds(1)) + absl::Milliseconds(1);
+  timer_ = clock_->RunAfter(wait, [this, deadline] {
+    if (deadline != timer_deadline_) return;  // re-armed meanwhile
     timer_deadline_ = absl::InfiniteFuture();
     // Timers are not journalled: replay re-derives them from the commands'
     // times. So they must not run ahead of a command still awaiting the disk;
@@ -616,11 +640,11 @@ void Engine::ArmTimer() {
   });
 }
 
-void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox,
+void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentSink> outbox,
                          std::shared_ptr<const std::atomic<int64_t>> last_heard_ns) {
   if (draining_.load()) {
     // A login that raced the drain: the session stays for after the restart.
-    outbox->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down"));
+    outbox->Close(absl::UnavailableError("server shutting down"));
     return;
   }
   // Events still pending from earlier commands first, so the Resync below is
@@ -628,11 +652,9 @@ void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbo
   Deliver();
   AgentConnection& conn = agents_[agent_id];
   if (conn.outbox && conn.outbox != outbox) {
-    conn.outbox->Finish(grpc::Status(grpc::StatusCode::ABORTED,
-                                     "replaced by a newer connection of the same agent"));
+    conn.outbox->Close(absl::AbortedError("replaced by a newer connection of the same agent"));
   }
   conn.outbox = std::move(outbox);
-  if (conn.grace) conn.grace->cancel();
   conn.grace.reset();
   v1::ServerMessage msg;
   v1::Resync* resync = msg.mutable_resync();
@@ -675,11 +697,11 @@ void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbo
   ArmHeartbeatCheck(agent_id);
 }
 
-void Engine::DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean) {
+void Engine::DetachAgent(const std::string& agent_id, const AgentSink* outbox, bool clean) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || it->second.outbox.get() != outbox) return;  // replaced already
   it->second.outbox.reset();
-  if (it->second.heartbeat) it->second.heartbeat->cancel();
+  it->second.heartbeat.reset();
   // A drain ends every stream; the sessions are kept for after the restart,
   // whose Start gives every logged-in agent the grace to come back.
   if (draining_.load()) return;
@@ -701,11 +723,12 @@ void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
       options_.heartbeat_interval * static_cast<int64_t>(options_.heartbeat_missed_limit));
   const std::chrono::steady_clock::time_point heard{
       std::chrono::nanoseconds(conn.last_heard_ns->load(std::memory_order_relaxed))};
-  if (!conn.heartbeat) conn.heartbeat = std::make_unique<boost::asio::steady_timer>(io_);
-  conn.heartbeat->expires_at(heard + limit);  // cancels the wait armed before
-  conn.heartbeat->async_wait(
-      [this, agent_id, identity = conn.outbox.get(), limit](const boost::system::error_code& ec) {
-        if (ec || draining_.load()) return;
+  // `heard` is on the steady clock the stream stamps it with; the wait is
+  // the Clock's. Replacing the timer cancels the wait armed before.
+  const std::chrono::nanoseconds wait = heard + limit - std::chrono::steady_clock::now();
+  conn.heartbeat = clock_->RunAfter(
+      absl::FromChrono(wait), [this, agent_id, identity = conn.outbox.get(), limit] {
+        if (draining_.load()) return;
         auto it = agents_.find(agent_id);
         if (it == agents_.end() || it->second.outbox.get() != identity) return;
         AgentConnection& conn = it->second;
@@ -722,12 +745,10 @@ void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
                   {"grace_s", absl::StrCat(absl::ToDoubleSeconds(options_.disconnect_grace))}});
         // As a dropped stream: the desktop may come back within the grace.
         // Its reactor's later DetachAgent finds the outbox gone and does nothing.
-        conn.outbox->Finish(grpc::Status(
-            grpc::StatusCode::UNAVAILABLE,
-            absl::StrCat("heartbeat: nothing received for ", options_.heartbeat_missed_limit,
-                         " intervals of ", interval_s, " s; reconnect within ",
-                         absl::ToDoubleSeconds(options_.disconnect_grace),
-                         " s to keep this agent's contacts")));
+        conn.outbox->Close(absl::UnavailableError(absl::StrCat(
+            "heartbeat: nothing received for ", options_.heartbeat_missed_limit, " intervals of ",
+            interval_s, " s; reconnect within ", absl::ToDoubleSeconds(options_.disconnect_grace),
+            " s to keep this agent's contacts")));
         conn.outbox.reset();
         ArmGrace(agent_id);
       });
@@ -735,17 +756,16 @@ void Engine::ArmHeartbeatCheck(const std::string& agent_id) {
 
 void Engine::ArmGrace(const std::string& agent_id) {
   if (draining_.load()) return;  // kept for after the restart
-  auto timer = std::make_unique<boost::asio::steady_timer>(io_);
-  timer->expires_after(absl::ToChronoMilliseconds(options_.disconnect_grace));
-  timer->async_wait([this, agent_id](const boost::system::error_code& ec) {
-    if (ec || draining_.load()) return;
-    auto it = agents_.find(agent_id);
-    if (it == agents_.end() || it->second.outbox) return;  // reconnected
-    it->second.grace.reset();
-    Logout(agent_id, "disconnected");
-    Deliver();
-    ScheduleFlush();
-  });
+  std::unique_ptr<ClockTimer> timer = clock_->RunAfter(
+      absl::Trunc(options_.disconnect_grace, absl::Milliseconds(1)), [this, agent_id] {
+        if (draining_.load()) return;
+        auto it = agents_.find(agent_id);
+        if (it == agents_.end() || it->second.outbox) return;  // reconnected
+        it->second.grace.reset();
+        Logout(agent_id, "disconnected");
+        Deliver();
+        ScheduleFlush();
+      });
   agents_[agent_id].grace = std::move(timer);
 }
 
@@ -754,7 +774,7 @@ void Engine::Logout(const std::string& agent_id, const std::string& reason) {
   cmd.set_agent_id(agent_id);
   cmd.mutable_logout()->set_agent_id(agent_id);
   cmd.mutable_logout()->set_reason(reason);
-  Record(std::move(cmd), nullptr);
+  JournalThenApply(std::move(cmd), nullptr);
 }
 
 void Engine::NoteAgentStateCause(const std::string& agent_id, std::string cause) {
@@ -775,15 +795,15 @@ size_t Engine::connected_agent_count() const {
   return n;
 }
 
-void Engine::DisconnectAgent(const std::string& agent_id, const grpc::Status& status) {
+void Engine::DisconnectAgent(const std::string& agent_id, const absl::Status& status) {
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || !it->second.outbox) return;
-  it->second.outbox->Finish(status);
+  it->second.outbox->Close(status);
   it->second.outbox.reset();  // its later DetachAgent finds nothing to do
-  if (it->second.heartbeat) it->second.heartbeat->cancel();
+  it->second.heartbeat.reset();
 }
 
-absl::Status Engine::Subscribe(std::shared_ptr<EventOutbox> outbox,
+absl::Status Engine::Subscribe(std::shared_ptr<EventSink> outbox,
                                std::optional<uint64_t> after_sequence) {
   std::erase_if(watchers_, [](const auto& w) { return w->outbox->closed(); });
   if (watchers_.size() >= options_.max_watchers) {
@@ -832,7 +852,7 @@ void Engine::Reload(std::string yaml, std::function<void(absl::StatusOr<ReloadRe
     const bool posted = Post(
         [reload, done](Engine& e) {
           e.reloads_in_progress_.fetch_sub(1);
-          e.RecordReload(std::move(*reload), done);
+          e.JournalThenApplyReload(std::move(*reload), done);
         },
         Admission::kClient);
     if (!posted) {
@@ -895,8 +915,8 @@ std::shared_ptr<const RouterConfig> Engine::TakePreparedConfig(const std::string
   return nullptr;
 }
 
-void Engine::RecordReload(PreparedReload reload,
-                          std::function<void(absl::StatusOr<ReloadResult>)> done) {
+void Engine::JournalThenApplyReload(PreparedReload reload,
+                                    std::function<void(absl::StatusOr<ReloadResult>)> done) {
   // A config without credentials would open an engine that requires them:
   // every caller would become admin. That takes saying so (`auth: {open:
   // true}`), not leaving the section out. Checked here, against the policy
@@ -912,34 +932,35 @@ void Engine::RecordReload(PreparedReload reload,
   while (prepared_configs_.size() > static_cast<size_t>(kMaxReloadsInProgress)) {
     prepared_configs_.pop_front();
   }
-  Record(std::move(reload.cmd), [done = std::move(done), policy = std::move(reload.policy)](
-                                    Engine& e, const Applied& applied) mutable {
-    if (!applied.status.ok()) return done(applied.status);
-    if (policy) {
-      const std::shared_ptr<const AuthPolicy> before = e.options_.auth->policy();
-      if (std::optional<AuthPolicyChange> change = CompareAuthPolicies(*before, *policy)) {
-        LogAlways("auth_policy_changed",
-                  {{"open", change->open},
-                   {"tokens", change->tokens},
-                   {"tokens_added", absl::StrCat(change->tokens_added)},
-                   {"tokens_removed", absl::StrCat(change->tokens_removed)},
-                   {"tokens_changed", absl::StrCat(change->tokens_changed)},
-                   {"roles", change->roles},
-                   {"certificate_roles", change->certificate_roles},
-                   {"metrics_require_token", change->metrics_require_token}});
-      }
-      e.options_.auth->SetPolicy(std::move(*policy));
-    }
-    ReloadResult result;
-    result.queues = e.router_->config().queues.size();
-    result.moved = applied.moved;
-    result.fallback_queue = e.router_->config().fallback_queue;
-    LogEvent(LogLevel::kInfo, "config_reloaded",
-             {{"queues", absl::StrCat(result.queues)},
-              {"moved_contacts", absl::StrCat(result.moved.size())},
-              {"fallback_queue", result.fallback_queue}});
-    done(std::move(result));
-  });
+  JournalThenApply(
+      std::move(reload.cmd), [done = std::move(done), policy = std::move(reload.policy)](
+                                 Engine& e, const ApplyResult& applied) mutable {
+        if (!applied.status.ok()) return done(applied.status);
+        if (policy) {
+          const std::shared_ptr<const AuthPolicy> before = e.options_.auth->policy();
+          if (std::optional<AuthPolicyChange> change = CompareAuthPolicies(*before, *policy)) {
+            LogAlways("auth_policy_changed",
+                      {{"open", change->open},
+                       {"tokens", change->tokens},
+                       {"tokens_added", absl::StrCat(change->tokens_added)},
+                       {"tokens_removed", absl::StrCat(change->tokens_removed)},
+                       {"tokens_changed", absl::StrCat(change->tokens_changed)},
+                       {"roles", change->roles},
+                       {"certificate_roles", change->certificate_roles},
+                       {"metrics_require_token", change->metrics_require_token}});
+          }
+          e.options_.auth->SetPolicy(std::move(*policy));
+        }
+        ReloadResult result;
+        result.queues = e.router_->config().queues.size();
+        result.moved = applied.moved;
+        result.fallback_queue = e.router_->config().fallback_queue;
+        LogEvent(LogLevel::kInfo, "config_reloaded",
+                 {{"queues", absl::StrCat(result.queues)},
+                  {"moved_contacts", absl::StrCat(result.moved.size())},
+                  {"fallback_queue", result.fallback_queue}});
+        done(std::move(result));
+      });
 }
 
 void Engine::BeginDrain() {
@@ -950,22 +971,21 @@ void Engine::BeginDrain() {
   // restart ("engine restarted"), as after a crash, and reported in Resync.
   for (auto& [id, conn] : agents_) {
     if (conn.outbox) {
-      conn.outbox->Finish(
-          grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                       absl::StrCat("server shutting down for a restart; reconnect within ",
-                                    absl::ToDoubleSeconds(options_.disconnect_grace),
-                                    " s to keep this agent's contacts")));
+      conn.outbox->Close(absl::UnavailableError(absl::StrCat(
+          "server shutting down for a restart; reconnect within ",
+          absl::ToDoubleSeconds(options_.disconnect_grace), " s to keep this agent's contacts")));
       conn.outbox.reset();
     }
-    if (conn.grace) conn.grace->cancel();
-    if (conn.heartbeat) conn.heartbeat->cancel();
+    conn.grace.reset();
+    conn.heartbeat.reset();
   }
-  for (auto& w : watchers_) w->outbox->Finish(grpc::Status::OK);
+  for (auto& w : watchers_) w->outbox->Close(absl::OkStatus());
   watchers_.clear();
   contact_watches_.CloseAll(
       absl::UnavailableError("engine is shutting down for a restart; watch the contact again"));
-  contact_refresh_timer_.cancel();
-  timer_.cancel();
+  contact_refresh_timer_.reset();
+  contact_refresh_armed_ = false;
+  timer_.reset();
   timer_deadline_ = absl::InfiniteFuture();
   MaybeSnapshot(/*force=*/true);  // a quick restart replays little
   if (batches_ > 0) {

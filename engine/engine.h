@@ -1,8 +1,12 @@
 // Engine: the event-driven host of the router. One Asio io_context thread is
 // the routing strand: it alone touches the Router. gRPC reactors Post()
 // closures to it; after each closure the engine delivers the router's events
-// (offers to agent streams, lifecycle events to watchers and the log) and
-// re-arms the one timer that feeds Router::Tick().
+// (offers to agent sinks, lifecycle events to watchers and the log) and
+// re-arms the one timer that feeds Router::Tick(). It meets the world only
+// through interfaces it owns: CommandLog (engine/journal/command_log.h),
+// AgentSink / EventSink (engine/sinks.h) and Clock (engine/clock.h); the
+// gRPC edge (engine/grpc/) implements the sinks, and engine/testing/ has a
+// fake of each.
 #ifndef CCROUTER_ENGINE_ENGINE_H_
 #define CCROUTER_ENGINE_ENGINE_H_
 
@@ -18,18 +22,16 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "boost/asio/io_context.hpp"
-#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "ccrouter/v1/agent_desk.pb.h"
 #include "ccrouter/v1/config.pb.h"
 #include "ccrouter/v1/events.pb.h"
 #include "engine/apply.h"
-#include "engine/auth.h"
+#include "engine/clock.h"
 #include "engine/contact_watch.h"
-#include "engine/journal.h"
-#include "engine/recovery.h"
-#include "engine/stream_writer.h"
-#include "grpcpp/support/server_callback.h"
+#include "engine/journal/journal.h"
+#include "engine/journal/recovery.h"
+#include "engine/sinks.h"
 #include "metrics/histogram.h"
 #include "metrics/registry.h"
 #include "metrics/router_metrics.h"
@@ -39,11 +41,8 @@ namespace ccr {
 
 namespace v1 = ::ccrouter::v1;
 
+class Authenticator;
 class Engine;
-
-using AgentOutbox =
-    StreamWriter<grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>, v1::ServerMessage>;
-using EventOutbox = StreamWriter<grpc::ServerWriteReactor<v1::LifecycleEvent>, v1::LifecycleEvent>;
 
 struct EngineOptions {
   // The config the daemon started with: a reload that changes one of its
@@ -69,6 +68,9 @@ struct EngineOptions {
   ContactWatchOptions contact_watch;
   // The journal; an empty dir runs without one (nothing survives a restart).
   JournalOptions journal;
+  // Set: the engine's command log comes from here instead of the file
+  // journal in journal.dir (tests: engine/testing/fake_command_log.h).
+  CommandLogFactory command_log;
   uint64_t snapshot_every_commands = 200000;
   absl::Duration snapshot_interval = absl::Minutes(5);
   // Not owned; must outlive the engine. Null: no metrics.
@@ -80,6 +82,9 @@ struct EngineOptions {
   // file), and refuses a config whose auth section does not load.
   Authenticator* auth = nullptr;
   bool tls_client_ca_set = false;  // mTLS is on (certificate roles need it)
+  // Not owned; must outlive the engine. Null: the system clock, with timers
+  // on the engine's io_context (tests: engine/testing/fake_clock.h).
+  Clock* clock = nullptr;
 };
 
 enum class LimitedStream : uint8_t { kSubmitStream, kAgentDesk };
@@ -102,7 +107,7 @@ struct ReloadResult {
 
 // Called on the strand once a command is applied (or has failed to become
 // durable: then `applied.status` is UNAVAILABLE and nothing changed).
-using CommandDone = std::function<void(Engine&, const Applied& applied)>;
+using CommandDone = std::function<void(Engine&, const ApplyResult& applied)>;
 
 class Engine {
  public:
@@ -148,35 +153,35 @@ class Engine {
   // ---- routing strand only ----
   Router& router() { return *router_; }
   absl::Time Now() const;
-  // The desktop's stream is the agent's now: sends it the Resync (state,
+  // The desktop's sink is the agent's now: sends it the Resync (state,
   // open offers, held contacts, what was withdrawn or ended while away).
   // `last_heard_ns` (steady clock, written by the stream on every message it
   // reads) drives the heartbeat check; null: none.
-  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentOutbox> outbox,
+  void AttachAgent(const std::string& agent_id, std::shared_ptr<AgentSink> outbox,
                    std::shared_ptr<const std::atomic<int64_t>> last_heard_ns = nullptr);
   // The desktop's stream ended. A clean goodbye logs the agent out now; a
   // dropped stream gets the disconnect grace first; while draining, neither
   // (the agent keeps its session across the restart).
-  void DetachAgent(const std::string& agent_id, const AgentOutbox* outbox, bool clean);
+  void DetachAgent(const std::string& agent_id, const AgentSink* outbox, bool clean);
   bool AgentConnected(const std::string& agent_id) const;
   // Names what changed the agent's state in this strand turn (e.g. a
   // supervisor), for the desktop's StateChanged.reason; the not-ready reason
   // still wins for NOT_READY.
   void NoteAgentStateCause(const std::string& agent_id, std::string cause);
   // Closes the agent's desktop stream (after a supervisor forced a logout).
-  void DisconnectAgent(const std::string& agent_id, const grpc::Status& status);
+  void DisconnectAgent(const std::string& agent_id, const absl::Status& status);
   // Replays the events after `after_sequence` (0: from event 1), then
   // follows; absent: only new events. OUT_OF_RANGE naming the oldest event
   // held when `after_sequence` is older; RESOURCE_EXHAUSTED at max_watchers.
-  absl::Status Subscribe(std::shared_ptr<EventOutbox> outbox,
-                         std::optional<uint64_t> after_sequence);
+  absl::Status Subscribe(std::shared_ptr<EventSink> outbox, std::optional<uint64_t> after_sequence);
   // The gateways' view of their contacts (GetContact, WatchContact).
   const ContactWatches& contact_watches() const { return contact_watches_; }
   // Starts a WatchContact stream (ContactWatches::Watch) and keeps the
   // position re-check running while any stream is open.
   absl::Status WatchContact(const v1::ContactRef& ref, std::shared_ptr<ContactStatusSink> sink);
-  // Journals and applies `cmd` (strand-side Execute).
-  void Record(v1::Command cmd, CommandDone done);
+  // Journals `cmd` and applies it once the log says it is durable (the
+  // strand-side Execute).
+  void JournalThenApply(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
   void BeginDrain();
   uint64_t last_sequence() const { return sequence_; }
@@ -209,17 +214,12 @@ class Engine {
   void Apply(const v1::Command& cmd, const CommandDone& done);
   // A reload loaded off the strand: the journal command, the config made of
   // its yaml, and the auth policy its auth section loads (when auth is on).
-  struct PreparedReload {
-    v1::Command cmd;
-    std::string yaml;  // == cmd.apply_config().config_yaml(), to find the config at apply
-    std::shared_ptr<const RouterConfig> config;
-    std::optional<AuthPolicy> policy;
-    bool auth_open_declared = false;  // `auth: {open: true}`
-  };
+  struct PreparedReload;  // engine.cc
   // Reload worker: reads and validates; touches nothing the strand owns.
   absl::StatusOr<PreparedReload> PrepareReload(std::string yaml) const;
   // Strand: journals and applies a prepared reload.
-  void RecordReload(PreparedReload reload, std::function<void(absl::StatusOr<ReloadResult>)> done);
+  void JournalThenApplyReload(PreparedReload reload,
+                              std::function<void(absl::StatusOr<ReloadResult>)> done);
   // The config loaded off the strand for an apply_config of `yaml`, if any;
   // replay and a config not loaded that way parse the yaml instead.
   std::shared_ptr<const RouterConfig> TakePreparedConfig(const std::string& yaml);
@@ -230,6 +230,8 @@ class Engine {
   std::vector<prometheus::MetricFamily> ScrapeMetrics() const;
 
   boost::asio::io_context& io_;
+  std::unique_ptr<Clock> own_clock_;  // when options.clock is null
+  Clock* const clock_;
   std::unique_ptr<Router> router_;
   std::string config_yaml_;  // what router_->config() was loaded from
   EngineOptions options_;
@@ -240,8 +242,8 @@ class Engine {
 
   // Strand-only state.
   struct AgentConnection {
-    std::shared_ptr<AgentOutbox> outbox;
-    std::unique_ptr<boost::asio::steady_timer> grace;
+    std::shared_ptr<AgentSink> outbox;
+    std::unique_ptr<ClockTimer> grace;
     absl::flat_hash_map<uint64_t, v1::ServerMessage> outstanding_offers;  // resent on reconnect
     // What the desktop missed while none was connected (bounded, oldest
     // dropped first); sent in the next Resync and then cleared.
@@ -253,7 +255,7 @@ class Engine {
     // What last changed the agent's state in this strand turn (StateChanged.reason).
     std::string state_cause;
     std::shared_ptr<const std::atomic<int64_t>> last_heard_ns;  // steady clock; null: unchecked
-    std::unique_ptr<boost::asio::steady_timer> heartbeat;
+    std::unique_ptr<ClockTimer> heartbeat;
   };
   static constexpr size_t kMaxMissedKept = 64;  // per agent, per list
   absl::flat_hash_map<std::string, AgentConnection> agents_;
@@ -261,7 +263,7 @@ class Engine {
   // behind (or resuming from far back) costs its cursor, not a copy of the
   // window; its outbox holds at most watcher_outbox_limit events.
   struct EventWatcher {
-    std::shared_ptr<EventOutbox> outbox;
+    std::shared_ptr<EventSink> outbox;
     uint64_t next_sequence = 0;  // the next event it is sent
     bool waiting_for_room = false;
   };
@@ -269,14 +271,14 @@ class Engine {
   std::vector<std::string> agents_touched_;  // by the events of the current Deliver
   std::deque<v1::LifecycleEvent> recent_events_;
   ContactWatches contact_watches_;
-  boost::asio::steady_timer contact_refresh_timer_;
+  std::unique_ptr<ClockTimer> contact_refresh_timer_;
   bool contact_refresh_armed_ = false;
   uint64_t sequence_ = 0;
-  boost::asio::steady_timer timer_;
+  std::unique_ptr<ClockTimer> timer_;
   absl::Time timer_deadline_ = absl::InfiniteFuture();
 
   // Durability (strand-only, but for the journal's own locking).
-  std::unique_ptr<Journal> journal_;
+  std::unique_ptr<CommandLog> journal_;
   struct Awaiting {
     v1::Command cmd;
     CommandDone done;

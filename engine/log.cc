@@ -4,14 +4,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <limits>
-#include <mutex>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/std_mutex.h"
 #include "prometheus/counter.h"
 
 namespace ccr {
@@ -96,13 +98,13 @@ void WriteAll(int fd, absl::string_view data) {
 
 // The queue between the callers and the writer thread: one byte buffer the
 // callers append to and the writer swaps out, so a line costs no allocation
-// that another thread frees. std::mutex rather than absl::Mutex: the
-// distribution's abseil runs deadlock detection on every lock, which showed
-// in the profile of a run at info.
+// that another thread frees. StdMutex (an annotated std::mutex) rather than
+// absl::Mutex: the distribution's abseil runs deadlock detection on every
+// lock, which showed in the profile of a run at info.
 class LogWriter {
  public:
-  void Start(LogWriterOptions options) {
-    std::lock_guard lock(mu_);
+  void Start(LogWriterOptions options) ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
     if (running_) return;
     options_ = options;
     running_ = true;
@@ -111,15 +113,17 @@ class LogWriter {
     thread_ = std::thread([this] { Run(); });
   }
 
-  bool Stop(absl::Duration timeout) {
+  bool Stop(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_) {
     std::thread thread;
     {
-      std::unique_lock lock(mu_);
+      StdMutexLock lock(&mu_);
       if (!running_) return true;
       stop_ = true;
       wake_.notify_one();
-      const bool drained = exited_cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout),
-                                               [this] { return exited_; });
+      const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(timeout);
+      while (!exited_ && mu_.WaitUntil(exited_cv_, deadline)) {
+      }
+      const bool drained = exited_;
       running_ = false;
       thread = std::move(thread_);
       if (!drained) {
@@ -135,27 +139,26 @@ class LogWriter {
 
   // Queues `line`, or writes it at once when no writer runs. Never blocks
   // on the reader.
-  void Emit(absl::string_view line) {
-    {
-      std::unique_lock lock(mu_);
-      if (running_ && !stop_) {
-        if (pending_.size() + line.size() > options_.max_queued_bytes) {
-          ++dropped_unreported_;
-          dropped_total_.fetch_add(1, std::memory_order_relaxed);
-          if (prometheus::Counter* c = drop_counter_.load(std::memory_order_acquire)) {
-            c->Increment();
-          }
-          return;
-        }
-        pending_.append(line.data(), line.size());
-        if (writer_waiting_) {
-          writer_waiting_ = false;
-          lock.unlock();
-          wake_.notify_one();
+  void Emit(absl::string_view line) ABSL_LOCKS_EXCLUDED(mu_) {
+    mu_.Lock();
+    if (running_ && !stop_) {
+      if (pending_.size() + line.size() > options_.max_queued_bytes) {
+        ++dropped_unreported_;
+        mu_.Unlock();
+        dropped_total_.fetch_add(1, std::memory_order_relaxed);
+        if (prometheus::Counter* c = drop_counter_.load(std::memory_order_acquire)) {
+          c->Increment();
         }
         return;
       }
+      pending_.append(line.data(), line.size());
+      const bool wake = writer_waiting_;
+      writer_waiting_ = false;
+      mu_.Unlock();
+      if (wake) wake_.notify_one();
+      return;
     }
+    mu_.Unlock();
     WriteAll(2, line);
   }
 
@@ -163,17 +166,17 @@ class LogWriter {
   void SetDropCounter(prometheus::Counter* c) { drop_counter_.store(c, std::memory_order_release); }
 
  private:
-  void Run() {
+  void Run() ABSL_LOCKS_EXCLUDED(mu_) {
     std::string writing;
     for (;;) {
       uint64_t dropped = 0;
       int fd = 2;
       bool last = false;
       {
-        std::unique_lock lock(mu_);
+        StdMutexLock lock(&mu_);
         while (pending_.empty() && dropped_unreported_ == 0 && !stop_) {
           writer_waiting_ = true;
-          wake_.wait(lock);
+          mu_.Wait(wake_);
         }
         writer_waiting_ = false;
         writing.swap(pending_);  // pending_ gets the empty buffer back, capacity kept
@@ -197,7 +200,7 @@ class LogWriter {
         absl::SleepFor(kGatherLines);
         continue;
       }
-      std::lock_guard lock(mu_);
+      StdMutexLock lock(&mu_);
       if (pending_.empty() && dropped_unreported_ == 0) {
         exited_ = true;
         exited_cv_.notify_all();
@@ -206,17 +209,17 @@ class LogWriter {
     }
   }
 
-  std::mutex mu_;
+  StdMutex mu_;
   std::condition_variable wake_;       // the writer waits for lines or stop_
   std::condition_variable exited_cv_;  // Stop waits for exited_
-  LogWriterOptions options_;           // GUARDED_BY(mu_)
-  bool running_ = false;               // GUARDED_BY(mu_)
-  bool stop_ = false;                  // GUARDED_BY(mu_)
-  bool exited_ = false;                // GUARDED_BY(mu_)
-  bool writer_waiting_ = false;        // GUARDED_BY(mu_)
-  std::string pending_;                // GUARDED_BY(mu_): whole lines, in order
-  uint64_t dropped_unreported_ = 0;    // GUARDED_BY(mu_)
-  std::thread thread_;                 // GUARDED_BY(mu_)
+  LogWriterOptions options_ ABSL_GUARDED_BY(mu_);
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  bool exited_ ABSL_GUARDED_BY(mu_) = false;
+  bool writer_waiting_ ABSL_GUARDED_BY(mu_) = false;
+  std::string pending_ ABSL_GUARDED_BY(mu_);  // whole lines, in order
+  uint64_t dropped_unreported_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> dropped_total_{0};
   std::atomic<prometheus::Counter*> drop_counter_{nullptr};
 };
@@ -297,30 +300,5 @@ void StartLogWriter(LogWriterOptions options) { Writer().Start(options); }
 bool StopLogWriter(absl::Duration timeout) { return Writer().Stop(timeout); }
 uint64_t LogLinesDropped() { return Writer().dropped(); }
 void SetLogDropCounter(prometheus::Counter* counter) { Writer().SetDropCounter(counter); }
-
-std::string MaskFreeText(absl::string_view text) {
-  if (text.empty()) return "";
-  return absl::StrCat("(free text, ", text.size(), " bytes)");
-}
-
-std::string MaskId(absl::string_view id) {
-  if (id.empty()) return "";
-  if (id.size() <= 4) return std::string(id.size(), '*');
-  std::string out(id.size(), '*');
-  out[0] = id[0];
-  out[1] = id[1];
-  out[id.size() - 2] = id[id.size() - 2];
-  out[id.size() - 1] = id[id.size() - 1];
-  return out;
-}
-
-std::string MaskPhone(absl::string_view phone) {
-  if (phone.size() <= 3) return std::string(phone.size(), '*');
-  std::string out(phone.size(), '*');
-  if (phone[0] == '+') out[0] = '+';
-  out[phone.size() - 2] = phone[phone.size() - 2];
-  out[phone.size() - 1] = phone[phone.size() - 1];
-  return out;
-}
 
 }  // namespace ccr

@@ -23,6 +23,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "codec/mask.h"
 
 namespace prometheus {
 class Counter;
@@ -64,15 +65,6 @@ void SetLogDropCounter(prometheus::Counter* counter);
 // One log line as it would be written, with its newline (for tests).
 std::string FormatLogLine(LogLevel level, absl::string_view event,
                           std::initializer_list<LogField> fields, absl::Time now);
-
-// Client free text (a cancel reason, a transfer note) in a log line: never the
-// text, only that there was some and its size: "(free text, 12 bytes)".
-std::string MaskFreeText(absl::string_view text);
-
-// "customer-4242" -> "cu*********42"; short ids are fully masked.
-std::string MaskId(absl::string_view id);
-// "+442071234567" -> "+*********67".
-std::string MaskPhone(absl::string_view phone);
 
 }  // namespace ccr
 

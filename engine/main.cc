@@ -15,16 +15,16 @@
 #include "absl/strings/str_join.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
+#include "codec/command_line.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/auth.h"
-#include "engine/command_line.h"
-#include "engine/config_loader.h"
-#include "engine/data_dir_lock.h"
 #include "engine/engine.h"
+#include "engine/grpc/services.h"
 #include "engine/http_server.h"
+#include "engine/journal/data_dir_lock.h"
+#include "engine/journal/recovery.h"
 #include "engine/log.h"
-#include "engine/recovery.h"
-#include "engine/services.h"
-#include "engine/wire.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -218,7 +218,7 @@ absl::StatusOr<LoadedConfig> LoadConfig(const Flags& flags) {
 }
 
 // Held until exit, taken before recovery reads anything: one engine per
-// journal (engine/data_dir_lock.h). None without --data-dir.
+// journal (engine/journal/data_dir_lock.h). None without --data-dir.
 absl::StatusOr<std::optional<ccr::DataDirLock>> LockDataDir(const Flags& flags) {
   if (flags.data_dir.empty()) return std::nullopt;
   std::error_code ec;

@@ -42,7 +42,7 @@ HistogramFamily::HistogramFamily(const MetricDef& def, std::vector<double> upper
     : def_(def), bounds_(std::move(upper_bounds)) {}
 
 LatencyHistogram& HistogramFamily::Add(const std::vector<std::string>& label_values) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::unique_ptr<LatencyHistogram>& h = histograms_[label_values];
   if (!h) h = std::make_unique<LatencyHistogram>(bounds_);
   return *h;
@@ -53,7 +53,7 @@ std::vector<prometheus::MetricFamily> HistogramFamily::Collect() const {
   family.name = std::string(def_.name);
   family.help = std::string(def_.help);
   family.type = prometheus::MetricType::Histogram;
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (const auto& [values, h] : histograms_) {
     prometheus::ClientMetric& m = family.metric.emplace_back();
     for (const auto& [name, value] : LabelsOf(def_, values)) m.label.push_back({name, value});

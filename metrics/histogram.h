@@ -17,10 +17,10 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "metrics/catalogue.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
@@ -55,9 +55,9 @@ class HistogramFamily final : public prometheus::Collectable {
  private:
   const MetricDef& def_;
   const std::vector<double> bounds_;
-  mutable std::mutex mu_;
-  std::map<std::vector<std::string>, std::unique_ptr<LatencyHistogram>>
-      histograms_;  // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  std::map<std::vector<std::string>, std::unique_ptr<LatencyHistogram>> histograms_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // Bucket layouts.

@@ -36,7 +36,7 @@ prometheus::Family<prometheus::Gauge>& MetricsRegistry::Gauges(const MetricDef& 
 
 HistogramFamily& MetricsRegistry::Histograms(const MetricDef& def,
                                              std::vector<double> upper_bounds) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::unique_ptr<HistogramFamily>& f = histograms_[std::string(def.name)];
   if (!f) f = std::make_unique<HistogramFamily>(def, std::move(upper_bounds));
   return *f;
@@ -53,7 +53,7 @@ prometheus::Gauge& MetricsRegistry::Gauge(const MetricDef& def,
 }
 
 void MetricsRegistry::AddScrapeSource(ScrapeSource source) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   sources_.push_back(std::move(source));
 }
 
@@ -63,7 +63,7 @@ std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   std::vector<ScrapeSource> sources;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (const auto& [name, f] : histograms_) {
       std::vector<prometheus::MetricFamily> collected = f->Collect();
       for (auto& c : collected) families.push_back(std::move(c));

@@ -19,10 +19,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "metrics/catalogue.h"
 #include "metrics/histogram.h"
 #include "prometheus/counter.h"
@@ -57,10 +57,10 @@ class MetricsRegistry {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::unique_ptr<HistogramFamily>, std::less<>>
-      histograms_;                     // GUARDED_BY(mu_)
-  std::vector<ScrapeSource> sources_;  // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<HistogramFamily>, std::less<>> histograms_
+      ABSL_GUARDED_BY(mu_);
+  std::vector<ScrapeSource> sources_ ABSL_GUARDED_BY(mu_);
 };
 
 // Labels from a definition's names and these values.

@@ -1,7 +1,7 @@
 #include "engine/testing/random_commands.h"
 
 #include "absl/strings/str_cat.h"
-#include "engine/wire.h"
+#include "codec/wire.h"
 
 namespace ccr::testing {
 

@@ -4,9 +4,9 @@
 // router, accept a reload into it from the default config, and keep the
 // router's invariants while a contact is routed under it.
 #include "absl/strings/str_cat.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/apply.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace ccr::fuzz {
@@ -31,7 +31,7 @@ int FuzzConfig(const uint8_t* data, size_t size) {
   v1::Command reload;
   ToTimestamp(kFuzzNow, reload.mutable_time());
   reload.mutable_apply_config()->set_config_yaml(std::string(yaml));
-  const Applied applied = ApplyCommand(*fixture.router, reload);
+  const ApplyResult applied = ApplyCommand(*fixture.router, reload);
   CCR_FUZZ_CHECK(applied.status.code() != absl::StatusCode::kInvalidArgument,
                  absl::StrCat("a config that loads does not apply: ", applied.status.ToString()));
   absl::Status invariants = fixture.router->CheckInvariants();

@@ -2,9 +2,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/apply.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
 #include "google/protobuf/stubs/logging.h"
 
 namespace ccr::fuzz {
@@ -12,9 +12,9 @@ namespace ccr::fuzz {
 namespace {
 
 // Applies a set-up command; the fixture is fixed, so a failure is a bug here.
-Applied Setup(Router& router, v1::Command cmd, absl::Duration before_now) {
+ApplyResult Setup(Router& router, v1::Command cmd, absl::Duration before_now) {
   ToTimestamp(kFuzzNow - before_now, cmd.mutable_time());
-  Applied applied = ApplyCommand(router, cmd);
+  ApplyResult applied = ApplyCommand(router, cmd);
   CCR_FUZZ_CHECK(applied.status.ok(), absl::StrCat("fixture set-up: ", applied.status.ToString()));
   return applied;
 }
@@ -95,7 +95,7 @@ RequestFixture MakeRequestFixture() {
   l->set_start_available(true);
   Setup(r, login, absl::Seconds(50));
 
-  const Applied first = Setup(r, Submit("fixture-1", v1::CHANNEL_CHAT), absl::Seconds(40));
+  const ApplyResult first = Setup(r, Submit("fixture-1", v1::CHANNEL_CHAT), absl::Seconds(40));
   v1::Command accept;
   accept.set_agent_id("a-1");
   accept.mutable_accept()->set_offer_id(OfferIdString(LastOffer(r)));
@@ -105,7 +105,7 @@ RequestFixture MakeRequestFixture() {
   Setup(r, Submit("fixture-2", v1::CHANNEL_CHAT), absl::Seconds(30));
   f.pending_offer = OfferIdString(LastOffer(r));
 
-  const Applied third = Setup(r, Submit("fixture-3", v1::CHANNEL_VOICE), absl::Seconds(20));
+  const ApplyResult third = Setup(r, Submit("fixture-3", v1::CHANNEL_VOICE), absl::Seconds(20));
   f.queued_contact = ContactIdString(third.submit->contact);
   r.TakeEvents();
   return f;

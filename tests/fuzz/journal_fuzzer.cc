@@ -1,4 +1,4 @@
-// Fuzz target: recovery from a data directory (engine/recovery.h): segment
+// Fuzz target: recovery from a data directory (engine/journal/recovery.h): segment
 // headers, record framing and CRCs, record parsing, torn-tail and corrupt-
 // record handling, snapshot loading and the replay of arbitrary commands.
 //
@@ -16,8 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/snapshot.pb.h"
-#include "engine/journal_format.h"
-#include "engine/recovery.h"
+#include "engine/journal/journal_format.h"
+#include "engine/journal/recovery.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace ccr::fuzz {

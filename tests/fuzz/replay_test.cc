@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/config_loader.h"
-#include "engine/wire.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/fuzz/fuzz_support.h"

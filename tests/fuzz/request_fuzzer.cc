@@ -5,7 +5,7 @@
 // live router (tests/fuzz/fuzz_support.h) without a conversion error;
 // whatever it does, the router's invariants must hold afterwards.
 //
-// The wire conversions (engine/wire.h) are called as the services call them.
+// The wire conversions (codec/wire.h) are called as the services call them.
 // The few checks the services make inline (agent_desk_service.cc
 // HandleCommand, admin_service.cc SetAgentState and ReloadConfig,
 // ingest_service.cc Update and Cancel) are repeated here, marked "as ...".
@@ -14,9 +14,9 @@
 #include "ccrouter/v1/admin.pb.h"
 #include "ccrouter/v1/agent_desk.pb.h"
 #include "ccrouter/v1/ingest.pb.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/apply.h"
-#include "engine/config_loader.h"
-#include "engine/wire.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace ccr::fuzz {
@@ -292,7 +292,7 @@ int FuzzRequest(const uint8_t* data, size_t size) {
   v1::Command replayed;
   CCR_FUZZ_CHECK(replayed.ParseFromString(cmd.SerializeAsString()),
                  "an accepted command does not parse back from its journal bytes");
-  const Applied applied = ApplyCommand(router, replayed);
+  const ApplyResult applied = ApplyCommand(router, replayed);
   const absl::Status& s = applied.status;
   if (cmd.kind_case() == v1::Command::kSubmit) {
     CCR_FUZZ_CHECK(s.ok() || s.code() == absl::StatusCode::kAlreadyExists,

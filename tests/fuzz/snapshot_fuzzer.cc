@@ -5,8 +5,8 @@
 // restores again, and survive a day of timers and the queries operators run.
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/snapshot.pb.h"
-#include "engine/config_loader.h"
-#include "engine/snapshot_codec.h"
+#include "codec/config_loader.h"
+#include "engine/journal/snapshot_codec.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace ccr::fuzz {

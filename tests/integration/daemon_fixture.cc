@@ -225,7 +225,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
     if (eol != std::string::npos) {
       const std::string line = pending.substr(0, eol);
       pending.erase(0, eol + 1);
-      d->stderr_text_ += line + "\n";
+      {
+        // No drain thread yet; the lock only keeps the checked rule simple.
+        absl::MutexLock lock(&d->stderr_mu_);
+        d->stderr_text_ += line + "\n";
+      }
       if (absl::StrContains(line, "event=listening")) {
         d->grpc_address_ = LogfmtValue(line, "grpc");
         d->http_address_ = LogfmtValue(line, "http");
@@ -240,7 +244,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
     if (left <= absl::ZeroDuration()) {
       return absl::DeadlineExceededError(absl::StrCat(
           "ccrouterd did not log event=listening within ", absl::FormatDuration(timeout),
-          "; stderr so far:\n", d->stderr_text_, pending));
+          "; stderr so far:\n", d->StderrText(), pending));
     }
     pollfd p{d->stderr_fd_, POLLIN, 0};
     const int ready = poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
@@ -251,11 +255,14 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const std::string& binary,
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       return absl::InternalError(
-          absl::StrCat("ccrouterd exited before listening; stderr:\n", d->stderr_text_, pending));
+          absl::StrCat("ccrouterd exited before listening; stderr:\n", d->StderrText(), pending));
     }
     pending.append(buf, static_cast<size_t>(n));
   }
-  d->stderr_text_ += pending;
+  {
+    absl::MutexLock lock(&d->stderr_mu_);
+    d->stderr_text_ += pending;
+  }
   // Keep reading, or a chatty daemon would block on a full pipe.
   d->drain_thread_ = std::thread([raw = d.get()] { raw->DrainStderr(); });
   return d;
@@ -267,7 +274,7 @@ void Daemon::DrainStderr() {
     const ssize_t n = read(stderr_fd_, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // EOF: the daemon (the pipe's only writer) is gone
-    std::lock_guard lock(stderr_mu_);
+    absl::MutexLock lock(&stderr_mu_);
     stderr_text_.append(buf, static_cast<size_t>(n));
     if (stderr_text_.size() > kMaxStderrBytes) {
       stderr_text_.erase(0, stderr_text_.size() - kMaxStderrBytes);
@@ -276,7 +283,7 @@ void Daemon::DrainStderr() {
 }
 
 std::string Daemon::StderrText() const {
-  std::lock_guard lock(stderr_mu_);
+  absl::MutexLock lock(&stderr_mu_);
   return stderr_text_;
 }
 
@@ -470,7 +477,7 @@ void AgentClient::ReadLoop() {
   grpc::Status status;
   {
     // Finish only once no Write is in progress (the sync API's one rule).
-    std::lock_guard lock(write_mu_);
+    absl::MutexLock lock(&write_mu_);
     writes_closed_ = true;
     status = stream_->Finish();
   }
@@ -484,13 +491,13 @@ AgentClient::~AgentClient() {
 }
 
 bool AgentClient::Send(const v1::AgentMessage& message) {
-  std::lock_guard lock(write_mu_);
+  absl::MutexLock lock(&write_mu_);
   if (writes_closed_) return false;
   return stream_->Write(message);
 }
 
 void AgentClient::CloseWrites() {
-  std::lock_guard lock(write_mu_);
+  absl::MutexLock lock(&write_mu_);
   if (writes_closed_) return;
   writes_closed_ = true;
   stream_->WritesDone();
@@ -507,7 +514,7 @@ std::optional<v1::CommandResult> AgentClient::Command(v1::AgentMessage message,
                                                       absl::Duration timeout) {
   uint64_t id;
   {
-    std::lock_guard lock(write_mu_);
+    absl::MutexLock lock(&write_mu_);
     id = ++next_request_id_;
   }
   message.set_request_id(id);

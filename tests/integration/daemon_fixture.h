@@ -20,17 +20,18 @@
 
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "ccrouter/v1/admin.grpc.pb.h"
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
@@ -117,8 +118,8 @@ class Daemon {
   std::string grpc_address_;
   std::string http_address_;
   std::thread drain_thread_;
-  mutable std::mutex stderr_mu_;
-  std::string stderr_text_;  // GUARDED_BY(stderr_mu_)
+  mutable absl::Mutex stderr_mu_;
+  std::string stderr_text_ ABSL_GUARDED_BY(stderr_mu_);
 };
 
 // A gateway: ContactIngest unary calls, each with a 5 s deadline.
@@ -163,55 +164,53 @@ class Operator {
 template <typename Message>
 class Inbox {
  public:
-  void Push(Message m) {
-    std::lock_guard lock(mu_);
+  void Push(Message m) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     messages_.push_back(std::move(m));
-    cv_.notify_all();
+    cv_.SignalAll();
   }
-  void Close(grpc::Status status) {
-    std::lock_guard lock(mu_);
+  void Close(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     closed_ = true;
     status_ = std::move(status);
-    cv_.notify_all();
+    cv_.SignalAll();
   }
   // Removes and returns the first message for which `pred` holds, waiting
   // up to `timeout` for it; nullopt on timeout or once the stream ended.
   std::optional<Message> Take(const std::function<bool(const Message&)>& pred,
-                              absl::Duration timeout) {
-    std::unique_lock lock(mu_);
-    std::optional<Message> found;
-    cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] {
+                              absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_) {
+    const absl::Time deadline = absl::Now() + timeout;
+    absl::MutexLock lock(&mu_);
+    for (bool timed_out = false;;) {
       for (auto it = messages_.begin(); it != messages_.end(); ++it) {
         if (pred(*it)) {
-          found = std::move(*it);
+          std::optional<Message> found = std::move(*it);
           messages_.erase(it);
-          return true;
+          return found;
         }
       }
-      return closed_;
-    });
-    return found;
+      if (closed_ || timed_out) return std::nullopt;
+      timed_out = cv_.WaitWithDeadline(&mu_, deadline);
+    }
   }
   // Copies of every message received so far and not taken.
-  std::vector<Message> Snapshot() const {
-    std::lock_guard lock(mu_);
+  std::vector<Message> Snapshot() const ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return {messages_.begin(), messages_.end()};
   }
   // The stream's final status, once it ended within `timeout`.
-  std::optional<grpc::Status> WaitClosed(absl::Duration timeout) {
-    std::unique_lock lock(mu_);
-    if (!cv_.wait_for(lock, absl::ToChronoMilliseconds(timeout), [&] { return closed_; })) {
-      return std::nullopt;
-    }
+  std::optional<grpc::Status> WaitClosed(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    if (!mu_.AwaitWithTimeout(absl::Condition(&closed_), timeout)) return std::nullopt;
     return status_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Message> messages_;  // GUARDED_BY(mu_)
-  bool closed_ = false;           // GUARDED_BY(mu_)
-  grpc::Status status_;           // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  absl::CondVar cv_;  // Take waits for a message or closed_
+  std::deque<Message> messages_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  grpc::Status status_ ABSL_GUARDED_BY(mu_);
 };
 
 // An agent desktop: one AgentDesk.Connect stream (sync API). A reader thread
@@ -265,9 +264,9 @@ class AgentClient {
   std::unique_ptr<v1::AgentDesk::Stub> stub_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<v1::AgentMessage, v1::ServerMessage>> stream_;
-  std::mutex write_mu_;           // one writer at a time; Finish after the last write
-  bool writes_closed_ = false;    // GUARDED_BY(write_mu_)
-  uint64_t next_request_id_ = 0;  // GUARDED_BY(write_mu_)
+  absl::Mutex write_mu_;  // one writer at a time; Finish after the last write
+  bool writes_closed_ ABSL_GUARDED_BY(write_mu_) = false;
+  uint64_t next_request_id_ ABSL_GUARDED_BY(write_mu_) = 0;
   Inbox<v1::ServerMessage> inbox_;
   std::thread reader_;
 };

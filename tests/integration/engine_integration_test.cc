@@ -840,8 +840,10 @@ TEST_F(EngineIntegrationTest, SlowAgentDoesNotDelayOffersToOthers) {
   // Two desktops that answer at once.
   constexpr int kFast = 2;
   std::vector<std::unique_ptr<AgentClient>> fast;
-  std::mutex mu;
-  std::map<std::string, absl::Time> assigned_at;  // GUARDED_BY(mu)
+  struct AssignedAt {
+    absl::Mutex mu;
+    std::map<std::string, absl::Time> at ABSL_GUARDED_BY(mu);
+  } assigned;
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   // Runs on every exit from the test body, including failed assertions.
@@ -868,8 +870,8 @@ TEST_F(EngineIntegrationTest, SlowAgentDoesNotDelayOffersToOthers) {
         std::optional<v1::CommandResult> r = agent->Accept(offer->offer_id());
         if (!r || r->code() != 0) continue;  // e.g. withdrawn meanwhile
         {
-          std::lock_guard lock(mu);
-          assigned_at[offer->contact_id()] = absl::Now();
+          absl::MutexLock lock(&assigned.mu);
+          assigned.at[offer->contact_id()] = absl::Now();
         }
         agent->Complete(offer->contact_id());
         agent->WrapUpDone(offer->contact_id());
@@ -893,8 +895,8 @@ TEST_F(EngineIntegrationTest, SlowAgentDoesNotDelayOffersToOthers) {
   // The 30 the slow desktop had no room for are all answered promptly, long
   // before the slow desktop's offers time out (6 s).
   auto assigned_count = [&] {
-    std::lock_guard lock(mu);
-    return assigned_at.size();
+    absl::MutexLock lock(&assigned.mu);
+    return assigned.at.size();
   };
   const absl::Time first_wave_deadline = submitted + absl::Seconds(4);
   while (assigned_count() < kContacts - 50 && absl::Now() < first_wave_deadline) {

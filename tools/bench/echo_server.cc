@@ -14,12 +14,12 @@
 #include <cstdio>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/synchronization/mutex.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
-#include "engine/command_line.h"
+#include "codec/command_line.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:0", "HOST:PORT to serve on (port 0: a free one).");
 
@@ -43,7 +43,7 @@ class EchoStream final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       reads_done_ = true;
       MaybeFinish();
       return;
@@ -52,7 +52,7 @@ class EchoStream final
     reply.set_correlation_id(request_.correlation_id());
     FillReply(request_.contact(), reply.mutable_reply());
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (finished_) return;  // a write failed: the call is over
       if (writing_) {
         pending_.push_back(std::move(reply));
@@ -66,7 +66,7 @@ class EchoStream final
   }
 
   void OnWriteDone(bool ok) override {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (ok && !pending_.empty()) {
       current_ = std::move(pending_.front());
       pending_.pop_front();
@@ -81,8 +81,7 @@ class EchoStream final
   void OnDone() override { delete this; }
 
  private:
-  // REQUIRES: mu_ held.
-  void MaybeFinish() {
+  void MaybeFinish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (reads_done_ && !writing_ && !finished_) {
       finished_ = true;
       Finish(grpc::Status::OK);
@@ -90,12 +89,12 @@ class EchoStream final
   }
 
   v1::SubmitStreamRequest request_;
-  std::mutex mu_;
-  v1::SubmitStreamReply current_;              // GUARDED_BY(mu_)
-  std::deque<v1::SubmitStreamReply> pending_;  // GUARDED_BY(mu_)
-  bool writing_ = false;                       // GUARDED_BY(mu_)
-  bool reads_done_ = false;                    // GUARDED_BY(mu_)
-  bool finished_ = false;                      // GUARDED_BY(mu_)
+  absl::Mutex mu_;
+  v1::SubmitStreamReply current_ ABSL_GUARDED_BY(mu_);
+  std::deque<v1::SubmitStreamReply> pending_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reads_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 class EchoIngest final : public v1::ContactIngest::CallbackService {

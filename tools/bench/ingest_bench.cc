@@ -21,7 +21,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
-#include "engine/command_line.h"
+#include "codec/command_line.h"
 #include "grpcpp/create_channel.h"
 
 ABSL_FLAG(std::string, server, "", "HOST:PORT of the ccrouterd to load (required).");

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "metrics/histogram.h"
 #include "metrics/registry.h"
 #include "metrics/router_metrics.h"

@@ -27,7 +27,7 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
-#include "engine/command_line.h"
+#include "codec/command_line.h"
 #include "router/router.h"
 
 ABSL_FLAG(size_t, contacts, 1'000'000, "N: contacts to queue.");

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 
 namespace ccr::ctl {
 namespace {
@@ -135,10 +136,9 @@ absl::Status ApplyOperands(std::vector<absl::string_view> operands, Invocation& 
         return absl::InvalidArgumentError("agent set-state: AGENT_ID is empty");
       }
       invocation.agent_id = std::string(operands[0]);
-      absl::StatusOr<v1::AgentState> state = ParseSettableAgentState(operands[1]);
-      if (!state.ok()) return state.status();
-      invocation.agent_state = *state;
-      if (*state == v1::AGENT_STATE_NOT_READY && invocation.reason.empty()) {
+      CCR_ASSIGN_OR_RETURN(v1::AgentState state, ParseSettableAgentState(operands[1]));
+      invocation.agent_state = state;
+      if (state == v1::AGENT_STATE_NOT_READY && invocation.reason.empty()) {
         return absl::InvalidArgumentError(
             "agent set-state: not-ready requires --reason TEXT (e.g. --reason break)");
       }
@@ -295,15 +295,13 @@ absl::StatusOr<Command> TakeCommand(std::vector<absl::string_view>& words, bool 
 }  // namespace
 
 absl::StatusOr<Invocation> ParseCommandLine(absl::Span<const std::string> args) {
-  absl::StatusOr<SplitCommandLine> split = SplitWordsAndFlags(args);
-  if (!split.ok()) return split.status();
+  CCR_ASSIGN_OR_RETURN(SplitCommandLine split, SplitWordsAndFlags(args));
   Invocation invocation;
-  invocation.help = split->help;
-  absl::StatusOr<Command> command = TakeCommand(split->words, invocation.help);
-  if (!command.ok()) return command.status();
-  invocation.command = *command;
+  invocation.help = split.help;
+  CCR_ASSIGN_OR_RETURN(Command command, TakeCommand(split.words, invocation.help));
+  invocation.command = command;
 
-  for (const auto& [flag, value] : split->flags) {
+  for (const auto& [flag, value] : split.flags) {
     if (flag->only_for != Command::kNone && flag->only_for != invocation.command) {
       if (invocation.command == Command::kNone) {
         return absl::InvalidArgumentError(absl::StrCat("--", flag->name, " is a flag of `",
@@ -314,15 +312,13 @@ absl::StatusOr<Invocation> ParseCommandLine(absl::Span<const std::string> args) 
           absl::StrCat("--", flag->name, " is not a flag of `", CommandName(invocation.command),
                        "` (only of `", CommandName(flag->only_for), "`)"));
     }
-    if (absl::Status status = ApplyFlag(*flag, value, invocation); !status.ok()) return status;
+    CCR_RETURN_IF_ERROR(ApplyFlag(*flag, value, invocation));
   }
   if (invocation.help) return invocation;
   if (invocation.command == Command::kNone) {
     return absl::InvalidArgumentError(absl::StrCat("missing command (", kCommandList, ")"));
   }
-  if (absl::Status status = ApplyOperands(std::move(split->words), invocation); !status.ok()) {
-    return status;
-  }
+  CCR_RETURN_IF_ERROR(ApplyOperands(std::move(split.words), invocation));
   return invocation;
 }
 

@@ -6,9 +6,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/journal.pb.h"
-#include "engine/config_loader.h"
-#include "engine/journal_format.h"
-#include "engine/wire.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
+#include "engine/journal/journal_format.h"
 
 namespace ccr::sim {
 

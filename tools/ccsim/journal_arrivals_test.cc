@@ -5,9 +5,9 @@
 #include <string>
 
 #include "ccrouter/v1/journal.pb.h"
-#include "engine/config_loader.h"
-#include "engine/journal_format.h"
-#include "engine/wire.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
+#include "engine/journal/journal_format.h"
 #include "gtest/gtest.h"
 #include "tools/ccsim/simulator.h"
 

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "engine/json_text.h"
+#include "codec/json_text.h"
 
 namespace ccr::sim {
 

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ccrouter/v1/scenario.pb.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace ccr::sim {

@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "gtest/gtest.h"
 
 namespace ccr::sim {

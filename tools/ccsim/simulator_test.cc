@@ -7,7 +7,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "gtest/gtest.h"
 #include "tools/ccsim/report.h"
 #include "tools/ccsim/validation.h"

@@ -1,0 +1,188 @@
+// Admin: queue and agent figures, explanations, the event feed, reloads and
+// supervisor overrides.
+#include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "codec/config_loader.h"
+#include "codec/wire.h"
+#include "engine/grpc/services.h"
+#include "engine/log.h"
+
+namespace ccr {
+
+namespace {
+
+class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEvent> {
+ public:
+  WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx,
+                     std::optional<uint64_t> after_sequence)
+      : outbox_(std::make_shared<EventOutbox>(this, ctx, engine.options().watcher_outbox_limit)) {
+    std::shared_ptr<EventOutbox> outbox = outbox_;
+    const bool admitted = engine.Post(
+        [outbox, after_sequence](Engine& e) {
+          absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
+                                        : e.Subscribe(outbox, after_sequence);
+          if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
+        },
+        Admission::kClient);
+    if (!admitted) outbox_->Finish(Overloaded(ctx, engine));
+  }
+  void OnWriteDone(bool ok) override { outbox_->OnWriteDone(ok); }
+  void OnCancel() override { outbox_->Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    outbox_->OnDone();
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<EventOutbox> outbox_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* ctx,
+                                                   const v1::ListQueuesRequest*,
+                                                   v1::ListQueuesReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.ListQueues"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  return RunOnStrand(engine_, ctx, [reply](Engine& e) {
+    const absl::Time now = e.Now();
+    for (const QueueStats& q : e.router().Queues(now)) {
+      v1::QueueSnapshot* out = reply->add_queues();
+      QueueToWire(q, out);
+      if (std::optional<double> sl = e.WindowServiceLevel(q.name))
+        out->set_service_level_window(*sl);
+      out->set_service_level_window_seconds(absl::ToDoubleSeconds(e.service_level_window()));
+    }
+    ToTimestamp(now, reply->mutable_as_of());
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::ListAgents(grpc::CallbackServerContext* ctx,
+                                                   const v1::ListAgentsRequest* req,
+                                                   v1::ListAgentsReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.ListAgents"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  // A page of the largest agents the edge admits (64 skills, 16 languages,
+  // 300 held contacts: about 16 KiB) stays under gRPC's 4 MiB at 200.
+  constexpr uint32_t kDefaultPageSize = 100;
+  constexpr uint32_t kMaxPageSize = 200;
+  if (req->page_token().size() > InputLimits::kMaxIdBytes) {
+    return Refuse(ctx, absl::InvalidArgumentError("page_token: not one this engine issued"));
+  }
+  const uint32_t page_size =
+      req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
+  return RunOnStrand(engine_, ctx, [reply, page_size, after = req->page_token()](Engine& e) {
+    bool more = false;
+    for (const AgentView& a : e.router().AgentsPage(after, page_size, e.Now(), &more)) {
+      AgentToWire(a, e.AgentConnected(a.agent_id), reply->add_agents());
+    }
+    // The token is the last agent id listed: the next page starts after it.
+    if (more && reply->agents_size() > 0) {
+      reply->set_next_page_token(reply->agents(reply->agents_size() - 1).agent_id());
+    }
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* AdminService::Explain(grpc::CallbackServerContext* ctx,
+                                                const v1::ExplainRequest* req,
+                                                v1::ExplainReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.Explain"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  if (!id.ok()) return Refuse(ctx, id.status());
+  return RunOnStrand(engine_, ctx, [reply, id = *id](Engine& e) -> absl::Status {
+    CCR_ASSIGN_OR_RETURN(Explanation x, e.router().Explain(id, e.Now()));
+    ExplanationToWire(x, reply);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::LifecycleEvent>* AdminService::WatchEvents(
+    grpc::CallbackServerContext* ctx, const v1::WatchEventsRequest* req) {
+  if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.WatchEvents"); !who.ok()) {
+    return new RefusedWriteStream<v1::LifecycleEvent>(ToGrpcStatus(who.status()));
+  }
+  return new WatchEventsReactor(
+      engine_, ctx,
+      req->has_after_sequence() ? std::optional<uint64_t>(req->after_sequence()) : std::nullopt);
+}
+
+grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* ctx,
+                                                     const v1::ReloadConfigRequest* req,
+                                                     v1::ReloadConfigReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kAdminRoles, "Admin.ReloadConfig"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  if (req->config_yaml().size() > kMaxConfigYamlBytes) {
+    return Refuse(ctx, absl::InvalidArgumentError(absl::StrCat(
+                           "config_yaml: ", req->config_yaml().size(), " bytes, over the limit of ",
+                           kMaxConfigYamlBytes, " bytes (1 MiB)")));
+  }
+  if (!engine_.Admits(Admission::kClient)) return RefuseOverloaded(ctx, engine_);
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  // Not through the strand: the engine reads and validates the config on
+  // its reload worker and posts only a config that loaded. `done` runs on
+  // the worker or the strand; Finish may be called from either.
+  engine_.Reload(req->config_yaml(), [reactor, reply](absl::StatusOr<ReloadResult> r) {
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    reply->set_queues(r->queues);
+    for (ContactId id : r->moved) reply->add_moved_contacts(ContactIdString(id));
+    reply->set_fallback_queue(r->fallback_queue);
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContext* ctx,
+                                                      const v1::SetAgentStateRequest* req,
+                                                      v1::SetAgentStateReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kAdminRoles, "Admin.SetAgentState"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  absl::Status invalid;
+  if (req->agent_id().empty()) invalid = absl::InvalidArgumentError("agent_id: required");
+  const v1::AgentState state = req->state();
+  if (invalid.ok() && state != v1::AGENT_STATE_AVAILABLE && state != v1::AGENT_STATE_NOT_READY &&
+      state != v1::AGENT_STATE_OFFLINE) {
+    invalid = absl::InvalidArgumentError("state: AVAILABLE, NOT_READY or OFFLINE");
+  }
+  if (invalid.ok() && state == v1::AGENT_STATE_NOT_READY && req->reason().empty()) {
+    invalid = absl::InvalidArgumentError("reason: required for NOT_READY");
+  }
+  if (!invalid.ok()) return Refuse(ctx, invalid);
+  const std::string agent = req->agent_id();
+  const std::string why = req->reason().empty() ? "supervisor" : req->reason();
+  v1::Command cmd;
+  cmd.set_agent_id(agent);
+  if (state == v1::AGENT_STATE_OFFLINE) {
+    cmd.mutable_logout()->set_agent_id(agent);
+    cmd.mutable_logout()->set_reason(why);
+  } else {
+    cmd.mutable_set_state()->set_state(state);
+    cmd.mutable_set_state()->set_reason(why);
+  }
+  return ExecuteOnStrand(
+      engine_, ctx, std::move(cmd),
+      [reply, agent, state, why](Engine& e, const ApplyResult& applied) -> absl::Status {
+        if (!applied.status.ok()) return applied.status;
+        if (state == v1::AGENT_STATE_OFFLINE) {
+          e.DisconnectAgent(agent, absl::UnavailableError("logged out by a supervisor"));
+        }
+        e.NoteAgentStateCause(agent, "supervisor");  // the desktop's StateChanged.reason
+        LogEvent(LogLevel::kInfo, "supervisor_override",
+                 {{"agent", agent}, {"reason", MaskFreeText(why)}});
+        absl::StatusOr<AgentView> view = e.router().GetAgent(agent, e.Now());
+        if (view.ok()) AgentToWire(*view, e.AgentConnected(agent), reply->mutable_agent());
+        return absl::OkStatus();
+      });
+}
+
+}  // namespace ccr

@@ -1,0 +1,366 @@
+// ContactIngest: gateways submit, update and cancel contacts.
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
+#include "codec/wire.h"
+#include "engine/grpc/rate_limiter.h"
+#include "engine/grpc/services.h"
+#include "engine/log.h"
+
+namespace ccr {
+
+namespace {
+
+grpc::Status Draining() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down; retry elsewhere");
+}
+
+// The gateway's answer to an applied submit. A retried key answers with the
+// first contact, as it is now.
+absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
+                          const v1::ContactSpec& contact, v1::SubmitReply* reply) {
+  if (applied.submit) {
+    SubmitResultToWire(*applied.submit, reply);
+    LogEvent(LogLevel::kDebug, "submit",
+             {{"contact", ContactIdString(applied.submit->contact)},
+              {"customer", MaskId(contact.customer().id())},
+              {"queue", applied.submit->queue}});
+    return absl::OkStatus();
+  }
+  if (applied.status.code() != absl::StatusCode::kAlreadyExists) return applied.status;
+  Router& router = engine.router();
+  std::optional<IdempotencyView> first = router.LookupIdempotencyKey(contact.idempotency_key());
+  if (!first) return applied.status;
+  // The same key with another request is a gateway bug, not a retry: saying
+  // "duplicate" would hide that the second contact was never queued.
+  if (first->request_digest != 0 && first->request_digest != SubmitRequestDigest(contact)) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("contact.idempotency_key: '", contact.idempotency_key().substr(0, 64),
+                     "' was used for ", ContactIdString(first->contact),
+                     " with a different request; a new contact needs a new key"));
+  }
+  reply->set_contact_id(ContactIdString(first->contact));
+  reply->set_duplicate(true);
+  absl::StatusOr<ContactView> view = router.GetContact(first->contact, engine.Now());
+  if (view.ok()) {
+    reply->set_queue(view->queue);
+    reply->set_state(ContactStateToWire(view->state));
+    reply->set_position(view->position);
+    reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(view->estimated_wait));
+  } else if (first->ended) {  // ended within the window: how and where
+    reply->set_queue(first->ended_queue);
+    reply->set_state(ContactStateToWire(*first->ended));
+  }
+  return absl::OkStatus();
+}
+
+// Validates a submit at the edge and builds its journal command, with the
+// queue the edge chose written in, so replay never has to choose again.
+absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine) {
+  CCR_ASSIGN_OR_RETURN(ContactSpec spec,
+                       ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now()));
+  v1::Command cmd;
+  *cmd.mutable_submit()->mutable_contact() = contact;
+  cmd.mutable_submit()->mutable_contact()->set_queue(spec.queue);
+  cmd.set_request_digest(SubmitRequestDigest(contact));
+  return cmd;
+}
+
+// One SubmitStream call. Reads pipeline up to kMaxInFlight submits; the
+// stream stops reading (flow control pushes back on the gateway) until
+// replies catch up.
+class SubmitStreamReactor final
+    : public grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply> {
+ public:
+  using Outbox =
+      StreamWriter<grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>,
+                   v1::SubmitStreamReply>;
+  static constexpr int kMaxInFlight = 512;
+
+  SubmitStreamReactor(Engine& engine, grpc::CallbackServerContext* ctx)
+      : engine_(engine),
+        state_(std::make_shared<State>()),
+        limiter_(engine.options().submit_stream_messages_per_second,
+                 engine.options().submit_stream_messages_per_second) {
+    state_->reactor = this;
+    state_->outbox = std::make_shared<Outbox>(this, ctx, 2 * kMaxInFlight);
+    StartRead(&request_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      absl::MutexLock lock(&state_->mu);
+      state_->reads_done = true;
+      if (state_->in_flight == 0) state_->outbox->Finish(grpc::Status::OK);
+      return;
+    }
+    HandleRequest();
+    absl::MutexLock lock(&state_->mu);
+    if (state_->in_flight < kMaxInFlight) {
+      StartRead(&request_);
+    } else {
+      state_->paused = true;
+    }
+  }
+
+  void OnWriteDone(bool ok) override { state_->outbox->OnWriteDone(ok); }
+  void OnCancel() override { state_->outbox->Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    {
+      absl::MutexLock lock(&state_->mu);
+      state_->reactor = nullptr;
+    }
+    state_->outbox->OnDone();
+    delete this;
+  }
+
+ private:
+  struct State {
+    absl::Mutex mu;
+    SubmitStreamReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null after OnDone
+    int in_flight ABSL_GUARDED_BY(mu) = 0;
+    bool paused ABSL_GUARDED_BY(mu) = false;
+    bool reads_done ABSL_GUARDED_BY(mu) = false;
+    std::shared_ptr<Outbox> outbox;  // constant after construction
+  };
+
+  void HandleRequest() {
+    v1::SubmitStreamReply reply;
+    reply.set_correlation_id(request_.correlation_id());
+    if (engine_.draining()) {
+      reply.set_code(grpc::StatusCode::UNAVAILABLE);
+      reply.set_error_message(Draining().error_message());
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    if (!limiter_.Allow(absl::Now())) {
+      engine_.CountRateLimited(LimitedStream::kSubmitStream);
+      reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+      reply.set_error_message(absl::StrCat("more than ",
+                                           engine_.options().submit_stream_messages_per_second,
+                                           " submits a second on this stream; slow down"));
+      reply.set_retry_after_ms(kRetryAfterMs);
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    absl::StatusOr<v1::Command> cmd = SubmitCommand(request_.contact(), engine_);
+    if (!cmd.ok()) {
+      reply.set_code(static_cast<int>(cmd.status().code()));
+      reply.set_error_message(std::string(cmd.status().message()));
+      state_->outbox->Send(std::move(reply));
+      return;
+    }
+    {
+      absl::MutexLock lock(&state_->mu);
+      ++state_->in_flight;
+    }
+    std::shared_ptr<State> state = state_;
+    const bool posted = engine_.Execute(
+        std::move(*cmd),
+        [state, reply, contact = request_.contact()](Engine& engine,
+                                                     const ApplyResult& applied) mutable {
+          absl::Status st = AnswerSubmit(engine, applied, contact, reply.mutable_reply());
+          if (!st.ok()) {
+            reply.clear_reply();
+            reply.set_code(static_cast<int>(st.code()));
+            reply.set_error_message(std::string(st.message()));
+          }
+          state->outbox->Send(std::move(reply));
+          Completed(*state);
+        },
+        Admission::kClient);
+    if (!posted) {
+      reply.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+      reply.set_error_message(Overloaded(nullptr, engine_).error_message());
+      reply.set_retry_after_ms(kRetryAfterMs);
+      state_->outbox->Send(std::move(reply));
+      Completed(*state_);
+    }
+  }
+
+  static void Completed(State& state) {
+    absl::MutexLock lock(&state.mu);
+    --state.in_flight;
+    if (state.reactor == nullptr || state.outbox->closed()) return;
+    if (state.paused && state.in_flight < kMaxInFlight) {
+      state.paused = false;
+      state.reactor->StartRead(&state.reactor->request_);
+    } else if (state.reads_done && state.in_flight == 0) {
+      state.outbox->Finish(grpc::Status::OK);
+    }
+  }
+
+  Engine& engine_;
+  std::shared_ptr<State> state_;
+  MessageRateLimiter limiter_;  // read reactions only (sequential)
+  v1::SubmitStreamRequest request_;
+};
+
+// One WatchContact stream: the engine's ContactWatches send it statuses
+// through the ContactStatusSink face of its outbox.
+class WatchContactReactor final : public grpc::ServerWriteReactor<v1::ContactStatus> {
+ public:
+  using Outbox = StreamWriter<grpc::ServerWriteReactor<v1::ContactStatus>, v1::ContactStatus>;
+  // Statuses are whole pictures, each replacing the last: a few queued is
+  // plenty, and a reader that stalls holds one newer status in the engine.
+  static constexpr size_t kMaxQueued = 4;
+
+  WatchContactReactor(Engine& engine, grpc::CallbackServerContext* ctx, v1::ContactRef ref)
+      : sink_(std::make_shared<Sink>(this, ctx)) {
+    std::shared_ptr<Sink> sink = sink_;
+    const bool admitted = engine.Post(
+        [sink, ref = std::move(ref)](Engine& e) {
+          absl::Status s = e.WatchContact(ref, sink);
+          if (!s.ok()) sink->Finish(s);
+        },
+        Admission::kClient);
+    if (!admitted) sink_->outbox.Finish(Overloaded(ctx, engine));
+  }
+  void OnWriteDone(bool ok) override { sink_->outbox.OnWriteDone(ok); }
+  void OnCancel() override { sink_->outbox.Finish(grpc::Status::CANCELLED); }
+  void OnDone() override {
+    sink_->outbox.OnDone();
+    delete this;
+  }
+
+ private:
+  struct Sink final : ContactStatusSink {
+    Sink(grpc::ServerWriteReactor<v1::ContactStatus>* reactor, grpc::CallbackServerContext* ctx)
+        : outbox(reactor, ctx, kMaxQueued) {}
+    SendResult TrySend(const v1::ContactStatus& status) override {
+      switch (outbox.TrySend(status)) {
+        case Outbox::TrySendResult::kQueued:
+          return SendResult::kQueued;
+        case Outbox::TrySendResult::kFull:
+          return SendResult::kFull;
+        case Outbox::TrySendResult::kClosed:
+          return SendResult::kClosed;
+      }
+      return SendResult::kClosed;
+    }
+    bool NotifyWhenRoom(std::function<void()> on_room) override {
+      return outbox.NotifyWhenRoom(std::move(on_room));
+    }
+    void Finish(const absl::Status& status) override { outbox.Finish(ToGrpcStatus(status)); }
+    bool closed() const override { return outbox.closed(); }
+    Outbox outbox;
+  };
+  std::shared_ptr<Sink> sink_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
+                                                       const v1::SubmitRequest* req,
+                                                       v1::SubmitReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Submit"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  if (engine_.draining()) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    reactor->Finish(Draining());
+    return reactor;
+  }
+  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
+  if (!cmd.ok()) return Refuse(ctx, cmd.status());
+  return ExecuteOnStrand(engine_, ctx, std::move(*cmd),
+                         [reply, contact = req->contact()](Engine& e, const ApplyResult& applied) {
+                           return AnswerSubmit(e, applied, contact, reply);
+                         });
+}
+
+grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*
+ContactIngestService::SubmitStream(grpc::CallbackServerContext* ctx) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.SubmitStream"); !who.ok()) {
+    return new RefusedStream<v1::SubmitStreamRequest, v1::SubmitStreamReply>(
+        ToGrpcStatus(who.status()));
+  }
+  return new SubmitStreamReactor(engine_, ctx);
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerContext* ctx,
+                                                       const v1::UpdateRequest* req,
+                                                       v1::UpdateReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Update"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  // Validated against empty signals here; merged into the contact's on the strand.
+  absl::StatusOr<Signals> signals = MergeSignalsFromWire(Signals{}, *req);
+  absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
+  absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
+  if (!invalid.ok()) return Refuse(ctx, invalid);
+  v1::Command cmd;
+  *cmd.mutable_update() = *req;
+  cmd.set_update_merges_signals(true);
+  return ExecuteOnStrand(
+      engine_, ctx, std::move(cmd),
+      [reply, id = *id, abandoned = req->abandoned()](Engine& e,
+                                                      const ApplyResult& applied) -> absl::Status {
+        if (!applied.status.ok()) return applied.status;
+        if (abandoned) {
+          reply->set_state(v1::CONTACT_STATE_ABANDONED);
+          return absl::OkStatus();
+        }
+        absl::StatusOr<ContactView> after = e.router().GetContact(id, e.Now());
+        if (after.ok()) {
+          reply->set_state(ContactStateToWire(after->state));
+          reply->set_position(after->position);
+          reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(after->estimated_wait));
+        }
+        return absl::OkStatus();
+      });
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerContext* ctx,
+                                                       const v1::CancelRequest* req,
+                                                       v1::CancelReply* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Cancel"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
+  if (!id.ok() || req->reason().size() > InputLimits::kMaxTextBytes) {
+    return Refuse(
+        ctx, !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes"));
+  }
+  v1::Command cmd;
+  cmd.mutable_cancel()->set_contact_id(req->contact_id());
+  cmd.mutable_cancel()->set_reason(req->reason().empty() ? "cancelled by gateway" : req->reason());
+  return ExecuteOnStrand(engine_, ctx, std::move(cmd),
+                         [reply](Engine&, const ApplyResult& applied) -> absl::Status {
+                           if (applied.status.ok()) reply->set_state(v1::CONTACT_STATE_CANCELLED);
+                           return applied.status;
+                         });
+}
+
+grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerContext* ctx,
+                                                           const v1::GetContactRequest* req,
+                                                           v1::ContactStatus* reply) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.GetContact"); !who.ok()) {
+    return Refuse(ctx, who.status());
+  }
+  if (absl::Status valid = ValidateContactRef(req->contact()); !valid.ok()) {
+    return Refuse(ctx, valid);
+  }
+  // A read: answered on the strand from the router as it is, never journalled.
+  return RunOnStrand(engine_, ctx, [req, reply](Engine& e) {
+    absl::StatusOr<v1::ContactStatus> status =
+        e.contact_watches().Status(e.router(), req->contact());
+    if (!status.ok()) return status.status();
+    *reply = *std::move(status);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerWriteReactor<v1::ContactStatus>* ContactIngestService::WatchContact(
+    grpc::CallbackServerContext* ctx, const v1::WatchContactRequest* req) {
+  if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.WatchContact"); !who.ok()) {
+    return new RefusedWriteStream<v1::ContactStatus>(ToGrpcStatus(who.status()));
+  }
+  if (absl::Status valid = ValidateContactRef(req->contact()); !valid.ok()) {
+    return new RefusedWriteStream<v1::ContactStatus>(ToGrpcStatus(valid));
+  }
+  return new WatchContactReactor(engine_, ctx, req->contact());
+}
+
+}  // namespace ccr
