@@ -5,7 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_format.h"
-#include "engine/json_text.h"
+#include "codec/json_text.h"
 
 namespace ccr::load {
 

@@ -1,6 +1,6 @@
 // JsonWriter: the one JSON writer of ccload's reports (the demo's line per
 // interval, the benchmark's summary): commas and nesting in one place;
-// strings go through the tree's one escaper (engine/json_text.h). The
+// strings go through the tree's one escaper (codec/json_text.h). The
 // reports' exact number formats (%.1f microseconds, %.6g seconds) are part of
 // what tools/bench and the tests read, which protobuf's JSON mapping would
 // not keep (it prints 64-bit integers as strings).

@@ -16,7 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "ccrouter/v1/load_mix.pb.h"
-#include "engine/config_loader.h"
+#include "codec/config_loader.h"
 #include "google/protobuf/struct.pb.h"
 
 namespace ccr::load {
