@@ -75,7 +75,7 @@ Engine::~Engine() = default;
 absl::Time Engine::Now() const { return clock_->Now(); }
 
 std::shared_ptr<const RouterConfig> Engine::config_snapshot() const {
-  std::lock_guard lock(config_mu_);
+  StdMutexLock lock(&config_mu_);
   return config_snapshot_;
 }
 
@@ -92,7 +92,12 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     router_ = std::move(*router);
     config_yaml_ = start_yaml;
   }
-  config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  {
+    StdMutexLock lock(&config_mu_);
+    config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
+  }
+  // Whichever thread runs the io_context from now on is the strand.
+  boost::asio::post(io_, [this] { strand_thread_.BindToCurrentThread(); });
   sequence_ = router_->events_emitted();  // recovered: numbering goes on from there
   if (router_metrics_) {
     // Only now: the history recovery replayed is not counted again.
@@ -217,6 +222,7 @@ bool Engine::Execute(v1::Command cmd, CommandDone done, Admission admission) {
 }
 
 void Engine::JournalThenApply(v1::Command cmd, CommandDone done) {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::JournalThenApply";
   // Never older than what the router has seen: replay must see the same time.
   const absl::Time now = std::max({Now(), last_stamp_, router_->now()});
   last_stamp_ = now;
@@ -231,6 +237,7 @@ void Engine::JournalThenApply(v1::Command cmd, CommandDone done) {
 }
 
 void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::Apply";
   const auto start = std::chrono::steady_clock::now();
   std::shared_ptr<const RouterConfig> prepared;
   if (cmd.kind_case() == v1::Command::kApplyConfig) {
@@ -247,7 +254,7 @@ void Engine::Apply(const v1::Command& cmd, const CommandDone& done) {
   if (cmd.kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
     config_yaml_ = cmd.apply_config().config_yaml();
     if (router_metrics_) router_metrics_->Configure(router_->config());
-    std::lock_guard lock(config_mu_);
+    StdMutexLock lock(&config_mu_);
     config_snapshot_ = std::make_shared<RouterConfig>(router_->config());
   }
   if (done) done(*this, applied);
@@ -354,6 +361,7 @@ std::string LoggableReason(const Event& e) {
 }  // namespace
 
 void Engine::Deliver() {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::Deliver";
   std::vector<Event> events = router_->TakeEvents();
   for (const Event& e : events) {
     v1::LifecycleEvent wire;
@@ -401,6 +409,7 @@ void Engine::Deliver() {
 
 absl::Status Engine::WatchContact(const v1::ContactRef& ref,
                                   std::shared_ptr<ContactStatusSink> sink) {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::WatchContact";
   if (draining()) return absl::UnavailableError("engine is shutting down; watch again shortly");
   absl::Status s = contact_watches_.Watch(*router_, ref, std::move(sink));
   if (s.ok()) ArmContactRefresh();
@@ -642,6 +651,7 @@ void Engine::ArmTimer() {
 
 void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentSink> outbox,
                          std::shared_ptr<const std::atomic<int64_t>> last_heard_ns) {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::AttachAgent";
   if (draining_.load()) {
     // A login that raced the drain: the session stays for after the restart.
     outbox->Close(absl::UnavailableError("server shutting down"));
@@ -698,6 +708,7 @@ void Engine::AttachAgent(const std::string& agent_id, std::shared_ptr<AgentSink>
 }
 
 void Engine::DetachAgent(const std::string& agent_id, const AgentSink* outbox, bool clean) {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::DetachAgent";
   auto it = agents_.find(agent_id);
   if (it == agents_.end() || it->second.outbox.get() != outbox) return;  // replaced already
   it->second.outbox.reset();
@@ -805,6 +816,7 @@ void Engine::DisconnectAgent(const std::string& agent_id, const absl::Status& st
 
 absl::Status Engine::Subscribe(std::shared_ptr<EventSink> outbox,
                                std::optional<uint64_t> after_sequence) {
+  CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::Subscribe";
   std::erase_if(watchers_, [](const auto& w) { return w->outbox->closed(); });
   if (watchers_.size() >= options_.max_watchers) {
     return absl::ResourceExhaustedError(absl::StrCat(

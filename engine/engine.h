@@ -15,12 +15,13 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "base/std_mutex.h"
+#include "base/thread_checker.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/thread_pool.hpp"
 #include "ccrouter/v1/agent_desk.pb.h"
@@ -151,7 +152,10 @@ class Engine {
   static constexpr int kMaxReloadsInProgress = 4;
 
   // ---- routing strand only ----
-  Router& router() { return *router_; }
+  Router& router() {
+    CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::router";
+    return *router_;
+  }
   absl::Time Now() const;
   // The desktop's sink is the agent's now: sends it the Resync (state,
   // open offers, held contacts, what was withdrawn or ended while away).
@@ -237,8 +241,12 @@ class Engine {
   EngineOptions options_;
   std::atomic<size_t> backlog_{0};
   std::atomic<bool> draining_{false};
-  mutable std::mutex config_mu_;
-  std::shared_ptr<const RouterConfig> config_snapshot_;  // GUARDED_BY(config_mu_)
+  // Read by the edge on every submit: a StdMutex (base/std_mutex.h).
+  mutable StdMutex config_mu_;
+  std::shared_ptr<const RouterConfig> config_snapshot_ ABSL_GUARDED_BY(config_mu_);
+  // The routing strand's thread, bound by the first task it runs (Start):
+  // the strand-only methods check it.
+  ThreadChecker strand_thread_;
 
   // Strand-only state.
   struct AgentConnection {

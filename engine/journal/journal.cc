@@ -63,7 +63,7 @@ Journal::Journal(JournalOptions options, uint64_t next_index, BatchCallback on_b
 
 Journal::~Journal() {
   {
-    std::lock_guard lock(mu_);
+    StdMutexLock lock(&mu_);
     stop_ = true;
     flush_requested_ = true;
   }
@@ -76,7 +76,7 @@ Journal::~Journal() {
 }
 
 uint64_t Journal::Append(v1::Command& cmd) {
-  std::lock_guard lock(mu_);
+  StdMutexLock lock(&mu_);
   cmd.set_index(next_index_++);
   AppendFrame(cmd.SerializeAsString(), &pending_);
   return cmd.index();
@@ -84,7 +84,7 @@ uint64_t Journal::Append(v1::Command& cmd) {
 
 void Journal::Flush() {
   {
-    std::lock_guard lock(mu_);
+    StdMutexLock lock(&mu_);
     if (pending_.empty()) return;
     flush_requested_ = true;
   }
@@ -93,7 +93,7 @@ void Journal::Flush() {
 
 void Journal::DiscardUnwritten() {
   {
-    std::lock_guard lock(mu_);
+    StdMutexLock lock(&mu_);
     pending_.clear();
     next_index_ = pending_first_;
     failed_ = false;
@@ -102,14 +102,14 @@ void Journal::DiscardUnwritten() {
 }
 
 uint64_t Journal::next_index() const {
-  std::lock_guard lock(mu_);
+  StdMutexLock lock(&mu_);
   return next_index_;
 }
 
 absl::Status Journal::ReadFrom(uint64_t first_index, const CommandVisitor& visit) const {
   uint64_t durable_end;  // one past the last durable index
   {
-    std::lock_guard lock(mu_);
+    StdMutexLock lock(&mu_);
     durable_end = pending_first_;
   }
   absl::StatusOr<JournalFiles> files = ListJournalFiles(options_.dir);
@@ -142,7 +142,7 @@ absl::Status Journal::ReadFrom(uint64_t first_index, const CommandVisitor& visit
 
 void Journal::WriteSnapshot(SnapshotSource source, SnapshotDone done) {
   {
-    std::lock_guard lock(mu_);
+    StdMutexLock lock(&mu_);
     if (snapshot_) {  // one at a time; the next interval will try again
       done(absl::AlreadyExistsError("a snapshot is already being written"));
       return;
@@ -153,11 +153,11 @@ void Journal::WriteSnapshot(SnapshotSource source, SnapshotDone done) {
 }
 
 void Journal::RunWriter() {
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   for (;;) {
-    cv_.wait(lock, [&] { return stop_ || (!failed_ && flush_requested_ && !pending_.empty()); });
+    while (!stop_ && (failed_ || !flush_requested_ || pending_.empty())) mu_.Wait(cv_);
     if (failed_ || !flush_requested_ || pending_.empty()) {
-      if (stop_) return;
+      if (stop_) break;
       continue;
     }
     std::string batch;
@@ -165,32 +165,34 @@ void Journal::RunWriter() {
     const uint64_t first = pending_first_;
     const uint64_t last = next_index_ - 1;
     flush_requested_ = false;
-    lock.unlock();
+    mu_.Unlock();
     const BatchReport report = WriteBatch(batch, first, last);
-    lock.lock();
+    mu_.Lock();
     if (report.status.ok()) {
       pending_first_ = last + 1;
     } else {
       failed_ = true;  // until the strand has failed what it waits for
     }
-    lock.unlock();
+    mu_.Unlock();
     on_batch_(report);
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 void Journal::RunSnapshots() {
-  std::unique_lock lock(mu_);
+  mu_.Lock();
   for (;;) {
-    snapshot_cv_.wait(lock, [&] { return stop_ || snapshot_ != nullptr; });
-    if (!snapshot_) return;  // stopping with nothing left to write
+    while (!stop_ && snapshot_ == nullptr) mu_.Wait(snapshot_cv_);
+    if (!snapshot_) break;  // stopping with nothing left to write
     std::unique_ptr<SnapshotJob> job = std::move(snapshot_);
-    lock.unlock();
+    mu_.Unlock();
     const absl::Status s = DoSnapshot(job->source);
     job->source.state.reset();  // before `done`: the copy may be large
     job->done(s);
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 absl::Status Journal::OpenSegment(uint64_t first_index) {
