@@ -199,19 +199,19 @@ void ContactWatches::Offer(const std::shared_ptr<WatchState>& w, v1::ContactStat
 
 void ContactWatches::Flush(const std::shared_ptr<WatchState>& w) {
   while (w->unsent && !w->done && !w->waiting_for_room) {
-    switch (w->sink->TrySend(*w->unsent)) {
-      case ContactStatusSink::SendResult::kQueued:
+    switch (w->sink->TryWrite(*w->unsent)) {
+      case ContactStatusSink::WriteResult::kQueued:
         w->last_sent = std::move(w->unsent);
         w->unsent.reset();
         if (w->last_sent->ended()) {
-          w->sink->Finish(absl::OkStatus());
+          w->sink->Close(absl::OkStatus());
           w->done = true;
         }
         return;
-      case ContactStatusSink::SendResult::kClosed:
+      case ContactStatusSink::WriteResult::kClosed:
         w->done = true;
         return;
-      case ContactStatusSink::SendResult::kFull: {
+      case ContactStatusSink::WriteResult::kFull: {
         // A watcher that does not read holds one status, the newest: the
         // next check replaces `unsent` rather than queuing behind it.
         w->waiting_for_room = true;
@@ -243,7 +243,7 @@ void ContactWatches::RemoveDone(ContactId id) {
 void ContactWatches::CloseAll(const absl::Status& status) {
   for (auto& [id, list] : watches_) {
     for (const std::shared_ptr<WatchState>& w : list) {
-      if (!w->done) w->sink->Finish(status);
+      if (!w->done) w->sink->Close(status);
       w->done = true;
     }
   }

@@ -21,28 +21,12 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "ccrouter/v1/ingest.pb.h"
+#include "engine/sinks.h"
 #include "router/router.h"
 
 namespace ccr {
 
 namespace v1 = ::ccrouter::v1;
-
-// Where a watcher's statuses go (a WatchContact stream at the gRPC edge).
-class ContactStatusSink {
- public:
-  enum class SendResult { kQueued, kFull, kClosed };
-  virtual ~ContactStatusSink() = default;
-  // Queues `status` unless the sink's bound is reached (kFull: nothing
-  // changed) or it is closed.
-  virtual SendResult TrySend(const v1::ContactStatus& status) = 0;
-  // Calls `on_room` once, from any thread, when a TrySend would queue again.
-  // False (and `on_room` is dropped): there is room already.
-  virtual bool NotifyWhenRoom(std::function<void()> on_room) = 0;
-  // Ends the stream once what is queued is written.
-  virtual void Finish(const absl::Status& status) = 0;
-  // The client went away (or the stream was finished): the watch can go.
-  virtual bool closed() const = 0;
-};
 
 struct ContactWatchOptions {
   size_t max_watches = 10000;                 // concurrent WatchContact streams

@@ -1,10 +1,9 @@
 #include "engine/contact_watch.h"
 
-#include <deque>
-
 #include "absl/strings/str_cat.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
+#include "engine/testing/fake_sinks.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -15,45 +14,7 @@ using ::testing::HasSubstr;
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'800'000'000);
 
-// A WatchContact stream as the engine sees it: holds up to `capacity`
-// statuses until the test reads them.
-class FakeSink final : public ContactStatusSink {
- public:
-  explicit FakeSink(size_t capacity = 16) : capacity_(capacity) {}
-  SendResult TrySend(const v1::ContactStatus& status) override {
-    if (finished_) return SendResult::kClosed;
-    if (queued_.size() >= capacity_) return SendResult::kFull;
-    queued_.push_back(status);
-    return SendResult::kQueued;
-  }
-  bool NotifyWhenRoom(std::function<void()> on_room) override {
-    on_room_ = std::move(on_room);
-    return true;
-  }
-  void Finish(const absl::Status& status) override {
-    finished_ = true;
-    finish_status_ = status;
-  }
-  bool closed() const override { return finished_ || cancelled_; }
-  void Cancel() { cancelled_ = true; }  // the client went away
-  // The client reads everything queued; a pending room callback fires.
-  std::vector<v1::ContactStatus> Read() {
-    std::vector<v1::ContactStatus> read(queued_.begin(), queued_.end());
-    queued_.clear();
-    if (on_room_) std::exchange(on_room_, nullptr)();
-    return read;
-  }
-  bool finished() const { return finished_; }
-  const absl::Status& finish_status() const { return finish_status_; }
-
- private:
-  size_t capacity_;
-  std::deque<v1::ContactStatus> queued_;
-  std::function<void()> on_room_;
-  bool finished_ = false;
-  bool cancelled_ = false;
-  absl::Status finish_status_;
-};
+using FakeSink = FakeContactStatusSink;
 
 class ContactWatchTest : public ::testing::Test {
  protected:
@@ -209,33 +170,33 @@ TEST_F(ContactWatchTest, AWatcherHearsEachChangeAndTheEndThenTheStreamEnds) {
   Deliver(watches);
   auto sink = std::make_shared<FakeSink>();
   ASSERT_TRUE(watches.Watch(*router_, ById(id), sink).ok());
-  std::vector<v1::ContactStatus> got = sink->Read();
+  std::vector<v1::ContactStatus> got = sink->Drain();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].position(), 2u);
 
   // Nothing changed: a re-check sends nothing.
   watches.RefreshAll(*router_);
-  EXPECT_TRUE(sink->Read().empty());
+  EXPECT_TRUE(sink->Drain().empty());
 
   // The contact ahead leaves: no event names the watched contact, the
   // periodic re-check finds its new position.
   ASSERT_TRUE(router_->Abandon(ahead, now_).ok());
   Deliver(watches);
   watches.RefreshAll(*router_);
-  got = sink->Read();
+  got = sink->Drain();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].position(), 1u);
 
   // Offered, accepted, completed: each change is sent as it happens.
   LoginGeneralAgent("a1");
   Deliver(watches);
-  got = sink->Read();
+  got = sink->Drain();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].state(), v1::CONTACT_STATE_OFFERED);
   EXPECT_EQ(got[0].agent_id(), "a1");
   ASSERT_TRUE(router_->Accept("a1", OfferId(id), now_).ok());
   Deliver(watches);
-  got = sink->Read();
+  got = sink->Drain();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].state(), v1::CONTACT_STATE_CONNECTED);
   Outcome outcome;
@@ -243,14 +204,14 @@ TEST_F(ContactWatchTest, AWatcherHearsEachChangeAndTheEndThenTheStreamEnds) {
   ASSERT_TRUE(router_->Complete("a1", id, outcome, now_).ok());
   ASSERT_TRUE(router_->WrapUpDone("a1", id, now_).ok());
   Deliver(watches);
-  got = sink->Read();
+  got = sink->Drain();
   ASSERT_FALSE(got.empty());
   EXPECT_TRUE(got.back().ended());
   EXPECT_EQ(got.back().state(), v1::CONTACT_STATE_COMPLETED);
   EXPECT_EQ(got.back().agent_id(), "a1");
   EXPECT_EQ(got.back().ended_reason(), "wrap_up_done");
-  EXPECT_TRUE(sink->finished());
-  EXPECT_TRUE(sink->finish_status().ok());
+  ASSERT_TRUE(sink->closed_with);
+  EXPECT_TRUE(sink->closed_with->ok());
   EXPECT_EQ(watches.watch_count(), 0u);
 }
 
@@ -267,12 +228,12 @@ TEST_F(ContactWatchTest, AStalledWatcherHoldsOnlyTheNewestStatus) {
     Deliver(watches);
     watches.RefreshAll(*router_);
   }
-  std::vector<v1::ContactStatus> got = sink->Read();  // frees room: the newest is posted
+  std::vector<v1::ContactStatus> got = sink->Drain();  // frees room: the newest is posted
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].position(), 3u);
   ASSERT_EQ(posted_.size(), 1u);
   std::exchange(posted_, {})[0]();  // the strand runs the room callback
-  got = sink->Read();
+  got = sink->Drain();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].position(), 1u);  // position 2 was never queued
 }
@@ -290,10 +251,10 @@ TEST_F(ContactWatchTest, WatchesAreBoundedAndAnEndedContactNeedsNoSlot) {
 
   auto ended = std::make_shared<FakeSink>();
   ASSERT_TRUE(watches.Watch(*router_, ById(gone), ended).ok());
-  std::vector<v1::ContactStatus> got = ended->Read();
+  std::vector<v1::ContactStatus> got = ended->Drain();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_TRUE(got[0].ended());
-  EXPECT_TRUE(ended->finished());
+  EXPECT_TRUE(ended->closed_with);
 
   watches.CloseAll(absl::UnavailableError("shutting down"));
   EXPECT_EQ(watches.watch_count(), 0u);
@@ -305,7 +266,7 @@ TEST_F(ContactWatchTest, AWatcherThatWentAwayFreesItsSlotEvenIfNothingChanges) {
   Deliver(watches);
   auto gone = std::make_shared<FakeSink>();
   ASSERT_TRUE(watches.Watch(*router_, ById(id), gone).ok());
-  gone->Cancel();
+  gone->reader_gone = true;
   watches.RefreshAll(*router_);  // the contact has not moved
   EXPECT_EQ(watches.watch_count(), 0u);
   EXPECT_TRUE(watches.Watch(*router_, ById(id), std::make_shared<FakeSink>()).ok());

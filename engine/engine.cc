@@ -410,7 +410,6 @@ void Engine::Deliver() {
 absl::Status Engine::WatchContact(const v1::ContactRef& ref,
                                   std::shared_ptr<ContactStatusSink> sink) {
   CCR_CHECK_ON_THREAD(strand_thread_) << "Engine::WatchContact";
-  if (draining()) return absl::UnavailableError("engine is shutting down; watch again shortly");
   absl::Status s = contact_watches_.Watch(*router_, ref, std::move(sink));
   if (s.ok()) ArmContactRefresh();
   return s;

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "ccrouter/v1/agent_desk.pb.h"
 #include "ccrouter/v1/events.pb.h"
+#include "ccrouter/v1/ingest.pb.h"
 
 namespace ccr {
 
@@ -29,22 +30,30 @@ class AgentSink {
   virtual void Close(const absl::Status& status) = 0;
 };
 
-// One lifecycle-event watcher's stream. A watcher can re-read what it
-// missed from the engine's window, so a full sink refuses instead of closing.
-class EventSink {
+// A stream whose reader can catch up from what the engine keeps (the event
+// window; a contact's current status), so a full sink refuses instead of
+// closing and the engine sends again when there is room.
+template <typename Message>
+class CatchUpSink {
  public:
   enum class WriteResult { kQueued, kFull, kClosed };
-  virtual ~EventSink() = default;
-  // Queues `event` unless the sink's bound is reached (then kFull and
+  virtual ~CatchUpSink() = default;
+  // Queues `message` unless the sink's bound is reached (then kFull and
   // nothing changes).
-  virtual WriteResult TryWrite(const v1::LifecycleEvent& event) = 0;
-  // Calls `on_room` once, later, when there is room again. False (and
-  // `on_room` is dropped): there is room already.
+  virtual WriteResult TryWrite(const Message& message) = 0;
+  // Calls `on_room` once, later, from any thread, when there is room again.
+  // False (and `on_room` is dropped): there is room already.
   virtual bool NotifyWhenRoom(std::function<void()> on_room) = 0;
+  // The reader went away, or the stream was closed.
   virtual bool closed() const = 0;
   // Ends the stream with `status` once what is queued has gone out.
   virtual void Close(const absl::Status& status) = 0;
 };
+
+// One lifecycle-event watcher's stream (Admin.WatchEvents).
+using EventSink = CatchUpSink<v1::LifecycleEvent>;
+// One gateway's stream of a contact's status (ContactIngest.WatchContact).
+using ContactStatusSink = CatchUpSink<v1::ContactStatus>;
 
 }  // namespace ccr
 

@@ -9,36 +9,6 @@
 
 namespace ccr {
 
-namespace {
-
-class WatchEventsReactor final : public grpc::ServerWriteReactor<v1::LifecycleEvent> {
- public:
-  WatchEventsReactor(Engine& engine, grpc::CallbackServerContext* ctx,
-                     std::optional<uint64_t> after_sequence)
-      : outbox_(std::make_shared<EventOutbox>(this, ctx, engine.options().watcher_outbox_limit)) {
-    std::shared_ptr<EventOutbox> outbox = outbox_;
-    const bool admitted = engine.Post(
-        [outbox, after_sequence](Engine& e) {
-          absl::Status s = e.draining() ? absl::UnavailableError("engine is shutting down")
-                                        : e.Subscribe(outbox, after_sequence);
-          if (!s.ok()) outbox->Finish(ToGrpcStatus(s));
-        },
-        Admission::kClient);
-    if (!admitted) outbox_->Finish(Overloaded(ctx, engine));
-  }
-  void OnWriteDone(bool ok) override { outbox_->OnWriteDone(ok); }
-  void OnCancel() override { outbox_->Finish(grpc::Status::CANCELLED); }
-  void OnDone() override {
-    outbox_->OnDone();
-    delete this;
-  }
-
- private:
-  std::shared_ptr<EventOutbox> outbox_;
-};
-
-}  // namespace
-
 grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* ctx,
                                                    const v1::ListQueuesRequest*,
                                                    v1::ListQueuesReply* reply) {
@@ -107,9 +77,13 @@ grpc::ServerWriteReactor<v1::LifecycleEvent>* AdminService::WatchEvents(
   if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.WatchEvents"); !who.ok()) {
     return new RefusedWriteStream<v1::LifecycleEvent>(ToGrpcStatus(who.status()));
   }
-  return new WatchEventsReactor(
-      engine_, ctx,
-      req->has_after_sequence() ? std::optional<uint64_t>(req->after_sequence()) : std::nullopt);
+  std::optional<uint64_t> after_sequence;
+  if (req->has_after_sequence()) after_sequence = req->after_sequence();
+  return new CatchUpStreamReactor<v1::LifecycleEvent>(
+      engine_, ctx, engine_.options().watcher_outbox_limit,
+      [after_sequence](Engine& e, std::shared_ptr<EventOutbox> outbox) {
+        return e.Subscribe(std::move(outbox), after_sequence);
+      });
 }
 
 grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* ctx,

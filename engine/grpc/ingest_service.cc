@@ -196,58 +196,6 @@ class SubmitStreamReactor final
   v1::SubmitStreamRequest request_;
 };
 
-// One WatchContact stream: the engine's ContactWatches send it statuses
-// through the ContactStatusSink face of its outbox.
-class WatchContactReactor final : public grpc::ServerWriteReactor<v1::ContactStatus> {
- public:
-  using Outbox = StreamWriter<grpc::ServerWriteReactor<v1::ContactStatus>, v1::ContactStatus>;
-  // Statuses are whole pictures, each replacing the last: a few queued is
-  // plenty, and a reader that stalls holds one newer status in the engine.
-  static constexpr size_t kMaxQueued = 4;
-
-  WatchContactReactor(Engine& engine, grpc::CallbackServerContext* ctx, v1::ContactRef ref)
-      : sink_(std::make_shared<Sink>(this, ctx)) {
-    std::shared_ptr<Sink> sink = sink_;
-    const bool admitted = engine.Post(
-        [sink, ref = std::move(ref)](Engine& e) {
-          absl::Status s = e.WatchContact(ref, sink);
-          if (!s.ok()) sink->Finish(s);
-        },
-        Admission::kClient);
-    if (!admitted) sink_->outbox.Finish(Overloaded(ctx, engine));
-  }
-  void OnWriteDone(bool ok) override { sink_->outbox.OnWriteDone(ok); }
-  void OnCancel() override { sink_->outbox.Finish(grpc::Status::CANCELLED); }
-  void OnDone() override {
-    sink_->outbox.OnDone();
-    delete this;
-  }
-
- private:
-  struct Sink final : ContactStatusSink {
-    Sink(grpc::ServerWriteReactor<v1::ContactStatus>* reactor, grpc::CallbackServerContext* ctx)
-        : outbox(reactor, ctx, kMaxQueued) {}
-    SendResult TrySend(const v1::ContactStatus& status) override {
-      switch (outbox.TrySend(status)) {
-        case Outbox::TrySendResult::kQueued:
-          return SendResult::kQueued;
-        case Outbox::TrySendResult::kFull:
-          return SendResult::kFull;
-        case Outbox::TrySendResult::kClosed:
-          return SendResult::kClosed;
-      }
-      return SendResult::kClosed;
-    }
-    bool NotifyWhenRoom(std::function<void()> on_room) override {
-      return outbox.NotifyWhenRoom(std::move(on_room));
-    }
-    void Finish(const absl::Status& status) override { outbox.Finish(ToGrpcStatus(status)); }
-    bool closed() const override { return outbox.closed(); }
-    Outbox outbox;
-  };
-  std::shared_ptr<Sink> sink_;
-};
-
 }  // namespace
 
 grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerContext* ctx,
@@ -360,7 +308,14 @@ grpc::ServerWriteReactor<v1::ContactStatus>* ContactIngestService::WatchContact(
   if (absl::Status valid = ValidateContactRef(req->contact()); !valid.ok()) {
     return new RefusedWriteStream<v1::ContactStatus>(ToGrpcStatus(valid));
   }
-  return new WatchContactReactor(engine_, ctx, req->contact());
+  // Statuses are whole pictures, each replacing the last: a few queued is
+  // plenty, and a reader that stalls holds one newer status in the engine.
+  constexpr size_t kMaxStatusesQueued = 4;
+  return new CatchUpStreamReactor<v1::ContactStatus>(
+      engine_, ctx, kMaxStatusesQueued,
+      [ref = req->contact()](Engine& e, std::shared_ptr<ContactStatusOutbox> outbox) {
+        return e.WatchContact(ref, std::move(outbox));
+      });
 }
 
 }  // namespace ccr

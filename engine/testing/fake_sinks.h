@@ -35,15 +35,17 @@ class FakeAgentSink final : public AgentSink {
   std::optional<absl::Status> closed_with;
 };
 
-// Holds at most `capacity` events until Drain() takes them (a watcher
+// Holds at most `capacity` messages until Drain() takes them (the reader
 // reading), then calls back the engine if it asked for room.
-class FakeEventSink final : public EventSink {
+template <typename Message>
+class FakeCatchUpSink final : public CatchUpSink<Message> {
  public:
-  explicit FakeEventSink(size_t capacity = 1000) : capacity_(capacity) {}
-  WriteResult TryWrite(const v1::LifecycleEvent& event) override {
-    if (closed_with) return WriteResult::kClosed;
+  using WriteResult = typename CatchUpSink<Message>::WriteResult;
+  explicit FakeCatchUpSink(size_t capacity = 1000) : capacity_(capacity) {}
+  WriteResult TryWrite(const Message& message) override {
+    if (closed()) return WriteResult::kClosed;
     if (queued.size() >= capacity_) return WriteResult::kFull;
-    queued.push_back(event);
+    queued.push_back(message);
     return WriteResult::kQueued;
   }
   bool NotifyWhenRoom(std::function<void()> on_room) override {
@@ -51,25 +53,29 @@ class FakeEventSink final : public EventSink {
     on_room_ = std::move(on_room);
     return true;
   }
-  bool closed() const override { return closed_with.has_value(); }
+  bool closed() const override { return closed_with.has_value() || reader_gone; }
   void Close(const absl::Status& status) override {
     if (!closed_with) closed_with = status;
   }
-  // The watcher reads everything queued; room again.
-  std::vector<v1::LifecycleEvent> Drain() {
-    std::vector<v1::LifecycleEvent> out;
+  // The reader reads everything queued; room again.
+  std::vector<Message> Drain() {
+    std::vector<Message> out;
     out.swap(queued);
     if (on_room_) std::exchange(on_room_, nullptr)();
     return out;
   }
 
-  std::vector<v1::LifecycleEvent> queued;
+  std::vector<Message> queued;
   std::optional<absl::Status> closed_with;
+  bool reader_gone = false;  // the client cancelled: closed, never Close()d
 
  private:
   const size_t capacity_;
   std::function<void()> on_room_;
 };
+
+using FakeEventSink = FakeCatchUpSink<v1::LifecycleEvent>;
+using FakeContactStatusSink = FakeCatchUpSink<v1::ContactStatus>;
 
 }  // namespace ccr
 
