@@ -221,6 +221,18 @@ absl::Status ParseYamlMessage(absl::string_view yaml, absl::string_view what,
   return absl::OkStatus();
 }
 
+absl::Status FieldError(absl::string_view what, absl::string_view path, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(what, ".", path, ": ", problem));
+}
+
+absl::Status FieldInRange(absl::string_view what, absl::string_view path, double value,
+                          double min_value, double max_value) {
+  if (std::isfinite(value) && value >= min_value && value <= max_value) return absl::OkStatus();
+  return FieldError(
+      what, path,
+      absl::StrCat("expected a number in [", min_value, ", ", max_value, "], got ", value));
+}
+
 absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
   v1::Config config;
   CCR_RETURN_IF_ERROR(ParseYamlMessage(yaml, "config", &config));

@@ -47,6 +47,14 @@ absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml);
 absl::Status ParseYamlMessage(absl::string_view yaml, absl::string_view what,
                               google::protobuf::Message* out);
 
+// For the checks a proto cannot express, errors worded as the config's are:
+// `<what>.<path>: <problem>`, e.g. `mix.queues[1].share: expected a number
+// in [0, inf], got -1`.
+absl::Status FieldError(absl::string_view what, absl::string_view path, absl::string_view problem);
+// OK when `value` is finite and within [min_value, max_value].
+absl::Status FieldInRange(absl::string_view what, absl::string_view path, double value,
+                          double min_value, double max_value);
+
 // Maps the wire config onto the router's, filling defaults for zero values.
 // The router validates the result (Router::Create / Reconfigure).
 RouterConfig ToRouterConfig(const v1::Config& config);

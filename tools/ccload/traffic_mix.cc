@@ -57,14 +57,12 @@ size_t PickWeighted(const std::vector<double>& cumulative, double u) {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr size_t kMaxTextBytes = 128;
 
-absl::Status FieldError(absl::string_view path, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("mix.", path, ": ", what));
+absl::Status FieldError(absl::string_view path, absl::string_view problem) {
+  return ::ccr::FieldError("mix", path, problem);
 }
 
 absl::Status InRange(absl::string_view path, double value, double min_value, double max_value) {
-  if (std::isfinite(value) && value >= min_value && value <= max_value) return absl::OkStatus();
-  return FieldError(
-      path, absl::StrCat("expected a number in [", min_value, ", ", max_value, "], got ", value));
+  return FieldInRange("mix", path, value, min_value, max_value);
 }
 
 absl::Status Text(absl::string_view path, const std::string& text, size_t max_bytes) {

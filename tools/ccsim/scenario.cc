@@ -56,14 +56,12 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // Errors name the field as the engine's config errors do:
 // `scenario.streams[0].rate_per_hour: expected a number in [0, 1e+07], got -1`.
-absl::Status FieldError(absl::string_view path, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat("scenario.", path, ": ", what));
+absl::Status FieldError(absl::string_view path, absl::string_view problem) {
+  return ::ccr::FieldError("scenario", path, problem);
 }
 
 absl::Status InRange(absl::string_view path, double value, double min_value, double max_value) {
-  if (std::isfinite(value) && value >= min_value && value <= max_value) return absl::OkStatus();
-  return FieldError(
-      path, absl::StrCat("expected a number in [", min_value, ", ", max_value, "], got ", value));
+  return FieldInRange("scenario", path, value, min_value, max_value);
 }
 
 // A field the proto marks `optional` that the scenario requires.
