@@ -15,6 +15,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "base/status_macros.h"
 #include "ccrouter/v1/load_mix.pb.h"
 #include "codec/config_loader.h"
 #include "google/protobuf/struct.pb.h"
@@ -24,13 +25,6 @@ namespace ccr::load {
 namespace v1 = ::ccrouter::v1;
 
 namespace {
-
-#define CCLOAD_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    if (absl::Status s_ = (expr); !s_.ok()) { \
-      return s_;                              \
-    }                                         \
-  } while (false)
 
 constexpr const char* kTierNames[4] = {"standard", "silver", "gold", "vip"};
 constexpr v1::Tier kTiers[4] = {v1::TIER_STANDARD, v1::TIER_SILVER, v1::TIER_GOLD, v1::TIER_VIP};
@@ -76,7 +70,7 @@ absl::Status TextList(absl::string_view path,
                       std::vector<std::string>* out) {
   out->clear();
   for (int i = 0; i < in.size(); ++i) {
-    CCLOAD_RETURN_IF_ERROR(Text(absl::StrCat(path, "[", i, "]"), in[i], kMaxTextBytes));
+    CCR_RETURN_IF_ERROR(Text(absl::StrCat(path, "[", i, "]"), in[i], kMaxTextBytes));
     out->push_back(in[i]);
   }
   return absl::OkStatus();
@@ -88,7 +82,7 @@ absl::Status TextList(absl::string_view path,
 // top-level key given without a value is refused, naming it.
 absl::Status NoEmptyTopLevelKeys(absl::string_view yaml) {
   google::protobuf::Struct keys;
-  CCLOAD_RETURN_IF_ERROR(ParseYamlMessage(yaml, "mix", &keys));
+  CCR_RETURN_IF_ERROR(ParseYamlMessage(yaml, "mix", &keys));
   for (const char* key :
        {"tiers", "languages", "complaint_share", "returning_share", "returning_pool", "queues"}) {
     auto it = keys.fields().find(key);
@@ -108,7 +102,7 @@ absl::Status NoEmptyTopLevelKeys(absl::string_view yaml) {
 absl::Status QueueFrom(const std::string& path, const v1::LoadMixQueue& in, QueueMix* out) {
   QueueMix queue;
   if (in.name().empty()) return FieldError(path + ".name", "required");
-  CCLOAD_RETURN_IF_ERROR(Text(path + ".name", in.name(), kMaxTextBytes));
+  CCR_RETURN_IF_ERROR(Text(path + ".name", in.name(), kMaxTextBytes));
   queue.name = in.name();
   if (in.channel() == v1::CHANNEL_UNSPECIFIED) return FieldError(path + ".channel", "required");
   if (std::find(std::begin(kMixChannels), std::end(kMixChannels), in.channel()) ==
@@ -120,24 +114,24 @@ absl::Status QueueFrom(const std::string& path, const v1::LoadMixQueue& in, Queu
   queue.channel = in.channel();
   if (in.has_share()) {
     queue.share = in.share();
-    CCLOAD_RETURN_IF_ERROR(InRange(path + ".share", queue.share, 0, kInf));
+    CCR_RETURN_IF_ERROR(InRange(path + ".share", queue.share, 0, kInf));
   }
-  CCLOAD_RETURN_IF_ERROR(TextList(path + ".topics", in.topics(), &queue.topics));
+  CCR_RETURN_IF_ERROR(TextList(path + ".topics", in.topics(), &queue.topics));
   if (in.has_skill()) {
-    CCLOAD_RETURN_IF_ERROR(Text(path + ".skill", in.skill(), kMaxTextBytes));
+    CCR_RETURN_IF_ERROR(Text(path + ".skill", in.skill(), kMaxTextBytes));
     queue.skill = in.skill();
   }
   queue.emergency = in.emergency();
   queue.patience_seconds =
       in.has_patience_seconds() ? in.patience_seconds() : DefaultPatienceSeconds(queue.channel);
-  CCLOAD_RETURN_IF_ERROR(InRange(path + ".patience_seconds", queue.patience_seconds, 0, 86400));
+  CCR_RETURN_IF_ERROR(InRange(path + ".patience_seconds", queue.patience_seconds, 0, 86400));
   queue.handle_seconds =
       in.has_handle_seconds() ? in.handle_seconds() : DefaultHandleSeconds(queue.channel);
-  CCLOAD_RETURN_IF_ERROR(InRange(path + ".handle_seconds", queue.handle_seconds, 0.1, 86400));
+  CCR_RETURN_IF_ERROR(InRange(path + ".handle_seconds", queue.handle_seconds, 0.1, 86400));
   if (!in.networks().empty() && queue.channel != v1::CHANNEL_MESSAGING) {
     return FieldError(path + ".networks", "only a messaging queue has networks");
   }
-  CCLOAD_RETURN_IF_ERROR(TextList(path + ".networks", in.networks(), &queue.networks));
+  CCR_RETURN_IF_ERROR(TextList(path + ".networks", in.networks(), &queue.networks));
   *out = std::move(queue);
   return absl::OkStatus();
 }
@@ -148,7 +142,7 @@ absl::Status MixFrom(const v1::LoadMix& in, TrafficMixConfig* out) {
     const v1::LoadMixTiers& t = in.tiers();
     const std::array<double, 4> shares = {t.standard(), t.silver(), t.gold(), t.vip()};
     for (int i = 0; i < 4; ++i) {
-      CCLOAD_RETURN_IF_ERROR(InRange(absl::StrCat("tiers.", kTierNames[i]), shares[i], 0, kInf));
+      CCR_RETURN_IF_ERROR(InRange(absl::StrCat("tiers.", kTierNames[i]), shares[i], 0, kInf));
     }
     if (shares[0] + shares[1] + shares[2] + shares[3] <= 0) {
       return FieldError("tiers", "at least one tier needs a share > 0");
@@ -167,9 +161,9 @@ absl::Status MixFrom(const v1::LoadMix& in, TrafficMixConfig* out) {
         [](const LanguageShare& a, const LanguageShare& b) { return a.language < b.language; });
     double total = 0;
     for (const LanguageShare& language : languages) {
-      CCLOAD_RETURN_IF_ERROR(Text(absl::StrCat("languages.", language.language), language.language,
-                                  kMaxLanguageBytes));
-      CCLOAD_RETURN_IF_ERROR(
+      CCR_RETURN_IF_ERROR(Text(absl::StrCat("languages.", language.language), language.language,
+                               kMaxLanguageBytes));
+      CCR_RETURN_IF_ERROR(
           InRange(absl::StrCat("languages.", language.language), language.share, 0, kInf));
       total += language.share;
     }
@@ -178,15 +172,15 @@ absl::Status MixFrom(const v1::LoadMix& in, TrafficMixConfig* out) {
   }
   if (in.has_complaint_share()) {
     out->complaint_share = in.complaint_share();
-    CCLOAD_RETURN_IF_ERROR(InRange("complaint_share", out->complaint_share, 0, 1));
+    CCR_RETURN_IF_ERROR(InRange("complaint_share", out->complaint_share, 0, 1));
   }
   if (in.has_returning_share()) {
     out->returning_share = in.returning_share();
-    CCLOAD_RETURN_IF_ERROR(InRange("returning_share", out->returning_share, 0, 1));
+    CCR_RETURN_IF_ERROR(InRange("returning_share", out->returning_share, 0, 1));
   }
   if (in.has_returning_pool()) {
     out->returning_pool = in.returning_pool();
-    CCLOAD_RETURN_IF_ERROR(InRange("returning_pool", out->returning_pool, 1, 1000000));
+    CCR_RETURN_IF_ERROR(InRange("returning_pool", out->returning_pool, 1, 1000000));
   }
   if (!in.queues().empty()) {
     std::vector<QueueMix> queues;
@@ -195,7 +189,7 @@ absl::Status MixFrom(const v1::LoadMix& in, TrafficMixConfig* out) {
     for (int i = 0; i < in.queues_size(); ++i) {
       const std::string path = absl::StrCat("queues[", i, "]");
       QueueMix queue;
-      CCLOAD_RETURN_IF_ERROR(QueueFrom(path, in.queues(i), &queue));
+      CCR_RETURN_IF_ERROR(QueueFrom(path, in.queues(i), &queue));
       if (!names.insert(queue.name).second) {
         return FieldError(path + ".name", absl::StrCat("queue '", queue.name, "' is listed twice"));
       }
@@ -303,9 +297,9 @@ absl::StatusOr<TrafficMixConfig> ParseTrafficMixYaml(absl::string_view yaml) {
   TrafficMixConfig config = DefaultTrafficMix();
   if (IsBlankYaml(yaml)) return config;
   v1::LoadMix in;
-  CCLOAD_RETURN_IF_ERROR(ParseYamlMessage(yaml, "mix", &in));
-  CCLOAD_RETURN_IF_ERROR(NoEmptyTopLevelKeys(yaml));
-  CCLOAD_RETURN_IF_ERROR(MixFrom(in, &config));
+  CCR_RETURN_IF_ERROR(ParseYamlMessage(yaml, "mix", &in));
+  CCR_RETURN_IF_ERROR(NoEmptyTopLevelKeys(yaml));
+  CCR_RETURN_IF_ERROR(MixFrom(in, &config));
   return config;
 }
 
