@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "base/check.h"
+#include "base/std_mutex.h"
 #include "codec/wire.h"
 #include "engine/grpc/rate_limiter.h"
 #include "engine/grpc/services.h"
@@ -94,7 +94,7 @@ class AgentStreamReactor final
       return false;
     }
     {
-      absl::MutexLock lock(&id_mu_);
+      StdMutexLock lock(&id_mu_);
       agent_id_ = spec->agent_id;
     }
     std::shared_ptr<AgentOutbox> outbox = outbox_;
@@ -127,7 +127,7 @@ class AgentStreamReactor final
         Admission::kAgentDesk);
     if (!admitted) {
       {
-        absl::MutexLock lock(&id_mu_);
+        StdMutexLock lock(&id_mu_);
         agent_id_.clear();  // never attached: nothing for Leave to detach
       }
       outbox_->Finish(Overloaded(ctx_, engine_));
@@ -157,7 +157,7 @@ class AgentStreamReactor final
     }
     v1::Command cmd;
     {
-      absl::MutexLock lock(&id_mu_);
+      StdMutexLock lock(&id_mu_);
       cmd.set_agent_id(agent_id_);
     }
     absl::Status invalid;
@@ -245,13 +245,13 @@ class AgentStreamReactor final
   }
 
   bool logged_in() ABSL_LOCKS_EXCLUDED(id_mu_) {
-    absl::MutexLock lock(&id_mu_);
+    StdMutexLock lock(&id_mu_);
     return !agent_id_.empty();
   }
 
   // Tells the strand this stream is gone (once).
   void Leave(bool clean) ABSL_LOCKS_EXCLUDED(id_mu_) {
-    absl::MutexLock lock(&id_mu_);
+    StdMutexLock lock(&id_mu_);
     if (agent_id_.empty() || left_.exchange(true)) return;
     const AgentOutbox* identity = outbox_.get();
     std::shared_ptr<AgentOutbox> keep_alive = outbox_;
@@ -269,7 +269,7 @@ class AgentStreamReactor final
   v1::AgentMessage message_;
   // Written once by the login (a read reaction); read by later read
   // reactions and by Leave, which may run on another thread.
-  absl::Mutex id_mu_;
+  StdMutex id_mu_;
   std::string agent_id_ ABSL_GUARDED_BY(id_mu_);
   std::atomic<bool> left_{false};
   // When the desktop last sent anything (steady clock, ns): written by read

@@ -1,7 +1,7 @@
 // ContactIngest: gateways submit, update and cancel contacts.
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
+#include "base/std_mutex.h"
 #include "codec/wire.h"
 #include "engine/grpc/rate_limiter.h"
 #include "engine/grpc/services.h"
@@ -89,13 +89,13 @@ class SubmitStreamReactor final
 
   void OnReadDone(bool ok) override {
     if (!ok) {
-      absl::MutexLock lock(&state_->mu);
+      StdMutexLock lock(&state_->mu);
       state_->reads_done = true;
       if (state_->in_flight == 0) state_->outbox->Finish(grpc::Status::OK);
       return;
     }
     HandleRequest();
-    absl::MutexLock lock(&state_->mu);
+    StdMutexLock lock(&state_->mu);
     if (state_->in_flight < kMaxInFlight) {
       StartRead(&request_);
     } else {
@@ -107,7 +107,7 @@ class SubmitStreamReactor final
   void OnCancel() override { state_->outbox->Finish(grpc::Status::CANCELLED); }
   void OnDone() override {
     {
-      absl::MutexLock lock(&state_->mu);
+      StdMutexLock lock(&state_->mu);
       state_->reactor = nullptr;
     }
     state_->outbox->OnDone();
@@ -116,7 +116,7 @@ class SubmitStreamReactor final
 
  private:
   struct State {
-    absl::Mutex mu;
+    StdMutex mu;
     SubmitStreamReactor* reactor ABSL_GUARDED_BY(mu) = nullptr;  // null after OnDone
     int in_flight ABSL_GUARDED_BY(mu) = 0;
     bool paused ABSL_GUARDED_BY(mu) = false;
@@ -151,7 +151,7 @@ class SubmitStreamReactor final
       return;
     }
     {
-      absl::MutexLock lock(&state_->mu);
+      StdMutexLock lock(&state_->mu);
       ++state_->in_flight;
     }
     std::shared_ptr<State> state = state_;
@@ -179,7 +179,7 @@ class SubmitStreamReactor final
   }
 
   static void Completed(State& state) {
-    absl::MutexLock lock(&state.mu);
+    StdMutexLock lock(&state.mu);
     --state.in_flight;
     if (state.reactor == nullptr || state.outbox->closed()) return;
     if (state.paused && state.in_flight < kMaxInFlight) {

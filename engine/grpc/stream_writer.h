@@ -17,8 +17,8 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "base/check.h"
+#include "base/std_mutex.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
@@ -81,7 +81,7 @@ class StreamWriter {
   // Calls `on_room` once, from a write completion, when at most half the
   // bound is queued. False (and `on_room` is dropped): there is room already.
   bool NotifyWhenRoom(std::function<void()> on_room) ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    StdMutexLock lock(&mu_);
     if (reactor_ == nullptr || finish_requested_) return true;  // never: it is closing
     if (queue_.size() <= max_queued_ / 2) return false;
     on_room_ = std::move(on_room);
@@ -125,14 +125,14 @@ class StreamWriter {
 
   // REQUIRES: called from the reactor's OnDone, before it is deleted.
   void OnDone() ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    StdMutexLock lock(&mu_);
     reactor_ = nullptr;
     queue_.clear();
     on_room_ = nullptr;
   }
 
   bool closed() const ABSL_LOCKS_EXCLUDED(mu_) {
-    absl::MutexLock lock(&mu_);
+    StdMutexLock lock(&mu_);
     return reactor_ == nullptr || finish_requested_;
   }
 
@@ -159,7 +159,8 @@ class StreamWriter {
     reactor->Finish(std::move(status));
   }
 
-  mutable absl::Mutex mu_;
+  // Taken for every message: a StdMutex (base/std_mutex.h says why).
+  mutable StdMutex mu_;
   Reactor* reactor_ ABSL_GUARDED_BY(mu_);  // null after OnDone
   // Valid while reactor_ is; used only under mu_ with reactor_ checked.
   grpc::CallbackServerContext* context_ ABSL_PT_GUARDED_BY(mu_);
