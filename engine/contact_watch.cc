@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "codec/wire.h"
 
 namespace ccr {
@@ -75,20 +76,18 @@ absl::StatusOr<v1::ContactStatus> ContactWatches::StatusById(const Router& route
 
 absl::StatusOr<v1::ContactStatus> ContactWatches::Status(const Router& router,
                                                          const v1::ContactRef& ref) const {
-  absl::StatusOr<Resolved> resolved = Resolve(router, ref);
-  if (!resolved.ok()) return resolved.status();
-  return std::move(resolved->status);
+  CCR_ASSIGN_OR_RETURN(Resolved resolved, Resolve(router, ref));
+  return std::move(resolved.status);
 }
 
 absl::StatusOr<ContactWatches::Resolved> ContactWatches::Resolve(const Router& router,
                                                                  const v1::ContactRef& ref) const {
-  if (absl::Status valid = ValidateContactRef(ref); !valid.ok()) return valid;
+  CCR_RETURN_IF_ERROR(ValidateContactRef(ref));
   if (!ref.contact_id().empty()) {
-    absl::StatusOr<ContactId> id = ContactIdFromWire(ref.contact_id(), "contact.contact_id");
-    if (!id.ok()) return id.status();
-    absl::StatusOr<v1::ContactStatus> status = StatusById(router, *id);
-    if (!status.ok()) return status.status();
-    return Resolved{*id, *std::move(status)};
+    CCR_ASSIGN_OR_RETURN(const ContactId id,
+                         ContactIdFromWire(ref.contact_id(), "contact.contact_id"));
+    CCR_ASSIGN_OR_RETURN(v1::ContactStatus status, StatusById(router, id));
+    return Resolved{id, std::move(status)};
   }
   std::optional<IdempotencyView> first = router.LookupIdempotencyKey(ref.idempotency_key());
   if (!first) {
@@ -111,9 +110,8 @@ absl::StatusOr<ContactWatches::Resolved> ContactWatches::Resolve(const Router& r
 
 absl::Status ContactWatches::Watch(const Router& router, const v1::ContactRef& ref,
                                    std::shared_ptr<ContactStatusSink> sink) {
-  absl::StatusOr<Resolved> resolved = Resolve(router, ref);
-  if (!resolved.ok()) return resolved.status();
-  const bool ended = resolved->status.ended();
+  CCR_ASSIGN_OR_RETURN(Resolved resolved, Resolve(router, ref));
+  const bool ended = resolved.status.ended();
   if (!ended && watch_count_ >= options_.max_watches) {
     return absl::ResourceExhaustedError(
         absl::StrCat("WatchContact: ", watch_count_,
@@ -121,7 +119,7 @@ absl::Status ContactWatches::Watch(const Router& router, const v1::ContactRef& r
                      options_.max_watches, "); poll GetContact or retry later"));
   }
   auto w = std::make_shared<WatchState>();
-  w->contact = resolved->id;
+  w->contact = resolved.id;
   w->sink = std::move(sink);
   // An ended contact gets its one last status (Flush then finishes the
   // stream); a live one is watched from now on.
@@ -129,7 +127,7 @@ absl::Status ContactWatches::Watch(const Router& router, const v1::ContactRef& r
     watches_[w->contact].push_back(w);
     ++watch_count_;
   }
-  Offer(w, std::move(resolved->status));
+  Offer(w, std::move(resolved.status));
   RemoveDone(w->contact);
   return absl::OkStatus();
 }

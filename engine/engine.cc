@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "base/status_macros.h"
 #include "boost/asio/post.hpp"
 #include "ccrouter/v1/snapshot.pb.h"
 #include "codec/config_loader.h"
@@ -85,11 +86,8 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     router_ = std::move(recovered.router);
     config_yaml_ = std::move(recovered.config_yaml);
   } else {
-    absl::StatusOr<RouterConfig> config = LoadRouterConfig(start_yaml);
-    if (!config.ok()) return config.status();
-    absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(std::move(*config));
-    if (!router.ok()) return router.status();
-    router_ = std::move(*router);
+    CCR_ASSIGN_OR_RETURN(RouterConfig config, LoadRouterConfig(start_yaml));
+    CCR_ASSIGN_OR_RETURN(router_, Router::Create(std::move(config)));
     config_yaml_ = start_yaml;
   }
   {
@@ -112,10 +110,9 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
             CommandLog::BatchCallback on_batch) -> absl::StatusOr<std::unique_ptr<CommandLog>> {
       JournalOptions journal_options = options;
       journal_options.recovered_snapshot = recovered_snapshot;
-      absl::StatusOr<std::unique_ptr<Journal>> journal =
-          Journal::Open(journal_options, next_index, std::move(on_batch));
-      if (!journal.ok()) return journal.status();
-      return std::unique_ptr<CommandLog>(std::move(*journal));
+      CCR_ASSIGN_OR_RETURN(std::unique_ptr<Journal> journal,
+                           Journal::Open(journal_options, next_index, std::move(on_batch)));
+      return std::unique_ptr<CommandLog>(std::move(journal));
     };
   }
   if (open_log) {
@@ -123,12 +120,11 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
     if (!recovered.report.snapshot_file.empty()) {
       recovered_snapshot = recovered.report.snapshot_index;
     }
-    absl::StatusOr<std::unique_ptr<CommandLog>> journal =
+    CCR_ASSIGN_OR_RETURN(
+        journal_,
         open_log(recovered.next_index, recovered_snapshot, [this](const BatchReport& report) {
           boost::asio::post(io_, [this, report] { OnBatch(report); });
-        });
-    if (!journal.ok()) return journal.status();
-    journal_ = std::move(*journal);
+        }));
     if (!restarted) {
       // Genesis: the config the router was created from, so a replay from
       // the first record builds the same router.
@@ -879,15 +875,12 @@ absl::StatusOr<Engine::PreparedReload> Engine::PrepareReload(std::string yaml) c
     if (options_.config_path.empty()) {
       yaml = std::string(DefaultConfigYaml());
     } else {
-      absl::StatusOr<std::string> text = ReadFile(options_.config_path, kMaxConfigYamlBytes);
-      if (!text.ok()) return text.status();
-      yaml = std::move(*text);
+      CCR_ASSIGN_OR_RETURN(yaml, ReadFile(options_.config_path, kMaxConfigYamlBytes));
     }
   }
   // A config that does not load is refused before it reaches the journal.
   v1::Config wire;
-  absl::StatusOr<RouterConfig> config = LoadRouterConfig(yaml, &wire);
-  if (!config.ok()) return config.status();
+  CCR_ASSIGN_OR_RETURN(RouterConfig config, LoadRouterConfig(yaml, &wire));
   // Refused, not half-applied: the keys the engine reads only at start
   // would otherwise change in the file and silently not in the engine.
   if (options_.start_config) {
@@ -903,12 +896,10 @@ absl::StatusOr<Engine::PreparedReload> Engine::PrepareReload(std::string yaml) c
   // So is one whose auth section (or token file) does not; the policy takes
   // effect with the config.
   if (options_.auth != nullptr) {
-    absl::StatusOr<AuthPolicy> policy = LoadAuthPolicy(wire.auth(), options_.tls_client_ca_set);
-    if (!policy.ok()) return policy.status();
-    reload.policy = std::move(*policy);
+    CCR_ASSIGN_OR_RETURN(reload.policy, LoadAuthPolicy(wire.auth(), options_.tls_client_ca_set));
     reload.auth_open_declared = wire.auth().open();
   }
-  reload.config = std::make_shared<const RouterConfig>(std::move(*config));
+  reload.config = std::make_shared<const RouterConfig>(std::move(config));
   reload.cmd.mutable_apply_config()->set_config_yaml(yaml);
   reload.yaml = std::move(yaml);
   return reload;

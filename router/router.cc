@@ -8,6 +8,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/check.h"
+#include "base/status_macros.h"
 #include "router/internal/router_impl.h"
 #include "router/observer.h"
 
@@ -178,6 +180,11 @@ const Contact* Router::Impl::FindContact(ContactId id) const {
   auto it = contacts_.find(id);
   return it == contacts_.end() ? nullptr : &it->second;
 }
+Contact& Router::Impl::IndexedContact(ContactId id) {
+  auto it = contacts_.find(id);
+  CCR_CHECK(it != contacts_.end()) << "contact " << id << " is indexed but not live";
+  return it->second;
+}
 
 void Router::Impl::Rescore(Contact& c) {
   UrgencyInputs in;
@@ -277,7 +284,7 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
                      config_.limits.max_live_contacts, "); retry when some have ended"));
   }
   if (!spec.language.empty()) {
-    if (absl::Status s = CheckNewLanguages({spec.language}, "contact.language"); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(CheckNewLanguages({spec.language}, "contact.language"));
   }
   const ContactId id = next_contact_++;
   Contact& c = contacts_[id];
@@ -620,6 +627,10 @@ void Router::Impl::AcquireSlot(Agent& a, Contact& c) {
 
 void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
   const int ch = static_cast<int>(c.spec.channel);
+  // Releasing a slot the agent does not hold would wrap its unsigned
+  // counters and make it look busy (or free) for good.
+  CCR_CHECK(c.agent_index == static_cast<int32_t>(a.index) && a.active[ch] > 0)
+      << "contact " << c.id << " releases a slot agent " << a.index << " does not hold";
   --a.active[ch];
   --a.total_active;
   if (IsExclusive(config_, c.spec.channel)) --a.exclusive_active;
@@ -669,9 +680,7 @@ absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
   if (spec.agent_id.empty()) return absl::InvalidArgumentError("login.agent_id: required");
   AgentSpec normalized = spec;
   if (normalized.languages.empty()) normalized.languages.push_back(config_.default_language);
-  if (absl::Status s = CheckNewLanguages(normalized.languages, "login.languages"); !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(CheckNewLanguages(normalized.languages, "login.languages"));
   if (const Agent* already = FindAgent(spec.agent_id); already != nullptr && already->logged_in) {
     // A re-login may not shrink a channel below what the agent holds now
     // (found by the request fuzzer): finish or transfer those contacts first.
@@ -717,10 +726,10 @@ absl::Status Router::Impl::Login(const AgentSpec& spec, absl::Time now) {
 void Router::Impl::WithdrawOffers(Agent& a, absl::string_view reason) {
   std::vector<ContactId> offered;
   for (ContactId id : a.held) {
-    if (FindContact(id)->state == ContactState::kOffered) offered.push_back(id);
+    if (IndexedContact(id).state == ContactState::kOffered) offered.push_back(id);
   }
   for (ContactId id : offered) {
-    Contact& c = *FindContact(id);
+    Contact& c = IndexedContact(id);
     Event& e = Emit(EventKind::kOfferWithdrawn, &c);
     e.agent_id = a.spec.agent_id;
     e.reason = std::string(reason);
@@ -737,10 +746,10 @@ void Router::Impl::Restarted(absl::Time now) {
   for (auto& a : agents_) {
     std::vector<ContactId> offered;
     for (ContactId id : a->held) {
-      if (FindContact(id)->state == ContactState::kOffered) offered.push_back(id);
+      if (IndexedContact(id).state == ContactState::kOffered) offered.push_back(id);
     }
     for (ContactId id : offered) {
-      Contact& c = *FindContact(id);
+      Contact& c = IndexedContact(id);
       Event& e = Emit(EventKind::kOfferWithdrawn, &c);
       e.agent_id = a->spec.agent_id;
       e.reason = "engine restarted";
@@ -749,14 +758,14 @@ void Router::Impl::Restarted(absl::Time now) {
     }
   }
   std::sort(withdrawn.begin(), withdrawn.end());
-  for (ContactId id : withdrawn) Requeue(*FindContact(id), "offer withdrawn: engine restarted");
+  for (ContactId id : withdrawn) Requeue(IndexedContact(id), "offer withdrawn: engine restarted");
 }
 
 void Router::Impl::ReleaseReservations(Agent& a) {
   std::vector<ContactId> reserved;
   for (const ContactKey& k : a.reserved) reserved.push_back(k.id);
   for (ContactId id : reserved) {
-    Contact& c = *FindContact(id);
+    Contact& c = IndexedContact(id);
     RemoveWaiting(c);
     c.reserved_for_index = kNoAgentIndex;
     InsertWaiting(c);
@@ -770,16 +779,15 @@ void Router::Impl::ReleaseReservations(Agent& a) {
 absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view reason,
                                   absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
   a.not_ready = true;  // so nothing is offered back to it while it lets go
   a.not_ready_reason = std::string(reason);
   RefreshPools(a);
   std::vector<ContactId> held(a.held.begin(), a.held.end());
   std::vector<ContactId> requeue;
   for (ContactId id : held) {
-    Contact& c = *FindContact(id);
+    Contact& c = IndexedContact(id);
     if (c.state == ContactState::kOffered) {
       Event& e = Emit(EventKind::kOfferWithdrawn, &c);
       e.agent_id = a.spec.agent_id;
@@ -809,7 +817,7 @@ absl::Status Router::Impl::Logout(absl::string_view agent_id, absl::string_view 
   a.accounted_until = now_;  // the logout time, from which the retention counts
   EmitAgentState(a);
   ReleaseReservations(a);
-  for (ContactId id : requeue) Requeue(*FindContact(id), "");
+  for (ContactId id : requeue) Requeue(IndexedContact(id), "");
   ScheduleAgentSweep(now_ + config_.limits.agent_retention);
   return absl::OkStatus();
 }
@@ -882,9 +890,8 @@ void Router::Impl::ForgetLoggedOutAgents() {
 
 absl::Status Router::Impl::SetAvailable(absl::string_view agent_id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
   a.not_ready = false;
   a.not_ready_reason.clear();
   a.consecutive_misses = 0;
@@ -898,9 +905,8 @@ absl::Status Router::Impl::SetNotReady(absl::string_view agent_id, absl::string_
                                        absl::Time now) {
   AdvanceTo(now);
   if (reason.empty()) return absl::InvalidArgumentError("set_state.reason: required for not-ready");
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
   a.not_ready = true;
   a.not_ready_reason = std::string(reason);
   RefreshPools(a);
@@ -952,12 +958,10 @@ absl::StatusOr<Contact*> Router::Impl::OfferedTo(const Agent& a, uint64_t offer_
 
 absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
-  absl::StatusOr<Contact*> offered = OfferedTo(a, offer_id);
-  if (!offered.ok()) return offered.status();
-  Contact& c = **offered;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
+  CCR_ASSIGN_OR_RETURN(Contact* const offered, OfferedTo(a, offer_id));
+  Contact& c = *offered;
   offers_.erase(offer_id);
   c.state = ContactState::kConnected;
   a.consecutive_misses = 0;
@@ -983,12 +987,10 @@ absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id,
 absl::Status Router::Impl::Reject(absl::string_view agent_id, uint64_t offer_id,
                                   absl::string_view reason, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
-  absl::StatusOr<Contact*> offered = OfferedTo(a, offer_id);
-  if (!offered.ok()) return offered.status();
-  Contact& c = **offered;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
+  CCR_ASSIGN_OR_RETURN(Contact* const offered, OfferedTo(a, offer_id));
+  Contact& c = *offered;
   Miss(a, c, EventKind::kOfferRejected, reason.empty() ? "rejected" : reason);
   return absl::OkStatus();
 }
@@ -1003,9 +1005,8 @@ absl::Status NotHeldError(absl::string_view what, ContactId id, absl::string_vie
 absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
                                     const Outcome& outcome, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
   Contact* c = FindContact(id);
   if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kConnected) {
@@ -1042,9 +1043,8 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
 
 absl::Status Router::Impl::WrapUpDone(absl::string_view agent_id, ContactId id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
   Contact* c = FindContact(id);
   if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kWrapUp) {
@@ -1061,9 +1061,8 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
                                     absl::string_view to_queue, absl::string_view note,
                                     absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedInAgent(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedInAgent(agent_id));
+  Agent& a = *agent;
   Contact* c = FindContact(id);
   if (c == nullptr || c->agent_index != static_cast<int32_t>(a.index) ||
       c->state != ContactState::kConnected) {
@@ -1227,9 +1226,8 @@ Router::Router(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Router::~Router() = default;
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
-  absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Create(std::move(config));
-  if (!impl.ok()) return impl.status();
-  return std::unique_ptr<Router>(new Router(std::move(*impl)));
+  CCR_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, Impl::Create(std::move(config)));
+  return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
 
 absl::StatusOr<std::vector<ContactId>> Router::Reconfigure(RouterConfig config, absl::Time now) {

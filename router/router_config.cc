@@ -7,13 +7,14 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "router/internal/router_impl.h"
 
 namespace ccr {
 
 absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Create(RouterConfig config) {
   auto impl = std::make_unique<Impl>();
-  if (absl::Status s = impl->LoadConfig(std::move(config)); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(impl->LoadConfig(std::move(config)));
   return impl;
 }
 
@@ -200,7 +201,7 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
   AdvanceTo(now);
   // Validate on a scratch router first, so a bad config changes nothing.
   Impl scratch;
-  if (absl::Status s = scratch.LoadConfig(config); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(scratch.LoadConfig(config));
   std::vector<ContactId> moved;
   for (const auto& [id, c] : contacts_) {
     if (!scratch.queue_index_.contains(queues_[c.queue].config.name)) moved.push_back(id);
@@ -220,7 +221,7 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
     if (IsWaiting(c.state)) RemoveWaiting(c);
   }
   for (auto& a : agents_) pools_.LeaveAll(a->index);
-  if (absl::Status s = LoadConfig(std::move(config)); !s.ok()) return s;  // validated above
+  CCR_RETURN_IF_ERROR(LoadConfig(std::move(config)));  // validated above
   // A shorter idempotency window applies to the keys already kept too (it
   // bounds how long personal data stays), and keeps the expiries in order.
   idempotency_.ClampExpiries(now_ + config_.idempotency_window);

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "router/internal/router_impl.h"
 
 namespace ccr {
@@ -303,10 +304,10 @@ AgentTally Router::Impl::CountAgents(absl::Time now) const {
 absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
   auto fail = [](auto&&... parts) { return absl::InternalError(absl::StrCat(parts...)); };
   // Each index's own rules first; below, only the rules that cross them.
-  for (absl::Status s : {waiting_.CheckInvariants(), pools_.CheckInvariants(),
-                         timers_.CheckInvariants(), idempotency_.CheckInvariants()}) {
-    if (!s.ok()) return s;
-  }
+  CCR_RETURN_IF_ERROR(waiting_.CheckInvariants());
+  CCR_RETURN_IF_ERROR(pools_.CheckInvariants());
+  CCR_RETURN_IF_ERROR(timers_.CheckInvariants());
+  CCR_RETURN_IF_ERROR(idempotency_.CheckInvariants());
   // Contacts: each waiting contact is in exactly the index it belongs to.
   size_t waiting = 0;
   for (const auto& [id, c] : contacts_) {

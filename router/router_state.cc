@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "router/internal/router_impl.h"
 
 namespace ccr {
@@ -180,7 +181,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
   auto impl = std::make_unique<Impl>();
   Impl& r = *impl;
   for (const std::string& language : st.languages) r.InternLanguage(language);
-  if (absl::Status s = r.LoadConfig(std::move(config)); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(r.LoadConfig(std::move(config)));
   r.now_ = st.now;
   r.next_contact_ = st.next_contact;
   r.next_offer_ = st.next_offer;
@@ -255,15 +256,12 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
       return absl::DataLossError(
           absl::StrCat(field, ".state: ", ContactStateName(cr.state), " contacts are never kept"));
     }
-    absl::StatusOr<int32_t> agent = agent_index(cr.agent_id, i, "agent_id");
-    absl::StatusOr<int32_t> reserved = agent_index(cr.reserved_for, i, "reserved_for");
-    absl::StatusOr<int32_t> missed = agent_index(cr.missed_by, i, "missed_by");
-    for (const auto* s : {&agent, &reserved, &missed}) {
-      if (!s->ok()) return s->status();
-    }
+    CCR_ASSIGN_OR_RETURN(const int32_t agent, agent_index(cr.agent_id, i, "agent_id"));
+    CCR_ASSIGN_OR_RETURN(const int32_t reserved, agent_index(cr.reserved_for, i, "reserved_for"));
+    CCR_ASSIGN_OR_RETURN(const int32_t missed, agent_index(cr.missed_by, i, "missed_by"));
     const bool held = cr.state == ContactState::kOffered || cr.state == ContactState::kConnected ||
                       cr.state == ContactState::kWrapUp;
-    if (held != (*agent != kNoAgentIndex)) {
+    if (held != (agent != kNoAgentIndex)) {
       return absl::DataLossError(absl::StrCat(field, ".agent_id: a ", ContactStateName(cr.state),
                                               " contact ", held ? "needs" : "cannot have",
                                               " an agent"));
@@ -281,10 +279,10 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     c.stage = cr.stage;
     c.epoch = cr.epoch;
     c.state = cr.state;
-    c.reserved_for_index = *reserved;
+    c.reserved_for_index = reserved;
     c.offer = cr.offer;
     c.offered_at = cr.offered_at;
-    c.missed_by_index = *missed;
+    c.missed_by_index = missed;
     c.missed_until = cr.missed_until;
     c.breached = cr.breached;
     c.follow_up = cr.follow_up;
@@ -300,13 +298,13 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
       r.InsertWaiting(c);
     } else if (held) {
       // What AcquireSlot did when the offer was made, without its side effects.
-      Agent& a = *r.agents_[*agent];
+      Agent& a = *r.agents_[agent];
       const Channel ch = c.spec.channel;
       ++a.active[static_cast<int>(ch)];
       ++a.total_active;
       if (r.config_.channels[static_cast<int>(ch)].exclusive) ++a.exclusive_active;
       a.held.insert(c.id);
-      c.agent_index = *agent;
+      c.agent_index = agent;
       if (c.state == ContactState::kOffered) r.offers_[c.offer] = c.id;
     }
   }
@@ -366,9 +364,8 @@ RouterState Router::Save() const { return impl_->Save(); }
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Restore(RouterConfig config,
                                                         const RouterState& state) {
-  absl::StatusOr<std::unique_ptr<Impl>> impl = Impl::Restore(std::move(config), state);
-  if (!impl.ok()) return impl.status();
-  return std::unique_ptr<Router>(new Router(std::move(*impl)));
+  CCR_ASSIGN_OR_RETURN(std::unique_ptr<Impl> impl, Impl::Restore(std::move(config), state));
+  return std::unique_ptr<Router>(new Router(std::move(impl)));
 }
 
 }  // namespace ccr

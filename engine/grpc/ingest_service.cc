@@ -245,7 +245,7 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
       engine_, ctx, std::move(cmd),
       [reply, id = *id, abandoned = req->abandoned()](Engine& e,
                                                       const ApplyResult& applied) -> absl::Status {
-        if (!applied.status.ok()) return applied.status;
+        CCR_RETURN_IF_ERROR(applied.status);
         if (abandoned) {
           reply->set_state(v1::CONTACT_STATE_ABANDONED);
           return absl::OkStatus();
@@ -292,10 +292,7 @@ grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerC
   }
   // A read: answered on the strand from the router as it is, never journalled.
   return RunOnStrand(engine_, ctx, [req, reply](Engine& e) {
-    absl::StatusOr<v1::ContactStatus> status =
-        e.contact_watches().Status(e.router(), req->contact());
-    if (!status.ok()) return status.status();
-    *reply = *std::move(status);
+    CCR_ASSIGN_OR_RETURN(*reply, e.contact_watches().Status(e.router(), req->contact()));
     return absl::OkStatus();
   });
 }

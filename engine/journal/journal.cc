@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/status_macros.h"
 #include "codec/read_file.h"
 #include "engine/journal/journal_format.h"
 
@@ -46,7 +47,7 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(JournalOptions options, u
   for (const auto& entry : std::filesystem::directory_iterator(j->options_.dir, ec)) {
     if (entry.path().extension() == ".tmp") std::filesystem::remove(entry.path(), ec);
   }
-  if (absl::Status s = j->OpenSegment(next_index); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(j->OpenSegment(next_index));
   if (j->options_.recovered_snapshot) {
     j->verified_snapshots_.insert(*j->options_.recovered_snapshot);
   }
@@ -112,9 +113,8 @@ absl::Status Journal::ReadFrom(uint64_t first_index, const CommandVisitor& visit
     StdMutexLock lock(&mu_);
     durable_end = pending_first_;
   }
-  absl::StatusOr<JournalFiles> files = ListJournalFiles(options_.dir);
-  if (!files.ok()) return files.status();
-  const auto& segments = files->segments;
+  CCR_ASSIGN_OR_RETURN(const JournalFiles files, ListJournalFiles(options_.dir));
+  const auto& segments = files.segments;
   if (segments.empty() || first_index < segments.front().first) {
     return absl::OutOfRangeError(
         absl::StrCat("journal: index ", first_index, " is no longer held (oldest: ",
@@ -124,11 +124,10 @@ absl::Status Journal::ReadFrom(uint64_t first_index, const CommandVisitor& visit
   for (size_t i = 0; i < segments.size(); ++i) {
     // Segments before the one holding first_index have nothing to visit.
     if (i + 1 < segments.size() && segments[i + 1].first <= first_index) continue;
-    absl::StatusOr<std::string> data = ReadFile(segments[i].second);
-    if (!data.ok()) return data.status();
-    if (data->size() < kSegmentHeaderBytes) break;  // created, nothing written yet
-    for (FrameRead f = ReadFrame(*data, kSegmentHeaderBytes); f.kind == FrameRead::kRecord;
-         f = ReadFrame(*data, f.next)) {
+    CCR_ASSIGN_OR_RETURN(const std::string data, ReadFile(segments[i].second));
+    if (data.size() < kSegmentHeaderBytes) break;  // created, nothing written yet
+    for (FrameRead f = ReadFrame(data, kSegmentHeaderBytes); f.kind == FrameRead::kRecord;
+         f = ReadFrame(data, f.next)) {
       if (!cmd.ParseFromArray(f.payload.data(), static_cast<int>(f.payload.size()))) {
         return absl::DataLossError(
             absl::StrCat("journal: ", segments[i].second, ": a record that does not parse"));
@@ -296,7 +295,7 @@ absl::Status Journal::DoSnapshot(const SnapshotSource& source) {
     ::unlink(tmp.c_str());
     return s;
   }
-  if (absl::Status s = SyncDir(); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(SyncDir());
   verified_snapshots_.insert(source.last_index);
   // Later records go to a fresh segment, so older segments can be dropped
   // whole once a later snapshot covers them.

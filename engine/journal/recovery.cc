@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "base/status_macros.h"
 #include "ccrouter/v1/journal.pb.h"
 #include "ccrouter/v1/snapshot.pb.h"
 #include "codec/config_loader.h"
@@ -28,13 +29,10 @@ namespace v1 = ::ccrouter::v1;
 // and restores a router from it.
 absl::StatusOr<std::unique_ptr<Router>> LoadSnapshot(const std::string& path,
                                                      LoadedSnapshot* snapshot) {
-  absl::StatusOr<LoadedSnapshot> read = ReadSnapshotFile(path);
-  if (!read.ok()) return read.status();
-  *snapshot = *std::move(read);
-  absl::StatusOr<RouterConfig> config = LoadRouterConfig(snapshot->config_yaml);
-  if (!config.ok()) return config.status();
+  CCR_ASSIGN_OR_RETURN(*snapshot, ReadSnapshotFile(path));
+  CCR_ASSIGN_OR_RETURN(RouterConfig config, LoadRouterConfig(snapshot->config_yaml));
   absl::StatusOr<std::unique_ptr<Router>> router =
-      Router::Restore(std::move(*config), snapshot->state);
+      Router::Restore(std::move(config), snapshot->state);
   snapshot->state = RouterState();  // the router holds it now
   return router;
 }
@@ -69,9 +67,8 @@ class Replayer {
   Replayer(const RecoveryOptions& options, Recovered* out) : options_(options), out_(out) {}
 
   absl::Status Segment(const std::string& path, uint64_t first_index, bool last) {
-    absl::StatusOr<std::string> file = ReadFile(path);
-    if (!file.ok()) return file.status();
-    const absl::string_view data = *file;
+    CCR_ASSIGN_OR_RETURN(const std::string file, ReadFile(path));
+    const absl::string_view data = file;
     ++out_->report.segments_read;
     out_->report.bytes_read += data.size();
     absl::StatusOr<uint64_t> header = ParseSegmentHeader(data);
@@ -94,14 +91,11 @@ class Replayer {
       if (f.kind == FrameRead::kEnd) return absl::OkStatus();
       if (f.kind == FrameRead::kRecord) {
         if (!Parse(f.payload)) {
-          if (absl::Status s = Skip(path, data, offset, f.next, "a record that does not parse");
-              !s.ok()) {
-            return s;
-          }
+          CCR_RETURN_IF_ERROR(Skip(path, data, offset, f.next, "a record that does not parse"));
           offset = f.next;
           continue;
         }
-        if (absl::Status s = Apply(path, offset); !s.ok()) return s;
+        CCR_RETURN_IF_ERROR(Apply(path, offset));
         offset = f.next;
         continue;
       }
@@ -171,11 +165,9 @@ class Replayer {
             "journal ", path, ": record ", index,
             " is not a config and no snapshot precedes it; the start of the journal is missing"));
       }
-      absl::StatusOr<RouterConfig> config = LoadRouterConfig(cmd_->apply_config().config_yaml());
-      if (!config.ok()) return config.status();
-      absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(std::move(*config));
-      if (!router.ok()) return router.status();
-      out_->router = std::move(*router);
+      CCR_ASSIGN_OR_RETURN(RouterConfig config,
+                           LoadRouterConfig(cmd_->apply_config().config_yaml()));
+      CCR_ASSIGN_OR_RETURN(out_->router, Router::Create(std::move(config)));
       out_->router->SetEventsEnabled(false);
       out_->config_yaml = cmd_->apply_config().config_yaml();
     } else {
@@ -200,11 +192,10 @@ class Replayer {
 
 absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
   const absl::Time start = absl::Now();
-  absl::StatusOr<JournalFiles> files = ListJournalFiles(options.dir);
-  if (!files.ok()) return files.status();
+  CCR_ASSIGN_OR_RETURN(const JournalFiles files, ListJournalFiles(options.dir));
   Recovered out;
   // The newest snapshot that reads back intact.
-  for (auto it = files->snapshots.rbegin(); it != files->snapshots.rend(); ++it) {
+  for (auto it = files.snapshots.rbegin(); it != files.snapshots.rend(); ++it) {
     LoadedSnapshot snapshot;
     absl::StatusOr<std::unique_ptr<Router>> router = LoadSnapshot(it->second, &snapshot);
     if (!router.ok()) {
@@ -226,11 +217,11 @@ absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
     break;
   }
   Replayer replayer(options, &out);
-  for (size_t i = 0; i < files->segments.size(); ++i) {
-    const auto& [first, path] = files->segments[i];
-    const bool last = i + 1 == files->segments.size();
+  for (size_t i = 0; i < files.segments.size(); ++i) {
+    const auto& [first, path] = files.segments[i];
+    const bool last = i + 1 == files.segments.size();
     // Entirely covered by the snapshot: the next segment starts at or before it.
-    if (!last && files->segments[i + 1].first <= out.next_index) continue;
+    if (!last && files.segments[i + 1].first <= out.next_index) continue;
     if (absl::Status s = replayer.Segment(path, first, last); !s.ok()) {
       // Say also what was already set aside (e.g. unusable snapshots).
       std::string why(s.message());
@@ -238,7 +229,7 @@ absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
       return absl::Status(s.code(), why);
     }
   }
-  if (!out.router && !files->snapshots.empty()) {
+  if (!out.router && !files.snapshots.empty()) {
     return absl::DataLossError(absl::StrCat("--data-dir ", options.dir,
                                             ": no snapshot is usable and the journal does not "
                                             "reach back to its start"));

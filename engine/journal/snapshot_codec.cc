@@ -3,6 +3,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace ccr {
 
@@ -127,11 +128,8 @@ absl::StatusOr<Signals> SignalsFromProto(const Record::Signals& in, const std::s
   Signals s;
   s.complaint = in.complaint();
   s.emergency = in.emergency();
-  if (absl::Status st =
-          ToEnum(in.severity(), kSeverities, field + ".severity", "a severity", &s.severity);
-      !st.ok()) {
-    return st;
-  }
+  CCR_RETURN_IF_ERROR(
+      ToEnum(in.severity(), kSeverities, field + ".severity", "a severity", &s.severity));
   s.sentiment = in.sentiment();
   s.repeat_contacts_24h = in.repeat_contacts_24h();
   s.escalation_level = in.escalation_level();
@@ -143,26 +141,17 @@ absl::StatusOr<ContactSpec> SpecFromProto(const Record::ContactSpec& in, const s
   ContactSpec s;
   s.idempotency_key = in.idempotency_key();
   s.queue = in.queue();
-  if (absl::Status st =
-          ToEnum(in.channel(), kChannelCount, field + ".channel", "a channel", &s.channel);
-      !st.ok()) {
-    return st;
-  }
-  if (absl::Status st =
-          ToEnum(in.direction(), kDirections, field + ".direction", "a direction", &s.direction);
-      !st.ok()) {
-    return st;
-  }
+  CCR_RETURN_IF_ERROR(
+      ToEnum(in.channel(), kChannelCount, field + ".channel", "a channel", &s.channel));
+  CCR_RETURN_IF_ERROR(
+      ToEnum(in.direction(), kDirections, field + ".direction", "a direction", &s.direction));
   s.customer_id = in.customer_id();
-  if (absl::Status st = ToEnum(in.tier(), kTiers, field + ".tier", "a tier", &s.tier); !st.ok())
-    return st;
+  CCR_RETURN_IF_ERROR(ToEnum(in.tier(), kTiers, field + ".tier", "a tier", &s.tier));
   s.dedicated_advisor = in.dedicated_advisor();
   s.language = in.language();
   s.elderly = in.elderly();
   s.accessibility = in.accessibility();
-  absl::StatusOr<Signals> signals = SignalsFromProto(in.signals(), field + ".signals");
-  if (!signals.ok()) return signals.status();
-  s.signals = std::move(*signals);
+  CCR_ASSIGN_OR_RETURN(s.signals, SignalsFromProto(in.signals(), field + ".signals"));
   s.topic = in.topic();
   if (in.has_scheduled_for()) s.scheduled_for = FromTimeNs(in.scheduled_for_ns());
   s.attributes.insert(in.attributes().begin(), in.attributes().end());
@@ -178,12 +167,9 @@ absl::StatusOr<AgentSpec> AgentSpecFromProto(const Record::AgentSpec& in,
   s.languages.assign(in.languages().begin(), in.languages().end());
   for (int i = 0; i < in.capacities_size(); ++i) {
     Channel ch;
-    if (absl::Status st =
-            ToEnum(in.capacities(i).channel(), kChannelCount,
-                   absl::StrCat(field, ".capacities[", i, "].channel"), "a channel", &ch);
-        !st.ok()) {
-      return st;
-    }
+    CCR_RETURN_IF_ERROR(ToEnum(in.capacities(i).channel(), kChannelCount,
+                               absl::StrCat(field, ".capacities[", i, "].channel"), "a channel",
+                               &ch));
     s.capacities.emplace_back(ch, in.capacities(i).capacity());
   }
   s.start_available = in.start_available();
@@ -192,30 +178,20 @@ absl::StatusOr<AgentSpec> AgentSpecFromProto(const Record::AgentSpec& in,
 
 absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string& field) {
   Event e;
-  if (absl::Status st = ToEnum(in.kind(), kEventKinds, field + ".kind", "an event kind", &e.kind);
-      !st.ok()) {
-    return st;
-  }
+  CCR_RETURN_IF_ERROR(ToEnum(in.kind(), kEventKinds, field + ".kind", "an event kind", &e.kind));
   e.time = FromTimeNs(in.time_ns());
   e.contact = in.contact();
   e.offer_id = in.offer_id();
   e.agent_id = in.agent_id();
   e.queue = in.queue();
-  if (absl::Status st =
-          ToEnum(in.channel(), kChannelCount, field + ".channel", "a channel", &e.channel);
-      !st.ok()) {
-    return st;
-  }
-  if (absl::Status st = ToEnum(in.tier(), kTiers, field + ".tier", "a tier", &e.tier); !st.ok())
-    return st;
+  CCR_RETURN_IF_ERROR(
+      ToEnum(in.channel(), kChannelCount, field + ".channel", "a channel", &e.channel));
+  CCR_RETURN_IF_ERROR(ToEnum(in.tier(), kTiers, field + ".tier", "a tier", &e.tier));
   e.reason = in.reason();
   e.wait = FromDurationNs(in.wait_ns());
   e.stage = in.stage();
-  if (absl::Status st = ToEnum(in.agent_status(), kAgentStatuses, field + ".agent_status",
-                               "an agent status", &e.agent_status);
-      !st.ok()) {
-    return st;
-  }
+  CCR_RETURN_IF_ERROR(ToEnum(in.agent_status(), kAgentStatuses, field + ".agent_status",
+                             "an agent status", &e.agent_status));
   e.deadline = FromTimeNs(in.deadline_ns());
   e.sequence = in.sequence();
   e.outcome.resolved = in.outcome().resolved();
@@ -350,42 +326,42 @@ absl::Status RouterStateListsToProtoParts(
   };
   for (const std::string& l : st.languages) {
     part.add_languages(l);
-    if (absl::Status s = added(l.size()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(l.size()));
   }
   for (const ContactRecord& c : st.contacts) {
     Record::Contact* r = part.add_contacts();
     ContactToProto(c, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   for (const AgentRecord& a : st.agents) {
     Record::Agent* r = part.add_agents();
     AgentToProto(a, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   for (const QueueRecord& q : st.queues) {
     Record::Queue* r = part.add_queues();
     QueueToProto(q, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   for (const StickyRecord& k : st.sticky) {
     Record::Sticky* r = part.add_sticky();
     StickyToProto(k, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   for (const IdempotencyRecord& i : st.idempotency) {
     Record::Idempotency* r = part.add_idempotency();
     IdempotencyToProto(i, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   for (const DeferredEventRecord& d : st.deferred_events) {
     Record::DeferredEvent* r = part.add_deferred_events();
     DeferredEventToProto(d, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   for (const TimerRecord& t : st.timers) {
     Record::Timer* r = part.add_timers();
     TimerToProto(t, r);
-    if (absl::Status s = added(r->ByteSizeLong()); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(added(r->ByteSizeLong()));
   }
   if (bytes > 0) return emit(part);
   return absl::OkStatus();
@@ -405,19 +381,14 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
     const std::string field = absl::StrCat("state.contacts[", i, "]");
     ContactRecord& c = st.contacts.emplace_back();
     c.id = r.id();
-    absl::StatusOr<ContactSpec> spec = SpecFromProto(r.spec(), field + ".spec");
-    if (!spec.ok()) return spec.status();
-    c.spec = std::move(*spec);
+    CCR_ASSIGN_OR_RETURN(c.spec, SpecFromProto(r.spec(), field + ".spec"));
     c.queue = r.queue();
     c.created = FromTimeNs(r.created_ns());
     c.arrival = FromTimeNs(r.arrival_ns());
     c.stage = r.stage();
     c.epoch = r.epoch();
-    if (absl::Status s =
-            ToEnum(r.state(), kContactStates, field + ".state", "a contact state", &c.state);
-        !s.ok()) {
-      return s;
-    }
+    CCR_RETURN_IF_ERROR(
+        ToEnum(r.state(), kContactStates, field + ".state", "a contact state", &c.state));
     c.agent_id = r.agent_id();
     c.reserved_for = r.reserved_for();
     c.offer = r.offer();
@@ -432,9 +403,7 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
     const Record::Agent& r = in.agents(i);
     const std::string field = absl::StrCat("state.agents[", i, "]");
     AgentRecord& a = st.agents.emplace_back();
-    absl::StatusOr<AgentSpec> spec = AgentSpecFromProto(r.spec(), field + ".spec");
-    if (!spec.ok()) return spec.status();
-    a.spec = std::move(*spec);
+    CCR_ASSIGN_OR_RETURN(a.spec, AgentSpecFromProto(r.spec(), field + ".spec"));
     a.logged_in = r.logged_in();
     a.not_ready = r.not_ready();
     a.not_ready_reason = r.not_ready_reason();
@@ -485,22 +454,18 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
     rec.request_digest = r.request_digest();
     if (r.ended_state() != 0) {
       ContactState ended;
-      if (absl::Status s = ToEnum(r.ended_state() - 1, kContactStates,
-                                  absl::StrCat("state.idempotency[", i, "].ended_state"),
-                                  "a contact state", &ended);
-          !s.ok()) {
-        return s;
-      }
+      CCR_RETURN_IF_ERROR(ToEnum(r.ended_state() - 1, kContactStates,
+                                 absl::StrCat("state.idempotency[", i, "].ended_state"),
+                                 "a contact state", &ended));
       rec.ended = ended;
     }
     rec.ended_queue = r.ended_queue();
   }
   for (int i = 0; i < in.deferred_events_size(); ++i) {
     const Record::DeferredEvent& r = in.deferred_events(i);
-    absl::StatusOr<Event> e =
-        EventFromProto(r.event(), absl::StrCat("state.deferred_events[", i, "].event"));
-    if (!e.ok()) return e.status();
-    st.deferred_events.push_back({FromTimeNs(r.due_ns()), std::move(*e)});
+    CCR_ASSIGN_OR_RETURN(
+        Event e, EventFromProto(r.event(), absl::StrCat("state.deferred_events[", i, "].event")));
+    st.deferred_events.push_back({FromTimeNs(r.due_ns()), std::move(e)});
   }
   for (int i = 0; i < in.timers_size(); ++i) {
     const Record::Timer& r = in.timers(i);

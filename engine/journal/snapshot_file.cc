@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "ccrouter/v1/snapshot.pb.h"
 #include "engine/journal/crc32c.h"
 #include "engine/journal/journal_format.h"
@@ -68,7 +69,7 @@ class RecordFileReader {
                                  kFrameHeaderBytes, " bytes)"));
     }
     char header[kFrameHeaderBytes];
-    if (absl::Status s = ReadExact(header, sizeof(header)); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(ReadExact(header, sizeof(header)));
     const uint32_t length = GetU32(header);
     const uint32_t crc = GetU32(header + 4);
     if (length == 0 || length > max_bytes) {
@@ -78,7 +79,7 @@ class RecordFileReader {
       return Damage(absl::StrCat("a partial record (", size_ - offset_, " of ", length, " bytes)"));
     }
     payload->resize(length);
-    if (absl::Status s = ReadExact(payload->data(), length); !s.ok()) return s;
+    CCR_RETURN_IF_ERROR(ReadExact(payload->data(), length));
     const uint32_t actual = Crc32c(payload->data(), payload->size());
     if (actual != crc) {
       return Damage(
@@ -167,10 +168,9 @@ SnapshotCounts CountsOf(const v1::SnapshotRecord::Trailer& t) {
 
 absl::StatusOr<LoadedSnapshot> ReadFormatV1(RecordFileReader& file, bool keep_state) {
   std::string payload;
-  absl::StatusOr<bool> got =
-      file.Next(std::min(kMaxFormatV1RecordBytes, file.remaining()), &payload);
-  if (!got.ok()) return got.status();
-  if (!*got) return file.Damage("no snapshot record");
+  CCR_ASSIGN_OR_RETURN(const bool got,
+                       file.Next(std::min(kMaxFormatV1RecordBytes, file.remaining()), &payload));
+  if (!got) return file.Damage("no snapshot record");
   v1::Snapshot snapshot;
   if (!snapshot.ParseFromString(payload)) return file.Damage("the snapshot record does not parse");
   payload.clear();
@@ -197,9 +197,8 @@ absl::StatusOr<LoadedSnapshot> ReadFormatV2(RecordFileReader& file, bool keep_st
   v1::SnapshotRecord record;
   bool header_read = false;
   for (;;) {
-    absl::StatusOr<bool> got = file.Next(kMaxRecordBytes, &payload);
-    if (!got.ok()) return got.status();
-    if (!*got) return file.Damage("the snapshot ends without its trailer (cut short)");
+    CCR_ASSIGN_OR_RETURN(const bool got, file.Next(kMaxRecordBytes, &payload));
+    if (!got) return file.Damage("the snapshot ends without its trailer (cut short)");
     if (!record.ParseFromString(payload)) return file.Damage("a record that does not parse");
     switch (record.kind_case()) {
       case v1::SnapshotRecord::kHeader: {
@@ -277,7 +276,7 @@ absl::StatusOr<SnapshotCounts> WriteSnapshotRecords(
     AppendFrame(payload, &frame);
     return append(frame);
   };
-  if (absl::Status s = append(kSnapshotMagicV2); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(append(kSnapshotMagicV2));
 
   v1::SnapshotRecord record;
   v1::SnapshotRecord::Header* header = record.mutable_header();
@@ -292,20 +291,17 @@ absl::StatusOr<SnapshotCounts> WriteSnapshotRecords(
   scalars.next_timer = state.next_timer;
   scalars.events_emitted = state.events_emitted;
   RouterStateToProto(scalars, header->mutable_scalars());
-  if (absl::Status s = put(record); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(put(record));
 
   SnapshotCounts counts;
-  if (absl::Status s = RouterStateListsToProtoParts(state, chunk_bytes,
-                                                    [&](v1::RouterStateRecord& part) {
-                                                      ++counts.chunks;
-                                                      CountItems(part, &counts);
-                                                      record.Clear();
-                                                      record.mutable_chunk()->Swap(&part);
-                                                      return put(record);
-                                                    });
-      !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(
+      RouterStateListsToProtoParts(state, chunk_bytes, [&](v1::RouterStateRecord& part) {
+        ++counts.chunks;
+        CountItems(part, &counts);
+        record.Clear();
+        record.mutable_chunk()->Swap(&part);
+        return put(record);
+      }));
   record.Clear();
   v1::SnapshotRecord::Trailer* trailer = record.mutable_trailer();
   trailer->set_chunks(counts.chunks);
@@ -317,15 +313,15 @@ absl::StatusOr<SnapshotCounts> WriteSnapshotRecords(
   trailer->set_idempotency(counts.idempotency);
   trailer->set_deferred_events(counts.deferred_events);
   trailer->set_timers(counts.timers);
-  if (absl::Status s = put(record); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(put(record));
   return counts;
 }
 
 absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(const std::string& path, bool keep_state) {
   RecordFileReader file(path);
-  if (absl::Status s = file.Open(); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(file.Open());
   std::string magic;
-  if (absl::Status s = file.ReadMagic(&magic); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(file.ReadMagic(&magic));
   if (magic == kSnapshotMagicV2) return ReadFormatV2(file, keep_state);
   if (magic == kSnapshotMagic) return ReadFormatV1(file, keep_state);
   return file.Damage("not a ccrouter snapshot (bad magic)");

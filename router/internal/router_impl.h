@@ -208,6 +208,9 @@ class Router::Impl {
   // ---- contacts ----
   Contact* FindContact(ContactId id);
   const Contact* FindContact(ContactId id) const;
+  // A contact an index or an agent's `held` names, which must exist:
+  // CCR_CHECKs that it does (a dangling id is a router bug, not input).
+  Contact& IndexedContact(ContactId id);
   void Rescore(Contact& c);
   uint32_t StageForWait(const Queue& q, absl::Duration wait) const;
   void Enqueue(Contact& c);  // into its bucket (or its advisor's reserve), then match

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "base/check.h"
 
 namespace ccr {
 
@@ -36,7 +37,10 @@ void WaitingContacts::Insert(uint64_t bucket, const ContactKey& key) {
 
 void WaitingContacts::Erase(uint64_t bucket, const ContactKey& key) {
   auto it = buckets_->map.find(bucket);
-  it->second.erase(key);
+  // Erasing what is not there would leave size_ and the non-empty bucket
+  // sets counting a contact the buckets no longer hold.
+  CCR_CHECK(it != buckets_->map.end()) << "bucket " << bucket << " holds no contacts";
+  CCR_CHECK(it->second.erase(key) == 1) << "contact " << key.id << " is not in bucket " << bucket;
   --size_;
   if (it->second.empty()) {
     buckets_->map.erase(it);

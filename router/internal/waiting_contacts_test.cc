@@ -136,5 +136,17 @@ TEST(WaitingContactsTest, UnknownQueueHasNoBuckets) {
             nullptr);
 }
 
+// Erasing a contact the index does not hold is a router bug: it stops the
+// process instead of leaving size() and NonEmptyBuckets() counting it.
+TEST(WaitingContactsDeathTest, ErasingWhatIsNotThereStops) {
+  WaitingContacts w;
+  const uint64_t bucket = BucketKey(0, 0, 0, 0);
+  EXPECT_DEATH(w.Erase(bucket, ContactKey{1, 0, 5}), "bucket .* holds no contacts");
+  w.Insert(bucket, ContactKey{1, 0, 4});
+  EXPECT_DEATH(w.Erase(bucket, ContactKey{1, 0, 5}), "contact 5 is not in bucket");
+  w.Erase(bucket, ContactKey{1, 0, 4});
+  EXPECT_EQ(w.size(), 0u);
+}
+
 }  // namespace
 }  // namespace ccr

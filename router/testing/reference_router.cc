@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "router/urgency.h"
 
 namespace ccr::testing {
@@ -456,9 +457,8 @@ absl::Status ReferenceRouter::Login(const AgentSpec& spec, absl::Time now) {
 
 absl::Status ReferenceRouter::Logout(const std::string& agent_id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
-  Agent& a = **found;
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
+  Agent& a = *agent;
   a.not_ready = true;
   // Offered and connected contacts go back with their SLA clock; those in
   // wrap-up were served and end.
@@ -482,33 +482,30 @@ absl::Status ReferenceRouter::Logout(const std::string& agent_id, absl::Time now
 
 absl::Status ReferenceRouter::SetAvailable(const std::string& agent_id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
-  (*found)->not_ready = false;
-  (*found)->misses = 0;
-  MatchAgent(**found);
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
+  agent->not_ready = false;
+  agent->misses = 0;
+  MatchAgent(*agent);
   return absl::OkStatus();
 }
 
 absl::Status ReferenceRouter::SetNotReady(const std::string& agent_id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
-  (*found)->not_ready = true;
-  WithdrawOffers(**found);
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
+  agent->not_ready = true;
+  WithdrawOffers(*agent);
   return absl::OkStatus();
 }
 
 absl::Status ReferenceRouter::Accept(const std::string& agent_id, uint64_t offer_id,
                                      absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
   for (auto& [id, c] : contacts_) {
     if (c.state != State::kOffered || c.offer != offer_id) continue;
     if (c.agent != agent_id) return absl::PermissionDeniedError("offered to another agent");
     c.state = State::kConnected;
-    (*found)->misses = 0;
+    agent->misses = 0;
     if (!c.spec.customer_id.empty()) last_agent_[c.spec.customer_id] = {agent_id, now_};
     return absl::OkStatus();
   }
@@ -518,12 +515,11 @@ absl::Status ReferenceRouter::Accept(const std::string& agent_id, uint64_t offer
 absl::Status ReferenceRouter::Reject(const std::string& agent_id, uint64_t offer_id,
                                      absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
   for (auto& [id, c] : contacts_) {
     if (c.state != State::kOffered || c.offer != offer_id) continue;
     if (c.agent != agent_id) return absl::PermissionDeniedError("offered to another agent");
-    Miss(**found, c);
+    Miss(*agent, c);
     return absl::OkStatus();
   }
   return absl::NotFoundError("offer not outstanding");
@@ -531,8 +527,7 @@ absl::Status ReferenceRouter::Reject(const std::string& agent_id, uint64_t offer
 
 absl::Status ReferenceRouter::Complete(const std::string& agent_id, ContactId id, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
   Contact* c = FindContact(id);
   if (c == nullptr || c->agent != agent_id || c->state != State::kConnected) {
     return absl::FailedPreconditionError("not connected");
@@ -541,7 +536,7 @@ absl::Status ReferenceRouter::Complete(const std::string& agent_id, ContactId id
   const absl::Duration wrap_up = config_.channels[static_cast<int>(c->spec.channel)].wrap_up;
   if (wrap_up <= absl::ZeroDuration()) {
     contacts_.erase(id);
-    MatchAgent(**found);
+    MatchAgent(*agent);
   } else {
     Set(now_ + wrap_up, Due::kWrapUpEnd, id, 0);
   }
@@ -551,22 +546,20 @@ absl::Status ReferenceRouter::Complete(const std::string& agent_id, ContactId id
 absl::Status ReferenceRouter::WrapUpDone(const std::string& agent_id, ContactId id,
                                          absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
   Contact* c = FindContact(id);
   if (c == nullptr || c->agent != agent_id || c->state != State::kWrapUp) {
     return absl::FailedPreconditionError("not in wrap-up");
   }
   contacts_.erase(id);
-  MatchAgent(**found);
+  MatchAgent(*agent);
   return absl::OkStatus();
 }
 
 absl::Status ReferenceRouter::Transfer(const std::string& agent_id, ContactId id,
                                        const std::string& to_queue, absl::Time now) {
   AdvanceTo(now);
-  absl::StatusOr<Agent*> found = LoggedIn(agent_id);
-  if (!found.ok()) return found.status();
+  CCR_ASSIGN_OR_RETURN(Agent* const agent, LoggedIn(agent_id));
   Contact* c = FindContact(id);
   if (c == nullptr || c->agent != agent_id || c->state != State::kConnected) {
     return absl::FailedPreconditionError("not connected");
@@ -585,7 +578,7 @@ absl::Status ReferenceRouter::Transfer(const std::string& agent_id, ContactId id
   c->arrival = now_;
   ++c->epoch;
   Enqueue(*c);
-  MatchAgent(**found);
+  MatchAgent(*agent);
   return absl::OkStatus();
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace ccr::sim {
 
@@ -133,7 +134,7 @@ double ErlangB(int agents, double offered_erlangs) {
 }
 
 absl::StatusOr<ErlangPrediction> PredictErlang(const ErlangInputs& in) {
-  if (absl::Status s = CheckInputs(in); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(CheckInputs(in));
   return in.patience_seconds > 0 ? ErlangA(in) : ErlangC(in);
 }
 
@@ -142,7 +143,7 @@ absl::StatusOr<int> AgentsNeeded(ErlangInputs in, double target_ratio) {
     return absl::InvalidArgumentError("target_ratio: must be in (0, 1)");
   }
   in.agents = 1;
-  if (absl::Status s = CheckInputs(in); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(CheckInputs(in));
   constexpr int kMaxAgents = 100000;
   auto good_enough = [&](int agents) {
     in.agents = agents;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "ccrouter/v1/journal.pb.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
@@ -14,24 +15,22 @@ namespace ccr::sim {
 
 absl::StatusOr<std::vector<RecordedContact>> ReadJournalArrivals(const std::string& dir,
                                                                  const RouterConfig& config) {
-  absl::StatusOr<JournalFiles> files = ListJournalFiles(dir);
-  if (!files.ok()) return files.status();
-  if (files->segments.empty()) {
+  CCR_ASSIGN_OR_RETURN(const JournalFiles files, ListJournalFiles(dir));
+  if (files.segments.empty()) {
     return absl::NotFoundError(absl::StrCat("--replay-journal: no journal segments in ", dir));
   }
   std::vector<RecordedContact> recorded;
   std::optional<absl::Time> day_start;
-  for (const auto& [first_index, path] : files->segments) {
-    absl::StatusOr<std::string> data = ReadFile(path);
-    if (!data.ok()) return data.status();
-    if (absl::StatusOr<uint64_t> header = ParseSegmentHeader(*data); !header.ok()) {
+  for (const auto& [first_index, path] : files.segments) {
+    CCR_ASSIGN_OR_RETURN(const std::string data, ReadFile(path));
+    if (absl::StatusOr<uint64_t> header = ParseSegmentHeader(data); !header.ok()) {
       return absl::DataLossError(absl::StrCat(path, ": ", header.status().message()));
     }
     size_t offset = kSegmentHeaderBytes;
     for (;;) {
-      const FrameRead frame = ReadFrame(*data, offset);
+      const FrameRead frame = ReadFrame(data, offset);
       if (frame.kind == FrameRead::kEnd) break;
-      if (frame.kind == FrameRead::kTruncated && path == files->segments.back().second) {
+      if (frame.kind == FrameRead::kTruncated && path == files.segments.back().second) {
         break;  // a torn tail: never acknowledged, so never a real arrival
       }
       if (frame.kind != FrameRead::kRecord) {

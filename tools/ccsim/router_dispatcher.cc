@@ -3,15 +3,15 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace ccr::sim {
 
 absl::StatusOr<std::unique_ptr<RouterDispatcher>> RouterDispatcher::Create(
     RouterConfig config, std::vector<AgentSpec> agents) {
-  absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(std::move(config));
-  if (!router.ok()) return router.status();
+  CCR_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, Router::Create(std::move(config)));
   return std::unique_ptr<RouterDispatcher>(
-      new RouterDispatcher(std::move(*router), std::move(agents)));
+      new RouterDispatcher(std::move(router), std::move(agents)));
 }
 
 RouterDispatcher::RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents)
@@ -34,9 +34,7 @@ absl::Status RouterDispatcher::Drain() {
       switch (e.kind) {
         case EventKind::kOffered: {
           // The simulated desktop answers at once, so the offer never times out.
-          if (absl::Status s = router_->Accept(e.agent_id, e.offer_id, router_->now()); !s.ok()) {
-            return s;
-          }
+          CCR_RETURN_IF_ERROR(router_->Accept(e.agent_id, e.offer_id, router_->now()));
           Dispatch d;
           d.kind = Dispatch::Kind::kAssigned;
           d.time = e.time;
@@ -104,10 +102,9 @@ absl::Status RouterDispatcher::Arrive(const ArrivingContact& contact, absl::Time
   spec.tier = contact.tier;
   spec.signals = contact.signals;
   spec.language = contact.language;
-  absl::StatusOr<SubmitResult> submitted = router_->Submit(spec, now);
-  if (!submitted.ok()) return submitted.status();
-  sim_id_[submitted->contact] = contact.id;
-  router_id_[contact.id] = submitted->contact;
+  CCR_ASSIGN_OR_RETURN(const SubmitResult submitted, router_->Submit(spec, now));
+  sim_id_[submitted.contact] = contact.id;
+  router_id_[contact.id] = submitted.contact;
   return Drain();
 }
 
@@ -116,7 +113,7 @@ absl::Status RouterDispatcher::Abandon(uint64_t contact, absl::Time now) {
   if (it == router_id_.end()) {
     return absl::NotFoundError(absl::StrCat("abandon: contact ", contact, " is not live"));
   }
-  if (absl::Status s = router_->Abandon(it->second, now); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(router_->Abandon(it->second, now));
   return Drain();
 }
 
@@ -127,34 +124,27 @@ absl::Status RouterDispatcher::Finish(uint32_t agent, uint64_t contact, absl::Ti
   }
   Outcome outcome;
   outcome.resolved = true;  // a resolution follow-up would be traffic the scenario did not ask for
-  if (absl::Status s = router_->Complete(agents_[agent].agent_id, it->second, outcome, now);
-      !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(router_->Complete(agents_[agent].agent_id, it->second, outcome, now));
   return Drain();
 }
 
 absl::Status RouterDispatcher::LogIn(uint32_t agent, absl::Time now) {
-  if (absl::Status s = router_->Login(agents_[agent], now); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(router_->Login(agents_[agent], now));
   return Drain();
 }
 
 absl::Status RouterDispatcher::StopTaking(uint32_t agent, absl::Time now) {
-  if (absl::Status s = router_->SetNotReady(agents_[agent].agent_id, "break", now); !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(router_->SetNotReady(agents_[agent].agent_id, "break", now));
   return Drain();
 }
 
 absl::Status RouterDispatcher::ResumeTaking(uint32_t agent, absl::Time now) {
-  if (absl::Status s = router_->SetAvailable(agents_[agent].agent_id, now); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(router_->SetAvailable(agents_[agent].agent_id, now));
   return Drain();
 }
 
 absl::Status RouterDispatcher::LogOut(uint32_t agent, absl::Time now) {
-  if (absl::Status s = router_->Logout(agents_[agent].agent_id, "end of shift", now); !s.ok()) {
-    return s;
-  }
+  CCR_RETURN_IF_ERROR(router_->Logout(agents_[agent].agent_id, "end of shift", now));
   return Drain();
 }
 

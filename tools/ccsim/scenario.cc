@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "ccrouter/v1/scenario.pb.h"
 #include "codec/config_loader.h"
 #include "google/protobuf/util/json_util.h"
@@ -323,9 +324,9 @@ absl::Status ScenarioFrom(const v1::Scenario& in, Scenario* out) {
 
 absl::StatusOr<Scenario> ParseScenarioYaml(absl::string_view yaml) {
   v1::Scenario in;
-  if (absl::Status s = ParseYamlMessage(yaml, "scenario", &in); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(ParseYamlMessage(yaml, "scenario", &in));
   Scenario scenario;
-  if (absl::Status s = ScenarioFrom(in, &scenario); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(ScenarioFrom(in, &scenario));
   return scenario;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 #include "tools/ccsim/queue_dispatcher.h"
 #include "tools/ccsim/router_dispatcher.h"
 
@@ -253,7 +254,7 @@ absl::Status DayRun::HandleEvent(const SimEvent& e) {
       Account(e.agent, e.time);
       a.logged_in = true;
       a.taking = !a.on_break;
-      if (absl::Status s = dispatcher_->LogIn(e.agent, now); !s.ok()) return s;
+      CCR_RETURN_IF_ERROR(dispatcher_->LogIn(e.agent, now));
       return a.taking ? absl::OkStatus() : dispatcher_->StopTaking(e.agent, now);
     }
     case Kind::kShiftEnd: {
@@ -262,7 +263,7 @@ absl::Status DayRun::HandleEvent(const SimEvent& e) {
       Account(e.agent, e.time);
       a.shift_over = true;
       a.taking = false;
-      if (absl::Status s = dispatcher_->StopTaking(e.agent, now); !s.ok()) return s;
+      CCR_RETURN_IF_ERROR(dispatcher_->StopTaking(e.agent, now));
       if (a.held > 0) return absl::OkStatus();  // logs out when the last contact is released
       a.logged_in = false;
       return dispatcher_->LogOut(e.agent, now);
@@ -333,7 +334,7 @@ absl::Status DayRun::ProcessDispatches() {
           --a.held;
           if (a.held == 0 && a.shift_over && a.logged_in) {
             a.logged_in = false;
-            if (absl::Status s = dispatcher_->LogOut(d.agent, d.time); !s.ok()) return s;
+            CCR_RETURN_IF_ERROR(dispatcher_->LogOut(d.agent, d.time));
           }
           break;
         }
@@ -592,10 +593,7 @@ absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const Router
   std::unique_ptr<Dispatcher> dispatcher;
   switch (policy) {
     case Policy::kRouter: {
-      absl::StatusOr<std::unique_ptr<RouterDispatcher>> router =
-          RouterDispatcher::Create(config, roster);
-      if (!router.ok()) return router.status();
-      dispatcher = std::move(*router);
+      CCR_ASSIGN_OR_RETURN(dispatcher, RouterDispatcher::Create(config, roster));
       break;
     }
     case Policy::kFifoLinear:
@@ -624,7 +622,7 @@ absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const Router
   report.interval_minutes = scenario.interval_minutes;
   report.contacts_planned = plan.size();
   DayRun run(scenario, config, plan, std::move(roster), dispatcher.get());
-  if (absl::Status s = run.Run(&report); !s.ok()) return s;
+  CCR_RETURN_IF_ERROR(run.Run(&report));
   report.policy_counters = dispatcher->Counters();
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_format.h"
+#include "base/status_macros.h"
 
 namespace ccr::sim {
 
@@ -106,27 +107,25 @@ absl::StatusOr<ValidationResult> RunValidationCase(const ValidationCase& c,
   in.agents = c.agents;
   in.target_seconds = c.target_seconds;
   in.patience_seconds = c.patience_seconds;
-  absl::StatusOr<ErlangPrediction> predicted = PredictErlang(in);
-  if (!predicted.ok()) return predicted.status();
+  CCR_ASSIGN_OR_RETURN(const ErlangPrediction predicted, PredictErlang(in));
 
   const Scenario scenario = MmcScenario(c, measured_contacts, kBatches, seed);
   const RouterConfig config = MmcRouterConfig(c.target_seconds);
   const std::vector<ContactPlan> plan = PlanContacts(scenario, config);
-  absl::StatusOr<SimulationReport> report = Simulate(scenario, config, policy, plan);
-  if (!report.ok()) return report.status();
+  CCR_ASSIGN_OR_RETURN(const SimulationReport report, Simulate(scenario, config, policy, plan));
 
   ValidationResult result;
   result.inputs = c;
-  result.predicted = *predicted;
-  const ServiceTally& total = report->overall;
+  result.predicted = predicted;
+  const ServiceTally& total = report.overall;
   result.service_level = total.ServiceLevel();
   result.asa_seconds = total.AsaSeconds();
   result.abandon_ratio = total.AbandonRatio();
   result.contacts = total.arrived;
   result.simulated_hours = scenario.duration_hours;
-  result.wall_seconds = report->wall_seconds;
+  result.wall_seconds = report.wall_seconds;
   std::vector<double> levels, asas, abandons;
-  const std::vector<ServiceTally>& intervals = report->queues.at(0).intervals;
+  const std::vector<ServiceTally>& intervals = report.queues.at(0).intervals;
   for (size_t i = kWarmupBatches; i < intervals.size(); ++i) {
     levels.push_back(intervals[i].ServiceLevel());
     asas.push_back(intervals[i].AsaSeconds());
