@@ -363,7 +363,7 @@ void Engine::Deliver() {
     v1::LifecycleEvent wire;
     // The router numbers events over its whole history (replay included),
     // so a sequence number means the same event before and after a restart.
-    assert(e.sequence > sequence_);
+    CCR_CHECK(e.sequence > sequence_) << "event " << e.sequence << " after " << sequence_;
     sequence_ = e.sequence;
     EventToWire(e, sequence_, &wire);
     DeliverToAgent(e);
