@@ -568,7 +568,9 @@ std::string WrapUpEndReason(const Event& e) {
 std::optional<v1::ContactEnded> ContactEndedFor(const Event& e) {
   v1::ContactEnded ended;
   ended.set_contact_id(ContactIdString(e.contact));
-  ended.set_reason(e.reason);
+  // Cut like event text: a desktop away keeps these, and gateways can read
+  // them back (GetContact) for the last 100,000 ended contacts.
+  ended.set_reason(TruncateText(e.reason, InputLimits::kMaxEventTextBytes));
   switch (e.kind) {
     case EventKind::kWrapUpDone:
       ended.set_state(v1::CONTACT_STATE_COMPLETED);

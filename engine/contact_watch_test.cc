@@ -143,6 +143,17 @@ TEST_F(ContactWatchTest, AnEndedContactAnswersHowAndWhereItEnded) {
   EXPECT_THAT(unknown.status().message(), HasSubstr("contact.idempotency_key"));
 }
 
+TEST_F(ContactWatchTest, AnEndedReasonIsKeptCutLikeEventText) {
+  ContactWatches watches = MakeWatches();
+  const ContactId id = Submit("k1");
+  ASSERT_TRUE(router_->Cancel(id, std::string(1000, 'r'), now_).ok());
+  Deliver(watches);
+  absl::StatusOr<v1::ContactStatus> s = watches.Status(*router_, ById(id));
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_LE(s->ended_reason().size(), InputLimits::kMaxEventTextBytes);
+  EXPECT_THAT(s->ended_reason(), ::testing::EndsWith("[truncated]"));
+}
+
 TEST_F(ContactWatchTest, EndedContactsAreRememberedByIdUpToTheBound) {
   ContactWatches watches = MakeWatches({.ended_kept = 2});
   std::vector<ContactId> ids;
