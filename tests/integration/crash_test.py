@@ -158,8 +158,13 @@ def large_gateway(daemon, shared, keys, name):
 
 
 def largest_snapshot(data_dir):
-    sizes = [os.path.getsize(p) for p in glob.glob(os.path.join(data_dir, "snapshot-*.ccs"))]
-    return max(sizes, default=0)
+    largest = 0
+    for path in glob.glob(os.path.join(data_dir, "snapshot-*.ccs")):
+        try:
+            largest = max(largest, os.path.getsize(path))
+        except FileNotFoundError:
+            pass  # pruned by the engine between the listing and the stat
+    return largest
 
 
 def agent(daemon, shared, stop, rng, agent_id):
