@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "codec/config_loader.h"
 #include "codec/mask.h"
+#include "codec/testing/fixtures.h"
 #include "codec/wire.h"
 #include "engine/testing/temp_dir.h"
 #include "gmock/gmock.h"
@@ -21,13 +22,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
-
-RouterConfig DefaultConfig() {
-  absl::StatusOr<RouterConfig> c = LoadRouterConfig(DefaultConfigYaml());
-  EXPECT_TRUE(c.ok()) << c.status();
-  return *c;
-}
+using ::ccr::testing::DefaultConfig;
+using ::ccr::testing::kNow;
+using ::ccr::testing::ValidContact;
 
 TEST(ConfigLoader, EmbeddedDefaultLoadsWithTheAdvertisedTargets) {
   RouterConfig c = DefaultConfig();
@@ -191,15 +188,6 @@ TEST(ReadFile, OnlyRegularFilesWithinTheLimit) {
   ASSERT_FALSE(text.ok());
   EXPECT_THAT(text.status().message(), HasSubstr("10 bytes, over the limit of 9 bytes"));
   EXPECT_EQ(ReadFile(dir.Path("missing")).status().code(), absl::StatusCode::kNotFound);
-}
-
-v1::ContactSpec ValidContact() {
-  v1::ContactSpec c;
-  c.set_idempotency_key("gw-1");
-  c.set_channel(v1::CHANNEL_VOICE);
-  c.mutable_customer()->set_id("customer-1234");
-  c.mutable_customer()->set_tier(v1::TIER_GOLD);
-  return c;
 }
 
 TEST(ConfigLoader, RestartOnlyKeysThatChangeAreNamed) {

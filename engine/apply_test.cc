@@ -4,28 +4,16 @@
 #include <memory>
 
 #include "codec/config_loader.h"
+#include "codec/testing/fixtures.h"
 #include "codec/wire.h"
 #include "gtest/gtest.h"
 
 namespace ccr {
 namespace {
 
-const absl::Time kNow = absl::FromUnixSeconds(1'800'000'000);
-
-RouterConfig DefaultConfig() {
-  absl::StatusOr<RouterConfig> c = LoadRouterConfig(DefaultConfigYaml());
-  EXPECT_TRUE(c.ok()) << c.status();
-  return *c;
-}
-
-v1::ContactSpec ValidContact() {
-  v1::ContactSpec c;
-  c.set_idempotency_key("gw-1");
-  c.set_channel(v1::CHANNEL_VOICE);
-  c.mutable_customer()->set_id("customer-1234");
-  c.mutable_customer()->set_tier(v1::TIER_GOLD);
-  return c;
-}
+using ::ccr::testing::DefaultConfig;
+using ::ccr::testing::kNow;
+using ::ccr::testing::ValidContact;
 
 TEST(UpdateMerge, ApplyKeepsWhatAnUpdateDoesNotSend) {
   absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(DefaultConfig());
