@@ -715,6 +715,23 @@ TEST_F(DeskClientTest, CancelEndsAStreamTheServerDoesNotClose) {
   EXPECT_EQ(counters_.agents_logged_in.load(), 0);
 }
 
+// Done means the stream's ClientContext, which holds a reference to the
+// channel, is gone: the caller may then drop the channel, and its last
+// reference never goes on a gRPC callback thread (there the channel's
+// destructor joins the thread it runs on, and the shared callback queue is
+// freed twice: the ASan double-free ccload's bench hit at exit).
+TEST_F(DeskClientTest, WhenDoneTheStreamNoLongerHoldsTheChannel) {
+  const long held_by_the_test = channel_.use_count();  // channel_ and stub_
+  for (int i = 0; i < 200; ++i) {
+    auto agent = std::make_unique<DeskClient>(*stub_, login_, std::make_unique<ScriptedPolicy>(),
+                                              scheduler_, counters_, &observer_);
+    agent->Start();
+    agent->Close();
+    ASSERT_TRUE(agent->WaitDone(kEventually));
+    ASSERT_EQ(channel_.use_count(), held_by_the_test) << "after session " << i;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Scheduler
 

@@ -36,8 +36,8 @@ Duration RandomDeskPolicy::HeartbeatInterval(double server_interval_seconds) {
 }
 
 // One AgentDesk.Connect call. Owns nothing of the agent's state: it queues
-// writes, hands what it reads to the DeskClient, and deletes itself in
-// OnDone once it has told the client (which then no longer points at it).
+// writes, hands what it reads to the DeskClient, and hands itself back to
+// the DeskClient in OnDone to be deleted.
 // Lock order: DeskClient::mu_, then this stream's mu_.
 class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1::ServerMessage> {
  public:
@@ -78,9 +78,9 @@ class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1
     StartRead(&message_);
   }
 
+  // The last reaction: the client deletes this stream (see SessionEnded).
   void OnDone(const grpc::Status& status) override {
-    client_.SessionEnded(number_, logged_in_, status);
-    delete this;  // the last reaction; the client forgot this stream above
+    client_.SessionEnded(this, number_, logged_in_, status);
   }
 
  private:
@@ -174,11 +174,17 @@ bool DeskClient::WaitDone(Clock::duration timeout) {
   return done_cv_.wait_for(lock, timeout, [this] { return done_; });
 }
 
-void DeskClient::SessionEnded(uint64_t session, bool logged_in, const grpc::Status& status) {
+void DeskClient::SessionEnded(Session* ended, uint64_t session, bool logged_in,
+                              const grpc::Status& status) {
   if (logged_in) counters_.agents_logged_in.fetch_sub(1, std::memory_order_relaxed);
   const grpc::StatusCode code = status.error_code();
   std::unique_lock lock(mu_);
   if (session == session_number_) session_ = nullptr;
+  // Deleted before anyone hears that it ended: its ClientContext holds a
+  // reference to the channel, and once this client is done its owner may
+  // drop its own; the last one must not go on this gRPC thread (the
+  // channel's destructor would join the thread it runs on).
+  delete ended;
   bool give_up = closing_;
   if (closing_) {
     if (code != grpc::StatusCode::OK && code != grpc::StatusCode::CANCELLED) {

@@ -164,7 +164,8 @@ class DeskClient {
   void StartSession();
   // From a Session's gRPC threads.
   void OnServerMessage(uint64_t session, const ccrouter::v1::ServerMessage& message);
-  void SessionEnded(uint64_t session, bool logged_in, const grpc::Status& status);
+  // From the stream's OnDone: deletes `ended`, then reconnects or is done.
+  void SessionEnded(Session* ended, uint64_t session, bool logged_in, const grpc::Status& status);
 
   // Writes on the open stream. `session`: 0 for whichever is open, else only
   // that one. `accepted_contact`: the message accepts it; a failed
