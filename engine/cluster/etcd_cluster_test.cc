@@ -1,26 +1,41 @@
-// The etcd test fixture itself: members start, serve reads and writes, and
-// a cluster without a quorum refuses writes until the quorum is back.
+// The etcd test fixture itself (members start, serve reads and writes; a
+// cluster without a quorum refuses writes until the quorum is back), and the
+// channel to several members that moves on when the one it uses dies.
 #include "engine/testing/etcd_cluster.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <thread>
+
+#include "engine/cluster/etcd_channel.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
 
 namespace ccr::testing {
 namespace {
 
-grpc::Status Put(const std::string& endpoint, const std::string& key, const std::string& value,
-                 std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
-  auto kv =
-      etcdserverpb::KV::NewStub(grpc::CreateChannel(endpoint, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + deadline);
-  etcdserverpb::PutRequest request;
-  request.set_key(key);
-  request.set_value(value);
-  etcdserverpb::PutResponse reply;
-  return kv->Put(&context, request, &reply);
+// Puts through a channel to `endpoints`, retrying for up to `within`: while
+// the members elect a new leader (a second or two after the old one dies)
+// etcd answers at once with "no leader" rather than waiting.
+grpc::Status Put(const std::string& endpoints, const std::string& key, const std::string& value,
+                 std::chrono::milliseconds within = std::chrono::seconds(10)) {
+  auto channel = cluster::OpenEtcdChannel(endpoints);
+  if (!channel.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "bad endpoints");
+  auto kv = etcdserverpb::KV::NewStub(*channel);
+  const auto give_up = std::chrono::system_clock::now() + within;
+  grpc::Status status;
+  do {
+    grpc::ClientContext context;
+    context.set_deadline(give_up);
+    etcdserverpb::PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    etcdserverpb::PutResponse reply;
+    status = kv->Put(&context, request, &reply);
+    if (status.ok()) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::system_clock::now() < give_up);
+  return status;
 }
 
 std::string Get(const std::string& endpoint, const std::string& key) {
@@ -41,19 +56,29 @@ TEST(EtcdClusterTest, ThreeMembersServeAndAQuorumLostRefusesWritesUntilItReturns
   EtcdCluster etcd(3);
   const absl::Status started = etcd.Start();
   ASSERT_TRUE(started.ok()) << started;
-  ASSERT_TRUE(Put(etcd.endpoint(0), "/k", "v1").ok());
+  ASSERT_TRUE(Put(etcd.endpoints(), "/k", "v1").ok());
   EXPECT_EQ(Get(etcd.endpoint(2), "/k"), "v1");  // linearizable read through another member
 
-  etcd.Kill(1);  // one of three: still a quorum
-  ASSERT_TRUE(Put(etcd.endpoint(0), "/k", "v2").ok());
+  etcd.Kill(0);  // one of three: still a quorum, reached through the others
+  ASSERT_TRUE(Put(etcd.endpoints(), "/k", "v2").ok());
+  EXPECT_EQ(Get(etcd.endpoint(1), "/k"), "v2");
 
   etcd.Kill(2);  // two of three: no quorum, the write cannot commit
-  EXPECT_FALSE(Put(etcd.endpoint(0), "/k", "v3", std::chrono::milliseconds(1500)).ok());
+  EXPECT_FALSE(Put(etcd.endpoint(1), "/k", "v3", std::chrono::milliseconds(1500)).ok());
 
   const absl::Status back = etcd.Restart(2);
   ASSERT_TRUE(back.ok()) << back;
-  EXPECT_TRUE(Put(etcd.endpoint(0), "/k", "v4").ok());
+  EXPECT_TRUE(Put(etcd.endpoints(), "/k", "v4").ok());
   EXPECT_EQ(Get(etcd.endpoint(2), "/k"), "v4");
+}
+
+TEST(EtcdChannelTest, AnEndpointThatIsNotHostAndPortIsRefusedByName) {
+  const auto channel = cluster::OpenEtcdChannel("127.0.0.1:2379, etcd-b");
+  ASSERT_FALSE(channel.ok());
+  EXPECT_EQ(channel.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(channel.status().message().find("\"etcd-b\""), std::string::npos) << channel.status();
+  EXPECT_FALSE(cluster::OpenEtcdChannel(" , ").ok());
+  EXPECT_TRUE(cluster::OpenEtcdChannel("http://localhost:2379,127.0.0.1:2380").ok());
 }
 
 }  // namespace
