@@ -1,0 +1,49 @@
+// StandbyResponder: what a standby's gRPC port answers while another node
+// owns routing. Every call, of any service, unary or stream, ends at once
+// with UNAVAILABLE, a message naming the owner, and the owner's gRPC address
+// in the trailing metadata `ccrouter-owner` (absent while no owner is
+// known), so a client that knows several nodes goes straight to the owner.
+// Nothing is read from the caller: a standby holds no routing state a client
+// may change.
+//
+//   StandbyResponder standby;
+//   grpc::ServerBuilder builder;
+//   builder.RegisterCallbackGenericService(&standby);   // no other service
+//   standby.SetOwner("10.0.0.7:7100");                   // from the election
+#ifndef CCROUTER_ENGINE_CLUSTER_STANDBY_RESPONDER_H_
+#define CCROUTER_ENGINE_CLUSTER_STANDBY_RESPONDER_H_
+
+#include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+
+namespace ccr::cluster {
+
+// Trailing metadata of a standby's UNAVAILABLE: the owner's gRPC address.
+inline constexpr char kOwnerMetadataKey[] = "ccrouter-owner";
+
+class StandbyResponder final : public grpc::CallbackGenericService {
+ public:
+  // The owner's gRPC address ("host:port"); empty: none known.
+  void SetOwner(std::string grpc_address);
+  std::string owner() const;
+  // Calls answered so far (for the log and tests).
+  uint64_t calls_answered() const { return calls_answered_.load(std::memory_order_relaxed); }
+
+  grpc::ServerGenericBidiReactor* CreateReactor(
+      grpc::GenericCallbackServerContext* context) override;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::string owner_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> calls_answered_{0};
+};
+
+}  // namespace ccr::cluster
+
+#endif  // CCROUTER_ENGINE_CLUSTER_STANDBY_RESPONDER_H_
