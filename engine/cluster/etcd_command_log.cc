@@ -240,9 +240,11 @@ BatchReport EtcdCommandLog::WritePart(const Part& part) {
                                   });
   report.sync = absl::Now() - start;
   if (!s.ok()) {
-    // It may still commit (a timed-out proposal can be applied later): the
-    // next write deletes it first, so its indexes can be reused.
-    unknown_chunk_.emplace(key, value);
+    // Given up while etcd was unreachable or electing: the put may still
+    // commit (a timed-out proposal can be applied later), so the next write
+    // deletes it first and its indexes can be reused. Any other error is
+    // etcd refusing the request: nothing was written.
+    if (s.code() == absl::StatusCode::kUnavailable) unknown_chunk_.emplace(key, value);
     report.status = s;
     return report;
   }

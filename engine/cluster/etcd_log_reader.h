@@ -51,6 +51,8 @@ absl::Status ReadLog(etcdserverpb::KV::Stub& kv, const std::string& prefix, uint
 // (replayed through ApplyCommand with the recorded times, as recovery does
 // with the local journal), everything read at one etcd revision. An empty
 // domain gives a null router and next_index 1, like an empty data dir.
+// OUT_OF_RANGE when the owner compacted etcd past that revision while this
+// read: load again.
 // Memory: the whole snapshot's bytes while it is decoded.
 absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
                                        const std::string& prefix,
