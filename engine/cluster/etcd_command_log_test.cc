@@ -240,6 +240,54 @@ TEST(EtcdCommandLogTest, ADeposedOwnerWritesNothingThenOrLater) {
   EXPECT_TRUE(Keys(channel, kPrefix + "snapshot/").empty());
 }
 
+void PutKey(const std::shared_ptr<grpc::Channel>& channel, const std::string& key,
+            const std::string& value) {
+  auto kv = etcdserverpb::KV::NewStub(channel);
+  etcdserverpb::PutRequest put;
+  put.set_key(key);
+  put.set_value(value);
+  etcdserverpb::PutResponse reply;
+  const absl::Status s = CallEtcd("put", absl::Now() + absl::Seconds(10),
+                                  [&](auto& context) { return kv->Put(&context, put, &reply); });
+  ASSERT_TRUE(s.ok()) << s;
+}
+
+// A chunk of `commands` from `first`, as another owner (epoch 999) wrote it.
+std::string ForeignChunk(uint64_t first, int commands) {
+  v1::LogChunk chunk;
+  chunk.set_epoch(999);
+  for (int i = 0; i < commands; ++i) {
+    v1::Command* cmd = chunk.add_commands();
+    *cmd = Genesis();
+    cmd->set_index(first + i);
+  }
+  return chunk.SerializeAsString();
+}
+
+TEST(EtcdCommandLogTest, AnIndexAnotherWriterHoldsIsRefusedWithoutOverwritingIt) {
+  testing::EtcdCluster etcd(1);
+  ASSERT_TRUE(etcd.Start().ok());
+  auto channel = Channel(etcd);
+  const std::string foreign = ForeignChunk(1, 2);
+  PutKey(channel, LogKey(kPrefix, 1), foreign);
+  Reports reports;
+  EtcdCommandLog log(channel, kPrefix, MakeFence(channel, kLeaderKey), 1, reports.Callback());
+  v1::Command genesis = Genesis();
+  log.Append(genesis);
+  log.Flush();
+  const std::vector<BatchReport> got = reports.WaitFor(1);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(got[0].status.message()),
+              HasSubstr(absl::StrCat(LogKey(kPrefix, 1),
+                                     " already holds another writer's chunk "
+                                     "(epoch 999")));
+  EXPECT_FALSE(log.deposed());  // the fence held: this is not an election loss
+  const std::vector<mvccpb::KeyValue> keys = Keys(channel, kPrefix + "log/");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].value(), foreign);
+}
+
 TEST(EtcdCommandLogTest, ABatchLargerThanOneChunkGoesAsSeveralAndReadsBackWhole) {
   testing::EtcdCluster etcd(1);
   ASSERT_TRUE(etcd.Start().ok());
@@ -379,6 +427,13 @@ TEST(EtcdCommandLogTest, ASnapshotLoadsTheSameRouterAndPrunesTheLogBeforeIt) {
   LoggedRun run(channel, MakeFence(channel, kLeaderKey),
                 EtcdLogOptions{.chunk_bytes = 4096, .snapshot_part_bytes = 4096});
   run.Steps(300);
+  // Before any snapshot: the whole log replays from its genesis config.
+  absl::StatusOr<Recovered> replayed = LoadFromEtcd(channel, kPrefix);
+  ASSERT_TRUE(replayed.ok()) << replayed.status();
+  ASSERT_NE(replayed->router, nullptr);
+  EXPECT_EQ(replayed->report.records_replayed, run.last_index());
+  EXPECT_TRUE(MessageDifferencer::Equals(Encoded(*replayed->router), Encoded(run.live())));
+
   const uint64_t snapshot_index = run.last_index();
   const absl::Status snapshot = run.Snapshot();
   ASSERT_TRUE(snapshot.ok()) << snapshot;
@@ -457,6 +512,54 @@ TEST(EtcdCommandLogTest, AFollowerSeesEachCommandInOrderAndSaysOutOfRangeOncePru
   ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&failed), absl::Seconds(10)));
   EXPECT_EQ(errors.front().code(), absl::StatusCode::kOutOfRange) << errors.front();
   EXPECT_TRUE(seen.empty());
+}
+
+}  // namespace
+}  // namespace ccr::cluster
+
+namespace ccr::cluster {
+namespace {
+
+TEST(EtcdCommandLogTest, AFollowerSaysOutOfRangeWhenDeliveredIndexesAreWrittenAgain) {
+  testing::EtcdCluster etcd(1);
+  ASSERT_TRUE(etcd.Start().ok());
+  auto channel = Channel(etcd);
+  LoggedRun run(channel, MakeFence(channel, kLeaderKey), EtcdLogOptions{});
+  run.Steps(10);
+  absl::Mutex mu;
+  size_t seen = 0;
+  std::vector<absl::Status> errors;
+  LogFollower follower(
+      channel, kPrefix, 1,
+      [&](const v1::Command&) {
+        absl::MutexLock lock(&mu);
+        ++seen;
+      },
+      [&](const absl::Status& s) {
+        absl::MutexLock lock(&mu);
+        errors.push_back(s);
+      });
+  follower.Start();
+  {
+    absl::MutexLock lock(&mu);
+    auto caught_up = [&] {
+      mu.AssertHeld();
+      return seen == run.appended().size();
+    };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&caught_up), absl::Seconds(10)));
+  }
+  // Indexes 5 and 6 again, with other commands (what a failed write that
+  // committed after all, and was replaced, looks like to a follower).
+  PutKey(channel, LogKey(kPrefix, 5), ForeignChunk(5, 2));
+  absl::MutexLock lock(&mu);
+  auto failed = [&] {
+    mu.AssertHeld();
+    return !errors.empty();
+  };
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&failed), absl::Seconds(10)));
+  EXPECT_EQ(errors.front().code(), absl::StatusCode::kOutOfRange) << errors.front();
+  EXPECT_THAT(std::string(errors.front().message()), HasSubstr("got index 5 where"));
+  EXPECT_EQ(seen, run.appended().size());
 }
 
 }  // namespace
