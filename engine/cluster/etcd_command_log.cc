@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "engine/cluster/etcd_calls.h"
 #include "engine/cluster/etcd_log_reader.h"
+#include "engine/log.h"
 
 namespace ccr::cluster {
 
@@ -446,10 +447,15 @@ absl::Status EtcdCommandLog::DoSnapshot(const SnapshotSource& source) {
     etcdserverpb::CompactionRequest compact;
     compact.set_revision(reply.header().revision());
     etcdserverpb::CompactionResponse compacted;
-    (void)CallEtcd(absl::StrCat("compact to revision ", compact.revision()),
-                   absl::Now() + options_.request_timeout, [&](grpc::ClientContext& context) {
-                     return kv_->Compact(&context, compact, &compacted);
-                   });
+    const absl::Status s = CallEtcd(
+        absl::StrCat("compact to revision ", compact.revision()),
+        absl::Now() + options_.request_timeout,
+        [&](grpc::ClientContext& context) { return kv_->Compact(&context, compact, &compacted); });
+    // OUT_OF_RANGE: etcd is already compacted at or past it.
+    if (!s.ok() && s.code() != absl::StatusCode::kOutOfRange) {
+      LogEvent(LogLevel::kWarn, "etcd_compact_failed",
+               {{"revision", absl::StrCat(compact.revision())}, {"error", s.ToString()}});
+    }
   }
   return absl::OkStatus();
 }

@@ -80,7 +80,9 @@ class EtcdCommandLog final : public CommandLog {
   // election key and epoch; every write carries it.
   EtcdCommandLog(std::shared_ptr<grpc::Channel> channel, std::string prefix, OwnerFence fence,
                  uint64_t next_index, BatchCallback on_batch, EtcdLogOptions options = {});
-  // Writes what is pending (within the request timeout), then stops.
+  // Writes what is pending, then stops: with etcd unreachable that takes up
+  // to two request timeouts (a repair, then the put), plus the snapshot
+  // being written, if any (a few calls, each within the request timeout).
   ~EtcdCommandLog() override;
 
   // ---- routing strand: none of these blocks ----
