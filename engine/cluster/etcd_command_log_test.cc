@@ -624,3 +624,73 @@ TEST(EtcdCommandLogTest, AWriteGivenUpThatCommittedLaterIsReplacedBeforeItsIndex
 
 }  // namespace
 }  // namespace ccr::cluster
+
+namespace ccr::cluster {
+namespace {
+
+TEST(EtcdCommandLogTest, AFollowerStartedFromALoadContinuesWhereItEndedUntilEtcdIsCompacted) {
+  testing::EtcdCluster etcd(1);
+  ASSERT_TRUE(etcd.Start().ok());
+  auto channel = Channel(etcd);
+  LoggedRun run(channel, MakeFence(channel, kLeaderKey), EtcdLogOptions{});
+  run.Steps(20);
+  int64_t revision = 0;
+  absl::StatusOr<Recovered> loaded = LoadFromEtcd(channel, kPrefix, absl::Seconds(10), &revision);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_GT(revision, 0);
+
+  absl::Mutex mu;
+  std::vector<v1::Command> seen;
+  std::vector<absl::Status> errors;
+  auto collect = [&](const v1::Command& cmd) {
+    absl::MutexLock lock(&mu);
+    seen.push_back(cmd);
+  };
+  auto fail = [&](const absl::Status& s) {
+    absl::MutexLock lock(&mu);
+    errors.push_back(s);
+  };
+  LogFollower follower(channel, kPrefix, loaded->next_index, collect, fail, absl::Seconds(2),
+                       revision);
+  follower.Start();
+  run.Steps(20);
+  const std::vector<v1::Command> after_load(run.appended().begin() + (loaded->next_index - 1),
+                                            run.appended().end());
+  {
+    absl::MutexLock lock(&mu);
+    auto caught_up = [&] {
+      mu.AssertHeld();
+      return seen.size() >= after_load.size() || !errors.empty();
+    };
+    mu.AwaitWithTimeout(absl::Condition(&caught_up), absl::Seconds(10));
+    EXPECT_TRUE(errors.empty()) << errors.front();
+    ExpectSameCommands(seen, after_load);
+  }
+  follower.Stop();
+
+  // A standby that loaded, then lost the race with a snapshot's compaction,
+  // cannot watch from where its load ended.
+  loaded = LoadFromEtcd(channel, kPrefix, absl::Seconds(10), &revision);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  run.Steps(5);
+  ASSERT_TRUE(run.Snapshot().ok());
+  {
+    absl::MutexLock lock(&mu);
+    seen.clear();
+  }
+  LogFollower stale(channel, kPrefix, loaded->next_index, collect, fail, absl::Seconds(2),
+                    revision);
+  stale.Start();
+  absl::MutexLock lock(&mu);
+  auto failed = [&] {
+    mu.AssertHeld();
+    return !errors.empty();
+  };
+  ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&failed), absl::Seconds(10)));
+  EXPECT_EQ(errors.front().code(), absl::StatusCode::kOutOfRange) << errors.front();
+  EXPECT_THAT(std::string(errors.front().message()), HasSubstr("compacted"));
+  EXPECT_TRUE(seen.empty());
+}
+
+}  // namespace
+}  // namespace ccr::cluster

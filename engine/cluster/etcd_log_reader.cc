@@ -146,7 +146,8 @@ absl::Status ReadLog(etcdserverpb::KV::Stub& kv, const std::string& prefix, uint
 }
 
 absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
-                                       const std::string& prefix, absl::Duration request_timeout) {
+                                       const std::string& prefix, absl::Duration request_timeout,
+                                       int64_t* read_revision) {
   const absl::Time start = absl::Now();
   auto kv = etcdserverpb::KV::NewStub(channel);
   Recovered out;
@@ -216,13 +217,14 @@ absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
   out.report.segments_read = read.chunks;
   out.report.bytes_read += read.bytes;
   if (out.router) out.router->SetEventsEnabled(true);
+  if (read_revision != nullptr) *read_revision = revision;
   out.report.elapsed = absl::Now() - start;
   return out;
 }
 
 LogFollower::LogFollower(std::shared_ptr<grpc::Channel> channel, std::string prefix,
                          uint64_t from_index, CommandCallback on_command, ErrorCallback on_error,
-                         absl::Duration request_timeout)
+                         absl::Duration request_timeout, int64_t after_revision)
     : channel_(std::move(channel)),
       kv_(etcdserverpb::KV::NewStub(channel_)),
       watch_(etcdserverpb::Watch::NewStub(channel_)),
@@ -230,6 +232,7 @@ LogFollower::LogFollower(std::shared_ptr<grpc::Channel> channel, std::string pre
       on_command_(std::move(on_command)),
       on_error_(std::move(on_error)),
       request_timeout_(request_timeout),
+      after_revision_(after_revision),
       next_index_(from_index) {}
 
 LogFollower::~LogFollower() { Stop(); }
@@ -269,8 +272,8 @@ absl::Status LogFollower::Deliver(const v1::Command& cmd) {
 
 void LogFollower::Run() {
   // Catch up with what is there, retrying while etcd is unreachable.
-  int64_t revision = 0;
-  for (;;) {
+  int64_t revision = after_revision_;
+  while (revision == 0) {
     absl::Status delivered;
     LogRead read;
     const absl::Status s = ReadLog(
@@ -284,7 +287,7 @@ void LogFollower::Run() {
     if (!delivered.ok()) return on_error_(delivered);
     if (s.ok()) {
       revision = read.revision;
-      break;
+      continue;
     }
     if (s.code() == absl::StatusCode::kOutOfRange || s.code() == absl::StatusCode::kDataLoss) {
       return on_error_(absl::OutOfRangeError(s.message()));

@@ -54,9 +54,12 @@ absl::Status ReadLog(etcdserverpb::KV::Stub& kv, const std::string& prefix, uint
 // OUT_OF_RANGE when the owner compacted etcd past that revision while this
 // read: load again.
 // Memory: the whole snapshot's bytes while it is decoded.
+// `read_revision`, when given, gets that revision: a LogFollower started
+// after it continues exactly where the load ended.
 absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
                                        const std::string& prefix,
-                                       absl::Duration request_timeout = absl::Seconds(10));
+                                       absl::Duration request_timeout = absl::Seconds(10),
+                                       int64_t* read_revision = nullptr);
 
 // For a hot standby: delivers each command from `from_index` on, in index
 // order, as the owner makes it durable: a Range to catch up, then a Watch on
@@ -71,9 +74,12 @@ class LogFollower {
   using CommandCallback = std::function<void(const v1::Command&)>;
   using ErrorCallback = std::function<void(const absl::Status&)>;
 
+  // `after_revision`: when not 0, everything before `from_index` is known
+  // as of that etcd revision (LoadFromEtcd's read_revision), so the
+  // follower skips the catch-up Range and watches from the next revision.
   LogFollower(std::shared_ptr<grpc::Channel> channel, std::string prefix, uint64_t from_index,
               CommandCallback on_command, ErrorCallback on_error,
-              absl::Duration request_timeout = absl::Seconds(2));
+              absl::Duration request_timeout = absl::Seconds(2), int64_t after_revision = 0);
   ~LogFollower();  // Stop()
   LogFollower(const LogFollower&) = delete;
   LogFollower& operator=(const LogFollower&) = delete;
@@ -99,6 +105,7 @@ class LogFollower {
   const CommandCallback on_command_;
   const ErrorCallback on_error_;
   const absl::Duration request_timeout_;
+  const int64_t after_revision_;
   std::atomic<uint64_t> next_index_;
 
   StdMutex mu_;
