@@ -158,27 +158,11 @@ class Replayer {
       if (!options_.skip_corrupt) return Damage(path, offset, problem);
       out_->report.dropped.push_back(absl::StrCat(path, ": ", problem));
     }
-    if (!out_->router) {
-      // Genesis: a journal starts with the config its first router ran.
-      if (cmd_->kind_case() != v1::Command::kApplyConfig) {
-        return absl::DataLossError(absl::StrCat(
-            "journal ", path, ": record ", index,
-            " is not a config and no snapshot precedes it; the start of the journal is missing"));
-      }
-      CCR_ASSIGN_OR_RETURN(RouterConfig config,
-                           LoadRouterConfig(cmd_->apply_config().config_yaml()));
-      CCR_ASSIGN_OR_RETURN(out_->router, Router::Create(std::move(config)));
-      out_->router->SetEventsEnabled(false);
-      out_->config_yaml = cmd_->apply_config().config_yaml();
-    } else {
-      const ApplyResult applied = ApplyCommand(*out_->router, *cmd_);
-      if (cmd_->kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
-        out_->config_yaml = cmd_->apply_config().config_yaml();
-      }
+    if (source_path_ != path) {  // once per segment, not per record
+      source_path_ = path;
+      source_ = absl::StrCat("journal ", path);
     }
-    out_->next_index = index + 1;
-    ++out_->report.records_replayed;
-    return absl::OkStatus();
+    return ReplayCommand(*cmd_, source_, out_);
   }
 
   const RecoveryOptions& options_;
@@ -186,9 +170,35 @@ class Replayer {
   google::protobuf::Arena arena_;
   uint64_t parsed_ = 0;
   v1::Command* cmd_ = nullptr;  // on arena_
+  std::string source_path_;     // the segment source_ names
+  std::string source_;
 };
 
 }  // namespace
+
+absl::Status ReplayCommand(const v1::Command& cmd, absl::string_view source, Recovered* out) {
+  const uint64_t index = cmd.index();
+  if (!out->router) {
+    // Genesis: a journal starts with the config its first router ran.
+    if (cmd.kind_case() != v1::Command::kApplyConfig) {
+      return absl::DataLossError(absl::StrCat(
+          source, ": record ", index,
+          " is not a config and no snapshot precedes it; the start of the journal is missing"));
+    }
+    CCR_ASSIGN_OR_RETURN(RouterConfig config, LoadRouterConfig(cmd.apply_config().config_yaml()));
+    CCR_ASSIGN_OR_RETURN(out->router, Router::Create(std::move(config)));
+    out->router->SetEventsEnabled(false);
+    out->config_yaml = cmd.apply_config().config_yaml();
+  } else {
+    const ApplyResult applied = ApplyCommand(*out->router, cmd);
+    if (cmd.kind_case() == v1::Command::kApplyConfig && applied.status.ok()) {
+      out->config_yaml = cmd.apply_config().config_yaml();
+    }
+  }
+  out->next_index = index + 1;
+  ++out->report.records_replayed;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<Recovered> Recover(const RecoveryOptions& options) {
   const absl::Time start = absl::Now();

@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ccrouter/v1/journal.pb.h"
 #include "router/router.h"
 
 namespace ccr {
@@ -43,6 +45,14 @@ struct Recovered {
 };
 
 absl::StatusOr<Recovered> Recover(const RecoveryOptions& options);
+
+// Replays one command, the next after what `out` holds (cmd.index() ==
+// out->next_index, checked by the caller): the first command of a log with no
+// snapshot before it must be the genesis config, which creates the router.
+// Shared by Recover and the etcd log's loader; `source` names where the
+// command came from in errors.
+absl::Status ReplayCommand(const ::ccrouter::v1::Command& cmd, absl::string_view source,
+                           Recovered* out);
 
 }  // namespace ccr
 

@@ -34,10 +34,13 @@ uint32_t GetU32(const char* p) {
   return v;
 }
 
-// Sequential reads of one file's framed records, one record in memory.
+// Sequential reads of one file's framed records, one record in memory; or
+// of the same bytes already in memory (`bytes`, which must outlive it).
 class RecordFileReader {
  public:
   explicit RecordFileReader(std::string path) : path_(std::move(path)) {}
+  RecordFileReader(std::string name, absl::string_view bytes)
+      : path_(std::move(name)), in_memory_(true), bytes_(bytes), size_(bytes.size()) {}
   ~RecordFileReader() {
     if (fd_ >= 0) ::close(fd_);
   }
@@ -45,6 +48,7 @@ class RecordFileReader {
   RecordFileReader& operator=(const RecordFileReader&) = delete;
 
   absl::Status Open() {
+    if (in_memory_) return absl::OkStatus();
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     struct stat st {};
     if (fd_ < 0 || ::fstat(fd_, &st) != 0) {
@@ -98,6 +102,15 @@ class RecordFileReader {
 
  private:
   absl::Status ReadExact(char* p, size_t n) {
+    if (in_memory_) {
+      if (size_ - offset_ < n) {
+        return absl::UnavailableError(absl::StrCat("snapshot ", path_, ": read at offset ", offset_,
+                                                   ": unexpected end of bytes"));
+      }
+      std::memcpy(p, bytes_.data() + offset_, n);
+      offset_ += n;
+      return absl::OkStatus();
+    }
     while (n > 0) {
       const ssize_t r = ::read(fd_, p, n);
       if (r < 0 && errno == EINTR) continue;
@@ -114,6 +127,8 @@ class RecordFileReader {
   }
 
   const std::string path_;
+  const bool in_memory_ = false;
+  const absl::string_view bytes_;
   int fd_ = -1;
   uint64_t size_ = 0;
   uint64_t offset_ = 0;
@@ -317,14 +332,28 @@ absl::StatusOr<SnapshotCounts> WriteSnapshotRecords(
   return counts;
 }
 
-absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(const std::string& path, bool keep_state) {
-  RecordFileReader file(path);
-  CCR_RETURN_IF_ERROR(file.Open());
+namespace {
+
+absl::StatusOr<LoadedSnapshot> ReadSnapshotRecords(RecordFileReader& file, bool keep_state) {
   std::string magic;
   CCR_RETURN_IF_ERROR(file.ReadMagic(&magic));
   if (magic == kSnapshotMagicV2) return ReadFormatV2(file, keep_state);
   if (magic == kSnapshotMagic) return ReadFormatV1(file, keep_state);
   return file.Damage("not a ccrouter snapshot (bad magic)");
+}
+
+}  // namespace
+
+absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(const std::string& path, bool keep_state) {
+  RecordFileReader file(path);
+  CCR_RETURN_IF_ERROR(file.Open());
+  return ReadSnapshotRecords(file, keep_state);
+}
+
+absl::StatusOr<LoadedSnapshot> ReadSnapshotBytes(absl::string_view bytes, const std::string& name,
+                                                 bool keep_state) {
+  RecordFileReader file(name, bytes);
+  return ReadSnapshotRecords(file, keep_state);
 }
 
 }  // namespace ccr

@@ -86,6 +86,10 @@ struct LoadedSnapshot {
 // and dropped (the writer's read-back check). Errors are DataLoss naming the
 // file and the offset.
 absl::StatusOr<LoadedSnapshot> ReadSnapshotFile(const std::string& path, bool keep_state = true);
+// The same checks on a snapshot's bytes held in memory (the etcd log keeps
+// them in parts); `name` says where they came from in errors.
+absl::StatusOr<LoadedSnapshot> ReadSnapshotBytes(absl::string_view bytes, const std::string& name,
+                                                 bool keep_state = true);
 
 }  // namespace ccr
 
