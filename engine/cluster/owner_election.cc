@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/check.h"
 #include "engine/log.h"
 
 namespace ccr::cluster {
@@ -123,6 +124,8 @@ absl::Status OwnerElection::Start() {
 void OwnerElection::Stop() {
   {
     StdMutexLock lock(&mu_);
+    CCR_CHECK(std::this_thread::get_id() != callback_thread_id_)
+        << "OwnerElection::Stop called from its own callback";
     stopping_ = true;
     for (grpc::ClientContext* call : calls_in_flight_) call->TryCancel();
     state_changed_.notify_all();
@@ -387,14 +390,12 @@ void OwnerElection::KeepaliveLoop() {
     }
     const int64_t lease_id = lease_id_;
     const milliseconds interval = keepalive_interval_;
-    // An owner's call ends by its deadline at the latest, so the check
-    // above runs on time.
-    SystemClock::time_point call_deadline = CallDeadline();
-    if (role_ == Role::kOwner) {
-      call_deadline = std::min(
-          call_deadline, SystemClock::now() + std::chrono::duration_cast<SystemClock::duration>(
-                                                  lease_valid_until_ - SteadyClock::now()));
-    }
+    // The call ends by the lease's local deadline at the latest, so the
+    // check above runs on time (for a candidate too: it may be elected
+    // while the call is out).
+    const SystemClock::time_point call_deadline = std::min(
+        CallDeadline(), SystemClock::now() + std::chrono::duration_cast<SystemClock::duration>(
+                                                 lease_valid_until_ - SteadyClock::now()));
     mu_.Unlock();
     const SteadyTime sent = SteadyClock::now();
     absl::StatusOr<int64_t> ttl_seconds = KeepAliveOnce(lease_id, call_deadline);
