@@ -68,7 +68,7 @@ class OwnerElectionTest : public ::testing::Test {
   }
 
   // Starts candidate `node` (replacing one of that number that is gone).
-  void StartCandidate(int node) {
+  void StartCandidate(int node, seconds lease_ttl = kTtl) {
     OwnerElection::Callbacks callbacks;
     callbacks.on_elected = [this, node](const OwnerFence& fence) {
       std::lock_guard<std::mutex> lock(mu_);
@@ -93,7 +93,9 @@ class OwnerElectionTest : public ::testing::Test {
       seen_owner_[node] = owner;
       changed_.notify_all();
     };
-    candidates_[node] = std::make_unique<OwnerElection>(OptionsFor(node), std::move(callbacks));
+    OwnerElectionOptions options = OptionsFor(node);
+    options.lease_ttl = lease_ttl;
+    candidates_[node] = std::make_unique<OwnerElection>(options, std::move(callbacks));
     const absl::Status started = candidates_[node]->Start();
     ASSERT_TRUE(started.ok()) << started;
   }
@@ -326,6 +328,31 @@ TEST_F(OwnerElectionTest, OwnerWithoutQuorumDeposesItselfBeforeItsLeaseCouldExpi
   const std::optional<int> next = WaitForOwner(seconds(10));
   ASSERT_TRUE(next.has_value()) << "nobody elected within 10 s of the quorum's return";
   EXPECT_GT(FenceOf(*next).epoch, first_epoch);
+}
+
+// Losing one etcd member of three, even the raft leader, is a non-event:
+// with the default TTL the owner's keepalives get through again (to another
+// member, once a new raft leader is elected) before its local deadline.
+TEST_F(OwnerElectionTest, OwnerKeepsOwningWhenTheRaftLeaderDies) {
+  StartEtcd(3);
+  constexpr seconds kDefaultTtl(3);
+  StartCandidate(0, kDefaultTtl);
+  StartCandidate(1, kDefaultTtl);
+  const std::optional<int> owner = WaitForOwner(seconds(5));
+  ASSERT_TRUE(owner.has_value());
+  const OwnerFence fence = FenceOf(*owner);
+  const int leader = RaftLeader();
+  ASSERT_GE(leader, 0);
+  etcd_->Kill(leader);
+  // Long enough for the local deadline to pass had the keepalives failed
+  // since the kill.
+  std::this_thread::sleep_for(kDefaultTtl + seconds(1));
+  std::lock_guard<std::mutex> lock(mu_);
+  EXPECT_EQ(deposed_at_.count(*owner), 0u) << deposed_reason_[*owner];
+  ASSERT_EQ(owners_.size(), 1u);
+  EXPECT_EQ(owners_.begin()->first, *owner);
+  EXPECT_EQ(owners_.begin()->second.epoch, fence.epoch);
+  EXPECT_EQ(fences_.size(), 1u);
 }
 
 // A key deleted by hand: the owner learns it from the watch. (With a second
