@@ -163,8 +163,7 @@ absl::Status OwnerElection::Resign() {
     if (revoked.ok()) return revoked;
   } while (SystemClock::now() + options_.retry_delay < deadline && SleepFor(options_.retry_delay));
   StdMutexLock lock(&mu_);
-  abandoned_leases_.push_back(lease_id);  // the session keeps trying
-  if (abandoned_leases_.size() > kMaxAbandonedLeases) abandoned_leases_.pop_front();
+  RememberForRevocationLocked(lease_id);  // the session keeps trying
   return absl::UnavailableError(
       absl::StrCat("Resign: lease ", absl::Hex(lease_id),
                    " not revoked, it expires after its TTL: ", revoked.message()));
@@ -219,11 +218,10 @@ void OwnerElection::SessionLoop() {
       }
       StdMutexLock lock(&mu_);
       if (withdrawn_ || stopping_) {
-        abandoned_leases_.push_back(grant->lease_id);
+        RememberForRevocationLocked(grant->lease_id);
         continue;
       }
       lease_id_ = grant->lease_id;
-      granted_ttl_ = grant->ttl;
       keepalive_interval_ = options_.keepalive_interval > milliseconds(0)
                                 ? options_.keepalive_interval
                                 : std::chrono::duration_cast<milliseconds>(grant->ttl) / 3;
@@ -339,14 +337,16 @@ void OwnerElection::DeposeLocked(const std::string& reason) {
 
 void OwnerElection::AbandonLeaseLocked(bool revoke) {
   if (lease_id_ == 0) return;
-  if (revoke) {
-    abandoned_leases_.push_back(lease_id_);
-    if (abandoned_leases_.size() > kMaxAbandonedLeases) abandoned_leases_.pop_front();
-  }
+  if (revoke) RememberForRevocationLocked(lease_id_);
   lease_id_ = 0;
   own_key_.clear();
   own_create_revision_ = 0;
   state_changed_.notify_all();
+}
+
+void OwnerElection::RememberForRevocationLocked(int64_t lease_id) {
+  abandoned_leases_.push_back(lease_id);
+  if (abandoned_leases_.size() > kMaxAbandonedLeases) abandoned_leases_.pop_front();
 }
 
 void OwnerElection::RevokeAbandonedLeases() {

@@ -26,9 +26,11 @@
 // starts the lease's TTL only when it receives that keepalive, later. A
 // successor is elected only once the lease (and so the key) is gone, so the
 // two never overlap while the margin covers this process's scheduling delay
-// between the deadline and the callback (the margin does not cover a clock
-// that runs slow, or a process paused between its check and its write:
-// that is what the fence in the log is for).
+// between the deadline and the callback. It does not cover a clock that runs
+// slow, a process paused between its check and its write, or an etcd 3.4
+// raft leader cut off from its quorum, which still renews leases until it
+// steps down an election timeout later: that is what the fence in the log is
+// for (a write needs the quorum, and fails once the key is gone).
 //
 // Threads: every etcd call runs on a thread of this class's own, with a
 // deadline; callbacks run on one more thread of its own, one at a time and in
@@ -188,6 +190,7 @@ class OwnerElection {
   // The lease (and the key on it) is no longer this node's to use: the
   // session starts over with a new one and revokes this one when it can.
   void AbandonLeaseLocked(bool revoke) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RememberForRevocationLocked(int64_t lease_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DeposeLocked(const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ApplyViewLocked(const ElectionView& view, int64_t lease_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -216,7 +219,6 @@ class OwnerElection {
   // The lease in use (0: none yet, or abandoned) and its key.
   int64_t lease_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::milliseconds keepalive_interval_ ABSL_GUARDED_BY(mu_){0};
-  std::chrono::seconds granted_ttl_ ABSL_GUARDED_BY(mu_){0};
   SteadyTime next_keepalive_at_ ABSL_GUARDED_BY(mu_);
   // The last moment this node may act on the lease: the send time of the
   // grant or last answered keepalive + granted TTL - safety margin.
