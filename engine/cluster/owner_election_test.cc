@@ -191,9 +191,12 @@ TEST(OwnerInfoTest, EncodesAndDecodesAndNamesWhatIsMissing) {
   EXPECT_NE(missing.status().message().find("grpc_address"), std::string::npos);
 }
 
-TEST_F(OwnerElectionTest, OptionsThatCannotWorkAreRefusedByName) {
-  StartEtcd(1);
-  OwnerElectionOptions options = OptionsFor(0);
+TEST(OwnerElectionOptionsTest, OptionsThatCannotWorkAreRefusedByName) {
+  OwnerElectionOptions options;  // refused before etcd is ever called
+  options.etcd_channel = *OpenEtcdChannel("127.0.0.1:2379");
+  options.domain_prefix = DomainPrefix("test");
+  options.self = InfoOf(0);
+  options.lease_ttl = kTtl;
   options.safety_margin = seconds(1);  // half the TTL: no room for keepalives
   OwnerElection election(options, {});
   const absl::Status started = election.Start();
