@@ -1,11 +1,20 @@
-// The gRPC channels ccload's clients talk over.
+// The gRPC channels ccload's clients talk over, and how they find the owner
+// in cluster mode (a standby answers UNAVAILABLE naming the owner in the
+// `ccrouter-owner` trailer; codec/owner_redirect.h).
 #ifndef CCR_TOOLS_CCLOAD_CHANNELS_H_
 #define CCR_TOOLS_CCLOAD_CHANNELS_H_
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
+
+#include "ccrouter/v1/admin.pb.h"
 
 namespace ccr::load {
 
@@ -18,6 +27,48 @@ inline constexpr int kAgentsPerChannel = 1000;
 // the same address), keepalive within what the engine accepts: it pings
 // every 10 s and accepts client pings every 4 s or more.
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& server);
+
+// Channels to the addresses clients move to (the listed nodes, the owners
+// redirects name), one per address, opened on first use and shared by every
+// client after that. Thread-safe. Holds every channel until destroyed, so a
+// client's last reference never goes on a gRPC callback thread (a channel's
+// destructor there would join the thread it runs on).
+class ChannelsByAddress {
+ public:
+  // Addresses kept; beyond it Get returns null (a redirect naming ever new
+  // addresses is a broken cluster, not a reason to open channels without end).
+  static constexpr size_t kMaxAddresses = 64;
+
+  // The channel to `address`, or null when kMaxAddresses are open already.
+  std::shared_ptr<grpc::Channel> Get(const std::string& address);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // GUARDED_BY(mu_)
+};
+
+// What the preflight found at the owner.
+struct OwnerFound {
+  // The address that answered Admin.ListQueues with anything but
+  // UNAVAILABLE (the owner, or a server that is not ccrouterd); else the
+  // last one tried.
+  std::string address;
+  grpc::Status status;  // of ListQueues there
+  ccrouter::v1::ListQueuesReply queues;
+  // Each attempt that did not answer: "ADDR (why)", for the error message.
+  std::vector<std::string> failed_attempts;
+};
+
+// Calls Admin.ListQueues at `servers` in turn, following a standby's
+// redirect to the owner (at most kMaxOwnerRedirects in a row), until an
+// address answers or `timeout_seconds` pass. After a round in which every
+// listed address failed it waits a moment by `pause` (true: stop now, e.g.
+// Ctrl-C) and goes round again, so an engine still starting is found. Each
+// call is bounded by `rpc_timeout_seconds` and the overall timeout.
+// REQUIRES: `servers` non-empty.
+OwnerFound FindOwner(const std::vector<std::string>& servers, double timeout_seconds,
+                     double rpc_timeout_seconds,
+                     const std::function<bool(std::chrono::steady_clock::duration)>& pause);
 
 }  // namespace ccr::load
 
