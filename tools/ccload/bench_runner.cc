@@ -168,6 +168,8 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   // Nothing counts until the measured window is set, after the logins.
   counters.SetMeasuredWindow(Clock::time_point::max(), Clock::time_point::max());
   Scheduler scheduler;
+  // Where agents and gateways move when ownership moves (cluster mode).
+  ChannelsByAddress moved_channels;
   std::vector<std::shared_ptr<grpc::Channel>> agent_channels;
   std::vector<std::unique_ptr<v1::AgentDesk::Stub>> desk_stubs;
   std::vector<std::unique_ptr<DeskClient>> agents;
@@ -182,6 +184,7 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
     agents.push_back(std::make_unique<DeskClient>(*desk_stubs.back(), std::move(roster[i]),
                                                   std::make_unique<FixedDelayDeskPolicy>(delays),
                                                   scheduler, counters));
+    agents.back()->FollowOwner(server, options.servers, moved_channels);
   }
   const Clock::time_point login_start = Clock::now();
   for (auto& agent : agents) agent->Start();
@@ -214,10 +217,12 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
         gateways[i]->Submit(pool.Next(answer.answered), answer.answered);
       };
     }
-    gateways.push_back(std::make_unique<GatewayClient>(
-        OpenChannel(server),
-        GatewayOptions{.stream = options.stream_ingest, .rpc_timeout_seconds = kRpcTimeoutSeconds},
-        counters, std::move(on_answer)));
+    gateways.push_back(
+        std::make_unique<GatewayClient>(OpenChannel(server),
+                                        GatewayOptions{.stream = options.stream_ingest,
+                                                       .rpc_timeout_seconds = kRpcTimeoutSeconds,
+                                                       .follow_owner = &moved_channels},
+                                        counters, std::move(on_answer)));
     gateways.back()->Start();
   }
   std::atomic<bool> stop_arrivals{false};

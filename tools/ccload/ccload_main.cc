@@ -364,6 +364,9 @@ int Run(int argc, char** argv) {
       mix.queues.size() == 1 ? "" : "s", options.duration_seconds > 0 ? "" : "  (Ctrl-C to stop)");
   std::fflush(stdout);
 
+  // Where agents and gateways move when ownership moves (cluster mode);
+  // outlives both.
+  ChannelsByAddress moved_channels;
   RunCounters counters;
   Scheduler scheduler;
   DemoGateways gateways(channel, options, mix, scheduler, counters);
@@ -382,6 +385,7 @@ int Run(int argc, char** argv) {
         *desk_stubs.back(), std::move(roster[i]),
         std::make_unique<RandomDeskPolicy>(DeskBehaviour(mix, options.seed + 1000 + i)), scheduler,
         counters, &gateways.patience()));
+    agents.back()->FollowOwner(server, options.servers, moved_channels);
   }
   for (auto& agent : agents) agent->Start();
 
