@@ -100,11 +100,14 @@ class Servers {
   Servers(const Invocation& invocation, std::shared_ptr<grpc::ChannelCredentials> credentials)
       : list_(invocation.servers), credentials_(std::move(credentials)) {}
 
-  // A channel to the address to try now. ccctl makes a few calls, so each
-  // attempt opens its own.
+  // A channel to the address to try now: the last one's again when the
+  // address is the same (ListAgents' pages), else a new one.
   std::shared_ptr<grpc::Channel> OpenCurrent() {
-    last_tried_ = list_.current();
-    return OpenChannel(last_tried_, credentials_);
+    if (channel_ == nullptr || last_tried_ != list_.current()) {
+      last_tried_ = list_.current();
+      channel_ = OpenChannel(last_tried_, credentials_);
+    }
+    return channel_;
   }
 
   // A new call: its attempts are reported alone.
@@ -123,8 +126,9 @@ class Servers {
             absl::StrCat(last_tried_, " (a standby; the owner is at ", *owner, ")"));
         return true;
       }
-      attempts_.push_back(absl::StrCat(last_tried_, " (redirects to ", *owner, "; not followed: ",
-                                       kMaxOwnerRedirects, " redirects at most)"));
+      attempts_.push_back(absl::StrCat(last_tried_, " (redirects to ", *owner,
+                                       "; not followed: ", kMaxOwnerRedirects,
+                                       " redirects at most, none to the node itself)"));
       return false;
     }
     return MoveOnUnreachable(status.error_message());
@@ -147,6 +151,7 @@ class Servers {
   ServerList list_;
   const std::shared_ptr<grpc::ChannelCredentials> credentials_;
   std::string last_tried_;
+  std::shared_ptr<grpc::Channel> channel_;  // to last_tried_
   // Of the current call; bounded: at most one per listed address and
   // redirect (StartCall clears it).
   std::vector<std::string> attempts_;

@@ -7,13 +7,14 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "ccrouter/v1/admin.grpc.pb.h"
 #include "codec/owner_redirect.h"
 #include "engine/testing/fake_standby.h"
@@ -54,7 +55,7 @@ class FakeOwner final : public v1::Admin::Service {
   const std::string& address() const { return address_; }
   int list_queues_calls() const { return list_queues_calls_.load(); }
   std::vector<std::optional<uint64_t>> watch_after() {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     return watch_after_;
   }
 
@@ -68,7 +69,7 @@ class FakeOwner final : public v1::Admin::Service {
   grpc::Status WatchEvents(grpc::ServerContext* context, const v1::WatchEventsRequest* request,
                            grpc::ServerWriter<v1::LifecycleEvent>* writer) override {
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       watch_after_.push_back(request->has_after_sequence()
                                  ? std::optional<uint64_t>(request->after_sequence())
                                  : std::nullopt);
@@ -91,8 +92,8 @@ class FakeOwner final : public v1::Admin::Service {
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
   std::atomic<int> list_queues_calls_{0};
-  std::mutex mu_;
-  std::vector<std::optional<uint64_t>> watch_after_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::vector<std::optional<uint64_t>> watch_after_ ABSL_GUARDED_BY(mu_);
 };
 
 struct CcctlRun {

@@ -31,7 +31,7 @@ std::shared_ptr<grpc::Channel> OpenChannel(const std::string& server) {
 }
 
 std::shared_ptr<grpc::Channel> ChannelsByAddress::Get(const std::string& address) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (auto it = channels_.find(address); it != channels_.end()) return it->second;
   if (channels_.size() >= kMaxAddresses) return nullptr;
   std::shared_ptr<grpc::Channel> channel = OpenChannel(address);

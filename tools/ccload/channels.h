@@ -10,10 +10,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "ccrouter/v1/admin.pb.h"
 
 namespace ccr::load {
@@ -40,11 +41,11 @@ class ChannelsByAddress {
   static constexpr size_t kMaxAddresses = 64;
 
   // The channel to `address`, or null when kMaxAddresses are open already.
-  std::shared_ptr<grpc::Channel> Get(const std::string& address);
+  std::shared_ptr<grpc::Channel> Get(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  std::mutex mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // GUARDED_BY(mu_)
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
 };
 
 // What the preflight found at the owner.
