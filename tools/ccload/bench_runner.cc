@@ -184,7 +184,8 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
     agents.push_back(std::make_unique<DeskClient>(*desk_stubs.back(), std::move(roster[i]),
                                                   std::make_unique<FixedDelayDeskPolicy>(delays),
                                                   scheduler, counters));
-    agents.back()->FollowOwner(server, options.servers, moved_channels);
+    agents.back()->FollowOwner(server, options.servers, moved_channels,
+                               static_cast<int>(i / kAgentsPerChannel));
   }
   const Clock::time_point login_start = Clock::now();
   for (auto& agent : agents) agent->Start();

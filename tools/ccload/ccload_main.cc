@@ -385,7 +385,8 @@ int Run(int argc, char** argv) {
         *desk_stubs.back(), std::move(roster[i]),
         std::make_unique<RandomDeskPolicy>(DeskBehaviour(mix, options.seed + 1000 + i)), scheduler,
         counters, &gateways.patience()));
-    agents.back()->FollowOwner(server, options.servers, moved_channels);
+    agents.back()->FollowOwner(server, options.servers, moved_channels,
+                               static_cast<int>(i / kAgentsPerChannel));
   }
   for (auto& agent : agents) agent->Start();
 

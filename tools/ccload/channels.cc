@@ -30,12 +30,16 @@ std::shared_ptr<grpc::Channel> OpenChannel(const std::string& server) {
   return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), arguments);
 }
 
-std::shared_ptr<grpc::Channel> ChannelsByAddress::Get(const std::string& address) {
+std::shared_ptr<grpc::Channel> ChannelsByAddress::Get(const std::string& address, int shard) {
   absl::MutexLock lock(&mu_);
-  if (auto it = channels_.find(address); it != channels_.end()) return it->second;
-  if (channels_.size() >= kMaxAddresses) return nullptr;
+  auto key = std::make_pair(address, shard);
+  if (auto it = channels_.find(key); it != channels_.end()) return it->second;
+  if (!addresses_.contains(address)) {
+    if (addresses_.size() >= kMaxAddresses) return nullptr;
+    addresses_.insert(address);
+  }
   std::shared_ptr<grpc::Channel> channel = OpenChannel(address);
-  channels_.emplace(address, channel);
+  channels_.emplace(std::move(key), channel);
   return channel;
 }
 

@@ -10,7 +10,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -30,22 +32,30 @@ inline constexpr int kAgentsPerChannel = 1000;
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& server);
 
 // Channels to the addresses clients move to (the listed nodes, the owners
-// redirects name), one per address, opened on first use and shared by every
-// client after that. Thread-safe. Holds every channel until destroyed, so a
-// client's last reference never goes on a gRPC callback thread (a channel's
-// destructor there would join the thread it runs on).
+// redirects name), opened on first use and shared by every client after
+// that: one per address and shard, so agents that move keep to
+// kAgentsPerChannel on a connection (shard = agent index / kAgentsPerChannel).
+// Thread-safe. Holds every channel until destroyed, so a client's last
+// reference never goes on a gRPC callback thread (a channel's destructor
+// there would join the thread it runs on).
 class ChannelsByAddress {
  public:
-  // Addresses kept; beyond it Get returns null (a redirect naming ever new
-  // addresses is a broken cluster, not a reason to open channels without end).
+  // Distinct addresses kept; beyond it Get returns null for a new one (a
+  // redirect naming ever new addresses is a broken cluster, not a reason to
+  // open channels without end). Shards are bounded by the callers (agents /
+  // kAgentsPerChannel).
   static constexpr size_t kMaxAddresses = 64;
 
-  // The channel to `address`, or null when kMaxAddresses are open already.
-  std::shared_ptr<grpc::Channel> Get(const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+  // The channel to `address` for `shard`, or null when it would be address
+  // kMaxAddresses + 1.
+  std::shared_ptr<grpc::Channel> Get(const std::string& address, int shard = 0)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> addresses_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, int>, std::shared_ptr<grpc::Channel>> channels_
+      ABSL_GUARDED_BY(mu_);
 };
 
 // What the preflight found at the owner.

@@ -544,6 +544,22 @@ TEST(GatewayClientUnaryTest, AHangUpIsCountedAsAnAbandon) {
 }
 
 // ---------------------------------------------------------------------------
+// ChannelsByAddress
+
+TEST(ChannelsByAddressTest, SharesAChannelPerAddressAndShardUpToTheAddressBound) {
+  ChannelsByAddress channels;
+  const std::shared_ptr<grpc::Channel> first = channels.Get("127.0.0.1:1", 0);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(channels.Get("127.0.0.1:1", 0), first);
+  EXPECT_NE(channels.Get("127.0.0.1:1", 1), first);  // another shard, another connection
+  for (size_t i = 2; i <= ChannelsByAddress::kMaxAddresses; ++i) {
+    EXPECT_NE(channels.Get(absl::StrCat("127.0.0.1:", i)), nullptr) << i;
+  }
+  EXPECT_EQ(channels.Get("127.0.0.1:9999"), nullptr);  // one address too many
+  EXPECT_NE(channels.Get("127.0.0.1:2", 5), nullptr);  // a known address, a new shard
+}
+
+// ---------------------------------------------------------------------------
 // FindOwner (the preflight)
 
 TEST(FindOwnerTest, GoesRoundTheListAndFollowsAStandbysRedirect) {

@@ -121,9 +121,11 @@ DeskClient::~DeskClient() {
 }
 
 void DeskClient::FollowOwner(const std::string& current, std::vector<std::string> servers,
-                             ChannelsByAddress& channels) {
+                             ChannelsByAddress& channels, int channel_shard) {
   std::lock_guard lock(mu_);
   channels_ = &channels;
+  channel_shard_ = channel_shard;
+  stub_address_ = current;
   servers_.emplace(std::move(servers));
   // `current` is the owner the preflight was sent to: start the list there.
   if (servers_->current() != current) servers_->OnRedirect(current);
@@ -188,9 +190,13 @@ bool DeskClient::WaitDone(Clock::duration timeout) {
 bool DeskClient::MoveOnLocked(const std::optional<std::string>& owner) {
   const bool redirected = owner.has_value() && servers_->OnRedirect(*owner);
   if (!redirected) servers_->OnUnreachable();
-  // Null beyond the channel bound: stay where the stub is.
-  if (std::shared_ptr<grpc::Channel> channel = channels_->Get(servers_->current())) {
+  // Still the same address (one node listed): keep the channel. Null beyond
+  // the channel bound: stay where the stub is.
+  if (servers_->current() == stub_address_) return redirected;
+  if (std::shared_ptr<grpc::Channel> channel =
+          channels_->Get(servers_->current(), channel_shard_)) {
     moved_stub_ = v1::AgentDesk::NewStub(channel);
+    stub_address_ = servers_->current();
   }
   return redirected;
 }

@@ -154,10 +154,10 @@ class DeskClient {
 
   // Cluster mode: follow the owner. `current` is the address `stub` talks
   // to; `servers` the listed nodes (--server); `channels` (outlives this)
-  // gives the channel to any address moved to.
+  // gives the channel to any address moved to, in `channel_shard`.
   // REQUIRES: before Start().
   void FollowOwner(const std::string& current, std::vector<std::string> servers,
-                   ChannelsByAddress& channels);
+                   ChannelsByAddress& channels, int channel_shard = 0);
 
   // Opens the stream and logs in.
   void Start();
@@ -224,6 +224,8 @@ class DeskClient {
   std::set<std::string> failed_accepts_;             // GUARDED_BY(mu_): contact ids
   // Cluster mode (FollowOwner):
   std::optional<ServerList> servers_;  // GUARDED_BY(mu_)
+  std::string stub_address_;           // GUARDED_BY(mu_): where the open or next stream goes
+  int channel_shard_ = 0;              // GUARDED_BY(mu_)
   // The stub of the address moved to; null: stub_. Replaced only while no
   // stream is open.
   std::unique_ptr<ccrouter::v1::AgentDesk::Stub> moved_stub_;  // GUARDED_BY(mu_)
