@@ -471,14 +471,15 @@ int WatchEvents(Servers& servers, const Invocation& invocation) {
 }
 
 int Run(const Invocation& invocation) {
+  // Before anything of gRPC (credentials too start its threads): they
+  // inherit the signal mask.
+  if (invocation.command == Command::kWatch) BlockStopSignals();
   absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
       ReadCredentials(invocation);
   if (!credentials.ok()) {
     std::cerr << "ccctl: " << credentials.status().message() << "\n";
     return kExitFailed;
   }
-  // Before any channel opens: gRPC's threads inherit the signal mask.
-  if (invocation.command == Command::kWatch) BlockStopSignals();
   Servers servers(invocation, *std::move(credentials));
   switch (invocation.command) {
     case Command::kQueues:

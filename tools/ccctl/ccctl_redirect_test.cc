@@ -2,13 +2,18 @@
 // standbys (engine/testing/fake_standby.h) and fake owners (an Admin service
 // with canned replies), on loopback ports.
 #include <grpcpp/grpcpp.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -40,6 +45,7 @@ class FakeOwner final : public v1::Admin::Service {
     std::vector<uint64_t> events;
     grpc::Status watch_end = grpc::Status::OK;
     std::string watch_end_owner;
+    bool hold_watch = false;  // WatchEvents ends only when the client cancels
   };
 
   explicit FakeOwner(Options options) : options_(std::move(options)) {
@@ -81,6 +87,9 @@ class FakeOwner final : public v1::Admin::Service {
       event.set_kind(v1::EVENT_KIND_QUEUED);
       writer->Write(event);
     }
+    while (options_.hold_watch && !context->IsCancelled()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     if (!options_.watch_end_owner.empty()) {
       context->AddTrailingMetadata(kOwnerMetadataKey, options_.watch_end_owner);
     }
@@ -112,6 +121,32 @@ CcctlRun RunCcctl(const std::string& arguments) {
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
 }
+
+// A file a child process writes its output to (unlinked at once).
+class TempOutput {
+ public:
+  TempOutput() {
+    char path[] = "/tmp/ccctl_redirect_test.XXXXXX";
+    fd_ = mkstemp(path);
+    if (fd_ >= 0) unlink(path);
+  }
+  ~TempOutput() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int fd() const { return fd_; }
+  std::string Read() const {
+    std::string text;
+    char buffer[4096];
+    ssize_t bytes;
+    for (off_t at = 0; (bytes = pread(fd_, buffer, sizeof buffer, at)) > 0; at += bytes) {
+      text.append(buffer, static_cast<size_t>(bytes));
+    }
+    return text;
+  }
+
+ private:
+  int fd_ = -1;
+};
 
 // A loopback port nothing listens on (a server started and shut down).
 std::string DeadAddress() {
@@ -170,6 +205,40 @@ std::vector<std::string> EventSequences(const std::string& output) {
     sequences.emplace_back(line.substr(0, line.find(' ')));
   }
   return sequences;
+}
+
+// Ctrl-C still stops `watch` cleanly after a redirect: the stop signals are
+// blocked before gRPC starts a thread, whichever address it ends up at.
+TEST(CcctlRedirectTest, WatchAtTheOwnerStopsCleanlyOnSigint) {
+  FakeOwner::Options options;
+  options.events = {1};
+  options.hold_watch = true;
+  FakeOwner owner(options);
+  FakeStandby standby(owner.address());
+  TempOutput output;
+  const std::string binary = CCCTL_BINARY;
+  const std::string server = standby.address();
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(output.fd(), 1);
+    dup2(output.fd(), 2);
+    execl(binary.c_str(), binary.c_str(), "watch", "--after", "0", "--server", server.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (owner.watch_after().empty() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(owner.watch_after().size(), 1u);
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  const std::string text = output.Read();
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status) << "\n" << text;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << text;
+  EXPECT_THAT(text, HasSubstr("ccctl: stopped"));
 }
 
 TEST(CcctlRedirectTest, WatchFollowsARedirectAtTheStartAndResumesAtTheNewOwner) {
