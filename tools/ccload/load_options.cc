@@ -123,8 +123,9 @@ summary and exits 0.
   --server HOST:PORT[,HOST:PORT...]
                             ccrouterd gRPC address (default 127.0.0.1:7700); in
                             cluster mode list the nodes: the preflight follows a
-                            standby's redirect to the owner, and agents and
-                            gateways follow it again when ownership moves
+                            standby's redirect to the owner; agents (and
+                            --bench's SubmitStreams) follow it again when
+                            ownership moves
   --agents N                simulated agents "agent-001"...; 0 = none, at most
                             100000 (default 12)
   --rate PER_SECOND         mean contact arrivals per second, Poisson; 0 = no
