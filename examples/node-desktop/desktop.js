@@ -2,7 +2,7 @@
 // A ccrouter agent desktop in Node.js (@grpc/grpc-js): the AgentDesk.Connect
 // conversation a real desktop has, without the screen.
 //
-//   node desktop.js --server 127.0.0.1:7700 --agent alice \
+//   node desktop.js --server 127.0.0.1:7700[,HOST:PORT...] --agent alice \
 //       [--skills general:5,billing:4] [--channels voice:1,chat:3] [--languages en]
 //       [--handle-seconds 2] [--max-contacts N] [--token TOKEN]
 //
@@ -14,6 +14,11 @@
 // kept within the engine's disconnect grace. With --max-contacts it logs out
 // cleanly after handling that many and prints a JSON summary on stdout;
 // every event is also a JSON line on stderr.
+//
+// In cluster mode list every node in --server: a standby ends the stream
+// UNAVAILABLE naming the owner in the `ccrouter-owner` trailer, and the
+// desktop reconnects there at once; a node that does not answer passes it to
+// the next one listed.
 'use strict';
 
 const path = require('path');
@@ -55,7 +60,10 @@ function log(event, fields) {
 class Desktop {
   constructor(args, AgentDesk) {
     this.args = args;
-    this.client = new AgentDesk(args.server, grpc.credentials.createInsecure());
+    this.AgentDesk = AgentDesk;
+    this.servers = args.server.split(',').map((s) => s.trim());
+    this.serverIndex = 0;
+    this.moveTo(this.servers[0]);
     this.requestId = 0;
     this.handled = 0;
     this.offers = 0;
@@ -63,6 +71,12 @@ class Desktop {
     this.held = new Map();  // contact id -> timer completing it
     this.state = 'AGENT_STATE_OFFLINE';
     this.stopping = false;
+  }
+
+  moveTo(address) {
+    if (this.client) this.client.close();
+    this.address = address;
+    this.client = new this.AgentDesk(address, grpc.credentials.createInsecure());
   }
 
   login() {
@@ -88,10 +102,14 @@ class Desktop {
   connect() {
     const metadata = new grpc.Metadata();
     if (this.args.token) metadata.set('authorization', 'Bearer ' + this.args.token);
-    this.stream = this.client.Connect(metadata);
-    this.stream.on('data', (msg) => this.onMessage(msg));
-    this.stream.on('error', (err) => this.onEnd(err));
-    this.stream.on('end', () => this.onEnd(null));
+    const stream = this.client.Connect(metadata);
+    this.stream = stream;
+    stream.on('data', (msg) => this.onMessage(msg));
+    // 'status' comes once per call, OK or not, with the trailers. 'error'
+    // repeats a failure (and 'end' may follow it): listened to only so Node
+    // does not throw, or a stream's end would reconnect twice.
+    stream.on('error', () => {});
+    stream.on('status', (status) => this.onEnd(stream, status));
     this.send('login', this.login());
   }
 
@@ -101,6 +119,7 @@ class Desktop {
       case 'login_ok': {
         this.state = body.state;
         this.backoffMs = 100;
+        this.redirected = false;
         const everyMs = Math.max(100, 1000 * (body.heartbeat_interval_seconds || 5));
         clearInterval(this.heartbeat);
         let sequence = 0;
@@ -188,17 +207,30 @@ class Desktop {
     this.held.delete(contactId);
   }
 
-  onEnd(err) {
+  onEnd(stream, status) {
+    if (stream !== this.stream) return;  // an older stream's late end
     clearInterval(this.heartbeat);
     if (this.stopping) return;
     this.stream = null;
     // UNAVAILABLE: the engine restarted or is draining; reconnecting within
-    // its disconnect grace keeps the session and the contacts held.
-    this.backoffMs = Math.min(5000, (this.backoffMs || 100) * 2);
+    // its disconnect grace keeps the session and the contacts held. In
+    // cluster mode a standby names the owner: go there, at once the first
+    // time since the last login.
+    const unavailable = status.code === grpc.status.UNAVAILABLE;
+    const owner = unavailable ? status.metadata.get('ccrouter-owner')[0] : undefined;
+    let retryMs = this.backoffMs = Math.min(5000, (this.backoffMs || 100) * 2);
+    if (owner) {
+      this.moveTo(String(owner));
+      if (!this.redirected) retryMs = 0;
+      this.redirected = true;
+    } else if (unavailable && this.servers.length > 1) {
+      this.serverIndex = (this.serverIndex + 1) % this.servers.length;
+      this.moveTo(this.servers[this.serverIndex]);
+    }
     ++this.reconnects;
-    log('stream_ended', {code: err ? err.code : 0, message: err ? err.details : '',
-                         retry_ms: this.backoffMs});
-    setTimeout(() => this.connect(), this.backoffMs);
+    log('stream_ended', {code: status.code, message: status.details, retry_ms: retryMs,
+                         server: this.address});
+    setTimeout(() => this.connect(), retryMs);
   }
 
   stop() {

@@ -1,8 +1,12 @@
 #!/usr/bin/python3
 """A ccrouter gateway in Python: what a telephony or chat gateway does.
 
-    gateway.py --server 127.0.0.1:7700 [--token TOKEN] [--stubs DIR] \
+    gateway.py --server 127.0.0.1:7700[,HOST:PORT...] [--token TOKEN] [--stubs DIR] \
         demo [--contacts N] [--channel chat] [--topic general]
+
+In cluster mode list every node in --server: a standby answers UNAVAILABLE
+naming the owner in the `ccrouter-owner` trailer and the call goes there at
+once; a node that does not answer passes the call to the next one listed.
 
 `demo` walks through the gateway's side of the contract, printing one JSON
 line per step:
@@ -37,7 +41,8 @@ MAX_ATTEMPTS = 8
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--server", default="127.0.0.1:7700", help="ccrouterd gRPC address")
+    p.add_argument("--server", default="127.0.0.1:7700",
+                   help="ccrouterd gRPC address; in cluster mode the nodes, comma-separated")
     p.add_argument("--token", default=None, help="gateway bearer token (auth on)")
     p.add_argument("--stubs", default=None, help="directory holding ccrouter/v1/*_pb2*.py")
     sub = p.add_subparsers(dest="command", required=True)
@@ -70,18 +75,53 @@ def retry_after_seconds(error):
     return 0.1
 
 
-def call(method, request, metadata):
+def owner_named(error):
+    """Cluster mode: a standby names the owner in the ccrouter-owner trailer."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "ccrouter-owner":
+            return value
+    return None
+
+
+class Ingest:
+    """ContactIngest at the owner: --server's nodes in turn, and the owner a
+    standby names."""
+
+    def __init__(self, servers):
+        self.servers = servers
+        self.next_index = 0
+        self.channel = None
+        self.move_to(servers[0])
+
+    def move_to(self, address):
+        if self.channel:
+            self.channel.close()
+        self.address = address
+        self.channel = grpc.insecure_channel(address)
+        self.stub = ingest_pb2_grpc.ContactIngestStub(self.channel)
+
+    def next_listed(self):
+        self.next_index = (self.next_index + 1) % len(self.servers)
+        self.move_to(self.servers[self.next_index])
+
+
+def call(ingest, method, request, metadata):
     """One unary call with the retries a gateway owes the engine."""
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return method(request, timeout=RPC_TIMEOUT_S, metadata=metadata)
+            return getattr(ingest.stub, method)(request, timeout=RPC_TIMEOUT_S, metadata=metadata)
         except grpc.RpcError as e:
             if attempt == MAX_ATTEMPTS:
                 raise
             if e.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
                 time.sleep(retry_after_seconds(e))
+            elif e.code() == grpc.StatusCode.UNAVAILABLE and owner_named(e):
+                ingest.move_to(owner_named(e))  # a standby: nothing was accepted; go at once
             elif e.code() == grpc.StatusCode.UNAVAILABLE:
-                time.sleep(0.2 * attempt)  # journal trouble or a restart: nothing was accepted
+                # Journal trouble, a restart, a node down: nothing was accepted.
+                if len(ingest.servers) > 1:
+                    ingest.next_listed()
+                time.sleep(0.2 * attempt)
             else:
                 raise  # INVALID_ARGUMENT, NOT_FOUND, ...: the message names the field
     raise AssertionError("unreachable")
@@ -98,19 +138,19 @@ def contact(key, channel, topic):
     return c
 
 
-def demo(stub, metadata, args):
+def demo(ingest, metadata, args):
     run = uuid.uuid4().hex[:8]
     submitted = []
     for i in range(args.contacts):
         key = f"example-{run}-{i}"
-        reply = call(stub.Submit, ingest_pb2.SubmitRequest(
+        reply = call(ingest, "Submit", ingest_pb2.SubmitRequest(
             contact=contact(key, args.channel, args.topic)), metadata)
         submitted.append((key, reply.contact_id))
         emit("submitted", key=key, contact_id=reply.contact_id, queue=reply.queue,
              position=reply.position, estimated_wait_seconds=reply.estimated_wait_seconds)
 
     key, first_id = submitted[0]
-    again = call(stub.Submit, ingest_pb2.SubmitRequest(
+    again = call(ingest, "Submit", ingest_pb2.SubmitRequest(
         contact=contact(key, args.channel, args.topic)), metadata)
     emit("retried", key=key, contact_id=again.contact_id, duplicate=again.duplicate,
          same_contact=again.contact_id == first_id)
@@ -118,20 +158,20 @@ def demo(stub, metadata, args):
     update = ingest_pb2.UpdateRequest(contact_id=first_id)
     update.signals.sentiment = -0.4  # only this changes; complaint stays set
     try:
-        reply = call(stub.Update, update, metadata)
+        reply = call(ingest, "Update", update, metadata)
         emit("updated", contact_id=first_id, state=types_pb2.ContactState.Name(reply.state))
     except grpc.RpcError as e:
         # The agent may have completed it already: updates are for live contacts.
         emit("updated", contact_id=first_id, code=e.code().name, message=e.details())
 
-    withdrawn = call(stub.Submit, ingest_pb2.SubmitRequest(
+    withdrawn = call(ingest, "Submit", ingest_pb2.SubmitRequest(
         contact=contact(f"example-{run}-email", "email", args.topic)), metadata)
-    cancelled = call(stub.Cancel, ingest_pb2.CancelRequest(
+    cancelled = call(ingest, "Cancel", ingest_pb2.CancelRequest(
         contact_id=withdrawn.contact_id, reason="customer withdrew"), metadata)
     emit("cancelled", contact_id=withdrawn.contact_id,
          state=types_pb2.ContactState.Name(cancelled.state))
 
-    where = call(stub.GetContact, ingest_pb2.GetContactRequest(
+    where = call(ingest, "GetContact", ingest_pb2.GetContactRequest(
         contact=ingest_pb2.ContactRef(idempotency_key=f"example-{run}-email")), metadata)
     emit("located", **status_fields(where))
 
@@ -139,7 +179,7 @@ def demo(stub, metadata, args):
         _, last_id = submitted[-1]
         # A server stream: the status now, then each change; the last one has
         # `ended` set and the stream ends. UNAVAILABLE (a restart): watch again.
-        statuses = stub.WatchContact(
+        statuses = ingest.stub.WatchContact(
             ingest_pb2.WatchContactRequest(contact=ingest_pb2.ContactRef(contact_id=last_id)),
             timeout=args.watch_seconds, metadata=metadata)
         for status in statuses:
@@ -157,10 +197,12 @@ def status_fields(status):
 
 def main():
     metadata = [("authorization", "Bearer " + ARGS.token)] if ARGS.token else []
-    with grpc.insecure_channel(ARGS.server) as channel:
-        stub = ingest_pb2_grpc.ContactIngestStub(channel)
+    ingest = Ingest([address.strip() for address in ARGS.server.split(",")])
+    try:
         if ARGS.command == "demo":
-            demo(stub, metadata, ARGS)
+            demo(ingest, metadata, ARGS)
+    finally:
+        ingest.channel.close()
     return 0
 
 

@@ -9,9 +9,14 @@ retries one (same key: the first answer), updates one, and submits and
 cancels an email contact. The desktop must be offered, accept and complete
 all three, and Admin.ListQueues must count them answered.
 
+Both are given a cluster's list of nodes, the first a standby (FakeStandby:
+UNAVAILABLE and the `ccrouter-owner` trailer, as ccrouterd answers when it
+does not own routing), so each must follow the redirect to the daemon.
+
 usage: /usr/bin/python3 examples_test.py CCROUTERD PYTHON_STUB_DIR NODE
 """
 
+from concurrent import futures
 import json
 import os
 import subprocess
@@ -64,12 +69,36 @@ class JsonLines:
         return False
 
 
+class FakeStandby(grpc.GenericRpcHandler):
+    """A cluster node that does not own routing: every call, any method, ends
+    UNAVAILABLE naming the owner in the ccrouter-owner trailer."""
+
+    def __init__(self, owner):
+        self.owner = owner
+        self.calls = 0
+        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
+                                  handlers=[self])
+        self.address = "127.0.0.1:%d" % self.server.add_insecure_port("127.0.0.1:0")
+        self.server.start()
+
+    def service(self, handler_call_details):
+        return grpc.stream_stream_rpc_method_handler(self._redirect)
+
+    def _redirect(self, request_iterator, context):
+        self.calls += 1
+        context.set_trailing_metadata((("ccrouter-owner", self.owner),))
+        context.abort(grpc.StatusCode.UNAVAILABLE, "standby: the owner is at " + self.owner)
+
+
 class ExamplesTest(unittest.TestCase):
     def setUp(self):
         self.daemon = Ccrouterd(CCROUTERD)
+        self.standby = FakeStandby(self.daemon.grpc)
+        self.cluster = self.standby.address + "," + self.daemon.grpc
         self.desktop = None
 
     def tearDown(self):
+        self.standby.server.stop(None)
         if self.desktop and self.desktop.poll() is None:
             self.desktop.kill()
             self.desktop.wait()
@@ -78,7 +107,7 @@ class ExamplesTest(unittest.TestCase):
     def test_node_desktop_handles_what_the_python_gateway_submits(self):
         self.desktop = subprocess.Popen(
             [NODE, os.path.join(ROOT, "examples/node-desktop/desktop.js"),
-             "--server", self.daemon.grpc, "--agent", "example-alice",
+             "--server", self.cluster, "--agent", "example-alice",
              "--skills", "general:5", "--channels", "chat:3", "--handle-seconds", "0.3",
              "--max-contacts", str(CONTACTS)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -88,7 +117,7 @@ class ExamplesTest(unittest.TestCase):
 
         gateway = subprocess.run(
             ["/usr/bin/python3", os.path.join(ROOT, "examples/python-gateway/gateway.py"),
-             "--server", self.daemon.grpc, "--stubs", STUBS,
+             "--server", self.cluster, "--stubs", STUBS,
              "demo", "--contacts", str(CONTACTS), "--channel", "chat", "--watch-seconds", "40"],
             capture_output=True, text=True, timeout=60)
         self.assertEqual(gateway.returncode, 0, gateway.stderr)
@@ -128,6 +157,9 @@ class ExamplesTest(unittest.TestCase):
                 admin_pb2.ListQueuesRequest(), timeout=5).queues}
         self.assertEqual(queues["chat_general"].answered, CONTACTS)
         self.assertEqual(queues["chat_general"].queued, 0)
+        # Both went to the standby first: the desktop's stream and the
+        # gateway's first call.
+        self.assertGreaterEqual(self.standby.calls, 2)
 
 
 if __name__ == "__main__":

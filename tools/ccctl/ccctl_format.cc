@@ -17,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "codec/owner_redirect.h"
 
 namespace ccr::ctl {
 namespace {
@@ -35,7 +36,7 @@ struct FlagSpec {
 
 constexpr FlagSpec kFlags[] = {
     {"help", "", Command::kNone},
-    {"server", "HOST:PORT", Command::kNone},
+    {"server", "HOST:PORT[,HOST:PORT...]", Command::kNone},
     {"json", "", Command::kNone},
     {"timeout", "SECONDS", Command::kNone},
     {"tls-ca", "CA.pem", Command::kNone},
@@ -73,11 +74,9 @@ absl::Status ApplyFlag(const FlagSpec& flag, const std::string& value, Invocatio
   if (flag.name == "json") {
     invocation.json = true;
   } else if (flag.name == "server") {
-    if (value.empty() || std::any_of(value.begin(), value.end(), absl::ascii_isspace)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("--server: expected HOST:PORT, got ", Quoted(value)));
-    }
-    invocation.server = value;
+    absl::StatusOr<std::vector<std::string>> servers = ParseServerList("--server", value);
+    if (!servers.ok()) return servers.status();
+    invocation.servers = *std::move(servers);
   } else if (flag.name == "timeout") {
     double seconds = 0;
     if (!absl::SimpleAtod(value, &seconds) || !(seconds > 0) || seconds > kMaxTimeoutSeconds) {
@@ -325,10 +324,14 @@ absl::StatusOr<Invocation> ParseCommandLine(absl::Span<const std::string> args) 
 std::string UsageText(Command command) {
   constexpr absl::string_view kCommonFlags =
       "Flags of every command:\n"
-      "  --server HOST:PORT  ccrouterd's gRPC address (default 127.0.0.1:7700)\n"
+      "  --server HOST:PORT[,HOST:PORT...]\n"
+      "                      ccrouterd's gRPC address (default 127.0.0.1:7700); in cluster\n"
+      "                      mode list the nodes: an unreachable one passes to the next,\n"
+      "                      a standby's redirect is followed to the owner\n"
       "  --json              print JSON (proto field names) instead of text; `watch`\n"
       "                      prints one JSON object per line\n"
-      "  --timeout SECONDS   deadline of the call (`watch`: of connecting) (default 5)\n"
+      "  --timeout SECONDS   deadline of the call, redirects included (`watch`: of\n"
+      "                      connecting) (default 5)\n"
       "  --tls-ca CA.pem     connect with TLS, trusting this CA (the engine's `tls`)\n"
       "  -h, --help          show this help\n"
       "\n"

@@ -40,7 +40,9 @@ inline constexpr double kDefaultTimeoutSeconds = 5;
 struct Invocation {
   Command command = Command::kNone;
   bool help = false;
-  std::string server{kDefaultServer};
+  // --server: ccrouterd's addresses, in the order tried (cluster mode: a
+  // standby redirects to the owner; see codec/owner_redirect.h).
+  std::vector<std::string> servers{kDefaultServer};
   bool json = false;
   double timeout_seconds = kDefaultTimeoutSeconds;
   std::string tls_ca_file;  // set: TLS, trusting this CA (PEM)

@@ -14,6 +14,7 @@ namespace {
 
 namespace v1 = ::ccrouter::v1;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 absl::StatusOr<Invocation> Parse(std::vector<std::string> args) { return ParseCommandLine(args); }
@@ -103,7 +104,7 @@ TEST(ParseCommandLineTest, Defaults) {
   absl::StatusOr<Invocation> invocation = Parse({"queues"});
   ASSERT_TRUE(invocation.ok()) << invocation.status();
   EXPECT_EQ(invocation->command, Command::kQueues);
-  EXPECT_EQ(invocation->server, "127.0.0.1:7700");
+  EXPECT_THAT(invocation->servers, ElementsAre("127.0.0.1:7700"));
   EXPECT_EQ(invocation->timeout_seconds, 5);
   EXPECT_FALSE(invocation->json);
   EXPECT_FALSE(invocation->help);
@@ -114,9 +115,16 @@ TEST(ParseCommandLineTest, FlagsBeforeAndAfterTheCommandInBothForms) {
       Parse({"--server=10.0.0.2:7701", "agents", "--json", "--timeout", "2.5"});
   ASSERT_TRUE(invocation.ok()) << invocation.status();
   EXPECT_EQ(invocation->command, Command::kAgents);
-  EXPECT_EQ(invocation->server, "10.0.0.2:7701");
+  EXPECT_THAT(invocation->servers, ElementsAre("10.0.0.2:7701"));
   EXPECT_TRUE(invocation->json);
   EXPECT_EQ(invocation->timeout_seconds, 2.5);
+}
+
+TEST(ParseCommandLineTest, SeveralServersInOrder) {
+  absl::StatusOr<Invocation> invocation =
+      Parse({"queues", "--server", "10.0.0.2:7700,10.0.0.3:7700,[::1]:7700"});
+  ASSERT_TRUE(invocation.ok()) << invocation.status();
+  EXPECT_THAT(invocation->servers, ElementsAre("10.0.0.2:7700", "10.0.0.3:7700", "[::1]:7700"));
 }
 
 TEST(ParseCommandLineTest, CommandArguments) {
@@ -184,6 +192,8 @@ TEST(ParseCommandLineTest, ErrorsNameTheFlag) {
   EXPECT_THAT(ParseError({"queues", "--timeout", "-1"}), HasSubstr("--timeout"));
   EXPECT_THAT(ParseError({"queues", "--timeout", "nan"}), HasSubstr("--timeout"));
   EXPECT_THAT(ParseError({"queues", "--server="}), HasSubstr("--server"));
+  EXPECT_THAT(ParseError({"queues", "--server", "10.0.0.2:7701,10.0.0.3"}),
+              AllOf(HasSubstr("--server"), HasSubstr("\"10.0.0.3\"")));
   EXPECT_THAT(ParseError({"queues", "--json=yes"}), HasSubstr("--json takes no value"));
   EXPECT_THAT(ParseError({"watch", "--after", "-3"}),
               AllOf(HasSubstr("--after"), HasSubstr("\"-3\"")));

@@ -23,6 +23,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "ccrouter/v1/admin.grpc.pb.h"
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
 #include "tools/ccload/agent_roster.h"
@@ -113,27 +114,32 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   };
   const double duration_seconds = options.duration_seconds > 0 ? options.duration_seconds : 10;
 
-  // Preflight on a channel of its own: reachable, and (unless baseline)
-  // which of the mix's queues the engine has.
-  std::shared_ptr<grpc::Channel> admin_channel = OpenChannel(options.server);
-  if (!admin_channel->WaitForConnected(std::chrono::system_clock::now() +
-                                       std::chrono::seconds(5))) {
-    std::fprintf(stderr, "ccload: cannot reach %s within 5s\n", options.server.c_str());
+  // Preflight: find the owner (in cluster mode the listed nodes redirect
+  // to it), and (unless baseline) which of the mix's queues it has. The
+  // echo server answers UNIMPLEMENTED, which finds it as well.
+  const OwnerFound owner = FindOwner(options.servers, 5, 5, wait_for_stop);
+  const std::string& server = owner.address;
+  if (owner.status.error_code() == grpc::UNAVAILABLE ||
+      owner.status.error_code() == grpc::DEADLINE_EXCEEDED) {
+    std::fprintf(stderr, "ccload: cannot reach a server within 5s; tried %s\n",
+                 owner.failed_attempts.empty()
+                     ? absl::StrCat(server, " (", owner.status.error_message(), ")").c_str()
+                     : absl::StrJoin(owner.failed_attempts, ", ").c_str());
     return 1;
   }
-  std::unique_ptr<v1::Admin::Stub> admin = v1::Admin::NewStub(admin_channel);
+  std::unique_ptr<v1::Admin::Stub> admin = v1::Admin::NewStub(OpenChannel(server));
   auto list_queues = [&admin](v1::ListQueuesReply* reply) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     return admin->ListQueues(&context, v1::ListQueuesRequest(), reply);
   };
   if (!options.baseline) {
-    v1::ListQueuesReply queues;
-    const grpc::Status status = list_queues(&queues);
+    const v1::ListQueuesReply& queues = owner.queues;
+    const grpc::Status& status = owner.status;
     if (!status.ok()) {
       std::fprintf(
           stderr, "ccload: Admin.ListQueues at %s failed (%s); is it ccrouterd?%s\n",
-          options.server.c_str(), status.error_message().c_str(),
+          server.c_str(), status.error_message().c_str(),
           status.error_code() == grpc::UNIMPLEMENTED ? " (use --baseline for echo_server)" : "");
       return 1;
     }
@@ -162,6 +168,8 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   // Nothing counts until the measured window is set, after the logins.
   counters.SetMeasuredWindow(Clock::time_point::max(), Clock::time_point::max());
   Scheduler scheduler;
+  // Where agents and gateways move when ownership moves (cluster mode).
+  ChannelsByAddress moved_channels;
   std::vector<std::shared_ptr<grpc::Channel>> agent_channels;
   std::vector<std::unique_ptr<v1::AgentDesk::Stub>> desk_stubs;
   std::vector<std::unique_ptr<DeskClient>> agents;
@@ -170,12 +178,14 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
     roster[i].set_agent_id(absl::StrFormat("bench-%05d", i + 1));
     roster[i].set_display_name(absl::StrFormat("Bench Agent %d", i + 1));
     if (i % kAgentsPerChannel == 0) {
-      agent_channels.push_back(OpenChannel(options.server));
+      agent_channels.push_back(OpenChannel(server));
       desk_stubs.push_back(v1::AgentDesk::NewStub(agent_channels.back()));
     }
     agents.push_back(std::make_unique<DeskClient>(*desk_stubs.back(), std::move(roster[i]),
                                                   std::make_unique<FixedDelayDeskPolicy>(delays),
                                                   scheduler, counters));
+    agents.back()->FollowOwner(server, options.servers, moved_channels,
+                               static_cast<int>(i / kAgentsPerChannel));
   }
   const Clock::time_point login_start = Clock::now();
   for (auto& agent : agents) agent->Start();
@@ -208,10 +218,12 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
         gateways[i]->Submit(pool.Next(answer.answered), answer.answered);
       };
     }
-    gateways.push_back(std::make_unique<GatewayClient>(
-        OpenChannel(options.server),
-        GatewayOptions{.stream = options.stream_ingest, .rpc_timeout_seconds = kRpcTimeoutSeconds},
-        counters, std::move(on_answer)));
+    gateways.push_back(
+        std::make_unique<GatewayClient>(OpenChannel(server),
+                                        GatewayOptions{.stream = options.stream_ingest,
+                                                       .rpc_timeout_seconds = kRpcTimeoutSeconds,
+                                                       .follow_owner = &moved_channels},
+                                        counters, std::move(on_answer)));
     gateways.back()->Start();
   }
   std::atomic<bool> stop_arrivals{false};
@@ -282,7 +294,7 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   }
 
   BenchSummary summary;
-  summary.server = options.server;
+  summary.server = server;
   summary.baseline = options.baseline;
   summary.stream_ingest = options.stream_ingest;
   summary.open_loop = !closed_loop;

@@ -263,35 +263,6 @@ void PrintReport(const LoadOptions& options, const LoadCounters& counters,
   std::fflush(stdout);
 }
 
-// Polls for the channel to connect, so Ctrl-C still works while it waits.
-bool WaitForEngine(grpc::Channel& channel, double timeout_seconds, StopSignals& signals,
-                   bool* interrupted) {
-  const Clock::time_point give_up = Clock::now() + Seconds(timeout_seconds);
-  while (Clock::now() < give_up) {
-    if (channel.WaitForConnected(DeadlineAfter(0.1))) return true;
-    if (signals.Wait(Clock::duration::zero())) {
-      *interrupted = true;
-      return false;
-    }
-  }
-  return false;
-}
-
-const char* ChannelStateName(grpc_connectivity_state state) {
-  switch (state) {
-    case GRPC_CHANNEL_IDLE:
-      return "idle";
-    case GRPC_CHANNEL_CONNECTING:
-      return "connecting";
-    case GRPC_CHANNEL_READY:
-      return "ready";
-    case GRPC_CHANNEL_TRANSIENT_FAILURE:
-      return "connection refused or failing";
-    default:
-      return "shut down";
-  }
-}
-
 int Run(int argc, char** argv) {
   absl::StatusOr<LoadOptions> parsed = ParseArgs(std::vector<std::string>(argv + 1, argv + argc));
   if (!parsed.ok()) {
@@ -321,35 +292,49 @@ int Run(int argc, char** argv) {
     return RunBench(options, std::move(mix),
                     [&signals](Clock::duration timeout) { return signals.Wait(timeout); });
   }
-  std::shared_ptr<grpc::Channel> channel = OpenChannel(options.server);
+  // Preflight: find the owner (in cluster mode the listed nodes redirect
+  // to it), check it is ccrouterd and has the mix's queues.
   const double connect_timeout_seconds =
       options.duration_seconds > 0 ? std::min(kConnectTimeoutSeconds, options.duration_seconds)
                                    : kConnectTimeoutSeconds;
   bool interrupted = false;
-  if (!WaitForEngine(*channel, connect_timeout_seconds, signals, &interrupted)) {
-    if (interrupted) return kExitOk;
-    std::fprintf(stderr,
-                 "ccload: cannot reach ccrouterd at %s within %gs (%s). Is it running? "
-                 "(`bash tools/run` starts one with demo traffic; --server HOST:PORT)\n",
-                 options.server.c_str(), connect_timeout_seconds,
-                 ChannelStateName(channel->GetState(false)));
+  OwnerFound owner = FindOwner(options.servers, connect_timeout_seconds, kRpcTimeoutSeconds,
+                               [&](Clock::duration pause) {
+                                 interrupted = signals.Wait(pause);
+                                 return interrupted;
+                               });
+  if (interrupted) return kExitOk;
+  const std::string& server = owner.address;
+  if (owner.status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+      owner.status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    absl::FPrintF(stderr,
+                  "ccload: cannot reach ccrouterd within %gs; tried %s. Is it running? "
+                  "(`bash tools/run` starts one with demo traffic; --server "
+                  "HOST:PORT[,HOST:PORT...])\n",
+                  connect_timeout_seconds,
+                  owner.failed_attempts.empty()
+                      ? absl::StrCat(server, " (", owner.status.error_message(), ")")
+                      : absl::StrJoin(owner.failed_attempts, ", "));
     return kExitUnreachable;
   }
-
-  // Preflight: is it ccrouterd, and does it have the mix's queues?
+  std::shared_ptr<grpc::Channel> channel = OpenChannel(server);
   std::unique_ptr<v1::Admin::Stub> admin = v1::Admin::NewStub(channel);
-  absl::StatusOr<v1::ListQueuesReply> engine_queues = ListQueues(*admin, kRpcTimeoutSeconds);
+  absl::StatusOr<v1::ListQueuesReply> engine_queues = owner.queues;
+  if (!owner.status.ok()) {
+    engine_queues = absl::Status(static_cast<absl::StatusCode>(owner.status.error_code()),
+                                 owner.status.error_message());
+  }
   if (!engine_queues.ok()) {
     if (engine_queues.status().code() == absl::StatusCode::kUnimplemented) {
       absl::FPrintF(stderr,
                     "ccload: %s answers gRPC but not ccrouter.v1.Admin (%s). Is it ccrouterd?\n",
-                    options.server, engine_queues.status().ToString());
+                    server, engine_queues.status().ToString());
       return kExitUnreachable;
     }
     absl::FPrintF(stderr,
-                  "ccload: Admin.ListQueues failed (%s); going on without checking the mix's "
-                  "queues\n",
-                  engine_queues.status().ToString());
+                  "ccload: Admin.ListQueues at %s failed (%s); going on without checking the "
+                  "mix's queues\n",
+                  server, engine_queues.status().ToString());
   } else if (options.rate_per_second > 0) {
     std::map<std::string, v1::Channel> names;
     for (const v1::QueueSnapshot& q : engine_queues->queues()) names[q.name()] = q.channel();
@@ -371,14 +356,17 @@ int Run(int argc, char** argv) {
 
   absl::FPrintF(
       options.json ? stderr : stdout,
-      "ccload: %s  agents %d  rate %g/s  %s  seed %d  mix %s (%d queue%s)%s\n",
-      options.server.c_str(), options.agents, options.rate_per_second,
+      "ccload: %s  agents %d  rate %g/s  %s  seed %d  mix %s (%d queue%s)%s\n", server.c_str(),
+      options.agents, options.rate_per_second,
       options.duration_seconds > 0 ? absl::StrCat("duration ", options.duration_seconds, "s")
                                    : "until Ctrl-C",
       options.seed, options.mix_path.empty() ? "built-in" : options.mix_path, mix.queues.size(),
       mix.queues.size() == 1 ? "" : "s", options.duration_seconds > 0 ? "" : "  (Ctrl-C to stop)");
   std::fflush(stdout);
 
+  // Where agents and gateways move when ownership moves (cluster mode);
+  // outlives both.
+  ChannelsByAddress moved_channels;
   RunCounters counters;
   Scheduler scheduler;
   DemoGateways gateways(channel, options, mix, scheduler, counters);
@@ -390,13 +378,15 @@ int Run(int argc, char** argv) {
   std::vector<v1::Login> roster = MakeAgentRoster(options.agents, mix, options.seed + 1);
   for (size_t i = 0; i < roster.size(); ++i) {
     if (i % kAgentsPerChannel == 0) {
-      agent_channels.push_back(i == 0 ? channel : OpenChannel(options.server));
+      agent_channels.push_back(i == 0 ? channel : OpenChannel(server));
       desk_stubs.push_back(v1::AgentDesk::NewStub(agent_channels.back()));
     }
     agents.push_back(std::make_unique<DeskClient>(
         *desk_stubs.back(), std::move(roster[i]),
         std::make_unique<RandomDeskPolicy>(DeskBehaviour(mix, options.seed + 1000 + i)), scheduler,
         counters, &gateways.patience()));
+    agents.back()->FollowOwner(server, options.servers, moved_channels,
+                               static_cast<int>(i / kAgentsPerChannel));
   }
   for (auto& agent : agents) agent->Start();
 

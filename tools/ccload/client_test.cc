@@ -19,7 +19,11 @@
 #include "absl/strings/str_cat.h"
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
+#include "codec/owner_redirect.h"
+#include "engine/testing/fake_standby.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/ccload/channels.h"
 #include "tools/ccload/desk_client.h"
 #include "tools/ccload/gateway_client.h"
 #include "tools/ccload/run_counters.h"
@@ -177,6 +181,13 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
     std::lock_guard lock(mu_);
     end_submit_streams_with_ = std::move(status);
   }
+  // SubmitStream: end the stream at the first submit as a standby does,
+  // UNAVAILABLE naming `owner` in the trailers.
+  void EndSubmitStreamsNamingOwner(const std::string& owner) {
+    std::lock_guard lock(mu_);
+    end_submit_streams_with_ = grpc::Status(grpc::StatusCode::UNAVAILABLE, "standby");
+    submit_streams_owner_ = owner;
+  }
 
   // --- AgentDesk -----------------------------------------------------------
 
@@ -201,6 +212,13 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
     std::lock_guard lock(mu_);
     ASSERT_NE(desk_stream_, nullptr);
     desk_stream_->EndWith(std::move(status));
+  }
+  // Ends the newest desk stream as a node that lost ownership does.
+  void EndDeskStreamNamingOwner(const std::string& owner) {
+    std::lock_guard lock(mu_);
+    ASSERT_NE(desk_stream_, nullptr);
+    desk_context_->AddTrailingMetadata(kOwnerMetadataKey, owner);
+    desk_stream_->EndWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "standby"));
   }
   int desk_logins() {
     std::lock_guard lock(mu_);
@@ -241,17 +259,20 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
   }
 
   grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>* SubmitStream(
-      grpc::CallbackServerContext*) override {
+      grpc::CallbackServerContext* context) override {
     std::lock_guard lock(mu_);
     ++live_streams_;
     return new FakeSubmitStream(
-        [this](FakeSubmitStream* stream, const v1::SubmitStreamRequest& request) {
+        [this, context](FakeSubmitStream* stream, const v1::SubmitStreamRequest& request) {
           v1::SubmitStreamReply reply;
           {
             std::lock_guard lock(mu_);
             ++streamed_submits_;
             cv_.notify_all();
             if (end_submit_streams_with_.has_value()) {
+              if (!submit_streams_owner_.empty()) {
+                context->AddTrailingMetadata(kOwnerMetadataKey, submit_streams_owner_);
+              }
               stream->EndWith(*end_submit_streams_with_);
               return;
             }
@@ -272,7 +293,7 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
   }
 
   grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>* Connect(
-      grpc::CallbackServerContext*) override {
+      grpc::CallbackServerContext* context) override {
     std::lock_guard lock(mu_);
     ++live_streams_;
     auto* stream = new FakeDeskStream(
@@ -300,11 +321,15 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
         [this](FakeDeskStream* stream) {
           {
             std::lock_guard lock(mu_);
-            if (desk_stream_ == stream) desk_stream_ = nullptr;
+            if (desk_stream_ == stream) {
+              desk_stream_ = nullptr;
+              desk_context_ = nullptr;
+            }
           }
           StreamGone();
         });
     desk_stream_ = stream;
+    desk_context_ = context;
     return stream;
   }
 
@@ -322,10 +347,12 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
   std::string submit_message_;
   bool hold_stream_replies_ = false;
   std::optional<grpc::Status> end_submit_streams_with_;
+  std::string submit_streams_owner_;
   uint64_t contacts_ = 0;
   size_t streamed_submits_ = 0;
   int live_streams_ = 0;
-  FakeDeskStream* desk_stream_ = nullptr;  // the newest open one
+  FakeDeskStream* desk_stream_ = nullptr;                // the newest open one
+  grpc::CallbackServerContext* desk_context_ = nullptr;  // desk_stream_'s
   std::vector<v1::AgentMessage> desk_messages_;
   int desk_logins_ = 0;
   int desk_half_closes_ = 0;
@@ -472,6 +499,33 @@ TEST(GatewayClientStreamTest, DestroyedWithSubmitsInFlightEndsCleanly) {
   EXPECT_EQ(counters.in_flight.load(), 0);
 }
 
+// Cluster mode: the node the gateway streams to loses ownership; the stream
+// is reopened at the owner it names, and later submits go there.
+TEST(GatewayClientStreamTest, AStreamAStandbyEndsIsReopenedOnceAtTheOwnerItNames) {
+  FakeServer owner;
+  FakeServer old_owner;
+  old_owner.EndSubmitStreamsNamingOwner(owner.address());
+  ChannelsByAddress channels;
+  RunCounters counters;
+  GatewayClient gateway(ChannelTo(old_owner),
+                        GatewayOptions{.stream = true, .follow_owner = &channels}, counters);
+  gateway.Start();
+  ASSERT_TRUE(gateway.Submit(Contact("k-1"), Clock::now()));
+  ASSERT_EQ(old_owner.WaitForStreamedSubmits(1), 1u);
+  // k-1 is counted unanswered once the old stream is done, after the new
+  // one opened.
+  ASSERT_TRUE(Eventually([&] { return counters.unanswered.load() == 1; }));
+  ASSERT_TRUE(gateway.Submit(Contact("k-2"), Clock::now()));
+  EXPECT_EQ(owner.WaitForStreamedSubmits(1), 1u);
+  ASSERT_TRUE(Eventually([&] { return counters.acked.load() == 1; }));
+  gateway.Finish();
+  ASSERT_TRUE(gateway.WaitDone(kEventually));
+  EXPECT_EQ(counters.unanswered.load(), 1u);
+  EXPECT_EQ(counters.in_flight.load(), 0);
+  const std::map<std::string, uint64_t> want = {{"SubmitStream (call) UNAVAILABLE", 1}};
+  EXPECT_EQ(counters.errors(), want);
+}
+
 TEST(GatewayClientUnaryTest, AHangUpIsCountedAsAnAbandon) {
   FakeServer server;
   RunCounters counters;
@@ -487,6 +541,55 @@ TEST(GatewayClientUnaryTest, AHangUpIsCountedAsAnAbandon) {
   std::lock_guard lock(mu);
   EXPECT_EQ(hung_up, std::optional<bool>(true));
   EXPECT_EQ(counters.abandons.load(), 1u);
+}
+
+// ---------------------------------------------------------------------------
+// ChannelsByAddress
+
+TEST(ChannelsByAddressTest, SharesAChannelPerAddressAndShardUpToTheAddressBound) {
+  ChannelsByAddress channels;
+  const std::shared_ptr<grpc::Channel> first = channels.Get("127.0.0.1:1", 0);
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(channels.Get("127.0.0.1:1", 0), first);
+  EXPECT_NE(channels.Get("127.0.0.1:1", 1), first);  // another shard, another connection
+  for (size_t i = 2; i <= ChannelsByAddress::kMaxAddresses; ++i) {
+    EXPECT_NE(channels.Get(absl::StrCat("127.0.0.1:", i)), nullptr) << i;
+  }
+  EXPECT_EQ(channels.Get("127.0.0.1:9999"), nullptr);  // one address too many
+  EXPECT_NE(channels.Get("127.0.0.1:2", 5), nullptr);  // a known address, a new shard
+}
+
+// ---------------------------------------------------------------------------
+// FindOwner (the preflight)
+
+TEST(FindOwnerTest, GoesRoundTheListAndFollowsAStandbysRedirect) {
+  FakeServer owner;  // answers Admin UNIMPLEMENTED: an answer all the same
+  testing::FakeStandby standby(owner.address());
+  std::string dead;
+  {
+    testing::FakeStandby gone("");
+    dead = gone.address();
+  }
+  const OwnerFound found =
+      FindOwner({dead, standby.address()}, 10, 5, [](Clock::duration) { return false; });
+  EXPECT_EQ(found.address, owner.address());
+  EXPECT_EQ(found.status.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  ASSERT_EQ(found.failed_attempts.size(), 2u);
+  EXPECT_THAT(found.failed_attempts[0], ::testing::StartsWith(dead + " ("));
+  EXPECT_EQ(found.failed_attempts[1],
+            standby.address() + " (a standby; the owner is at " + owner.address() + ")");
+}
+
+TEST(FindOwnerTest, NoOwnerWithinTheTimeoutReportsTheLastRound) {
+  testing::FakeStandby no_owner_yet("");
+  const OwnerFound found = FindOwner({no_owner_yet.address()}, 1, 1, [](Clock::duration pause) {
+    std::this_thread::sleep_for(pause);
+    return false;
+  });
+  EXPECT_EQ(found.status.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_GE(no_owner_yet.calls(), 2);  // went round again
+  EXPECT_EQ(found.failed_attempts,
+            std::vector<std::string>{no_owner_yet.address() + " (standby: no owner elected yet)"});
 }
 
 // ---------------------------------------------------------------------------
@@ -682,6 +785,58 @@ TEST_F(DeskClientTest, ABrokenStreamIsReopenedWhenThePolicyReconnects) {
   EXPECT_TRUE(again.has_login()) << again.DebugString();
   EXPECT_EQ(server_.desk_logins(), 2);
   EXPECT_FALSE(agent->Done());
+}
+
+// Cluster mode: the node an agent is logged in at loses ownership and ends
+// the stream naming the owner; the agent logs in there (even with a policy
+// that does not reconnect a broken stream).
+TEST_F(DeskClientTest, AStreamEndedNamingTheOwnerIsReopenedThere) {
+  FakeServer owner;
+  ChannelsByAddress channels;
+  auto agent = std::make_unique<DeskClient>(*stub_, login_, std::make_unique<ScriptedPolicy>(),
+                                            scheduler_, counters_, &observer_);
+  agent->FollowOwner(server_.address(), {server_.address()}, channels);
+  agent->Start();
+  Nth(1);
+  server_.EndDeskStreamNamingOwner(owner.address());
+  const std::vector<v1::AgentMessage> at_owner = owner.WaitForDeskMessages(1);
+  ASSERT_EQ(at_owner.size(), 1u);
+  EXPECT_EQ(at_owner[0].login().agent_id(), "agent-001");
+  EXPECT_EQ(server_.desk_logins(), 1);
+  EXPECT_FALSE(agent->Done());
+  agent.reset();  // logs out at the owner, before the owner goes
+}
+
+// A standby at the start: the first login goes to the owner it names.
+TEST_F(DeskClientTest, AStandbyAtTheStartSendsTheLoginToTheOwner) {
+  testing::FakeStandby standby(server_.address());
+  ChannelsByAddress channels;
+  std::shared_ptr<grpc::Channel> standby_channel = channels.Get(standby.address());
+  auto standby_stub = v1::AgentDesk::NewStub(standby_channel);
+  auto agent = std::make_unique<DeskClient>(
+      *standby_stub, login_, std::make_unique<ScriptedPolicy>(), scheduler_, counters_, &observer_);
+  agent->FollowOwner(standby.address(), {standby.address()}, channels);
+  agent->Start();
+  EXPECT_TRUE(Nth(1).has_login());
+  EXPECT_EQ(standby.calls(), 1);
+  agent.reset();
+}
+
+// A node that died (or a standby that knows no owner yet): the next listed
+// node, with the usual backoff.
+TEST_F(DeskClientTest, AnUnreachableNodePassesTheAgentToTheNextListedOne) {
+  testing::FakeStandby no_owner_yet("");
+  ChannelsByAddress channels;
+  auto standby_stub = v1::AgentDesk::NewStub(channels.Get(no_owner_yet.address()));
+  auto policy = std::make_unique<ScriptedPolicy>();
+  policy->reconnects = true;
+  auto agent = std::make_unique<DeskClient>(*standby_stub, login_, std::move(policy), scheduler_,
+                                            counters_, &observer_);
+  agent->FollowOwner(no_owner_yet.address(), {no_owner_yet.address(), server_.address()}, channels);
+  agent->Start();
+  EXPECT_TRUE(Nth(1).has_login());  // after the 1 s backoff
+  EXPECT_EQ(no_owner_yet.calls(), 1);
+  agent.reset();
 }
 
 TEST_F(DeskClientTest, ALoginTakenOverByAnotherDesktopIsNotRetried) {

@@ -44,8 +44,8 @@ class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1
   Session(DeskClient& client, uint64_t number)
       : QueuedStreamWriter(kMaxQueuedWrites), client_(client), number_(number) {}
 
-  void Start(v1::AgentMessage login) {
-    client_.stub_.async()->Connect(&context_, this);
+  void Start(v1::AgentDesk::Stub& stub, v1::AgentMessage login) {
+    stub.async()->Connect(&context_, this);
     AddHold();  // writes come from other threads until Close()
     {
       std::lock_guard lock(mu_);
@@ -80,7 +80,8 @@ class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1
 
   // The last reaction: the client deletes this stream (see SessionEnded).
   void OnDone(const grpc::Status& status) override {
-    client_.SessionEnded(this, number_, logged_in_, status);
+    client_.SessionEnded(this, number_, logged_in_, status,
+                         OwnerFromTrailers(context_.GetServerTrailingMetadata()));
   }
 
  private:
@@ -119,6 +120,18 @@ DeskClient::~DeskClient() {
   }
 }
 
+void DeskClient::FollowOwner(const std::string& current, std::vector<std::string> servers,
+                             ChannelsByAddress& channels, int channel_shard) {
+  std::lock_guard lock(mu_);
+  channels_ = &channels;
+  channel_shard_ = channel_shard;
+  stub_address_ = current;
+  servers_.emplace(std::move(servers));
+  // `current` is the owner the preflight was sent to: start the list there.
+  if (servers_->current() != current) servers_->OnRedirect(current);
+  servers_->OnConnected();
+}
+
 void DeskClient::Start() {
   {
     std::lock_guard lock(mu_);
@@ -145,7 +158,7 @@ void DeskClient::StartSession() {
   v1::AgentMessage hello;
   *hello.mutable_login() = login_;
   hello.set_request_id(++next_request_id_);
-  session_->Start(std::move(hello));
+  session_->Start(moved_stub_ != nullptr ? *moved_stub_ : stub_, std::move(hello));
 }
 
 void DeskClient::Close() {
@@ -174,8 +187,22 @@ bool DeskClient::WaitDone(Clock::duration timeout) {
   return done_cv_.wait_for(lock, timeout, [this] { return done_; });
 }
 
+bool DeskClient::MoveOnLocked(const std::optional<std::string>& owner) {
+  const bool redirected = owner.has_value() && servers_->OnRedirect(*owner);
+  if (!redirected) servers_->OnUnreachable();
+  // Still the same address (one node listed): keep the channel. Null beyond
+  // the channel bound: stay where the stub is.
+  if (servers_->current() == stub_address_) return redirected;
+  if (std::shared_ptr<grpc::Channel> channel =
+          channels_->Get(servers_->current(), channel_shard_)) {
+    moved_stub_ = v1::AgentDesk::NewStub(channel);
+    stub_address_ = servers_->current();
+  }
+  return redirected;
+}
+
 void DeskClient::SessionEnded(Session* ended, uint64_t session, bool logged_in,
-                              const grpc::Status& status) {
+                              const grpc::Status& status, std::optional<std::string> owner) {
   if (logged_in) counters_.agents_logged_in.fetch_sub(1, std::memory_order_relaxed);
   const grpc::StatusCode code = status.error_code();
   std::unique_lock lock(mu_);
@@ -186,6 +213,10 @@ void DeskClient::SessionEnded(Session* ended, uint64_t session, bool logged_in,
   // channel's destructor would join the thread it runs on).
   delete ended;
   bool give_up = closing_;
+  // Cluster mode: a stream ended UNAVAILABLE moves to the owner it names,
+  // or else to the next listed node.
+  const bool redirected = !closing_ && servers_.has_value() &&
+                          code == grpc::StatusCode::UNAVAILABLE && MoveOnLocked(owner);
   if (closing_) {
     if (code != grpc::StatusCode::OK && code != grpc::StatusCode::CANCELLED) {
       counters_.RecordError("AgentDesk.Connect", code, status.error_message(), login_.agent_id());
@@ -214,7 +245,7 @@ void DeskClient::SessionEnded(Session* ended, uint64_t session, bool logged_in,
                              absl::StrCat(login_.agent_id(), ": login refused (", CodeName(code),
                                           "); not retrying (said once for all agents)"));
       give_up = true;
-    } else if (!policy_->Reconnects()) {
+    } else if (!policy_->Reconnects() && !redirected) {
       give_up = true;
     }
   }
@@ -223,9 +254,20 @@ void DeskClient::SessionEnded(Session* ended, uint64_t session, bool logged_in,
     done_cv_.notify_all();
     return;
   }
-  if (logged_in) backoff_seconds_ = 1;
-  const double backoff_seconds = backoff_seconds_;
-  backoff_seconds_ = std::min(2 * backoff_seconds_, kMaxReconnectBackoffSeconds);
+  if (logged_in) {
+    backoff_seconds_ = 1;
+    redirected_since_login_ = false;
+  }
+  // The first redirect after a login goes at once: the owner is known and
+  // up. Another one before the next login waits like any reconnect, so two
+  // nodes naming each other cannot make a busy loop.
+  double backoff_seconds = 0;
+  if (redirected && !redirected_since_login_) {
+    redirected_since_login_ = true;
+  } else {
+    backoff_seconds = backoff_seconds_;
+    backoff_seconds_ = std::min(2 * backoff_seconds_, kMaxReconnectBackoffSeconds);
+  }
   lock.unlock();
   scheduler_.After(SecondsToDuration(backoff_seconds), [this] { StartSession(); });
 }
@@ -237,6 +279,7 @@ void DeskClient::OnServerMessage(uint64_t session, const v1::ServerMessage& mess
       Clock::duration interval;
       {
         std::lock_guard lock(mu_);
+        if (servers_.has_value()) servers_->OnConnected();
         interval = policy_->HeartbeatInterval(message.login_ok().heartbeat_interval_seconds());
       }
       ScheduleHeartbeat(session, interval);

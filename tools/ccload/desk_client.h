@@ -17,7 +17,11 @@
 //
 // A broken stream is reopened with backoff (1 s doubling to 10 s) when the
 // policy says so; not after ABORTED (another desktop took the agent id over)
-// or a refused login, which would only repeat. Timed answers to a broken
+// or a refused login, which would only repeat. In cluster mode
+// (FollowOwner), a stream a standby ends (UNAVAILABLE naming the owner) is
+// reopened at that owner whatever the policy, at once the first time after
+// a login; one ended UNAVAILABLE naming nobody is reopened at the next
+// listed node. Timed answers to a broken
 // stream's offers are dropped; completes and wrap-ups go to whatever stream
 // is open then (the contact is still the agent's after a reconnect).
 #ifndef CCR_TOOLS_CCLOAD_DESK_CLIENT_H_
@@ -34,9 +38,12 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
+#include "codec/owner_redirect.h"
 #include "tools/ccload/agent_roster.h"
+#include "tools/ccload/channels.h"
 #include "tools/ccload/run_counters.h"
 #include "tools/ccload/scheduler.h"
 
@@ -145,6 +152,13 @@ class DeskClient {
   DeskClient(const DeskClient&) = delete;
   DeskClient& operator=(const DeskClient&) = delete;
 
+  // Cluster mode: follow the owner. `current` is the address `stub` talks
+  // to; `servers` the listed nodes (--server); `channels` (outlives this)
+  // gives the channel to any address moved to, in `channel_shard`.
+  // REQUIRES: before Start().
+  void FollowOwner(const std::string& current, std::vector<std::string> servers,
+                   ChannelsByAddress& channels, int channel_shard = 0);
+
   // Opens the stream and logs in.
   void Start();
   // Half-closes the open stream (the engine logs the agent out and ends it)
@@ -165,7 +179,12 @@ class DeskClient {
   // From a Session's gRPC threads.
   void OnServerMessage(uint64_t session, const ccrouter::v1::ServerMessage& message);
   // From the stream's OnDone: deletes `ended`, then reconnects or is done.
-  void SessionEnded(Session* ended, uint64_t session, bool logged_in, const grpc::Status& status);
+  // `owner`: the owner its trailers named, if any.
+  void SessionEnded(Session* ended, uint64_t session, bool logged_in, const grpc::Status& status,
+                    std::optional<std::string> owner);
+  // Cluster mode: after `ended_with` (UNAVAILABLE), where the next stream
+  // goes. True when it follows a redirect to `owner`. REQUIRES: mu_ held.
+  bool MoveOnLocked(const std::optional<std::string>& owner);
 
   // Writes on the open stream. `session`: 0 for whichever is open, else only
   // that one. `accepted_contact`: the message accepts it; a failed
@@ -182,6 +201,7 @@ class DeskClient {
   void AfterDelay(Clock::duration delay, std::function<void()> action);
 
   ccrouter::v1::AgentDesk::Stub& stub_;
+  ChannelsByAddress* channels_ = nullptr;  // set by FollowOwner before Start; then constant
   const ccrouter::v1::Login login_;
   Scheduler& scheduler_;
   RunCounters& counters_;
@@ -202,6 +222,14 @@ class DeskClient {
   std::map<uint64_t, std::string> pending_accepts_;  // GUARDED_BY(mu_): request id -> contact
   std::set<std::string> accepted_not_completed_;     // GUARDED_BY(mu_): contact ids
   std::set<std::string> failed_accepts_;             // GUARDED_BY(mu_): contact ids
+  // Cluster mode (FollowOwner):
+  std::optional<ServerList> servers_;  // GUARDED_BY(mu_)
+  std::string stub_address_;           // GUARDED_BY(mu_): where the open or next stream goes
+  int channel_shard_ = 0;              // GUARDED_BY(mu_)
+  // The stub of the address moved to; null: stub_. Replaced only while no
+  // stream is open.
+  std::unique_ptr<ccrouter::v1::AgentDesk::Stub> moved_stub_;  // GUARDED_BY(mu_)
+  bool redirected_since_login_ = false;                        // GUARDED_BY(mu_)
 };
 
 }  // namespace ccr::load

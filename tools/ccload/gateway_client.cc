@@ -1,8 +1,11 @@
 #include "tools/ccload/gateway_client.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 #include <utility>
 
+#include "codec/owner_redirect.h"
 #include "tools/ccload/queued_stream_writer.h"
 
 namespace ccr::load {
@@ -29,11 +32,14 @@ std::chrono::system_clock::time_point DeadlineAfter(double seconds) {
 class GatewayClient::SubmitStreamCall final
     : public QueuedStreamWriter<v1::SubmitStreamRequest, v1::SubmitStreamReply> {
  public:
-  SubmitStreamCall(GatewayClient& gateway)
-      : QueuedStreamWriter(gateway.options_.max_queued_submits), gateway_(gateway) {}
+  // `reopened`: the second stream, at the owner; it is not reopened again.
+  SubmitStreamCall(GatewayClient& gateway, bool reopened)
+      : QueuedStreamWriter(gateway.options_.max_queued_submits),
+        gateway_(gateway),
+        reopened_(reopened) {}
 
-  void Start() {
-    gateway_.stub_->async()->SubmitStream(&context_, this);
+  void Start(v1::ContactIngest::Stub& stub) {
+    stub.async()->SubmitStream(&context_, this);
     AddHold();  // writes come from other threads until Finish()
     StartRead(&reply_);
     StartCall();
@@ -87,6 +93,14 @@ class GatewayClient::SubmitStreamCall final
       gateway_.counters_.RecordError("SubmitStream (call)", status.error_code(),
                                      status.error_message());
     }
+    // Before this stream counts as done, so WaitDone sees the new one.
+    if (!reopened_ && status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+        gateway_.options_.follow_owner != nullptr) {
+      if (std::optional<std::string> owner =
+              OwnerFromTrailers(context_.GetServerTrailingMetadata())) {
+        gateway_.ReopenStreamAt(*owner);
+      }
+    }
     std::lock_guard lock(mu_);
     // Cut off at the end of the drain (or the stream broke): never answered.
     gateway_.counters_.SubmitsUnanswered(unanswered_);
@@ -106,6 +120,7 @@ class GatewayClient::SubmitStreamCall final
   }
 
   GatewayClient& gateway_;
+  const bool reopened_;
   v1::SubmitStreamReply reply_;  // the one outstanding read
 
   bool finishing_ = false;    // GUARDED_BY(mu_)
@@ -130,13 +145,32 @@ GatewayClient::~GatewayClient() {
 
 void GatewayClient::Start() {
   if (!options_.stream || stream_ != nullptr) return;
-  stream_ = std::make_unique<SubmitStreamCall>(*this);
-  stream_->Start();
+  stream_ = std::make_unique<SubmitStreamCall>(*this, /*reopened=*/false);
+  stream_->Start(*stub_);
+}
+
+void GatewayClient::ReopenStreamAt(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  if (finishing_ || reopened_stream_ != nullptr) return;
+  std::shared_ptr<grpc::Channel> channel = options_.follow_owner->Get(owner);
+  if (channel == nullptr) return;  // over the channel bound: the stream stays broken
+  owner_stub_ = v1::ContactIngest::NewStub(channel);
+  reopened_stream_ = std::make_unique<SubmitStreamCall>(*this, /*reopened=*/true);
+  reopened_stream_->Start(*owner_stub_);
+  reopened_.store(reopened_stream_.get(), std::memory_order_release);
+}
+
+GatewayClient::SubmitStreamCall* GatewayClient::open_stream() const {
+  SubmitStreamCall* reopened = reopened_.load(std::memory_order_acquire);
+  return reopened != nullptr ? reopened : stream_.get();
 }
 
 bool GatewayClient::Submit(v1::ContactSpec spec, Clock::time_point intended,
                            double patience_seconds) {
-  if (options_.stream) return stream_ != nullptr && stream_->Send(std::move(spec), intended);
+  if (options_.stream) {
+    SubmitStreamCall* stream = open_stream();
+    return stream != nullptr && stream->Send(std::move(spec), intended);
+  }
   {
     std::lock_guard lock(mu_);
     if (finishing_) return false;
@@ -219,20 +253,29 @@ void GatewayClient::UnaryCallEnded() {
 void GatewayClient::Finish() {
   {
     std::lock_guard lock(mu_);
-    finishing_ = true;
+    finishing_ = true;  // no reopening from now on
   }
   if (stream_ != nullptr) stream_->Finish();
+  if (SubmitStreamCall* reopened = reopened_.load(std::memory_order_acquire)) reopened->Finish();
 }
 
 bool GatewayClient::WaitDone(Clock::duration timeout) {
   const Clock::time_point give_up = Clock::now() + timeout;
   if (stream_ != nullptr && !stream_->WaitUntilDone(timeout)) return false;
+  // Read after the first stream is done: it reopens before it is done.
+  if (SubmitStreamCall* reopened = reopened_.load(std::memory_order_acquire);
+      reopened != nullptr && !reopened->WaitUntilDone(give_up - Clock::now())) {
+    return false;
+  }
   std::unique_lock lock(mu_);
   return idle_cv_.wait_until(lock, give_up, [this] { return unary_calls_ == 0; });
 }
 
 void GatewayClient::Cancel() {
   if (stream_ != nullptr) stream_->CancelCall();
+  if (SubmitStreamCall* reopened = reopened_.load(std::memory_order_acquire)) {
+    reopened->CancelCall();
+  }
 }
 
 }  // namespace ccr::load

@@ -20,6 +20,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -29,6 +30,7 @@
 #include <string>
 
 #include "ccrouter/v1/ingest.grpc.pb.h"
+#include "tools/ccload/channels.h"
 #include "tools/ccload/run_counters.h"
 
 namespace ccr::load {
@@ -39,6 +41,10 @@ struct GatewayOptions {
   // SubmitStream: submits queued behind the one write in flight; beyond it
   // Submit refuses. (The callers bound what is in flight well below.)
   size_t max_queued_submits = 1 << 20;
+  // Cluster mode: set, a SubmitStream a standby ends (UNAVAILABLE naming the
+  // owner) is reopened once at that owner, on a channel from here (which
+  // outlives the client). Its unanswered submits stay counted unanswered.
+  ChannelsByAddress* follow_owner = nullptr;
 };
 
 // What a submit came to, for the observer.
@@ -95,6 +101,11 @@ class GatewayClient {
 
   void SubmitUnary(ccrouter::v1::ContactSpec spec, Clock::time_point intended,
                    double patience_seconds);
+  // From the first SubmitStream's OnDone, before it counts as done: reopens
+  // it at `owner` unless finishing.
+  void ReopenStreamAt(const std::string& owner);
+  // The stream submits go to: the reopened one once there is one.
+  SubmitStreamCall* open_stream() const;
   void UnaryCallEnded();
 
   const std::unique_ptr<ccrouter::v1::ContactIngest::Stub> stub_;
@@ -102,6 +113,12 @@ class GatewayClient {
   RunCounters& counters_;
   const AnswerObserver on_answer_;
   std::unique_ptr<SubmitStreamCall> stream_;  // set by Start in stream mode; then constant
+  // The stub and stream at the owner a standby named (follow_owner); set
+  // once, under mu_, and then constant. `reopened_` publishes them to
+  // Submit, which takes no lock.
+  std::unique_ptr<ccrouter::v1::ContactIngest::Stub> owner_stub_;
+  std::unique_ptr<SubmitStreamCall> reopened_stream_;
+  std::atomic<SubmitStreamCall*> reopened_{nullptr};
 
   std::mutex mu_;
   std::condition_variable idle_cv_;

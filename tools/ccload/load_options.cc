@@ -10,11 +10,14 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+#include "codec/owner_redirect.h"
 
 // ccload's flags. absl names them with underscores; the command line, --help
 // and every document spell them with dashes (--stats-interval), which
 // ParseArgs maps. Defaults are LoadOptions' (load_options.h).
-ABSL_FLAG(std::string, server, "127.0.0.1:7700", "ccrouterd gRPC address, HOST:PORT");
+ABSL_FLAG(std::string, server, "127.0.0.1:7700",
+          "ccrouterd gRPC address, HOST:PORT; in cluster mode the nodes, comma-separated");
 ABSL_FLAG(int, agents, 12, "simulated agents; 0 = none");
 ABSL_FLAG(double, rate, 2,
           "contact arrivals per second (Poisson); 0 = none (--bench: closed loop)");
@@ -60,7 +63,6 @@ absl::CommandLineFlag* FindFlag(absl::string_view dashed) {
 
 // What a flag's value must be, for its error message.
 std::string Expected(absl::string_view dashed) {
-  if (dashed == "server") return "expected HOST:PORT";
   if (dashed == "agents") return absl::StrCat("expected an integer 0..", kMaxAgents);
   if (dashed == "seed") return "expected an unsigned integer";
   if (dashed == "mix") return "expected a file name";
@@ -71,18 +73,11 @@ std::string Expected(absl::string_view dashed) {
   return "expected a number >= 0";
 }
 
-bool ValidServer(const std::string& text) {
-  const size_t colon = text.rfind(':');
-  int port = 0;
-  return colon != std::string::npos && colon != 0 &&
-         absl::SimpleAtoi(text.substr(colon + 1), &port) && port > 0 && port <= 65535;
-}
-
 bool FiniteAtLeastZero(double value) { return std::isfinite(value) && value >= 0; }
 
 // Whether the (already parsed) value of `dashed` is in range.
 bool InRange(absl::string_view dashed) {
-  if (dashed == "server") return ValidServer(absl::GetFlag(FLAGS_server));
+  if (dashed == "server") return ParseServerList("--server", absl::GetFlag(FLAGS_server)).ok();
   if (dashed == "agents") {
     const int n = absl::GetFlag(FLAGS_agents);
     return n >= 0 && n <= kMaxAgents;
@@ -125,7 +120,12 @@ AgentDesk stream, accept offers, handle them, complete and wrap up. Every
 what ccload itself did. Ctrl-C (or SIGTERM) logs the agents out, prints a
 summary and exits 0.
 
-  --server HOST:PORT        ccrouterd gRPC address (default 127.0.0.1:7700)
+  --server HOST:PORT[,HOST:PORT...]
+                            ccrouterd gRPC address (default 127.0.0.1:7700); in
+                            cluster mode list the nodes: the preflight follows a
+                            standby's redirect to the owner; agents (and
+                            --bench's SubmitStreams) follow it again when
+                            ownership moves
   --agents N                simulated agents "agent-001"...; 0 = none, at most
                             100000 (default 12)
   --rate PER_SECOND         mean contact arrivals per second, Poisson; 0 = no
@@ -214,6 +214,10 @@ absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
         value = args[++i];
       }
       if (!flag->ParseFrom(value, &error) || !InRange(spelling->dashed)) {
+        // The list's own error names the bad address.
+        if (spelling->dashed == absl::string_view("server")) {
+          return ParseServerList("--server", value).status();
+        }
         return FlagError(written, absl::StrCat(Expected(spelling->dashed), ", got '", value, "'"));
       }
     }
@@ -225,7 +229,7 @@ absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
   if (!options.bench && !bench_flags.empty()) {
     return FlagError(bench_flags.front(), "only with --bench (or --baseline)");
   }
-  options.server = absl::GetFlag(FLAGS_server);
+  options.servers = *ParseServerList("--server", absl::GetFlag(FLAGS_server));
   options.agents = absl::GetFlag(FLAGS_agents);
   options.rate_per_second = absl::GetFlag(FLAGS_rate);
   options.duration_seconds = absl::GetFlag(FLAGS_duration);

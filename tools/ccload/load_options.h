@@ -16,7 +16,9 @@
 namespace ccr::load {
 
 struct LoadOptions {
-  std::string server = "127.0.0.1:7700";
+  // --server: ccrouterd's addresses; in cluster mode the nodes, of which the
+  // preflight finds the owner (codec/owner_redirect.h).
+  std::vector<std::string> servers = {"127.0.0.1:7700"};
   int agents = 12;
   double rate_per_second = 2;   // 0: no gateway traffic, agents only
   double duration_seconds = 0;  // 0: until SIGINT / SIGTERM

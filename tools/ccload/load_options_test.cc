@@ -14,13 +14,15 @@ ABSL_DECLARE_FLAG(bool, bench);
 namespace ccr::load {
 namespace {
 
+using ::testing::AllOf;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 TEST(ParseArgsTest, Defaults) {
   absl::StatusOr<LoadOptions> options = ParseArgs({});
   ASSERT_TRUE(options.ok()) << options.status();
-  EXPECT_EQ(options->server, "127.0.0.1:7700");
+  EXPECT_THAT(options->servers, ElementsAre("127.0.0.1:7700"));
   EXPECT_EQ(options->agents, 12);
   EXPECT_EQ(options->rate_per_second, 2);
   EXPECT_EQ(options->duration_seconds, 0);
@@ -36,7 +38,7 @@ TEST(ParseArgsTest, EveryFlagInBothSpellings) {
       ParseArgs({"--server", "10.0.0.5:9000", "--agents=3", "--rate", "0.5", "--duration=20",
                  "--seed", "77", "--mix", "my mix.yaml", "--stats-interval=2.5", "--json"});
   ASSERT_TRUE(options.ok()) << options.status();
-  EXPECT_EQ(options->server, "10.0.0.5:9000");
+  EXPECT_THAT(options->servers, ElementsAre("10.0.0.5:9000"));
   EXPECT_EQ(options->agents, 3);
   EXPECT_EQ(options->rate_per_second, 0.5);
   EXPECT_EQ(options->duration_seconds, 20);
@@ -56,7 +58,12 @@ TEST(ParseArgsTest, ZeroRateAndZeroAgentsAreAllowed) {
   EXPECT_EQ(options->agents, 0);
   // The demo drives as many agents as the benchmark (it was capped at 9,999).
   EXPECT_EQ(ParseArgs({"--agents", "100000"})->agents, kMaxAgents);
-  EXPECT_EQ(ParseArgs({"--server", "[::1]:7700"})->server, "[::1]:7700");
+  EXPECT_THAT(ParseArgs({"--server", "[::1]:7700"})->servers, ElementsAre("[::1]:7700"));
+  EXPECT_THAT(ParseArgs({"--server", "10.0.0.5:7700,10.0.0.6:7700"})->servers,
+              ElementsAre("10.0.0.5:7700", "10.0.0.6:7700"));
+  // A bad address in a list is named.
+  EXPECT_THAT(std::string(ParseArgs({"--server", "10.0.0.5:7700,10.0.0.6"}).status().message()),
+              AllOf(StartsWith("--server"), HasSubstr("\"10.0.0.6\"")));
 }
 
 TEST(ParseArgsTest, ErrorsNameTheFlag) {
