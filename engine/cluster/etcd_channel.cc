@@ -32,11 +32,12 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenEtcdChannel(absl::string_view
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   // A member that stops answering (paused, partitioned) is noticed by
-  // keepalive pings rather than by the next call's deadline alone.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  // keepalive pings as well as by each call's deadline. etcd answers pings
+  // more often than --grpc-keepalive-min-time (5 s by default) with GOAWAY
+  // "too_many_pings", so no more often than that, and only during calls.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 6000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   // The ipv4: scheme takes a list of addresses; pick_first walks it.
   return grpc::CreateCustomChannel(absl::StrCat("ipv4:", absl::StrJoin(addresses, ",")),
                                    grpc::InsecureChannelCredentials(), args);

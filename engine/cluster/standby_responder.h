@@ -1,8 +1,8 @@
 // StandbyResponder: what a standby's gRPC port answers while another node
 // owns routing. Every call, of any service, unary or stream, ends at once
 // with UNAVAILABLE, a message naming the owner, and the owner's gRPC address
-// in the trailing metadata `ccrouter-owner` (absent while no owner is
-// known), so a client that knows several nodes goes straight to the owner.
+// in the trailing metadata `ccrouter-owner` (kOwnerMetadataKey; absent
+// while no owner is known), so a client that knows several nodes goes straight to the owner.
 // Nothing is read from the caller: a standby holds no routing state a client
 // may change.
 //
@@ -21,11 +21,9 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "codec/owner_redirect.h"  // kOwnerMetadataKey
 
 namespace ccr::cluster {
-
-// Trailing metadata of a standby's UNAVAILABLE: the owner's gRPC address.
-inline constexpr char kOwnerMetadataKey[] = "ccrouter-owner";
 
 class StandbyResponder final : public grpc::CallbackGenericService {
  public:

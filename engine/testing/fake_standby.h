@@ -1,8 +1,9 @@
-// FakeStandby: a cluster-mode standby for client tests. It answers every
-// call (any service, unary or stream) the way a standby ccrouterd does:
+// FakeStandby: a cluster-mode standby for client tests: the standby's own
+// answer (engine/cluster/standby_responder.h) on a free loopback port, with
+// no etcd behind it. Every call (any service, unary or stream) gets
 // UNAVAILABLE, "standby: the owner is at HOST:PORT" (or "standby: no owner
-// elected yet"), and the trailing metadata `ccrouter-owner: HOST:PORT` when
-// it names an owner (codec/owner_redirect.h).
+// elected yet; retry shortly"), and the trailing metadata
+// `ccrouter-owner: HOST:PORT` when it names an owner.
 //
 //   FakeStandby standby(owner.address());   // on a free loopback port
 //   RunClient("--server", standby.address());
@@ -10,12 +11,12 @@
 #ifndef CCR_ENGINE_TESTING_FAKE_STANDBY_H_
 #define CCR_ENGINE_TESTING_FAKE_STANDBY_H_
 
-#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
-#include <atomic>
 #include <memory>
 #include <string>
+
+#include "engine/cluster/standby_responder.h"
 
 namespace ccr::testing {
 
@@ -30,13 +31,10 @@ class FakeStandby {
   // "127.0.0.1:PORT".
   const std::string& address() const { return address_; }
   // Calls answered so far.
-  int calls() const { return calls_.load(); }
+  int calls() const { return static_cast<int>(responder_.calls_answered()); }
 
  private:
-  class Service;
-
-  std::atomic<int> calls_{0};
-  std::unique_ptr<Service> service_;
+  cluster::StandbyResponder responder_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

@@ -589,7 +589,8 @@ TEST(FindOwnerTest, NoOwnerWithinTheTimeoutReportsTheLastRound) {
   EXPECT_EQ(found.status.error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_GE(no_owner_yet.calls(), 2);  // went round again
   EXPECT_EQ(found.failed_attempts,
-            std::vector<std::string>{no_owner_yet.address() + " (standby: no owner elected yet)"});
+            std::vector<std::string>{no_owner_yet.address() +
+                                     " (standby: no owner elected yet; retry shortly)"});
 }
 
 // ---------------------------------------------------------------------------
