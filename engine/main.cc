@@ -1,6 +1,9 @@
 // ccrouterd: the contact-centre routing engine daemon.
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -13,12 +16,15 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/signal_set.hpp"
 #include "codec/command_line.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
 #include "engine/auth.h"
+#include "engine/cluster/cluster_node.h"
+#include "engine/cluster/standby_responder.h"
 #include "engine/engine.h"
 #include "engine/grpc/services.h"
 #include "engine/http_server.h"
@@ -67,6 +73,18 @@ ABSL_FLAG(bool, recover_skip_corrupt, false,
           "damaged records.");
 ABSL_FLAG(uint64_t, snapshot_every, 200000,
           "N: snapshot after N journalled commands; also every 5 minutes when anything changed.");
+ABSL_FLAG(std::string, etcd_endpoints, "",
+          "HOST:PORT,...: cluster mode (CLUSTER.md): the etcd members that hold the command log "
+          "and elect the owner; this node stands by until elected. Empty: one node, with "
+          "--data-dir's journal.");
+ABSL_FLAG(std::string, cluster_domain, "default",
+          "NAME: the routing domain this node campaigns for (its keys are under "
+          "/ccrouter/NAME/ in etcd).");
+ABSL_FLAG(std::string, advertise, "",
+          "HOST:PORT: the gRPC address clients are sent to while this node owns the domain. "
+          "Empty: --listen's (which must then name a host, not 0.0.0.0 or ::).");
+ABSL_FLAG(int, lease_ttl, 3,
+          "SECONDS: the owner's etcd lease; a crashed owner is replaced within about this.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
 ABSL_FLAG(bool, check_config, false, "load and validate the config, print a summary, exit.");
 ABSL_FLAG(bool, list_metrics, false,
@@ -150,6 +168,10 @@ struct Flags {
   ccr::LogLevel log_level = ccr::LogLevel::kInfo;
   std::string grpc_host, http_host;
   int grpc_port = 0, http_port = 0;
+  // Cluster mode: set when etcd_endpoints is.
+  std::string etcd_endpoints, cluster_domain, advertise;
+  int lease_ttl_seconds = 3;
+  bool cluster() const { return !etcd_endpoints.empty(); }
 
   // Where the config came from, for messages.
   std::string config_source() const { return config.empty() ? "embedded config" : config; }
@@ -190,6 +212,31 @@ absl::StatusOr<Flags> ReadFlags(int argc, char** argv) {
                                           &flags.http_host, &flags.http_port);
       !s.ok()) {
     return UsageError(s.message());
+  }
+  flags.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
+  flags.cluster_domain = absl::GetFlag(FLAGS_cluster_domain);
+  flags.advertise = absl::GetFlag(FLAGS_advertise);
+  flags.lease_ttl_seconds = absl::GetFlag(FLAGS_lease_ttl);
+  if (flags.cluster()) {
+    if (!flags.data_dir.empty()) {
+      return UsageError("--data-dir: not used with --etcd-endpoints (the log lives in etcd)");
+    }
+    if (flags.lease_ttl_seconds < 2 || flags.lease_ttl_seconds > 60) {
+      return UsageError("--lease-ttl: want 2 to 60 seconds");
+    }
+    if (!flags.advertise.empty()) {
+      std::string host;
+      int port = 0;
+      if (absl::Status s = ccr::ParseHostPort("--advertise", flags.advertise, &host, &port);
+          !s.ok()) {
+        return UsageError(s.message());
+      }
+      if (port == 0) return UsageError("--advertise: needs the port clients connect to");
+    } else if (flags.grpc_host == "0.0.0.0" || flags.grpc_host == "::") {
+      return UsageError(
+          "--advertise: needed when --listen is 0.0.0.0 or ::, so clients are sent to an "
+          "address they can reach");
+    }
   }
   return flags;
 }
@@ -355,10 +402,11 @@ absl::StatusOr<ccr::Recovered> RecoverFromDataDir(const Flags& flags, ccr::Engin
 
 // The gRPC server with the three services, listening; `bound_port` is the
 // port it got (the one asked for, or a free one for 0).
+// `generic` (a standby's) answers every method no service has.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
     const Flags& flags, const GrpcCredentials& credentials,
-    const std::vector<grpc::Service*>& services, ccr::metrics::GrpcMetrics& grpc_metrics,
-    int* bound_port) {
+    const std::vector<grpc::Service*>& services, grpc::CallbackGenericService* generic,
+    ccr::metrics::GrpcMetrics& grpc_metrics, int* bound_port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -379,11 +427,23 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
     builder.experimental().SetInterceptorCreators(std::move(creators));
   }
   for (grpc::Service* service : services) builder.RegisterService(service);
+  if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) {
     return StartError(absl::StrCat("--listen: cannot listen on ", grpc_address));
   }
   return server;
+}
+
+// A /metrics scrape without the token the config asks for: 401 or 403.
+std::optional<ccr::HttpResponse> RefuseMetricsScrape(ccr::Authenticator& auth,
+                                                     const ccr::HttpRequest& request) {
+  if (!auth.metrics_require_token()) return std::nullopt;
+  absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
+      request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
+  if (who.ok()) return std::nullopt;
+  return ccr::HttpResponse{who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
+                           "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")};
 }
 
 // Answers /metrics, /healthz and /readyz on the HTTP thread (`http_io`).
@@ -396,13 +456,8 @@ ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator
                                                                ccr::HttpRespond respond) {
     const std::string& path = request.path;
     if (path == "/metrics") {
-      if (auth.metrics_require_token()) {
-        absl::StatusOr<ccr::Principal> who = auth.AuthorizeCredentials(
-            request.authorization, "", ccr::kReadRoles, "GET /metrics", request.peer);
-        if (!who.ok()) {
-          return respond({who.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
-                          "text/plain; charset=utf-8", absl::StrCat(who.status().message(), "\n")});
-        }
+      if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
+        return respond(*std::move(refused));
       }
       // The scrape sources read the live router, so the figures are
       // collected on the strand; the text is made here, on the HTTP
@@ -442,6 +497,113 @@ ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator
     }
     respond({404, "text/plain; charset=utf-8", "not found: try /metrics, /healthz, /readyz\n"});
   };
+}
+
+// Cluster mode, before this node owns the domain: a hot standby following
+// the log (ClusterNode). Its gRPC port answers every call UNAVAILABLE with
+// the owner's address (StandbyResponder); its HTTP port is alive but not
+// ready. Returns the takeover once elected, or nullopt when SIGTERM/SIGINT
+// came first. The owner then listens where the standby did (`flags`' ports
+// are set to the bound ones).
+absl::StatusOr<std::optional<ccr::cluster::Takeover>> StandBy(
+    Flags& flags, const GrpcCredentials& credentials, ccr::Authenticator& auth,
+    ccr::metrics::MetricsRegistry& metrics, ccr::metrics::GrpcMetrics& grpc_metrics,
+    std::unique_ptr<ccr::cluster::ClusterNode>& node) {
+  auto standby = std::make_shared<ccr::cluster::StandbyResponder>();
+  int bound_grpc_port = 0;
+  CCR_ASSIGN_OR_RETURN(
+      std::unique_ptr<grpc::Server> server,
+      StartGrpcServer(flags, credentials, {}, standby.get(), grpc_metrics, &bound_grpc_port));
+  server->GetHealthCheckService()->SetServingStatus(false);
+  flags.grpc_port = bound_grpc_port;
+
+  boost::asio::io_context io(1);
+  auto work = boost::asio::make_work_guard(io);
+  ccr::HttpServerOptions http_options;
+  http_options.max_connections = flags.http_max_connections;
+  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
+      io, flags.http_host, flags.http_port,
+      [standby, &metrics, &auth](const ccr::HttpRequest& request, ccr::HttpRespond respond) {
+        if (request.path == "/healthz") return respond({200, "text/plain; charset=utf-8", "ok\n"});
+        if (request.path == "/metrics") {
+          if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
+            return respond(*std::move(refused));
+          }
+          // No engine yet, so nothing here reads routing state: the figures
+          // are the process's and the cluster's own.
+          return respond({200, "text/plain; version=0.0.4; charset=utf-8",
+                          ccr::metrics::SerializeText(metrics.Collect())});
+        }
+        const std::string owner = standby->owner();
+        respond({503, "text/plain; charset=utf-8",
+                 absl::StrCat("standby: ",
+                              owner.empty() ? "no owner elected yet" : "the owner is at " + owner,
+                              "\n")});
+      },
+      http_options);
+  if (!http.ok()) {
+    server->Shutdown();
+    return StartError(http.status().message());
+  }
+  flags.http_port = (*http)->port();
+  std::atomic<bool> stop{false};
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&stop](const boost::system::error_code& ec, int) {
+    if (!ec) stop = true;
+  });
+  std::thread io_thread([&io] { io.run(); });
+  absl::Cleanup stop_standby = [&] {
+    (*http)->Stop();
+    signals.cancel();
+    work.reset();
+    io.stop();
+    io_thread.join();
+    server->Shutdown(std::chrono::system_clock::now());
+  };
+
+  ccr::cluster::ClusterNodeOptions options;
+  options.etcd_endpoints = flags.etcd_endpoints;
+  options.domain = flags.cluster_domain;
+  options.lease_ttl = std::chrono::seconds(flags.lease_ttl_seconds);
+  options.metrics = &metrics;
+  options.self.grpc_address = !flags.advertise.empty()
+                                  ? flags.advertise
+                                  : absl::StrCat(flags.grpc_host, ":", bound_grpc_port);
+  options.self.http_address = absl::StrCat(flags.http_host, ":", flags.http_port);
+  char host[256] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  options.self.node_name = absl::StrCat(host, ":", bound_grpc_port);
+  node = std::make_unique<ccr::cluster::ClusterNode>(std::move(options));
+  node->OnOwnerChanged([standby](const std::optional<ccr::cluster::OwnerInfo>& owner) {
+    standby->SetOwner(owner ? owner->grpc_address : "");
+  });
+  CCR_RETURN_IF_ERROR(node->Start());
+  ccr::LogAlways("standby", {{"grpc", absl::StrCat(flags.grpc_host, ":", bound_grpc_port)},
+                             {"http", absl::StrCat(flags.http_host, ":", flags.http_port)},
+                             {"etcd", flags.etcd_endpoints},
+                             {"domain", flags.cluster_domain}});
+  absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover = node->FollowUntilElected(stop);
+  node->OnOwnerChanged(nullptr);
+  return takeover;
+}
+
+// A deposed owner must stop at once and may not serve again as it was: it
+// starts over as a standby by re-executing itself (every descriptor closed
+// first, so its listening sockets go with the old image).
+[[noreturn]] void RestartAsStandby(char** argv, const std::string& reason) {
+  ccr::LogAlways("deposed", {{"reason", reason}, {"next", "restarting as a standby"}},
+                 ccr::LogLevel::kWarn);
+  ccr::StopLogWriter(absl::Seconds(1));
+  if (DIR* fds = ::opendir("/proc/self/fd"); fds != nullptr) {
+    const int own = ::dirfd(fds);
+    while (dirent* entry = ::readdir(fds)) {
+      const int fd = std::atoi(entry->d_name);
+      if (fd > 2 && fd != own) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    ::closedir(fds);
+  }
+  ::execv("/proc/self/exe", argv);
+  std::_Exit(75);  // EX_TEMPFAIL: let the supervisor start it again
 }
 
 }  // namespace
@@ -484,7 +646,23 @@ int main(int argc, char** argv) {
   ccr::EngineOptions options = EngineOptionsFromConfig(*flags, config->wire);
   options.auth = &auth;
   options.metrics = &metrics;
-  absl::StatusOr<ccr::Recovered> recovered = RecoverFromDataDir(*flags, options);
+  ccr::metrics::GrpcMetrics grpc_metrics(metrics, ServedMethods());
+  std::unique_ptr<ccr::cluster::ClusterNode> cluster_node;
+  absl::StatusOr<ccr::Recovered> recovered;
+  if (flags->cluster()) {
+    absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover =
+        StandBy(*flags, *credentials, auth, metrics, grpc_metrics, cluster_node);
+    if (!takeover.ok()) return ExitWith(takeover.status());
+    if (!takeover->has_value()) {
+      ccr::LogEvent(ccr::LogLevel::kInfo, "stopped", {{"role", "standby"}});
+      return 0;
+    }
+    options.command_log = cluster_node->LogFactory((*takeover)->fence);
+    options.snapshot_every_commands = flags->snapshot_every;
+    recovered = std::move((*takeover)->recovered);
+  } else {
+    recovered = RecoverFromDataDir(*flags, options);
+  }
   if (!recovered.ok()) return ExitWith(recovered.status());
 
   // From here on a slow reader of stderr never stalls routing: lines queue for
@@ -501,12 +679,16 @@ int main(int argc, char** argv) {
   ccr::ContactIngestService ingest(engine, auth);
   ccr::AgentDeskService desk(engine, auth);
   ccr::AdminService admin(engine, auth);
-  ccr::metrics::GrpcMetrics grpc_metrics(metrics, ServedMethods());
   int bound_grpc_port = 0;
   absl::StatusOr<std::unique_ptr<grpc::Server>> started = StartGrpcServer(
-      *flags, *credentials, {&ingest, &desk, &admin}, grpc_metrics, &bound_grpc_port);
+      *flags, *credentials, {&ingest, &desk, &admin}, nullptr, grpc_metrics, &bound_grpc_port);
   if (!started.ok()) return ExitWith(started.status());
   std::unique_ptr<grpc::Server> server = *std::move(started);
+  if (cluster_node != nullptr) {
+    // Stops at once: the log already refuses this node's appends once its
+    // fence is gone, so nothing more is acknowledged or offered meanwhile.
+    cluster_node->OnDeposed([argv](const std::string& reason) { RestartAsStandby(argv, reason); });
+  }
 
   // HTTP runs on its own thread: a flood of connections or a slow scraper
   // never reaches the routing strand.
@@ -554,6 +736,14 @@ int main(int argc, char** argv) {
         // run it elsewhere and stop the io_context when it returns.
         shutdown_thread = std::thread([&] {
           server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+          if (cluster_node != nullptr) {
+            // A planned handover: a standby takes over now, not after the lease.
+            cluster_node->OnDeposed(nullptr);
+            if (absl::Status s = cluster_node->Resign(); !s.ok()) {
+              ccr::LogEvent(ccr::LogLevel::kWarn, "resign_failed",
+                            {{"error", std::string(s.message())}});
+            }
+          }
           io.stop();
         });
       };
@@ -564,7 +754,8 @@ int main(int argc, char** argv) {
                                {"tls", credentials->tls ? "on" : "off"},
                                {"config", flags->config.empty() ? "embedded" : flags->config},
                                {"queues", absl::StrCat(config->router.queues.size())},
-                               {"data_dir", flags->data_dir}});
+                               {"data_dir", flags->data_dir},
+                               {"role", flags->cluster() ? "owner" : "single"}});
 
   auto work = boost::asio::make_work_guard(io);
   io.run();

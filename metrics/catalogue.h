@@ -205,6 +205,25 @@ inline constexpr MetricDef kHttpScrapeTimeouts{
     "/metrics scrapes answered 503 because the routing strand did not hand over its figures in "
     "time.",
     ""};
+// Cluster mode (CLUSTER.md); absent without --etcd-endpoints.
+inline constexpr MetricDef kClusterOwner{
+    "ccr_cluster_owner", MetricType::Gauge,
+    "1 while this node owns its routing domain, 0 while it stands by. Summed over the nodes: "
+    "1, or 0 while nobody owns (a takeover, or no etcd quorum).",
+    ""};
+inline constexpr MetricDef kClusterEpoch{
+    "ccr_cluster_epoch", MetricType::Gauge,
+    "The fencing epoch this node owns under (its election key's create revision); 0 on a "
+    "standby. Grows with every new owner.",
+    ""};
+inline constexpr MetricDef kClusterFollowedIndex{
+    "ccr_cluster_followed_index", MetricType::Gauge,
+    "A standby: the index of the last command it has applied from the owner's log (its lag is "
+    "the owner's ccr_cluster_log_index minus this).",
+    ""};
+inline constexpr MetricDef kClusterLogIndex{
+    "ccr_cluster_log_index", MetricType::Gauge,
+    "The owner: the index of the last command its log in etcd has made durable.", ""};
 inline constexpr MetricDef kLifecycleEvents{"ccr_lifecycle_events_total", MetricType::Counter,
                                             "Lifecycle events published, by kind.", "kind"};
 inline constexpr MetricDef kBuildInfo{"ccr_build_info", MetricType::Gauge,

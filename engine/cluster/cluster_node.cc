@@ -1,0 +1,246 @@
+#include "engine/cluster/cluster_node.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "engine/cluster/etcd_log_reader.h"
+#include "engine/log.h"
+#include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "metrics/catalogue.h"
+
+namespace ccr::cluster {
+namespace {
+
+constexpr absl::Duration kLoadTimeout = absl::Seconds(10);
+
+// The warm router, rebuilt from etcd (at start, or after the follower fell
+// behind what etcd keeps).
+absl::StatusOr<Recovered> Load(const std::shared_ptr<grpc::Channel>& channel,
+                               const std::string& prefix) {
+  absl::StatusOr<Recovered> loaded = LoadFromEtcd(channel, prefix, kLoadTimeout);
+  if (!loaded.ok()) {
+    return absl::Status(
+        loaded.status().code(),
+        absl::StrCat("loading ", prefix, " from etcd: ", loaded.status().message()));
+  }
+  // Following needs the state, not its history: the events of what the
+  // owner did were delivered by the owner (the router still numbers them,
+  // so the numbering goes on where the owner's left off).
+  if (loaded->router) loaded->router->SetEventsEnabled(false);
+  LogAlways(
+      "cluster_loaded",
+      {{"prefix", prefix},
+       {"next_index", absl::StrCat(loaded->next_index)},
+       {"live_contacts", absl::StrCat(loaded->router ? loaded->router->live_contacts() : 0)}});
+  return loaded;
+}
+
+}  // namespace
+
+ClusterNode::ClusterNode(ClusterNodeOptions options)
+    : options_(std::move(options)), prefix_(DomainPrefix(options_.domain)) {
+  if (options_.metrics != nullptr) {
+    owner_gauge_ = &options_.metrics->Gauge(metrics::kClusterOwner);
+    epoch_gauge_ = &options_.metrics->Gauge(metrics::kClusterEpoch);
+    followed_index_gauge_ = &options_.metrics->Gauge(metrics::kClusterFollowedIndex);
+    log_index_gauge_ = &options_.metrics->Gauge(metrics::kClusterLogIndex);
+  }
+}
+
+ClusterNode::~ClusterNode() { Stop(); }
+
+absl::Status ClusterNode::Start() {
+  if (options_.domain.empty() || options_.domain.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--cluster-domain \"", options_.domain, "\": want a name without '/'"));
+  }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenEtcdChannel(options_.etcd_endpoints);
+  if (!channel.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--etcd-endpoints: ", channel.status().message()));
+  }
+  channel_ = *std::move(channel);
+  OwnerElectionOptions election;
+  election.etcd_channel = channel_;
+  election.domain_prefix = prefix_;
+  election.self = options_.self;
+  election.lease_ttl = options_.lease_ttl;
+  OwnerElection::Callbacks callbacks;
+  callbacks.on_elected = [this](const OwnerFence& fence) {
+    absl::MutexLock lock(&mu_);
+    elected_ = fence;
+  };
+  callbacks.on_deposed = [this](const std::string& reason) {
+    std::function<void(const std::string&)> fn;
+    {
+      absl::MutexLock lock(&mu_);
+      elected_.reset();
+      fn = on_deposed_;
+    }
+    if (owner_gauge_ != nullptr) {
+      owner_gauge_->Set(0);
+      epoch_gauge_->Set(0);
+    }
+    if (fn) fn(reason);
+  };
+  callbacks.on_owner_changed = [this](const std::optional<OwnerInfo>& owner) {
+    std::function<void(const std::optional<OwnerInfo>&)> fn;
+    {
+      absl::MutexLock lock(&mu_);
+      fn = on_owner_changed_;
+    }
+    if (fn) fn(owner);
+  };
+  election_ = std::make_unique<OwnerElection>(std::move(election), std::move(callbacks));
+  if (absl::Status s = election_->Start(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("cluster election: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+void ClusterNode::OnOwnerChanged(std::function<void(const std::optional<OwnerInfo>&)> fn) {
+  absl::MutexLock lock(&mu_);
+  on_owner_changed_ = std::move(fn);
+}
+
+void ClusterNode::OnDeposed(std::function<void(const std::string&)> fn) {
+  absl::MutexLock lock(&mu_);
+  on_deposed_ = std::move(fn);
+}
+
+absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
+    const std::atomic<bool>& stop) {
+  Takeover takeover;
+  // `recovered` is the follower thread's while it runs, and this thread's
+  // once it is stopped.
+  absl::StatusOr<Recovered> loaded = Load(channel_, prefix_);
+  if (!loaded.ok()) return loaded.status();
+  takeover.recovered = *std::move(loaded);
+  for (;;) {
+    absl::Status replay_error;
+    {
+      absl::MutexLock lock(&mu_);
+      follower_error_ = absl::OkStatus();
+    }
+    LogFollower follower(
+        channel_, prefix_, takeover.recovered.next_index,
+        [&](const v1::Command& cmd) {
+          if (!replay_error.ok()) return;
+          replay_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
+          if (replay_error.ok()) {
+            ++takeover.commands_followed;
+            if (followed_index_gauge_ != nullptr) {
+              followed_index_gauge_->Set(static_cast<double>(cmd.index()));
+            }
+          } else {
+            absl::MutexLock lock(&mu_);
+            follower_error_ = replay_error;
+          }
+        },
+        [this](const absl::Status& error) {
+          absl::MutexLock lock(&mu_);
+          follower_error_ = error;
+        },
+        options_.log.request_timeout);
+    follower.Start();
+    bool elected = false;
+    absl::Status follow_error;
+    while (!stop.load()) {
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](ClusterNode* node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(node->mu_) {
+                                 return node->elected_.has_value() || !node->follower_error_.ok();
+                               },
+                               this),
+                           absl::Milliseconds(100));
+      if (!follower_error_.ok()) {
+        follow_error = follower_error_;
+        break;
+      }
+      if (elected_) {
+        takeover.fence = *elected_;
+        elected = true;
+        break;
+      }
+    }
+    follower.Stop();
+    if (!replay_error.ok()) return replay_error;  // the log itself is damaged
+    if (stop.load() && !elected) return std::nullopt;
+    if (!elected) {
+      // Behind what etcd keeps (pruned by a snapshot, or compacted): start
+      // over from the newest snapshot.
+      LogAlways("cluster_follower_reload", {{"why", std::string(follow_error.message())}},
+                LogLevel::kWarn);
+      absl::StatusOr<Recovered> again = Load(channel_, prefix_);
+      if (!again.ok()) return again.status();
+      takeover.recovered = *std::move(again);
+      continue;
+    }
+    // Elected: the old owner's key is gone, so its appends can no longer
+    // commit; what the log holds now is all there is. Read the tail.
+    auto kv = etcdserverpb::KV::NewStub(channel_);
+    absl::Status tail_error;
+    LogRead read;
+    absl::Status s = ReadLog(
+        *kv, prefix_, takeover.recovered.next_index, UINT64_MAX, /*at_revision=*/0,
+        options_.log.request_timeout,
+        [&](const v1::Command& cmd) {
+          tail_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
+          if (tail_error.ok()) ++takeover.tail_replayed;
+          return tail_error.ok();
+        },
+        &read);
+    if (!tail_error.ok()) return tail_error;
+    if (s.code() == absl::StatusCode::kOutOfRange) {
+      // A snapshot the old owner wrote at the end pruned what this standby
+      // had not seen: load it whole.
+      absl::StatusOr<Recovered> again = Load(channel_, prefix_);
+      if (!again.ok()) return again.status();
+      takeover.recovered = *std::move(again);
+    } else if (!s.ok()) {
+      return absl::Status(s.code(),
+                          absl::StrCat("reading the log's tail at takeover: ", s.message()));
+    }
+    if (takeover.recovered.router) takeover.recovered.router->SetEventsEnabled(true);
+    if (owner_gauge_ != nullptr) {
+      owner_gauge_->Set(1);
+      epoch_gauge_->Set(static_cast<double>(takeover.fence.epoch));
+      followed_index_gauge_->Set(0);
+    }
+    LogAlways("cluster_elected", {{"prefix", prefix_},
+                                  {"epoch", absl::StrCat(takeover.fence.epoch)},
+                                  {"next_index", absl::StrCat(takeover.recovered.next_index)},
+                                  {"followed", absl::StrCat(takeover.commands_followed)},
+                                  {"tail_replayed", absl::StrCat(takeover.tail_replayed)}});
+    return std::optional<Takeover>(std::move(takeover));
+  }
+}
+
+CommandLogFactory ClusterNode::LogFactory(const OwnerFence& fence) {
+  return [channel = channel_, prefix = prefix_, fence, options = options_.log,
+          log_index = log_index_gauge_](
+             uint64_t next_index, std::optional<uint64_t> /*recovered_snapshot*/,
+             CommandLog::BatchCallback on_batch) -> absl::StatusOr<std::unique_ptr<CommandLog>> {
+    if (log_index != nullptr) {
+      log_index->Set(static_cast<double>(next_index - 1));
+      on_batch = [log_index, on_batch = std::move(on_batch)](const BatchReport& report) {
+        if (report.status.ok()) log_index->Set(static_cast<double>(report.last));
+        on_batch(report);
+      };
+    }
+    return std::unique_ptr<CommandLog>(std::make_unique<EtcdCommandLog>(
+        channel, prefix, fence, next_index, std::move(on_batch), options));
+  };
+}
+
+absl::Status ClusterNode::Resign() {
+  if (election_ == nullptr) return absl::OkStatus();
+  return election_->Resign();
+}
+
+void ClusterNode::Stop() {
+  if (election_ != nullptr) election_->Stop();
+}
+
+}  // namespace ccr::cluster

@@ -1,0 +1,388 @@
+#!/usr/bin/python3
+"""The cluster test: a real 3-member etcd cluster and 3 ccrouterd nodes in
+cluster mode (CLUSTER.md), under continuous load from gateways, through
+faults:
+
+  kill9    the owner is killed with SIGKILL (a standby must take over)
+  sigterm  the owner gets SIGTERM (a planned handover)
+  member   one etcd member is killed, then restarted (nothing may stop)
+  quorum   two etcd members are paused (no quorum: submits must fail
+           UNAVAILABLE within their deadline, never hang), then resumed
+           (routing must come back by itself)
+  pause    the owner is paused with SIGSTOP past its lease, then resumed (a
+           standby takes over; the old owner must step down, not serve)
+
+A killed node is started again (it comes back as a standby). Gateways submit
+with idempotency keys to whichever node they believe owns, follow the
+`ccrouter-owner` redirect a standby answers with, and retry an unanswered
+submit with the same key. After every round every submit that was ever
+acknowledged is sent again to the owner: each must come back as a duplicate
+of the contact it was acknowledged as (so it exists on the new owner), and
+all the while no two nodes may both be serving as owner. The time from each
+owner fault to the first submit the new owner acknowledged is printed.
+
+usage: /usr/bin/python3 cluster_test.py CCROUTERD PYTHON_STUB_DIR
+       [--rounds kill9,sigterm,member,quorum,pause] [--repeat N] [--gateways G]
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("ccrouterd")
+parser.add_argument("stubs")
+parser.add_argument("--rounds", default="kill9,sigterm,member,quorum,pause")
+parser.add_argument("--repeat", type=int, default=1, help="run the rounds this many times")
+parser.add_argument("--gateways", type=int, default=3)
+parser.add_argument("--lease-ttl", type=int, default=2)
+parser.add_argument("--etcd", default="/usr/bin/etcd")
+args = parser.parse_args()
+sys.path.insert(0, args.stubs)
+
+import grpc  # noqa: E402
+from ccrouter.v1 import ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
+
+RPC_TIMEOUT_S = 3
+TAKEOVER_LIMIT_S = 30  # generous: a loaded 2-core machine, sanitizers
+OWNER_KEY = "ccrouter-owner"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fail(message):
+    print("FAIL: " + message, flush=True)
+    raise SystemExit(1)
+
+
+class Etcd:
+    """Three etcd members on free loopback ports, each in its own data dir."""
+
+    def __init__(self, work, members=3):
+        self.work = work
+        self.names = [f"etcd{i}" for i in range(members)]
+        self.client = [f"127.0.0.1:{free_port()}" for _ in self.names]
+        self.peer = [f"127.0.0.1:{free_port()}" for _ in self.names]
+        self.cluster = ",".join(f"{n}=http://{p}" for n, p in zip(self.names, self.peer))
+        self.procs = [None] * members
+        for i in range(members):
+            self.start(i, "new")
+
+    def start(self, i, state="existing"):
+        log = open(os.path.join(self.work, self.names[i] + ".log"), "ab", buffering=0)
+        self.procs[i] = subprocess.Popen(
+            [args.etcd, f"--name={self.names[i]}",
+             f"--data-dir={os.path.join(self.work, self.names[i])}",
+             f"--listen-client-urls=http://{self.client[i]}",
+             f"--advertise-client-urls=http://{self.client[i]}",
+             f"--listen-peer-urls=http://{self.peer[i]}",
+             f"--initial-advertise-peer-urls=http://{self.peer[i]}",
+             f"--initial-cluster={self.cluster}", f"--initial-cluster-state={state}",
+             "--initial-cluster-token=ccr-cluster-test", "--logger=zap", "--log-outputs=stderr",
+             "--log-level=error"],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def endpoints(self):
+        return ",".join(self.client)
+
+    def kill(self, i):
+        if self.procs[i] and self.procs[i].poll() is None:
+            self.procs[i].kill()
+            self.procs[i].wait()
+
+    def signal(self, i, signo):
+        self.procs[i].send_signal(signo)
+
+    def stop_all(self):
+        for i in range(len(self.procs)):
+            if self.procs[i]:
+                self.procs[i].send_signal(signal.SIGCONT)
+                self.kill(i)
+
+
+class Node:
+    """One ccrouterd in cluster mode. Its role and addresses come from its log
+    lines: event=standby (addresses), event=listening (it owns), event=deposed
+    (it re-executes itself as a standby, same pid, new ports)."""
+
+    def __init__(self, name, etcd, work):
+        self.name = name
+        self.log = open(os.path.join(work, name + ".log"), "ab", buffering=0)
+        self.proc = subprocess.Popen(
+            [args.ccrouterd, "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0",
+             "--log-level", "info", "--etcd-endpoints", etcd.endpoints(),
+             "--cluster-domain", "test", "--lease-ttl", str(args.lease_ttl),
+             "--snapshot-every", "200"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.grpc = None
+        self.role = "starting"
+        self.owned_since = None
+        self.deposals = 0
+        self.lock = threading.Lock()
+        self.ready = threading.Event()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        if not self.ready.wait(30):
+            fail(f"{name} did not start")
+
+    def _read(self):
+        for raw in self.proc.stderr:
+            self.log.write(raw)
+            line = raw.decode("utf-8", "replace")
+            with self.lock:
+                m = re.search(r"event=standby grpc=(\S+)", line)
+                if m:
+                    self.grpc, self.role, self.owned_since = m.group(1), "standby", None
+                    self.ready.set()
+                if "event=listening" in line:
+                    self.role, self.owned_since = "owner", time.monotonic()
+                if "event=deposed" in line:
+                    self.role, self.deposals = "deposed", self.deposals + 1
+        with self.lock:
+            self.role = "dead"
+        self.ready.set()
+
+    def is_owner(self):
+        with self.lock:
+            return self.role == "owner"
+
+    def kill(self, signo=signal.SIGKILL):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signo)
+            if signo in (signal.SIGKILL, signal.SIGTERM):
+                self.proc.wait(timeout=30)
+        if signo in (signal.SIGKILL, signal.SIGTERM):
+            self.reader.join(timeout=5)
+
+
+class Gateways:
+    """Gateways submitting contacts with idempotency keys to the node they
+    believe owns; a standby's redirect is followed, anything unanswered is
+    retried with the same key."""
+
+    def __init__(self, nodes):
+        self.nodes = nodes
+        self.lock = threading.Lock()
+        self.acked = {}  # key -> contact id
+        self.ack_times = []  # (monotonic time, node address) of every ack
+        self.stop = threading.Event()
+        self.target = None
+        self.channels = {}
+        self.threads = [threading.Thread(target=self._run, args=(g,), daemon=True)
+                        for g in range(args.gateways)]
+        for t in self.threads:
+            t.start()
+
+    def stub(self, address):
+        with self.lock:
+            if address not in self.channels:
+                self.channels[address] = grpc.insecure_channel(address)
+            return ingest_pb2_grpc.ContactIngestStub(self.channels[address])
+
+    def addresses(self):
+        return [n.grpc for n in self.nodes if n.grpc and n.proc.poll() is None]
+
+    def submit(self, key, deadline_s=RPC_TIMEOUT_S):
+        """Submits `key` until acknowledged or `deadline_s` passes: (the
+        address of the node that answered, the reply), or the last error."""
+        give_up = time.monotonic() + deadline_s
+        last = None
+        while time.monotonic() < give_up:
+            candidates = ([self.target] if self.target else []) + self.addresses()
+            for address in candidates:
+                request = ingest_pb2.SubmitRequest()
+                request.contact.idempotency_key = key
+                request.contact.queue = "chat_general"
+                request.contact.channel = types_pb2.CHANNEL_CHAT
+                try:
+                    reply = self.stub(address).Submit(
+                        request, timeout=max(0.1, min(1.0, give_up - time.monotonic())))
+                    self.target = address
+                    return address, reply
+                except grpc.RpcError as e:
+                    last = e
+                    owner = dict(e.trailing_metadata() or ()).get(OWNER_KEY)
+                    if owner and owner != address:
+                        self.target = owner
+                        break
+            time.sleep(0.05)
+        return last
+
+    def _run(self, gateway):
+        n = 0
+        while not self.stop.is_set():
+            key = f"g{gateway}-{n}"
+            answer = self.submit(key, deadline_s=TAKEOVER_LIMIT_S)
+            if isinstance(answer, tuple):
+                address, reply = answer
+                with self.lock:
+                    self.acked[key] = reply.contact_id
+                    self.ack_times.append((time.monotonic(), address))
+                n += 1
+            time.sleep(0.01)
+
+    def acks_after(self, t, address=None):
+        """Times of the acks after `t` (by the node at `address`, if given)."""
+        with self.lock:
+            return [a for a, by in self.ack_times if a > t and address in (None, by)]
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=TAKEOVER_LIMIT_S + 5)
+
+
+def owners(nodes):
+    return [n for n in nodes if n.is_owner()]
+
+
+def wait_for_owner(nodes, since, what):
+    deadline = time.monotonic() + TAKEOVER_LIMIT_S
+    while time.monotonic() < deadline:
+        found = owners(nodes)
+        if len(found) > 1:
+            fail(f"{what}: two owners at once: {[n.name for n in found]}")
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    fail(f"{what}: no owner within {TAKEOVER_LIMIT_S} s; nodes: " +
+         ", ".join(f"{n.name} pid {n.proc.pid} {n.role} exit {n.proc.poll()}" for n in nodes))
+
+
+def first_ack_after(gateways, t, what, node=None):
+    """Seconds from `t` to the first submit acknowledged after it (by `node`)."""
+    deadline = time.monotonic() + TAKEOVER_LIMIT_S
+    while time.monotonic() < deadline:
+        acks = gateways.acks_after(t, node.grpc if node else None)
+        if acks:
+            return acks[0] - t
+        time.sleep(0.02)
+    fail(f"{what}: no submit acknowledged within {TAKEOVER_LIMIT_S} s")
+
+
+def verify_acked(gateways, what):
+    """Every submit ever acknowledged exists on the owner: sent again, it is a
+    duplicate of the contact it was acknowledged as."""
+    with gateways.lock:
+        acked = dict(gateways.acked)
+    for key, contact_id in acked.items():
+        answer = gateways.submit(key, deadline_s=TAKEOVER_LIMIT_S)
+        if not isinstance(answer, tuple):
+            fail(f"{what}: re-submitting {key}: {answer}")
+        reply = answer[1]
+        if not reply.duplicate or reply.contact_id != contact_id:
+            fail(f"{what}: {key} was acknowledged as {contact_id}, now "
+                 f"{reply.contact_id} (duplicate={reply.duplicate}): an acknowledged "
+                 f"contact was lost")
+    print(f"  {what}: all {len(acked)} acknowledged contacts are on the owner", flush=True)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="ccr-cluster-")
+    etcd = Etcd(work)
+    nodes = []
+    gateways = None
+    failovers = {"kill9": [], "sigterm": [], "pause": []}
+    try:
+        nodes = [Node(f"node{i}", etcd, work) for i in range(3)]
+        owner = wait_for_owner(nodes, time.monotonic(), "start")
+        print(f"start: {owner.name} owns", flush=True)
+        gateways = Gateways(nodes)
+        first_ack_after(gateways, 0, "start")
+
+        def replace(node):
+            i = nodes.index(node)
+            nodes[i] = Node(node.name, etcd, work)
+
+        for repeat in range(args.repeat):
+            for round_name in args.rounds.split(","):
+                time.sleep(1)  # some load on the owner first
+                owner = wait_for_owner(nodes, time.monotonic(), round_name)
+                t0 = time.monotonic()
+                if round_name == "kill9":
+                    owner.kill(signal.SIGKILL)
+                    new = wait_for_owner([n for n in nodes if n is not owner], t0, round_name)
+                    failovers["kill9"].append(first_ack_after(gateways, t0, round_name, new))
+                    replace(owner)
+                elif round_name == "sigterm":
+                    owner.kill(signal.SIGTERM)
+                    if owner.proc.returncode != 0:
+                        fail(f"sigterm: the owner exited {owner.proc.returncode}")
+                    new = wait_for_owner([n for n in nodes if n is not owner], t0, round_name)
+                    failovers["sigterm"].append(first_ack_after(gateways, t0, round_name, new))
+                    replace(owner)
+                elif round_name == "member":
+                    etcd.kill(1)
+                    first_ack_after(gateways, time.monotonic(), "member killed")
+                    etcd.start(1)
+                    new = owner
+                elif round_name == "quorum":
+                    etcd.signal(1, signal.SIGSTOP)
+                    etcd.signal(2, signal.SIGSTOP)
+                    time.sleep(0.5)
+                    started = time.monotonic()
+                    answer = gateways.submit(f"quorum-probe-{repeat}", deadline_s=2)
+                    took = time.monotonic() - started
+                    if isinstance(answer, tuple):
+                        fail("quorum: a submit was acknowledged without an etcd quorum")
+                    if took > 4:
+                        fail(f"quorum: the failing submit took {took:.1f} s (deadline 2 s)")
+                    etcd.signal(1, signal.SIGCONT)
+                    etcd.signal(2, signal.SIGCONT)
+                    back = time.monotonic()
+                    new = wait_for_owner(nodes, back, "quorum back")
+                    print(f"  quorum back: routing resumed after "
+                          f"{first_ack_after(gateways, back, 'quorum back'):.2f} s", flush=True)
+                elif round_name == "pause":
+                    owner.kill(signal.SIGSTOP)
+                    others = [n for n in nodes if n is not owner]
+                    new = wait_for_owner(others, t0, round_name)
+                    failovers["pause"].append(first_ack_after(gateways, t0, round_name, new))
+                    deposals = owner.deposals
+                    owner.proc.send_signal(signal.SIGCONT)
+                    deadline = time.monotonic() + TAKEOVER_LIMIT_S
+                    while owner.deposals == deposals and owner.role == "owner":
+                        if time.monotonic() > deadline:
+                            fail("pause: the resumed old owner still says it owns")
+                        time.sleep(0.05)
+                else:
+                    fail(f"unknown round {round_name}")
+                if len(owners(nodes)) > 1:
+                    fail(f"{round_name}: two owners: {[n.name for n in owners(nodes)]}")
+                print(f"round {round_name}: {new.name} owns", flush=True)
+                verify_acked(gateways, round_name)
+        for kind, times in failovers.items():
+            if times:
+                print(f"failover {kind}: first ack by the new owner after the fault: "
+                      f"p50 {statistics.median(times):.2f} s, max {max(times):.2f} s "
+                      f"over {len(times)}", flush=True)
+        print(f"PASS: {len(gateways.acked)} contacts acknowledged, none lost", flush=True)
+    finally:
+        if gateways:
+            gateways.stop.set()
+        for n in nodes:
+            if n.proc.poll() is None:
+                n.proc.send_signal(signal.SIGCONT)
+                n.kill(signal.SIGKILL)
+        etcd.stop_all()
+        if os.environ.get("CCR_KEEP_CLUSTER_LOGS"):
+            print(f"logs in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
