@@ -232,6 +232,51 @@ def check_k8s(k8s_dir, known, image_uid):
         fail(path, "prometheus.io/port annotation must be 7701 (the HTTP port serves /metrics)")
 
 
+def check_k8s_cluster(cluster_dir, base_dir, known):
+    """The cluster-mode overlay: its patches name what the base has, its flags
+    exist, every $(VAR) it uses is declared, and it runs several replicas
+    under a disruption budget."""
+    try:
+        import yaml
+    except ImportError:
+        print("check_manifests: SKIP Kubernetes cluster overlay (python3-yaml not installed)")
+        return
+    kust_path = os.path.join(cluster_dir, "kustomization.yaml")
+    kust = yaml.safe_load(read(kust_path))
+    for res in kust.get("resources", []):
+        if not os.path.exists(os.path.join(cluster_dir, res)):
+            fail(kust_path, f"resource {res} does not exist")
+    patch_path = os.path.join(cluster_dir, "statefulset-cluster.yaml")
+    patch = yaml.safe_load(read(patch_path))
+    if patch["spec"].get("replicas", 0) < 3:
+        fail(patch_path, "cluster mode wants at least 3 replicas (one owner, two standbys)")
+    container = patch["spec"]["template"]["spec"]["containers"][0]
+    line = " ".join(container.get("command", []) + container.get("args", []))
+    check_flags(patch_path, line, known)
+    for needed in ("--etcd-endpoints", "--advertise"):
+        if needed not in line:
+            fail(patch_path, f"no {needed}")
+    if "--data-dir" in line:
+        fail(patch_path, "--data-dir is refused with --etcd-endpoints")
+    declared = {e["name"] for e in container.get("env", [])}
+    for var in re.findall(r"\$\(([A-Z_]+)\)", line):
+        if var not in declared:
+            fail(patch_path, f"$({var}) is used but not declared in env")
+    # The JSON patch removes the journal's mount by index: it must be that one.
+    base = yaml.safe_load(read(os.path.join(base_dir, "statefulset.yaml")))
+    mounts = base["spec"]["template"]["spec"]["containers"][0].get("volumeMounts", [])
+    for p in kust.get("patches", []):
+        for op in yaml.safe_load(p.get("patch", "[]")) or []:
+            m = re.fullmatch(r"/spec/template/spec/containers/0/volumeMounts/(\d+)", op["path"])
+            if m and (int(m.group(1)) >= len(mounts) or
+                      mounts[int(m.group(1))]["mountPath"] != "/var/lib/ccrouter"):
+                fail(kust_path, f"{op['path']} is not the journal's mount in the base")
+    pdb = yaml.safe_load(read(os.path.join(cluster_dir, "pdb.yaml")))
+    labels = base["spec"]["template"]["metadata"]["labels"]
+    if any(labels.get(k) != v for k, v in pdb["spec"]["selector"]["matchLabels"].items()):
+        fail(os.path.join(cluster_dir, "pdb.yaml"), "selector does not match the pods")
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
@@ -261,6 +306,7 @@ def main():
             os.unlink(f.name)
 
     check_k8s(os.path.join(d, "k8s"), known, uid)
+    check_k8s_cluster(os.path.join(d, "k8s-cluster"), os.path.join(d, "k8s"), known)
 
     if errors:
         print(f"check_manifests: {len(errors)} problem(s):", file=sys.stderr)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the systemd unit, Dockerfile and Kubernetes manifests (see
 # check_manifests.py), then `systemd-analyze verify` on the unit when
-# systemd-analyze exists (skipped otherwise: not a project dependency).
+# systemd-analyze exists, and `kubectl kustomize` on both Kubernetes
+# directories when kubectl does (each skipped otherwise: not project dependencies).
 # Usage: deploy/tests/check_manifests.sh PATH/TO/ccrouterd
 set -euo pipefail
 ccrouterd=${1:?usage: check_manifests.sh PATH/TO/ccrouterd}
@@ -22,4 +23,16 @@ if command -v systemd-analyze >/dev/null; then
   echo "systemd-analyze verify: OK"
 else
   echo "check_manifests: SKIP systemd-analyze verify (systemd-analyze not installed)"
+fi
+
+# The cluster overlay is a kustomize patch of deploy/k8s: render both when
+# kubectl is there (skipped otherwise: not a project dependency).
+if command -v kubectl >/dev/null; then
+  for dir in k8s k8s-cluster; do
+    echo "== kubectl kustomize deploy/$dir"
+    out=$(kubectl kustomize "$deploy/$dir" 2>&1) || { echo "$out" >&2; exit 1; }
+  done
+  echo "kubectl kustomize: OK"
+else
+  echo "check_manifests: SKIP kubectl kustomize (kubectl not installed)"
 fi
