@@ -26,6 +26,7 @@ usage: /usr/bin/python3 cluster_test.py CCROUTERD PYTHON_STUB_DIR
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import shutil
@@ -44,6 +45,8 @@ parser.add_argument("stubs")
 parser.add_argument("--rounds", default="kill9,sigterm,member,quorum,pause")
 parser.add_argument("--repeat", type=int, default=1, help="run the rounds this many times")
 parser.add_argument("--gateways", type=int, default=3)
+parser.add_argument("--gateway-rate", type=float, default=100,
+                    help="submits per second per gateway, at most (the checks re-send them all)")
 parser.add_argument("--lease-ttl", type=int, default=2)
 parser.add_argument("--etcd", default="/usr/bin/etcd")
 args = parser.parse_args()
@@ -232,7 +235,7 @@ class Gateways:
                     self.acked[key] = reply.contact_id
                     self.ack_times.append((time.monotonic(), address))
                 n += 1
-            time.sleep(0.01)
+            time.sleep(1 / args.gateway_rate)
 
     def acks_after(self, t, address=None):
         """Times of the acks after `t` (by the node at `address`, if given)."""
@@ -278,15 +281,22 @@ def verify_acked(gateways, what):
     duplicate of the contact it was acknowledged as."""
     with gateways.lock:
         acked = dict(gateways.acked)
-    for key, contact_id in acked.items():
+
+    def check(item):
+        key, contact_id = item
         answer = gateways.submit(key, deadline_s=TAKEOVER_LIMIT_S)
         if not isinstance(answer, tuple):
-            fail(f"{what}: re-submitting {key}: {answer}")
+            return f"{what}: re-submitting {key}: {answer}"
         reply = answer[1]
         if not reply.duplicate or reply.contact_id != contact_id:
-            fail(f"{what}: {key} was acknowledged as {contact_id}, now "
-                 f"{reply.contact_id} (duplicate={reply.duplicate}): an acknowledged "
-                 f"contact was lost")
+            return (f"{what}: {key} was acknowledged as {contact_id}, now {reply.contact_id} "
+                    f"(duplicate={reply.duplicate}): an acknowledged contact was lost")
+        return None
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+        for problem in pool.map(check, acked.items()):
+            if problem:
+                fail(problem)
     print(f"  {what}: all {len(acked)} acknowledged contacts are on the owner", flush=True)
 
 
