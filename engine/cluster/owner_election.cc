@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/check.h"
+#include "engine/cluster/etcd_calls.h"  // PrefixEnd, FromGrpc
 #include "engine/log.h"
 
 namespace ccr::cluster {
@@ -18,23 +19,6 @@ using SystemClock = std::chrono::system_clock;
 
 // Old leases kept for revocation; beyond this they are left to expire.
 constexpr size_t kMaxAbandonedLeases = 8;
-
-// The end of the key range holding every key that starts with `prefix`.
-std::string PrefixEnd(std::string prefix) {
-  while (!prefix.empty()) {
-    if (static_cast<unsigned char>(prefix.back()) < 0xff) {
-      prefix.back() = static_cast<char>(prefix.back() + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return std::string(1, '\0');  // every key
-}
-
-absl::Status FromGrpc(const grpc::Status& status, absl::string_view what) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(what, ": ", status.error_message()));
-}
 
 }  // namespace
 
@@ -526,7 +510,7 @@ absl::StatusOr<OwnerElection::Grant> OwnerElection::GrantLease() {
   etcdserverpb::LeaseGrantResponse response;
   const grpc::Status status = lease_->LeaseGrant(&context, request, &response);
   UntrackCall(&context);
-  if (!status.ok()) return FromGrpc(status, "etcd LeaseGrant");
+  if (!status.ok()) return FromGrpc(status, "LeaseGrant");
   if (!response.error().empty() || response.id() == 0 || response.ttl() <= 0) {
     return absl::UnavailableError(absl::StrCat("etcd LeaseGrant: refused: ", response.error()));
   }
@@ -558,7 +542,7 @@ absl::StatusOr<int64_t> OwnerElection::PutOwnKey(int64_t lease_id, const std::st
       return absl::NotFoundError(absl::StrCat("etcd put ", key, ": lease ", absl::Hex(lease_id),
                                               " gone: ", status.error_message()));
     }
-    return FromGrpc(status, absl::StrCat("etcd put ", key));
+    return FromGrpc(status, absl::StrCat("put ", key));
   }
   // The put was the transaction's only write: the key was created at the
   // transaction's revision.
@@ -592,7 +576,7 @@ absl::StatusOr<OwnerElection::ElectionView> OwnerElection::ReadElection(
   etcdserverpb::TxnResponse response;
   const grpc::Status status = kv_->Txn(&context, request, &response);
   UntrackCall(&context);
-  if (!status.ok()) return FromGrpc(status, absl::StrCat("etcd read ", election_prefix_));
+  if (!status.ok()) return FromGrpc(status, absl::StrCat("read ", election_prefix_));
   ElectionView view;
   const etcdserverpb::RangeResponse& first_response = response.responses(0).response_range();
   if (first_response.kvs_size() > 0) {
@@ -610,7 +594,7 @@ absl::StatusOr<int64_t> OwnerElection::KeepAliveOnce(int64_t lease_id,
   context.set_deadline(deadline);
   TrackCall(&context);
   absl::StatusOr<int64_t> ttl_seconds =
-      absl::UnavailableError(absl::StrCat("etcd LeaseKeepAlive ", absl::Hex(lease_id)));
+      absl::UnavailableError(absl::StrCat("LeaseKeepAlive ", absl::Hex(lease_id)));
   {
     // One short stream per keepalive: each has its own deadline, and a dead
     // member costs one call rather than a stream to notice and rebuild.
@@ -624,7 +608,7 @@ absl::StatusOr<int64_t> OwnerElection::KeepAliveOnce(int64_t lease_id,
     }
     const grpc::Status status = stream->Finish();
     if (!ttl_seconds.ok() && !status.ok()) {
-      ttl_seconds = FromGrpc(status, absl::StrCat("etcd LeaseKeepAlive ", absl::Hex(lease_id)));
+      ttl_seconds = FromGrpc(status, absl::StrCat("LeaseKeepAlive ", absl::Hex(lease_id)));
     }
   }
   UntrackCall(&context);
@@ -640,7 +624,7 @@ absl::Status OwnerElection::RevokeLease(int64_t lease_id, SystemClock::time_poin
   etcdserverpb::LeaseRevokeResponse response;
   const grpc::Status status = lease_->LeaseRevoke(&context, request, &response);
   UntrackCall(&context);
-  if (!status.ok()) return FromGrpc(status, absl::StrCat("etcd LeaseRevoke ", absl::Hex(lease_id)));
+  if (!status.ok()) return FromGrpc(status, absl::StrCat("LeaseRevoke ", absl::Hex(lease_id)));
   return absl::OkStatus();
 }
 
