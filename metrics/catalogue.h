@@ -151,7 +151,9 @@ inline constexpr MetricDef kJournalCommitWait{
     "Time a command waited from its journal append until it was durable (group commit).", ""};
 inline constexpr MetricDef kJournalFsync{"ccr_journal_fsync_duration_seconds",
                                          MetricType::Histogram,
-                                         "Duration of one journal batch's fdatasync.", ""};
+                                         "Duration of one journal batch's fdatasync (cluster mode: "
+                                         "its etcd transaction).",
+                                         ""};
 inline constexpr MetricDef kJournalBatchRecords{
     "ccr_journal_batch_records", MetricType::Histogram,
     "Commands per journal batch (how many share one fdatasync).", ""};
@@ -159,7 +161,9 @@ inline constexpr MetricDef kJournalBytes{"ccr_journal_bytes_total", MetricType::
                                          "Bytes written to journal segments.", ""};
 inline constexpr MetricDef kJournalWriteErrors{
     "ccr_journal_write_errors_total", MetricType::Counter,
-    "Journal batches that failed (disk full, I/O error); their commands were refused.", ""};
+    "Journal batches that failed (disk full, I/O error; cluster mode: etcd unreachable, no "
+    "quorum, or this node deposed); their commands were refused.",
+    ""};
 inline constexpr MetricDef kSnapshots{"ccr_snapshots_total", MetricType::Counter,
                                       "Snapshots written, by outcome (ok, error).", "outcome"};
 inline constexpr MetricDef kSnapshotAge{
