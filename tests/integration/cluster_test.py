@@ -15,9 +15,12 @@ faults:
 A killed node is started again (it comes back as a standby). Gateways submit
 with idempotency keys to whichever node they believe owns, follow the
 `ccrouter-owner` redirect a standby answers with, and retry an unanswered
-submit with the same key. After every round every submit that was ever
-acknowledged is sent again to the owner: each must come back as a duplicate
-of the contact it was acknowledged as (so it exists on the new owner), and
+submit with the same key; agent desktops accept every offer and complete it,
+reconnecting (to the owner a standby names) when their stream ends. After
+every round every submit that was ever acknowledged is sent again to the
+owner: each must come back as a duplicate of the contact it was acknowledged
+as (so it exists on the new owner); no contact may ever have been accepted by
+two desktops (an old owner's offer accepted after a takeover would be); and
 all the while no two nodes may both be serving as owner. The time from each
 owner fault to the first submit the new owner acknowledged is printed.
 
@@ -28,6 +31,7 @@ usage: /usr/bin/python3 cluster_test.py CCROUTERD PYTHON_STUB_DIR
 import argparse
 import concurrent.futures
 import os
+import queue
 import re
 import shutil
 import signal
@@ -47,12 +51,14 @@ parser.add_argument("--repeat", type=int, default=1, help="run the rounds this m
 parser.add_argument("--gateways", type=int, default=3)
 parser.add_argument("--gateway-rate", type=float, default=100,
                     help="submits per second per gateway, at most (the checks re-send them all)")
+parser.add_argument("--agents", type=int, default=4)
 parser.add_argument("--lease-ttl", type=int, default=2)
 parser.add_argument("--etcd", default="/usr/bin/etcd")
 args = parser.parse_args()
 sys.path.insert(0, args.stubs)
 
 import grpc  # noqa: E402
+from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
 from ccrouter.v1 import ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
 
 RPC_TIMEOUT_S = 3
@@ -189,11 +195,14 @@ class Gateways:
         for t in self.threads:
             t.start()
 
-    def stub(self, address):
+    def channel(self, address):
         with self.lock:
             if address not in self.channels:
                 self.channels[address] = grpc.insecure_channel(address)
-            return ingest_pb2_grpc.ContactIngestStub(self.channels[address])
+            return self.channels[address]
+
+    def stub(self, address):
+        return ingest_pb2_grpc.ContactIngestStub(self.channel(address))
 
     def addresses(self):
         return [n.grpc for n in self.nodes if n.grpc and n.proc.poll() is None]
@@ -246,6 +255,106 @@ class Gateways:
         self.stop.set()
         for t in self.threads:
             t.join(timeout=TAKEOVER_LIMIT_S + 5)
+
+
+class Desktops:
+    """Agent desktops that accept every offer and complete at once, on the
+    node they believe owns; a stream that ends (a standby's redirect, a dead
+    or deposed owner) reconnects, to the owner named if one is. Each
+    successful accept is recorded: no contact may ever be accepted twice,
+    whoever owned when."""
+
+    def __init__(self, gateways):
+        self.gateways = gateways
+        self.lock = threading.Lock()
+        self.accepted = {}  # contact id -> [(agent, node address)]
+        self.stop = threading.Event()
+        self.streams = {}
+        self.threads = [threading.Thread(target=self._run, args=(f"agent-{a}",), daemon=True)
+                        for a in range(args.agents)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, agent_id):
+        address = None
+        while not self.stop.is_set():
+            candidates = self.gateways.addresses()
+            address = address if address in candidates else (
+                self.gateways.target or (candidates[0] if candidates else None))
+            if address is None:
+                time.sleep(0.1)
+                continue
+            address = self._session(agent_id, address) or address
+            time.sleep(0.1)
+
+    def _session(self, agent_id, address):
+        """One AgentDesk.Connect to `address`; the owner a standby named, if any."""
+        outbox = queue.Queue()
+        login = agent_desk_pb2.Login(
+            agent_id=agent_id, start_available=True, languages=["en"],
+            skills=[types_pb2.Skill(name="general", level=8)],
+            capacities=[types_pb2.ChannelCapacity(channel=types_pb2.CHANNEL_CHAT,
+                                                  max_concurrent=3)])
+        outbox.put(agent_desk_pb2.AgentMessage(login=login))
+        pending = {}
+        request_ids = iter(range(1, 1 << 62))
+
+        def requests():
+            while True:
+                m = outbox.get()
+                if m is None:
+                    return
+                yield m
+
+        def send(kind, target, **fields):
+            rid = next(request_ids)
+            pending[rid] = (kind, target)
+            outbox.put(agent_desk_pb2.AgentMessage(request_id=rid, **fields))
+
+        stream = agent_desk_pb2_grpc.AgentDeskStub(self.gateways.channel(address)).Connect(
+            requests())
+        with self.lock:
+            self.streams[agent_id] = stream
+        try:
+            for msg in stream:
+                which = msg.WhichOneof("kind")
+                offers = ([msg.offer] if which == "offer" else
+                          list(msg.resync.offers) if which == "resync" else [])
+                for o in offers:
+                    send("accept", o.contact_id, accept=agent_desk_pb2.Accept(offer_id=o.offer_id))
+                if which == "result":
+                    kind, contact_id = pending.pop(msg.result.request_id, (None, None))
+                    if msg.result.code != 0:
+                        continue
+                    if kind == "accept":
+                        with self.lock:
+                            self.accepted.setdefault(contact_id, []).append((agent_id, address))
+                        send("complete", contact_id, complete=agent_desk_pb2.Complete(
+                            contact_id=contact_id, outcome=types_pb2.Outcome(resolved=True)))
+                    elif kind == "complete":
+                        send("wrap", contact_id, wrap_up_done=agent_desk_pb2.WrapUpDone(
+                            contact_id=contact_id))
+        except grpc.RpcError as e:
+            return dict(e.trailing_metadata() or ()).get(OWNER_KEY)
+        finally:
+            outbox.put(None)
+        return None
+
+    def check(self, what):
+        with self.lock:
+            twice = {c: a for c, a in self.accepted.items() if len(a) > 1}
+            accepted = len(self.accepted)
+        if twice:
+            fail(f"{what}: contacts accepted by two desktops: " +
+                 "; ".join(f"{c}: {a}" for c, a in list(twice.items())[:5]))
+        print(f"  {what}: {accepted} contacts accepted, none twice", flush=True)
+        return accepted
+
+    def close(self):
+        self.stop.set()
+        with self.lock:
+            for stream in self.streams.values():
+                stream.cancel()
 
 
 def owners(nodes):
@@ -305,12 +414,14 @@ def main():
     etcd = Etcd(work)
     nodes = []
     gateways = None
+    desktops = None
     failovers = {"kill9": [], "sigterm": [], "pause": []}
     try:
         nodes = [Node(f"node{i}", etcd, work) for i in range(3)]
         owner = wait_for_owner(nodes, time.monotonic(), "start")
         print(f"start: {owner.name} owns", flush=True)
         gateways = Gateways(nodes)
+        desktops = Desktops(gateways)
         first_ack_after(gateways, 0, "start")
 
         def replace(node):
@@ -374,6 +485,7 @@ def main():
                     fail(f"{round_name}: two owners: {[n.name for n in owners(nodes)]}")
                 print(f"round {round_name}: {new.name} owns", flush=True)
                 verify_acked(gateways, round_name)
+                desktops.check(round_name)
         for kind, times in failovers.items():
             if times:
                 ordered = sorted(times)
@@ -381,8 +493,12 @@ def main():
                 print(f"failover {kind}: first ack by the new owner after the fault: "
                       f"p50 {statistics.median(times):.2f} s, p99 {p99:.2f} s, "
                       f"max {max(times):.2f} s over {len(times)}", flush=True)
+        if desktops.check("end") == 0:
+            fail("the desktops accepted nothing: the check above proved nothing")
         print(f"PASS: {len(gateways.acked)} contacts acknowledged, none lost", flush=True)
     finally:
+        if desktops:
+            desktops.close()
         if gateways:
             gateways.stop.set()
         for n in nodes:
