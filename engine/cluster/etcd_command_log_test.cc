@@ -515,12 +515,6 @@ TEST(EtcdCommandLogTest, AFollowerSeesEachCommandInOrderAndSaysOutOfRangeOncePru
   EXPECT_TRUE(seen.empty());
 }
 
-}  // namespace
-}  // namespace ccr::cluster
-
-namespace ccr::cluster {
-namespace {
-
 TEST(EtcdCommandLogTest, AFollowerSaysOutOfRangeWhenDeliveredIndexesAreWrittenAgain) {
   testing::EtcdCluster etcd(1);
   ASSERT_TRUE(etcd.Start().ok());
@@ -562,12 +556,6 @@ TEST(EtcdCommandLogTest, AFollowerSaysOutOfRangeWhenDeliveredIndexesAreWrittenAg
   EXPECT_THAT(std::string(errors.front().message()), HasSubstr("got index 5 where"));
   EXPECT_EQ(seen, run.appended().size());
 }
-
-}  // namespace
-}  // namespace ccr::cluster
-
-namespace ccr::cluster {
-namespace {
 
 // A write given up while etcd was paused may still commit once it resumes
 // (etcd reads the request from its socket then). The log must not trip over
@@ -621,12 +609,6 @@ TEST(EtcdCommandLogTest, AWriteGivenUpThatCommittedLaterIsReplacedBeforeItsIndex
   ExpectSameCommands(ReadAll(log, 1, &read), durable);
   EXPECT_TRUE(read.ok()) << read;
 }
-
-}  // namespace
-}  // namespace ccr::cluster
-
-namespace ccr::cluster {
-namespace {
 
 TEST(EtcdCommandLogTest, AFollowerStartedFromALoadContinuesWhereItEndedUntilEtcdIsCompacted) {
   testing::EtcdCluster etcd(1);
