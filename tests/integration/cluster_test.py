@@ -483,7 +483,11 @@ def main():
                     fail(f"unknown round {round_name}")
                 if len(owners(nodes)) > 1:
                     fail(f"{round_name}: two owners: {[n.name for n in owners(nodes)]}")
-                print(f"round {round_name}: {new.name} owns", flush=True)
+                took = failovers.get(round_name, [])
+                print(f"round {round_name}: {new.name} owns" +
+                      (f"; the first ack by it came {took[-1]:.2f} s after the fault"
+                       if took and round_name in ("kill9", "sigterm", "pause") else ""),
+                      flush=True)
                 verify_acked(gateways, round_name)
                 desktops.check(round_name)
         for kind, times in failovers.items():
