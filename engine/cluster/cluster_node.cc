@@ -1,9 +1,11 @@
 #include "engine/cluster/cluster_node.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "base/status_macros.h"
 #include "engine/cluster/etcd_log_reader.h"
 #include "engine/log.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
@@ -114,8 +116,8 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
   Takeover takeover;
   // `recovered` is the follower thread's while it runs, and this thread's
   // once it is stopped.
-  absl::StatusOr<Recovered> loaded = Load(channel_, prefix_);
-  if (!loaded.ok()) return loaded.status();
+  CCR_ASSIGN_OR_RETURN(std::optional<Recovered> loaded, LoadRetrying(stop));
+  if (!loaded) return std::nullopt;
   takeover.recovered = *std::move(loaded);
   for (;;) {
     absl::Status replay_error;
@@ -172,35 +174,46 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
       // over from the newest snapshot.
       LogAlways("cluster_follower_reload", {{"why", std::string(follow_error.message())}},
                 LogLevel::kWarn);
-      absl::StatusOr<Recovered> again = Load(channel_, prefix_);
-      if (!again.ok()) return again.status();
+      CCR_ASSIGN_OR_RETURN(std::optional<Recovered> again, LoadRetrying(stop));
+      if (!again) return std::nullopt;
       takeover.recovered = *std::move(again);
       continue;
     }
     // Elected: the old owner's key is gone, so its appends can no longer
-    // commit; what the log holds now is all there is. Read the tail.
+    // commit; what the log holds now is all there is. Read the tail, trying
+    // again while etcd is out of reach, for as long as this node is owner.
     auto kv = etcdserverpb::KV::NewStub(channel_);
-    absl::Status tail_error;
-    LogRead read;
-    absl::Status s = ReadLog(
-        *kv, prefix_, takeover.recovered.next_index, UINT64_MAX, /*at_revision=*/0,
-        options_.log.request_timeout,
-        [&](const v1::Command& cmd) {
-          tail_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
-          if (tail_error.ok()) ++takeover.tail_replayed;
-          return tail_error.ok();
-        },
-        &read);
-    if (!tail_error.ok()) return tail_error;
-    if (s.code() == absl::StatusCode::kOutOfRange) {
-      // A snapshot the old owner wrote at the end pruned what this standby
-      // had not seen: load it whole.
-      absl::StatusOr<Recovered> again = Load(channel_, prefix_);
-      if (!again.ok()) return again.status();
-      takeover.recovered = *std::move(again);
-    } else if (!s.ok()) {
-      return absl::Status(s.code(),
-                          absl::StrCat("reading the log's tail at takeover: ", s.message()));
+    bool caught_up = false;
+    while (!caught_up && !stop.load() && still_elected()) {
+      absl::Status tail_error;
+      LogRead read;
+      const absl::Status s = ReadLog(
+          *kv, prefix_, takeover.recovered.next_index, UINT64_MAX, /*at_revision=*/0,
+          options_.log.request_timeout,
+          [&](const v1::Command& cmd) {
+            tail_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
+            if (tail_error.ok()) ++takeover.tail_replayed;
+            return tail_error.ok();
+          },
+          &read);
+      if (!tail_error.ok()) return tail_error;  // the log itself is damaged
+      if (s.ok()) {
+        caught_up = true;
+      } else if (s.code() == absl::StatusCode::kOutOfRange) {
+        // A snapshot the old owner wrote at the end pruned what this
+        // standby had not seen: load it whole.
+        CCR_ASSIGN_OR_RETURN(std::optional<Recovered> again, LoadRetrying(stop));
+        if (!again) return std::nullopt;
+        takeover.recovered = *std::move(again);
+      } else {
+        LogAlways("cluster_tail_read_failed", {{"error", std::string(s.message())}},
+                  LogLevel::kWarn);
+        PauseUnlessStopped(stop, absl::Milliseconds(200));
+      }
+    }
+    if (!caught_up) {
+      if (stop.load()) return std::nullopt;
+      continue;  // deposed before it could serve: a standby again
     }
     if (takeover.recovered.router) takeover.recovered.router->SetEventsEnabled(true);
     if (owner_gauge_ != nullptr) {
@@ -215,6 +228,37 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
                                   {"tail_replayed", absl::StrCat(takeover.tail_replayed)}});
     return std::optional<Takeover>(std::move(takeover));
   }
+}
+
+absl::StatusOr<std::optional<Recovered>> ClusterNode::LoadRetrying(const std::atomic<bool>& stop) {
+  for (;;) {
+    absl::StatusOr<Recovered> loaded = Load(channel_, prefix_);
+    if (loaded.ok()) return std::optional<Recovered>(*std::move(loaded));
+    // A damaged log or snapshot stays damaged: say so and stop. Anything
+    // else (no quorum, no member reachable) may pass: a standby waits.
+    if (loaded.status().code() == absl::StatusCode::kDataLoss ||
+        loaded.status().code() == absl::StatusCode::kInvalidArgument) {
+      return loaded.status();
+    }
+    LogAlways("cluster_load_failed",
+              {{"error", std::string(loaded.status().message())}, {"next", "retrying in 1 s"}},
+              LogLevel::kWarn);
+    if (!PauseUnlessStopped(stop, absl::Seconds(1))) return std::nullopt;
+  }
+}
+
+bool ClusterNode::PauseUnlessStopped(const std::atomic<bool>& stop, absl::Duration pause) {
+  const absl::Time until = absl::Now() + pause;
+  while (absl::Now() < until) {
+    if (stop.load()) return false;
+    absl::SleepFor(std::min(absl::Milliseconds(100), until - absl::Now()));
+  }
+  return !stop.load();
+}
+
+bool ClusterNode::still_elected() const {
+  absl::MutexLock lock(&mu_);
+  return elected_.has_value();
 }
 
 CommandLogFactory ClusterNode::LogFactory(const OwnerFence& fence) {

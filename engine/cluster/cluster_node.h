@@ -75,7 +75,8 @@ class ClusterNode {
   // The standby phase: loads the domain and follows its log until this node
   // is elected (then catches up to the end and returns the takeover) or
   // `stop` turns true (returns nullopt; checked every 100 ms). Reloads from
-  // the snapshot when the follower falls behind what etcd keeps.
+  // the snapshot when the follower falls behind what etcd keeps. While etcd
+  // is out of reach it keeps trying; only a damaged log is an error.
   absl::StatusOr<std::optional<Takeover>> FollowUntilElected(const std::atomic<bool>& stop);
 
   // The engine's command log: appends in etcd guarded by `fence`. (Once
@@ -90,6 +91,13 @@ class ClusterNode {
   const std::string& prefix() const { return prefix_; }
 
  private:
+  // Loads the domain, trying again every second while etcd is out of reach;
+  // nullopt when `stop` turns true first. A damaged log is an error.
+  absl::StatusOr<std::optional<Recovered>> LoadRetrying(const std::atomic<bool>& stop);
+  // Sleeps `pause`; false (at once) when `stop` turns true.
+  static bool PauseUnlessStopped(const std::atomic<bool>& stop, absl::Duration pause);
+  bool still_elected() const;
+
   const ClusterNodeOptions options_;
   const std::string prefix_;
   // From options_.metrics; null without it.
