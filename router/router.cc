@@ -30,10 +30,15 @@ void Router::Impl::AdvanceTo(absl::Time now) {
     } else if (idempotency_.size() > 0 && idempotency_.next_expiry() == next) {
       idempotency_.ExpireOldest();
     } else {
+      // Numbered whether or not events are kept (replay off), like Emit,
+      // so a sequence number means the same event live and after a restart.
       auto it = deferred_events_.begin();
-      events_.push_back(std::move(it->second));
-      events_.back().time = now_;
-      events_.back().sequence = ++events_emitted_;
+      ++events_emitted_;
+      if (emit_events_) {
+        events_.push_back(std::move(it->second));
+        events_.back().time = now_;
+        events_.back().sequence = events_emitted_;
+      }
       deferred_events_.erase(it);
     }
   }

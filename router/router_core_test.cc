@@ -189,6 +189,31 @@ TEST_F(RouterTest, AbandonWithdrawsTheOfferAndCountsForServiceLevel) {
   EXPECT_FALSE(router_->GetContact(c, kT0).ok());
 }
 
+// Replay and a standby's following run with events off: a deferred event
+// (the satisfaction survey) that falls due then must be numbered, like every
+// event, but not kept, or the engine would later deliver it behind newer ones
+// (its sequence check aborted a standby taking over).
+TEST_F(RouterTest, ADeferredEventDueWhileEventsAreOffIsNumberedButNotKept) {
+  ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
+  const ContactId c = Submit(Contact("a", "general"), absl::ZeroDuration());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  ASSERT_TRUE(router_->Accept("al", offers[0].offer_id, kT0).ok());
+  router_->TakeEvents();
+  router_->SetEventsEnabled(false);
+  ASSERT_TRUE(router_->Complete("al", c, Outcome{true, "", 0, false}, kT0).ok());
+  const uint64_t before = router_->events_emitted();
+  router_->Tick(kT0 + absl::Hours(1));               // past the survey's delay
+  EXPECT_EQ(router_->events_emitted(), before + 2);  // the wrap-up's end, the survey
+  router_->SetEventsEnabled(true);
+  EXPECT_TRUE(router_->TakeEvents().empty());
+  // The next event goes on from there.
+  Submit(Contact("b", "general"), absl::Hours(1));
+  const std::vector<Event> next = router_->TakeEvents();
+  ASSERT_FALSE(next.empty());
+  EXPECT_EQ(next.front().sequence, before + 3);
+}
+
 TEST_F(RouterTest, ServiceLevelBothWays) {
   ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
   // Answered at 10 s (within 20 s), answered at 40 s (late), one abandoned at
