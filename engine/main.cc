@@ -584,6 +584,14 @@ absl::StatusOr<std::optional<ccr::cluster::Takeover>> StandBy(
                              {"domain", flags.cluster_domain}});
   absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover = node->FollowUntilElected(stop);
   node->OnOwnerChanged(nullptr);
+  if (stop.load() && takeover.ok()) {
+    // Told to stop (even if elected meanwhile): give the place up now, so
+    // no one waits out this node's lease to be elected.
+    if (absl::Status s = node->Resign(); !s.ok()) {
+      ccr::LogEvent(ccr::LogLevel::kWarn, "resign_failed", {{"error", std::string(s.message())}});
+    }
+    return std::nullopt;
+  }
   return takeover;
 }
 
