@@ -27,7 +27,7 @@ class AgentOutbox final
       StreamWriter<grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>, v1::ServerMessage>;
   using Writer::Writer;
   bool Send(v1::ServerMessage message) override { return Writer::Send(std::move(message)); }
-  void Close(const absl::Status& status) override { Finish(ToGrpcStatus(status)); }
+  void Close(const absl::Status& status) override { Finish(ToGrpcStatus(status), OwnerOf(status)); }
 };
 
 // A CatchUpSink over a server stream's bounded StreamWriter.
@@ -53,7 +53,9 @@ class CatchUpOutbox final : public StreamWriter<grpc::ServerWriteReactor<Message
     return Writer::NotifyWhenRoom(std::move(on_room));
   }
   bool closed() const override { return Writer::closed(); }
-  void Close(const absl::Status& status) override { Writer::Finish(ToGrpcStatus(status)); }
+  void Close(const absl::Status& status) override {
+    Writer::Finish(ToGrpcStatus(status), OwnerOf(status));
+  }
 };
 
 using EventOutbox = CatchUpOutbox<v1::LifecycleEvent>;
