@@ -416,6 +416,19 @@ TEST(Wire, IdsRoundTripAndMalformedOnesAreNamed) {
   EXPECT_EQ(*OfferIdFromWire("o-7", "offer"), 7u);
 }
 
+TEST(WireIds, AnOwnerRefusesTheOffersOfAnEarlierOneByName) {
+  SetOfferIdEpoch(300);
+  EXPECT_EQ(*OfferIdFromWire("o-300-7", "accept.offer_id"), 7u);
+  for (const char* earlier : {"o-255-7", "o-7"}) {
+    absl::StatusOr<uint64_t> refused = OfferIdFromWire(earlier, "accept.offer_id");
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << earlier;
+    EXPECT_THAT(refused.status().message(), HasSubstr("accept.offer_id: '")) << earlier;
+    EXPECT_THAT(refused.status().message(), HasSubstr("earlier owner")) << earlier;
+  }
+  SetOfferIdEpoch(0);  // a single node takes any well-formed id
+  EXPECT_EQ(*OfferIdFromWire("o-255-7", "accept.offer_id"), 7u);
+}
+
 TEST(Masking, CustomerIdsAndPhonesNeverAppearWhole) {
   EXPECT_EQ(MaskId("customer-4242"), "cu*********42");
   EXPECT_EQ(MaskId("abcd"), "****");

@@ -341,11 +341,22 @@ absl::StatusOr<ContactId> ContactIdFromWire(absl::string_view id, absl::string_v
 
 absl::StatusOr<uint64_t> OfferIdFromWire(absl::string_view id, absl::string_view field) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, ": required"));
-  std::optional<uint64_t> parsed = ParseOfferId(id);
+  std::optional<ParsedOfferId> parsed = ParseOfferIdAndEpoch(id);
   if (!parsed) {
-    return absl::InvalidArgumentError(absl::StrCat(field, ": malformed offer id (want o-N)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ": malformed offer id (want o-N, or o-EPOCH-N in cluster mode)"));
   }
-  return *parsed;
+  // Cluster mode: an offer of an earlier owner was withdrawn when this one
+  // took over (the desktop's Resync says so); it is never accepted here,
+  // whatever its number.
+  const uint64_t epoch = OfferIdEpoch();
+  if (epoch != 0 && parsed->epoch != epoch) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        field, ": '", id, "' was made by an earlier owner of routing",
+        parsed->epoch != 0 ? absl::StrCat(" (epoch ", parsed->epoch, ")") : "",
+        "; this owner (epoch ", epoch, ") withdrew every such offer when it took over"));
+  }
+  return parsed->id;
 }
 
 namespace {

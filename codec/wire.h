@@ -64,6 +64,9 @@ absl::StatusOr<AgentSpec> AgentSpecFromWire(const v1::Login& in);
 absl::StatusOr<Outcome> OutcomeFromWire(const v1::Outcome& in);
 // Parses "c-42"; InvalidArgument naming `field` otherwise.
 absl::StatusOr<ContactId> ContactIdFromWire(absl::string_view id, absl::string_view field);
+// Parses "o-7" (cluster mode: "o-EPOCH-7"); InvalidArgument naming `field`
+// when malformed, FailedPrecondition when an earlier owner made the offer
+// (its epoch is not this process's, SetOfferIdEpoch).
 absl::StatusOr<uint64_t> OfferIdFromWire(absl::string_view id, absl::string_view field);
 
 void EventToWire(const Event& e, uint64_t sequence, v1::LifecycleEvent* out);

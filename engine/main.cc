@@ -706,6 +706,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     options.command_log = cluster_node->LogFactory((*takeover)->fence);
+    // Every offer this owner makes names its epoch: one a deposed owner made
+    // is refused by name, whatever its number.
+    ccr::SetOfferIdEpoch((*takeover)->fence.epoch);
     options.snapshot_every_commands = flags->snapshot_every;
     recovered = std::move((*takeover)->recovered);
   } else {

@@ -1,5 +1,6 @@
 // Names and ids as they appear on the wire and in logs: enum names, the
 // "c-42" / "o-7" id spellings and their strict parsers, and text truncation.
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -45,7 +46,17 @@ const char* EventKindName(EventKind k) {
 }
 
 std::string ContactIdString(ContactId id) { return absl::StrCat("c-", id); }
-std::string OfferIdString(uint64_t id) { return absl::StrCat("o-", id); }
+namespace {
+std::atomic<uint64_t> offer_id_epoch{0};
+}  // namespace
+
+void SetOfferIdEpoch(uint64_t epoch) { offer_id_epoch.store(epoch, std::memory_order_relaxed); }
+uint64_t OfferIdEpoch() { return offer_id_epoch.load(std::memory_order_relaxed); }
+
+std::string OfferIdString(uint64_t id) {
+  const uint64_t epoch = OfferIdEpoch();
+  return epoch == 0 ? absl::StrCat("o-", id) : absl::StrCat("o-", epoch, "-", id);
+}
 
 namespace {
 // Only the canonical form parses: the prefix, then a decimal number without
@@ -75,6 +86,21 @@ std::string TruncateText(absl::string_view text, size_t max_bytes) {
   while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
   return absl::StrCat(text.substr(0, keep), kMarker);
 }
-std::optional<uint64_t> ParseOfferId(absl::string_view s) { return ParsePrefixedId(s, "o-"); }
+std::optional<ParsedOfferId> ParseOfferIdAndEpoch(absl::string_view s) {
+  if (std::optional<uint64_t> id = ParsePrefixedId(s, "o-")) return ParsedOfferId{0, *id};
+  // "o-EPOCH-N": both parts canonical, as above.
+  const size_t dash = s.rfind('-');
+  if (dash == absl::string_view::npos || dash < 2) return std::nullopt;
+  std::optional<uint64_t> epoch = ParsePrefixedId(s.substr(0, dash), "o-");
+  std::optional<uint64_t> id = ParsePrefixedId(s.substr(dash), "-");
+  if (!epoch || !id) return std::nullopt;
+  return ParsedOfferId{*epoch, *id};
+}
+
+std::optional<uint64_t> ParseOfferId(absl::string_view s) {
+  std::optional<ParsedOfferId> parsed = ParseOfferIdAndEpoch(s);
+  if (!parsed) return std::nullopt;
+  return parsed->id;
+}
 
 }  // namespace ccr

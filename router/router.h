@@ -347,15 +347,29 @@ class Router {
   RouterObserver* observer_ = nullptr;
 };
 
-// Formats ids as they appear on the wire: "c-42", "o-7".
+// Formats ids as they appear on the wire: "c-42", "o-7" (in cluster mode
+// "o-EPOCH-7", see SetOfferIdEpoch).
 std::string ContactIdString(ContactId id);
 std::string OfferIdString(uint64_t id);
+// Cluster mode: the fencing epoch of the ownership this process serves under
+// (0, the default: a single node). Offer ids then read "o-EPOCH-N", so an
+// offer a deposed owner made can be told from any this owner makes, and
+// OfferIdFromWire refuses it by name. Set once, before the engine starts
+// (a deposed owner starts over as a new process); read on any thread.
+void SetOfferIdEpoch(uint64_t epoch);
+uint64_t OfferIdEpoch();
 // `text` cut to at most `max_bytes` bytes, on a UTF-8 character boundary, and
 // ending in "...[truncated]" when it was cut (max_bytes >= 32).
 std::string TruncateText(absl::string_view text, size_t max_bytes);
 // Parses them back; nullopt when malformed or not canonical ("c-01").
 std::optional<ContactId> ParseContactId(absl::string_view s);
+// An offer id's number, from "o-N" or "o-EPOCH-N" (the epoch is not checked).
 std::optional<uint64_t> ParseOfferId(absl::string_view s);
+struct ParsedOfferId {
+  uint64_t epoch = 0;  // 0: "o-N"
+  uint64_t id = 0;
+};
+std::optional<ParsedOfferId> ParseOfferIdAndEpoch(absl::string_view s);
 
 }  // namespace ccr
 

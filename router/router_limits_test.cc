@@ -64,9 +64,26 @@ TEST(RouterIds, OnlyCanonicalFormsParse) {
                           "c-18446744073709551616", "C-1", "o-1", " c-1"}) {
     EXPECT_EQ(ParseContactId(bad), std::nullopt) << bad;
   }
-  for (const char* bad : {"o-01", "o-+1", "o- 1", "o-0", "c-1"}) {
+  for (const char* bad : {"o-01", "o-+1", "o- 1", "o-0", "c-1", "o-5-", "o--5", "o-05-1", "o-5-01",
+                          "o-5-0", "o-5-1-2", "o-5--1"}) {
     EXPECT_EQ(ParseOfferId(bad), std::nullopt) << bad;
   }
+  // Cluster mode's "o-EPOCH-N".
+  EXPECT_EQ(ParseOfferId("o-255-42"), 42u);
+  std::optional<ParsedOfferId> parsed = ParseOfferIdAndEpoch("o-255-42");
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->epoch, 255u);
+  EXPECT_EQ(parsed->id, 42u);
+  EXPECT_EQ(ParseOfferIdAndEpoch("o-42")->epoch, 0u);
+}
+
+TEST(RouterIds, AnOwnersOfferIdsNameItsEpoch) {
+  EXPECT_EQ(OfferIdString(7), "o-7");
+  SetOfferIdEpoch(255);
+  EXPECT_EQ(OfferIdString(7), "o-255-7");
+  EXPECT_EQ(ParseOfferId(OfferIdString(7)), 7u);
+  SetOfferIdEpoch(0);
+  EXPECT_EQ(OfferIdString(7), "o-7");
 }
 
 TEST(RouterText, TruncateKeepsUtf8WholeAndMarksTheCut) {
