@@ -13,8 +13,8 @@ namespace ccr {
 
 absl::Status OverloadedStatus(const Engine& engine) {
   return absl::ResourceExhaustedError(absl::StrCat("engine overloaded: ", engine.backlog(),
-                                                   " commands waiting; retry after ",
-                                                   kRetryAfterMs, " ms"));
+                                                   " commands waiting; retry after ", kRetryAfterMs,
+                                                   " ms"));
 }
 
 absl::Status DrainingStatus() {

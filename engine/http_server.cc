@@ -8,9 +8,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "boost/asio/write.hpp"
 #include "boost/asio/ip/address.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "codec/json_text.h"
@@ -61,9 +61,7 @@ std::string MediaType(absl::string_view content_type) {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
-      : stream_(std::move(socket)),
-        heartbeat_(stream_.get_executor()),
-        shared_(std::move(shared)) {
+      : stream_(std::move(socket)), heartbeat_(stream_.get_executor()), shared_(std::move(shared)) {
     shared_->Opened();
   }
   ~HttpSession() {
@@ -98,10 +96,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     keep_alive_ = header.keep_alive();
     const std::string method(header.method_string());
     if (!Contains(o.allowed_methods, method)) {
-      HttpResponse refused = HttpJsonError(405, "UNIMPLEMENTED",
-                                           absl::StrCat("method ", method.substr(0, 16),
-                                                        " is not served here; use ",
-                                                        absl::StrJoin(o.allowed_methods, ", ")));
+      HttpResponse refused =
+          HttpJsonError(405, "UNIMPLEMENTED",
+                        absl::StrCat("method ", method.substr(0, 16), " is not served here; use ",
+                                     absl::StrJoin(o.allowed_methods, ", ")));
       refused.headers.emplace_back("Allow", absl::StrJoin(o.allowed_methods, ", "));
       return Write(std::move(refused), /*close_after=*/true);
     }
@@ -128,9 +126,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void RefuseBodySize() {
-    Write(HttpJsonError(413, "INVALID_ARGUMENT",
-                        absl::StrCat("body: over the limit of ", shared_->options.max_body_bytes,
-                                     " bytes")),
+    Write(HttpJsonError(
+              413, "INVALID_ARGUMENT",
+              absl::StrCat("body: over the limit of ", shared_->options.max_body_bytes, " bytes")),
           /*close_after=*/true);
   }
 
@@ -197,11 +195,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   void StartStream(HttpResponse r) {
     body_stream_ = std::move(r.stream);
-    std::string head = absl::StrCat("HTTP/1.1 ", r.status, " ",
-                                    std::string(http::obsolete_reason(
-                                        static_cast<http::status>(r.status))),
-                                    "\r\nContent-Type: ", r.content_type,
-                                    "\r\nServer: ccrouterd\r\nConnection: close\r\n");
+    std::string head = absl::StrCat(
+        "HTTP/1.1 ", r.status, " ",
+        std::string(http::obsolete_reason(static_cast<http::status>(r.status))),
+        "\r\nContent-Type: ", r.content_type, "\r\nServer: ccrouterd\r\nConnection: close\r\n");
     for (const auto& [name, value] : r.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
     head += "\r\n";
     boost::system::error_code ignored;
@@ -210,10 +207,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         ignored);
     // Nothing more is read but the end of the connection (or stray bytes,
     // which end it too): a client that leaves frees its stream at once.
-    stream_.socket().async_read_some(boost::asio::buffer(peer_byte_),
-                                     [self = shared_from_this()](beast::error_code, size_t) {
-                                       self->StreamGone();
-                                     });
+    stream_.socket().async_read_some(
+        boost::asio::buffer(peer_byte_),
+        [self = shared_from_this()](beast::error_code, size_t) { self->StreamGone(); });
     WriteStreamData(std::move(head));
     body_stream_->Attach([weak = weak_from_this()] {
       if (std::shared_ptr<HttpSession> self = weak.lock()) {

@@ -36,9 +36,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "base/std_mutex.h"
 #include "boost/asio/io_context.hpp"
@@ -63,17 +63,17 @@ struct HttpResponse {
 };
 
 struct HttpRequest {
-  std::string method;         // "GET", "POST", ...
-  std::string path;           // no query string
-  std::string query;          // after '?', undecoded; empty when none
-  std::string authorization;  // the Authorization header, if any
-  std::string content_type;   // Content-Type
+  std::string method;           // "GET", "POST", ...
+  std::string path;             // no query string
+  std::string query;            // after '?', undecoded; empty when none
+  std::string authorization;    // the Authorization header, if any
+  std::string content_type;     // Content-Type
   std::string idempotency_key;  // Idempotency-Key
-  std::string last_event_id;  // Last-Event-ID (an EventSource resuming)
-  std::string origin;         // Origin
-  std::string accept;         // Accept
-  std::string body;           // at most max_body_bytes
-  std::string peer;           // "ip:127.0.0.1:5555"
+  std::string last_event_id;    // Last-Event-ID (an EventSource resuming)
+  std::string origin;           // Origin
+  std::string accept;           // Accept
+  std::string body;             // at most max_body_bytes
+  std::string peer;             // "ip:127.0.0.1:5555"
 };
 
 // The body of a streamed response: any thread queues chunks, the server's
