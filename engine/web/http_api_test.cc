@@ -69,10 +69,14 @@ class WebApiTest : public ::testing::Test {
     int grpc_port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &grpc_port);
     builder.RegisterService(ingest_.get());
+    admin_ = std::make_unique<AdminService>(*engine_, auth_);
+    builder.RegisterService(admin_.get());
     grpc_server_ = builder.BuildAndStart();
     ASSERT_NE(grpc_server_, nullptr);
-    ingest_stub_ = v1::ContactIngest::NewStub(grpc::CreateChannel(
-        absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials()));
+    std::shared_ptr<grpc::Channel> channel = grpc::CreateChannel(
+        absl::StrCat("127.0.0.1:", grpc_port), grpc::InsecureChannelCredentials());
+    ingest_stub_ = v1::ContactIngest::NewStub(channel);
+    admin_stub_ = v1::Admin::NewStub(channel);
 
     HttpApiOptions api_options;
     api_options.events_heartbeat = absl::Milliseconds(200);
@@ -132,6 +136,22 @@ class WebApiTest : public ::testing::Test {
     return reply.contact_id();
   }
 
+  // Runs `fn` on the strand and waits for it.
+  template <typename T>
+  T OnStrand(std::function<T(Engine&)> fn) {
+    absl::Notification done;
+    T result{};
+    engine_->Post([&](Engine& e) {
+      result = fn(e);
+      done.Notify();
+    });
+    done.WaitForNotification();
+    return result;
+  }
+  uint64_t LastSequence() {
+    return OnStrand<uint64_t>([](Engine& e) { return e.last_sequence(); });
+  }
+
   HttpAnswer Call(const std::string& method, const std::string& target,
                   const std::string& credential, const std::string& body = "",
                   std::vector<std::pair<std::string, std::string>> headers = {}) {
@@ -152,6 +172,8 @@ class WebApiTest : public ::testing::Test {
   std::unique_ptr<ContactIngestService> ingest_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::unique_ptr<v1::ContactIngest::Stub> ingest_stub_;
+  std::unique_ptr<AdminService> admin_;
+  std::unique_ptr<v1::Admin::Stub> admin_stub_;
   std::unique_ptr<HttpApi> api_;
   std::unique_ptr<HttpServer> http_;
   std::thread http_thread_;
@@ -367,6 +389,182 @@ TEST_F(WebApiTest, AdminReadsAreJsonForReadRolesOnly) {
   HttpAnswer anonymous = Call("GET", "/v1/queues", "");
   EXPECT_EQ(anonymous.status, 401);
   EXPECT_EQ(anonymous.header("www-authenticate"), "Bearer");
+}
+
+// ---- the event feed over Server-Sent Events ----
+
+constexpr char kSupervisor[] = "Bearer supervisor-token";
+
+// Reads events from `client` until the one with sequence `last`; the ids
+// read, in order (stops early if the stream ends).
+std::vector<uint64_t> ReadIdsThrough(SseClient& client, uint64_t last) {
+  std::vector<uint64_t> ids;
+  while (ids.empty() || ids.back() < last) {
+    std::optional<SseEvent> e = client.Next();
+    if (!e) break;
+    if (e->comment_only) continue;
+    uint64_t id = 0;
+    EXPECT_TRUE(absl::SimpleAtoi(e->id, &id)) << e->id << " " << e->event << " " << e->data;
+    v1::LifecycleEvent event;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(e->data, &event).ok()) << e->data;
+    EXPECT_EQ(event.sequence(), id);
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+std::vector<uint64_t> Range(uint64_t first, uint64_t last) {
+  std::vector<uint64_t> ids;
+  for (uint64_t i = first; i <= last; ++i) ids.push_back(i);
+  return ids;
+}
+
+TEST_F(WebApiTest, EventsResumeWithLastEventIdWithoutGapOrRepeat) {
+  Start();
+  for (int i = 0; i < 3; ++i) SubmitGrpc(absl::StrCat("before-", i));
+  const uint64_t first_batch = LastSequence();
+  ASSERT_GE(first_batch, 3u);
+  {
+    SseClient client(http_->port(), "/v1/events?after=0", {{"Authorization", kSupervisor}});
+    ASSERT_EQ(client.head().status, 200) << client.head().body;
+    EXPECT_THAT(client.head().header("content-type"), HasSubstr("text/event-stream"));
+    EXPECT_EQ(ReadIdsThrough(client, 2), Range(1, 2));
+  }  // the reader goes away having read through event 2
+  for (int i = 0; i < 3; ++i) SubmitGrpc(absl::StrCat("after-", i));
+  const uint64_t second_batch = LastSequence();
+  // An EventSource reconnecting sends the last id it read.
+  SseClient resumed(http_->port(), "/v1/events",
+                    {{"Authorization", kSupervisor}, {"Last-Event-ID", "2"}});
+  ASSERT_EQ(resumed.head().status, 200) << resumed.head().body;
+  EXPECT_EQ(ReadIdsThrough(resumed, second_batch), Range(3, second_batch));
+  // And it follows: a new event arrives live.
+  SubmitGrpc("live");
+  EXPECT_EQ(ReadIdsThrough(resumed, second_batch + 1), Range(second_batch + 1, second_batch + 1));
+}
+
+TEST_F(WebApiTest, EventsResumingFromBeforeTheWindowAreGoneAndBadIdsRefused) {
+  EngineOptions options;
+  options.event_window = 4;
+  Start(options);
+  for (int i = 0; i < 8; ++i) SubmitGrpc(absl::StrCat("k-", i));
+  const uint64_t last = LastSequence();
+  HttpAnswer gone = Call("GET", "/v1/events", kSupervisor, "", {{"Last-Event-ID", "1"}});
+  EXPECT_EQ(gone.status, 410) << gone.body;
+  EXPECT_THAT(gone.body, HasSubstr("OUT_OF_RANGE"));
+  EXPECT_THAT(gone.body, HasSubstr(absl::StrCat("events before ", last - 3)));
+  HttpAnswer bad = Call("GET", "/v1/events", kSupervisor, "", {{"Last-Event-ID", "soon"}});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("Last-Event-ID: not an event sequence number"));
+  EXPECT_EQ(Call("GET", "/v1/events?after=x", kSupervisor).status, 400);
+  // A gateway may not watch events.
+  EXPECT_EQ(Call("GET", "/v1/events", ::ccr::testing::kGatewayCredential).status, 403);
+  // Resuming inside the window works.
+  SseClient ok(http_->port(), "/v1/events",
+               {{"Authorization", kSupervisor}, {"Last-Event-ID", absl::StrCat(last - 2)}});
+  ASSERT_EQ(ok.head().status, 200);
+  EXPECT_EQ(ReadIdsThrough(ok, last), Range(last - 1, last));
+}
+
+TEST_F(WebApiTest, EventStreamsShareTheWatcherLimitWithGrpc) {
+  EngineOptions options;
+  options.max_watchers = 1;
+  Start(options);
+  SseClient first(http_->port(), "/v1/events", {{"Authorization", kSupervisor}});
+  ASSERT_EQ(first.head().status, 200);
+  HttpAnswer second = Call("GET", "/v1/events", kSupervisor);
+  EXPECT_EQ(second.status, 429) << second.body;
+  EXPECT_THAT(second.body, HasSubstr("max_watch_streams"));
+  EXPECT_EQ(second.header("retry-after"), "1");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx.AddMetadata("authorization", kSupervisor);
+  auto watch = admin_stub_->WatchEvents(&ctx, v1::WatchEventsRequest());
+  v1::LifecycleEvent event;
+  EXPECT_FALSE(watch->Read(&event));
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST_F(WebApiTest, IdleEventStreamGetsKeepalivesAndEndsOnDrain) {
+  Start();
+  SseClient client(http_->port(), "/v1/events", {{"Authorization", kSupervisor}});
+  ASSERT_EQ(client.head().status, 200);
+  std::optional<SseEvent> keepalive = client.Next();  // heartbeat: 200 ms in this fixture
+  ASSERT_TRUE(keepalive.has_value());
+  EXPECT_TRUE(keepalive->comment_only);
+  OnStrand<bool>([](Engine& e) {
+    e.BeginDrain();
+    return true;
+  });
+  EXPECT_TRUE(client.ReadToEnd());
+  // Draining: new streams are refused.
+  EXPECT_EQ(Call("GET", "/v1/events", kSupervisor).status, 503);
+}
+
+TEST_F(WebApiTest, ReaderThatStopsReadingIsCutWithoutStallingAnother) {
+  EngineOptions options;
+  // A window wide enough that a reader that keeps reading never falls out of
+  // it on a loaded machine, narrow enough for a short test.
+  options.event_window = 1500;
+  options.watcher_outbox_limit = 8;
+  Start(options);
+  // A reader with a small receive window that reads nothing after the head.
+  SseClient stalled(http_->port(), "/v1/events", {{"Authorization", kSupervisor}},
+                    /*receive_buffer_bytes=*/4096);
+  ASSERT_EQ(stalled.head().status, 200);
+  SseClient reader(http_->port(), "/v1/events", {{"Authorization", kSupervisor}});
+  ASSERT_EQ(reader.head().status, 200);
+  // The server's send buffer (64 KiB) and the stalled reader's window hold
+  // about 500 events; the stream's 8 and the window's 1500 beyond them cut it.
+  constexpr int kSubmits = 4000;
+  std::atomic<uint64_t> last{0};
+  std::vector<uint64_t> read_ids;
+  std::thread reading([&] {
+    // Until the last event submitted (keepalives come while it waits).
+    while (last.load() == 0 || read_ids.empty() || read_ids.back() < last.load()) {
+      std::optional<SseEvent> e = reader.Next();
+      if (!e) return;
+      if (e->comment_only) continue;
+      uint64_t id = 0;
+      ASSERT_TRUE(absl::SimpleAtoi(e->id, &id));
+      read_ids.push_back(id);
+    }
+  });
+  for (int i = 0; i < kSubmits; ++i) SubmitGrpc(absl::StrCat("flood-", i));
+  last = LastSequence();
+  reading.join();
+  // The reader that kept reading got every event, in order.
+  // (Events may follow the last submit's: timers run on.)
+  ASSERT_GE(read_ids.size(), last.load());
+  read_ids.resize(last.load());
+  EXPECT_EQ(read_ids, Range(1, last.load()));
+  // The one that stopped was cut: what it finds on reading again is a prefix
+  // of the events, then the reason, then the end of the stream.
+  std::vector<uint64_t> stalled_ids;
+  std::optional<SseEvent> final_event;
+  while (std::optional<SseEvent> e = stalled.Next()) {
+    if (e->comment_only) continue;
+    if (!e->event.empty()) {
+      final_event = e;
+      continue;
+    }
+    uint64_t id = 0;
+    ASSERT_TRUE(absl::SimpleAtoi(e->id, &id));
+    stalled_ids.push_back(id);
+  }
+  // It was cut, not left open: by the engine once it fell behind the event
+  // window (then the reason is its last event), or by the write timeout when
+  // the flood took longer than that to get there (then no event can reach
+  // it: its socket is stuck behind the unread ones).
+  EXPECT_TRUE(stalled.closed_by_server());
+  ASSERT_FALSE(stalled_ids.empty());
+  EXPECT_EQ(stalled_ids, Range(1, stalled_ids.back()));
+  EXPECT_LT(stalled_ids.back(), last.load());
+  if (final_event.has_value()) {
+    EXPECT_EQ(final_event->event, "stream-error");
+    EXPECT_THAT(final_event->data, HasSubstr("fell behind the event window"));
+  }
+  // Its place among the watchers is free again.
+  EXPECT_EQ(OnStrand<size_t>([](Engine& e) { return e.watcher_count(); }), 1u);
 }
 
 }  // namespace

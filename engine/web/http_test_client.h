@@ -157,19 +157,22 @@ class SseClient {
   }
   // True once the server closed the connection (reads to the end).
   bool ReadToEnd() {
-    for (;;) {
-      char buf[4096];
-      const ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
-      if (n > 0) continue;
-      return n == 0 || errno == ECONNRESET;
+    while (Fill()) {
     }
+    return closed_by_server_;
   }
+  // Whether the last read found the connection closed by the server (not a
+  // 5 s timeout).
+  bool closed_by_server() const { return closed_by_server_; }
 
  private:
   bool Fill() {
     char buf[4096];
     const ssize_t n = ::recv(socket_.native_handle(), buf, sizeof buf, 0);
-    if (n <= 0) return false;
+    if (n <= 0) {
+      closed_by_server_ = n == 0 || errno == ECONNRESET;
+      return false;
+    }
     buffer_.append(buf, n);
     return true;
   }
@@ -178,6 +181,7 @@ class SseClient {
   boost::asio::ip::tcp::socket socket_;
   std::string buffer_;
   HttpAnswer head_;
+  bool closed_by_server_ = false;
 };
 
 }  // namespace ccr::testing
