@@ -81,8 +81,15 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->body_limit(o.max_body_bytes);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
-                              // A timeout, a closed peer or headers over the
-                              // limit: the connection ends unanswered.
+                              // A declared Content-Length over the body limit
+                              // fails here already: answered. A timeout, a
+                              // closed peer or headers over the limit: the
+                              // connection ends unanswered.
+                              if (ec == http::error::body_limit) {
+                                self->version_ = self->parser_->get().version();
+                                self->head_request_ = false;
+                                return self->RefuseBodySize();
+                              }
                               if (!ec) self->OnHeader();
                             });
   }
