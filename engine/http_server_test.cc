@@ -245,6 +245,20 @@ TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIs413Unread) {
   EXPECT_EQ(handled.load(), 0);
 }
 
+TEST_F(HttpServerTest, ClientStillSendingItsBodyReadsThe413) {
+  StartServer(JsonApiOptions(), EchoHandler());
+  tcp::socket s = Connect();
+  // The whole request at once, as a client that does not wait for
+  // 100-continue sends it: the server answers after the header, with most
+  // of the body still coming.
+  Send(s,
+       "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+       "400000\r\n\r\n" +
+           std::string(400000, 'x'));
+  bool closed = false;
+  EXPECT_THAT(ReadToClose(s, &closed), StartsWith("HTTP/1.1 413"));
+}
+
 TEST_F(HttpServerTest, ChunkedBodyPassingTheLimitIs413) {
   StartServer(JsonApiOptions(), EchoHandler());
   tcp::socket s = Connect();
