@@ -1,14 +1,19 @@
 #include "engine/http_server.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "boost/asio/ip/address.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "codec/json_text.h"
 #include "engine/log.h"
 
 namespace ccr {
@@ -43,46 +48,122 @@ struct HttpServer::Shared {
 
 namespace {
 
+bool Contains(const std::vector<std::string>& list, absl::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// The media type of a Content-Type value: parameters dropped, lower case.
+std::string MediaType(absl::string_view content_type) {
+  return absl::AsciiStrToLower(
+      absl::StripAsciiWhitespace(content_type.substr(0, content_type.find(';'))));
+}
+
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, std::shared_ptr<HttpServer::Shared> shared)
-      : stream_(std::move(socket)), shared_(std::move(shared)) {
+      : stream_(std::move(socket)), heartbeat_(stream_.get_executor()), shared_(std::move(shared)) {
     shared_->Opened();
   }
-  ~HttpSession() { shared_->Closed(); }
+  ~HttpSession() {
+    if (body_stream_) body_stream_->Detach();
+    shared_->Closed();
+  }
 
   // Reads the next request: the first within the request timeout, later
-  // ones on a keep-alive connection within the idle timeout.
+  // ones on a keep-alive connection within the idle timeout. The header
+  // first, so the method and the declared body size are refused before a
+  // byte of the body is read.
   void Read(bool first) {
     const HttpServerOptions& o = shared_->options;
     stream_.expires_after(absl::ToChronoMilliseconds(first ? o.request_timeout : o.idle_timeout));
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(o.max_header_bytes));
     parser_->body_limit(o.max_body_bytes);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, size_t) {
+                              // A declared Content-Length over the body limit
+                              // fails here already: answered. A timeout, a
+                              // closed peer or headers over the limit: the
+                              // connection ends unanswered.
+                              if (ec == http::error::body_limit) {
+                                self->version_ = self->parser_->get().version();
+                                self->head_request_ = false;
+                                return self->RefuseBodySize();
+                              }
+                              if (!ec) self->OnHeader();
+                            });
+  }
+
+ private:
+  void OnHeader() {
+    const HttpServerOptions& o = shared_->options;
+    const auto& header = parser_->get();
+    version_ = header.version();
+    head_request_ = header.method() == http::verb::head;
+    keep_alive_ = header.keep_alive();
+    const std::string method(header.method_string());
+    if (!Contains(o.allowed_methods, method)) {
+      HttpResponse refused =
+          HttpJsonError(405, "UNIMPLEMENTED",
+                        absl::StrCat("method ", method.substr(0, 16), " is not served here; use ",
+                                     absl::StrJoin(o.allowed_methods, ", ")));
+      refused.headers.emplace_back("Allow", absl::StrJoin(o.allowed_methods, ", "));
+      return Write(std::move(refused), /*close_after=*/true);
+    }
+    const boost::optional<uint64_t> declared = parser_->content_length();
+    if (declared && *declared > o.max_body_bytes) return RefuseBodySize();
+    if (!parser_->is_done() && !o.body_content_types.empty()) {
+      auto it = header.find(http::field::content_type);
+      const std::string type = it == header.end() ? "" : MediaType(std::string(it->value()));
+      if (!Contains(o.body_content_types, type)) {
+        return Write(HttpJsonError(415, "INVALID_ARGUMENT",
+                                   absl::StrCat("Content-Type: '", type.substr(0, 64),
+                                                "' is not accepted; send ",
+                                                absl::StrJoin(o.body_content_types, " or "))),
+                     /*close_after=*/true);
+      }
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       // A timeout, a closed peer or a request over the limits:
-                       // the connection ends (the stream closes with the session).
+                       // A chunked body that passed the bound is answered; any
+                       // other failure (timeout, closed peer) ends the connection.
+                       if (ec == http::error::body_limit) return self->RefuseBodySize();
                        if (!ec) self->Handle();
                      });
   }
 
- private:
+  void RefuseBodySize() {
+    Write(HttpJsonError(
+              413, "INVALID_ARGUMENT",
+              absl::StrCat("body: over the limit of ", shared_->options.max_body_bytes, " bytes")),
+          /*close_after=*/true);
+  }
+
+  template <typename Field>
+  static std::string HeaderValue(const http::request<http::string_body>& r, Field f) {
+    auto it = r.find(f);
+    return it == r.end() ? std::string() : std::string(it->value());
+  }
+
   void Handle() {
     request_ = parser_->release();
     HttpRequest request;
+    request.method = std::string(request_.method_string());
     request.path = std::string(request_.target());
-    if (auto q = request.path.find('?'); q != std::string::npos) request.path.resize(q);
-    if (auto it = request_.find(http::field::authorization); it != request_.end()) {
-      request.authorization = std::string(it->value());
+    if (auto q = request.path.find('?'); q != std::string::npos) {
+      request.query = request.path.substr(q + 1);
+      request.path.resize(q);
     }
+    request.authorization = HeaderValue(request_, http::field::authorization);
+    request.content_type = HeaderValue(request_, http::field::content_type);
+    request.idempotency_key = HeaderValue(request_, "Idempotency-Key");
+    request.last_event_id = HeaderValue(request_, "Last-Event-ID");
+    request.origin = HeaderValue(request_, http::field::origin);
+    request.accept = HeaderValue(request_, http::field::accept);
+    request.body = std::move(request_.body());
     boost::system::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) request.peer = absl::StrCat("ip:", remote.address().to_string(), ":", remote.port());
-    if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
-      Write({405, "text/plain; charset=utf-8", "only GET and HEAD\n"});
-      return;
-    }
     // The answer may come from another thread (the routing strand): it is
     // written on this connection's executor.
     shared_->handler(request, [self = shared_from_this()](HttpResponse r) {
@@ -91,17 +172,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
-  void Write(HttpResponse r) {
+  void Write(HttpResponse r, bool close_after = false) {
+    if (r.stream) return StartStream(std::move(r));
     response_ = {};
-    response_.version(request_.version());
+    response_.version(version_);
     response_.result(static_cast<http::status>(r.status));
     response_.set(http::field::content_type, r.content_type);
     response_.set(http::field::server, "ccrouterd");
+    for (const auto& [name, value] : r.headers) response_.set(name, value);
     response_.body() = std::move(r.body);
-    response_.keep_alive(request_.keep_alive());
+    response_.keep_alive(keep_alive_ && !close_after);
     response_.prepare_payload();
     // HEAD: GET's headers, Content-Length included, and no body.
-    if (request_.method() == http::verb::head) response_.body().clear();
+    if (head_request_) response_.body().clear();
     stream_.expires_after(absl::ToChronoMilliseconds(shared_->options.request_timeout));
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -115,12 +198,100 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       });
   }
 
+  // ---- a streamed response: the connection is the stream's until it ends ----
+
+  void StartStream(HttpResponse r) {
+    body_stream_ = std::move(r.stream);
+    std::string head = absl::StrCat(
+        "HTTP/1.1 ", r.status, " ",
+        std::string(http::obsolete_reason(static_cast<http::status>(r.status))),
+        "\r\nContent-Type: ", r.content_type, "\r\nServer: ccrouterd\r\nConnection: close\r\n");
+    for (const auto& [name, value] : r.headers) absl::StrAppend(&head, name, ": ", value, "\r\n");
+    head += "\r\n";
+    boost::system::error_code ignored;
+    stream_.socket().set_option(
+        boost::asio::socket_base::send_buffer_size(shared_->options.stream_send_buffer_bytes),
+        ignored);
+    // Nothing more is read but the end of the connection (or stray bytes,
+    // which end it too): a client that leaves frees its stream at once.
+    stream_.socket().async_read_some(
+        boost::asio::buffer(peer_byte_),
+        [self = shared_from_this()](beast::error_code, size_t) { self->StreamGone(); });
+    WriteStreamData(std::move(head));
+    body_stream_->Attach([weak = weak_from_this()] {
+      if (std::shared_ptr<HttpSession> self = weak.lock()) {
+        boost::asio::post(self->stream_.get_executor(), [self] { self->PumpStream(); });
+      }
+    });
+  }
+
+  void PumpStream() {
+    if (writing_ || stream_over_) return;
+    bool ended = false;
+    std::string data = body_stream_->TakeRendered(&ended);
+    if (!data.empty()) return WriteStreamData(std::move(data));
+    if (ended) {
+      stream_over_ = true;
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.socket().close(ignored);
+      return;
+    }
+    ArmHeartbeat();
+  }
+
+  // One write at a time, each within the request timeout: a client that
+  // stops reading fills its socket buffer, the write stalls, and the stream
+  // is cut at the timeout.
+  void WriteStreamData(std::string data) {
+    writing_ = true;
+    stream_data_ = std::move(data);
+    stream_.expires_after(absl::ToChronoMilliseconds(shared_->options.request_timeout));
+    boost::asio::async_write(stream_, boost::asio::buffer(stream_data_),
+                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                               self->writing_ = false;
+                               if (ec) return self->StreamGone();
+                               self->stream_.expires_never();
+                               self->PumpStream();
+                             });
+  }
+
+  void ArmHeartbeat() {
+    const absl::Duration interval = body_stream_->heartbeat_interval();
+    if (body_stream_->heartbeat_chunk().empty() || interval <= absl::ZeroDuration()) return;
+    heartbeat_.expires_after(absl::ToChronoMilliseconds(interval));
+    heartbeat_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->writing_ || self->stream_over_) return;
+      self->WriteStreamData(self->body_stream_->heartbeat_chunk());
+    });
+  }
+
+  void StreamGone() {
+    if (stream_over_) return;
+    stream_over_ = true;
+    body_stream_->Detach();
+    heartbeat_.cancel();
+    beast::error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
   beast::tcp_stream stream_;
+  boost::asio::steady_timer heartbeat_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
   std::shared_ptr<HttpServer::Shared> shared_;
+  // The request being answered (set from its header).
+  unsigned version_ = 11;
+  bool head_request_ = false;
+  bool keep_alive_ = false;
+  // A streamed response (io thread only).
+  std::shared_ptr<HttpStream> body_stream_;
+  std::string stream_data_;  // the write in flight
+  char peer_byte_[1];
+  bool writing_ = false;
+  bool stream_over_ = false;
 };
 
 // Written without waiting to a connection over the cap, then closed: a
@@ -131,6 +302,92 @@ constexpr char kOverCapacity[] =
     "too many connections; try again later\n";
 
 }  // namespace
+
+HttpStream::HttpStream(size_t max_queued_chunks, std::string heartbeat_chunk,
+                       absl::Duration heartbeat_interval)
+    : max_queued_chunks_(max_queued_chunks),
+      heartbeat_chunk_(std::move(heartbeat_chunk)),
+      heartbeat_interval_(heartbeat_interval) {}
+
+HttpStream::PushResult HttpStream::TryPush(std::function<std::string()> render) {
+  std::function<void()> wake;
+  {
+    StdMutexLock lock(&mu_);
+    if (detached_ || end_requested_) return PushResult::kClosed;
+    if (queue_.size() >= max_queued_chunks_) return PushResult::kFull;
+    queue_.push_back(std::move(render));
+    if (queue_.size() == 1) wake = wake_;  // otherwise a wake is on its way already
+  }
+  if (wake) wake();
+  return PushResult::kQueued;
+}
+
+bool HttpStream::NotifyWhenRoom(std::function<void()> on_room) {
+  StdMutexLock lock(&mu_);
+  if (detached_ || end_requested_) return true;  // never called: it is closing
+  if (queue_.size() <= max_queued_chunks_ / 2) return false;
+  on_room_ = std::move(on_room);
+  return true;
+}
+
+void HttpStream::End(std::string last_chunk) {
+  std::function<void()> wake;
+  {
+    StdMutexLock lock(&mu_);
+    if (detached_ || end_requested_) return;
+    end_requested_ = true;
+    last_chunk_ = std::move(last_chunk);
+    wake = wake_;
+  }
+  if (wake) wake();
+}
+
+bool HttpStream::closed() const {
+  StdMutexLock lock(&mu_);
+  return detached_ || end_requested_;
+}
+
+void HttpStream::Attach(std::function<void()> wake) {
+  bool pending = false;
+  {
+    StdMutexLock lock(&mu_);
+    wake_ = wake;
+    pending = !queue_.empty() || end_requested_;
+  }
+  if (pending) wake();
+}
+
+std::string HttpStream::TakeRendered(bool* ended) {
+  std::deque<std::function<std::string()>> taken;
+  std::function<void()> on_room;
+  std::string last;
+  {
+    StdMutexLock lock(&mu_);
+    taken.swap(queue_);
+    if (!taken.empty()) on_room.swap(on_room_);  // the queue is empty now: room
+    *ended = end_requested_;
+    last.swap(last_chunk_);
+  }
+  std::string out;
+  for (std::function<std::string()>& render : taken) out += render();
+  out += last;
+  if (on_room) on_room();  // outside the lock: it may post or push
+  return out;
+}
+
+void HttpStream::Detach() {
+  StdMutexLock lock(&mu_);
+  detached_ = true;
+  queue_.clear();
+  wake_ = nullptr;
+  on_room_ = nullptr;
+}
+
+HttpResponse HttpJsonError(int http_status, absl::string_view code, absl::string_view message) {
+  std::string body = absl::StrCat("{\"error\":{\"code\":", JsonQuoted(code),
+                                  ",\"message\":", JsonQuoted(message), "}}\n");
+  return HttpResponse{http_status, "application/json", std::move(body)};
+}
 
 absl::Status ParseHostPort(const std::string& flag, const std::string& value, std::string* host,
                            int* port) {

@@ -12,17 +12,35 @@
 //   - a failed accept (out of file descriptors: EMFILE/ENFILE) waits
 //     `accept_backoff` before the next accept, logging once per burst, so the
 //     accept loop never spins;
-//   - HEAD answers the headers of GET (Content-Length included), no body.
+//   - HEAD answers the headers of GET (Content-Length included), no body;
+//   - only the methods in `allowed_methods` reach the handler (others: 405
+//     with Allow); a request body over `max_body_bytes` is 413 (a declared
+//     Content-Length at once, unread; a chunked one once it passes the
+//     bound); a body whose Content-Type is not in `body_content_types` is 415;
+//     these refusals are JSON errors ({"error":{"code","message"}}) and end
+//     the connection;
+//   - a streamed response (HttpResponse::stream, for Server-Sent Events)
+//     writes what its HttpStream is given, at most `max_queued_chunks` queued
+//     (the producer is told kFull and waits for room), a heartbeat chunk when
+//     idle, each write within `request_timeout` (a client that stops reading
+//     is cut), and a send buffer of `stream_send_buffer_bytes`; it ends when
+//     the stream is ended or the client goes.
 #ifndef CCROUTER_ENGINE_HTTP_SERVER_H_
 #define CCROUTER_ENGINE_HTTP_SERVER_H_
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/std_mutex.h"
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
@@ -30,16 +48,83 @@
 
 namespace ccr {
 
+class HttpStream;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
+  // Further headers (Retry-After, Allow, Cache-Control, ...).
+  std::vector<std::pair<std::string, std::string>> headers = {};
+  // Set: the body is not `body` but what this stream is given, written as it
+  // comes until the stream ends (no Content-Length; the connection closes
+  // after it). For Server-Sent Events.
+  std::shared_ptr<HttpStream> stream = nullptr;
 };
 
 struct HttpRequest {
-  std::string path;           // no query string
-  std::string authorization;  // the Authorization header, if any
-  std::string peer;           // "ip:127.0.0.1:5555"
+  std::string method;           // "GET", "POST", ...
+  std::string path;             // no query string
+  std::string query;            // after '?', undecoded; empty when none
+  std::string authorization;    // the Authorization header, if any
+  std::string content_type;     // Content-Type
+  std::string idempotency_key;  // Idempotency-Key
+  std::string last_event_id;    // Last-Event-ID (an EventSource resuming)
+  std::string origin;           // Origin
+  std::string accept;           // Accept
+  std::string body;             // at most max_body_bytes
+  std::string peer;             // "ip:127.0.0.1:5555"
+};
+
+// The body of a streamed response: any thread queues chunks, the server's
+// io thread writes them in order. Thread-safe.
+class HttpStream {
+ public:
+  enum class PushResult { kQueued, kFull, kClosed };
+  // At most `max_queued_chunks` wait to be written. When nothing has been
+  // written for `heartbeat_interval`, `heartbeat_chunk` is (empty: never).
+  HttpStream(size_t max_queued_chunks, std::string heartbeat_chunk,
+             absl::Duration heartbeat_interval);
+
+  // Queues a chunk, rendered (`render()`) on the server's io thread just
+  // before it is written, so a producer on the routing strand pays for a
+  // copy only. kFull: the bound is reached and nothing changed (the producer
+  // keeps its place and asks NotifyWhenRoom); kClosed: the client is gone or
+  // the stream ended.
+  PushResult TryPush(std::function<std::string()> render) ABSL_LOCKS_EXCLUDED(mu_);
+  // Calls `on_room` once, later, from the io thread, when at most half the
+  // bound is queued. False (and `on_room` is dropped): there is room already.
+  bool NotifyWhenRoom(std::function<void()> on_room) ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the stream after what is queued, and `last_chunk` (exactly once;
+  // later calls do nothing).
+  void End(std::string last_chunk = "") ABSL_LOCKS_EXCLUDED(mu_);
+  // The client went away, or End was called.
+  bool closed() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // ---- the connection's side (HttpServer's io thread) ----
+  const std::string& heartbeat_chunk() const { return heartbeat_chunk_; }
+  absl::Duration heartbeat_interval() const { return heartbeat_interval_; }
+  // `wake` is called (any thread, no lock held) whenever there is something
+  // new to write; once at once if there is already.
+  void Attach(std::function<void()> wake) ABSL_LOCKS_EXCLUDED(mu_);
+  // Moves out what is queued, rendered; `ended` once End was called and
+  // nothing more will come. Calls a pending on_room when room was made.
+  std::string TakeRendered(bool* ended) ABSL_LOCKS_EXCLUDED(mu_);
+  // The connection is gone: everything queued is dropped, pushes fail.
+  void Detach() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const size_t max_queued_chunks_;
+  const std::string heartbeat_chunk_;
+  const absl::Duration heartbeat_interval_;
+  // Taken for every chunk, from the strand and the io thread, never across I/O.
+  mutable StdMutex mu_;
+  std::deque<std::function<std::string()>> queue_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> wake_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_room_ ABSL_GUARDED_BY(mu_);
+  std::string last_chunk_ ABSL_GUARDED_BY(mu_);
+  bool end_requested_ ABSL_GUARDED_BY(mu_) = false;
+  bool detached_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 // Answers one request by calling `respond` exactly once, from any thread
@@ -55,6 +140,15 @@ struct HttpServerOptions {
   size_t max_header_bytes = 8 * 1024;
   size_t max_body_bytes = 16 * 1024;
   absl::Duration accept_backoff = absl::Milliseconds(100);
+  // What reaches the handler; anything else is 405 naming these in Allow.
+  std::vector<std::string> allowed_methods = {"GET", "HEAD"};
+  // Media types a request body may have (parameters such as charset aside);
+  // a body of another (or none) is 415. Empty: any.
+  std::vector<std::string> body_content_types = {"application/json"};
+  // The kernel send buffer of a streamed response's socket: with the
+  // stream's chunk bound, what a reader that stops reading can make the
+  // engine hold.
+  int stream_send_buffer_bytes = 64 * 1024;
   // Not owned; null: no metrics (ccr_http_connections, ccr_http_connections_refused_total).
   metrics::MetricsRegistry* metrics = nullptr;
 };
@@ -90,6 +184,10 @@ class HttpServer {
   bool in_error_burst_ = false;  // io thread only
   int port_ = 0;
 };
+
+// A JSON error answer: {"error":{"code":CODE,"message":MESSAGE}} with
+// `http_status`; `code` is the google.rpc.Code name ("INVALID_ARGUMENT").
+HttpResponse HttpJsonError(int http_status, absl::string_view code, absl::string_view message);
 
 // Splits "host:port" / "[::1]:port"; InvalidArgument naming `flag` otherwise.
 absl::Status ParseHostPort(const std::string& flag, const std::string& value, std::string* host,

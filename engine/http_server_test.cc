@@ -1,13 +1,16 @@
 // The HTTP server's limits: the connection cap, the idle keep-alive timeout,
-// bounded headers, HEAD without a body, answers from another thread.
+// bounded headers and bodies, methods and body content types, HEAD without a
+// body, answers from another thread, streamed responses and their bounds.
 #include "engine/http_server.h"
 
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/read.hpp"
 #include "boost/asio/write.hpp"
@@ -194,6 +197,202 @@ TEST_F(HttpServerTest, AnswerFromAnotherThreadIsWritten) {
   EXPECT_THAT(answer, EndsWith("later\n"));
   std::lock_guard lock(mu);
   for (std::thread& t : helpers) t.join();
+}
+
+// A handler that echoes what the request carried.
+HttpHandler EchoHandler() {
+  return [](const HttpRequest& request, HttpRespond respond) {
+    respond({200, "text/plain; charset=utf-8",
+             absl::StrCat(request.method, " ", request.path, " ?", request.query,
+                          " idem=", request.idempotency_key, " last=", request.last_event_id,
+                          " body=", request.body)});
+  };
+}
+
+HttpServerOptions JsonApiOptions() {
+  HttpServerOptions options;
+  options.allowed_methods = {"GET", "HEAD", "POST"};
+  options.max_body_bytes = 64;
+  return options;
+}
+
+TEST_F(HttpServerTest, RequestCarriesMethodQueryHeadersAndBody) {
+  StartServer(JsonApiOptions(), EchoHandler());
+  tcp::socket s = Connect();
+  Send(s,
+       "POST /v1/x?after=7&a=b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json; "
+       "charset=utf-8\r\nIdempotency-Key: k-1\r\nLast-Event-ID: 41\r\nContent-Length: 7\r\n\r\n"
+       "{\"a\":1}");
+  EXPECT_THAT(ReadResponse(s), EndsWith("POST /v1/x ?after=7&a=b idem=k-1 last=41 body={\"a\":1}"));
+}
+
+TEST_F(HttpServerTest, DeclaredBodyOverTheLimitIs413Unread) {
+  std::atomic<int> handled{0};
+  StartServer(JsonApiOptions(), [&](const HttpRequest&, HttpRespond respond) {
+    ++handled;
+    respond({200, "text/plain", "no\n"});
+  });
+  tcp::socket s = Connect();
+  Send(s,
+       "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+       "65\r\n\r\n");
+  bool closed = false;
+  const std::string answer = ReadToClose(s, &closed);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 413"));
+  EXPECT_THAT(answer, HasSubstr("application/json"));
+  EXPECT_THAT(answer, HasSubstr("body: over the limit of 64 bytes"));
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(handled.load(), 0);
+}
+
+TEST_F(HttpServerTest, ClientStillSendingItsBodyReadsThe413) {
+  StartServer(JsonApiOptions(), EchoHandler());
+  tcp::socket s = Connect();
+  // The whole request at once, as a client that does not wait for
+  // 100-continue sends it: the server answers after the header, with most
+  // of the body still coming.
+  Send(s,
+       "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+       "400000\r\n\r\n" +
+           std::string(400000, 'x'));
+  bool closed = false;
+  EXPECT_THAT(ReadToClose(s, &closed), StartsWith("HTTP/1.1 413"));
+}
+
+TEST_F(HttpServerTest, ChunkedBodyPassingTheLimitIs413) {
+  StartServer(JsonApiOptions(), EchoHandler());
+  tcp::socket s = Connect();
+  const std::string chunk(100, 'x');
+  Send(s,
+       "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+       "Transfer-Encoding: chunked\r\n\r\n64\r\n" +
+           chunk + "\r\n0\r\n\r\n");
+  bool closed = false;
+  const std::string answer = ReadToClose(s, &closed);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 413"));
+  EXPECT_THAT(answer, Not(HasSubstr("body=")));
+}
+
+TEST_F(HttpServerTest, BodyOfAnotherContentTypeIs415) {
+  StartServer(JsonApiOptions(), EchoHandler());
+  tcp::socket s = Connect();
+  Send(s,
+       "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: "
+       "2\r\n\r\nhi");
+  bool closed = false;
+  const std::string answer = ReadToClose(s, &closed);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 415"));
+  EXPECT_THAT(answer,
+              HasSubstr("Content-Type: 'text/plain' is not accepted; send application/json"));
+  // No Content-Type at all: the same.
+  tcp::socket untyped = Connect();
+  Send(untyped, "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi");
+  EXPECT_THAT(ReadToClose(untyped, &closed), StartsWith("HTTP/1.1 415"));
+  // A POST without a body needs no Content-Type.
+  tcp::socket empty = Connect();
+  Send(empty, "POST /v1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_THAT(ReadResponse(empty), StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(HttpServerTest, MethodOutsideTheAllowedOnesIs405WithAllow) {
+  StartServer({}, EchoHandler());  // the default: GET and HEAD
+  tcp::socket s = Connect();
+  Send(s, "POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  bool closed = false;
+  const std::string answer = ReadToClose(s, &closed);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 405"));
+  EXPECT_THAT(answer, HasSubstr("Allow: GET, HEAD"));
+  EXPECT_THAT(answer, HasSubstr("\"code\":\"UNIMPLEMENTED\""));
+}
+
+TEST_F(HttpServerTest, StreamedResponseWritesChunksPushedFromAnotherThreadUntilEnded) {
+  auto stream = std::make_shared<HttpStream>(4, "", absl::ZeroDuration());
+  std::thread producer;
+  StartServer({}, [&](const HttpRequest&, HttpRespond respond) {
+    respond({200, "text/event-stream", "", {{"Cache-Control", "no-cache"}}, stream});
+    producer = std::thread([stream] {
+      for (int i = 0; i < 3; ++i) {
+        while (stream->TryPush([i] { return absl::StrCat("data: ", i, "\n\n"); }) ==
+               HttpStream::PushResult::kFull) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+      }
+      stream->End("event: end\n\n");
+    });
+  });
+  tcp::socket s = Connect();
+  Send(s, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  const std::string answer = ReadToClose(s, &closed);
+  producer.join();
+  EXPECT_TRUE(closed);
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(answer, HasSubstr("Cache-Control: no-cache"));
+  EXPECT_THAT(answer, Not(HasSubstr("Content-Length")));
+  EXPECT_THAT(answer, EndsWith("\r\n\r\ndata: 0\n\ndata: 1\n\ndata: 2\n\nevent: end\n\n"));
+  EXPECT_EQ(stream->TryPush([] { return "late"; }), HttpStream::PushResult::kClosed);
+}
+
+TEST_F(HttpServerTest, StreamQueueIsBoundedAndTellsWhenThereIsRoom) {
+  HttpStream stream(2, "", absl::ZeroDuration());
+  EXPECT_EQ(stream.TryPush([] { return "a"; }), HttpStream::PushResult::kQueued);
+  EXPECT_EQ(stream.TryPush([] { return "b"; }), HttpStream::PushResult::kQueued);
+  EXPECT_EQ(stream.TryPush([] { return "c"; }), HttpStream::PushResult::kFull);
+  bool room = false;
+  ASSERT_TRUE(stream.NotifyWhenRoom([&room] { room = true; }));
+  bool ended = true;
+  EXPECT_EQ(stream.TakeRendered(&ended), "ab");  // as the connection writes them
+  EXPECT_FALSE(ended);
+  EXPECT_TRUE(room);
+  EXPECT_FALSE(stream.NotifyWhenRoom([] {}));  // room already
+  stream.Detach();                             // the client went away
+  EXPECT_TRUE(stream.closed());
+  EXPECT_EQ(stream.TryPush([] { return "d"; }), HttpStream::PushResult::kClosed);
+}
+
+TEST_F(HttpServerTest, IdleStreamSendsHeartbeatsAndClientLeavingDetachesIt) {
+  auto stream = std::make_shared<HttpStream>(4, ": keepalive\n\n", absl::Milliseconds(50));
+  StartServer({}, [&](const HttpRequest&, HttpRespond respond) {
+    respond({200, "text/event-stream", "", {}, stream});
+  });
+  {
+    tcp::socket s = Connect();
+    Send(s, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string got;
+    char buf[1024];
+    while (got.find(": keepalive\n\n: keepalive\n\n") == std::string::npos) {
+      const ssize_t n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << "no heartbeat within 5 s: " << got;
+      got.append(buf, n);
+    }
+  }  // the client closes
+  for (int i = 0; i < 500 && !stream->closed(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(stream->closed());
+  EXPECT_TRUE(WaitForOpen(0));
+}
+
+TEST_F(HttpServerTest, StreamToAClientThatStopsReadingIsCutAtTheWriteTimeout) {
+  HttpServerOptions options;
+  options.request_timeout = absl::Milliseconds(300);
+  options.stream_send_buffer_bytes = 4096;
+  auto stream = std::make_shared<HttpStream>(4, "", absl::ZeroDuration());
+  StartServer(options, [&](const HttpRequest&, HttpRespond respond) {
+    respond({200, "text/event-stream", "", {}, stream});
+  });
+  tcp::socket s = Connect();
+  const int small = 4096;
+  ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  Send(s, "GET /events HTTP/1.1\r\nHost: x\r\n\r\n");
+  // Push far more than the socket buffers hold, never reading.
+  const std::string big(64 * 1024, 'x');
+  for (int i = 0; i < 2000 && !stream->closed(); ++i) {
+    if (stream->TryPush([&big] { return big; }) == HttpStream::PushResult::kFull) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  EXPECT_TRUE(stream->closed()) << "a client that reads nothing was never cut";
 }
 
 }  // namespace

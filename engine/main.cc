@@ -14,6 +14,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/flags/flag.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "base/status_macros.h"
@@ -21,6 +22,7 @@
 #include "boost/asio/signal_set.hpp"
 #include "codec/command_line.h"
 #include "codec/config_loader.h"
+#include "codec/owner_redirect.h"
 #include "codec/wire.h"
 #include "engine/auth.h"
 #include "engine/cluster/cluster_node.h"
@@ -31,6 +33,8 @@
 #include "engine/journal/data_dir_lock.h"
 #include "engine/journal/recovery.h"
 #include "engine/log.h"
+#include "engine/web/http_api.h"
+#include "engine/web/http_status.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -455,6 +459,11 @@ ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator
   return [&engine, registry, &auth, &http_io, scrape_timeouts](const ccr::HttpRequest& request,
                                                                ccr::HttpRespond respond) {
     const std::string& path = request.path;
+    if (request.method != "GET" && request.method != "HEAD") {
+      ccr::HttpResponse refused = ccr::HttpJsonError(405, "UNIMPLEMENTED", "use GET or HEAD");
+      refused.headers.emplace_back("Allow", "GET, HEAD");
+      return respond(std::move(refused));
+    }
     if (path == "/metrics") {
       if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
         return respond(*std::move(refused));
@@ -520,6 +529,7 @@ class StandbyPorts {
     grpc_->GetHealthCheckService()->SetServingStatus(false);
     ccr::HttpServerOptions http_options;
     http_options.max_connections = flags.http_max_connections;
+    http_options.allowed_methods = ccr::HttpApiMethods();
     std::shared_ptr<ccr::cluster::StandbyResponder> responder = responder_;
     CCR_ASSIGN_OR_RETURN(
         http_,
@@ -540,6 +550,15 @@ class StandbyPorts {
                                 ccr::metrics::SerializeText(metrics.Collect())});
               }
               const std::string owner = responder->owner();
+              if (absl::StartsWith(request.path, "/v1/")) {
+                // The HTTP/JSON API: its JSON error, and the owner (its gRPC
+                // address, as a standby's gRPC answers name it) in a header.
+                ccr::HttpResponse refused = ccr::HttpErrorFromStatus(absl::UnavailableError(
+                    absl::StrCat("standby: ", owner.empty() ? "no owner elected yet"
+                                                            : "the owner is at " + owner)));
+                if (!owner.empty()) refused.headers.emplace_back(ccr::kOwnerMetadataKey, owner);
+                return respond(std::move(refused));
+              }
               respond(
                   {503, "text/plain; charset=utf-8",
                    absl::StrCat("standby: ",
@@ -790,9 +809,19 @@ int main(int argc, char** argv) {
   ccr::HttpServerOptions http_options;
   http_options.max_connections = flags->http_max_connections;
   http_options.metrics = &metrics;
-  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http =
-      ccr::HttpServer::Start(http_io, flags->http_host, flags->http_port,
-                             MetricsAndHealthHandler(engine, auth, metrics, http_io), http_options);
+  // The HTTP/JSON API (/v1/...) beside the operations paths: its methods,
+  // and bodies as large as the gRPC edge's largest message.
+  http_options.allowed_methods = ccr::HttpApiMethods();
+  http_options.max_body_bytes = ccr::InputLimits::kMaxMessageBytes;
+  ccr::HttpApi http_api(engine, auth, http_io);
+  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
+      http_io, flags->http_host, flags->http_port,
+      [&http_api, operations = MetricsAndHealthHandler(engine, auth, metrics, http_io)](
+          const ccr::HttpRequest& request, ccr::HttpRespond respond) {
+        if (http_api.Handle(request, respond)) return;
+        operations(request, std::move(respond));
+      },
+      http_options);
   if (!http.ok()) {
     server->Shutdown();
     return ExitWith(StartError(http.status().message()));

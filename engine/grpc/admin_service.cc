@@ -4,6 +4,7 @@
 #include "base/status_macros.h"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
+#include "engine/edge_calls.h"
 #include "engine/grpc/services.h"
 #include "engine/log.h"
 
@@ -15,18 +16,7 @@ grpc::ServerUnaryReactor* AdminService::ListQueues(grpc::CallbackServerContext* 
   if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.ListQueues"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
-  return RunOnStrand(engine_, ctx, [reply](Engine& e) {
-    const absl::Time now = e.Now();
-    for (const QueueStats& q : e.router().Queues(now)) {
-      v1::QueueSnapshot* out = reply->add_queues();
-      QueueToWire(q, out);
-      if (std::optional<double> sl = e.WindowServiceLevel(q.name))
-        out->set_service_level_window(*sl);
-      out->set_service_level_window_seconds(absl::ToDoubleSeconds(e.service_level_window()));
-    }
-    ToTimestamp(now, reply->mutable_as_of());
-    return absl::OkStatus();
-  });
+  return RunOnStrand(engine_, ctx, ListQueuesRead(reply));
 }
 
 grpc::ServerUnaryReactor* AdminService::ListAgents(grpc::CallbackServerContext* ctx,
@@ -35,26 +25,9 @@ grpc::ServerUnaryReactor* AdminService::ListAgents(grpc::CallbackServerContext* 
   if (auto who = auth_.Authorize(*ctx, kReadRoles, "Admin.ListAgents"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
-  // A page of the largest agents the edge admits (64 skills, 16 languages,
-  // 300 held contacts: about 16 KiB) stays under gRPC's 4 MiB at 200.
-  constexpr uint32_t kDefaultPageSize = 100;
-  constexpr uint32_t kMaxPageSize = 200;
-  if (req->page_token().size() > InputLimits::kMaxIdBytes) {
-    return Refuse(ctx, absl::InvalidArgumentError("page_token: not one this engine issued"));
-  }
-  const uint32_t page_size =
-      req->page_size() == 0 ? kDefaultPageSize : std::min(req->page_size(), kMaxPageSize);
-  return RunOnStrand(engine_, ctx, [reply, page_size, after = req->page_token()](Engine& e) {
-    bool more = false;
-    for (const AgentView& a : e.router().AgentsPage(after, page_size, e.Now(), &more)) {
-      AgentToWire(a, e.AgentConnected(a.agent_id), reply->add_agents());
-    }
-    // The token is the last agent id listed: the next page starts after it.
-    if (more && reply->agents_size() > 0) {
-      reply->set_next_page_token(reply->agents(reply->agents_size() - 1).agent_id());
-    }
-    return absl::OkStatus();
-  });
+  absl::StatusOr<StrandRead> read = ListAgentsRead(*req, reply);
+  if (!read.ok()) return Refuse(ctx, read.status());
+  return RunOnStrand(engine_, ctx, *std::move(read));
 }
 
 grpc::ServerUnaryReactor* AdminService::Explain(grpc::CallbackServerContext* ctx,

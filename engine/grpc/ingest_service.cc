@@ -3,6 +3,7 @@
 #include "base/status_macros.h"
 #include "base/std_mutex.h"
 #include "codec/wire.h"
+#include "engine/edge_calls.h"
 #include "engine/grpc/rate_limiter.h"
 #include "engine/grpc/services.h"
 #include "engine/log.h"
@@ -11,60 +12,7 @@ namespace ccr {
 
 namespace {
 
-grpc::Status Draining() {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "engine is shutting down; retry elsewhere");
-}
-
-// The gateway's answer to an applied submit. A retried key answers with the
-// first contact, as it is now.
-absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
-                          const v1::ContactSpec& contact, v1::SubmitReply* reply) {
-  if (applied.submit) {
-    SubmitResultToWire(*applied.submit, reply);
-    LogEvent(LogLevel::kDebug, "submit",
-             {{"contact", ContactIdString(applied.submit->contact)},
-              {"customer", MaskId(contact.customer().id())},
-              {"queue", applied.submit->queue}});
-    return absl::OkStatus();
-  }
-  if (applied.status.code() != absl::StatusCode::kAlreadyExists) return applied.status;
-  Router& router = engine.router();
-  std::optional<IdempotencyView> first = router.LookupIdempotencyKey(contact.idempotency_key());
-  if (!first) return applied.status;
-  // The same key with another request is a gateway bug, not a retry: saying
-  // "duplicate" would hide that the second contact was never queued.
-  if (first->request_digest != 0 && first->request_digest != SubmitRequestDigest(contact)) {
-    return absl::AlreadyExistsError(
-        absl::StrCat("contact.idempotency_key: '", contact.idempotency_key().substr(0, 64),
-                     "' was used for ", ContactIdString(first->contact),
-                     " with a different request; a new contact needs a new key"));
-  }
-  reply->set_contact_id(ContactIdString(first->contact));
-  reply->set_duplicate(true);
-  absl::StatusOr<ContactView> view = router.GetContact(first->contact, engine.Now());
-  if (view.ok()) {
-    reply->set_queue(view->queue);
-    reply->set_state(ContactStateToWire(view->state));
-    reply->set_position(view->position);
-    reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(view->estimated_wait));
-  } else if (first->ended) {  // ended within the window: how and where
-    reply->set_queue(first->ended_queue);
-    reply->set_state(ContactStateToWire(*first->ended));
-  }
-  return absl::OkStatus();
-}
-
-// Validates a submit at the edge and builds its journal command, with the
-// queue the edge chose written in, so replay never has to choose again.
-absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine) {
-  CCR_ASSIGN_OR_RETURN(ContactSpec spec,
-                       ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now()));
-  v1::Command cmd;
-  *cmd.mutable_submit()->mutable_contact() = contact;
-  cmd.mutable_submit()->mutable_contact()->set_queue(spec.queue);
-  cmd.set_request_digest(SubmitRequestDigest(contact));
-  return cmd;
-}
+grpc::Status Draining() { return ToGrpcStatus(DrainingStatus()); }
 
 // One SubmitStream call. Reads pipeline up to kMaxInFlight submits; the
 // stream stops reading (flow control pushes back on the gateway) until
@@ -211,10 +159,7 @@ grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerConte
   }
   absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
   if (!cmd.ok()) return Refuse(ctx, cmd.status());
-  return ExecuteOnStrand(engine_, ctx, std::move(*cmd),
-                         [reply, contact = req->contact()](Engine& e, const ApplyResult& applied) {
-                           return AnswerSubmit(e, applied, contact, reply);
-                         });
+  return ExecuteOnStrand(engine_, ctx, std::move(*cmd), SubmitAnswer(req->contact(), reply));
 }
 
 grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*
@@ -232,32 +177,9 @@ grpc::ServerUnaryReactor* ContactIngestService::Update(grpc::CallbackServerConte
   if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Update"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
-  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
-  // Validated against empty signals here; merged into the contact's on the strand.
-  absl::StatusOr<Signals> signals = MergeSignalsFromWire(Signals{}, *req);
-  absl::StatusOr<Tier> tier = TierFromWire(req->tier(), "tier");
-  absl::Status invalid = !id.ok() ? id.status() : !tier.ok() ? tier.status() : signals.status();
-  if (!invalid.ok()) return Refuse(ctx, invalid);
-  v1::Command cmd;
-  *cmd.mutable_update() = *req;
-  cmd.set_update_merges_signals(true);
-  return ExecuteOnStrand(
-      engine_, ctx, std::move(cmd),
-      [reply, id = *id, abandoned = req->abandoned()](Engine& e,
-                                                      const ApplyResult& applied) -> absl::Status {
-        CCR_RETURN_IF_ERROR(applied.status);
-        if (abandoned) {
-          reply->set_state(v1::CONTACT_STATE_ABANDONED);
-          return absl::OkStatus();
-        }
-        absl::StatusOr<ContactView> after = e.router().GetContact(id, e.Now());
-        if (after.ok()) {
-          reply->set_state(ContactStateToWire(after->state));
-          reply->set_position(after->position);
-          reply->set_estimated_wait_seconds(absl::ToDoubleSeconds(after->estimated_wait));
-        }
-        return absl::OkStatus();
-      });
+  absl::StatusOr<v1::Command> cmd = UpdateCommand(*req);
+  if (!cmd.ok()) return Refuse(ctx, cmd.status());
+  return ExecuteOnStrand(engine_, ctx, *std::move(cmd), UpdateAnswer(*req, reply));
 }
 
 grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerContext* ctx,
@@ -266,19 +188,9 @@ grpc::ServerUnaryReactor* ContactIngestService::Cancel(grpc::CallbackServerConte
   if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.Cancel"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
-  absl::StatusOr<ContactId> id = ContactIdFromWire(req->contact_id(), "contact_id");
-  if (!id.ok() || req->reason().size() > InputLimits::kMaxTextBytes) {
-    return Refuse(
-        ctx, !id.ok() ? id.status() : absl::InvalidArgumentError("reason: longer than 1024 bytes"));
-  }
-  v1::Command cmd;
-  cmd.mutable_cancel()->set_contact_id(req->contact_id());
-  cmd.mutable_cancel()->set_reason(req->reason().empty() ? "cancelled by gateway" : req->reason());
-  return ExecuteOnStrand(engine_, ctx, std::move(cmd),
-                         [reply](Engine&, const ApplyResult& applied) -> absl::Status {
-                           if (applied.status.ok()) reply->set_state(v1::CONTACT_STATE_CANCELLED);
-                           return applied.status;
-                         });
+  absl::StatusOr<v1::Command> cmd = CancelCommand(*req);
+  if (!cmd.ok()) return Refuse(ctx, cmd.status());
+  return ExecuteOnStrand(engine_, ctx, *std::move(cmd), CancelAnswer(reply));
 }
 
 grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerContext* ctx,
@@ -287,14 +199,10 @@ grpc::ServerUnaryReactor* ContactIngestService::GetContact(grpc::CallbackServerC
   if (auto who = auth_.Authorize(*ctx, kIngestRoles, "ContactIngest.GetContact"); !who.ok()) {
     return Refuse(ctx, who.status());
   }
-  if (absl::Status valid = ValidateContactRef(req->contact()); !valid.ok()) {
-    return Refuse(ctx, valid);
-  }
+  absl::StatusOr<StrandRead> read = GetContactRead(*req, reply);
+  if (!read.ok()) return Refuse(ctx, read.status());
   // A read: answered on the strand from the router as it is, never journalled.
-  return RunOnStrand(engine_, ctx, [req, reply](Engine& e) {
-    CCR_ASSIGN_OR_RETURN(*reply, e.contact_watches().Status(e.router(), req->contact()));
-    return absl::OkStatus();
-  });
+  return RunOnStrand(engine_, ctx, *std::move(read));
 }
 
 grpc::ServerWriteReactor<v1::ContactStatus>* ContactIngestService::WatchContact(

@@ -7,9 +7,7 @@ namespace ccr {
 
 grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
   if (ctx != nullptr) ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      absl::StrCat("engine overloaded: ", engine.backlog(),
-                                   " commands waiting; retry after ", kRetryAfterMs, " ms"));
+  return ToGrpcStatus(OverloadedStatus(engine));
 }
 
 grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "absl/status/status.h"
+#include "engine/edge_calls.h"
 #include "engine/engine.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
@@ -35,7 +36,6 @@ class RefusedWriteStream final : public grpc::ServerWriteReactor<Response> {
 
 // What a client refused for the strand's backlog gets: RESOURCE_EXHAUSTED
 // naming the backlog, and (with a context) trailing metadata `retry-after-ms`.
-inline constexpr int kRetryAfterMs = 100;
 grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine);
 // Finishes a unary call at once with Overloaded().
 grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx, const Engine& engine);
@@ -49,7 +49,6 @@ grpc::ServerUnaryReactor* RunOnStrand(Engine& engine, grpc::CallbackServerContex
 
 // Answers a unary call that changes state: journals `cmd`, applies it once
 // durable, and finishes with `answer`'s status (null: the command's own).
-using CommandAnswer = std::function<absl::Status(Engine&, const ApplyResult&)>;
 grpc::ServerUnaryReactor* ExecuteOnStrand(Engine& engine, grpc::CallbackServerContext* ctx,
                                           v1::Command cmd, CommandAnswer answer = nullptr,
                                           Admission admission = Admission::kClient);
