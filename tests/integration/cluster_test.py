@@ -330,6 +330,17 @@ class Desktops:
                 which = msg.WhichOneof("kind")
                 offers = ([msg.offer] if which == "offer" else
                           list(msg.resync.offers) if which == "resync" else [])
+                if which == "resync":
+                    # Contacts held from before a failover: finish them, as an
+                    # agent would, or their capacity stays taken for good.
+                    for held in msg.resync.contacts:
+                        if held.state == types_pb2.CONTACT_STATE_CONNECTED:
+                            send("complete", held.contact_id, complete=agent_desk_pb2.Complete(
+                                contact_id=held.contact_id,
+                                outcome=types_pb2.Outcome(resolved=True)))
+                        else:
+                            send("wrap", held.contact_id, wrap_up_done=agent_desk_pb2.WrapUpDone(
+                                contact_id=held.contact_id))
                 if offers:
                     with self.lock:
                         self.offer_times.append((time.monotonic(), address))
