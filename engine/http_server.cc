@@ -9,6 +9,7 @@
 #include "boost/asio/post.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/websocket/rfc6455.hpp"
 #include "engine/log.h"
 
 namespace ccr {
@@ -79,6 +80,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     boost::system::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) request.peer = absl::StrCat("ip:", remote.address().to_string(), ":", remote.port());
+    if (shared_->options.websocket_upgrade && beast::websocket::is_upgrade(request_)) {
+      // The taker owns the connection now, with its own timeouts.
+      stream_.expires_never();
+      shared_->options.websocket_upgrade(
+          HttpUpgrade{std::move(request), std::move(request_), stream_.release_socket()});
+      return;
+    }
     if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
       Write({405, "text/plain; charset=utf-8", "only GET and HEAD\n"});
       return;

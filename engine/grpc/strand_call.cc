@@ -1,15 +1,15 @@
 #include "engine/grpc/strand_call.h"
 
 #include "absl/strings/str_cat.h"
+#include "engine/agent_desk_session.h"
 #include "engine/grpc/grpc_status.h"
 
 namespace ccr {
 
 grpc::Status Overloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
   if (ctx != nullptr) ctx->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                      absl::StrCat("engine overloaded: ", engine.backlog(),
-                                   " commands waiting; retry after ", kRetryAfterMs, " ms"));
+  static_assert(kRetryAfterMs == kOverloadRetryAfterMs, "one retry hint for every transport");
+  return ToGrpcStatus(EngineOverloadedError(engine));
 }
 
 grpc::ServerUnaryReactor* RefuseOverloaded(grpc::CallbackServerContext* ctx, const Engine& engine) {
