@@ -132,21 +132,96 @@ std::string ServerMessageToJson(const v1::ServerMessage& message) {
 
 namespace {
 
-// One upgraded desktop connection: the WebSocket, the bounded outbox the
-// engine writes to (the AgentSink), and the conversation's session.
-class WsDeskConnection final : public AgentDeskTransport,
-                               public std::enable_shared_from_this<WsDeskConnection> {
+class WsDeskConnection;
+
+// The engine's side of one WebSocket desktop (its AgentSink): messages queue
+// here up to the agent outbox bound, from any thread, and the connection
+// takes them on the HTTP io thread. It holds the connection only weakly, so
+// the engine keeping the outbox (until its DetachAgent) never keeps a socket.
+class WsDeskOutbox final : public AgentDeskTransport {
+ public:
+  using Executor = boost::asio::any_io_executor;
+  WsDeskOutbox(std::weak_ptr<WsDeskConnection> connection, Executor io, size_t max_queued)
+      : connection_(std::move(connection)), io_(std::move(io)), max_queued_(max_queued) {}
+
+  bool Send(v1::ServerMessage message) override ABSL_LOCKS_EXCLUDED(mu_);
+  void Close(const absl::Status& status) override ABSL_LOCKS_EXCLUDED(mu_);
+
+  // What the connection writes next (io thread): a message, else (closing)
+  // the final status once, else nothing (then a later Send or Close posts
+  // the connection's Pump again).
+  enum class Next { kMessage, kFinalStatus, kNothing };
+  Next TakeNext(v1::ServerMessage* message, absl::Status* final_status) ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
+    if (ended_ || cut_) {
+      pump_scheduled_ = false;
+      return Next::kNothing;
+    }
+    if (!queue_.empty()) {
+      *message = std::move(queue_.front());
+      queue_.pop_front();
+      return Next::kMessage;
+    }
+    if (closing_ && !final_status_taken_) {
+      final_status_taken_ = true;
+      *final_status = close_status_;
+      return Next::kFinalStatus;
+    }
+    pump_scheduled_ = false;
+    return Next::kNothing;
+  }
+  // The connection is being cut (not keeping up, a failed write): nothing
+  // more goes out.
+  void MarkCut() ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
+    closing_ = true;
+    cut_ = true;
+    queue_.clear();
+  }
+  // The read loop is over; false when it was already.
+  bool MarkEnded() ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
+    if (ended_) return false;
+    ended_ = true;
+    queue_.clear();
+    return true;
+  }
+  bool closing() const ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
+    return closing_;
+  }
+
+ private:
+  // Runs `fn` on the io thread with the connection, if it is still there.
+  void PostToConnection(void (*fn)(WsDeskConnection&));
+
+  const std::weak_ptr<WsDeskConnection> connection_;
+  const Executor io_;
+  const size_t max_queued_;
+  mutable StdMutex mu_;
+  std::deque<v1::ServerMessage> queue_ ABSL_GUARDED_BY(mu_);
+  bool pump_scheduled_ ABSL_GUARDED_BY(mu_) = false;  // a Pump is posted or running
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;         // Close or a cut asked for the end
+  bool final_status_taken_ ABSL_GUARDED_BY(mu_) = false;
+  bool cut_ ABSL_GUARDED_BY(mu_) = false;    // ended without a goodbye
+  bool ended_ ABSL_GUARDED_BY(mu_) = false;  // the read loop is over
+  absl::Status close_status_ ABSL_GUARDED_BY(mu_);
+};
+
+// One upgraded desktop connection: the WebSocket, its outbox, and the
+// conversation's session. Lives while an operation on it is pending (the
+// read loop always is, until the connection ends).
+class WsDeskConnection final : public std::enable_shared_from_this<WsDeskConnection> {
  public:
   WsDeskConnection(std::shared_ptr<WsAgentDesk::Shared> shared, tcp::socket socket,
                    std::string peer)
       : shared_(std::move(shared)),
         ws_(std::move(socket)),
         close_timer_(ws_.get_executor()),
-        peer_(std::move(peer)),
-        max_queued_(shared_->engine.options().agent_outbox_limit) {
+        peer_(std::move(peer)) {
     shared_->open.fetch_add(1);
   }
-  ~WsDeskConnection() override { shared_->open.fetch_sub(1); }
+  ~WsDeskConnection() { shared_->open.fetch_sub(1); }
 
   // HTTP io thread: the handshake, then the read loop.
   void Accept(http::request<http::string_body> request, Principal caller, bool echo_subprotocol) {
@@ -164,8 +239,10 @@ class WsDeskConnection final : public AgentDeskTransport,
           res.set(http::field::server, "ccrouterd");
           if (echo_subprotocol) res.set(http::field::sec_websocket_protocol, kAgentDeskSubprotocol);
         }));
+    outbox_ = std::make_shared<WsDeskOutbox>(weak_from_this(), ws_.get_executor(),
+                                             shared_->engine.options().agent_outbox_limit);
     session_ = std::make_unique<AgentDeskSession>(shared_->engine, shared_->auth, std::move(caller),
-                                                  peer_, shared_from_this());
+                                                  peer_, outbox_);
     request_ = std::move(request);
     ws_.async_accept(request_, [self = shared_from_this()](beast::error_code ec) {
       if (ec) {
@@ -176,45 +253,66 @@ class WsDeskConnection final : public AgentDeskTransport,
     });
   }
 
-  // AgentSink, from any thread (the strand, mostly).
-  bool Send(v1::ServerMessage message) override ABSL_LOCKS_EXCLUDED(mu_) {
-    bool post = false;
-    {
-      StdMutexLock lock(&mu_);
-      if (closing_ || ended_) return false;
-      if (queue_.size() >= max_queued_) {
-        // Not keeping up: cut now, as the gRPC stream is cancelled. A status
-        // frame could not reach a desktop that does not read.
-        queue_.clear();
-        closing_ = true;
-        cut_ = true;
-        boost::asio::post(ws_.get_executor(), [self = shared_from_this()] {
-          self->Cut("not keeping up with the messages sent to it");
-        });
-        return false;
-      }
-      queue_.push_back(std::move(message));
-      post = !pump_scheduled_;
-      pump_scheduled_ = true;
+  // Writes what is queued, one frame at a time, then (closing) the status
+  // frame and the close. HTTP io thread.
+  void Pump() {
+    if (writing_) return;
+    v1::ServerMessage message;
+    absl::Status final_status;
+    switch (outbox_->TakeNext(&message, &final_status)) {
+      case WsDeskOutbox::Next::kNothing:
+        return;
+      case WsDeskOutbox::Next::kMessage:
+        // Serialized here, not on the strand that queued it.
+        write_text_ = ServerMessageToJson(message);
+        writing_ = true;
+        ws_.text(true);
+        ws_.async_write(boost::asio::buffer(write_text_),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          self->writing_ = false;
+                          if (ec) return self->Cut("write failed");
+                          self->Pump();
+                        });
+        return;
+      case WsDeskOutbox::Next::kFinalStatus:
+        break;
     }
-    if (post) boost::asio::post(ws_.get_executor(), [self = shared_from_this()] { self->Pump(); });
-    return true;
+    write_text_ = WsStatusFrame(final_status);
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(boost::asio::buffer(write_text_),
+                    [self = shared_from_this(), final_status](beast::error_code ec, size_t) {
+                      if (ec) {
+                        self->writing_ = false;
+                        return self->Cut("write failed");
+                      }
+                      websocket::close_reason reason(
+                          static_cast<websocket::close_code>(WsCloseCodeFor(final_status.code())),
+                          CloseReason(final_status));
+                      // The read loop ends with the desktop's answering close (or the
+                      // close timer's cut); writing_ stays set: nothing follows a close.
+                      self->ws_.async_close(reason, [self](beast::error_code) {});
+                    });
   }
 
-  void Close(const absl::Status& status) override ABSL_LOCKS_EXCLUDED(mu_) {
-    bool post = false;
-    {
-      StdMutexLock lock(&mu_);
-      if (closing_ || ended_) return;
-      closing_ = true;
-      close_status_ = status;
-      post = !pump_scheduled_;
-      pump_scheduled_ = true;
-    }
-    boost::asio::post(ws_.get_executor(), [self = shared_from_this(), post] {
-      self->ArmCloseTimer();
-      if (post) self->Pump();
+  // The server asked for the end (io thread): the desktop gets close_timeout
+  // to answer the close before the socket is closed regardless.
+  void ArmCloseTimer() {
+    close_timer_.expires_after(absl::ToChronoMilliseconds(shared_->options.close_timeout));
+    close_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (!ec) self->CloseSocket();
     });
+  }
+
+  // Ends the connection at once (a desktop not keeping up, a failed write):
+  // the pending read fails and End follows. A status frame could not reach
+  // a desktop that does not read; the gRPC stream is cancelled the same way.
+  void Cut(absl::string_view why) {
+    outbox_->MarkCut();
+    if (cut_logged_) return;
+    cut_logged_ = true;
+    LogEvent(LogLevel::kWarn, "ws_desktop_cut", {{"peer", peer_}, {"why", std::string(why)}});
+    CloseSocket();
   }
 
  private:
@@ -225,33 +323,28 @@ class WsDeskConnection final : public AgentDeskTransport,
 
   void OnRead(beast::error_code ec) {
     if (ec) {
-      // The desktop's close frame, before any end the server began, is its
-      // goodbye (the agent logs out now, as after a gRPC half-close); a broken
-      // connection, an oversize frame (Beast has closed with 1009), a cut or
-      // a server-side close gets the disconnect grace (the engine has
-      // already let go of the desktop for the closes it began).
-      bool clean = false;
-      {
-        StdMutexLock lock(&mu_);
-        clean = ec == websocket::error::closed && !closing_;
-      }
       if (ec == websocket::error::message_too_big) {
         LogEvent(
             LogLevel::kWarn, "ws_desktop_frame_too_big",
             {{"peer", peer_}, {"limit_bytes", absl::StrCat(shared_->options.max_frame_bytes)}});
       }
-      End(clean);
+      // The desktop's close frame, before any end the server began, is its
+      // goodbye (the agent logs out now, as after a gRPC half-close); a broken
+      // connection, an oversize frame (Beast has closed with 1009), a cut or
+      // a server-side close gets the disconnect grace (the engine has
+      // already let go of the desktop for the closes it began).
+      End(/*clean=*/ec == websocket::error::closed && !outbox_->closing());
       return;
     }
     const std::string text = beast::buffers_to_string(read_buffer_.data());
     read_buffer_.consume(read_buffer_.size());
-    if (!closing()) Dispatch(text, ws_.got_text());
+    if (!outbox_->closing()) Dispatch(text, ws_.got_text());
     Read();  // until the close handshake or an error ends the connection
   }
 
   void Dispatch(const std::string& text, bool was_text) {
     if (!was_text) {
-      Close(absl::InvalidArgumentError(
+      outbox_->Close(absl::InvalidArgumentError(
           "frame: binary frames are not read; send AgentMessage as protobuf JSON in text frames"));
       return;
     }
@@ -263,94 +356,11 @@ class WsDeskConnection final : public AgentDeskTransport,
       if (request_id != 0 && session_->logged_in()) {
         session_->RejectUndecodable(request_id, message.status());
       } else {
-        Close(message.status());
+        outbox_->Close(message.status());
       }
       return;
     }
     session_->OnMessage(*message);
-  }
-
-  bool closing() ABSL_LOCKS_EXCLUDED(mu_) {
-    StdMutexLock lock(&mu_);
-    return closing_;
-  }
-
-  // Writes what is queued, one frame at a time, then (closing) the status
-  // frame and the close. HTTP io thread.
-  void Pump() ABSL_LOCKS_EXCLUDED(mu_) {
-    if (writing_) return;
-    std::optional<v1::ServerMessage> next;
-    absl::Status final_status;
-    {
-      StdMutexLock lock(&mu_);
-      if (ended_ || cut_) {
-        pump_scheduled_ = false;
-        return;
-      }
-      if (!queue_.empty()) {
-        next = std::move(queue_.front());
-        queue_.pop_front();
-      } else if (closing_ && !close_started_) {
-        close_started_ = true;
-        final_status = close_status_;
-      } else {
-        pump_scheduled_ = false;
-        return;
-      }
-    }
-    writing_ = true;
-    if (next.has_value()) {
-      // Serialized here, not on the strand that queued it.
-      write_text_ = ServerMessageToJson(*next);
-      ws_.text(true);
-      ws_.async_write(boost::asio::buffer(write_text_),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                        self->writing_ = false;
-                        if (ec) return self->Cut("write failed");
-                        self->Pump();
-                      });
-      return;
-    }
-    write_text_ = WsStatusFrame(final_status);
-    ws_.text(true);
-    ws_.async_write(boost::asio::buffer(write_text_),
-                    [self = shared_from_this(), final_status](beast::error_code ec, size_t) {
-                      self->writing_ = false;
-                      if (ec) return self->Cut("write failed");
-                      websocket::close_reason reason(
-                          static_cast<websocket::close_code>(WsCloseCodeFor(final_status.code())),
-                          CloseReason(final_status));
-                      self->writing_ = true;
-                      self->ws_.async_close(reason, [self](beast::error_code) {
-                        self->writing_ = false;
-                        // The read loop ends with the desktop's answering close (or the
-                        // close timer's cut).
-                      });
-                    });
-  }
-
-  void ArmCloseTimer() {
-    close_timer_.expires_after(absl::ToChronoMilliseconds(shared_->options.close_timeout));
-    close_timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-      if (!ec) self->CloseSocket();
-    });
-  }
-
-  // Ends the connection at once (a desktop not keeping up, a failed write,
-  // a close not answered in time): the pending read fails and End follows.
-  void Cut(absl::string_view why) ABSL_LOCKS_EXCLUDED(mu_) {
-    {
-      StdMutexLock lock(&mu_);
-      closing_ = true;
-      cut_ = true;
-      queue_.clear();
-      if (ended_) return;
-    }
-    if (!cut_logged_) {
-      cut_logged_ = true;
-      LogEvent(LogLevel::kWarn, "ws_desktop_cut", {{"peer", peer_}, {"why", std::string(why)}});
-    }
-    CloseSocket();
   }
 
   void CloseSocket() {
@@ -360,25 +370,15 @@ class WsDeskConnection final : public AgentDeskTransport,
   }
 
   // The read loop is over: the conversation ends (once).
-  void End(bool clean) ABSL_LOCKS_EXCLUDED(mu_) {
-    {
-      StdMutexLock lock(&mu_);
-      if (ended_) return;
-      ended_ = true;
-      queue_.clear();
-    }
+  void End(bool clean) {
+    if (!outbox_->MarkEnded()) return;
     close_timer_.cancel();
-    if (session_ != nullptr) {
-      session_->Leave(clean);
-      // The session holds this connection: let go so both can be freed once
-      // the engine and the last handler have.
-      session_.reset();
-    }
+    session_->Leave(clean);
     CloseSocket();
   }
 
   const std::shared_ptr<WsAgentDesk::Shared> shared_;
-  // HTTP io thread only, from here to session_.
+  // HTTP io thread only, all of them.
   websocket::stream<beast::tcp_stream> ws_;
   boost::asio::steady_timer close_timer_;
   http::request<http::string_body> request_;  // kept through the handshake
@@ -386,19 +386,64 @@ class WsDeskConnection final : public AgentDeskTransport,
   std::string write_text_;  // the frame being written
   bool writing_ = false;
   bool cut_logged_ = false;
-  std::unique_ptr<AgentDeskSession> session_;
   const std::string peer_;
-  const size_t max_queued_;
-  // What the strand hands over, and the closing state both sides see.
-  StdMutex mu_;
-  std::deque<v1::ServerMessage> queue_ ABSL_GUARDED_BY(mu_);
-  bool pump_scheduled_ ABSL_GUARDED_BY(mu_) = false;  // a Pump is posted or writing
-  bool closing_ ABSL_GUARDED_BY(mu_) = false;         // Close or a cut asked for the end
-  bool close_started_ ABSL_GUARDED_BY(mu_) = false;   // the status frame is on its way
-  bool cut_ ABSL_GUARDED_BY(mu_) = false;             // ended without a goodbye
-  bool ended_ ABSL_GUARDED_BY(mu_) = false;           // the read loop is over
-  absl::Status close_status_ ABSL_GUARDED_BY(mu_);
+  // Set by Accept, before anything can reach them.
+  std::shared_ptr<WsDeskOutbox> outbox_;
+  std::unique_ptr<AgentDeskSession> session_;
 };
+
+void WsDeskOutbox::PostToConnection(void (*fn)(WsDeskConnection&)) {
+  boost::asio::post(io_, [weak = connection_, fn] {
+    if (std::shared_ptr<WsDeskConnection> connection = weak.lock()) fn(*connection);
+  });
+}
+
+bool WsDeskOutbox::Send(v1::ServerMessage message) {
+  bool overflowed = false;
+  bool pump = false;
+  {
+    StdMutexLock lock(&mu_);
+    if (closing_ || ended_) return false;
+    if (queue_.size() >= max_queued_) {
+      // Not keeping up: cut now, as the gRPC stream is cancelled.
+      queue_.clear();
+      closing_ = true;
+      cut_ = true;
+      overflowed = true;
+    } else {
+      queue_.push_back(std::move(message));
+      pump = !pump_scheduled_;
+      pump_scheduled_ = true;
+    }
+  }
+  if (overflowed) {
+    PostToConnection(
+        [](WsDeskConnection& c) { c.Cut("not keeping up with the messages sent to it"); });
+    return false;
+  }
+  if (pump) PostToConnection([](WsDeskConnection& c) { c.Pump(); });
+  return true;
+}
+
+void WsDeskOutbox::Close(const absl::Status& status) {
+  bool pump = false;
+  {
+    StdMutexLock lock(&mu_);
+    if (closing_ || ended_) return;
+    closing_ = true;
+    close_status_ = status;
+    pump = !pump_scheduled_;
+    pump_scheduled_ = true;
+  }
+  if (pump) {
+    PostToConnection([](WsDeskConnection& c) {
+      c.ArmCloseTimer();
+      c.Pump();
+    });
+  } else {
+    PostToConnection([](WsDeskConnection& c) { c.ArmCloseTimer(); });
+  }
+}
 
 // An upgrade refused with a plain HTTP answer, then the connection closed.
 void RefuseUpgrade(tcp::socket socket, unsigned version, int status, const absl::Status& why,
