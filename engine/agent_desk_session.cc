@@ -186,26 +186,25 @@ void AgentDeskSession::Reply(uint64_t request_id, const absl::Status& s) {
   transport_->Send(std::move(msg));
 }
 
+bool AgentDeskSession::WithinRate(uint64_t request_id) {
+  if (limiter_.Allow(absl::Now())) return true;
+  engine_.CountRateLimited(LimitedStream::kAgentDesk);
+  Reply(request_id, absl::ResourceExhaustedError(absl::StrCat(
+                        "more than ", engine_.options().agent_stream_messages_per_second,
+                        " messages a second on this stream; slow down")));
+  return false;
+}
+
 void AgentDeskSession::RejectUndecodable(uint64_t request_id, const absl::Status& error) {
   last_heard_ns_->store(SteadyNowNs(), std::memory_order_relaxed);
-  if (!limiter_.Allow(absl::Now())) {
-    engine_.CountRateLimited(LimitedStream::kAgentDesk);
-    return;  // a flood of bad frames gets no answer beyond the rate
-  }
-  Reply(request_id, error);
+  if (WithinRate(request_id)) Reply(request_id, error);
 }
 
 // Validates one desktop command and posts it; the answer comes back as a
 // CommandResult with the same request_id.
 void AgentDeskSession::HandleCommand(const v1::AgentMessage& message) {
   const uint64_t request_id = message.request_id();
-  if (!limiter_.Allow(absl::Now())) {
-    engine_.CountRateLimited(LimitedStream::kAgentDesk);
-    Reply(request_id, absl::ResourceExhaustedError(absl::StrCat(
-                          "more than ", engine_.options().agent_stream_messages_per_second,
-                          " messages a second on this stream; slow down")));
-    return;
-  }
+  if (!WithinRate(request_id)) return;
   if (message.kind_case() == v1::AgentMessage::kHeartbeat) {
     v1::ServerMessage beat;
     beat.mutable_heartbeat()->set_sequence(message.heartbeat().sequence());

@@ -83,6 +83,8 @@ class AgentDeskSession {
   void HandleLogin(const v1::AgentMessage& message);
   void HandleCommand(const v1::AgentMessage& message);
   void Reply(uint64_t request_id, const absl::Status& s);
+  // The rate limit: false (and the message answered RESOURCE_EXHAUSTED) beyond it.
+  bool WithinRate(uint64_t request_id);
 
   Engine& engine_;
   const Authenticator& auth_;

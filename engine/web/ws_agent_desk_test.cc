@@ -602,6 +602,12 @@ TEST_F(WsAgentDeskTest, AMintedTokenLogsInItsAgentOnlyAndBadTokensOrOriginsAreRe
     EXPECT_EQ(ws.result_int(), 403u);
     EXPECT_THAT(ws.body(), HasSubstr("origin"));
   }
+  {  // An admin credential is not an agent's, as on gRPC: 403.
+    http::response<http::string_body> ws = RawUpgrade(
+        {.headers = {{http::field::authorization, absl::StrCat("Bearer ", kAdminToken)}}});
+    EXPECT_EQ(ws.result_int(), 403u);
+    EXPECT_THAT(ws.body(), HasSubstr("PERMISSION_DENIED"));
+  }
   {  // A gRPC agent credential in the Authorization header works as on gRPC.
     auto ws = LoggedIn(
         "b1",
@@ -701,6 +707,33 @@ TEST_F(WsAgentDeskTest, TheDeskValidationCasesGiveTheSameAnswerOnGrpcAndWebSocke
     EXPECT_THAT(over_grpc->message(), HasSubstr(c.message_substring)) << c.name;
     EXPECT_EQ(over_ws->code(), over_grpc->code()) << c.name;
     EXPECT_EQ(over_ws->message(), over_grpc->message()) << c.name;
+  }
+}
+
+TEST_F(WsAgentDeskTest, TheMessageRateIsLimitedAlikeOnGrpcAndWebSocket) {
+  EngineOptions options;
+  options.agent_stream_messages_per_second = 5;  // a burst of 10
+  Start(/*auth_on=*/false, options);
+  GrpcDesktop grpc_desk(channel_, "");
+  grpc_desk.Send(LoginMessage("r1"));
+  ASSERT_TRUE(grpc_desk.WaitFor(IsLoginOk));
+  auto ws = LoggedIn("r2");
+  for (int transport = 0; transport < 2; ++transport) {
+    int limited = 0;
+    std::string message;
+    for (int i = 0; i < 60; ++i) {
+      v1::AgentMessage m;
+      m.mutable_set_state()->set_state(v1::AGENT_STATE_AVAILABLE);
+      std::optional<v1::CommandResult> r = transport == 0 ? grpc_desk.Command(m) : ws->Command(m);
+      ASSERT_TRUE(r) << (transport == 0 ? "gRPC" : "WebSocket") << " #" << i;
+      if (r->code() == static_cast<int>(absl::StatusCode::kResourceExhausted)) {
+        ++limited;
+        message = r->message();
+      }
+    }
+    // 60 in far less than the 8 s after which 10 + 5/s would admit 50.
+    EXPECT_GE(limited, 10) << (transport == 0 ? "gRPC" : "WebSocket");
+    EXPECT_THAT(message, HasSubstr("messages a second on this stream"));
   }
 }
 
