@@ -5,12 +5,26 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
 namespace ccr {
+
+absl::Status WithOwner(absl::Status status, absl::string_view owner_address) {
+  if (!owner_address.empty() && !status.ok()) {
+    status.SetPayload(kOwnerStatusPayload, absl::Cord(owner_address));
+  }
+  return status;
+}
+
+std::optional<std::string> OwnerOf(const absl::Status& status) {
+  const auto owner = status.GetPayload(kOwnerStatusPayload);  // absl::optional<absl::Cord>
+  if (!owner.has_value()) return std::nullopt;
+  return std::string(*owner);
+}
 namespace {
 
 bool IsHostNameChar(char c) { return absl::ascii_isalnum(c) || c == '-' || c == '.' || c == '_'; }

@@ -52,6 +52,17 @@ absl::Status CheckServerAddress(absl::string_view flag, absl::string_view addres
 absl::StatusOr<std::vector<std::string>> ParseServerList(absl::string_view flag,
                                                          absl::string_view text);
 
+// Inside the engine an ending that should send the client to the owner is an
+// absl::Status carrying the owner's address as this payload; the transport
+// turns it into the `ccrouter-owner` trailer (gRPC) or its own equivalent.
+inline constexpr char kOwnerStatusPayload[] = "type.ccrouter.dev/ccrouter-owner";
+
+// `status` naming `owner_address` as the owner clients should go to. An empty
+// address (no owner known yet) leaves `status` as it is.
+absl::Status WithOwner(absl::Status status, absl::string_view owner_address);
+// The owner a status names (WithOwner), if any.
+std::optional<std::string> OwnerOf(const absl::Status& status);
+
 // The owner named in a call's trailing metadata, if any. `trailers` is any
 // multimap from key to value whose values have data() and size() (gRPC's
 // ClientContext::GetServerTrailingMetadata() result), so this header needs

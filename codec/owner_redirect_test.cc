@@ -104,5 +104,17 @@ TEST(ServerListTest, AnUnreachableOwnerSendsTheClientBackToTheNextListedAddress)
   EXPECT_EQ(servers.current(), "b:1");
 }
 
+TEST(WithOwnerTest, AStatusCarriesTheOwnerItNames) {
+  const absl::Status moved = WithOwner(absl::UnavailableError("ownership moved"), "127.0.0.1:7100");
+  EXPECT_EQ(moved.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(moved.message(), "ownership moved");
+  EXPECT_EQ(OwnerOf(moved), "127.0.0.1:7100");
+  // No owner known: the status stays as it was.
+  EXPECT_EQ(OwnerOf(WithOwner(absl::UnavailableError("x"), "")), std::nullopt);
+  EXPECT_EQ(OwnerOf(absl::UnavailableError("x")), std::nullopt);
+  // An OK status carries nothing (absl drops payloads on OK).
+  EXPECT_EQ(OwnerOf(WithOwner(absl::OkStatus(), "127.0.0.1:7100")), std::nullopt);
+}
+
 }  // namespace
 }  // namespace ccr

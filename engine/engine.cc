@@ -12,6 +12,7 @@
 #include "boost/asio/post.hpp"
 #include "ccrouter/v1/snapshot.pb.h"
 #include "codec/config_loader.h"
+#include "codec/owner_redirect.h"
 #include "codec/wire.h"
 #include "engine/auth.h"
 #include "engine/journal/snapshot_codec.h"
@@ -97,6 +98,11 @@ absl::Status Engine::Start(Recovered recovered, std::string start_yaml) {
   // Whichever thread runs the io_context from now on is the strand.
   boost::asio::post(io_, [this] { strand_thread_.BindToCurrentThread(); });
   sequence_ = router_->events_emitted();  // recovered: numbering goes on from there
+  // A cluster standby's window: a watcher resumes across the takeover.
+  recent_events_ = std::move(recovered.recent_events);
+  while (recent_events_.size() > options_.event_window) recent_events_.pop_front();
+  CCR_CHECK(recent_events_.empty() || recent_events_.back().sequence() <= sequence_)
+      << "kept event " << recent_events_.back().sequence() << " after the router's " << sequence_;
   if (router_metrics_) {
     // Only now: the history recovery replayed is not counted again.
     router_metrics_->Configure(router_->config());
@@ -965,31 +971,55 @@ void Engine::JournalThenApplyReload(PreparedReload reload,
       });
 }
 
-void Engine::BeginDrain() {
+void Engine::BeginDrain(std::optional<std::string> handover_owner) {
   draining_.store(true);
+  const std::string grace = absl::StrCat(absl::ToDoubleSeconds(options_.disconnect_grace), " s");
+  // Where clients go next, in their words and in the status (WithOwner).
+  const std::string next = !handover_owner           ? ""
+                           : handover_owner->empty() ? "any node (it names the owner)"
+                                                     : "the owner at " + *handover_owner;
   // Streams end, sessions stay: no logout is recorded, so agents keep their
-  // state and connected contacts, and after the restart they get the
-  // disconnect grace to reconnect (Start). Open offers are withdrawn by the
-  // restart ("engine restarted"), as after a crash, and reported in Resync.
+  // state and connected contacts, and after the restart (or on the new
+  // owner) they get the disconnect grace to reconnect (Start). Open offers
+  // are withdrawn by the restart or the takeover ("engine restarted"), as
+  // after a crash, and reported in Resync.
+  const absl::Status agent_end = WithOwner(
+      absl::UnavailableError(
+          handover_owner ? absl::StrCat("this node no longer owns routing; reconnect to ", next,
+                                        " within ", grace, " to keep this agent's contacts")
+                         : absl::StrCat("server shutting down for a restart; reconnect within ",
+                                        grace, " to keep this agent's contacts")),
+      handover_owner.value_or(""));
   for (auto& [id, conn] : agents_) {
     if (conn.outbox) {
-      conn.outbox->Close(absl::UnavailableError(absl::StrCat(
-          "server shutting down for a restart; reconnect within ",
-          absl::ToDoubleSeconds(options_.disconnect_grace), " s to keep this agent's contacts")));
+      conn.outbox->Close(agent_end);
       conn.outbox.reset();
     }
     conn.grace.reset();
     conn.heartbeat.reset();
   }
-  for (auto& w : watchers_) w->outbox->Close(absl::OkStatus());
+  // A watcher resumes from its last sequence on the owner, which numbers
+  // events the same way (it replays the same log).
+  const absl::Status watch_end =
+      handover_owner ? WithOwner(absl::UnavailableError(absl::StrCat(
+                                     "this node no longer owns routing; watch again at ", next)),
+                                 *handover_owner)
+                     : absl::OkStatus();
+  for (auto& w : watchers_) w->outbox->Close(watch_end);
   watchers_.clear();
-  contact_watches_.CloseAll(
-      absl::UnavailableError("engine is shutting down for a restart; watch the contact again"));
+  contact_watches_.CloseAll(WithOwner(
+      absl::UnavailableError(handover_owner
+                                 ? absl::StrCat("this node no longer owns routing; watch the "
+                                                "contact again at ",
+                                                next)
+                                 : "engine is shutting down for a restart; watch the contact "
+                                   "again"),
+      handover_owner.value_or("")));
   contact_refresh_timer_.reset();
   contact_refresh_armed_ = false;
   timer_.reset();
   timer_deadline_ = absl::InfiniteFuture();
-  MaybeSnapshot(/*force=*/true);  // a quick restart replays little
+  if (!handover_owner) MaybeSnapshot(/*force=*/true);  // a quick restart replays little
   if (batches_ > 0) {
     std::string histogram;
     for (size_t i = 0; i < batch_histogram_.size(); ++i) {

@@ -187,7 +187,11 @@ class Engine {
   // strand-side Execute).
   void JournalThenApply(v1::Command cmd, CommandDone done);
   // Stops taking submits and logins, closes agent and watch streams.
-  void BeginDrain();
+  // `handover_owner` (cluster mode): this node no longer owns routing, so
+  // streams end UNAVAILABLE naming the owner clients should reconnect to
+  // (empty: none known yet; any node redirects them), and no snapshot is
+  // taken (the log refuses this node now).
+  void BeginDrain(std::optional<std::string> handover_owner = std::nullopt);
   uint64_t last_sequence() const { return sequence_; }
   // The windowed service level /metrics exports (nullopt: no metrics, or
   // nothing answered or abandoned in the window), and the window.

@@ -532,92 +532,132 @@ ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator
   };
 }
 
+// A standby's gRPC and HTTP ports. They stay open after the takeover until
+// the owner's own gRPC server listens on the same port (gRPC binds with
+// SO_REUSEPORT), so a client connected to the standby never finds the port
+// closed, which would cost it gRPC's reconnect backoff (1 s and more).
+class StandbyPorts {
+ public:
+  StandbyPorts() : work_(boost::asio::make_work_guard(io_)), signals_(io_, SIGINT, SIGTERM) {}
+  ~StandbyPorts() { Close(); }
+  StandbyPorts(const StandbyPorts&) = delete;
+  StandbyPorts& operator=(const StandbyPorts&) = delete;
+
+  // Opens both ports (`flags`' ports are set to the bound ones) and runs the
+  // HTTP thread. SIGTERM/SIGINT then set stop().
+  absl::Status Open(Flags& flags, const GrpcCredentials& credentials, ccr::Authenticator& auth,
+                    ccr::metrics::MetricsRegistry& metrics,
+                    ccr::metrics::GrpcMetrics& grpc_metrics) {
+    CCR_ASSIGN_OR_RETURN(grpc_, StartGrpcServer(flags, credentials, {}, responder_.get(),
+                                                grpc_metrics, &flags.grpc_port));
+    grpc_->GetHealthCheckService()->SetServingStatus(false);
+    ccr::HttpServerOptions http_options;
+    http_options.max_connections = flags.http_max_connections;
+    std::shared_ptr<ccr::cluster::StandbyResponder> responder = responder_;
+    CCR_ASSIGN_OR_RETURN(
+        http_,
+        ccr::HttpServer::Start(
+            io_, flags.http_host, flags.http_port,
+            [responder, &metrics, &auth](const ccr::HttpRequest& request,
+                                         ccr::HttpRespond respond) {
+              if (request.path == "/healthz") {
+                return respond({200, "text/plain; charset=utf-8", "ok\n"});
+              }
+              if (request.path == "/metrics") {
+                if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
+                  return respond(*std::move(refused));
+                }
+                // No engine yet, so nothing here reads routing state: the
+                // figures are the process's and the cluster's own.
+                return respond({200, "text/plain; version=0.0.4; charset=utf-8",
+                                ccr::metrics::SerializeText(metrics.Collect())});
+              }
+              const std::string owner = responder->owner();
+              respond(
+                  {503, "text/plain; charset=utf-8",
+                   absl::StrCat("standby: ",
+                                owner.empty() ? "no owner elected yet" : "the owner is at " + owner,
+                                "\n")});
+            },
+            http_options));
+    flags.http_port = http_->port();
+    signals_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (!ec) stop_ = true;
+    });
+    thread_ = std::thread([this] { io_.run(); });
+    return absl::OkStatus();
+  }
+
+  ccr::cluster::StandbyResponder& responder() { return *responder_; }
+  const std::atomic<bool>& stop() const { return stop_; }
+
+  // Closes both ports (idempotent).
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    if (http_) http_->Stop();
+    signals_.cancel();
+    work_.reset();
+    io_.stop();
+    if (thread_.joinable()) thread_.join();
+    http_.reset();  // closes the listening socket now, for the owner's to bind
+    if (grpc_) grpc_->Shutdown(std::chrono::system_clock::now());
+  }
+
+ private:
+  std::shared_ptr<ccr::cluster::StandbyResponder> responder_ =
+      std::make_shared<ccr::cluster::StandbyResponder>();
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::signal_set signals_;
+  std::atomic<bool> stop_{false};
+  std::unique_ptr<grpc::Server> grpc_;
+  std::unique_ptr<ccr::HttpServer> http_;
+  std::thread thread_;
+  bool closed_ = false;
+};
+
 // Cluster mode, before this node owns the domain: a hot standby following
 // the log (ClusterNode). Its gRPC port answers every call UNAVAILABLE with
 // the owner's address (StandbyResponder); its HTTP port is alive but not
 // ready. Returns the takeover once elected, or nullopt when SIGTERM/SIGINT
 // came first. The owner then listens where the standby did (`flags`' ports
-// are set to the bound ones).
+// are set to the bound ones); `ports` stay open until it does.
 absl::StatusOr<std::optional<ccr::cluster::Takeover>> StandBy(
     Flags& flags, const GrpcCredentials& credentials, ccr::Authenticator& auth,
     ccr::metrics::MetricsRegistry& metrics, ccr::metrics::GrpcMetrics& grpc_metrics,
-    std::unique_ptr<ccr::cluster::ClusterNode>& node) {
-  auto standby = std::make_shared<ccr::cluster::StandbyResponder>();
-  int bound_grpc_port = 0;
-  CCR_ASSIGN_OR_RETURN(
-      std::unique_ptr<grpc::Server> server,
-      StartGrpcServer(flags, credentials, {}, standby.get(), grpc_metrics, &bound_grpc_port));
-  server->GetHealthCheckService()->SetServingStatus(false);
-  flags.grpc_port = bound_grpc_port;
-
-  boost::asio::io_context io(1);
-  auto work = boost::asio::make_work_guard(io);
-  ccr::HttpServerOptions http_options;
-  http_options.max_connections = flags.http_max_connections;
-  absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
-      io, flags.http_host, flags.http_port,
-      [standby, &metrics, &auth](const ccr::HttpRequest& request, ccr::HttpRespond respond) {
-        if (request.path == "/healthz") return respond({200, "text/plain; charset=utf-8", "ok\n"});
-        if (request.path == "/metrics") {
-          if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
-            return respond(*std::move(refused));
-          }
-          // No engine yet, so nothing here reads routing state: the figures
-          // are the process's and the cluster's own.
-          return respond({200, "text/plain; version=0.0.4; charset=utf-8",
-                          ccr::metrics::SerializeText(metrics.Collect())});
-        }
-        const std::string owner = standby->owner();
-        respond({503, "text/plain; charset=utf-8",
-                 absl::StrCat("standby: ",
-                              owner.empty() ? "no owner elected yet" : "the owner is at " + owner,
-                              "\n")});
-      },
-      http_options);
-  if (!http.ok()) {
-    server->Shutdown();
-    return StartError(http.status().message());
+    const ccr::EngineOptions& engine_options, std::unique_ptr<ccr::cluster::ClusterNode>& node,
+    StandbyPorts& ports) {
+  if (absl::Status s = ports.Open(flags, credentials, auth, metrics, grpc_metrics); !s.ok()) {
+    return StartError(s.message());
   }
-  flags.http_port = (*http)->port();
-  std::atomic<bool> stop{false};
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&stop](const boost::system::error_code& ec, int) {
-    if (!ec) stop = true;
-  });
-  std::thread io_thread([&io] { io.run(); });
-  absl::Cleanup stop_standby = [&] {
-    (*http)->Stop();
-    signals.cancel();
-    work.reset();
-    io.stop();
-    io_thread.join();
-    server->Shutdown(std::chrono::system_clock::now());
-  };
-
   ccr::cluster::ClusterNodeOptions options;
   options.etcd_endpoints = flags.etcd_endpoints;
   options.domain = flags.cluster_domain;
   options.lease_ttl = std::chrono::seconds(flags.lease_ttl_seconds);
+  options.event_window = engine_options.event_window;
   options.metrics = &metrics;
   options.self.grpc_address = !flags.advertise.empty()
                                   ? flags.advertise
-                                  : absl::StrCat(flags.grpc_host, ":", bound_grpc_port);
+                                  : absl::StrCat(flags.grpc_host, ":", flags.grpc_port);
   options.self.http_address = absl::StrCat(flags.http_host, ":", flags.http_port);
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
-  options.self.node_name = absl::StrCat(host, ":", bound_grpc_port);
+  options.self.node_name = absl::StrCat(host, ":", flags.grpc_port);
   node = std::make_unique<ccr::cluster::ClusterNode>(std::move(options));
-  node->OnOwnerChanged([standby](const std::optional<ccr::cluster::OwnerInfo>& owner) {
-    standby->SetOwner(owner ? owner->grpc_address : "");
+  ccr::cluster::StandbyResponder* responder = &ports.responder();
+  node->OnOwnerChanged([responder](const std::optional<ccr::cluster::OwnerInfo>& owner) {
+    responder->SetOwner(owner ? owner->grpc_address : "");
   });
   CCR_RETURN_IF_ERROR(node->Start());
-  ccr::LogAlways("standby", {{"grpc", absl::StrCat(flags.grpc_host, ":", bound_grpc_port)},
+  ccr::LogAlways("standby", {{"grpc", absl::StrCat(flags.grpc_host, ":", flags.grpc_port)},
                              {"http", absl::StrCat(flags.http_host, ":", flags.http_port)},
                              {"etcd", flags.etcd_endpoints},
                              {"domain", flags.cluster_domain}});
-  absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover = node->FollowUntilElected(stop);
+  absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover =
+      node->FollowUntilElected(ports.stop());
   node->OnOwnerChanged(nullptr);
-  if (stop.load() && takeover.ok()) {
+  if (ports.stop().load() && takeover.ok()) {
     // Told to stop (even if elected meanwhile): give the place up now, so
     // no one waits out this node's lease to be elected.
     if (absl::Status s = node->Resign(); !s.ok()) {
@@ -632,8 +672,7 @@ absl::StatusOr<std::optional<ccr::cluster::Takeover>> StandBy(
 // starts over as a standby by re-executing itself (every descriptor closed
 // first, so its listening sockets go with the old image).
 [[noreturn]] void RestartAsStandby(char** argv, const std::string& reason) {
-  ccr::LogAlways("deposed", {{"reason", reason}, {"next", "restarting as a standby"}},
-                 ccr::LogLevel::kWarn);
+  ccr::LogAlways("restarting", {{"reason", reason}, {"next", "standby"}}, ccr::LogLevel::kWarn);
   ccr::StopLogWriter(absl::Seconds(1));
   if (DIR* fds = ::opendir("/proc/self/fd"); fds != nullptr) {
     const int own = ::dirfd(fds);
@@ -689,10 +728,11 @@ int main(int argc, char** argv) {
   options.metrics = &metrics;
   ccr::metrics::GrpcMetrics grpc_metrics(metrics, ServedMethods());
   std::unique_ptr<ccr::cluster::ClusterNode> cluster_node;
+  StandbyPorts standby_ports;  // cluster mode: open until the owner listens
   absl::StatusOr<ccr::Recovered> recovered;
   if (flags->cluster()) {
-    absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover =
-        StandBy(*flags, *credentials, auth, metrics, grpc_metrics, cluster_node);
+    absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover = StandBy(
+        *flags, *credentials, auth, metrics, grpc_metrics, options, cluster_node, standby_ports);
     if (!takeover.ok()) return ExitWith(takeover.status());
     if (!takeover->has_value()) {
       ccr::LogEvent(ccr::LogLevel::kInfo, "stopped", {{"role", "standby"}});
@@ -727,10 +767,52 @@ int main(int argc, char** argv) {
       *flags, *credentials, {&ingest, &desk, &admin}, nullptr, grpc_metrics, &bound_grpc_port);
   if (!started.ok()) return ExitWith(started.status());
   std::unique_ptr<grpc::Server> server = *std::move(started);
+  standby_ports.Close();  // the owner's server listens on the port now
+
+  // Cluster mode: when this node stops owning routing (deposed, or resigning
+  // on SIGTERM), its streams end UNAVAILABLE naming the new owner, so
+  // desktops and watchers reconnect there within their grace. Exactly one
+  // hand-over runs, on a thread of its own (it waits for etcd).
+  std::atomic<bool> handing_over{false};
+  std::atomic<bool> stop_requested{false};
+  std::thread handover_thread;
+  const auto hand_over = [&](bool resign) {
+    if (resign) {
+      // A planned handover: a standby takes over now, not after the lease.
+      cluster_node->OnDeposed(nullptr);
+      if (absl::Status s = cluster_node->Resign(); !s.ok()) {
+        ccr::LogEvent(ccr::LogLevel::kWarn, "resign_failed", {{"error", std::string(s.message())}});
+      }
+    }
+    // A deposed owner's successor is elected once its lease is gone: at most
+    // about one TTL from now. Without one by then, clients go to any node,
+    // which redirects them once an owner exists.
+    const absl::Duration wait =
+        resign ? absl::Seconds(2) : absl::Seconds(flags->lease_ttl_seconds + 1);
+    const std::optional<ccr::cluster::OwnerInfo> owner = cluster_node->AwaitOtherOwner(wait);
+    const std::string owner_address = owner ? owner->grpc_address : "";
+    ccr::LogAlways("handing_over", {{"owner", owner ? owner_address : "unknown"}});
+    engine.Post([owner_address](ccr::Engine& e) { e.BeginDrain(owner_address); });
+    // Time for the final statuses to reach the clients; then the rest is cut.
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(resign ? 5 : 1));
+  };
   if (cluster_node != nullptr) {
-    // Stops at once: the log already refuses this node's appends once its
-    // fence is gone, so nothing more is acknowledged or offered meanwhile.
-    cluster_node->OnDeposed([argv](const std::string& reason) { RestartAsStandby(argv, reason); });
+    // Serving stops at once: the log already refuses this node's appends
+    // once its fence is gone, so nothing more is acknowledged or offered.
+    cluster_node->OnDeposed([&, argv](const std::string& reason) {
+      if (handing_over.exchange(true)) return;
+      ccr::LogAlways("deposed", {{"reason", reason}}, ccr::LogLevel::kWarn);
+      // Not on the election's callback thread: it must go on reporting owners.
+      handover_thread = std::thread([&, argv, reason] {
+        server->GetHealthCheckService()->SetServingStatus(false);
+        hand_over(/*resign=*/false);
+        if (stop_requested.load()) {
+          io.stop();  // told to stop meanwhile: no standby to restart as
+          return;
+        }
+        RestartAsStandby(argv, reason);
+      });
+    });
   }
 
   // HTTP runs on its own thread: a flood of connections or a slow scraper
@@ -773,23 +855,23 @@ int main(int argc, char** argv) {
           signals.async_wait(on_signal);
           return;
         }
-        if (engine.draining()) return;
+        stop_requested.store(true);
+        if (engine.draining() || handing_over.exchange(true)) return;
         ccr::LogEvent(ccr::LogLevel::kInfo, "draining", {{"signal", absl::StrCat(signo)}});
         server->GetHealthCheckService()->SetServingStatus(false);
-        engine.BeginDrain();
         (*http)->Stop();
         // Shutdown waits for in-flight calls, which need this thread to finish:
         // run it elsewhere and stop the io_context when it returns.
+        if (cluster_node != nullptr) {
+          shutdown_thread = std::thread([&] {
+            hand_over(/*resign=*/true);
+            io.stop();
+          });
+          return;
+        }
+        engine.BeginDrain();
         shutdown_thread = std::thread([&] {
           server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-          if (cluster_node != nullptr) {
-            // A planned handover: a standby takes over now, not after the lease.
-            cluster_node->OnDeposed(nullptr);
-            if (absl::Status s = cluster_node->Resign(); !s.ok()) {
-              ccr::LogEvent(ccr::LogLevel::kWarn, "resign_failed",
-                            {{"error", std::string(s.message())}});
-            }
-          }
           io.stop();
         });
       };
@@ -806,6 +888,7 @@ int main(int argc, char** argv) {
   auto work = boost::asio::make_work_guard(io);
   io.run();
   if (shutdown_thread.joinable()) shutdown_thread.join();
+  if (handover_thread.joinable()) handover_thread.join();
   std::move(stop_http).Invoke();
   ccr::LogEvent(ccr::LogLevel::kInfo, "stopped", {});
   return 0;

@@ -4,8 +4,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "codec/wire.h"
 #include "engine/cluster/etcd_log_reader.h"
 #include "engine/log.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
@@ -26,16 +28,26 @@ absl::StatusOr<Recovered> Load(const std::shared_ptr<grpc::Channel>& channel,
         loaded.status().code(),
         absl::StrCat("loading ", prefix, " from etcd: ", loaded.status().message()));
   }
-  // Following needs the state, not its history: the events of what the
-  // owner did were delivered by the owner (the router still numbers them,
-  // so the numbering goes on where the owner's left off).
-  if (loaded->router) loaded->router->SetEventsEnabled(false);
+  // From here on the router's events are kept (KeepEvents): the loader
+  // replayed with events off, so the window starts at the load.
   LogAlways(
       "cluster_loaded",
       {{"prefix", prefix},
        {"next_index", absl::StrCat(loaded->next_index)},
        {"live_contacts", absl::StrCat(loaded->router ? loaded->router->live_contacts() : 0)}});
   return loaded;
+}
+
+// Moves the events the last replayed command re-created into the window a
+// watcher resumes from after a takeover, keeping the newest `window`.
+void KeepEvents(Recovered& recovered, size_t window) {
+  if (!recovered.router) return;
+  // A router the genesis command just created replays with events off.
+  recovered.router->SetEventsEnabled(true);
+  for (const Event& e : recovered.router->TakeEvents()) {
+    EventToWire(e, e.sequence, &recovered.recent_events.emplace_back());
+    if (recovered.recent_events.size() > window) recovered.recent_events.pop_front();
+  }
 }
 
 }  // namespace
@@ -131,6 +143,7 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
           if (!replay_error.ok()) return;
           replay_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
           if (replay_error.ok()) {
+            KeepEvents(takeover.recovered, options_.event_window);
             ++takeover.commands_followed;
             if (followed_index_gauge_ != nullptr) {
               followed_index_gauge_->Set(static_cast<double>(cmd.index()));
@@ -192,7 +205,10 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
           options_.log.request_timeout,
           [&](const v1::Command& cmd) {
             tail_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
-            if (tail_error.ok()) ++takeover.tail_replayed;
+            if (tail_error.ok()) {
+              KeepEvents(takeover.recovered, options_.event_window);
+              ++takeover.tail_replayed;
+            }
             return tail_error.ok();
           },
           &read);
@@ -215,7 +231,6 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
       if (stop.load()) return std::nullopt;
       continue;  // deposed before it could serve: a standby again
     }
-    if (takeover.recovered.router) takeover.recovered.router->SetEventsEnabled(true);
     if (owner_gauge_ != nullptr) {
       owner_gauge_->Set(1);
       epoch_gauge_->Set(static_cast<double>(takeover.fence.epoch));
@@ -281,6 +296,17 @@ CommandLogFactory ClusterNode::LogFactory(const OwnerFence& fence) {
 absl::Status ClusterNode::Resign() {
   if (election_ == nullptr) return absl::OkStatus();
   return election_->Resign();
+}
+
+std::optional<OwnerInfo> ClusterNode::AwaitOtherOwner(absl::Duration timeout) const {
+  if (election_ == nullptr) return std::nullopt;
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    std::optional<OwnerInfo> owner = election_->CurrentOwner();
+    if (owner && owner->grpc_address != options_.self.grpc_address) return owner;
+    if (absl::Now() >= deadline) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
 }
 
 void ClusterNode::Stop() {

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "engine/cluster/etcd_channel.h"
 #include "engine/cluster/etcd_command_log.h"
 #include "engine/cluster/owner_election.h"
@@ -44,6 +45,9 @@ struct ClusterNodeOptions {
   OwnerInfo self;  // what clients are redirected to while this node owns
   std::chrono::seconds lease_ttl{3};
   EtcdLogOptions log;
+  // Events a standby keeps from what it follows, for WatchEvents resume
+  // once it owns (the engine's event_window).
+  size_t event_window = 100000;
   // Not owned; must outlive the node. Null: no metrics.
   metrics::MetricsRegistry* metrics = nullptr;
 };
@@ -86,6 +90,11 @@ class ClusterNode {
 
   // Planned handover: a standby takes over at once. Blocks up to ~2 s.
   absl::Status Resign();
+  // The owner once it is another node than this one, as the election reads
+  // it, waiting up to `timeout` for one (nullopt: none by then). For a
+  // deposed or resigning owner, to send its clients on. Blocks: not for the
+  // strand or an election callback.
+  std::optional<OwnerInfo> AwaitOtherOwner(absl::Duration timeout) const;
   void Stop();
 
   const std::string& prefix() const { return prefix_; }

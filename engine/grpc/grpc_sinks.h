@@ -31,7 +31,7 @@ class AgentOutbox final
               grpc::CallbackServerContext* context, size_t max_queued)
       : Writer(reactor, context, max_queued), context_(context) {}
   bool Send(v1::ServerMessage message) override { return Writer::Send(std::move(message)); }
-  void Close(const absl::Status& status) override { Finish(ToGrpcStatus(status)); }
+  void Close(const absl::Status& status) override { Finish(ToGrpcStatus(status), OwnerOf(status)); }
   // REQUIRES: a read reaction of the stream (the context is alive).
   void CloseOverloaded(const absl::Status& status) override {
     context_->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
@@ -65,7 +65,9 @@ class CatchUpOutbox final : public StreamWriter<grpc::ServerWriteReactor<Message
     return Writer::NotifyWhenRoom(std::move(on_room));
   }
   bool closed() const override { return Writer::closed(); }
-  void Close(const absl::Status& status) override { Writer::Finish(ToGrpcStatus(status)); }
+  void Close(const absl::Status& status) override {
+    Writer::Finish(ToGrpcStatus(status), OwnerOf(status));
+  }
 };
 
 using EventOutbox = CatchUpOutbox<v1::LifecycleEvent>;

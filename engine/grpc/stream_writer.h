@@ -14,11 +14,14 @@
 
 #include <deque>
 #include <functional>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "base/check.h"
 #include "base/std_mutex.h"
+#include "codec/owner_redirect.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
@@ -89,7 +92,10 @@ class StreamWriter {
   }
 
   // Finishes the stream once everything queued is written (exactly once).
-  void Finish(grpc::Status status) ABSL_LOCKS_EXCLUDED(mu_) {
+  // `owner`: the trailing metadata names it (codec/owner_redirect.h), so the
+  // client reconnects there.
+  void Finish(grpc::Status status, std::optional<std::string> owner = std::nullopt)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     mu_.Lock();
     if (reactor_ == nullptr || finish_requested_) {
       mu_.Unlock();
@@ -97,6 +103,7 @@ class StreamWriter {
     }
     finish_requested_ = true;
     finish_status_ = std::move(status);
+    finish_owner_ = std::move(owner);
     if (!writing_ && queue_.empty()) {
       FinishAndUnlock();
       return;
@@ -153,6 +160,8 @@ class StreamWriter {
   void FinishAndUnlock() ABSL_UNLOCK_FUNCTION(mu_) {
     CCR_CHECK(!finished_) << "a stream finishes exactly once";
     finished_ = true;
+    // Trailing metadata must be added before Finish, while the context lives.
+    if (finish_owner_) context_->AddTrailingMetadata(kOwnerMetadataKey, *finish_owner_);
     Reactor* reactor = reactor_;
     grpc::Status status = finish_status_;
     mu_.Unlock();
@@ -171,6 +180,7 @@ class StreamWriter {
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
+  std::optional<std::string> finish_owner_ ABSL_GUARDED_BY(mu_);
   std::function<void()> on_room_ ABSL_GUARDED_BY(mu_);  // see NotifyWhenRoom
 };
 

@@ -10,6 +10,7 @@
 #ifndef CCROUTER_ENGINE_JOURNAL_RECOVERY_H_
 #define CCROUTER_ENGINE_JOURNAL_RECOVERY_H_
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "ccrouter/v1/events.pb.h"
 #include "ccrouter/v1/journal.pb.h"
 #include "router/router.h"
 
@@ -42,6 +44,11 @@ struct Recovered {
   std::string config_yaml;         // the config the router runs with
   uint64_t next_index = 1;         // what the next journal record gets
   RecoveryReport report;
+  // The newest events the replay re-created, oldest first, numbered as the
+  // owner numbered them: a cluster standby keeps them (ClusterNode), so a
+  // watcher resumes on it after a takeover with no gap. Empty after a
+  // replay with events off (a single node's recovery).
+  std::deque<::ccrouter::v1::LifecycleEvent> recent_events;
 };
 
 absl::StatusOr<Recovered> Recover(const RecoveryOptions& options);

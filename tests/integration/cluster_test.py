@@ -58,12 +58,16 @@ args = parser.parse_args()
 sys.path.insert(0, args.stubs)
 
 import grpc  # noqa: E402
+from ccrouter.v1 import admin_pb2, admin_pb2_grpc, events_pb2  # noqa: E402
 from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
 from ccrouter.v1 import ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
 
 RPC_TIMEOUT_S = 3
 TAKEOVER_LIMIT_S = 30  # generous: a loaded 2-core machine, sanitizers
 OWNER_KEY = "ccrouter-owner"
+# The event kinds that end an offer (crash_test.py checks the same).
+OFFER_END = {events_pb2.EVENT_KIND_OFFER_WITHDRAWN, events_pb2.EVENT_KIND_OFFER_REJECTED,
+             events_pb2.EVENT_KIND_OFFER_TIMED_OUT, events_pb2.EVENT_KIND_ASSIGNED}
 
 
 def free_port():
@@ -268,6 +272,8 @@ class Desktops:
         self.gateways = gateways
         self.lock = threading.Lock()
         self.accepted = {}  # contact id -> [(agent, node address)]
+        self.connected = {}  # agent -> the node address its stream is open to
+        self.handovers = []  # (node address, owner its stream's end named)
         self.stop = threading.Event()
         self.streams = {}
         self.threads = [threading.Thread(target=self._run, args=(f"agent-{a}",), daemon=True)
@@ -317,6 +323,9 @@ class Desktops:
             self.streams[agent_id] = stream
         try:
             for msg in stream:
+                if msg.WhichOneof("kind") == "login_ok":
+                    with self.lock:
+                        self.connected[agent_id] = address
                 which = msg.WhichOneof("kind")
                 offers = ([msg.offer] if which == "offer" else
                           list(msg.resync.offers) if which == "resync" else [])
@@ -335,10 +344,36 @@ class Desktops:
                         send("wrap", contact_id, wrap_up_done=agent_desk_pb2.WrapUpDone(
                             contact_id=contact_id))
         except grpc.RpcError as e:
-            return dict(e.trailing_metadata() or ()).get(OWNER_KEY)
+            owner = dict(e.trailing_metadata() or ()).get(OWNER_KEY)
+            if owner:
+                with self.lock:
+                    self.handovers.append((address, owner))
+            return owner
         finally:
             outbox.put(None)
+            with self.lock:
+                self.connected.pop(agent_id, None)
         return None
+
+    def on(self, address):
+        """How many desktops have a stream open to `address`."""
+        with self.lock:
+            return sum(1 for a in self.connected.values() if a == address)
+
+    def wait_handed_over(self, old, new, what):
+        """A desktop on the old owner `old` had its stream ended naming `new`."""
+        deadline = time.monotonic() + TAKEOVER_LIMIT_S
+        while time.monotonic() < deadline:
+            with self.lock:
+                if (old, new) in self.handovers:
+                    print(f"  {what}: a desktop on the old owner was sent to the new one",
+                          flush=True)
+                    return
+            time.sleep(0.05)
+        with self.lock:
+            seen = self.handovers[-5:]
+        fail(f"{what}: no desktop on the old owner {old} was told the new owner {new} "
+             f"(stream ends naming an owner: {seen})")
 
     def check(self, what):
         with self.lock:
@@ -355,6 +390,85 @@ class Desktops:
         with self.lock:
             for stream in self.streams.values():
                 stream.cancel()
+
+
+class Watcher:
+    """An event watcher (Admin.WatchEvents) on the node it believes owns,
+    resuming after the last sequence it saw whenever its stream ends (a
+    handover names the new owner; a dead node's does not). The events it saw
+    must follow each other with no gap and no repeat across every owner, and
+    no contact may be offered while an earlier offer of it is live."""
+
+    def __init__(self, gateways):
+        self.gateways = gateways
+        self.lock = threading.Lock()
+        self.last = None  # the sequence of the last event seen
+        self.events = 0
+        self.problems = []
+        self.live = {}  # contact -> (offer id, agent)
+        self.stop = threading.Event()
+        self.stream = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        address = None
+        while not self.stop.is_set():
+            candidates = self.gateways.addresses()
+            address = address if address in candidates else (
+                self.gateways.target or (candidates[0] if candidates else None))
+            if address is None:
+                time.sleep(0.1)
+                continue
+            request = admin_pb2.WatchEventsRequest()
+            with self.lock:
+                if self.last is not None:
+                    request.after_sequence = self.last
+            stream = admin_pb2_grpc.AdminStub(self.gateways.channel(address)).WatchEvents(request)
+            with self.lock:
+                self.stream = stream
+            try:
+                for e in stream:
+                    self._see(e)
+            except grpc.RpcError as e:
+                if e.code() == grpc.StatusCode.OUT_OF_RANGE:
+                    with self.lock:
+                        self.problems.append(f"resuming after {self.last} at {address}: "
+                                             f"{e.details()} (a gap)")
+                owner = dict(e.trailing_metadata() or ()).get(OWNER_KEY)
+                if owner:
+                    address = owner
+            time.sleep(0.1)
+
+    def _see(self, e):
+        with self.lock:
+            if self.last is not None and e.sequence != self.last + 1:
+                self.problems.append(f"event {e.sequence} after {self.last} "
+                                     f"({'a repeat' if e.sequence <= self.last else 'a gap'})")
+            self.last = e.sequence
+            self.events += 1
+            if e.kind == events_pb2.EVENT_KIND_OFFERED:
+                if e.contact_id in self.live:
+                    self.problems.append(f"{e.contact_id} offered to {e.agent_id} while offer "
+                                         f"{self.live[e.contact_id]} is live (event {e.sequence})")
+                self.live[e.contact_id] = (e.offer_id, e.agent_id)
+            elif e.kind in OFFER_END:
+                self.live.pop(e.contact_id, None)
+
+    def check(self, what):
+        with self.lock:
+            problems, events, last = list(self.problems), self.events, self.last
+        if problems:
+            fail(f"{what}: the event feed: " + "; ".join(problems[:5]))
+        print(f"  {what}: {events} events watched through event {last}, no gap, no repeat, "
+              f"no contact offered twice at once", flush=True)
+        return events
+
+    def close(self):
+        self.stop.set()
+        with self.lock:
+            if self.stream is not None:
+                self.stream.cancel()
 
 
 def owners(nodes):
@@ -415,6 +529,7 @@ def main():
     nodes = []
     gateways = None
     desktops = None
+    watcher = None
     failovers = {"kill9": [], "sigterm": [], "pause": []}
     try:
         nodes = [Node(f"node{i}", etcd, work) for i in range(3)]
@@ -422,6 +537,7 @@ def main():
         print(f"start: {owner.name} owns", flush=True)
         gateways = Gateways(nodes)
         desktops = Desktops(gateways)
+        watcher = Watcher(gateways)
         first_ack_after(gateways, 0, "start")
 
         def replace(node):
@@ -439,11 +555,14 @@ def main():
                     failovers["kill9"].append(first_ack_after(gateways, t0, round_name, new))
                     replace(owner)
                 elif round_name == "sigterm":
+                    old, desks_on_old = owner.grpc, desktops.on(owner.grpc)
                     owner.kill(signal.SIGTERM)
                     if owner.proc.returncode != 0:
                         fail(f"sigterm: the owner exited {owner.proc.returncode}")
                     new = wait_for_owner([n for n in nodes if n is not owner], t0, round_name)
                     failovers["sigterm"].append(first_ack_after(gateways, t0, round_name, new))
+                    if desks_on_old:
+                        desktops.wait_handed_over(old, new.grpc, round_name)
                     replace(owner)
                 elif round_name == "member":
                     etcd.kill(1)
@@ -468,6 +587,7 @@ def main():
                     print(f"  quorum back: routing resumed after "
                           f"{first_ack_after(gateways, back, 'quorum back'):.2f} s", flush=True)
                 elif round_name == "pause":
+                    old, desks_on_old = owner.grpc, desktops.on(owner.grpc)
                     owner.kill(signal.SIGSTOP)
                     others = [n for n in nodes if n is not owner]
                     new = wait_for_owner(others, t0, round_name)
@@ -479,6 +599,8 @@ def main():
                         if time.monotonic() > deadline:
                             fail("pause: the resumed old owner still says it owns")
                         time.sleep(0.05)
+                    if desks_on_old:
+                        desktops.wait_handed_over(old, new.grpc, round_name)
                 else:
                     fail(f"unknown round {round_name}")
                 if len(owners(nodes)) > 1:
@@ -490,6 +612,7 @@ def main():
                       flush=True)
                 verify_acked(gateways, round_name)
                 desktops.check(round_name)
+                watcher.check(round_name)
         for kind, times in failovers.items():
             if times:
                 ordered = sorted(times)
@@ -497,12 +620,16 @@ def main():
                 print(f"failover {kind}: first ack by the new owner after the fault: "
                       f"p50 {statistics.median(times):.2f} s, p99 {p99:.2f} s, "
                       f"max {max(times):.2f} s over {len(times)}", flush=True)
+        if watcher.check("end") == 0:
+            fail("the watcher saw no event: the check above proved nothing")
         if desktops.check("end") == 0:
             fail("the desktops accepted nothing: the check above proved nothing")
         print(f"PASS: {len(gateways.acked)} contacts acknowledged, none lost", flush=True)
     finally:
         if desktops:
             desktops.close()
+        if watcher:
+            watcher.close()
         if gateways:
             gateways.stop.set()
         for n in nodes:
