@@ -21,6 +21,7 @@
 #include "boost/beast/websocket.hpp"
 #include "codec/config_loader.h"
 #include "engine/grpc/services.h"
+#include "engine/testing/desk_cases.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -615,98 +616,50 @@ TEST_F(WsAgentDeskTest, AMintedTokenLogsInItsAgentOnlyAndBadTokensOrOriginsAreRe
   }
 }
 
-// One row of the desktop's validation, run through each transport.
-struct DeskCase {
-  const char* name;
-  std::function<v1::AgentMessage()> message;
-  absl::StatusCode code;
-  const char* message_substring;
-};
-
-std::vector<DeskCase> DeskValidationCases() {
-  return {
-      {"accept_bad_offer_id",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_accept()->set_offer_id("nope");
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "accept.offer_id"},
-      {"reject_reason_too_long",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_reject()->set_offer_id("o-1");
-         m.mutable_reject()->set_reason(std::string(129, 'r'));
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "reject.reason"},
-      {"complete_bad_contact",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_complete()->set_contact_id("x");
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "complete.contact_id"},
-      {"wrap_up_bad_contact",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_wrap_up_done()->set_contact_id("");
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "wrap_up_done.contact_id"},
-      {"transfer_without_queue",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_transfer()->set_contact_id("c-1");
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "transfer.to_queue"},
-      {"transfer_note_too_long",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_transfer()->set_contact_id("c-1");
-         m.mutable_transfer()->set_to_queue("voice_general");
-         m.mutable_transfer()->set_note(std::string(1025, 'n'));
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "transfer.note"},
-      {"not_ready_without_reason",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_set_state()->set_state(v1::AGENT_STATE_NOT_READY);
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "set_state.reason"},
-      {"set_state_offline",
-       [] {
-         v1::AgentMessage m;
-         m.mutable_set_state()->set_state(v1::AGENT_STATE_OFFLINE);
-         return m;
-       },
-       absl::StatusCode::kInvalidArgument, "set_state.state"},
-      {"second_login", [] { return LoginMessage("v1"); }, absl::StatusCode::kFailedPrecondition,
-       "already logged in"},
-      {"empty_message", [] { return v1::AgentMessage(); }, absl::StatusCode::kInvalidArgument,
-       "kind: empty"},
-  };
-}
-
-TEST_F(WsAgentDeskTest, TheDeskValidationCasesGiveTheSameAnswerOnGrpcAndWebSocket) {
+TEST_F(WsAgentDeskTest, TheDeskCasesGiveTheSameAnswerOnGrpcAndWebSocket) {
   Start(/*auth_on=*/false);
   GrpcDesktop grpc_desk(channel_, "");
   grpc_desk.Send(LoginMessage("v1"));
   ASSERT_TRUE(grpc_desk.WaitFor(IsLoginOk));
   auto ws = LoggedIn("v2");
-  for (const DeskCase& c : DeskValidationCases()) {
-    std::optional<v1::CommandResult> over_grpc = grpc_desk.Command(c.message());
-    std::optional<v1::CommandResult> over_ws = ws->Command(c.message());
-    ASSERT_TRUE(over_grpc) << c.name << ": no answer on gRPC";
-    ASSERT_TRUE(over_ws) << c.name << ": no answer on WebSocket";
-    EXPECT_EQ(over_grpc->code(), static_cast<int>(c.code))
-        << c.name << ": " << over_grpc->message();
-    EXPECT_THAT(over_grpc->message(), HasSubstr(c.message_substring)) << c.name;
-    EXPECT_EQ(over_ws->code(), over_grpc->code()) << c.name;
-    EXPECT_EQ(over_ws->message(), over_grpc->message()) << c.name;
+  class GrpcTransport final : public testing::DeskTransport {
+   public:
+    explicit GrpcTransport(GrpcDesktop& d) : d_(d) {}
+    std::string name() const override { return "gRPC"; }
+    std::optional<v1::CommandResult> Run(const v1::AgentMessage& m) override {
+      return d_.Command(m);
+    }
+
+   private:
+    GrpcDesktop& d_;
+  } over_grpc(grpc_desk);
+  class WebSocketTransport final : public testing::DeskTransport {
+   public:
+    explicit WebSocketTransport(WsDesktop& d) : d_(d) {}
+    std::string name() const override { return "WebSocket"; }
+    std::optional<v1::CommandResult> Run(const v1::AgentMessage& m) override {
+      return d_.Command(m);
+    }
+
+   private:
+    WsDesktop& d_;
+  } over_ws(*ws);
+  // Both desktops are logged in; a second login is refused whoever it names.
+  for (const testing::DeskCase& c : testing::DeskCases("v1")) {
+    for (testing::DeskTransport* transport :
+         std::vector<testing::DeskTransport*>{&over_grpc, &over_ws}) {
+      std::optional<v1::CommandResult> r = transport->Run(c.message);
+      ASSERT_TRUE(r) << c.name << ": no answer on " << transport->name();
+      EXPECT_EQ(r->code(), static_cast<int>(c.code))
+          << c.name << " on " << transport->name() << ": " << r->message();
+      EXPECT_THAT(r->message(), HasSubstr(c.message_substring))
+          << c.name << " on " << transport->name();
+    }
+    // And the very same words.
+    std::optional<v1::CommandResult> grpc_answer = over_grpc.Run(c.message);
+    std::optional<v1::CommandResult> ws_answer = over_ws.Run(c.message);
+    ASSERT_TRUE(grpc_answer && ws_answer) << c.name;
+    EXPECT_EQ(ws_answer->message(), grpc_answer->message()) << c.name;
   }
 }
 
