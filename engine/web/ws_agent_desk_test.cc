@@ -541,6 +541,20 @@ TEST_F(WsAgentDeskTest, AReconnectWithinTheGraceKeepsTheContact) {
   EXPECT_EQ(resync->resync().contacts(0).state(), v1::CONTACT_STATE_CONNECTED);
 }
 
+TEST_F(WsAgentDeskTest, ASilentDesktopIsEndedByTheEnginesHeartbeatCheck) {
+  EngineOptions options;
+  options.heartbeat_interval = absl::Milliseconds(100);
+  options.heartbeat_missed_limit = 2;
+  Start(/*auth_on=*/false, options);
+  auto ws = LoggedIn("w1");
+  // Nothing more from the desktop: after 2 x 100 ms the engine ends it.
+  std::optional<WsDesktop::Ending> ending = ws->WaitClosed();
+  ASSERT_TRUE(ending) << "the silent desktop was not ended";
+  EXPECT_THAT(ending->status_frame, HasSubstr("UNAVAILABLE"));
+  EXPECT_THAT(ending->status_frame, HasSubstr("heartbeat: nothing received"));
+  EXPECT_EQ(ending->close_code, 1001);
+}
+
 TEST_F(WsAgentDeskTest, AMintedTokenLogsInItsAgentOnlyAndBadTokensOrOriginsAreRefused) {
   WsAgentDeskOptions ws_options;
   ws_options.allowed_origins = {"https://desk.example.com"};
