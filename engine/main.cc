@@ -823,7 +823,9 @@ int main(int argc, char** argv) {
   http_options.max_connections = flags->http_max_connections;
   http_options.metrics = &metrics;
   // Browser agent desktops: WebSocket upgrades at /v1/agent-desk.
-  ccr::WsAgentDesk ws_desk(engine, auth, *agent_tokens, WsAgentDeskOptionsFromConfig(config->wire));
+  ccr::WsAgentDeskOptions ws_options = WsAgentDeskOptionsFromConfig(config->wire);
+  ws_options.metrics = &metrics;
+  ccr::WsAgentDesk ws_desk(engine, auth, *agent_tokens, std::move(ws_options));
   http_options.websocket_upgrade = ws_desk.UpgradeHandler();
   absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http =
       ccr::HttpServer::Start(http_io, flags->http_host, flags->http_port,

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -22,6 +23,7 @@
 #include "engine/log.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "metrics/catalogue.h"
 
 namespace ccr {
 
@@ -32,7 +34,27 @@ using tcp = boost::asio::ip::tcp;
 
 struct WsAgentDesk::Shared {
   Shared(Engine& e, const Authenticator& a, const AgentTokenSigner& t, WsAgentDeskOptions o)
-      : engine(e), auth(a), tokens(t), options(std::move(o)) {}
+      : engine(e), auth(a), tokens(t), options(std::move(o)) {
+    if (metrics::MetricsRegistry* m = options.metrics) {
+      open_gauge = &m->Gauge(metrics::kWsDesktops);
+      for (const char* reason : {"not_found", "subprotocol", "origin", "unauthenticated",
+                                 "permission_denied", "limit"}) {
+        refused[reason] = &m->Counter(metrics::kWsUpgradesRefused, {reason});
+      }
+    }
+  }
+  void Opened() {
+    const size_t now = open.fetch_add(1) + 1;
+    if (open_gauge) open_gauge->Set(static_cast<double>(now));
+  }
+  void Closed() {
+    const size_t now = open.fetch_sub(1) - 1;
+    if (open_gauge) open_gauge->Set(static_cast<double>(now));
+  }
+  void CountRefused(const char* reason) {
+    auto it = refused.find(reason);
+    if (it != refused.end()) it->second->Increment();
+  }
   Engine& engine;
   const Authenticator& auth;
   const AgentTokenSigner& tokens;
@@ -40,6 +62,9 @@ struct WsAgentDesk::Shared {
   // Connections from the upgrade's accept to their end (HTTP io thread
   // writes; any thread reads).
   std::atomic<size_t> open{0};
+  // Constant after construction; empty without metrics.
+  prometheus::Gauge* open_gauge = nullptr;
+  absl::flat_hash_map<std::string, prometheus::Counter*> refused;
 };
 
 uint16_t WsCloseCodeFor(absl::StatusCode code) {
@@ -219,9 +244,9 @@ class WsDeskConnection final : public std::enable_shared_from_this<WsDeskConnect
         ws_(std::move(socket)),
         close_timer_(ws_.get_executor()),
         peer_(std::move(peer)) {
-    shared_->open.fetch_add(1);
+    shared_->Opened();
   }
-  ~WsDeskConnection() { shared_->open.fetch_sub(1); }
+  ~WsDeskConnection() { shared_->Closed(); }
 
   // HTTP io thread: the handshake, then the read loop.
   void Accept(http::request<http::string_body> request, Principal caller, bool echo_subprotocol) {
@@ -521,12 +546,14 @@ void WsAgentDesk::Upgrade(HttpUpgrade upgrade) {
   const unsigned version = upgrade.raw.version();
   constexpr absl::string_view kMethod = "WebSocket /v1/agent-desk";
   if (request.path != kAgentDeskPath) {
+    shared_->CountRefused("not_found");
     return RefuseUpgrade(std::move(upgrade.socket), version, 404,
                          absl::NotFoundError(absl::StrCat("path: no WebSocket at '", request.path,
                                                           "'; the desktop is at ", kAgentDeskPath)),
                          false);
   }
   if (!OriginAllowed(upgrade.raw, shared_->options.allowed_origins)) {
+    shared_->CountRefused("origin");
     auto origin = upgrade.raw.find(http::field::origin);
     const std::string origin_text(origin->value());
     LogEvent(LogLevel::kWarn, "ws_origin_refused",
@@ -552,6 +579,7 @@ void WsAgentDesk::Upgrade(HttpUpgrade upgrade) {
       }
     }
     if (!offered_desk_subprotocol) {
+      shared_->CountRefused("subprotocol");
       // A browser fails the handshake unless the server picks one of the
       // subprotocols it offered: say which one to offer.
       return RefuseUpgrade(std::move(upgrade.socket), version, 400,
@@ -575,11 +603,14 @@ void WsAgentDesk::Upgrade(HttpUpgrade upgrade) {
                                                 request.peer);
   }
   if (!caller.ok()) {
+    const bool denied = caller.status().code() == absl::StatusCode::kPermissionDenied;
+    shared_->CountRefused(denied ? "permission_denied" : "unauthenticated");
     return RefuseUpgrade(std::move(upgrade.socket), version,
                          caller.status().code() == absl::StatusCode::kPermissionDenied ? 403 : 401,
                          caller.status(), false);
   }
   if (shared_->open.load() >= shared_->options.max_desktops) {
+    shared_->CountRefused("limit");
     LogEvent(LogLevel::kWarn, "ws_desktop_refused",
              {{"peer", request.peer}, {"why", "max_websocket_desktops"}});
     return RefuseUpgrade(std::move(upgrade.socket), version, 429,

@@ -41,6 +41,7 @@
 #include "engine/engine.h"
 #include "engine/http_server.h"
 #include "engine/web/ws_agent_token.h"
+#include "metrics/registry.h"
 
 namespace ccr {
 
@@ -58,6 +59,8 @@ struct WsAgentDeskOptions {
   // frame after the server's (then the socket is closed regardless).
   absl::Duration handshake_timeout = absl::Seconds(10);
   absl::Duration close_timeout = absl::Seconds(5);
+  // Not owned; null: no metrics (ccr_ws_desktops, ccr_ws_upgrades_refused_total).
+  metrics::MetricsRegistry* metrics = nullptr;
 };
 
 // The WebSocket close code for the server's final status: OK 1000;

@@ -766,13 +766,17 @@ TEST_F(WsAgentDeskTest, BadFramesGetClearErrors) {
 }
 
 TEST_F(WsAgentDeskTest, OverTheDesktopLimitTheUpgradeIsRefusedWith429) {
+  metrics::MetricsRegistry registry("test");
   WsAgentDeskOptions ws_options;
   ws_options.max_desktops = 1;
+  ws_options.metrics = &registry;
   Start(/*auth_on=*/false, {}, ws_options);
   auto first = LoggedIn("w1");
+  EXPECT_EQ(registry.Gauge(metrics::kWsDesktops).Value(), 1);
   http::response<http::string_body> second = RawUpgrade({});
   EXPECT_EQ(second.result_int(), 429u);
   EXPECT_THAT(second.body(), HasSubstr("max_websocket_desktops"));
+  EXPECT_EQ(registry.Counter(metrics::kWsUpgradesRefused, {"limit"}).Value(), 1);
 }
 
 TEST_F(WsAgentDeskTest, ADesktopThatStopsReadingIsCutWithoutStallingAnother) {
