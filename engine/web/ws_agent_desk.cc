@@ -215,6 +215,10 @@ class WsDeskOutbox final : public AgentDeskTransport {
     StdMutexLock lock(&mu_);
     return closing_;
   }
+  bool ended() const ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
+    return ended_;
+  }
 
  private:
   // Runs `fn` on the io thread with the connection, if it is still there.
@@ -334,7 +338,9 @@ class WsDeskConnection final : public std::enable_shared_from_this<WsDeskConnect
   // a desktop that does not read; the gRPC stream is cancelled the same way.
   void Cut(absl::string_view why) {
     outbox_->MarkCut();
-    if (cut_logged_) return;
+    // A write failing after the conversation ended (the desktop's goodbye
+    // crossed it) is no cut.
+    if (cut_logged_ || outbox_->ended()) return;
     cut_logged_ = true;
     LogEvent(LogLevel::kWarn, "ws_desktop_cut", {{"peer", peer_}, {"why", std::string(why)}});
     CloseSocket();
