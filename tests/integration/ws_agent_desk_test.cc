@@ -4,7 +4,9 @@
 // file, the same token logging in again after the restart.
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -212,6 +214,42 @@ TEST_F(WsAgentDeskDaemonTest, AMintedTokenOpensTheDesktopAndOutlivesARestartWith
   ASSERT_TRUE(resync);
   ASSERT_EQ(resync->resync().contacts_size(), 1) << resync->ShortDebugString();
   EXPECT_EQ(resync->resync().contacts(0).contact_id(), contact_id);
+}
+
+// ccload's WebSocket desktops (--desk-transport websocket, the benchmark's
+// browser stand-ins) log in, take offers and log out cleanly.
+TEST_F(DaemonFixture, CcloadDesktopsWorkOverTheWebSocket) {
+  ASSERT_TRUE(StartDaemon());
+  const std::string& grpc = daemon().grpc_address();
+  const std::string& http = daemon().http_address();
+  const std::string command =
+      absl::StrCat(CCLOAD_PATH, " --server ", grpc, " --http-server ", http,
+                   " --desk-transport websocket --agents 6 --rate 10 --duration 3 --seed 7 "
+                   "--json 2>&1");
+  FILE* pipe = ::popen(command.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string output;
+  char buffer[4096];
+  while (size_t n = std::fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << output;
+  // The last line is the final summary.
+  const size_t final_at = output.rfind("{\"elapsed_seconds\"");
+  ASSERT_NE(final_at, std::string::npos) << output;
+  const std::string summary = output.substr(final_at);
+  EXPECT_THAT(summary, HasSubstr("\"final\":true"));
+  EXPECT_THAT(summary, HasSubstr("\"agents_logged_in\":6")) << summary;
+  EXPECT_THAT(summary, HasSubstr("\"errors_total\":0")) << summary;
+  EXPECT_THAT(summary, ::testing::Not(HasSubstr("\"offers\":0,"))) << summary;
+  // Each desktop said goodbye (a close frame): its agent is logged out at
+  // once, with no dropped stream (which would get the grace, logged warn).
+  Operator op(NewChannel());
+  v1::ListAgentsReply agents;
+  ASSERT_TRUE(op.ListAgents(&agents).ok());
+  for (const v1::AgentSnapshot& a : agents.agents()) {
+    EXPECT_EQ(a.state(), v1::AGENT_STATE_OFFLINE) << a.agent_id();
+  }
+  EXPECT_THAT(daemon().StderrText(), ::testing::Not(HasSubstr("agent_stream_lost")));
 }
 
 }  // namespace
