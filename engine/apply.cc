@@ -37,6 +37,8 @@ const char* CommandKindName(const v1::Command& cmd) {
       return "apply_config";
     case v1::Command::kEngineStarted:
       return "engine_started";
+    case v1::Command::kTimersDue:
+      return "timers_due";
     case v1::Command::KIND_NOT_SET:
       break;
   }
@@ -163,6 +165,9 @@ ApplyResult ApplyCommand(Router& router, const v1::Command& cmd,
     }
     case v1::Command::kEngineStarted:
       router.Restarted(now);
+      break;
+    case v1::Command::kTimersDue:
+      router.Tick(now);
       break;
     case v1::Command::KIND_NOT_SET:
       router.Tick(now);

@@ -634,19 +634,28 @@ void Engine::ArmTimer() {
     timer_.reset();
     return;
   }
-  const absl::Duration in = std::max(absl::ZeroDuration(), deadline - Now());
+  const absl::Duration in =
+      std::max({absl::ZeroDuration(), deadline - Now(), timers_retry_at_ - Now()});
   // Whole milliseconds, one past the deadline: the router's deadline has
   // surely passed when the timer fires.
   const absl::Duration wait = absl::Trunc(in, absl::Milliseconds(1)) + absl::Milliseconds(1);
   timer_ = clock_->RunAfter(wait, [this, deadline] {
     if (deadline != timer_deadline_) return;  // re-armed meanwhile
     timer_deadline_ = absl::InfiniteFuture();
-    // Timers are not journalled: replay re-derives them from the commands'
-    // times. So they must not run ahead of a command still awaiting the disk;
-    // the timer is re-armed when that command is applied.
+    // Every command runs the timers due before it. With one awaiting the
+    // disk, that one will: the timer is re-armed when it is applied.
     if (!awaiting_.empty()) return;
-    router_->Tick(std::max(Now(), last_stamp_));
-    Deliver();
+    // None: the timers run through the log (TimersDue), so what they do is
+    // told only once durable, and replay re-creates it exactly. A failed
+    // write (disk, no etcd quorum, deposed) is retried after a pause, not in
+    // a loop.
+    v1::Command due;
+    due.mutable_timers_due();
+    JournalThenApply(std::move(due), [](Engine& e, const ApplyResult& applied) {
+      if (!applied.status.ok()) e.timers_retry_at_ = e.Now() + kTimersRetryDelay;
+    });
+    if (!journal_) Deliver();  // applied already: tell it, and re-arm
+    ScheduleFlush();
   });
 }
 

@@ -288,6 +288,10 @@ class Engine {
   uint64_t sequence_ = 0;
   std::unique_ptr<ClockTimer> timer_;
   absl::Time timer_deadline_ = absl::InfiniteFuture();
+  // After a TimersDue the log refused: the timers wait until then, so a
+  // failing disk or etcd is not asked again in a loop.
+  static constexpr absl::Duration kTimersRetryDelay = absl::Milliseconds(200);
+  absl::Time timers_retry_at_ = absl::InfinitePast();
 
   // Durability (strand-only, but for the journal's own locking).
   std::unique_ptr<CommandLog> journal_;

@@ -12,6 +12,7 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "codec/config_loader.h"
 #include "codec/wire.h"
+#include "engine/journal/recovery.h"
 #include "engine/testing/fake_clock.h"
 #include "engine/testing/fake_command_log.h"
 #include "engine/testing/fake_sinks.h"
@@ -209,9 +210,11 @@ TEST_F(EngineTest, AnAgentIsOfferedAcceptsCompletesAndWrapsUp) {
   states = ann->Of(v1::ServerMessage::kStateChanged);
   EXPECT_EQ(states.back().state_changed().state(), v1::AGENT_STATE_AVAILABLE);
 
+  // The timers that fell due during the call ran through the log too.
   EXPECT_THAT(Kinds(log_->durable()),
               ElementsAre(v1::Command::kApplyConfig, v1::Command::kLogin, v1::Command::kSubmit,
-                          v1::Command::kAccept, v1::Command::kComplete, v1::Command::kWrapUpDone));
+                          v1::Command::kAccept, v1::Command::kTimersDue, v1::Command::kComplete,
+                          v1::Command::kWrapUpDone));
   EXPECT_FALSE(ann->closed_with);
 }
 
@@ -230,6 +233,64 @@ TEST_F(EngineTest, AnUnansweredOfferTimesOutWhenTheClockPassesItsDeadline) {
   std::vector<v1::ServerMessage> withdrawn = ann->Of(v1::ServerMessage::kOfferWithdrawn);
   ASSERT_EQ(withdrawn.size(), 1u);
   EXPECT_EQ(withdrawn[0].offer_withdrawn().reason(), "timeout");
+}
+
+TEST_F(EngineTest, TimersRunThroughTheLogAndAreToldOnlyOnceDurable) {
+  auto ann = std::make_shared<FakeAgentSink>();
+  Login("ann", ann);
+  ASSERT_TRUE(Execute(SubmitVoice("gw-1")));
+  ASSERT_EQ(ann->Of(v1::ServerMessage::kOffer).size(), 1u);
+
+  log_->set_hold_batches(true);
+  clock_.Advance(absl::Seconds(16));  // past the 15 s offer timeout, no command since
+  RunStrand();
+  EXPECT_TRUE(ann->Of(v1::ServerMessage::kOfferWithdrawn).empty())
+      << "a timeout told before the log made it durable";
+  log_->ReleaseHeld();
+  RunStrand();
+  ASSERT_EQ(ann->Of(v1::ServerMessage::kOfferWithdrawn).size(), 1u);
+  EXPECT_EQ(log_->durable().back().kind_case(), v1::Command::kTimersDue);
+  // Stamped with when the timer ran, which replay will see again.
+  EXPECT_GT(FromTimestamp(log_->durable().back().time()), kStart + absl::Seconds(15));
+}
+
+TEST_F(EngineTest, TimersTheLogRefusedAreTriedAgainAfterAPauseNotInALoop) {
+  auto ann = std::make_shared<FakeAgentSink>();
+  Login("ann", ann);
+  ASSERT_TRUE(Execute(SubmitVoice("gw-1")));
+  const size_t reports = log_->reports().size();
+  log_->FailNextBatches(1);
+  clock_.Advance(absl::Seconds(16));
+  RunStrand();
+  EXPECT_TRUE(ann->Of(v1::ServerMessage::kOfferWithdrawn).empty()) << "told, yet refused";
+  EXPECT_EQ(log_->reports().size(), reports + 1) << "one refused TimersDue, not a loop of them";
+  clock_.Advance(absl::Milliseconds(100));
+  RunStrand();
+  EXPECT_EQ(log_->reports().size(), reports + 1) << "tried again before the pause";
+  clock_.Advance(absl::Milliseconds(150));
+  RunStrand();
+  ASSERT_EQ(ann->Of(v1::ServerMessage::kOfferWithdrawn).size(), 1u);
+  EXPECT_EQ(log_->durable().back().kind_case(), v1::Command::kTimersDue);
+}
+
+TEST_F(EngineTest, ReplayingTheLogRecreatesEveryEventTheEngineToldNumberedTheSame) {
+  auto ann = std::make_shared<FakeAgentSink>();
+  Login("ann", ann);
+  ASSERT_TRUE(Execute(SubmitVoice("gw-1")));
+  clock_.Advance(absl::Seconds(16));  // the offer times out, with no command after it
+  RunStrand();
+  ASSERT_EQ(ann->Of(v1::ServerMessage::kOfferWithdrawn).size(), 1u);
+
+  // A restart (or a standby taking over) replays the log: it must re-create
+  // exactly the events the engine told, or a watcher resuming after the last
+  // one it saw would get another history under the same numbers.
+  Recovered replayed;
+  replayed.next_index = 1;
+  for (const v1::Command& cmd : log_->durable()) {
+    ASSERT_TRUE(ReplayCommand(cmd, "test log", &replayed).ok());
+  }
+  ASSERT_TRUE(replayed.router);
+  EXPECT_EQ(replayed.router->events_emitted(), engine_->last_sequence());
 }
 
 TEST_F(EngineTest, ADroppedDesktopIsLoggedOutAfterTheGraceUnlessItComesBack) {

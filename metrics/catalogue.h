@@ -238,6 +238,27 @@ inline constexpr MetricDef kClusterFollowedIndex{
 inline constexpr MetricDef kClusterLogIndex{
     "ccr_cluster_log_index", MetricType::Gauge,
     "The owner: the index of the last command its log in etcd has made durable.", ""};
+inline constexpr MetricDef kClusterTakeovers{
+    "ccr_cluster_takeovers_total", MetricType::Counter,
+    "Times this process took the routing domain over as owner (a process restarts its "
+    "count: use increase()).",
+    ""};
+inline constexpr MetricDef kClusterStandbyLag{
+    "ccr_cluster_standby_lag_seconds", MetricType::Gauge,
+    "A standby: how long after the owner stamped it the standby applied the last command it "
+    "followed (between machines, clock skew counts too); 0 on the owner. See "
+    "ccr_cluster_followed_index for the lag in commands.",
+    ""};
+inline constexpr MetricDef kClusterEtcdRequestSeconds{
+    "ccr_cluster_etcd_request_seconds", MetricType::Histogram,
+    "Duration of each unary etcd request this node made (Range, Txn, LeaseGrant, ...), by "
+    "method; the log's appends are Txn.",
+    "method"};
+inline constexpr MetricDef kClusterEtcdErrors{
+    "ccr_cluster_etcd_errors_total", MetricType::Counter,
+    "etcd requests and streams that ended in an error, by method and gRPC code (a stream this "
+    "node closed itself is not an error).",
+    "method,code"};
 inline constexpr MetricDef kLifecycleEvents{"ccr_lifecycle_events_total", MetricType::Counter,
                                             "Lifecycle events published, by kind.", "kind"};
 inline constexpr MetricDef kBuildInfo{"ccr_build_info", MetricType::Gauge,

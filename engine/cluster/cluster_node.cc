@@ -59,6 +59,9 @@ ClusterNode::ClusterNode(ClusterNodeOptions options)
     epoch_gauge_ = &options_.metrics->Gauge(metrics::kClusterEpoch);
     followed_index_gauge_ = &options_.metrics->Gauge(metrics::kClusterFollowedIndex);
     log_index_gauge_ = &options_.metrics->Gauge(metrics::kClusterLogIndex);
+    lag_gauge_ = &options_.metrics->Gauge(metrics::kClusterStandbyLag);
+    takeovers_ = &options_.metrics->Counter(metrics::kClusterTakeovers);
+    etcd_metrics_ = std::make_shared<EtcdCallMetrics>(*options_.metrics);
   }
 }
 
@@ -69,7 +72,8 @@ absl::Status ClusterNode::Start() {
     return absl::InvalidArgumentError(
         absl::StrCat("--cluster-domain \"", options_.domain, "\": want a name without '/'"));
   }
-  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = OpenEtcdChannel(options_.etcd_endpoints);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      OpenEtcdChannel(options_.etcd_endpoints, etcd_metrics_);
   if (!channel.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--etcd-endpoints: ", channel.status().message()));
@@ -147,6 +151,9 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
             ++takeover.commands_followed;
             if (followed_index_gauge_ != nullptr) {
               followed_index_gauge_->Set(static_cast<double>(cmd.index()));
+              const absl::Time stamped = absl::FromUnixSeconds(cmd.time().seconds()) +
+                                         absl::Nanoseconds(cmd.time().nanos());
+              lag_gauge_->Set(std::max(0.0, absl::ToDoubleSeconds(absl::Now() - stamped)));
             }
           } else {
             absl::MutexLock lock(&mu_);
@@ -235,6 +242,8 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
       owner_gauge_->Set(1);
       epoch_gauge_->Set(static_cast<double>(takeover.fence.epoch));
       followed_index_gauge_->Set(0);
+      lag_gauge_->Set(0);
+      takeovers_->Increment();
     }
     LogAlways("cluster_elected", {{"prefix", prefix_},
                                   {"epoch", absl::StrCat(takeover.fence.epoch)},

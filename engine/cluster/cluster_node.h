@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "engine/cluster/etcd_channel.h"
 #include "engine/cluster/etcd_command_log.h"
+#include "engine/cluster/etcd_metrics.h"
 #include "engine/cluster/owner_election.h"
 #include "engine/journal/command_log.h"
 #include "engine/journal/recovery.h"
@@ -114,6 +115,9 @@ class ClusterNode {
   prometheus::Gauge* epoch_gauge_ = nullptr;
   prometheus::Gauge* followed_index_gauge_ = nullptr;
   prometheus::Gauge* log_index_gauge_ = nullptr;
+  prometheus::Gauge* lag_gauge_ = nullptr;
+  prometheus::Counter* takeovers_ = nullptr;
+  std::shared_ptr<EtcdCallMetrics> etcd_metrics_;  // held by the channel's interceptors too
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<OwnerElection> election_;
 

@@ -8,10 +8,12 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "engine/cluster/etcd_metrics.h"
 
 namespace ccr::cluster {
 
-absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenEtcdChannel(absl::string_view endpoints) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenEtcdChannel(
+    absl::string_view endpoints, std::shared_ptr<EtcdCallMetrics> metrics) {
   std::vector<std::string> addresses;
   for (absl::string_view endpoint : absl::StrSplit(endpoints, ',', absl::SkipWhitespace())) {
     endpoint = absl::StripAsciiWhitespace(endpoint);
@@ -39,8 +41,14 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenEtcdChannel(absl::string_view
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 0);
   // The ipv4: scheme takes a list of addresses; pick_first walks it.
-  return grpc::CreateCustomChannel(absl::StrCat("ipv4:", absl::StrJoin(addresses, ",")),
-                                   grpc::InsecureChannelCredentials(), args);
+  const std::string target = absl::StrCat("ipv4:", absl::StrJoin(addresses, ","));
+  if (metrics == nullptr) {
+    return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(EtcdCallMetrics::NewFactory(std::move(metrics)));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      target, grpc::InsecureChannelCredentials(), args, std::move(interceptors));
 }
 
 std::string DomainPrefix(absl::string_view domain) {

@@ -15,12 +15,17 @@
 
 namespace ccr::cluster {
 
+class EtcdCallMetrics;
+
 // One channel to the etcd members in `endpoints` ("host:port,host:port",
 // IPv4 literals or "localhost"): it talks to one member and moves to the
 // next when that one goes away. Reconnects within a second of a member's
 // return (gRPC's default backoff grows to two minutes, which would stall a
 // failover). INVALID_ARGUMENT names the endpoint that cannot be used.
-absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenEtcdChannel(absl::string_view endpoints);
+// `metrics` (may be null): every call on the channel is timed and its errors
+// counted (etcd_metrics.h).
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenEtcdChannel(
+    absl::string_view endpoints, std::shared_ptr<EtcdCallMetrics> metrics = nullptr);
 
 // The owner's right to write, from its election: etcd refuses any write
 // that carries a fence whose leader key is gone or was re-created.
