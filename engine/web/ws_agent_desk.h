@@ -59,7 +59,9 @@ struct WsAgentDeskOptions {
   // frame after the server's (then the socket is closed regardless).
   absl::Duration handshake_timeout = absl::Seconds(10);
   absl::Duration close_timeout = absl::Seconds(5);
-  // Not owned; null: no metrics (ccr_ws_desktops, ccr_ws_upgrades_refused_total).
+  // Not owned, and must outlive every connection (the last may be freed with
+  // the HTTP io_context); null: no metrics (ccr_ws_desktops,
+  // ccr_ws_upgrades_refused_total).
   metrics::MetricsRegistry* metrics = nullptr;
 };
 

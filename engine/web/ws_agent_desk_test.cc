@@ -434,6 +434,9 @@ class WsAgentDeskTest : public ::testing::Test {
     return reply;
   }
 
+  // Before the io_contexts: connections left in them at the end still count
+  // themselves out into it when they are destroyed.
+  metrics::MetricsRegistry registry_{"test"};
   AgentTokenSigner signer_{kSecret};
   boost::asio::io_context engine_io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> engine_work_ =
@@ -766,17 +769,16 @@ TEST_F(WsAgentDeskTest, BadFramesGetClearErrors) {
 }
 
 TEST_F(WsAgentDeskTest, OverTheDesktopLimitTheUpgradeIsRefusedWith429) {
-  metrics::MetricsRegistry registry("test");
   WsAgentDeskOptions ws_options;
   ws_options.max_desktops = 1;
-  ws_options.metrics = &registry;
+  ws_options.metrics = &registry_;
   Start(/*auth_on=*/false, {}, ws_options);
   auto first = LoggedIn("w1");
-  EXPECT_EQ(registry.Gauge(metrics::kWsDesktops).Value(), 1);
+  EXPECT_EQ(registry_.Gauge(metrics::kWsDesktops).Value(), 1);
   http::response<http::string_body> second = RawUpgrade({});
   EXPECT_EQ(second.result_int(), 429u);
   EXPECT_THAT(second.body(), HasSubstr("max_websocket_desktops"));
-  EXPECT_EQ(registry.Counter(metrics::kWsUpgradesRefused, {"limit"}).Value(), 1);
+  EXPECT_EQ(registry_.Counter(metrics::kWsUpgradesRefused, {"limit"}).Value(), 1);
 }
 
 TEST_F(WsAgentDeskTest, ADesktopThatStopsReadingIsCutWithoutStallingAnother) {
