@@ -96,6 +96,33 @@ TEST(ConfigLoader, HeartbeatSettingsOutOfRangeAreNamed) {
           .ok());
 }
 
+TEST(ConfigLoader, HttpOriginsAndDesktopCapAreCheckedAndNamed) {
+  const std::string queue = "queues: [{name: q, channel: voice}]\n";
+  v1::Config wire;
+  ASSERT_TRUE(LoadRouterConfig(queue + "http: {allowed_origins: ['https://desk.example.com', "
+                                       "'http://127.0.0.1:8080'], max_websocket_desktops: 5000}\n",
+                               &wire)
+                  .ok());
+  EXPECT_EQ(wire.http().allowed_origins_size(), 2);
+  EXPECT_EQ(wire.http().max_websocket_desktops(), 5000u);
+  for (const char* bad : {"desk.example.com", "https://desk.example.com/",
+                          "https://Desk.example.com", "https://", "ftp://desk.example.com"}) {
+    absl::StatusOr<RouterConfig> c =
+        LoadRouterConfig(queue + "http: {allowed_origins: ['ok.example.com', '" + bad + "']}\n");
+    // The first entry is bad too; the message names the first bad one.
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(c.status().message(), HasSubstr("config.http.allowed_origins[0]")) << bad;
+    c = LoadRouterConfig(queue + "http: {allowed_origins: ['https://ok.example.com', '" + bad +
+                         "']}\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_THAT(c.status().message(), HasSubstr("config.http.allowed_origins[1]")) << bad;
+  }
+  absl::StatusOr<RouterConfig> c =
+      LoadRouterConfig(queue + "http: {max_websocket_desktops: 2000000}\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.http.max_websocket_desktops"));
+}
+
 TEST(ConfigLoader, QuotedScalarsStayStrings) {
   absl::StatusOr<std::string> json = YamlToJson("name: '123'\nplain: 123\nflag: true\n");
   ASSERT_TRUE(json.ok());

@@ -370,6 +370,27 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
         absl::StrCat("config.heartbeat_missed_limit: ", parsed.heartbeat_missed_limit(),
                      " is over 100 (0 for the default 3)"));
   }
+  for (int i = 0; i < parsed.http().allowed_origins_size(); ++i) {
+    // Compared byte for byte with a browser's Origin header, which is always
+    // scheme://host[:port], lower case, without a path.
+    const std::string& origin = parsed.http().allowed_origins(i);
+    const size_t scheme_end = origin.find("://");
+    const bool well_formed =
+        (absl::StartsWith(origin, "http://") || absl::StartsWith(origin, "https://")) &&
+        origin.size() > scheme_end + 3 && origin.size() <= 256 &&
+        origin.find('/', scheme_end + 3) == std::string::npos &&
+        absl::AsciiStrToLower(origin) == origin;
+    if (!well_formed) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config.http.allowed_origins[", i, "]: '", origin,
+                       "' is not a lower-case http(s)://host[:port] without a path"));
+    }
+  }
+  if (parsed.http().max_websocket_desktops() > 1000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("config.http.max_websocket_desktops: ", parsed.http().max_websocket_desktops(),
+                     " is over 1000000 (0 for the default 20000)"));
+  }
   // A trial router: what Router::Create refuses, the loader refuses.
   CCR_RETURN_IF_ERROR(Router::Create(config).status());
   if (wire != nullptr) *wire = std::move(parsed);

@@ -78,6 +78,7 @@ inline constexpr absl::string_view kRestartOnlyConfigKeys[] = {
     "limits.agent_stream_queue",
     "limits.event_window",
     "limits.max_contact_watch_streams",
+    "http",
 };
 // The restart-only keys whose values differ, as "config.<key>".
 std::vector<std::string> ChangedRestartOnlyKeys(const v1::Config& running, const v1::Config& next);

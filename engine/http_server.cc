@@ -13,6 +13,7 @@
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "boost/beast/websocket/rfc6455.hpp"
 #include "codec/json_text.h"
 #include "engine/log.h"
 
@@ -164,6 +165,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     boost::system::error_code ec;
     const auto remote = stream_.socket().remote_endpoint(ec);
     if (!ec) request.peer = absl::StrCat("ip:", remote.address().to_string(), ":", remote.port());
+    if (shared_->options.websocket_upgrade && beast::websocket::is_upgrade(request_)) {
+      // The taker owns the connection now, with its own timeouts.
+      stream_.expires_never();
+      shared_->options.websocket_upgrade(
+          HttpUpgrade{std::move(request), std::move(request_), stream_.release_socket()});
+      return;
+    }
     // The answer may come from another thread (the routing strand): it is
     // written on this connection's executor.
     shared_->handler(request, [self = shared_from_this()](HttpResponse r) {

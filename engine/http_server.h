@@ -44,6 +44,8 @@
 #include "boost/asio/io_context.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/steady_timer.hpp"
+#include "boost/beast/http/message.hpp"
+#include "boost/beast/http/string_body.hpp"
 #include "metrics/registry.h"
 
 namespace ccr {
@@ -133,6 +135,18 @@ using HttpRespond = std::function<void(HttpResponse response)>;
 // Called on the server's io_context thread; must not block.
 using HttpHandler = std::function<void(const HttpRequest& request, HttpRespond respond)>;
 
+// A request that asked for a WebSocket upgrade, handed over with its
+// connection: the taker answers it (101, or a refusal) and owns the socket
+// from then on; the connection no longer counts against max_connections.
+struct HttpUpgrade {
+  HttpRequest request;
+  // The whole request: every header, the target with its query string.
+  boost::beast::http::request<boost::beast::http::string_body> raw;
+  boost::asio::ip::tcp::socket socket;
+};
+// Called on the server's io_context thread; must not block.
+using HttpUpgradeHandler = std::function<void(HttpUpgrade upgrade)>;
+
 struct HttpServerOptions {
   size_t max_connections = 256;
   absl::Duration request_timeout = absl::Seconds(10);
@@ -149,6 +163,9 @@ struct HttpServerOptions {
   // stream's chunk bound, what a reader that stops reading can make the
   // engine hold.
   int stream_send_buffer_bytes = 64 * 1024;
+  // Takes WebSocket upgrade requests (any path); null: they reach the
+  // handler like any GET.
+  HttpUpgradeHandler websocket_upgrade;
   // Not owned; null: no metrics (ccr_http_connections, ccr_http_connections_refused_total).
   metrics::MetricsRegistry* metrics = nullptr;
 };

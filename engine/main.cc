@@ -35,6 +35,8 @@
 #include "engine/log.h"
 #include "engine/web/http_api.h"
 #include "engine/web/http_status.h"
+#include "engine/web/ws_agent_desk.h"
+#include "engine/web/ws_agent_token.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/server_credentials.h"
@@ -325,6 +327,37 @@ absl::Status ConfigureAuth(const Flags& flags, const ccr::v1::Config& wire,
   }
   auth.SetPolicy(*std::move(policy));
   return absl::OkStatus();
+}
+
+// What signs browser desktops' tokens: the secret in http.agent_token_secret_file,
+// else a random one (tokens then die with a restart; said at start).
+absl::StatusOr<ccr::AgentTokenSigner> AgentTokensFromConfig(const Flags& flags,
+                                                            const ccr::v1::Config& wire) {
+  if (wire.http().agent_token_secret_file().empty()) {
+    ccr::LogAlways("agent_token_secret",
+                   {{"source", "random"},
+                    {"note",
+                     "no http.agent_token_secret_file: browser agent tokens are signed with a "
+                     "secret made at start and die with a restart"}});
+    return ccr::AgentTokenSigner::WithRandomSecret();
+  }
+  absl::StatusOr<ccr::AgentTokenSigner> signer = ccr::AgentTokenSigner::FromSecretFile(
+      wire.http().agent_token_secret_file(), "config.http.agent_token_secret_file");
+  if (!signer.ok()) {
+    return StartError(absl::StrCat(flags.config_source(), ": ", signer.status().message()));
+  }
+  return signer;
+}
+
+// The WebSocket desktops' bounds and origins from the config's http section.
+ccr::WsAgentDeskOptions WsAgentDeskOptionsFromConfig(const ccr::v1::Config& wire) {
+  ccr::WsAgentDeskOptions options;
+  options.allowed_origins.assign(wire.http().allowed_origins().begin(),
+                                 wire.http().allowed_origins().end());
+  if (wire.http().max_websocket_desktops() > 0) {
+    options.max_desktops = wire.http().max_websocket_desktops();
+  }
+  return options;
 }
 
 // The engine's options from the config's limits (zero: the engine's default).
@@ -748,7 +781,9 @@ int main(int argc, char** argv) {
   }
   ccr::ContactIngestService ingest(engine, auth);
   ccr::AgentDeskService desk(engine, auth);
-  ccr::AdminService admin(engine, auth);
+  absl::StatusOr<ccr::AgentTokenSigner> agent_tokens = AgentTokensFromConfig(*flags, config->wire);
+  if (!agent_tokens.ok()) return ExitWith(agent_tokens.status());
+  ccr::AdminService admin(engine, auth, &*agent_tokens);
   int bound_grpc_port = 0;
   absl::StatusOr<std::unique_ptr<grpc::Server>> started = StartGrpcServer(
       *flags, *credentials, {&ingest, &desk, &admin}, nullptr, grpc_metrics, &bound_grpc_port);
@@ -814,6 +849,11 @@ int main(int argc, char** argv) {
   http_options.allowed_methods = ccr::HttpApiMethods();
   http_options.max_body_bytes = ccr::InputLimits::kMaxMessageBytes;
   ccr::HttpApi http_api(engine, auth, http_io);
+  // Browser agent desktops: WebSocket upgrades at /v1/agent-desk.
+  ccr::WsAgentDeskOptions ws_options = WsAgentDeskOptionsFromConfig(config->wire);
+  ws_options.metrics = &metrics;
+  ccr::WsAgentDesk ws_desk(engine, auth, *agent_tokens, std::move(ws_options));
+  http_options.websocket_upgrade = ws_desk.UpgradeHandler();
   absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
       http_io, flags->http_host, flags->http_port,
       [&http_api, operations = MetricsAndHealthHandler(engine, auth, metrics, http_io)](

@@ -64,6 +64,8 @@ absl::Span<const MetricDef* const> Catalogue() {
       &kHttpConnections,
       &kHttpConnectionsRefused,
       &kHttpScrapeTimeouts,
+      &kWsDesktops,
+      &kWsUpgradesRefused,
       &kLifecycleEvents,
       &kBuildInfo,
       &kStartTime,

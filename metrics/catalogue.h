@@ -204,6 +204,16 @@ inline constexpr MetricDef kHttpConnectionsRefused{
     "HTTP connections closed at once: reason=limit (at the connection cap) or accept_error "
     "(accept failed, e.g. out of file descriptors; the server waits before accepting again).",
     "reason"};
+inline constexpr MetricDef kWsDesktops{
+    "ccr_ws_desktops", MetricType::Gauge,
+    "Agent desktops connected over the WebSocket (/v1/agent-desk), logged in or not; "
+    "ccr_agent_streams counts logged-in desktops of every transport.",
+    ""};
+inline constexpr MetricDef kWsUpgradesRefused{
+    "ccr_ws_upgrades_refused_total", MetricType::Counter,
+    "WebSocket upgrades to /v1/agent-desk refused: reason=not_found, subprotocol, origin, "
+    "unauthenticated, permission_denied or limit (http.max_websocket_desktops).",
+    "reason"};
 inline constexpr MetricDef kHttpScrapeTimeouts{
     "ccr_http_scrape_timeouts_total", MetricType::Counter,
     "/metrics scrapes answered 503 because the routing strand did not hand over its figures in "

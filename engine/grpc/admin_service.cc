@@ -132,4 +132,27 @@ grpc::ServerUnaryReactor* AdminService::SetAgentState(grpc::CallbackServerContex
       });
 }
 
+grpc::ServerUnaryReactor* AdminService::MintAgentToken(grpc::CallbackServerContext* ctx,
+                                                       const v1::MintAgentTokenRequest* req,
+                                                       v1::MintAgentTokenReply* reply) {
+  absl::StatusOr<Principal> who = auth_.Authorize(*ctx, kAdminRoles, "Admin.MintAgentToken");
+  if (!who.ok()) return Refuse(ctx, who.status());
+  if (agent_tokens_ == nullptr) {
+    return Refuse(ctx, absl::UnimplementedError("this server mints no agent tokens"));
+  }
+  // No routing state is read: minting is a signature, answered here.
+  absl::StatusOr<MintedAgentToken> minted =
+      agent_tokens_->Mint(req->agent_id(), absl::Seconds(req->ttl_seconds()), absl::Now());
+  if (!minted.ok()) return Refuse(ctx, minted.status());
+  reply->set_token(minted->token);
+  ToTimestamp(minted->expires_at, reply->mutable_expires_at());
+  LogEvent(LogLevel::kInfo, "agent_token_minted",
+           {{"agent", req->agent_id()},
+            {"caller", who->name},
+            {"expires", absl::FormatTime(minted->expires_at)}});
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace ccr

@@ -12,6 +12,7 @@
 #include "engine/grpc/grpc_sinks.h"
 #include "engine/grpc/grpc_status.h"
 #include "engine/grpc/strand_call.h"
+#include "engine/web/ws_agent_token.h"
 
 namespace ccr {
 
@@ -50,7 +51,11 @@ class AgentDeskService final : public v1::AgentDesk::CallbackService {
 
 class AdminService final : public v1::Admin::CallbackService {
  public:
-  AdminService(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
+  // `agent_tokens` signs MintAgentToken's tokens (not owned; null: the call
+  // is UNIMPLEMENTED).
+  AdminService(Engine& engine, const Authenticator& auth,
+               const AgentTokenSigner* agent_tokens = nullptr)
+      : engine_(engine), auth_(auth), agent_tokens_(agent_tokens) {}
   grpc::ServerUnaryReactor* ListQueues(grpc::CallbackServerContext* ctx,
                                        const v1::ListQueuesRequest* req,
                                        v1::ListQueuesReply* reply) override;
@@ -67,10 +72,14 @@ class AdminService final : public v1::Admin::CallbackService {
   grpc::ServerUnaryReactor* SetAgentState(grpc::CallbackServerContext* ctx,
                                           const v1::SetAgentStateRequest* req,
                                           v1::SetAgentStateReply* reply) override;
+  grpc::ServerUnaryReactor* MintAgentToken(grpc::CallbackServerContext* ctx,
+                                           const v1::MintAgentTokenRequest* req,
+                                           v1::MintAgentTokenReply* reply) override;
 
  private:
   Engine& engine_;
   const Authenticator& auth_;
+  const AgentTokenSigner* const agent_tokens_;
 };
 
 }  // namespace ccr

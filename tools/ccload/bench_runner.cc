@@ -170,6 +170,9 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   Scheduler scheduler;
   // Where agents and gateways move when ownership moves (cluster mode).
   ChannelsByAddress moved_channels;
+  // WebSocket desktops' threads (--desk-transport websocket): they outlive the agents.
+  std::optional<WebSocketDeskThreads> websocket_threads;
+  if (options.websocket_desks) websocket_threads.emplace(kWebSocketDeskThreads);
   std::vector<std::shared_ptr<grpc::Channel>> agent_channels;
   std::vector<std::unique_ptr<v1::AgentDesk::Stub>> desk_stubs;
   std::vector<std::unique_ptr<DeskClient>> agents;
@@ -184,6 +187,10 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
     agents.push_back(std::make_unique<DeskClient>(*desk_stubs.back(), std::move(roster[i]),
                                                   std::make_unique<FixedDelayDeskPolicy>(delays),
                                                   scheduler, counters));
+    if (options.websocket_desks) {
+      agents.back()->UseWebSocket({&websocket_threads->io(), options.http_host, options.http_port});
+      continue;
+    }
     agents.back()->FollowOwner(server, options.servers, moved_channels,
                                static_cast<int>(i / kAgentsPerChannel));
   }

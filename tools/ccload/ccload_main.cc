@@ -371,6 +371,9 @@ int Run(int argc, char** argv) {
   Scheduler scheduler;
   DemoGateways gateways(channel, options, mix, scheduler, counters);
 
+  // WebSocket desktops' threads (--desk-transport websocket): they outlive the agents.
+  std::optional<WebSocketDeskThreads> websocket_threads;
+  if (options.websocket_desks) websocket_threads.emplace(kWebSocketDeskThreads);
   // Agents on the callback API, kAgentsPerChannel to a connection.
   std::vector<std::shared_ptr<grpc::Channel>> agent_channels;
   std::vector<std::unique_ptr<v1::AgentDesk::Stub>> desk_stubs;
@@ -385,6 +388,10 @@ int Run(int argc, char** argv) {
         *desk_stubs.back(), std::move(roster[i]),
         std::make_unique<RandomDeskPolicy>(DeskBehaviour(mix, options.seed + 1000 + i)), scheduler,
         counters, &gateways.patience()));
+    if (options.websocket_desks) {
+      agents.back()->UseWebSocket({&websocket_threads->io(), options.http_host, options.http_port});
+      continue;
+    }
     agents.back()->FollowOwner(server, options.servers, moved_channels,
                                static_cast<int>(i / kAgentsPerChannel));
   }

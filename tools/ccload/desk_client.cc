@@ -39,7 +39,8 @@ Duration RandomDeskPolicy::HeartbeatInterval(double server_interval_seconds) {
 // writes, hands what it reads to the DeskClient, and hands itself back to
 // the DeskClient in OnDone to be deleted.
 // Lock order: DeskClient::mu_, then this stream's mu_.
-class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1::ServerMessage> {
+class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1::ServerMessage>,
+                                  public DeskClient::Stream {
  public:
   Session(DeskClient& client, uint64_t number)
       : QueuedStreamWriter(kMaxQueuedWrites), client_(client), number_(number) {}
@@ -56,17 +57,19 @@ class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1
   }
 
   // False when closing, broken or too far behind.
-  bool Write(v1::AgentMessage message) {
+  bool Write(v1::AgentMessage message) override {
     std::lock_guard lock(mu_);
     if (closing_ || broken_) return false;
     return EnqueueLocked(std::move(message));
   }
 
-  void Close() {
+  void Close() override {
     std::lock_guard lock(mu_);
     closing_ = true;
     MaybeWritesDone();
   }
+
+  void Cancel() override { CancelCall(); }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -132,6 +135,11 @@ void DeskClient::FollowOwner(const std::string& current, std::vector<std::string
   servers_->OnConnected();
 }
 
+void DeskClient::UseWebSocket(WebSocketDesk desk) {
+  std::lock_guard lock(mu_);
+  websocket_ = std::move(desk);
+}
+
 void DeskClient::Start() {
   {
     std::lock_guard lock(mu_);
@@ -154,11 +162,16 @@ void DeskClient::StartSession() {
   // (the engine resyncs the open offers).
   pending_offers_.clear();
   pending_accepts_.clear();
-  session_ = new Session(*this, ++session_number_);
   v1::AgentMessage hello;
   *hello.mutable_login() = login_;
   hello.set_request_id(++next_request_id_);
-  session_->Start(moved_stub_ != nullptr ? *moved_stub_ : stub_, std::move(hello));
+  if (websocket_.has_value()) {
+    session_ = StartWebSocketSession(*this, ++session_number_, *websocket_, std::move(hello));
+    return;
+  }
+  auto* session = new Session(*this, ++session_number_);
+  session_ = session;
+  session->Start(moved_stub_ != nullptr ? *moved_stub_ : stub_, std::move(hello));
 }
 
 void DeskClient::Close() {
@@ -174,7 +187,7 @@ void DeskClient::Close() {
 
 void DeskClient::Cancel() {
   std::lock_guard lock(mu_);
-  if (session_ != nullptr) session_->CancelCall();
+  if (session_ != nullptr) session_->Cancel();
 }
 
 bool DeskClient::Done() {
@@ -201,7 +214,7 @@ bool DeskClient::MoveOnLocked(const std::optional<std::string>& owner) {
   return redirected;
 }
 
-void DeskClient::SessionEnded(Session* ended, uint64_t session, bool logged_in,
+void DeskClient::SessionEnded(Stream* ended, uint64_t session, bool logged_in,
                               const grpc::Status& status, std::optional<std::string> owner) {
   if (logged_in) counters_.agents_logged_in.fetch_sub(1, std::memory_order_relaxed);
   const grpc::StatusCode code = status.error_code();

@@ -38,8 +38,11 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/io_context.hpp"
 #include "ccrouter/v1/agent_desk.grpc.pb.h"
 #include "codec/owner_redirect.h"
 #include "tools/ccload/agent_roster.h"
@@ -133,6 +136,34 @@ class OfferObserver {
   virtual void Settled(const std::string& contact_id) = 0;
 };
 
+// Where a desktop connects when it speaks the browser's WebSocket
+// (/v1/agent-desk on the engine's HTTP port, protobuf JSON in text frames)
+// instead of gRPC: ccload --desk-transport=websocket.
+struct WebSocketDesk {
+  boost::asio::io_context* io = nullptr;  // run by the caller's threads; outlives the client
+  std::string host;                       // numeric, e.g. "127.0.0.1"
+  uint16_t port = 0;
+};
+
+// Threads for all of one run's WebSocket desktops (the JSON and the frames
+// are their work; two keep up with 10,000 desktops' heartbeats).
+inline constexpr int kWebSocketDeskThreads = 2;
+
+// The threads WebSocket desktops run on: an io_context and `threads`
+// threads, from construction to destruction.
+class WebSocketDeskThreads {
+ public:
+  explicit WebSocketDeskThreads(int threads);
+  // REQUIRES: every DeskClient using it is destroyed (each waits for its end).
+  ~WebSocketDeskThreads();
+  boost::asio::io_context& io() { return io_; }
+
+ private:
+  boost::asio::io_context io_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  std::vector<std::thread> threads_;
+};
+
 class DeskClient {
  public:
   using Clock = std::chrono::steady_clock;
@@ -159,6 +190,10 @@ class DeskClient {
   void FollowOwner(const std::string& current, std::vector<std::string> servers,
                    ChannelsByAddress& channels, int channel_shard = 0);
 
+  // Speak the WebSocket at `desk` instead of AgentDesk.Connect (no cluster
+  // redirects). REQUIRES: before Start().
+  void UseWebSocket(WebSocketDesk desk);
+
   // Opens the stream and logs in.
   void Start();
   // Half-closes the open stream (the engine logs the agent out and ends it)
@@ -173,14 +208,29 @@ class DeskClient {
   const std::string& agent_id() const { return login_.agent_id(); }
 
  private:
+  // One conversation, whatever carries it: written under mu_, ended by
+  // SessionEnded (which deletes it).
+  class Stream {
+   public:
+    virtual ~Stream() = default;
+    // False when closing, broken or too far behind.
+    virtual bool Write(ccrouter::v1::AgentMessage message) = 0;
+    // Says goodbye (the engine logs the agent out and ends the stream).
+    virtual void Close() = 0;
+    virtual void Cancel() = 0;
+  };
   class Session;
+  class WsSession;
+  // Opens the WebSocket conversation (tools/ccload/ws_desk_session.cc).
+  static Stream* StartWebSocketSession(DeskClient& client, uint64_t number,
+                                       const WebSocketDesk& desk, ccrouter::v1::AgentMessage login);
 
   void StartSession();
   // From a Session's gRPC threads.
   void OnServerMessage(uint64_t session, const ccrouter::v1::ServerMessage& message);
   // From the stream's OnDone: deletes `ended`, then reconnects or is done.
   // `owner`: the owner its trailers named, if any.
-  void SessionEnded(Session* ended, uint64_t session, bool logged_in, const grpc::Status& status,
+  void SessionEnded(Stream* ended, uint64_t session, bool logged_in, const grpc::Status& status,
                     std::optional<std::string> owner);
   // Cluster mode: after `ended_with` (UNAVAILABLE), where the next stream
   // goes. True when it follows a redirect to `owner`. REQUIRES: mu_ held.
@@ -210,7 +260,7 @@ class DeskClient {
   std::mutex mu_;
   std::condition_variable done_cv_;
   const std::unique_ptr<DeskPolicy> policy_;         // GUARDED_BY(mu_)
-  Session* session_ = nullptr;                       // GUARDED_BY(mu_): the open stream's
+  Stream* session_ = nullptr;                        // GUARDED_BY(mu_): the open stream's
   uint64_t session_number_ = 0;                      // GUARDED_BY(mu_)
   bool started_ = false;                             // GUARDED_BY(mu_)
   bool closing_ = false;                             // GUARDED_BY(mu_)
@@ -230,6 +280,7 @@ class DeskClient {
   // stream is open.
   std::unique_ptr<ccrouter::v1::AgentDesk::Stub> moved_stub_;  // GUARDED_BY(mu_)
   bool redirected_since_login_ = false;                        // GUARDED_BY(mu_)
+  std::optional<WebSocketDesk> websocket_;  // set by UseWebSocket before Start; then constant
 };
 
 }  // namespace ccr::load

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
+#include "boost/asio/ip/address.hpp"
 #include "codec/owner_redirect.h"
 
 // ccload's flags. absl names them with underscores; the command line, --help
@@ -35,8 +36,24 @@ ABSL_FLAG(double, warmup, 1, "--bench: seconds run but not counted first");
 ABSL_FLAG(double, accept_delay_ms, 0, "--bench agent: offer -> Accept");
 ABSL_FLAG(double, handle_ms, 50, "--bench agent: Accept -> Complete");
 ABSL_FLAG(double, wrap_up_ms, 0, "--bench agent: Complete -> WrapUpDone");
+ABSL_FLAG(std::string, desk_transport, "grpc",
+          "agents: grpc (AgentDesk.Connect) or websocket (/v1/agent-desk on --http-server)");
+ABSL_FLAG(std::string, http_server, "127.0.0.1:7701",
+          "ccrouterd HTTP address, HOST:PORT (numeric host), for --desk-transport websocket");
 
 namespace ccr::load {
+
+bool SplitHttpServer(const std::string& value, std::string* host, uint16_t* port) {
+  const size_t colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(value.substr(0, colon), ec);
+  int p = 0;
+  if (ec || !absl::SimpleAtoi(value.substr(colon + 1), &p) || p <= 0 || p > 65535) return false;
+  *host = value.substr(0, colon);
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
 
 namespace {
 
@@ -50,11 +67,13 @@ struct FlagSpelling {
   bool bench_only;
 };
 constexpr FlagSpelling kFlags[] = {
-    {"server", false},    {"agents", false},   {"rate", false},           {"duration", false},
-    {"seed", false},      {"mix", false},      {"stats-interval", false}, {"json", false},
-    {"bench", false},     {"baseline", false}, {"gateways", true},        {"ingest", true},
-    {"window", true},     {"warmup", true},    {"accept-delay-ms", true}, {"handle-ms", true},
-    {"wrap-up-ms", true},
+    {"server", false},         {"agents", false},    {"rate", false},
+    {"duration", false},       {"seed", false},      {"mix", false},
+    {"stats-interval", false}, {"json", false},      {"bench", false},
+    {"baseline", false},       {"gateways", true},   {"ingest", true},
+    {"window", true},          {"warmup", true},     {"accept-delay-ms", true},
+    {"handle-ms", true},       {"wrap-up-ms", true}, {"desk-transport", false},
+    {"http-server", false},
 };
 
 absl::CommandLineFlag* FindFlag(absl::string_view dashed) {
@@ -70,6 +89,8 @@ std::string Expected(absl::string_view dashed) {
   if (dashed == "gateways") return absl::StrCat("expected an integer 1..", kMaxGateways);
   if (dashed == "window") return "expected an integer 1..100000";
   if (dashed == "ingest") return "expected stream or unary";
+  if (dashed == "desk-transport") return "expected grpc or websocket";
+  if (dashed == "http-server") return "expected HOST:PORT with a numeric host";
   return "expected a number >= 0";
 }
 
@@ -102,6 +123,15 @@ bool InRange(absl::string_view dashed) {
     return ingest == "stream" || ingest == "unary";
   }
   if (dashed == "warmup") return FiniteAtLeastZero(absl::GetFlag(FLAGS_warmup));
+  if (dashed == "desk-transport") {
+    const std::string transport = absl::GetFlag(FLAGS_desk_transport);
+    return transport == "grpc" || transport == "websocket";
+  }
+  if (dashed == "http-server") {
+    std::string host;
+    uint16_t port = 0;
+    return SplitHttpServer(absl::GetFlag(FLAGS_http_server), &host, &port);
+  }
   if (dashed == "accept-delay-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_accept_delay_ms));
   if (dashed == "handle-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_handle_ms));
   if (dashed == "wrap-up-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_wrap_up_ms));
@@ -140,6 +170,12 @@ summary and exits 0.
   --stats-interval SECONDS  how often to print live figures (default 1)
   --json                    one JSON object per line per interval (and a final
                             one with "final":true) instead of the table
+  --desk-transport grpc|websocket
+                            how agents connect: AgentDesk.Connect on --server
+                            (default), or the browser's WebSocket /v1/agent-desk
+                            on --http-server (protobuf JSON frames; auth open)
+  --http-server HOST:PORT   ccrouterd HTTP address, numeric host (default
+                            127.0.0.1:7701)
   --help                    this text
 
 Benchmark mode (--bench): every call uses the gRPC callback API; one summary
@@ -245,6 +281,13 @@ absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
   options.accept_delay_ms = absl::GetFlag(FLAGS_accept_delay_ms);
   options.handle_ms = absl::GetFlag(FLAGS_handle_ms);
   options.wrap_up_ms = absl::GetFlag(FLAGS_wrap_up_ms);
+  options.websocket_desks = absl::GetFlag(FLAGS_desk_transport) == "websocket";
+  SplitHttpServer(absl::GetFlag(FLAGS_http_server), &options.http_host, &options.http_port);
+  if (options.websocket_desks && options.servers.size() > 1) {
+    return FlagError("--desk-transport",
+                     "websocket desktops do not follow a cluster's owner; "
+                     "list one --server");
+  }
   if (options.baseline && options.agents > 0 && given.count("agents") > 0) {
     return FlagError("--agents", "the echo server has no agents; drop it with --baseline");
   }

@@ -41,7 +41,16 @@ struct LoadOptions {
   double accept_delay_ms = 0;  // simulated agent: offer -> Accept
   double handle_ms = 50;       // Accept -> Complete
   double wrap_up_ms = 0;       // Complete -> WrapUpDone
+
+  // --desk-transport websocket: agents speak the browser's WebSocket at
+  // --http-server instead of AgentDesk.Connect.
+  bool websocket_desks = false;
+  std::string http_host = "127.0.0.1";
+  uint16_t http_port = 7701;
 };
+
+// "127.0.0.1:7701" -> host and port; false unless the host is numeric.
+bool SplitHttpServer(const std::string& value, std::string* host, uint16_t* port);
 
 // The largest --agents, demo or --bench: one process drives them all on the
 // callback API. Ids are "agent-001"... ("bench-00001"... with --bench).

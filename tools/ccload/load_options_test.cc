@@ -66,6 +66,33 @@ TEST(ParseArgsTest, ZeroRateAndZeroAgentsAreAllowed) {
               AllOf(StartsWith("--server"), HasSubstr("\"10.0.0.6\"")));
 }
 
+TEST(ParseArgsTest, WebSocketDesktopsAtTheHttpPort) {
+  absl::StatusOr<LoadOptions> options = ParseArgs({});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_FALSE(options->websocket_desks);
+  options = ParseArgs({"--desk-transport", "websocket", "--http-server=10.0.0.5:8080"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_TRUE(options->websocket_desks);
+  EXPECT_EQ(options->http_host, "10.0.0.5");
+  EXPECT_EQ(options->http_port, 8080);
+  EXPECT_TRUE(ParseArgs({"--bench", "--desk-transport=websocket"})->websocket_desks);
+  for (const std::vector<std::string>& bad :
+       std::vector<std::vector<std::string>>{{"--desk-transport", "sse"},
+                                             {"--http-server", "localhost:7701"},
+                                             {"--http-server", "127.0.0.1"},
+                                             {"--http-server", "127.0.0.1:0"}}) {
+    absl::StatusOr<LoadOptions> refused = ParseArgs(bad);
+    ASSERT_FALSE(refused.ok()) << bad[1];
+    EXPECT_THAT(std::string(refused.status().message()), StartsWith(bad[0] + ": ")) << bad[1];
+  }
+  // WebSocket desktops do not follow a cluster's owner.
+  EXPECT_THAT(std::string(ParseArgs({"--desk-transport", "websocket", "--server",
+                                     "10.0.0.5:7700,10.0.0.6:7700"})
+                              .status()
+                              .message()),
+              StartsWith("--desk-transport: "));
+}
+
 TEST(ParseArgsTest, ErrorsNameTheFlag) {
   struct Case {
     std::vector<std::string> args;
