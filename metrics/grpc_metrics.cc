@@ -10,12 +10,6 @@ namespace {
 
 namespace gx = grpc::experimental;
 
-constexpr const char* kCodeNames[] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
-
 // One per call: counts the status it finishes with (CANCELLED when it ends
 // without sending one, e.g. the client went away).
 class CallInterceptor final : public gx::Interceptor {
@@ -61,6 +55,27 @@ class InterceptorFactory final : public gx::ServerInterceptorFactoryInterface {
 
 }  // namespace
 
+const char* GrpcCodeName(int code) {
+  static constexpr const char* kCodeNames[] = {"OK",
+                                               "CANCELLED",
+                                               "UNKNOWN",
+                                               "INVALID_ARGUMENT",
+                                               "DEADLINE_EXCEEDED",
+                                               "NOT_FOUND",
+                                               "ALREADY_EXISTS",
+                                               "PERMISSION_DENIED",
+                                               "RESOURCE_EXHAUSTED",
+                                               "FAILED_PRECONDITION",
+                                               "ABORTED",
+                                               "OUT_OF_RANGE",
+                                               "UNIMPLEMENTED",
+                                               "INTERNAL",
+                                               "UNAVAILABLE",
+                                               "DATA_LOSS",
+                                               "UNAUTHENTICATED"};
+  return code >= 0 && code < 17 ? kCodeNames[code] : "UNKNOWN";
+}
+
 GrpcMetrics::GrpcMetrics(MetricsRegistry& registry, const std::vector<std::string>& full_methods) {
   HistogramFamily& durations = registry.Histograms(kGrpcDuration, MillisecondBuckets());
   auto make = [&](std::string service, std::string name) {
@@ -101,7 +116,7 @@ std::vector<prometheus::MetricFamily> GrpcMetrics::Scrape() const {
       const uint64_t n = m.by_code[c].load(std::memory_order_relaxed);
       if (n == 0) continue;
       prometheus::ClientMetric& s = family.metric.emplace_back();
-      s.label = {{"code", kCodeNames[c]}, {"method", m.name}, {"service", m.service}};
+      s.label = {{"code", GrpcCodeName(c)}, {"method", m.name}, {"service", m.service}};
       s.counter.value = static_cast<double>(n);
     }
   };

@@ -26,6 +26,9 @@
 
 namespace ccr::metrics {
 
+// "UNAVAILABLE" for 14: grpc::StatusCode's name (UNKNOWN out of range).
+const char* GrpcCodeName(int code);
+
 class GrpcMetrics {
  public:
   // `full_methods`: "/package.Service/Method" of every method served.

@@ -8,8 +8,12 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "engine/cluster/etcd_channel.h"
+#include "engine/cluster/etcd_metrics.h"
 #include "etcd/etcdserver/etcdserverpb/rpc.grpc.pb.h"
+#include "metrics/grpc_metrics.h"
+#include "metrics/registry.h"
 
 namespace ccr::testing {
 namespace {
@@ -79,6 +83,42 @@ TEST(EtcdChannelTest, AnEndpointThatIsNotHostAndPortIsRefusedByName) {
   EXPECT_NE(channel.status().message().find("\"etcd-b\""), std::string::npos) << channel.status();
   EXPECT_FALSE(cluster::OpenEtcdChannel(" , ").ok());
   EXPECT_TRUE(cluster::OpenEtcdChannel("http://localhost:2379,127.0.0.1:2380").ok());
+}
+
+TEST(EtcdCallMetricsTest, EveryCallOnTheChannelIsTimedAndItsErrorsCountedByMethodAndCode) {
+  ASSERT_TRUE(EtcdCluster::Available()) << "/usr/bin/etcd: run tools/install-deps";
+  EtcdCluster etcd(1);
+  const absl::Status started = etcd.Start();
+  ASSERT_TRUE(started.ok()) << started;
+  metrics::MetricsRegistry registry("test");
+  auto channel = cluster::OpenEtcdChannel(etcd.endpoints(),
+                                          std::make_shared<cluster::EtcdCallMetrics>(registry));
+  ASSERT_TRUE(channel.ok()) << channel.status();
+  auto kv = etcdserverpb::KV::NewStub(*channel);
+  etcdserverpb::RangeRequest request;
+  request.set_key("/k");
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    etcdserverpb::RangeResponse reply;
+    ASSERT_TRUE(kv->Range(&context, request, &reply).ok());
+  }
+  etcdserverpb::RangeRequest bad;  // etcd refuses a range without a key
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  etcdserverpb::RangeResponse reply;
+  const grpc::Status refused = kv->Range(&context, bad, &reply);
+  ASSERT_FALSE(refused.ok());
+
+  const std::string text = registry.Exposition();
+  EXPECT_NE(text.find("ccr_cluster_etcd_request_seconds_count{method=\"Range\"} 4"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(absl::StrCat("ccr_cluster_etcd_errors_total{code=\"",
+                                   metrics::GrpcCodeName(refused.error_code()),
+                                   "\",method=\"Range\"} 1")),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace

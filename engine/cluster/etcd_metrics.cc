@@ -5,18 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "metrics/catalogue.h"
+#include "metrics/grpc_metrics.h"
 
 namespace ccr::cluster {
 
 namespace {
 
 namespace gx = grpc::experimental;
-
-constexpr const char* kCodeNames[] = {
-    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
-    "DATA_LOSS", "UNAUTHENTICATED"};
 
 // One per call: times a unary call, and counts a call's error status.
 class CallInterceptor final : public gx::Interceptor {
@@ -95,8 +90,8 @@ const EtcdCallMetrics::Method& EtcdCallMetrics::Find(absl::string_view full_meth
 }
 
 void EtcdCallMetrics::CountError(const Method& method, int code) {
-  const char* name = code > 0 && code < 17 ? kCodeNames[code] : "UNKNOWN";
-  registry_.Counter(metrics::kClusterEtcdErrors, {method.name, name}).Increment();
+  registry_.Counter(metrics::kClusterEtcdErrors, {method.name, metrics::GrpcCodeName(code)})
+      .Increment();
 }
 
 std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface> EtcdCallMetrics::NewFactory(

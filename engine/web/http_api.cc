@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "boost/asio/post.hpp"
 #include "ccrouter/v1/admin.pb.h"
 #include "ccrouter/v1/ingest.pb.h"
@@ -232,18 +233,28 @@ void HttpApi::GetContact(const HttpRequest& request, const std::string& contact_
   Read(std::move(reply), *std::move(read), respond);
 }
 
+namespace {
+// The body of a call on /v1/contacts/{id}: its JSON, with the contact the
+// path names (a body naming another one is refused).
+template <typename Request>
+absl::Status ParseContactBody(const HttpRequest& request, const std::string& contact_id,
+                              Request* req) {
+  CCR_RETURN_IF_ERROR(ParseJsonBody(request.body, req, true));
+  if (!req->contact_id().empty() && req->contact_id() != contact_id) {
+    return absl::InvalidArgumentError("contact_id: the body names another contact than the path");
+  }
+  req->set_contact_id(contact_id);
+  return absl::OkStatus();
+}
+}  // namespace
+
 void HttpApi::Update(const HttpRequest& request, const std::string& contact_id,
                      const HttpRespond& respond) {
   if (!Authorized(auth_, request, kIngestRoles, "ContactIngest.Update", respond)) return;
   v1::UpdateRequest req;
-  if (absl::Status s = ParseJsonBody(request.body, &req, true); !s.ok()) {
+  if (absl::Status s = ParseContactBody(request, contact_id, &req); !s.ok()) {
     return respond(HttpErrorFromStatus(s));
   }
-  if (!req.contact_id().empty() && req.contact_id() != contact_id) {
-    return respond(HttpErrorFromStatus(
-        absl::InvalidArgumentError("contact_id: the body names another contact than the path")));
-  }
-  req.set_contact_id(contact_id);
   absl::StatusOr<v1::Command> cmd = UpdateCommand(req);
   if (!cmd.ok()) return respond(HttpErrorFromStatus(cmd.status()));
   auto reply = std::make_shared<v1::UpdateReply>();
@@ -255,14 +266,9 @@ void HttpApi::Cancel(const HttpRequest& request, const std::string& contact_id,
                      const HttpRespond& respond) {
   if (!Authorized(auth_, request, kIngestRoles, "ContactIngest.Cancel", respond)) return;
   v1::CancelRequest req;
-  if (absl::Status s = ParseJsonBody(request.body, &req, true); !s.ok()) {
+  if (absl::Status s = ParseContactBody(request, contact_id, &req); !s.ok()) {
     return respond(HttpErrorFromStatus(s));
   }
-  if (!req.contact_id().empty() && req.contact_id() != contact_id) {
-    return respond(HttpErrorFromStatus(
-        absl::InvalidArgumentError("contact_id: the body names another contact than the path")));
-  }
-  req.set_contact_id(contact_id);
   absl::StatusOr<v1::Command> cmd = CancelCommand(req);
   if (!cmd.ok()) return respond(HttpErrorFromStatus(cmd.status()));
   auto reply = std::make_shared<v1::CancelReply>();
