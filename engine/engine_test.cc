@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "codec/config_loader.h"
+#include "codec/owner_redirect.h"
 #include "codec/wire.h"
 #include "engine/journal/recovery.h"
 #include "engine/testing/fake_clock.h"
@@ -376,6 +377,26 @@ TEST_F(EngineTest, DrainClosesDesktopsAndWatchersButKeepsSessions) {
   EXPECT_TRUE(watcher->closed_with->ok());
   EXPECT_NE(engine_->router().GetAgent("ann", clock_.Now())->status, AgentStatus::kOffline);
   EXPECT_EQ(clock_.pending_timers(), 0u) << "a timer left armed after the drain";
+  EXPECT_TRUE(log_->last_snapshot()) << "a quick restart replays little";
+}
+
+TEST_F(EngineTest, AHandoverEndsStreamsNamingTheNewOwnerAndTakesNoSnapshot) {
+  auto ann = std::make_shared<FakeAgentSink>();
+  Login("ann", ann);
+  auto watcher = std::make_shared<FakeEventSink>();
+  ASSERT_TRUE(Subscribe(watcher, std::nullopt).ok());
+  engine_->Post([](Engine& e) { e.BeginDrain("127.0.0.1:7100"); });
+  RunStrand();
+  ASSERT_TRUE(ann->closed_with);
+  EXPECT_EQ(ann->closed_with->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(OwnerOf(*ann->closed_with), "127.0.0.1:7100");
+  EXPECT_THAT(std::string(ann->closed_with->message()), HasSubstr("the owner at 127.0.0.1:7100"));
+  // A watcher is sent on too, to resume there (a plain drain ends it OK).
+  ASSERT_TRUE(watcher->closed_with);
+  EXPECT_EQ(watcher->closed_with->code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(OwnerOf(*watcher->closed_with), "127.0.0.1:7100");
+  EXPECT_FALSE(log_->last_snapshot()) << "a snapshot written by a node that no longer owns";
+  EXPECT_NE(engine_->router().GetAgent("ann", clock_.Now())->status, AgentStatus::kOffline);
 }
 
 }  // namespace
