@@ -1,6 +1,8 @@
 #include "engine/http_server.h"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <memory>
 #include <optional>
 
@@ -202,9 +204,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                         } else {
                           beast::error_code ignored;
                           self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                          // A lingering close: a client still sending (a body
+                          // refused after its header) would otherwise get a
+                          // reset that can destroy the answer before it reads
+                          // it. What it sends is read and dropped, bounded.
+                          self->stream_.expires_after(kLingerTime);
+                          self->Linger(0);
                         }
                       });
   }
+
+  // Reads and drops what the peer still sends after the answer, until it
+  // closes, kLingerBytes have come, or kLingerTime has passed; then the
+  // session ends and the socket closes.
+  void Linger(size_t dropped) {
+    stream_.async_read_some(boost::asio::buffer(linger_buffer_),
+                            [self = shared_from_this(), dropped](beast::error_code ec, size_t n) {
+                              if (ec || dropped + n >= kLingerBytes) return;
+                              self->Linger(dropped + n);
+                            });
+  }
+  static constexpr std::chrono::seconds kLingerTime{1};
+  static constexpr size_t kLingerBytes = 1024 * 1024;
+  std::array<char, 4096> linger_buffer_;
 
   // ---- a streamed response: the connection is the stream's until it ends ----
 
