@@ -211,6 +211,14 @@ class Gateways:
     def addresses(self):
         return [n.grpc for n in self.nodes if n.grpc and n.proc.poll() is None]
 
+    def where(self, address):
+        """Where a stream goes next: `address` while its node lives, else the
+        node the gateways last found owning, else any live node (None: none)."""
+        candidates = self.addresses()
+        if address in candidates:
+            return address
+        return self.target or (candidates[0] if candidates else None)
+
     def submit(self, key, deadline_s=RPC_TIMEOUT_S):
         """Submits `key` until acknowledged or `deadline_s` passes: (the
         address of the node that answered, the reply), or the last error."""
@@ -285,9 +293,7 @@ class Desktops:
     def _run(self, agent_id):
         address = None
         while not self.stop.is_set():
-            candidates = self.gateways.addresses()
-            address = address if address in candidates else (
-                self.gateways.target or (candidates[0] if candidates else None))
+            address = self.gateways.where(address)
             if address is None:
                 time.sleep(0.1)
                 continue
@@ -446,9 +452,7 @@ class Watcher:
     def _run(self):
         address = None
         while not self.stop.is_set():
-            candidates = self.gateways.addresses()
-            address = address if address in candidates else (
-                self.gateways.target or (candidates[0] if candidates else None))
+            address = self.gateways.where(address)
             if address is None:
                 time.sleep(0.1)
                 continue
