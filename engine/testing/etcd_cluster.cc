@@ -1,5 +1,6 @@
 #include "engine/testing/etcd_cluster.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -166,12 +167,28 @@ void EtcdCluster::Kill(int i) {
   m.pid = -1;
 }
 
+// kill() returns before the member has stopped: its threads stop as each next
+// enters the kernel, and until then a request may still be answered. Stop
+// returns only once the whole process is stopped (waitpid reports a group stop
+// only when every thread has stopped), so what a test sends after it is not
+// answered until Resume.
 void EtcdCluster::Stop(int i) {
-  if (members_[i].pid > 0) ::kill(members_[i].pid, SIGSTOP);
+  Member& m = members_[i];
+  if (m.pid <= 0) return;
+  ::kill(m.pid, SIGSTOP);
+  int status = 0;
+  while (::waitpid(m.pid, &status, WUNTRACED) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) || WIFSIGNALED(status)) m.pid = -1;  // it had died
 }
 
 void EtcdCluster::Resume(int i) {
-  if (members_[i].pid > 0) ::kill(members_[i].pid, SIGCONT);
+  Member& m = members_[i];
+  if (m.pid <= 0) return;
+  ::kill(m.pid, SIGCONT);
+  int status = 0;
+  while (::waitpid(m.pid, &status, WCONTINUED) < 0 && errno == EINTR) {
+  }
 }
 
 }  // namespace ccr::testing
