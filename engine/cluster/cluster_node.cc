@@ -21,33 +21,22 @@ constexpr absl::Duration kLoadTimeout = absl::Seconds(10);
 // The warm router, rebuilt from etcd (at start, or after the follower fell
 // behind what etcd keeps).
 absl::StatusOr<Recovered> Load(const std::shared_ptr<grpc::Channel>& channel,
-                               const std::string& prefix) {
-  absl::StatusOr<Recovered> loaded = LoadFromEtcd(channel, prefix, kLoadTimeout);
+                               const std::string& prefix, size_t event_window) {
+  absl::StatusOr<Recovered> loaded =
+      LoadFromEtcd(channel, prefix, kLoadTimeout, /*read_revision=*/nullptr, event_window);
   if (!loaded.ok()) {
     return absl::Status(
         loaded.status().code(),
         absl::StrCat("loading ", prefix, " from etcd: ", loaded.status().message()));
   }
-  // From here on the router's events are kept (KeepEvents): the loader
-  // replayed with events off, so the window starts at the load.
+  // The window holds what the replay after the snapshot re-created: a
+  // watcher that saw only events since then resumes here with no gap.
   LogAlways(
       "cluster_loaded",
       {{"prefix", prefix},
        {"next_index", absl::StrCat(loaded->next_index)},
        {"live_contacts", absl::StrCat(loaded->router ? loaded->router->live_contacts() : 0)}});
   return loaded;
-}
-
-// Moves the events the last replayed command re-created into the window a
-// watcher resumes from after a takeover, keeping the newest `window`.
-void KeepEvents(Recovered& recovered, size_t window) {
-  if (!recovered.router) return;
-  // A router the genesis command just created replays with events off.
-  recovered.router->SetEventsEnabled(true);
-  for (const Event& e : recovered.router->TakeEvents()) {
-    EventToWire(e, e.sequence, &recovered.recent_events.emplace_back());
-    if (recovered.recent_events.size() > window) recovered.recent_events.pop_front();
-  }
 }
 
 }  // namespace
@@ -147,7 +136,7 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
           if (!replay_error.ok()) return;
           replay_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
           if (replay_error.ok()) {
-            KeepEvents(takeover.recovered, options_.event_window);
+            KeepReplayedEvents(takeover.recovered, options_.event_window);
             ++takeover.commands_followed;
             if (followed_index_gauge_ != nullptr) {
               followed_index_gauge_->Set(static_cast<double>(cmd.index()));
@@ -213,7 +202,7 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
           [&](const v1::Command& cmd) {
             tail_error = ReplayCommand(cmd, "etcd log", &takeover.recovered);
             if (tail_error.ok()) {
-              KeepEvents(takeover.recovered, options_.event_window);
+              KeepReplayedEvents(takeover.recovered, options_.event_window);
               ++takeover.tail_replayed;
             }
             return tail_error.ok();
@@ -256,7 +245,7 @@ absl::StatusOr<std::optional<Takeover>> ClusterNode::FollowUntilElected(
 
 absl::StatusOr<std::optional<Recovered>> ClusterNode::LoadRetrying(const std::atomic<bool>& stop) {
   for (;;) {
-    absl::StatusOr<Recovered> loaded = Load(channel_, prefix_);
+    absl::StatusOr<Recovered> loaded = Load(channel_, prefix_, options_.event_window);
     if (loaded.ok()) return std::optional<Recovered>(*std::move(loaded));
     // A damaged log or snapshot stays damaged: say so and stop. Anything
     // else (no quorum, no member reachable) may pass: a standby waits.

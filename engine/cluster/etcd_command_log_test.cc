@@ -382,7 +382,9 @@ class LoggedRun {
       appended_.push_back(cmd);
       if (i % 8 == 7) log_.Flush();
       (void)ApplyCommand(*live_, cmd);
-      gen_.Observe(live_->TakeEvents());
+      std::vector<Event> events = live_->TakeEvents();
+      for (const Event& e : events) EventToWire(e, e.sequence, &events_.emplace_back());
+      gen_.Observe(std::move(events));
     }
     log_.Flush();
     for (const BatchReport& r : reports_.WaitFor(last_index_)) {
@@ -409,6 +411,8 @@ class LoggedRun {
   const Router& live() const { return *live_; }
   uint64_t last_index() const { return last_index_; }
   const std::vector<v1::Command>& appended() const { return appended_; }
+  // Every event the live router made, as the owner would send it.
+  const std::vector<v1::LifecycleEvent>& events() const { return events_; }
 
  private:
   const std::string yaml_{DefaultConfigYaml()};
@@ -418,6 +422,7 @@ class LoggedRun {
   std::unique_ptr<Router> live_;
   uint64_t last_index_ = 0;
   std::vector<v1::Command> appended_;
+  std::vector<v1::LifecycleEvent> events_;
 };
 
 TEST(EtcdCommandLogTest, ASnapshotLoadsTheSameRouterAndPrunesTheLogBeforeIt) {
@@ -464,6 +469,41 @@ TEST(EtcdCommandLogTest, ASnapshotLoadsTheSameRouterAndPrunesTheLogBeforeIt) {
   ASSERT_TRUE(oldest.ParseFromString(chunks.front().value()));
   EXPECT_GT(oldest.commands(oldest.commands_size() - 1).index(), snapshot_index);
   EXPECT_LE(oldest.commands(0).index(), snapshot_index + 1);
+}
+
+// A standby that has to load again (its follower fell behind, or a write it
+// had seen was replaced) keeps the events the replay after the snapshot
+// re-creates, numbered as the owner numbered them: a watcher that saw only
+// events since that snapshot resumes on it with no gap.
+TEST(EtcdCommandLogTest, ALoadKeepsTheEventsItsReplayAfterTheSnapshotRecreates) {
+  testing::EtcdCluster etcd(1);
+  ASSERT_TRUE(etcd.Start().ok());
+  auto channel = Channel(etcd);
+  LoggedRun run(channel, MakeFence(channel, kLeaderKey), EtcdLogOptions{});
+  run.Steps(150);
+  ASSERT_TRUE(run.Snapshot().ok());
+  const size_t before_snapshot = run.events().size();
+  run.Steps(150);
+  ASSERT_GT(run.events().size(), before_snapshot + 10) << "the run made too few events";
+
+  // With a window larger than what followed the snapshot: all of it.
+  absl::StatusOr<Recovered> loaded =
+      LoadFromEtcd(channel, kPrefix, absl::Seconds(10), nullptr, /*event_window=*/100000);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  const std::vector<v1::LifecycleEvent> after(run.events().begin() + before_snapshot,
+                                              run.events().end());
+  ASSERT_EQ(loaded->recent_events.size(), after.size());
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_TRUE(MessageDifferencer::Equals(loaded->recent_events[i], after[i])) << "event " << i;
+  }
+  // A smaller window keeps the newest; none at all replays with events off.
+  loaded = LoadFromEtcd(channel, kPrefix, absl::Seconds(10), nullptr, /*event_window=*/5);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_EQ(loaded->recent_events.size(), 5u);
+  EXPECT_EQ(loaded->recent_events.back().sequence(), after.back().sequence());
+  loaded = LoadFromEtcd(channel, kPrefix);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_TRUE(loaded->recent_events.empty());
 }
 
 TEST(EtcdCommandLogTest, AFollowerSeesEachCommandInOrderAndSaysOutOfRangeOncePruned) {

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
 #include "codec/config_loader.h"
+#include "codec/wire.h"
 #include "engine/cluster/etcd_calls.h"
 #include "engine/cluster/etcd_command_log.h"
 #include "engine/journal/snapshot_file.h"
@@ -147,7 +148,7 @@ absl::Status ReadLog(etcdserverpb::KV::Stub& kv, const std::string& prefix, uint
 
 absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
                                        const std::string& prefix, absl::Duration request_timeout,
-                                       int64_t* read_revision) {
+                                       int64_t* read_revision, size_t event_window) {
   const absl::Time start = absl::Now();
   auto kv = etcdserverpb::KV::NewStub(channel);
   Recovered out;
@@ -197,7 +198,8 @@ absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
     bytes.clear();
     CCR_ASSIGN_OR_RETURN(RouterConfig config, LoadRouterConfig(snapshot.config_yaml));
     CCR_ASSIGN_OR_RETURN(out.router, Router::Restore(std::move(config), snapshot.state));
-    out.router->SetEventsEnabled(false);  // replay needs the state, not its history
+    // Replay needs the state, and its history only for a kept window.
+    out.router->SetEventsEnabled(event_window > 0);
     out.config_yaml = std::move(snapshot.config_yaml);
     out.next_index = index + 1;
     out.report.snapshot_file = parts_prefix;
@@ -210,6 +212,7 @@ absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
       *kv, prefix, out.next_index, std::numeric_limits<uint64_t>::max(), revision, request_timeout,
       [&](const v1::Command& cmd) {
         replayed = ReplayCommand(cmd, source, &out);
+        if (replayed.ok() && event_window > 0) KeepReplayedEvents(out, event_window);
         return replayed.ok();
       },
       &read));
@@ -220,6 +223,15 @@ absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
   if (read_revision != nullptr) *read_revision = revision;
   out.report.elapsed = absl::Now() - start;
   return out;
+}
+
+void KeepReplayedEvents(Recovered& recovered, size_t window) {
+  if (!recovered.router) return;
+  recovered.router->SetEventsEnabled(true);
+  for (const Event& e : recovered.router->TakeEvents()) {
+    EventToWire(e, e.sequence, &recovered.recent_events.emplace_back());
+    if (recovered.recent_events.size() > window) recovered.recent_events.pop_front();
+  }
 }
 
 LogFollower::LogFollower(std::shared_ptr<grpc::Channel> channel, std::string prefix,

@@ -55,11 +55,20 @@ absl::Status ReadLog(etcdserverpb::KV::Stub& kv, const std::string& prefix, uint
 // read: load again.
 // Memory: the whole snapshot's bytes while it is decoded.
 // `read_revision`, when given, gets that revision: a LogFollower started
-// after it continues exactly where the load ended.
+// after it continues exactly where the load ended. `event_window` > 0 keeps
+// the newest that many events the replay after the snapshot re-creates
+// (Recovered::recent_events), so a watcher can resume on a node that had to
+// load again; 0 replays with events off.
 absl::StatusOr<Recovered> LoadFromEtcd(std::shared_ptr<grpc::Channel> channel,
                                        const std::string& prefix,
                                        absl::Duration request_timeout = absl::Seconds(10),
-                                       int64_t* read_revision = nullptr);
+                                       int64_t* read_revision = nullptr, size_t event_window = 0);
+
+// Moves the events the last replayed command re-created into
+// `recovered.recent_events`, keeping the newest `window`, and turns the
+// router's events on (a router the genesis command just created replays
+// with them off).
+void KeepReplayedEvents(Recovered& recovered, size_t window);
 
 // For a hot standby: delivers each command from `from_index` on, in index
 // order, as the owner makes it durable: a Range to catch up, then a Watch on

@@ -20,8 +20,10 @@ reconnecting (to the owner a standby names) when their stream ends. After
 every round every submit that was ever acknowledged is sent again to the
 owner: each must come back as a duplicate of the contact it was acknowledged
 as (so it exists on the new owner); no contact may ever have been accepted by
-two desktops (an old owner's offer accepted after a takeover would be); and
-all the while no two nodes may both be serving as owner. The time from each
+two desktops (an old owner's offer accepted after a takeover would be); the
+command log read back from etcd must show no deposed owner's append (its
+fencing epochs never go down); and all the while no two nodes may both be
+serving as owner. The time from each
 owner fault to the first submit the new owner acknowledged is printed.
 
 usage: /usr/bin/python3 cluster_test.py CCROUTERD PYTHON_STUB_DIR
@@ -29,7 +31,9 @@ usage: /usr/bin/python3 cluster_test.py CCROUTERD PYTHON_STUB_DIR
 """
 
 import argparse
+import base64
 import concurrent.futures
+import json
 import os
 import queue
 import re
@@ -60,11 +64,12 @@ sys.path.insert(0, args.stubs)
 import grpc  # noqa: E402
 from ccrouter.v1 import admin_pb2, admin_pb2_grpc, events_pb2  # noqa: E402
 from ccrouter.v1 import agent_desk_pb2, agent_desk_pb2_grpc  # noqa: E402
-from ccrouter.v1 import ingest_pb2, ingest_pb2_grpc, types_pb2  # noqa: E402
+from ccrouter.v1 import ingest_pb2, ingest_pb2_grpc, journal_pb2, types_pb2  # noqa: E402
 
 RPC_TIMEOUT_S = 3
 TAKEOVER_LIMIT_S = 30  # generous: a loaded 2-core machine, sanitizers
 OWNER_KEY = "ccrouter-owner"
+LOG_PREFIX = "/ccrouter/test/log/"  # the domain's command log in etcd (--cluster-domain test)
 # The event kinds that end an offer (crash_test.py checks the same).
 OFFER_END = {events_pb2.EVENT_KIND_OFFER_WITHDRAWN, events_pb2.EVENT_KIND_OFFER_REJECTED,
              events_pb2.EVENT_KIND_OFFER_TIMED_OUT, events_pb2.EVENT_KIND_ASSIGNED}
@@ -570,6 +575,38 @@ def verify_acked(gateways, what):
     print(f"  {what}: all {len(acked)} acknowledged contacts are on the owner", flush=True)
 
 
+def check_log_fenced(etcd, what):
+    """No command of a deposed owner was applied: read back from etcd, the
+    log's chunks carry fencing epochs that never go down in index order (a
+    deposed owner's append that committed after its successor's would be an
+    epoch going down) and their commands' indexes follow each other with no
+    hole and no repeat. Returns the number of commands read."""
+    out = subprocess.run(["etcdctl", f"--endpoints={etcd.endpoints()}", "--command-timeout=20s",
+                          "get", "--prefix", LOG_PREFIX, "-w", "json"],
+                         env=dict(os.environ, ETCDCTL_API="3"), capture_output=True, timeout=60)
+    if out.returncode != 0:
+        fail(f"{what}: etcdctl get {LOG_PREFIX}: {out.stderr.decode(errors='replace')}")
+    kvs = json.loads(out.stdout).get("kvs", [])
+    epoch, next_index, commands = 0, None, 0
+    for kv in sorted(kvs, key=lambda kv: base64.b64decode(kv["key"])):
+        key = base64.b64decode(kv["key"]).decode()
+        chunk = journal_pb2.LogChunk.FromString(base64.b64decode(kv.get("value", "")))
+        if chunk.epoch < epoch:
+            fail(f"{what}: {key} was written at epoch {chunk.epoch} after epoch {epoch}: "
+                 "a deposed owner's append was applied")
+        epoch = chunk.epoch
+        for cmd in chunk.commands:
+            if next_index is not None and cmd.index != next_index:
+                fail(f"{what}: {key} holds command {cmd.index} where {next_index} was next")
+            next_index = cmd.index + 1
+            commands += 1
+    if commands == 0:
+        fail(f"{what}: the log in etcd is empty: the fencing check proved nothing")
+    print(f"  {what}: the log's {commands} commands in etcd are fenced (epochs never go "
+          f"down, up to {epoch})", flush=True)
+    return commands
+
+
 def main():
     work = tempfile.mkdtemp(prefix="ccr-cluster-")
     etcd = Etcd(work)
@@ -667,6 +704,7 @@ def main():
                        if took and round_name in ("kill9", "sigterm", "pause") else ""),
                       flush=True)
                 verify_acked(gateways, round_name)
+                check_log_fenced(etcd, round_name)
                 desktops.check(round_name)
                 watcher.check(round_name)
         for figures, to in ((failovers, "first ack by the new owner"),
