@@ -357,6 +357,14 @@ TEST_F(RouterTest, LeastFlexibleAgentFirstKeepsTheExpertForWorkOnlyItCanDo) {
   EXPECT_EQ(offers[0].agent_id, "expert");
   EXPECT_EQ(offers[0].contact, billing);
   EXPECT_EQ(offers[0].reason, "best available: breadth 2, proficiency 7");
+  absl::StatusOr<Explanation> x = router_->Explain(billing, kT0 + absl::Seconds(2));
+  ASSERT_TRUE(x.ok()) << x.status();
+  ASSERT_EQ(x->agents.size(), 2u);
+  EXPECT_EQ(x->agents[0].agent_id, "expert");
+  EXPECT_EQ(x->agents[0].breadth, 2u);
+  EXPECT_EQ(x->agents[0].proficiency, 7);
+  EXPECT_EQ(x->agents[1].breadth, 1u);
+  EXPECT_EQ(x->agents[1].proficiency, 0);  // no billing skill: qualifies by overflow only
   // Between equally flexible agents proficiency still decides.
   ASSERT_TRUE(router_->Login(Agent("gen9", {{"general", 9}}), kT0 + absl::Seconds(3)).ok());
   ASSERT_TRUE(router_->Login(Agent("gen6", {{"general", 6}}), kT0 + absl::Seconds(3)).ok());

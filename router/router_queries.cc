@@ -1,6 +1,5 @@
 // Router queries: read-only views for gateways, operators and tests.
 #include <algorithm>
-#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -191,21 +190,6 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
         std::any_of(x.agents.begin(), x.agents.end(), [](const auto& a) { return a.eligible; });
     absl::StrAppend(&x.summary, "; position ", x.contact.position,
                     any_eligible ? "" : "; no logged-in agent can take it now");
-  }
-  // Free agents go least flexible first, so one who alone can serve another
-  // queue (or a senior-routed contact) is kept for it; say who is first.
-  const AgentConsidered* first = nullptr;
-  for (const AgentConsidered& ac : x.agents) {
-    if (ac.eligible && (first == nullptr || std::tie(ac.breadth, first->proficiency) <
-                                                std::tie(first->breadth, ac.proficiency))) {
-      first = &ac;
-    }
-  }
-  if (first != nullptr) {
-    absl::StrAppend(&x.summary, "; free agent first in line: ", first->agent_id, " (breadth ",
-                    first->breadth, ", proficiency ", first->proficiency,
-                    "): the fewest other queues and special skills go first, so agents who can "
-                    "serve more are kept for them; then the most proficient");
   }
   return x;
 }
