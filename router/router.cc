@@ -613,7 +613,8 @@ void Router::Impl::Repool(Agent& a) {
   if (!Offerable(a)) return;
   for (const QueueEligibility& e : a.eligibility) {
     if (!CanTake(a, queues_[e.queue].config.channel)) continue;
-    const AgentKey key{-e.proficiency, a.total_active, absl::ToUnixMillis(a.last_offer), a.index};
+    const AgentKey key{a.breadth, -e.proficiency, a.total_active, absl::ToUnixMillis(a.last_offer),
+                       a.index};
     for (uint32_t language : a.languages) {
       pools_.Join(PoolKey(e.queue, e.first_stage, language, a.special), key);
     }
@@ -1161,7 +1162,10 @@ void Router::Impl::MatchContact(Contact& c) {
   }
   if (best != nullptr) {
     Agent& a = *agents_[best->agent_index];
-    Offer(a, c, "best available");
+    // Why this agent and not another, in the order the pools compare them.
+    Offer(a, c,
+          absl::StrCat("best available: breadth ", best->breadth, ", proficiency ",
+                       -best->neg_proficiency));
   }
 }
 

@@ -154,6 +154,12 @@ struct AgentConsidered {
   std::string agent_id;
   bool eligible = false;
   std::string why_not;
+  // What decides between eligible agents, in this order: the fewest queues
+  // served without overflow plus special skills held (what the agent is
+  // worth elsewhere), then the highest proficiency (sum of its levels in the
+  // queue's skills).
+  uint32_t breadth = 0;
+  int32_t proficiency = 0;
 };
 
 // Why a contact is where it is.

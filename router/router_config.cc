@@ -189,10 +189,15 @@ void Router::Impl::ComputeEligibility(Agent& a) {
     }
   }
   a.special = 0;
+  a.breadth = 0;
   for (int b = 0; b < kSpecialSkillCount; ++b) {
     if (!special_skills_[b].empty() && a.skill_levels.contains(special_skills_[b])) {
       a.special |= 1u << b;
+      ++a.breadth;
     }
+  }
+  for (const QueueEligibility& e : a.eligibility) {
+    if (e.first_stage == 0) ++a.breadth;
   }
 }
 

@@ -339,6 +339,41 @@ TEST_F(RouterTest, BadInputChangesNothing) {
   EXPECT_EQ(view->agent_id, "al");
 }
 
+// The expert is the most proficient on the general line, but also the only
+// one who can take billing: the general call goes to the generalist, and the
+// billing call that follows finds the expert free (most-proficient-first
+// would have spent the expert and left billing waiting).
+TEST_F(RouterTest, LeastFlexibleAgentFirstKeepsTheExpertForWorkOnlyItCanDo) {
+  ASSERT_TRUE(router_->Login(Agent("expert", {{"general", 9}, {"billing", 7}}), kT0).ok());
+  ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 5}}), kT0).ok());
+  Submit(Contact("a", "general"), absl::Seconds(1));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, "gen");
+  EXPECT_EQ(offers[0].reason, "best available: breadth 1, proficiency 5");
+  const ContactId billing = Submit(Contact("b", "billing"), absl::Seconds(2));
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, "expert");
+  EXPECT_EQ(offers[0].contact, billing);
+  EXPECT_EQ(offers[0].reason, "best available: breadth 2, proficiency 7");
+  absl::StatusOr<Explanation> x = router_->Explain(billing, kT0 + absl::Seconds(2));
+  ASSERT_TRUE(x.ok()) << x.status();
+  ASSERT_EQ(x->agents.size(), 2u);
+  EXPECT_EQ(x->agents[0].agent_id, "expert");
+  EXPECT_EQ(x->agents[0].breadth, 2u);
+  EXPECT_EQ(x->agents[0].proficiency, 7);
+  EXPECT_EQ(x->agents[1].breadth, 1u);
+  EXPECT_EQ(x->agents[1].proficiency, 0);  // no billing skill: qualifies by overflow only
+  // Between equally flexible agents proficiency still decides.
+  ASSERT_TRUE(router_->Login(Agent("gen9", {{"general", 9}}), kT0 + absl::Seconds(3)).ok());
+  ASSERT_TRUE(router_->Login(Agent("gen6", {{"general", 6}}), kT0 + absl::Seconds(3)).ok());
+  Submit(Contact("c", "general"), absl::Seconds(4));
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].agent_id, "gen9");
+}
+
 TEST_F(RouterTest, ExplainComponentsSumToTheTotal) {
   ContactSpec s = Contact("a", "general", Tier::kGold);
   s.signals.complaint = true;

@@ -171,6 +171,10 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
     } else {
       ac.eligible = true;
     }
+    ac.breadth = a.breadth;
+    for (const QueueEligibility& e : a.eligibility) {
+      if (e.queue == c->queue) ac.proficiency = e.proficiency;
+    }
     x.agents.push_back(std::move(ac));
   }
   std::vector<std::string> parts;

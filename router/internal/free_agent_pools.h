@@ -2,9 +2,10 @@
 // PoolKey(queue, the earliest overflow stage at which they qualify, language,
 // their special skills). Private to router/.
 //
-// Each pool is ordered by AgentKey: best proficiency for that queue, then
-// least loaded, then longest since the last offer, so a waiting contact
-// compares only pool heads. An agent joins one pool per (queue it serves,
+// Each pool is ordered by AgentKey: the least flexible agent first (fewest
+// queues and special skills it could serve instead), then best proficiency
+// for that queue, then least loaded, then longest since the last offer, so a
+// waiting contact compares only pool heads. An agent joins one pool per (queue it serves,
 // language it speaks) and remembers its memberships, so leaving costs one
 // erase per pool.
 //
@@ -27,13 +28,14 @@
 namespace ccr {
 
 struct AgentKey {
+  uint32_t breadth = 0;  // Agent::breadth
   int32_t neg_proficiency = 0;
   uint32_t load = 0;
   int64_t last_offer_ms = 0;
   uint32_t agent_index = 0;
   friend bool operator<(const AgentKey& a, const AgentKey& b) {
-    return std::tie(a.neg_proficiency, a.load, a.last_offer_ms, a.agent_index) <
-           std::tie(b.neg_proficiency, b.load, b.last_offer_ms, b.agent_index);
+    return std::tie(a.breadth, a.neg_proficiency, a.load, a.last_offer_ms, a.agent_index) <
+           std::tie(b.breadth, b.neg_proficiency, b.load, b.last_offer_ms, b.agent_index);
   }
 };
 

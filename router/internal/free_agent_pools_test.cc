@@ -50,8 +50,9 @@ TEST(FreeAgentPoolsTest, MatchesModelOverRandomOperations) {
           if (m.pools[pool].empty()) m.pools.erase(pool);
         }
         m.memberships[agent].clear();
-        const AgentKey key{-static_cast<int32_t>(rng() % 5), static_cast<uint32_t>(rng() % 3),
-                           static_cast<int64_t>(rng() % 100), agent};
+        const AgentKey key{static_cast<uint32_t>(rng() % 3), -static_cast<int32_t>(rng() % 5),
+                           static_cast<uint32_t>(rng() % 3), static_cast<int64_t>(rng() % 100),
+                           agent};
         std::set<uint64_t> chosen;
         for (int n = rng() % 4; n > 0; --n) chosen.insert(PoolKey(rng() % 3, rng() % 2, 0, 0));
         for (uint64_t pool : chosen) {

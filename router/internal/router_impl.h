@@ -86,6 +86,12 @@ struct Agent {
   absl::flat_hash_map<std::string, uint32_t> skill_levels;
   std::vector<uint32_t> languages;
   uint8_t special = 0;
+  // What its skills are worth elsewhere: the queues it serves without
+  // overflow plus the special skills it holds. Among free agents the one
+  // with the least breadth goes first, so an agent who alone can take
+  // another queue's (or a senior-routed) contact is not spent on one anybody
+  // could take.
+  uint32_t breadth = 0;
   std::array<uint32_t, kChannelCount> capacity{};
   std::array<uint32_t, kChannelCount> active{};
   uint32_t total_active = 0;

@@ -266,12 +266,13 @@ void ReferenceRouter::MatchContact(Contact& c) {
       return;
     }
   }
-  // Else the best qualified free agent: best proficiency for the contact's
-  // queue, then least loaded, then longest since the last offer, then the
-  // agent known longest.
+  // Else the best qualified free agent: the least flexible (fewest queues it
+  // serves without overflow, plus one if it is a senior), then best
+  // proficiency for the contact's queue, then least loaded, then longest
+  // since the last offer, then the agent known longest.
   const QueueConfig& q = QueueOf(c.queue);
   Agent* best = nullptr;
-  std::tuple<int64_t, uint32_t, int64_t, size_t> best_key;
+  std::tuple<uint32_t, int64_t, uint32_t, int64_t, size_t> best_key;
   for (size_t i = 0; i < agents_.size(); ++i) {
     Agent& a = agents_[i];
     if (!Offerable(a) || !CanTake(a, c.spec.channel) || !Eligible(a, c) ||
@@ -286,13 +287,29 @@ void ReferenceRouter::MatchContact(Contact& c) {
       }
       proficiency += level;
     }
-    const auto key = std::make_tuple(-proficiency, Load(a), absl::ToUnixMillis(a.last_offer), i);
+    uint32_t breadth = 0;
+    for (const QueueConfig& other : config_.queues) {
+      const std::optional<uint32_t> first = FirstStage(a, other);
+      if (first && *first == 0) ++breadth;
+    }
+    for (const SkillLevel& s : a.spec.skills) {
+      if (!config_.escalation.senior_skill.empty() && s.skill == config_.escalation.senior_skill) {
+        ++breadth;
+        break;
+      }
+    }
+    const auto key =
+        std::make_tuple(breadth, -proficiency, Load(a), absl::ToUnixMillis(a.last_offer), i);
     if (best == nullptr || key < best_key) {
       best = &a;
       best_key = key;
     }
   }
-  if (best != nullptr) Offer(*best, c, "best available");
+  if (best != nullptr) {
+    Offer(*best, c,
+          absl::StrCat("best available: breadth ", std::get<0>(best_key), ", proficiency ",
+                       -std::get<1>(best_key)));
+  }
 }
 
 void ReferenceRouter::MatchAgent(Agent& a) {

@@ -34,7 +34,8 @@ ABSL_FLAG(std::string, scenario, "", "run: FILE, the scenario YAML (required).")
 ABSL_FLAG(std::string, config, "",
           "run: FILE, the engine config YAML (default: the embedded one).");
 ABSL_FLAG(std::string, policy, "router",
-          "run: router, fifo_linear, fifo_longest_idle, fifo_round_robin, fifo_ring_all, or all.");
+          "run: router, fifo_linear, fifo_longest_idle, fifo_round_robin, fifo_ring_all, gcmu, "
+          "fixed_queue_ratio, skill_priority, or all.");
 ABSL_FLAG(std::optional<uint64_t>, seed, std::nullopt,
           "run: the random seed (default: the scenario's); validate: the first row's (default 1).");
 ABSL_FLAG(bool, json, false, "print JSON instead of text.");
@@ -64,10 +65,12 @@ constexpr const char* kUsage = R"(usage:
             [--replay-journal DIR]
       Simulates the scenario's day with the engine's config (default: the
       embedded one) under a policy: router (default), fifo_linear,
-      fifo_longest_idle, fifo_round_robin, fifo_ring_all, or all of them on
-      the same contacts. Prints service level, ASA, abandonment, longest
-      wait and SLA breaches per queue, tier and stream, occupancy and agent
-      load fairness; --svg writes the service level over the day.
+      fifo_longest_idle, fifo_round_robin, fifo_ring_all, gcmu,
+      fixed_queue_ratio, skill_priority, or all of them on the same
+      contacts. Prints service level, ASA, abandonment, longest wait and SLA
+      breaches per queue, tier and stream, occupancy and agent load
+      fairness, and with several policies the router against the best
+      baseline on each figure; --svg writes the service level over the day.
       --replay-journal takes the arrivals from a ccrouterd journal
       (--data-dir) instead of the scenario's streams, which then only give
       patience and handle times per queue; the scenario's agents serve them.

@@ -43,6 +43,48 @@ QueueDispatcher::QueueDispatcher(const RouterConfig& config, std::vector<AgentSp
   }
 }
 
+QueueDispatcher::QueueDispatcher(const RouterConfig& config, std::vector<AgentSpec> agents,
+                                 QueueChoice queue_choice, std::vector<QueueLoad> loads)
+    : QueueDispatcher(config, agents, AgentChoice::kLongestIdle, /*seed=*/0) {
+  queue_choice_ = queue_choice;
+  const size_t queues = config_.queues.size();
+  loads.resize(queues);
+  gcmu_weight_.assign(queues, 0);
+  ratio_share_.assign(queues, 0);
+  double total_share = 0;
+  for (size_t q = 0; q < queues; ++q) {
+    const double target_seconds =
+        std::max(1.0, absl::ToDoubleSeconds(config_.queues[q].answer_within));
+    const double mu = loads[q].handle_seconds > 0 ? 1 / loads[q].handle_seconds : 0;
+    // d/dw (w / T)^2 = 2 w / T^2; the constant 2 changes no choice.
+    gcmu_weight_[q] = mu / (target_seconds * target_seconds);
+    ratio_share_[q] = std::max(0.0, loads[q].arrivals_per_hour) * target_seconds;
+    total_share += ratio_share_[q];
+  }
+  for (double& share : ratio_share_) share = total_share > 0 ? share / total_share : 0;
+  if (queue_choice_ != QueueChoice::kSkillPriority) return;
+  for (uint32_t i = 0; i < agents_.size(); ++i) {
+    const std::vector<SkillLevel>& skills = agents[i].skills;
+    // The agent's level for a queue: its weakest required skill.
+    auto level_for = [&](uint32_t q) {
+      int level = 0;
+      bool first = true;
+      for (const SkillRequirement& need : config_.queues[q].skills) {
+        int has = 0;
+        for (const SkillLevel& s : skills) {
+          if (s.skill == need.skill) has = std::max(has, static_cast<int>(s.level));
+        }
+        level = first ? has : std::min(level, has);
+        first = false;
+      }
+      return level;
+    };
+    std::vector<uint32_t>& ranked = agents_[i].queues;
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [&](uint32_t a, uint32_t b) { return level_for(a) > level_for(b); });
+  }
+}
+
 bool QueueDispatcher::CanTake(const AgentState& a, Channel channel) const {
   const int c = static_cast<int>(channel);
   if (!a.logged_in || !a.taking || a.capacity[c] == 0 || a.exclusive_active > 0) return false;
@@ -136,25 +178,63 @@ absl::Status QueueDispatcher::Arrive(const ArrivingContact& contact, absl::Time 
   return absl::OkStatus();
 }
 
+size_t QueueDispatcher::ChooseQueue(
+    const std::vector<std::pair<uint32_t, std::pair<absl::Time, uint64_t>>>& heads,
+    absl::Time now) const {
+  size_t best = 0;
+  switch (queue_choice_) {
+    case QueueChoice::kOldestFirst:
+      for (size_t k = 1; k < heads.size(); ++k) {
+        if (heads[k].second < heads[best].second) best = k;
+      }
+      return best;
+    case QueueChoice::kSkillPriority:
+      return 0;  // heads follow the agent's queues, already in its order of priority
+    case QueueChoice::kGcMu:
+    case QueueChoice::kFixedQueueRatio: {
+      const double waiting = static_cast<double>(waiting_.size());
+      auto index = [&](size_t k) {
+        const uint32_t q = heads[k].first;
+        if (queue_choice_ == QueueChoice::kGcMu) {
+          return absl::ToDoubleSeconds(now - heads[k].second.first) * gcmu_weight_[q];
+        }
+        return static_cast<double>(lines_[q].size()) - ratio_share_[q] * waiting;
+      };
+      double best_index = index(0);
+      for (size_t k = 1; k < heads.size(); ++k) {
+        const double i = index(k);
+        // Equal indexes (e.g. nobody has waited yet): the oldest contact first.
+        if (i > best_index || (i == best_index && heads[k].second < heads[best].second)) {
+          best = k;
+          best_index = i;
+        }
+      }
+      return best;
+    }
+  }
+  return best;
+}
+
 void QueueDispatcher::MatchAgent(uint32_t agent, absl::Time now) {
   // Past this many waiting contacts in other languages a line is not worth searching.
   constexpr int kMaxLanguageSkips = 64;
   const AgentState& a = agents_[agent];
+  std::vector<std::pair<uint32_t, std::pair<absl::Time, uint64_t>>> heads;
   for (;;) {
-    std::optional<std::pair<absl::Time, uint64_t>> oldest;
+    heads.clear();
     for (uint32_t q : a.queues) {
       if (!CanTake(a, config_.queues[q].channel)) continue;
       int skips = 0;
       for (const auto& entry : lines_[q]) {
         if (Speaks(a, waiting_.at(entry.second).language)) {
-          if (!oldest || entry < *oldest) oldest = entry;
+          heads.emplace_back(q, entry);
           break;
         }
         if (++skips > kMaxLanguageSkips) break;
       }
     }
-    if (!oldest) return;
-    Assign(agent, oldest->second, now);
+    if (heads.empty()) return;
+    Assign(agent, heads[ChooseQueue(heads, now)].second.second, now);
   }
 }
 

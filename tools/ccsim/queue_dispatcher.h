@@ -18,6 +18,26 @@
 //                 (Asterisk "rrmemory", FreeSWITCH "round-robin")
 //   kRingAll      every free agent rings; whoever answers first takes it,
 //                 i.e. a uniformly random free agent (seeded)
+//
+// The research policies differ in which queue a freed agent serves
+// (QueueChoice); each sends an arriving contact to the longest-idle agent:
+//   kOldestFirst     the longest-waiting contact across its queues (the ACDs above)
+//   kGcMu            generalized c-mu (Mandelbaum & Stolyar 2004): the queue
+//                    maximizing C'_i(w_i) * mu_i, with the quadratic cost
+//                    C_i(w) = (w / T_i)^2 of a head-of-line wait w relative to
+//                    the queue's target T_i, and mu_i = 1 / mean handle time.
+//                    ccsim's handle times do not depend on the agent, so
+//                    mu_ij = mu_i and the agent choice for an arriving
+//                    contact reduces to the longest idle.
+//   kFixedQueueRatio fixed-queue-ratio (Gurvich & Whitt 2009): target shares
+//                    p_i = lambda_i T_i / sum_k lambda_k T_k of all waiting
+//                    contacts (by Little's law, every queue then waits the same
+//                    fraction of its target); the queue most above its share,
+//                    Q_i - p_i Q, among those it can serve.
+//   kSkillPriority   static skill priorities: the agent's queues ranked by its
+//                    level in their skills (its weakest required skill,
+//                    highest first; config order among equals), the first
+//                    with a contact it can take, FIFO within.
 #ifndef CCROUTER_TOOLS_CCSIM_QUEUE_DISPATCHER_H_
 #define CCROUTER_TOOLS_CCSIM_QUEUE_DISPATCHER_H_
 
@@ -33,11 +53,23 @@
 namespace ccr::sim {
 
 enum class AgentChoice { kLinear, kLongestIdle, kRoundRobin, kRingAll };
+enum class QueueChoice { kOldestFirst, kGcMu, kFixedQueueRatio, kSkillPriority };
+
+// What the research policies know of a queue's planned traffic (the
+// scenario's, averaged over the day): all they need of it beyond the config.
+struct QueueLoad {
+  double arrivals_per_hour = 0;
+  double handle_seconds = 0;  // mean
+};
 
 class QueueDispatcher : public Dispatcher {
  public:
   QueueDispatcher(const RouterConfig& config, std::vector<AgentSpec> agents, AgentChoice choice,
                   uint64_t seed);
+  // A research policy: `loads` by queue (config order). REQUIRES: loads.size()
+  // is the number of queues.
+  QueueDispatcher(const RouterConfig& config, std::vector<AgentSpec> agents,
+                  QueueChoice queue_choice, std::vector<QueueLoad> loads);
 
   absl::Status Arrive(const ArrivingContact& contact, absl::Time now) override;
   absl::Status Abandon(uint64_t contact, absl::Time now) override;
@@ -52,7 +84,8 @@ class QueueDispatcher : public Dispatcher {
 
  private:
   struct AgentState {
-    std::vector<uint32_t> queues;  // queues whose base skills it has
+    // Queues whose base skills it has; kSkillPriority: in the agent's order of priority.
+    std::vector<uint32_t> queues;
     std::vector<std::string> languages;
     std::array<uint32_t, kChannelCount> capacity{};
     std::array<uint32_t, kChannelCount> active{};
@@ -80,10 +113,17 @@ class QueueDispatcher : public Dispatcher {
   bool CanTake(const AgentState& a, Channel channel) const;
   bool Speaks(const AgentState& a, const std::string& language) const;
   void Assign(uint32_t agent, uint64_t contact, absl::Time now);
-  void MatchAgent(uint32_t agent, absl::Time now);  // a freed agent takes the oldest it can
+  void MatchAgent(uint32_t agent, absl::Time now);  // a freed agent takes what its policy says
+  // Among the queues with a contact the agent can take (`heads`: each queue's
+  // first such contact), the one its policy serves.
+  size_t ChooseQueue(const std::vector<std::pair<uint32_t, std::pair<absl::Time, uint64_t>>>& heads,
+                     absl::Time now) const;
 
   RouterConfig config_;
   AgentChoice choice_;
+  QueueChoice queue_choice_ = QueueChoice::kOldestFirst;
+  std::vector<double> gcmu_weight_;  // by queue: mu_i / T_i^2 (kGcMu)
+  std::vector<double> ratio_share_;  // by queue: p_i (kFixedQueueRatio)
   std::mt19937_64 ring_rng_;
   std::vector<AgentState> agents_;
   std::vector<std::vector<uint32_t>> members_;                    // by queue, in roster order

@@ -69,6 +69,53 @@ std::vector<ServiceTally> OverallByInterval(const SimulationReport& r) {
   return out;
 }
 
+// The router against the best baseline on each figure (each figure's best
+// may be a different policy). Empty unless the router and a baseline ran.
+std::string CompareWithBestBaseline(
+    const std::vector<SimulationReport>& reports,
+    const std::vector<std::pair<std::string, std::vector<const GroupReport*>>>& columns) {
+  int router = -1;
+  for (size_t i = 0; i < reports.size(); ++i) {
+    if (reports[i].policy == "router") router = static_cast<int>(i);
+  }
+  if (router < 0 || reports.size() < 2) return "";
+  std::string out = "== router against the best baseline on each figure\n";
+  absl::StrAppendFormat(&out, "  %-34s %9s %9s %-18s %8s\n", "figure", "router", "best", "(policy)",
+                        "diff");
+  // `higher_is_better`: service level; lower: waits, abandonment, breaches.
+  auto row = [&](absl::string_view figure, bool higher_is_better, double scale,
+                 absl::string_view unit, auto value_of) {
+    int best = -1;
+    for (size_t i = 0; i < reports.size(); ++i) {
+      if (static_cast<int>(i) == router) continue;
+      const double v = value_of(reports[i], i);
+      if (best < 0 || (higher_is_better ? v > value_of(reports[best], best)
+                                        : v < value_of(reports[best], best))) {
+        best = static_cast<int>(i);
+      }
+    }
+    const double mine = scale * value_of(reports[router], router);
+    const double theirs = scale * value_of(reports[best], best);
+    absl::StrAppendFormat(&out, "  %-34s %8.1f%s %8.1f%s %-18s %+8.1f\n", figure, mine, unit,
+                          theirs, unit, reports[best].policy, mine - theirs);
+  };
+  row("overall SL", true, 100, "%",
+      [](const SimulationReport& r, size_t) { return r.overall.ServiceLevel(); });
+  row("overall ASA (s)", false, 1, " ",
+      [](const SimulationReport& r, size_t) { return r.overall.AsaSeconds(); });
+  row("overall abandonment", false, 100, "%",
+      [](const SimulationReport& r, size_t) { return r.overall.AbandonRatio(); });
+  row("overall longest wait (s)", false, 1, " ",
+      [](const SimulationReport& r, size_t) { return r.overall.longest_wait_seconds; });
+  for (const auto& [name, cells] : columns) {
+    row(absl::StrCat("SL ", name), true, 100, "%",
+        [&cells = cells](const SimulationReport&, size_t i) {
+          return cells[i] == nullptr ? 0.0 : cells[i]->total.ServiceLevel();
+        });
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string FormatText(const std::vector<SimulationReport>& reports) {
@@ -136,6 +183,7 @@ std::string FormatText(const std::vector<SimulationReport>& reports) {
       }
       out += "\n";
     }
+    out += CompareWithBestBaseline(reports, columns);
   }
   return out;
 }

@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "base/status_macros.h"
 #include "tools/ccsim/queue_dispatcher.h"
 #include "tools/ccsim/router_dispatcher.h"
@@ -29,8 +30,9 @@ const absl::Time kDayStart = absl::FromUnixSeconds(1767225600);  // 2026-01-01 0
 absl::Time AtSeconds(double seconds) { return kDayStart + absl::Seconds(seconds); }
 double SecondsOf(absl::Time t) { return absl::ToDoubleSeconds(t - kDayStart); }
 
-constexpr Policy kPolicies[] = {Policy::kRouter, Policy::kFifoLinear, Policy::kFifoLongestIdle,
-                                Policy::kFifoRoundRobin, Policy::kFifoRingAll};
+constexpr Policy kPolicies[] = {
+    Policy::kRouter,      Policy::kFifoLinear, Policy::kFifoLongestIdle, Policy::kFifoRoundRobin,
+    Policy::kFifoRingAll, Policy::kGcMu,       Policy::kFixedQueueRatio, Policy::kSkillPriority};
 
 std::mt19937_64 StreamRng(uint64_t seed, uint32_t stream, uint32_t purpose) {
   std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), stream,
@@ -468,6 +470,12 @@ const char* PolicyName(Policy p) {
       return "fifo_round_robin";
     case Policy::kFifoRingAll:
       return "fifo_ring_all";
+    case Policy::kGcMu:
+      return "gcmu";
+    case Policy::kFixedQueueRatio:
+      return "fixed_queue_ratio";
+    case Policy::kSkillPriority:
+      return "skill_priority";
   }
   return "?";
 }
@@ -476,9 +484,10 @@ absl::StatusOr<Policy> ParsePolicy(absl::string_view name) {
   for (Policy p : kPolicies) {
     if (name == PolicyName(p)) return p;
   }
-  return absl::InvalidArgumentError(absl::StrCat(
-      "policy: unknown '", name,
-      "' (expected router, fifo_linear, fifo_longest_idle, fifo_round_robin, fifo_ring_all)"));
+  std::vector<std::string> names;
+  for (Policy p : kPolicies) names.push_back(PolicyName(p));
+  return absl::InvalidArgumentError(absl::StrCat("policy: unknown '", name, "' (expected ",
+                                                 absl::StrJoin(names, ", "), ", or all)"));
 }
 
 std::vector<Policy> AllPolicies() { return {std::begin(kPolicies), std::end(kPolicies)}; }
@@ -570,6 +579,28 @@ std::vector<ContactPlan> PlanContacts(const Scenario& scenario, const RouterConf
   return plan;
 }
 
+std::vector<QueueLoad> PlannedLoads(const Scenario& scenario, const RouterConfig& config,
+                                    const std::vector<ContactPlan>& plan) {
+  std::vector<QueueLoad> loads(config.queues.size());
+  std::vector<double> contacts(config.queues.size(), 0);
+  std::vector<double> stream_contacts(scenario.streams.size(), 0);
+  for (const ContactPlan& c : plan) ++stream_contacts[c.stream];
+  for (uint32_t s = 0; s < scenario.streams.size(); ++s) {
+    const TrafficStream& stream = scenario.streams[s];
+    const uint32_t q = QueueIndex(config, stream.queue);
+    const Distribution handle =
+        stream.handle ? *stream.handle : HandleFor(scenario, config, config.queues[q].channel);
+    contacts[q] += stream_contacts[s];
+    loads[q].handle_seconds += stream_contacts[s] * handle.mean_seconds;
+  }
+  const double hours = std::max(scenario.duration_hours, 1e-9);
+  for (size_t q = 0; q < loads.size(); ++q) {
+    loads[q].arrivals_per_hour = contacts[q] / hours;
+    loads[q].handle_seconds = contacts[q] > 0 ? loads[q].handle_seconds / contacts[q] : 0;
+  }
+  return loads;
+}
+
 std::vector<AgentSpec> BuildRoster(const Scenario& scenario) {
   std::vector<AgentSpec> roster;
   for (const AgentGroup& group : scenario.agents) {
@@ -611,6 +642,18 @@ absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const Router
     case Policy::kFifoRingAll:
       dispatcher =
           std::make_unique<QueueDispatcher>(config, roster, AgentChoice::kRingAll, scenario.seed);
+      break;
+    case Policy::kGcMu:
+      dispatcher = std::make_unique<QueueDispatcher>(config, roster, QueueChoice::kGcMu,
+                                                     PlannedLoads(scenario, config, plan));
+      break;
+    case Policy::kFixedQueueRatio:
+      dispatcher = std::make_unique<QueueDispatcher>(config, roster, QueueChoice::kFixedQueueRatio,
+                                                     PlannedLoads(scenario, config, plan));
+      break;
+    case Policy::kSkillPriority:
+      dispatcher = std::make_unique<QueueDispatcher>(config, roster, QueueChoice::kSkillPriority,
+                                                     PlannedLoads(scenario, config, plan));
       break;
   }
   SimulationReport report;

@@ -18,11 +18,21 @@
 
 #include "absl/status/statusor.h"
 #include "router/types.h"
+#include "tools/ccsim/queue_dispatcher.h"
 #include "tools/ccsim/scenario.h"
 
 namespace ccr::sim {
 
-enum class Policy { kRouter, kFifoLinear, kFifoLongestIdle, kFifoRoundRobin, kFifoRingAll };
+enum class Policy {
+  kRouter,
+  kFifoLinear,
+  kFifoLongestIdle,
+  kFifoRoundRobin,
+  kFifoRingAll,
+  kGcMu,             // generalized c-mu (queue_dispatcher.h)
+  kFixedQueueRatio,  // fixed-queue-ratio
+  kSkillPriority,    // longest-idle agent, static skill priorities
+};
 const char* PolicyName(Policy p);
 absl::StatusOr<Policy> ParsePolicy(absl::string_view name);
 std::vector<Policy> AllPolicies();
@@ -95,6 +105,12 @@ struct SimulationReport {
 
 // Draws the day's contacts. Deterministic for scenario.seed.
 std::vector<ContactPlan> PlanContacts(const Scenario& scenario, const RouterConfig& config);
+
+// Each queue's planned traffic (config order), for the research baselines:
+// arrivals per hour over the day as planned, and the mean of its streams'
+// handle time distributions weighted by their contacts.
+std::vector<QueueLoad> PlannedLoads(const Scenario& scenario, const RouterConfig& config,
+                                    const std::vector<ContactPlan>& plan);
 
 // The agents of every group, in group order ("<group>-<n>").
 std::vector<AgentSpec> BuildRoster(const Scenario& scenario);

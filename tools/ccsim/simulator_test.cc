@@ -53,8 +53,10 @@ TEST(SimulatorTest, RouterOnOneQueueIsExactlyFifo) {
   const SimulationReport router = MustSimulate(s, config, Policy::kRouter, plan);
   ASSERT_GT(router.overall.answered, 15000u);
   ASSERT_GT(router.overall.abandoned, 100u);  // abandonment is exercised too
-  for (Policy p : {Policy::kFifoLinear, Policy::kFifoLongestIdle, Policy::kFifoRoundRobin,
-                   Policy::kFifoRingAll}) {
+  // With one queue the research baselines have no queue to choose: FIFO too.
+  for (Policy p :
+       {Policy::kFifoLinear, Policy::kFifoLongestIdle, Policy::kFifoRoundRobin,
+        Policy::kFifoRingAll, Policy::kGcMu, Policy::kFixedQueueRatio, Policy::kSkillPriority}) {
     const SimulationReport fifo = MustSimulate(s, config, p, plan);
     SCOPED_TRACE(PolicyName(p));
     EXPECT_EQ(router.overall.arrived, fifo.overall.arrived);
@@ -250,6 +252,16 @@ TEST(ReportTest, JsonAndSvgCarryTheFigures) {
   EXPECT_NE(svg.find(">mmc</text>"), std::string::npos);  // the queue's line is labelled
   EXPECT_NE(svg.find("<path d=\"M"), std::string::npos);
 
+  // Several policies: the router against the best baseline on each figure.
+  const std::vector<ContactPlan> plan = PlanContacts(s, config);
+  const std::string text = FormatText({MustSimulate(s, config, Policy::kRouter, plan),
+                                       MustSimulate(s, config, Policy::kGcMu, plan),
+                                       MustSimulate(s, config, Policy::kFifoLinear, plan)});
+  EXPECT_TRUE(absl::StrContains(text, "== router against the best baseline on each figure"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, "  overall SL ")) << text;
+  EXPECT_TRUE(absl::StrContains(text, "  SL mmc ")) << text;
+
   ErlangPrediction p;
   p.p_wait = 0.25;
   const std::string erlang = FormatErlangJson(p, 8);
@@ -261,6 +273,40 @@ TEST(ReportTest, JsonAndSvgCarryTheFigures) {
 
 // Rows of runs past 2^32 contacts print the count itself (a uint64_t printed
 // with %d showed its low 32 bits).
+TEST(SimulatorTest, EveryPolicyIsNamedAndInAll) {
+  const std::vector<Policy> all = AllPolicies();
+  EXPECT_EQ(all.size(), 8u);
+  for (Policy p : all) {
+    absl::StatusOr<Policy> parsed = ParsePolicy(PolicyName(p));
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(*parsed, p);
+  }
+  absl::StatusOr<Policy> bad = ParsePolicy("cmu");
+  EXPECT_FALSE(bad.ok());
+  EXPECT_TRUE(absl::StrContains(bad.status().message(), "gcmu, fixed_queue_ratio, skill_priority"))
+      << bad.status();
+}
+
+// The research baselines' view of the day: arrivals per hour by queue and
+// the mean handle time of the queue's streams, weighted by their contacts.
+TEST(SimulatorTest, PlannedLoadsAverageTheDaysStreams) {
+  Scenario s = SmallScenario(2, 100, 10);
+  TrafficStream longer = s.streams[0];
+  longer.name = "longer";
+  longer.rate_per_hour = 300;
+  longer.handle = Distribution{Distribution::Kind::kConstant, 5, 0};
+  s.streams.push_back(longer);
+  const RouterConfig config = MmcRouterConfig(20);
+  const std::vector<ContactPlan> plan = PlanContacts(s, config);
+  const std::vector<QueueLoad> loads = PlannedLoads(s, config, plan);
+  ASSERT_EQ(loads.size(), 1u);
+  EXPECT_NEAR(loads[0].arrivals_per_hour, plan.size() / 10.0, 1e-9);
+  EXPECT_NEAR(loads[0].arrivals_per_hour, 400, 40);
+  double handle_sum = 0;
+  for (const ContactPlan& c : plan) handle_sum += c.stream == 0 ? 1 : 5;
+  EXPECT_NEAR(loads[0].handle_seconds, handle_sum / plan.size(), 1e-9);
+}
+
 TEST(ValidationTest, RowsPrintContactCountsPastFourBillion) {
   ValidationResult r;
   r.inputs.agents = 10;

@@ -1,0 +1,135 @@
+// Issue #18's goals, checked on every shipped scenario against the best of
+// all baselines (each figure's best may be a different baseline), on the
+// scenario's own day and seed. One day of all eight policies on the five
+// scenarios takes about 4 s.
+//
+// RouterKeepsItsPrioritiesAheadOfEveryBaseline holds today and guards it.
+// DISABLED_RouterBeatsEveryBaseline is the rest of the issue's goals, which
+// the router does not meet yet (SIMULATION.md has the figures); run it with
+// --gtest_also_run_disabled_tests, and enable it when it passes.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "codec/config_loader.h"
+#include "codec/read_file.h"
+#include "gtest/gtest.h"
+#include "tools/ccsim/simulator.h"
+
+namespace ccr::sim {
+namespace {
+
+constexpr const char* kScenarios[] = {"centre_day.yaml", "emergency_burst.yaml",
+                                      "overloaded_afternoon.yaml", "scarce_experts.yaml",
+                                      "blended_bursts.yaml"};
+
+struct Day {
+  std::string scenario;
+  SimulationReport router;
+  std::vector<SimulationReport> baselines;
+};
+
+// Every scenario under every policy, computed once for all tests here.
+const std::vector<Day>& Days() {
+  static const std::vector<Day>* days = [] {
+    auto* out = new std::vector<Day>;
+    absl::StatusOr<RouterConfig> config = LoadRouterConfig(DefaultConfigYaml());
+    EXPECT_TRUE(config.ok()) << config.status();
+    if (!config.ok()) return out;
+    for (const char* name : kScenarios) {
+      absl::StatusOr<std::string> text = ReadFile(std::string(CCSIM_SCENARIO_DIR) + "/" + name);
+      EXPECT_TRUE(text.ok()) << text.status();
+      if (!text.ok()) continue;
+      absl::StatusOr<Scenario> s = ParseScenarioYaml(*text);
+      EXPECT_TRUE(s.ok()) << name << ": " << s.status();
+      if (!s.ok()) continue;
+      const std::vector<ContactPlan> plan = PlanContacts(*s, *config);
+      Day day;
+      day.scenario = name;
+      for (Policy p : AllPolicies()) {
+        absl::StatusOr<SimulationReport> r = Simulate(*s, *config, p, plan);
+        EXPECT_TRUE(r.ok()) << name << " " << PolicyName(p) << ": " << r.status();
+        if (!r.ok()) continue;
+        if (p == Policy::kRouter) {
+          day.router = std::move(*r);
+        } else {
+          day.baselines.push_back(std::move(*r));
+        }
+      }
+      out->push_back(std::move(day));
+    }
+    return out;
+  }();
+  return *days;
+}
+
+const GroupReport* Find(const std::vector<GroupReport>& groups, const std::string& name) {
+  for (const GroupReport& g : groups) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
+// The best baseline service level of a group (queue, tier or stream).
+double BestLevel(const Day& day, const std::vector<GroupReport> SimulationReport::*groups,
+                 const std::string& name) {
+  double best = 0;
+  for (const SimulationReport& b : day.baselines) {
+    if (const GroupReport* g = Find(b.*groups, name)) {
+      best = std::max(best, g->total.ServiceLevel());
+    }
+  }
+  return best;
+}
+
+TEST(GoalsTest, RouterKeepsItsPrioritiesAheadOfEveryBaseline) {
+  ASSERT_EQ(Days().size(), std::size(kScenarios));
+  for (const Day& day : Days()) {
+    SCOPED_TRACE(day.scenario);
+    ASSERT_EQ(day.baselines.size(), AllPolicies().size() - 1);
+    const GroupReport* emergency = Find(day.router.queues, "voice_emergency");
+    ASSERT_NE(emergency, nullptr);
+    EXPECT_GE(emergency->total.ServiceLevel(), 0.95);
+    EXPECT_GT(emergency->total.ServiceLevel(),
+              BestLevel(day, &SimulationReport::queues, "voice_emergency"));
+    const GroupReport* vip = Find(day.router.tiers, "vip");
+    ASSERT_NE(vip, nullptr);
+    EXPECT_GT(vip->total.ServiceLevel(), BestLevel(day, &SimulationReport::tiers, "vip"));
+    // No starvation: nobody waits much longer than under the baseline whose
+    // longest wait is shortest.
+    double shortest_longest_wait = 1e18;
+    for (const SimulationReport& b : day.baselines) {
+      shortest_longest_wait = std::min(shortest_longest_wait, b.overall.longest_wait_seconds);
+    }
+    EXPECT_LE(day.router.overall.longest_wait_seconds, 1.5 * shortest_longest_wait);
+  }
+}
+
+TEST(GoalsTest, DISABLED_RouterBeatsEveryBaseline) {
+  ASSERT_EQ(Days().size(), std::size(kScenarios));
+  for (const Day& day : Days()) {
+    SCOPED_TRACE(day.scenario);
+    double best_overall = 0, lowest_abandonment = 1;
+    for (const SimulationReport& b : day.baselines) {
+      best_overall = std::max(best_overall, b.overall.ServiceLevel());
+      lowest_abandonment = std::min(lowest_abandonment, b.overall.AbandonRatio());
+    }
+    EXPECT_GT(day.router.overall.ServiceLevel(), best_overall);
+    EXPECT_LE(day.router.overall.AbandonRatio(), lowest_abandonment + 0.005);
+    for (const GroupReport& q : day.router.queues) {
+      EXPECT_GE(q.total.ServiceLevel(), BestLevel(day, &SimulationReport::queues, q.name) - 0.01)
+          << q.name;
+    }
+    if (const GroupReport* vip = Find(day.router.tiers, "vip")) {
+      EXPECT_GE(vip->total.ServiceLevel(), 0.95);
+    }
+    if (const GroupReport* complaint = Find(day.router.streams, "complaint")) {
+      EXPECT_GE(complaint->total.ServiceLevel(),
+                BestLevel(day, &SimulationReport::streams, "complaint") - 0.05);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ccr::sim
