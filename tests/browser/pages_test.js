@@ -4,7 +4,8 @@
 //   2. two agents log in on /desk with minted tokens in the URL fragment and
 //      each handles offers: accept, complete with an outcome, wrap-up done;
 //   3. an agent's state change reaches the wallboard within a refresh;
-//   4. once traffic is quiet, the wallboard's figures equal GET /v1/queues;
+//   4. under that traffic, the wallboard shows what GET /v1/queues answers
+//      within a refresh;
 //   5. the Chinese labels; no console error or CSP violation on any page.
 // Every wait is on a condition with a generous bound; screenshots of each
 // page go to CCR_ARTIFACTS.
@@ -19,6 +20,8 @@ const AGENT_TOKENS = JSON.parse(process.env.CCR_AGENT_TOKENS);
 const ARTIFACTS = process.env.CCR_ARTIFACTS;
 const CONTACTS_PER_AGENT = 2;
 const STEP_MS = 20000;  // the bound on any one condition (a loaded 2-core machine)
+// One refresh of the wallboard: the 1 s poll, plus a read's time on a loaded machine.
+const REFRESH_MS = 1500;
 
 function log(...args) {
   console.log(`[pages_test ${new Date().toISOString().slice(11, 23)}]`, ...args);
@@ -113,19 +116,23 @@ function watchErrors(page, name, errors) {
   page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
 }
 
-async function openDesk(browser, agent, errors) {
+async function openDesk(browser, agent, errors, pages) {
   const context = await browser.newContext({viewport: {width: 1100, height: 900}});
   const page = await context.newPage();
   watchErrors(page, agent, errors);
+  pages.push([agent, page]);
   // As a CRM hands it over: the minted token in the fragment.
   await page.goto(`${BASE}/desk#token=${encodeURIComponent(AGENT_TOKENS[agent])}` +
                   `&agent=${encodeURIComponent(agent)}&skills=general:5`);
   check(!page.url().includes('token='), 'the token is taken out of the address bar');
   check(await page.inputValue('#agent-id') === agent, 'the fragment fills the agent id');
   await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#agent-state[data-state="AGENT_STATE_AVAILABLE"]',
-                             {timeout: STEP_MS});
-  log(`${agent}: logged in, available`);
+  // Logged in (loginOk, resync): available, or busy already when a contact
+  // was waiting for an agent.
+  await page.waitForSelector('#workspace:not([hidden])', {timeout: STEP_MS});
+  await page.waitForSelector('#agent-state[data-state="AGENT_STATE_AVAILABLE"], ' +
+                             '#agent-state[data-state="AGENT_STATE_BUSY"]', {timeout: STEP_MS});
+  log(`${agent}: logged in, ${await page.getAttribute('#agent-state', 'data-state')}`);
   return page;
 }
 
@@ -137,9 +144,19 @@ async function handleOffers(page, agent, count) {
     const contactId = await offer.getAttribute('data-contact-id');
     const countdown = await offer.$eval('.countdown', (e) => e.textContent);
     check(/^\d+ s$/.test(countdown), `${agent}: offer countdown "${countdown}"`);
+    if (i === 0) {
+      const file = path.join(ARTIFACTS, `desk-${agent}-offer.png`);
+      await page.screenshot({path: file, fullPage: true});
+      log(`screenshot: ${file}`);
+    }
     await offer.$eval('.accept', (b) => b.click());
     const card = `#contacts .contact[data-contact-id="${contactId}"]`;
     await page.waitForSelector(`${card}[data-state="CONTACT_STATE_CONNECTED"]`, {timeout: STEP_MS});
+    if (i === 0) {
+      const file = path.join(ARTIFACTS, `desk-${agent}-connected.png`);
+      await page.screenshot({path: file, fullPage: true});
+      log(`screenshot: ${file}`);
+    }
     await page.fill(`${card} .disposition`, 'answered_in_browser_test');
     await page.click(`${card} .complete`);
     await page.waitForSelector(`${card}[data-state="CONTACT_STATE_WRAP_UP"]`, {timeout: STEP_MS});
@@ -155,12 +172,14 @@ async function main() {
   const browser = await chromium.launch({executablePath: process.env.CCR_CHROMIUM,
                                          headless: true, args});
   const errors = [];
+  const pages = [];  // [name, page], for the failure report
   try {
     // 1. The wallboard asks for the token, keeps it in the tab, shows the queues.
     const boardContext = await browser.newContext({viewport: {width: 1600, height: 900},
                                                    locale: 'en-US'});
     const board = await boardContext.newPage();
     watchErrors(board, 'wallboard', errors);
+    pages.push(['wallboard', board]);
     const refused = [];
     board.on('response', (r) => {
       if (r.url().endsWith('/v1/queues') && r.status() === 401) refused.push(r.status());
@@ -178,7 +197,7 @@ async function main() {
 
     // 2. Two agents on /desk handle offers under ccload's traffic.
     const desks = {};
-    for (const agent of Object.keys(AGENT_TOKENS)) desks[agent] = await openDesk(browser, agent, errors);
+    for (const agent of Object.keys(AGENT_TOKENS)) desks[agent] = await openDesk(browser, agent, errors, pages);
     await until('the wallboard counts both agents staffed on voice_general', async () => {
       const cells = await wallboardCells(board);
       return cells.voice_general && Number(cells.voice_general.agentsEligible) === 2;
@@ -206,27 +225,26 @@ async function main() {
     // an idle machine; the bound allows for a loaded one.
     check(latencyMs < 5000, `state change on the wallboard after ${latencyMs} ms`);
 
-    // 4. The figures equal Admin.ListQueues: wait for a quiet engine (two
-    // answers a refresh apart alike, the oldest wait aside), then the page
-    // must show that answer within a refresh or two.
-    const quiet = (reply) => JSON.stringify((reply.queues || []).map((q) => {
-      const {oldestWaitSeconds, ...rest} = q;
-      return rest;
-    }));
-    let reply = await apiQueues();
-    await until('the engine is quiet (ccload finished)', async () => {
-      const next = await apiQueues();
-      const same = quiet(next) === quiet(reply);
-      reply = next;
-      return same;
-    }, 60000, 1500);
+    // 4. The figures equal Admin.ListQueues within a refresh, while ccload
+    // still submits: read the API, then the page must show that very answer
+    // within REFRESH_MS; traffic may move the figures meanwhile, so a miss
+    // is retried with a new read, a bounded number of times.
     let diff = [];
-    await until('the wallboard equals GET /v1/queues', async () => {
-      diff = differences(await wallboardCells(board), await apiQueues());
-      return diff.length === 0;
-    }, 5000, 200).catch((e) => {
-      throw new Error(`${e.message}: ${diff.join('; ')}`);
+    let tries = 0;
+    await until('the wallboard shows what GET /v1/queues answered within a refresh', async () => {
+      ++tries;
+      const reply = await apiQueues();
+      const deadline = Date.now() + REFRESH_MS;
+      do {
+        diff = differences(await wallboardCells(board), reply);
+        if (diff.length === 0) return true;
+        await new Promise((r) => setTimeout(r, 50));
+      } while (Date.now() < deadline);
+      return false;
+    }, STEP_MS, 0).catch((e) => {
+      throw new Error(`${e.message} (${tries} tries; last: ${diff.join('; ')})`);
     });
+    log(`wallboard equals /v1/queues within ${REFRESH_MS} ms (try ${tries})`);
     const finalReply = await apiQueues();
     const voice = finalReply.queues.find((q) => q.name === 'voice_general');
     check(Number(voice.answered ?? 0) >= 2 * CONTACTS_PER_AGENT,
@@ -268,6 +286,16 @@ async function main() {
 
     check(errors.length === 0, `no console errors:\n${errors.join('\n')}`);
     for (const file of shots) log(`screenshot: ${file}`);
+  } catch (e) {
+    // What each page showed when it failed: its text and a screenshot.
+    for (const [name, page] of pages) {
+      const file = path.join(ARTIFACTS, `failed-${name}.png`);
+      await page.screenshot({path: file, fullPage: true}).catch(() => {});
+      const text = await page.evaluate(() => document.body.innerText).catch((x) => String(x));
+      console.error(`---- ${name} (${file}) ----\n${text}`);
+    }
+    if (errors.length) console.error(`---- console errors ----\n${errors.join('\n')}`);
+    throw e;
   } finally {
     await browser.close();
   }

@@ -336,8 +336,9 @@
       badge.textContent = ccr.t(`state.${f.state}`);
       sl.append(' ', badge);
       tr.append(sl);
+      const targetPercent = `${Math.round(f.targetRatio * 100)} %`;
       tr.append(cell('target', f.targetRatio,
-                     ccr.t('target', ccr.percent(f.targetRatio), ccr.duration(f.targetSeconds))));
+                     ccr.t('target', targetPercent, ccr.duration(f.targetSeconds)), 'target'));
       tr.append(cell('queued', f.queued, String(f.queued), 'num'));
       tr.append(cell('oldestWaitSeconds', f.oldestWait,
                      f.queued > 0 ? ccr.duration(f.oldestWait) : '—', 'num'));
