@@ -3,6 +3,7 @@
 //   1. /wallboard asks for the supervisor token, then shows every queue;
 //   2. two agents log in on /desk with minted tokens in the URL fragment and
 //      each handles offers: accept, complete with an outcome, wrap-up done;
+//      one desk's socket drops mid-contact and the resync gives it back;
 //   3. an agent's state change reaches the wallboard within a refresh;
 //   4. under that traffic, the wallboard shows what GET /v1/queues answers
 //      within a refresh;
@@ -116,11 +117,31 @@ function watchErrors(page, name, errors) {
   page.on('pageerror', (e) => errors.push(`${name}: ${e.message}`));
 }
 
+// The desk's WebSockets pass through playwright's route, so a test can drop
+// the page's side of one as a network would (no close frame reaches the
+// engine, which keeps the session): page.deskSockets, newest last.
 async function openDesk(browser, agent, errors, pages) {
   const context = await browser.newContext({viewport: {width: 1100, height: 900}});
   const page = await context.newPage();
   watchErrors(page, agent, errors);
   pages.push([agent, page]);
+  page.deskSockets = [];
+  await page.routeWebSocket(/\/v1\/agent-desk/, (ws) => {
+    const server = ws.connectToServer();
+    // Closes are forwarded both ways (a logout's close frame must reach the
+    // engine), except the page side's close that drop() makes.
+    let dropped = false;
+    ws.onClose((code, reason) => {
+      if (!dropped) server.close({code, reason});
+    });
+    server.onClose((code, reason) => ws.close({code, reason}));
+    page.deskSockets.push({
+      drop: () => {
+        dropped = true;
+        return ws.close({code: 4000, reason: 'test: connection dropped'});
+      },
+    });
+  });
   // As a CRM hands it over: the minted token in the fragment.
   await page.goto(`${BASE}/desk#token=${encodeURIComponent(AGENT_TOKENS[agent])}` +
                   `&agent=${encodeURIComponent(agent)}&skills=general:5`);
@@ -138,7 +159,7 @@ async function openDesk(browser, agent, errors, pages) {
 
 // Handles `count` offers on one desk: accept, complete (resolved, with a
 // disposition), wrap-up done; each step waits for the engine's answer.
-async function handleOffers(page, agent, count) {
+async function handleOffers(page, agent, count, dropSocket) {
   for (let i = 0; i < count; ++i) {
     const offer = await page.waitForSelector('#offers .offer', {timeout: STEP_MS * 2});
     const contactId = await offer.getAttribute('data-contact-id');
@@ -152,6 +173,18 @@ async function handleOffers(page, agent, count) {
     await offer.$eval('.accept', (b) => b.click());
     const card = `#contacts .contact[data-contact-id="${contactId}"]`;
     await page.waitForSelector(`${card}[data-state="CONTACT_STATE_CONNECTED"]`, {timeout: STEP_MS});
+    if (i === 0 && dropSocket) {
+      // The socket drops mid-contact: the page reconnects, logs in again,
+      // and the resync gives the connected contact back.
+      const sockets = page.deskSockets.length;
+      const resyncs = Number(await page.getAttribute('#workspace', 'data-resyncs'));
+      await page.deskSockets[sockets - 1].drop();
+      await until(`${agent}: reconnected`, () => page.deskSockets.length > sockets);
+      await page.waitForSelector(`#workspace[data-resyncs="${resyncs + 1}"]`, {timeout: STEP_MS});
+      await page.waitForSelector(`${card}[data-state="CONTACT_STATE_CONNECTED"]`,
+                                 {timeout: STEP_MS});
+      log(`${agent}: socket dropped and reconnected; the resync kept ${contactId}`);
+    }
     if (i === 0) {
       const file = path.join(ARTIFACTS, `desk-${agent}-connected.png`);
       await page.screenshot({path: file, fullPage: true});
@@ -202,7 +235,9 @@ async function main() {
       const cells = await wallboardCells(board);
       return cells.voice_general && Number(cells.voice_general.agentsEligible) === 2;
     });
-    await Promise.all(Object.entries(desks).map(([a, p]) => handleOffers(p, a, CONTACTS_PER_AGENT)));
+    // web-1's socket drops once, mid-contact.
+    await Promise.all(Object.entries(desks).map(
+        ([a, p]) => handleOffers(p, a, CONTACTS_PER_AGENT, a === 'web-1')));
 
     // 3. A change reaches the screen within a refresh: both agents go not
     // ready (no more offers), and the wallboard shows it.

@@ -53,7 +53,7 @@
       'notice.ended': 'Contact {0} ended: {1}',
       'notice.updated': 'Contact {0} updated: {1}',
       'notice.refused': 'Refused: {0}',
-      'notice.closed': 'The engine ended the session: {0}',
+      'notice.closed': 'Connection closed: {0}',
       'need_agent': 'Enter your agent id.',
     },
     zh: {
@@ -85,7 +85,7 @@
       'notice.ended': '联络 {0} 已结束：{1}',
       'notice.updated': '联络 {0} 已更新：{1}',
       'notice.refused': '被拒绝：{0}',
-      'notice.closed': '引擎结束了会话：{0}',
+      'notice.closed': '连接已关闭：{0}',
       'need_agent': '请输入坐席工号。',
     },
   });
@@ -223,6 +223,8 @@
       // The whole truth after a (re)connect: open offers are listed here,
       // not sent again as offers.
       const r = m.resync;
+      // Counted, so a test (or a developer in the console) sees a resync land.
+      el('workspace').dataset.resyncs = String(Number(el('workspace').dataset.resyncs || 0) + 1);
       agentState = {state: r.state, reason: r.reason || ''};
       offers = new Map((r.offers || []).map((o) => [o.offerId, o]));
       contacts = new Map((r.contacts || []).map((c) => [c.contactId, c]));
