@@ -4,6 +4,7 @@
 //   2. two agents log in on /desk with minted tokens in the URL fragment and
 //      each handles offers: accept, complete with an outcome, wrap-up done;
 //      one desk's socket drops mid-contact and the resync gives it back;
+//      the other transfers a contact with a note;
 //   3. an agent's state change reaches the wallboard within a refresh;
 //   4. under that traffic, the wallboard shows what GET /v1/queues answers
 //      within a refresh;
@@ -158,8 +159,9 @@ async function openDesk(browser, agent, errors, pages) {
 }
 
 // Handles `count` offers on one desk: accept, complete (resolved, with a
-// disposition), wrap-up done; each step waits for the engine's answer.
-async function handleOffers(page, agent, count, dropSocket) {
+// disposition), wrap-up done, or the last one transferred with a note; each
+// step waits for the engine's answer.
+async function handleOffers(page, agent, count, dropSocket, transferLast) {
   for (let i = 0; i < count; ++i) {
     const offer = await page.waitForSelector('#offers .offer', {timeout: STEP_MS * 2});
     const contactId = await offer.getAttribute('data-contact-id');
@@ -189,6 +191,20 @@ async function handleOffers(page, agent, count, dropSocket) {
       const file = path.join(ARTIFACTS, `desk-${agent}-connected.png`);
       await page.screenshot({path: file, fullPage: true});
       log(`screenshot: ${file}`);
+    }
+    if (transferLast && i === count - 1) {
+      // Transfer with a note instead: the contact leaves this desk and
+      // waits in the queue named.
+      await page.fill(`${card} .to-queue`, 'voice_billing');
+      await page.fill(`${card} .transfer-note`, 'asked about an invoice');
+      await page.click(`${card} .transfer`);
+      await page.waitForSelector(card, {state: 'detached', timeout: STEP_MS});
+      const status = await (await fetch(`${BASE}/v1/contacts/${contactId}`, {
+        headers: {Authorization: `Bearer ${process.env.CCR_GATEWAY_TOKEN}`},
+      })).json();
+      check(status.queue === 'voice_billing', `${contactId} transferred: ${JSON.stringify(status)}`);
+      log(`${agent}: transferred ${contactId} to voice_billing (${i + 1}/${count})`);
+      continue;
     }
     await page.fill(`${card} .disposition`, 'answered_in_browser_test');
     await page.click(`${card} .complete`);
@@ -235,9 +251,9 @@ async function main() {
       const cells = await wallboardCells(board);
       return cells.voice_general && Number(cells.voice_general.agentsEligible) === 2;
     });
-    // web-1's socket drops once, mid-contact.
+    // web-1's socket drops once, mid-contact; web-2 transfers its last one.
     await Promise.all(Object.entries(desks).map(
-        ([a, p]) => handleOffers(p, a, CONTACTS_PER_AGENT, a === 'web-1')));
+        ([a, p]) => handleOffers(p, a, CONTACTS_PER_AGENT, a === 'web-1', a === 'web-2')));
 
     // 3. A change reaches the screen within a refresh: both agents go not
     // ready (no more offers), and the wallboard shows it.
