@@ -8,7 +8,8 @@
 //   3. an agent's state change reaches the wallboard within a refresh;
 //   4. under that traffic, the wallboard shows what GET /v1/queues answers
 //      within a refresh;
-//   5. the Chinese labels; no console error or CSP violation on any page.
+//   5. the Chinese labels; no console error or CSP violation on any page;
+//   and an agent token does not log in another agent.
 // Every wait is on a condition with a generous bound; screenshots of each
 // page go to CCR_ARTIFACTS.
 'use strict';
@@ -243,6 +244,22 @@ async function main() {
     const rows = await board.$$eval('#queues tbody tr', (trs) => trs.length);
     check(rows === firstReply.queues.length, `one row per queue (${rows})`);
     log(`wallboard: ${rows} queues shown`);
+
+    // A token minted for one agent does not log in another: the engine
+    // refuses (close 1008) and the desk says why on its login form.
+    {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${BASE}/desk#token=${encodeURIComponent(AGENT_TOKENS['web-1'])}` +
+                      '&agent=web-2');
+      await page.click('#login-form button[type=submit]');
+      await page.waitForFunction(
+          () => document.getElementById('login-message').textContent.includes('PERMISSION_DENIED'),
+          null, {timeout: STEP_MS});
+      check(await page.isHidden('#workspace'), 'no workspace for a refused login');
+      log(`desk: web-1's token refused for web-2: ${await page.textContent('#login-message')}`);
+      await context.close();
+    }
 
     // 2. Two agents on /desk handle offers under ccload's traffic.
     const desks = {};
