@@ -488,6 +488,36 @@ TEST(Wire, EventFreeTextIsCutToItsBoundWithAMarker) {
   EXPECT_EQ(wire.reason(), "short");
 }
 
+TEST(Wire, EventsSayWhetherTheContactIsAnEmergency) {
+  Event e;
+  e.kind = EventKind::kQueued;
+  e.contact = 7;
+  v1::LifecycleEvent wire;
+  EventToWire(e, 1, &wire);
+  EXPECT_FALSE(wire.emergency());
+  e.emergency = true;
+  EventToWire(e, 2, &wire);
+  EXPECT_TRUE(wire.emergency());
+}
+
+TEST(Wire, QueuesCarryTheirAgentsByState) {
+  QueueStats q;
+  q.agents_eligible = 9;
+  q.agents_available = 1;
+  q.agents_busy = 2;
+  q.agents_wrap_up = 3;
+  q.agents_not_ready = 4;
+  q.agents_resting = 5;
+  v1::QueueSnapshot wire;
+  QueueToWire(q, &wire);
+  EXPECT_EQ(wire.agents_eligible(), 9u);
+  EXPECT_EQ(wire.agents_available(), 1u);
+  EXPECT_EQ(wire.agents_busy(), 2u);
+  EXPECT_EQ(wire.agents_wrap_up(), 3u);
+  EXPECT_EQ(wire.agents_not_ready(), 4u);
+  EXPECT_EQ(wire.agents_resting(), 5u);
+}
+
 TEST(Wire, OnlyCanonicalIdsParse) {
   for (const char* alias : {"c-01", "c-+1", "c- 1"}) {
     absl::StatusOr<ContactId> id = ContactIdFromWire(alias, "cancel.contact_id");

@@ -426,6 +426,7 @@ void EventToWire(const Event& e, uint64_t sequence, v1::LifecycleEvent* out) {
   // a not-ready reason): cut to InputLimits::kMaxEventTextBytes, marked.
   out->set_reason(TruncateText(e.reason, InputLimits::kMaxEventTextBytes));
   if (e.offer_id != 0) out->set_offer_id(OfferIdString(e.offer_id));
+  out->set_emergency(e.emergency);
   if (e.kind == EventKind::kAgentState) out->set_agent_state(AgentStatusToWire(e.agent_status));
   if (e.kind == EventKind::kCompleted) {
     v1::Outcome* o = out->mutable_outcome();
@@ -501,6 +502,10 @@ void QueueToWire(const QueueStats& q, v1::QueueSnapshot* out) {
   out->set_abandon_ratio(q.AbandonRatio());
   out->set_agents_eligible(q.agents_eligible);
   out->set_agents_available(q.agents_available);
+  out->set_agents_busy(q.agents_busy);
+  out->set_agents_wrap_up(q.agents_wrap_up);
+  out->set_agents_not_ready(q.agents_not_ready);
+  out->set_agents_resting(q.agents_resting);
   out->set_estimated_wait_seconds(absl::ToDoubleSeconds(q.estimated_wait));
   out->set_resolved(q.resolved);
   out->set_completed(q.completed);

@@ -35,6 +35,7 @@
 #include "engine/log.h"
 #include "engine/web/http_api.h"
 #include "engine/web/http_status.h"
+#include "engine/web/web_pages.h"
 #include "engine/web/ws_agent_desk.h"
 #include "engine/web/ws_agent_token.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -849,6 +850,8 @@ int main(int argc, char** argv) {
   http_options.allowed_methods = ccr::HttpApiMethods();
   http_options.max_body_bytes = ccr::InputLimits::kMaxMessageBytes;
   ccr::HttpApi http_api(engine, auth, http_io);
+  // The wallboard and the reference desktop (/wallboard, /desk), from memory.
+  const ccr::WebPages web_pages;
   // Browser agent desktops: WebSocket upgrades at /v1/agent-desk.
   ccr::WsAgentDeskOptions ws_options = WsAgentDeskOptionsFromConfig(config->wire);
   ws_options.metrics = &metrics;
@@ -856,9 +859,10 @@ int main(int argc, char** argv) {
   http_options.websocket_upgrade = ws_desk.UpgradeHandler();
   absl::StatusOr<std::unique_ptr<ccr::HttpServer>> http = ccr::HttpServer::Start(
       http_io, flags->http_host, flags->http_port,
-      [&http_api, operations = MetricsAndHealthHandler(engine, auth, metrics, http_io)](
+      [&http_api, &web_pages, operations = MetricsAndHealthHandler(engine, auth, metrics, http_io)](
           const ccr::HttpRequest& request, ccr::HttpRespond respond) {
         if (http_api.Handle(request, respond)) return;
+        if (web_pages.Handle(request, respond)) return;
         operations(request, std::move(respond));
       },
       http_options);

@@ -1216,6 +1216,7 @@ Event& Router::Impl::Emit(EventKind kind, const Contact* c) {
     e.tier = c->spec.tier;
     e.wait = c->state == ContactState::kScheduled ? absl::ZeroDuration() : now_ - c->arrival;
     e.stage = c->stage;
+    e.emergency = c->score.emergency;
     if (c->agent_index != kNoAgentIndex) e.agent_id = agents_[c->agent_index]->spec.agent_id;
     if (c->state == ContactState::kOffered) e.offer_id = c->offer;
   }

@@ -96,6 +96,7 @@ struct Event {
   AgentStatus agent_status = AgentStatus::kOffline;
   absl::Time deadline = absl::InfinitePast();  // kOffered: accept before
   Outcome outcome;                             // kCompleted
+  bool emergency = false;                      // about an emergency-class contact
   // 1, 2, 3, ... over the router's whole history, counted even while events
   // are off and kept in snapshots: replay numbers every event as the live
   // engine did, so WatchEvents sequence numbers survive restarts.
@@ -198,8 +199,13 @@ struct QueueStats {
   uint64_t sla_breaches = 0;
   uint64_t overflows = 0;
   absl::Duration total_answer_wait = absl::ZeroDuration();
-  uint32_t agents_eligible = 0;                          // logged in, qualified at stage 0
-  uint32_t agents_available = 0;                         // of those, free to take one now
+  uint32_t agents_eligible = 0;   // logged in, qualified at stage 0
+  uint32_t agents_available = 0;  // of those, free to take one now
+  // Of agents_eligible, by state (AgentStatus): kBusy, kWrapUp, kNotReady, kResting.
+  uint32_t agents_busy = 0;
+  uint32_t agents_wrap_up = 0;
+  uint32_t agents_not_ready = 0;
+  uint32_t agents_resting = 0;
   absl::Duration estimated_wait = absl::ZeroDuration();  // for a contact arriving now
 
   // answered within target / answered (1 when nothing was answered yet).

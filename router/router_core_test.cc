@@ -117,6 +117,62 @@ TEST_F(RouterTest, EmergencyGoesAheadOfEveryoneOnTheChannel) {
   EXPECT_EQ(offers[0].contact, e);
 }
 
+TEST_F(RouterTest, EventsAboutAnEmergencyContactSaySo) {
+  Submit(Contact("a", "general"), absl::Seconds(0));
+  ContactSpec emergency = Contact("e", "general");
+  emergency.signals.emergency = true;
+  const ContactId e = Submit(emergency, absl::Seconds(1));
+  std::vector<Event> queued = OfKind(router_->TakeEvents(), EventKind::kQueued);
+  ASSERT_EQ(queued.size(), 2u);
+  EXPECT_FALSE(queued[0].emergency);
+  EXPECT_EQ(queued[1].contact, e);
+  EXPECT_TRUE(queued[1].emergency);
+}
+
+// Agents by state per queue, counted over the agents qualified for it at
+// stage 0: one of each state on "general", and one agent elsewhere.
+TEST_F(RouterTest, QueuesCountTheirAgentsByState) {
+  absl::Time t = kT0;
+  for (const char* id : {"a1", "a2", "a3", "a4"}) {
+    ASSERT_TRUE(router_->Login(Agent(id, {{"general", 7}}), t).ok());
+  }
+  ASSERT_TRUE(router_->Login(Agent("b1", {{"billing", 7}}), t).ok());
+  router_->TakeEvents();
+  auto answer = [&](const std::string& key) -> std::pair<std::string, ContactId> {
+    t += absl::Seconds(1);
+    const ContactId c = Submit(Contact(key, "general"), t - kT0);
+    std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+    EXPECT_EQ(offers.size(), 1u);
+    if (offers.empty()) return {"", c};
+    EXPECT_TRUE(router_->Accept(offers[0].agent_id, offers[0].offer_id, t).ok());
+    return {offers[0].agent_id, c};
+  };
+  const auto [busy, busy_contact] = answer("x");
+  const auto [wrapping, wrapped_contact] = answer("y");
+  ASSERT_TRUE(router_->Complete(wrapping, wrapped_contact, Outcome{true, "", 0, false}, t).ok());
+  std::string not_ready;
+  for (const char* id : {"a1", "a2", "a3", "a4"}) {
+    if (id != busy && id != wrapping) not_ready = id;
+  }
+  ASSERT_TRUE(router_->SetNotReady(not_ready, "training", t).ok());
+
+  const std::vector<QueueStats> queues = router_->Queues(t);
+  const QueueStats& general = queues[0];
+  EXPECT_EQ(general.agents_eligible, 4u);
+  EXPECT_EQ(general.agents_available, 1u);
+  EXPECT_EQ(general.agents_busy, 1u);
+  EXPECT_EQ(general.agents_wrap_up, 1u);
+  EXPECT_EQ(general.agents_not_ready, 1u);
+  EXPECT_EQ(general.agents_resting, 0u);
+  const QueueStats& billing = queues[1];
+  EXPECT_EQ(billing.agents_eligible, 1u);
+  EXPECT_EQ(billing.agents_available, 1u);
+  EXPECT_EQ(billing.agents_busy + billing.agents_wrap_up + billing.agents_not_ready, 0u);
+  // "chat" needs chat capacity, which no agent has.
+  EXPECT_EQ(queues[2].agents_eligible, 0u);
+  EXPECT_EQ(queues[2].agents_available, 0u);
+}
+
 TEST_F(RouterTest, CrossQueueOrderFollowsSlaDeadlines) {
   // billing's target is 30 s, general's 20 s: a general contact that arrived
   // 5 s later still has the nearer deadline and goes first.

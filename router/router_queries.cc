@@ -207,15 +207,38 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
     s.queued = q.waiting_since.size();
     if (!q.waiting_since.empty()) s.oldest_wait = now - q.waiting_since.begin()->first;
     s.agents_eligible = q.staffed;
-    for (const auto& agent : agents_) {
-      const Agent& a = *agent;
-      if (a.logged_in && FirstStage(a, q.index) == 0 && Offerable(a) &&
-          CanTake(a, q.config.channel)) {
-        ++s.agents_available;
-      }
-    }
     s.estimated_wait = EstimatedWait(q, s.queued + 1);
     out.push_back(std::move(s));
+  }
+  // Agents by state: one pass over the logged-in agents and the queues each
+  // is qualified for at stage 0 (what `staffed` counts), not one per queue.
+  for (const auto& agent : agents_) {
+    const Agent& a = *agent;
+    if (!a.logged_in) continue;
+    const AgentStatus status = StatusOf(a);
+    const bool offerable = Offerable(a);
+    for (const QueueEligibility& e : a.eligibility) {
+      if (e.first_stage != 0) continue;
+      QueueStats& s = out[e.queue];
+      if (offerable && CanTake(a, queues_[e.queue].config.channel)) ++s.agents_available;
+      switch (status) {
+        case AgentStatus::kBusy:
+          ++s.agents_busy;
+          break;
+        case AgentStatus::kWrapUp:
+          ++s.agents_wrap_up;
+          break;
+        case AgentStatus::kNotReady:
+          ++s.agents_not_ready;
+          break;
+        case AgentStatus::kResting:
+          ++s.agents_resting;
+          break;
+        case AgentStatus::kOffline:
+        case AgentStatus::kAvailable:
+          break;
+      }
+    }
   }
   for (const auto& [id, c] : contacts_) {
     if (c.state == ContactState::kOffered) ++out[c.queue].offered;

@@ -117,6 +117,7 @@ void EventToProto(const Event& e, Record::Event* out) {
   out->set_agent_status(static_cast<uint32_t>(e.agent_status));
   out->set_deadline_ns(TimeNs(e.deadline));
   out->set_sequence(e.sequence);
+  out->set_emergency(e.emergency);
   Record::Outcome* o = out->mutable_outcome();
   o->set_resolved(e.outcome.resolved);
   o->set_disposition(e.outcome.disposition);
@@ -194,6 +195,7 @@ absl::StatusOr<Event> EventFromProto(const Record::Event& in, const std::string&
                              "an agent status", &e.agent_status));
   e.deadline = FromTimeNs(in.deadline_ns());
   e.sequence = in.sequence();
+  e.emergency = in.emergency();
   e.outcome.resolved = in.outcome().resolved();
   e.outcome.disposition = in.outcome().disposition();
   e.outcome.complaint_root_cause = in.outcome().complaint_root_cause();

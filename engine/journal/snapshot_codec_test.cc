@@ -58,12 +58,12 @@ static_assert(FieldCount<ContactSpec>() == 14);
 static_assert(FieldCount<SkillLevel>() == 2);
 static_assert(FieldCount<AgentSpec>() == 6);
 static_assert(FieldCount<Outcome>() == 4);
-static_assert(FieldCount<Event>() == 15);
+static_assert(FieldCount<Event>() == 16);
 static_assert(FieldCount<ContactRecord>() == 17);
 static_assert(FieldCount<AgentRecord>() == 14);
 static_assert(FieldCount<QueueRecord>() == 5);
 // 13 cumulative counters are kept; the rest are live figures Queues() fills.
-static_assert(FieldCount<QueueStats>() == 24);
+static_assert(FieldCount<QueueStats>() == 28);
 static_assert(FieldCount<StickyRecord>() == 3);
 static_assert(FieldCount<IdempotencyRecord>() == 6);
 static_assert(FieldCount<DeferredEventRecord>() == 2);
@@ -95,7 +95,7 @@ auto Fields(const Outcome& o) {
 }
 auto Fields(const Event& e) {  // outcome: separately
   return std::tie(e.kind, e.time, e.contact, e.offer_id, e.agent_id, e.queue, e.channel, e.tier,
-                  e.reason, e.wait, e.stage, e.agent_status, e.deadline, e.sequence);
+                  e.reason, e.wait, e.stage, e.agent_status, e.deadline, e.sequence, e.emergency);
 }
 auto Fields(const ContactRecord& c) {  // spec: separately
   return std::tie(c.id, c.queue, c.created, c.arrival, c.stage, c.epoch, c.state, c.agent_id,
@@ -338,6 +338,7 @@ RouterState FullState() {
   done.agent_status = AgentStatus::kWrapUp;
   done.deadline = At(3015, 15);
   done.sequence = 4'321;
+  done.emergency = true;
   done.outcome = {.resolved = true,
                   .disposition = "refund issued",
                   .complaint_root_cause = 3,

@@ -450,6 +450,23 @@ void BM_ContactArrives(benchmark::State& state) {
   state.counters["unrouted"] = static_cast<double>(st.unrouted - unrouted_before);
 }
 
+// The router's part of Admin.ListQueues, which every wallboard refresh
+// asks for on the strand: each queue's figures and its agents by state (one
+// pass over the logged-in agents).
+void BM_ListQueues(benchmark::State& state) {
+  const int agents = state.range(0), queued = 1000;
+  g_agent_side.reset();
+  if (g_contact_side == nullptr || g_contact_side->agents != agents ||
+      g_contact_side->queued != queued) {
+    g_contact_side.reset();
+    g_contact_side = BuildContactSide(agents, queued);
+  }
+  Sim& sim = g_contact_side->sim;
+  for (auto _ : state) benchmark::DoNotOptimize(sim.router->Queues(sim.now));
+}
+
+BENCHMARK(BM_ListQueues)->ArgName("agents")->Arg(1000)->Arg(10000)->Unit(benchmark::kMicrosecond);
+
 BENCHMARK(BM_AgentFreed)
     ->ArgNames({"agents", "queued"})
     ->ArgsProduct({{100, 1000, 10000, 100000}, {1000, 100000, 1000000}})

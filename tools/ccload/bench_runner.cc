@@ -130,6 +130,7 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   std::unique_ptr<v1::Admin::Stub> admin = v1::Admin::NewStub(OpenChannel(server));
   auto list_queues = [&admin](v1::ListQueuesReply* reply) {
     grpc::ClientContext context;
+    AddToken(context);
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     return admin->ListQueues(&context, v1::ListQueuesRequest(), reply);
   };

@@ -245,6 +245,7 @@ class DemoGateways {
 absl::StatusOr<v1::ListQueuesReply> ListQueues(v1::Admin::Stub& admin, double timeout_seconds) {
   v1::ListQueuesReply reply;
   grpc::ClientContext context;
+  AddToken(context);
   context.set_deadline(DeadlineAfter(timeout_seconds));
   grpc::Status status = admin.ListQueues(&context, v1::ListQueuesRequest(), &reply);
   if (!status.ok()) {

@@ -1,6 +1,7 @@
 #include "tools/ccload/channels.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -21,6 +22,12 @@ std::chrono::system_clock::time_point SystemDeadline(Clock::time_point deadline)
 }
 
 }  // namespace
+
+void AddToken(grpc::ClientContext& context) {
+  if (const char* token = std::getenv("CCROUTER_TOKEN"); token != nullptr && *token != 0) {
+    context.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  }
+}
 
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& server) {
   grpc::ChannelArguments arguments;
@@ -57,6 +64,7 @@ OwnerFound FindOwner(const std::vector<std::string>& servers, double timeout_sec
     found.address = list.current();
     auto admin = ccrouter::v1::Admin::NewStub(OpenChannel(found.address));
     grpc::ClientContext context;
+    AddToken(context);
     context.set_deadline(SystemDeadline(std::min(give_up, Clock::now() + rpc_timeout)));
     found.queues.Clear();
     found.status = admin->ListQueues(&context, ccrouter::v1::ListQueuesRequest(), &found.queues);

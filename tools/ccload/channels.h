@@ -31,6 +31,11 @@ inline constexpr int kAgentsPerChannel = 1000;
 // every 10 s and accepts client pings every 4 s or more.
 std::shared_ptr<grpc::Channel> OpenChannel(const std::string& server);
 
+// The bearer token from CCROUTER_TOKEN (as ccctl reads it: an environment
+// variable, so it never shows in a process listing) as every call's
+// `authorization`, for an engine with auth on; nothing when unset.
+void AddToken(grpc::ClientContext& context);
+
 // Channels to the addresses clients move to (the listed nodes, the owners
 // redirects name), opened on first use and shared by every client after
 // that: one per address and shard, so agents that move keep to

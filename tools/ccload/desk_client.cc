@@ -46,6 +46,7 @@ class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1
       : QueuedStreamWriter(kMaxQueuedWrites), client_(client), number_(number) {}
 
   void Start(v1::AgentDesk::Stub& stub, v1::AgentMessage login) {
+    AddToken(context_);
     stub.async()->Connect(&context_, this);
     AddHold();  // writes come from other threads until Close()
     {

@@ -39,6 +39,7 @@ class GatewayClient::SubmitStreamCall final
         reopened_(reopened) {}
 
   void Start(v1::ContactIngest::Stub& stub) {
+    AddToken(context_);
     stub.async()->SubmitStream(&context_, this);
     AddHold();  // writes come from other threads until Finish()
     StartRead(&reply_);
@@ -194,6 +195,7 @@ void GatewayClient::SubmitUnary(v1::ContactSpec spec, Clock::time_point intended
   call->patience_seconds = patience_seconds;
   *call->request.mutable_contact() = std::move(spec);
   call->context.set_deadline(DeadlineAfter(options_.rpc_timeout_seconds));
+  AddToken(call->context);
   counters_.SubmitSent(intended);
   stub_->async()->Submit(
       &call->context, &call->request, &call->reply, [this, call](grpc::Status status) {
@@ -230,6 +232,7 @@ void GatewayClient::HangUp(const std::string& contact_id, std::function<void(boo
   call->request.set_abandoned(true);
   call->on_done = std::move(on_done);
   call->context.set_deadline(DeadlineAfter(options_.rpc_timeout_seconds));
+  AddToken(call->context);
   stub_->async()->Update(
       &call->context, &call->request, &call->reply, [this, call](grpc::Status status) {
         if (status.ok()) {

@@ -178,6 +178,10 @@ summary and exits 0.
                             127.0.0.1:7701)
   --help                    this text
 
+An engine with auth on wants a token: set CCROUTER_TOKEN, as for ccctl. One
+token serves every call, and ccload submits, reads the queues and (with
+--agents) logs agents in: give it an admin token.
+
 Benchmark mode (--bench): every call uses the gRPC callback API; one summary
 at the end (a table, or one JSON object with --json) and a progress line on
 stderr every --stats-interval. Latency is submit->ack and submit->offer
