@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/time/time.h"
 #include "router/internal/free_agent_pools.h"
 #include "router/internal/idempotency_window.h"
 #include "router/internal/timer_queue.h"
@@ -43,6 +44,12 @@ inline constexpr int32_t kNoAgentIndex = -1;
 // Special skills a contact may require beyond its queue's: bit 0 senior,
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
+// A freed agent's choice among its queues (Router::Impl::MatchAgent): a head
+// this close to its target is served before the agent's strongest skill, and
+// one waiting this many times its queue's target before everything but
+// emergencies.
+inline constexpr absl::Duration kAtRiskWithin = absl::Seconds(5);
+inline constexpr int kStarvingAfterTargets = 10;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
 
 inline bool IsExclusive(const RouterConfig& config, Channel ch) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -314,17 +316,65 @@ void ReferenceRouter::MatchContact(Contact& c) {
 
 void ReferenceRouter::MatchAgent(Agent& a) {
   while (Offerable(a)) {
-    // The best-ranked waiting contact, over every queue, the agent may take now.
-    Contact* best = nullptr;
+    // Each queue's best-ranked waiting contact the agent may take now.
+    std::map<std::string, Contact*> heads;
     for (auto& [id, c] : contacts_) {
       if (c.state != State::kQueued || !CanTake(a, c.spec.channel) || !Eligible(a, c) ||
           Excluded(c, a.spec.agent_id)) {
         continue;
       }
-      if (best == nullptr || Rank(c) < Rank(*best)) best = &c;
+      Contact*& head = heads[c.queue];
+      if (head == nullptr || Rank(c) < Rank(*head)) head = &c;
+    }
+    // Among them: emergencies first; then one waiting more than ten times its
+    // queue's target (the longest past its rank first); then one less than
+    // 5 s before its target; then the queue where the agent's skill levels
+    // sum highest; then the best rank (the longest past it), then the
+    // oldest id.
+    Contact* best = nullptr;
+    std::tuple<int, int, int64_t, int64_t, int64_t> best_key;
+    for (auto& [queue, c] : heads) {
+      const QueueConfig& q = QueueOf(queue);
+      const absl::Time deadline = c->arrival + q.answer_within;
+      int tier = 0;
+      if (now_ - c->arrival > 10 * q.answer_within) {
+        tier = 2;
+      } else if (now_ <= deadline && deadline - now_ < absl::Seconds(5)) {
+        tier = 1;
+      }
+      const auto [priority_class, rank_ms, id] = Rank(*c);
+      int64_t proficiency = 0;
+      if (tier != 2) {
+        for (const SkillRequirement& r : q.skills) {
+          uint32_t level = 0;
+          for (const SkillLevel& s : a.spec.skills) {
+            if (s.skill == r.skill) level = s.level;
+          }
+          proficiency += level;
+        }
+      }
+      const auto key =
+          std::make_tuple(priority_class, -tier, -proficiency, rank_ms - absl::ToUnixMillis(now_),
+                          static_cast<int64_t>(id));
+      if (best == nullptr || key < best_key) {
+        best = c;
+        best_key = key;
+      }
     }
     if (best == nullptr) return;
-    Offer(a, *best, "longest waiting");
+    const QueueConfig& q = QueueOf(best->queue);
+    std::string why;
+    if (std::get<0>(best_key) == 0) {
+      why = absl::StrCat("emergency first; ", q.name);
+    } else if (std::get<1>(best_key) == -2) {
+      why = absl::StrCat("starving: waited over 10 times the target of ", q.name);
+    } else if (std::get<1>(best_key) == -1) {
+      why = absl::StrCat("at risk: ", absl::FormatDuration(best->arrival + q.answer_within - now_),
+                         " to the target of ", q.name);
+    } else {
+      why = absl::StrCat("strongest skill: proficiency ", -std::get<2>(best_key), " in ", q.name);
+    }
+    Offer(a, *best, why);
   }
 }
 
