@@ -1203,13 +1203,14 @@ void Router::Impl::MatchAgent(Agent& a) {
       }
     }
     if (best == nullptr) {
-      // Among the heads of the agent's queues (README "Routing rules"):
-      // emergencies first; then a contact waiting more than
-      // kStarvingAfterTargets times its queue's target; then one within
-      // kAtRiskWithin of its target; then the queue where the agent is most
-      // proficient (its own skill first, as static skill priorities do, so a
-      // specialist serves its specialty and generalists the general line);
-      // within each, the best rank.
+      // Among the heads of the agent's queues (README "Routing rules"), each
+      // measured against its rank (SLA deadline less urgency, so priorities
+      // count here too): emergencies first; then a head more than
+      // kStarvingAfterTargets of its queue's targets past its rank; then one
+      // less than kAtRiskWithin before it; then the queue where the agent is
+      // most proficient (its own skill first, as static skill priorities do,
+      // so a specialist serves its specialty and generalists the general
+      // line); within each, the best rank.
       const int64_t now_ms = absl::ToUnixMillis(now_);
       const ContactKey* best_key = nullptr;
       QueuePick best_pick;
@@ -1221,11 +1222,11 @@ void Router::Impl::MatchAgent(Agent& a) {
             [&](const ContactKey& k) { return Excluded(*FindContact(k.id), a.index); },
             kMaxExcludedSkips, nullptr);
         if (head == nullptr) continue;
-        const Contact& c = *FindContact(head->id);
         QueuePick pick{0, e.proficiency, now_ms - head->rank_ms, head->id};
-        if (now_ - c.arrival > kStarvingAfterTargets * q.config.answer_within) {
+        const int64_t target_ms = absl::ToInt64Milliseconds(q.config.answer_within);
+        if (pick.late_ms > kStarvingAfterTargets * target_ms) {
           pick.tier = 2;
-        } else if (now_ <= c.deadline && c.deadline - now_ < kAtRiskWithin) {
+        } else if (pick.late_ms <= 0 && -pick.late_ms < absl::ToInt64Milliseconds(kAtRiskWithin)) {
           pick.tier = 1;
         }
         if (best_key == nullptr || head->priority_class < best_key->priority_class ||
@@ -1240,11 +1241,12 @@ void Router::Impl::MatchAgent(Agent& a) {
       if (best_key->priority_class == 0) {
         why_text = absl::StrCat("emergency first; ", queue);
       } else if (best_pick.tier == 2) {
-        why_text = absl::StrCat("starving: waited over ", kStarvingAfterTargets,
-                                " times the target of ", queue);
+        why_text = absl::StrCat("starving: over ", kStarvingAfterTargets,
+                                " targets past its rank in ", queue);
       } else if (best_pick.tier == 1) {
-        why_text = absl::StrCat("at risk: ", absl::FormatDuration(best->deadline - now_),
-                                " to the target of ", queue);
+        why_text =
+            absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(-best_pick.late_ms)),
+                         " to its rank in ", queue);
       } else {
         why_text =
             absl::StrCat("strongest skill: proficiency ", best_pick.proficiency, " in ", queue);

@@ -146,7 +146,8 @@ TEST_F(RouterTest, FreedAgentServesItsStrongestSkillUnlessAnotherHeadIsAtRiskOrS
   EXPECT_EQ(offers[0].contact, b);
   EXPECT_EQ(offers[0].reason, "strongest skill: proficiency 8 in billing");
   ASSERT_TRUE(router_->Accept("bill1", offers[0].offer_id, kT0 + absl::Seconds(3)).ok());
-  // 4 s before its target the general contact is at risk and goes first.
+  // 4 s before its rank (its deadline: no urgency points) the general
+  // contact is at risk and goes first.
   const ContactId b2 = Submit(Contact("b2", "billing"), absl::Seconds(10));
   router_->TakeEvents();
   ASSERT_TRUE(
@@ -155,20 +156,20 @@ TEST_F(RouterTest, FreedAgentServesItsStrongestSkillUnlessAnotherHeadIsAtRiskOrS
   offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
   ASSERT_EQ(offers.size(), 1u);
   EXPECT_EQ(offers[0].contact, g);
-  EXPECT_EQ(offers[0].reason, "at risk: 4s to the target of general");
+  EXPECT_EQ(offers[0].reason, "at risk: 4s to its rank in general");
   ASSERT_TRUE(router_->Accept("bill2", offers[0].offer_id, kT0 + absl::Seconds(16)).ok());
-  // A general contact past ten times its target (200 s) goes ahead of the
-  // specialist's own queue (b2, waiting 215 s of billing's 300).
+  // A general contact more than ten targets (200 s) past its rank goes ahead
+  // of the specialist's own queue (b2: 205 s past, under billing's 300).
   const ContactId g3 = Submit(Contact("g3", "general"), absl::Seconds(20));
-  router_->Tick(kT0 + absl::Seconds(225));
+  router_->Tick(kT0 + absl::Seconds(245));
   router_->TakeEvents();
   ASSERT_TRUE(
-      router_->Login(Agent("bill3", {{"billing", 8}, {"general", 5}}), kT0 + absl::Seconds(225))
+      router_->Login(Agent("bill3", {{"billing", 8}, {"general", 5}}), kT0 + absl::Seconds(245))
           .ok());
   offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
   ASSERT_EQ(offers.size(), 1u);
   EXPECT_EQ(offers[0].contact, g3);
-  EXPECT_EQ(offers[0].reason, "starving: waited over 10 times the target of general");
+  EXPECT_EQ(offers[0].reason, "starving: over 10 targets past its rank in general");
   EXPECT_NE(offers[0].contact, b2);
 }
 

@@ -326,23 +326,23 @@ void ReferenceRouter::MatchAgent(Agent& a) {
       Contact*& head = heads[c.queue];
       if (head == nullptr || Rank(c) < Rank(*head)) head = &c;
     }
-    // Among them: emergencies first; then one waiting more than ten times its
-    // queue's target (the longest past its rank first); then one less than
-    // 5 s before its target; then the queue where the agent's skill levels
-    // sum highest; then the best rank (the longest past it), then the
-    // oldest id.
+    // Among them, each measured against its rank (deadline less urgency):
+    // emergencies first; then one more than ten of its queue's targets past
+    // its rank (the furthest past first); then one less than 5 s before its
+    // rank; then the queue where the agent's skill levels sum highest; then
+    // the best rank, then the oldest id.
     Contact* best = nullptr;
     std::tuple<int, int, int64_t, int64_t, int64_t> best_key;
     for (auto& [queue, c] : heads) {
       const QueueConfig& q = QueueOf(queue);
-      const absl::Time deadline = c->arrival + q.answer_within;
+      const auto [priority_class, rank_ms, id] = Rank(*c);
+      const int64_t late_ms = absl::ToUnixMillis(now_) - rank_ms;
       int tier = 0;
-      if (now_ - c->arrival > 10 * q.answer_within) {
+      if (late_ms > 10 * absl::ToInt64Milliseconds(q.answer_within)) {
         tier = 2;
-      } else if (now_ <= deadline && deadline - now_ < absl::Seconds(5)) {
+      } else if (late_ms <= 0 && late_ms > -5000) {
         tier = 1;
       }
-      const auto [priority_class, rank_ms, id] = Rank(*c);
       int64_t proficiency = 0;
       if (tier != 2) {
         for (const SkillRequirement& r : q.skills) {
@@ -354,25 +354,25 @@ void ReferenceRouter::MatchAgent(Agent& a) {
         }
       }
       const auto key =
-          std::make_tuple(priority_class, -tier, -proficiency, rank_ms - absl::ToUnixMillis(now_),
-                          static_cast<int64_t>(id));
+          std::make_tuple(priority_class, -tier, -proficiency, -late_ms, static_cast<int64_t>(id));
       if (best == nullptr || key < best_key) {
         best = c;
         best_key = key;
       }
     }
     if (best == nullptr) return;
-    const QueueConfig& q = QueueOf(best->queue);
+    const std::string& queue = best->queue;
     std::string why;
     if (std::get<0>(best_key) == 0) {
-      why = absl::StrCat("emergency first; ", q.name);
+      why = absl::StrCat("emergency first; ", queue);
     } else if (std::get<1>(best_key) == -2) {
-      why = absl::StrCat("starving: waited over 10 times the target of ", q.name);
+      why = absl::StrCat("starving: over 10 targets past its rank in ", queue);
     } else if (std::get<1>(best_key) == -1) {
-      why = absl::StrCat("at risk: ", absl::FormatDuration(best->arrival + q.answer_within - now_),
-                         " to the target of ", q.name);
+      why =
+          absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(std::get<3>(best_key))),
+                       " to its rank in ", queue);
     } else {
-      why = absl::StrCat("strongest skill: proficiency ", -std::get<2>(best_key), " in ", q.name);
+      why = absl::StrCat("strongest skill: proficiency ", -std::get<2>(best_key), " in ", queue);
     }
     Offer(a, *best, why);
   }
