@@ -44,13 +44,13 @@ inline constexpr int32_t kNoAgentIndex = -1;
 // Special skills a contact may require beyond its queue's: bit 0 senior,
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
+inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
 // A freed agent's choice among its queues (Router::Impl::MatchAgent): a head
 // this close to its rank (SLA deadline less urgency) is served before the
 // agent's strongest skill, and one this many of its queue's targets past its
 // rank before everything but emergencies.
 inline constexpr absl::Duration kAtRiskWithin = absl::Seconds(5);
 inline constexpr int kStarvingAfterTargets = 10;
-inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
 
 inline bool IsExclusive(const RouterConfig& config, Channel ch) {
   return config.channels[static_cast<int>(ch)].exclusive;
