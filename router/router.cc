@@ -1169,34 +1169,90 @@ void Router::Impl::MatchContact(Contact& c) {
   }
 }
 
+namespace {
+
+// How a freed agent ranks the head of each of its queues (MatchAgent).
+// Larger is served first.
+struct QueuePick {
+  int tier = 0;             // 2: starving, 1: at risk, 0: neither
+  int32_t proficiency = 0;  // the agent's in the queue (ignored when starving)
+  int64_t late_ms = 0;      // now minus the head's rank (its deadline less urgency)
+  ContactId id = 0;         // ties: the older contact
+  friend bool operator<(const QueuePick& a, const QueuePick& b) {
+    const int32_t pa = a.tier == 2 ? 0 : a.proficiency;
+    const int32_t pb = b.tier == 2 ? 0 : b.proficiency;
+    return std::tie(a.tier, pa, a.late_ms, b.id) < std::tie(b.tier, pb, b.late_ms, a.id);
+  }
+};
+
+}  // namespace
+
 void Router::Impl::MatchAgent(Agent& a) {
   // An agent who just missed several contacts may be excluded from many
   // bucket heads; looking past this many per bucket bounds the cost.
   constexpr int kMaxExcludedSkips = 16;
   while (Offerable(a)) {  // ends: every offer takes a slot
     Contact* best = nullptr;
-    const char* why = "longest waiting";
+    absl::string_view why = "dedicated advisor";
+    std::string why_text;
     for (const ContactKey& k : a.reserved) {
       Contact& c = *FindContact(k.id);
       if (CanTake(a, c.spec.channel)) {
         best = &c;
-        why = "dedicated advisor";
         break;
       }
     }
     if (best == nullptr) {
+      // Among the heads of the agent's queues (README "Routing rules"), each
+      // measured against its rank (SLA deadline less urgency, so priorities
+      // count here too): emergencies first; then a head more than
+      // kStarvingAfterTargets of its queue's targets past its rank; then one
+      // less than kAtRiskWithin before it; then the queue where the agent is
+      // most proficient (its own skill first, as static skill priorities do,
+      // so a specialist serves its specialty and generalists the general
+      // line); within each, the best rank.
+      const int64_t now_ms = absl::ToUnixMillis(now_);
       const ContactKey* best_key = nullptr;
+      QueuePick best_pick;
       for (const QueueEligibility& e : a.eligibility) {
         const Queue& q = queues_[e.queue];
         if (!CanTake(a, q.config.channel)) continue;
-        best_key = waiting_.BestHead(
+        const ContactKey* head = waiting_.BestHead(
             {e.queue, e.first_stage, a.special, a.languages},
             [&](const ContactKey& k) { return Excluded(*FindContact(k.id), a.index); },
-            kMaxExcludedSkips, best_key);
+            kMaxExcludedSkips, nullptr);
+        if (head == nullptr) continue;
+        QueuePick pick{0, e.proficiency, now_ms - head->rank_ms, head->id};
+        const int64_t target_ms = absl::ToInt64Milliseconds(q.config.answer_within);
+        if (pick.late_ms > kStarvingAfterTargets * target_ms) {
+          pick.tier = 2;
+        } else if (pick.late_ms <= 0 && -pick.late_ms < absl::ToInt64Milliseconds(kAtRiskWithin)) {
+          pick.tier = 1;
+        }
+        if (best_key == nullptr || head->priority_class < best_key->priority_class ||
+            (head->priority_class == best_key->priority_class && best_pick < pick)) {
+          best_key = head;
+          best_pick = pick;
+        }
       }
-      if (best_key != nullptr) best = FindContact(best_key->id);
+      if (best_key == nullptr) return;
+      best = FindContact(best_key->id);
+      const absl::string_view queue = queues_[best->queue].config.name;
+      if (best_key->priority_class == 0) {
+        why_text = absl::StrCat("emergency first; ", queue);
+      } else if (best_pick.tier == 2) {
+        why_text = absl::StrCat("starving: over ", kStarvingAfterTargets,
+                                " targets past its rank in ", queue);
+      } else if (best_pick.tier == 1) {
+        why_text =
+            absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(-best_pick.late_ms)),
+                         " to its rank in ", queue);
+      } else {
+        why_text =
+            absl::StrCat("strongest skill: proficiency ", best_pick.proficiency, " in ", queue);
+      }
+      why = why_text;
     }
-    if (best == nullptr) return;
     Offer(a, *best, why);
   }
 }

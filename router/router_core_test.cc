@@ -186,6 +186,49 @@ TEST_F(RouterTest, CrossQueueOrderFollowsSlaDeadlines) {
   EXPECT_EQ(offers[0].contact, g);
 }
 
+TEST_F(RouterTest, FreedAgentServesItsStrongestSkillUnlessAnotherHeadIsAtRiskOrStarving) {
+  // A billing specialist who can also take the general line. The general
+  // contact has the nearer deadline (20 s against 31 s), which decided
+  // before; now the specialist serves billing, where it is strongest, and
+  // leaves the general line to generalists.
+  const ContactId g = Submit(Contact("g", "general"), absl::Seconds(0));
+  const ContactId b = Submit(Contact("b", "billing"), absl::Seconds(1));
+  router_->TakeEvents();
+  ASSERT_TRUE(
+      router_->Login(Agent("bill1", {{"billing", 8}, {"general", 5}}), kT0 + absl::Seconds(3))
+          .ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, b);
+  EXPECT_EQ(offers[0].reason, "strongest skill: proficiency 8 in billing");
+  ASSERT_TRUE(router_->Accept("bill1", offers[0].offer_id, kT0 + absl::Seconds(3)).ok());
+  // 4 s before its rank (its deadline: no urgency points) the general
+  // contact is at risk and goes first.
+  const ContactId b2 = Submit(Contact("b2", "billing"), absl::Seconds(10));
+  router_->TakeEvents();
+  ASSERT_TRUE(
+      router_->Login(Agent("bill2", {{"billing", 8}, {"general", 5}}), kT0 + absl::Seconds(16))
+          .ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, g);
+  EXPECT_EQ(offers[0].reason, "at risk: 4s to its rank in general");
+  ASSERT_TRUE(router_->Accept("bill2", offers[0].offer_id, kT0 + absl::Seconds(16)).ok());
+  // A general contact more than ten targets (200 s) past its rank goes ahead
+  // of the specialist's own queue (b2: 205 s past, under billing's 300).
+  const ContactId g3 = Submit(Contact("g3", "general"), absl::Seconds(20));
+  router_->Tick(kT0 + absl::Seconds(245));
+  router_->TakeEvents();
+  ASSERT_TRUE(
+      router_->Login(Agent("bill3", {{"billing", 8}, {"general", 5}}), kT0 + absl::Seconds(245))
+          .ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, g3);
+  EXPECT_EQ(offers[0].reason, "starving: over 10 targets past its rank in general");
+  EXPECT_NE(offers[0].contact, b2);
+}
+
 TEST_F(RouterTest, SkillLevelAndLanguageAreRequiredUntilOverflow) {
   ASSERT_TRUE(router_->Login(Agent("novice", {{"general", 2}}), kT0).ok());
   ASSERT_TRUE(router_->Login(Agent("spanish", {{"general", 9}}, {"es"}), kT0).ok());

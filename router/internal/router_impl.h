@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
+#include "absl/time/time.h"
 #include "router/internal/free_agent_pools.h"
 #include "router/internal/idempotency_window.h"
 #include "router/internal/timer_queue.h"
@@ -44,6 +45,12 @@ inline constexpr int32_t kNoAgentIndex = -1;
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
+// A freed agent's choice among its queues (Router::Impl::MatchAgent): a head
+// this close to its rank (SLA deadline less urgency) is served before the
+// agent's strongest skill, and one this many of its queue's targets past its
+// rank before everything but emergencies.
+inline constexpr absl::Duration kAtRiskWithin = absl::Seconds(5);
+inline constexpr int kStarvingAfterTargets = 10;
 
 inline bool IsExclusive(const RouterConfig& config, Channel ch) {
   return config.channels[static_cast<int>(ch)].exclusive;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
 #include <tuple>
 #include <utility>
 
@@ -314,17 +316,65 @@ void ReferenceRouter::MatchContact(Contact& c) {
 
 void ReferenceRouter::MatchAgent(Agent& a) {
   while (Offerable(a)) {
-    // The best-ranked waiting contact, over every queue, the agent may take now.
-    Contact* best = nullptr;
+    // Each queue's best-ranked waiting contact the agent may take now.
+    std::map<std::string, Contact*> heads;
     for (auto& [id, c] : contacts_) {
       if (c.state != State::kQueued || !CanTake(a, c.spec.channel) || !Eligible(a, c) ||
           Excluded(c, a.spec.agent_id)) {
         continue;
       }
-      if (best == nullptr || Rank(c) < Rank(*best)) best = &c;
+      Contact*& head = heads[c.queue];
+      if (head == nullptr || Rank(c) < Rank(*head)) head = &c;
+    }
+    // Among them, each measured against its rank (deadline less urgency):
+    // emergencies first; then one more than ten of its queue's targets past
+    // its rank (the furthest past first); then one less than 5 s before its
+    // rank; then the queue where the agent's skill levels sum highest; then
+    // the best rank, then the oldest id.
+    Contact* best = nullptr;
+    std::tuple<int, int, int64_t, int64_t, int64_t> best_key;
+    for (auto& [queue, c] : heads) {
+      const QueueConfig& q = QueueOf(queue);
+      const auto [priority_class, rank_ms, id] = Rank(*c);
+      const int64_t late_ms = absl::ToUnixMillis(now_) - rank_ms;
+      int tier = 0;
+      if (late_ms > 10 * absl::ToInt64Milliseconds(q.answer_within)) {
+        tier = 2;
+      } else if (late_ms <= 0 && late_ms > -5000) {
+        tier = 1;
+      }
+      int64_t proficiency = 0;
+      if (tier != 2) {
+        for (const SkillRequirement& r : q.skills) {
+          uint32_t level = 0;
+          for (const SkillLevel& s : a.spec.skills) {
+            if (s.skill == r.skill) level = s.level;
+          }
+          proficiency += level;
+        }
+      }
+      const auto key =
+          std::make_tuple(priority_class, -tier, -proficiency, -late_ms, static_cast<int64_t>(id));
+      if (best == nullptr || key < best_key) {
+        best = c;
+        best_key = key;
+      }
     }
     if (best == nullptr) return;
-    Offer(a, *best, "longest waiting");
+    const std::string& queue = best->queue;
+    std::string why;
+    if (std::get<0>(best_key) == 0) {
+      why = absl::StrCat("emergency first; ", queue);
+    } else if (std::get<1>(best_key) == -2) {
+      why = absl::StrCat("starving: over 10 targets past its rank in ", queue);
+    } else if (std::get<1>(best_key) == -1) {
+      why =
+          absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(std::get<3>(best_key))),
+                       " to its rank in ", queue);
+    } else {
+      why = absl::StrCat("strongest skill: proficiency ", -std::get<2>(best_key), " in ", queue);
+    }
+    Offer(a, *best, why);
   }
 }
 

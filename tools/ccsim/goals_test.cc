@@ -3,7 +3,9 @@
 // scenario's own day and seed. One day of all eight policies on the five
 // scenarios takes about 4 s.
 //
-// RouterKeepsItsPrioritiesAheadOfEveryBaseline holds today and guards it.
+// RouterKeepsItsPrioritiesAheadOfEveryBaseline holds today and guards it;
+// RouterStaysWithinReachOfTheBestBaseline guards the gain of strongest-skill-
+// first.
 // DISABLED_RouterBeatsEveryBaseline is the rest of the goals, which
 // the router does not meet yet (SIMULATION.md has the figures); run it with
 // --gtest_also_run_disabled_tests, and enable it when it passes.
@@ -103,6 +105,28 @@ TEST(GoalsTest, RouterKeepsItsPrioritiesAheadOfEveryBaseline) {
       shortest_longest_wait = std::min(shortest_longest_wait, b.overall.longest_wait_seconds);
     }
     EXPECT_LE(day.router.overall.longest_wait_seconds, 1.5 * shortest_longest_wait);
+    // Abandonment no higher than the lowest baseline's plus 0.5 points.
+    double lowest_abandonment = 1;
+    for (const SimulationReport& b : day.baselines) {
+      lowest_abandonment = std::min(lowest_abandonment, b.overall.AbandonRatio());
+    }
+    EXPECT_LE(day.router.overall.AbandonRatio(), lowest_abandonment + 0.005);
+  }
+}
+
+// Not a goal but a ratchet: since a freed agent serves its strongest skill
+// first, overall service level is within 2.5 points of the best baseline on
+// every shipped day (it was up to 6.1 points behind), and the gap must not
+// grow back while RouterBeatsEveryBaseline is still disabled.
+TEST(GoalsTest, RouterStaysWithinReachOfTheBestBaseline) {
+  ASSERT_EQ(Days().size(), std::size(kScenarios));
+  for (const Day& day : Days()) {
+    SCOPED_TRACE(day.scenario);
+    double best_overall = 0;
+    for (const SimulationReport& b : day.baselines) {
+      best_overall = std::max(best_overall, b.overall.ServiceLevel());
+    }
+    EXPECT_GE(day.router.overall.ServiceLevel(), best_overall - 0.025);
   }
 }
 
@@ -110,13 +134,11 @@ TEST(GoalsTest, DISABLED_RouterBeatsEveryBaseline) {
   ASSERT_EQ(Days().size(), std::size(kScenarios));
   for (const Day& day : Days()) {
     SCOPED_TRACE(day.scenario);
-    double best_overall = 0, lowest_abandonment = 1;
+    double best_overall = 0;
     for (const SimulationReport& b : day.baselines) {
       best_overall = std::max(best_overall, b.overall.ServiceLevel());
-      lowest_abandonment = std::min(lowest_abandonment, b.overall.AbandonRatio());
     }
     EXPECT_GT(day.router.overall.ServiceLevel(), best_overall);
-    EXPECT_LE(day.router.overall.AbandonRatio(), lowest_abandonment + 0.005);
     for (const GroupReport& q : day.router.queues) {
       EXPECT_GE(q.total.ServiceLevel(), BestLevel(day, &SimulationReport::queues, q.name) - 0.01)
           << q.name;
