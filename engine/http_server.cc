@@ -6,7 +6,9 @@
 #include <memory>
 #include <optional>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -18,6 +20,9 @@
 #include "boost/beast/websocket/rfc6455.hpp"
 #include "codec/json_text.h"
 #include "engine/log.h"
+#include "metrics/catalogue.h"
+#include "metrics/histogram.h"
+#include "metrics/registry.h"
 
 namespace ccr {
 
@@ -38,6 +43,21 @@ struct HttpServer::Shared {
     if (open_gauge) open_gauge->Set(static_cast<double>(now));
   }
 
+  // Counts one answer of `route` with `status`, `elapsed` after its header
+  // was read. The io thread only (the metric caches are unlocked).
+  void Answered(absl::string_view route, int status, absl::Duration elapsed) {
+    if (durations == nullptr) return;
+    auto [counter, added] = request_counters.try_emplace({std::string(route), status}, nullptr);
+    if (added) {
+      counter->second = &options.metrics->Counter(metrics::kHttpRequests,
+                                                  {std::string(route), absl::StrCat(status)});
+    }
+    counter->second->Increment();
+    auto [histogram, new_route] = request_durations.try_emplace(std::string(route), nullptr);
+    if (new_route) histogram->second = &durations->Add({std::string(route)});
+    histogram->second->Observe(absl::ToDoubleSeconds(elapsed));
+  }
+
   const HttpHandler handler;
   const HttpServerOptions options;
   std::atomic<size_t> open{0};
@@ -47,6 +67,10 @@ struct HttpServer::Shared {
   prometheus::Gauge* open_gauge = nullptr;
   prometheus::Counter* refused_limit_counter = nullptr;
   prometheus::Counter* accept_error_counter = nullptr;
+  metrics::HistogramFamily* durations = nullptr;  // null: no metrics
+  // The io thread only: one entry per route and code seen, a small fixed set.
+  absl::flat_hash_map<std::pair<std::string, int>, prometheus::Counter*> request_counters;
+  absl::flat_hash_map<std::string, metrics::LatencyHistogram*> request_durations;
 };
 
 namespace {
@@ -89,6 +113,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                               // closed peer or headers over the limit: the
                               // connection ends unanswered.
                               if (ec == http::error::body_limit) {
+                                self->header_read_at_ = absl::Now();
+                                self->route_ = "other";
                                 self->version_ = self->parser_->get().version();
                                 self->head_request_ = false;
                                 return self->RefuseBodySize();
@@ -104,6 +130,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     version_ = header.version();
     head_request_ = header.method() == http::verb::head;
     keep_alive_ = header.keep_alive();
+    header_read_at_ = absl::Now();
+    const absl::string_view target(header.target().data(), header.target().size());
+    route_ = o.route_label ? o.route_label(target.substr(0, target.find('?'))) : "other";
     const std::string method(header.method_string());
     if (!Contains(o.allowed_methods, method)) {
       HttpResponse refused =
@@ -183,6 +212,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void Write(HttpResponse r, bool close_after = false) {
+    shared_->Answered(route_, r.status, absl::Now() - header_read_at_);
     if (r.stream) return StartStream(std::move(r));
     response_ = {};
     response_.version(version_);
@@ -316,6 +346,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   unsigned version_ = 11;
   bool head_request_ = false;
   bool keep_alive_ = false;
+  // The request being answered, for the request metrics.
+  absl::string_view route_ = "other";  // one of route_label's fixed strings
+  absl::Time header_read_at_;
   // A streamed response (io thread only).
   std::shared_ptr<HttpStream> body_stream_;
   std::string stream_data_;  // the write in flight
@@ -436,6 +469,11 @@ absl::Status ParseHostPort(const std::string& flag, const std::string& value, st
   return absl::OkStatus();
 }
 
+std::string JoinHostPort(absl::string_view host, int port) {
+  if (absl::StrContains(host, ':')) return absl::StrCat("[", host, "]:", port);
+  return absl::StrCat(host, ":", port);
+}
+
 HttpServer::HttpServer(boost::asio::io_context& io, HttpHandler handler, HttpServerOptions options)
     : io_(io),
       acceptor_(io),
@@ -455,6 +493,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(boost::asio::io_co
         &m->Counter(metrics::kHttpConnectionsRefused, {"limit"});
     server->shared_->accept_error_counter =
         &m->Counter(metrics::kHttpConnectionsRefused, {"accept_error"});
+    server->shared_->durations =
+        &m->Histograms(metrics::kHttpDuration, metrics::MillisecondBuckets());
   }
   boost::system::error_code ec;
   const auto address = boost::asio::ip::make_address(host, ec);

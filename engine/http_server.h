@@ -166,8 +166,14 @@ struct HttpServerOptions {
   // Takes WebSocket upgrade requests (any path); null: they reach the
   // handler like any GET.
   HttpUpgradeHandler websocket_upgrade;
-  // Not owned; null: no metrics (ccr_http_connections, ccr_http_connections_refused_total).
+  // Not owned; null: no metrics (ccr_http_connections,
+  // ccr_http_connections_refused_total, ccr_http_requests_total,
+  // ccr_http_request_duration_seconds).
   metrics::MetricsRegistry* metrics = nullptr;
+  // Names a request path's route for the request metrics: one of a small
+  // fixed set (a pattern, never the path, which may carry ids). Null: every
+  // request is "other".
+  std::function<absl::string_view(absl::string_view path)> route_label;
 };
 
 class HttpServer {
@@ -209,6 +215,9 @@ HttpResponse HttpJsonError(int http_status, absl::string_view code, absl::string
 // Splits "host:port" / "[::1]:port"; InvalidArgument naming `flag` otherwise.
 absl::Status ParseHostPort(const std::string& flag, const std::string& value, std::string* host,
                            int* port);
+// The inverse: "host:port", or "[::1]:port" for an IPv6 host, as a URL or a
+// gRPC target wants it.
+std::string JoinHostPort(absl::string_view host, int port);
 
 }  // namespace ccr
 

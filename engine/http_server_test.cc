@@ -10,12 +10,14 @@
 #include <chrono>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/executor_work_guard.hpp"
 #include "boost/asio/read.hpp"
 #include "boost/asio/write.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "metrics/text_format.h"
 
 namespace ccr {
 namespace {
@@ -109,6 +111,9 @@ class HttpServerTest : public ::testing::Test {
     return false;
   }
 
+  // Before io_: the sessions a test leaves open end with io_, and count
+  // themselves out in the registry's gauge.
+  metrics::MetricsRegistry registry_{"test"};
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_ =
       boost::asio::make_work_guard(io_);
@@ -393,6 +398,40 @@ TEST_F(HttpServerTest, StreamToAClientThatStopsReadingIsCutAtTheWriteTimeout) {
     }
   }
   EXPECT_TRUE(stream->closed()) << "a client that reads nothing was never cut";
+}
+
+TEST_F(HttpServerTest, RequestsAreCountedByRouteAndCodeNeverByPath) {
+  HttpServerOptions options;
+  options.metrics = &registry_;
+  options.route_label = [](absl::string_view path) -> absl::string_view {
+    return absl::StartsWith(path, "/c/") ? "/c/{id}" : "other";
+  };
+  StartServer(options);
+  tcp::socket s = Connect();
+  for (const char* path : {"/c/c-41", "/c/c-42?x=1", "/elsewhere"}) {
+    Send(s, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    EXPECT_THAT(ReadResponse(s), StartsWith("HTTP/1.1 200"));
+  }
+  Send(s, "DELETE /c/c-43 HTTP/1.1\r\nHost: x\r\n\r\n");  // refused by the server itself
+  EXPECT_THAT(ReadResponse(s), StartsWith("HTTP/1.1 405"));
+  const std::string text = metrics::SerializeText(registry_.Collect());
+  EXPECT_THAT(text, HasSubstr("ccr_http_requests_total{code=\"200\",route=\"/c/{id}\"} 2"));
+  EXPECT_THAT(text, HasSubstr("ccr_http_requests_total{code=\"405\",route=\"/c/{id}\"} 1"));
+  EXPECT_THAT(text, HasSubstr("ccr_http_requests_total{code=\"200\",route=\"other\"} 1"));
+  EXPECT_THAT(text, HasSubstr("ccr_http_request_duration_seconds_count{route=\"/c/{id}\"} 3"));
+  EXPECT_THAT(text, Not(HasSubstr("c-4"))) << "a path (and the id in it) became a label";
+}
+
+TEST(HostPortTest, JoinHostPortBracketsIpv6AndParseHostPortReadsItBack) {
+  EXPECT_EQ(JoinHostPort("127.0.0.1", 7701), "127.0.0.1:7701");
+  EXPECT_EQ(JoinHostPort("::1", 7701), "[::1]:7701");
+  for (const char* host : {"127.0.0.1", "::1", "ccr-0.example"}) {
+    std::string parsed_host;
+    int parsed_port = 0;
+    ASSERT_TRUE(ParseHostPort("--x", JoinHostPort(host, 7700), &parsed_host, &parsed_port).ok());
+    EXPECT_EQ(parsed_host, host);
+    EXPECT_EQ(parsed_port, 7700);
+  }
 }
 
 }  // namespace

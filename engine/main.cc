@@ -26,6 +26,7 @@
 #include "codec/wire.h"
 #include "engine/auth.h"
 #include "engine/cluster/cluster_node.h"
+#include "engine/cluster/standby_http.h"
 #include "engine/cluster/standby_responder.h"
 #include "engine/engine.h"
 #include "engine/grpc/services.h"
@@ -90,6 +91,10 @@ ABSL_FLAG(std::string, cluster_domain, "default",
 ABSL_FLAG(std::string, advertise, "",
           "HOST:PORT: the gRPC address clients are sent to while this node owns the domain. "
           "Empty: --listen's (which must then name a host, not 0.0.0.0 or ::).");
+ABSL_FLAG(std::string, advertise_http, "",
+          "HOST:PORT: the HTTP address a standby's HTTP port redirects web clients to while "
+          "this node owns the domain. Empty: --http-listen's, unless that is 0.0.0.0 or :: "
+          "(then standbys name only the gRPC address and redirect nothing).");
 ABSL_FLAG(int, lease_ttl, 3,
           "SECONDS: the owner's etcd lease; a crashed owner is replaced within about this.");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error.");
@@ -176,7 +181,7 @@ struct Flags {
   std::string grpc_host, http_host;
   int grpc_port = 0, http_port = 0;
   // Cluster mode: set when etcd_endpoints is.
-  std::string etcd_endpoints, cluster_domain, advertise;
+  std::string etcd_endpoints, cluster_domain, advertise, advertise_http;
   int lease_ttl_seconds = 3;
   bool cluster() const { return !etcd_endpoints.empty(); }
 
@@ -223,6 +228,7 @@ absl::StatusOr<Flags> ReadFlags(int argc, char** argv) {
   flags.etcd_endpoints = absl::GetFlag(FLAGS_etcd_endpoints);
   flags.cluster_domain = absl::GetFlag(FLAGS_cluster_domain);
   flags.advertise = absl::GetFlag(FLAGS_advertise);
+  flags.advertise_http = absl::GetFlag(FLAGS_advertise_http);
   flags.lease_ttl_seconds = absl::GetFlag(FLAGS_lease_ttl);
   if (flags.cluster()) {
     if (!flags.data_dir.empty()) {
@@ -243,6 +249,16 @@ absl::StatusOr<Flags> ReadFlags(int argc, char** argv) {
       return UsageError(
           "--advertise: needed when --listen is 0.0.0.0 or ::, so clients are sent to an "
           "address they can reach");
+    }
+    if (!flags.advertise_http.empty()) {
+      std::string host;
+      int port = 0;
+      if (absl::Status s =
+              ccr::ParseHostPort("--advertise-http", flags.advertise_http, &host, &port);
+          !s.ok()) {
+        return UsageError(s.message());
+      }
+      if (port == 0) return UsageError("--advertise-http: needs the port clients connect to");
     }
   }
   return flags;
@@ -448,9 +464,7 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const std::string grpc_address = flags.grpc_host.find(':') != std::string::npos
-                                       ? absl::StrCat("[", flags.grpc_host, "]:", flags.grpc_port)
-                                       : absl::StrCat(flags.grpc_host, ":", flags.grpc_port);
+  const std::string grpc_address = ccr::JoinHostPort(flags.grpc_host, flags.grpc_port);
   builder.AddListeningPort(grpc_address, credentials.credentials, bound_port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(ccr::InputLimits::kMaxMessageBytes));
   // Keepalive: a vanished desktop is noticed within seconds.
@@ -583,21 +597,7 @@ class StandbyPorts {
                 return respond({200, "text/plain; version=0.0.4; charset=utf-8",
                                 ccr::metrics::SerializeText(metrics.Collect())});
               }
-              const std::string owner = responder->owner();
-              if (absl::StartsWith(request.path, "/v1/")) {
-                // The HTTP/JSON API: its JSON error, and the owner (its gRPC
-                // address, as a standby's gRPC answers name it) in a header.
-                ccr::HttpResponse refused = ccr::HttpErrorFromStatus(absl::UnavailableError(
-                    absl::StrCat("standby: ", owner.empty() ? "no owner elected yet"
-                                                            : "the owner is at " + owner)));
-                if (!owner.empty()) refused.headers.emplace_back(ccr::kOwnerMetadataKey, owner);
-                return respond(std::move(refused));
-              }
-              respond(
-                  {503, "text/plain; charset=utf-8",
-                   absl::StrCat("standby: ",
-                                owner.empty() ? "no owner elected yet" : "the owner is at " + owner,
-                                "\n")});
+              return respond(ccr::cluster::StandbyHttpAnswer(request, responder->owner()));
             },
             http_options));
     flags.http_port = http_->port();
@@ -659,19 +659,25 @@ absl::StatusOr<std::optional<ccr::cluster::Takeover>> StandBy(
   options.metrics = &metrics;
   options.self.grpc_address = !flags.advertise.empty()
                                   ? flags.advertise
-                                  : absl::StrCat(flags.grpc_host, ":", flags.grpc_port);
-  options.self.http_address = absl::StrCat(flags.http_host, ":", flags.http_port);
+                                  : ccr::JoinHostPort(flags.grpc_host, flags.grpc_port);
+  if (!flags.advertise_http.empty()) {
+    options.self.http_address = flags.advertise_http;
+  } else if (flags.http_host != "0.0.0.0" && flags.http_host != "::") {
+    options.self.http_address = ccr::JoinHostPort(flags.http_host, flags.http_port);
+  }
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   options.self.node_name = absl::StrCat(host, ":", flags.grpc_port);
   node = std::make_unique<ccr::cluster::ClusterNode>(std::move(options));
   ccr::cluster::StandbyResponder* responder = &ports.responder();
   node->OnOwnerChanged([responder](const std::optional<ccr::cluster::OwnerInfo>& owner) {
-    responder->SetOwner(owner ? owner->grpc_address : "");
+    responder->SetOwner(owner
+                            ? ccr::cluster::OwnerAddresses{owner->grpc_address, owner->http_address}
+                            : ccr::cluster::OwnerAddresses{});
   });
   CCR_RETURN_IF_ERROR(node->Start());
-  ccr::LogAlways("standby", {{"grpc", absl::StrCat(flags.grpc_host, ":", flags.grpc_port)},
-                             {"http", absl::StrCat(flags.http_host, ":", flags.http_port)},
+  ccr::LogAlways("standby", {{"grpc", ccr::JoinHostPort(flags.grpc_host, flags.grpc_port)},
+                             {"http", ccr::JoinHostPort(flags.http_host, flags.http_port)},
                              {"etcd", flags.etcd_endpoints},
                              {"domain", flags.cluster_domain}});
   absl::StatusOr<std::optional<ccr::cluster::Takeover>> takeover =
@@ -845,6 +851,7 @@ int main(int argc, char** argv) {
   ccr::HttpServerOptions http_options;
   http_options.max_connections = flags->http_max_connections;
   http_options.metrics = &metrics;
+  http_options.route_label = ccr::HttpRouteLabel;
   // The HTTP/JSON API (/v1/...) beside the operations paths: its methods,
   // and bodies as large as the gRPC edge's largest message.
   http_options.allowed_methods = ccr::HttpApiMethods();
@@ -915,8 +922,8 @@ int main(int argc, char** argv) {
       };
   signals.async_wait(on_signal);
 
-  ccr::LogAlways("listening", {{"grpc", absl::StrCat(flags->grpc_host, ":", bound_grpc_port)},
-                               {"http", absl::StrCat(flags->http_host, ":", (*http)->port())},
+  ccr::LogAlways("listening", {{"grpc", ccr::JoinHostPort(flags->grpc_host, bound_grpc_port)},
+                               {"http", ccr::JoinHostPort(flags->http_host, (*http)->port())},
                                {"tls", credentials->tls ? "on" : "off"},
                                {"config", flags->config.empty() ? "embedded" : flags->config},
                                {"queues", absl::StrCat(config->router.queues.size())},

@@ -62,6 +62,8 @@ absl::Span<const MetricDef* const> Catalogue() {
       &kClusterEtcdRequestSeconds,
       &kClusterEtcdErrors,
       &kHttpConnections,
+      &kHttpRequests,
+      &kHttpDuration,
       &kHttpConnectionsRefused,
       &kHttpScrapeTimeouts,
       &kWsDesktops,

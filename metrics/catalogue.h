@@ -204,6 +204,16 @@ inline constexpr MetricDef kHttpConnectionsRefused{
     "HTTP connections closed at once: reason=limit (at the connection cap) or accept_error "
     "(accept failed, e.g. out of file descriptors; the server waits before accepting again).",
     "reason"};
+inline constexpr MetricDef kHttpRequests{
+    "ccr_http_requests_total", MetricType::Counter,
+    "HTTP requests answered, by route (the path's pattern, such as /v1/contacts/{id}, never the "
+    "path itself) and status code; a Server-Sent Events stream counts when its headers go out.",
+    "route,code"};
+inline constexpr MetricDef kHttpDuration{
+    "ccr_http_request_duration_seconds", MetricType::Histogram,
+    "From a request's header read to its answer's start, by route (SSE: to the stream's "
+    "headers).",
+    "route"};
 inline constexpr MetricDef kWsDesktops{
     "ccr_ws_desktops", MetricType::Gauge,
     "Agent desktops connected over the WebSocket (/v1/agent-desk), logged in or not; "

@@ -253,7 +253,7 @@ def check_k8s_cluster(cluster_dir, base_dir, known):
     container = patch["spec"]["template"]["spec"]["containers"][0]
     line = " ".join(container.get("command", []) + container.get("args", []))
     check_flags(patch_path, line, known)
-    for needed in ("--etcd-endpoints", "--advertise"):
+    for needed in ("--etcd-endpoints", "--advertise", "--advertise-http"):
         if needed not in line:
             fail(patch_path, f"no {needed}")
     if "--data-dir" in line:

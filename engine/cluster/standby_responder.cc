@@ -23,12 +23,12 @@ class RedirectReactor final : public grpc::ServerGenericBidiReactor {
 
 }  // namespace
 
-void StandbyResponder::SetOwner(std::string grpc_address) {
+void StandbyResponder::SetOwner(OwnerAddresses owner) {
   absl::MutexLock lock(&mu_);
-  owner_ = std::move(grpc_address);
+  owner_ = std::move(owner);
 }
 
-std::string StandbyResponder::owner() const {
+OwnerAddresses StandbyResponder::owner() const {
   absl::MutexLock lock(&mu_);
   return owner_;
 }
@@ -36,7 +36,7 @@ std::string StandbyResponder::owner() const {
 grpc::ServerGenericBidiReactor* StandbyResponder::CreateReactor(
     grpc::GenericCallbackServerContext* context) {
   calls_answered_.fetch_add(1, std::memory_order_relaxed);
-  return new RedirectReactor(context, owner());
+  return new RedirectReactor(context, owner().grpc_address);
 }
 
 }  // namespace ccr::cluster

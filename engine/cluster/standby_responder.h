@@ -9,7 +9,7 @@
 //   StandbyResponder standby;
 //   grpc::ServerBuilder builder;
 //   builder.RegisterCallbackGenericService(&standby);   // no other service
-//   standby.SetOwner("10.0.0.7:7100");                   // from the election
+//   standby.SetOwner({"10.0.0.7:7100", "10.0.0.7:7101"});  // from the election
 #ifndef CCROUTER_ENGINE_CLUSTER_STANDBY_RESPONDER_H_
 #define CCROUTER_ENGINE_CLUSTER_STANDBY_RESPONDER_H_
 
@@ -25,11 +25,19 @@
 
 namespace ccr::cluster {
 
+// Where the owner is, as its election key says; empty: not known.
+struct OwnerAddresses {
+  std::string grpc_address;  // what gRPC clients are sent to
+  // For the HTTP port's answers (standby_http.h). Empty also when the owner
+  // advertises none (it listens on a wildcard address without
+  // --advertise-http): then answers name its gRPC address only.
+  std::string http_address;
+};
+
 class StandbyResponder final : public grpc::CallbackGenericService {
  public:
-  // The owner's gRPC address ("host:port"); empty: none known.
-  void SetOwner(std::string grpc_address);
-  std::string owner() const;
+  void SetOwner(OwnerAddresses owner);
+  OwnerAddresses owner() const;
   // Calls answered so far (for the log and tests).
   uint64_t calls_answered() const { return calls_answered_.load(std::memory_order_relaxed); }
 
@@ -38,7 +46,7 @@ class StandbyResponder final : public grpc::CallbackGenericService {
 
  private:
   mutable absl::Mutex mu_;
-  std::string owner_ ABSL_GUARDED_BY(mu_);
+  OwnerAddresses owner_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> calls_answered_{0};
 };
 

@@ -39,7 +39,7 @@ class StandbyResponderTest : public ::testing::Test {
 };
 
 TEST_F(StandbyResponderTest, AUnaryCallIsRedirectedToTheOwner) {
-  standby_.SetOwner("127.0.0.9:7100");
+  standby_.SetOwner({"127.0.0.9:7100", ""});
   auto admin = v1::Admin::NewStub(channel_);
   grpc::ClientContext context;
   v1::ListQueuesReply reply;
@@ -51,7 +51,7 @@ TEST_F(StandbyResponderTest, AUnaryCallIsRedirectedToTheOwner) {
 }
 
 TEST_F(StandbyResponderTest, ADesktopStreamIsEndedWithTheOwnerAndNothingIsRead) {
-  standby_.SetOwner("127.0.0.9:7100");
+  standby_.SetOwner({"127.0.0.9:7100", ""});
   auto desk = v1::AgentDesk::NewStub(channel_);
   grpc::ClientContext context;
   auto stream = desk->Connect(&context);

@@ -9,7 +9,7 @@
 namespace ccr::testing {
 
 FakeStandby::FakeStandby(std::string owner) {
-  responder_.SetOwner(std::move(owner));
+  responder_.SetOwner({std::move(owner), ""});
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);

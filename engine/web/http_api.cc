@@ -112,6 +112,19 @@ HttpApi::HttpApi(Engine& engine, const Authenticator& auth, boost::asio::io_cont
                  HttpApiOptions options)
     : engine_(engine), auth_(auth), http_io_(http_io), options_(options) {}
 
+absl::string_view HttpRouteLabel(absl::string_view path) {
+  static constexpr absl::string_view kExact[] = {
+      kContactsPath, "/v1/queues", "/v1/agents", "/v1/events", "/v1/agent-desk",
+      "/wallboard",  "/desk",      "/metrics",   "/healthz",   "/readyz"};
+  for (absl::string_view route : kExact) {
+    if (path == route) return route;
+  }
+  if (absl::StartsWith(path, kContactPrefix)) return "/v1/contacts/{id}";
+  if (absl::StartsWith(path, "/v1/")) return "/v1/other";
+  if (absl::StartsWith(path, "/web/")) return "/web/{file}";
+  return "other";
+}
+
 bool HttpApi::Handle(const HttpRequest& request, const HttpRespond& respond) {
   const std::string& path = request.path;
   if (!absl::StartsWith(path, "/v1/")) return false;

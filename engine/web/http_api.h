@@ -37,6 +37,13 @@
 
 namespace ccr {
 
+// The route a request path belongs to, for the HTTP request metrics: the
+// API's patterns above ("/v1/contacts/{id}" for every contact's path, its
+// actions included), /v1/agent-desk, the pages ("/web/{file}" for every
+// asset), /metrics, /healthz, /readyz; "/v1/other" and "other" for the
+// rest. A fixed set, never the path itself, which may carry a contact id.
+absl::string_view HttpRouteLabel(absl::string_view path);
+
 // The methods the API needs the HTTP server to pass on (HttpServerOptions::
 // allowed_methods).
 inline const std::vector<std::string>& HttpApiMethods() {

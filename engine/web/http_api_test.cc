@@ -287,6 +287,19 @@ class HttpIngestTransport final : public IngestTransport {
   int port_;
 };
 
+TEST(HttpRouteLabelTest, PathsWithIdsShareOnePatternAndUnknownPathsOneLabel) {
+  EXPECT_EQ(HttpRouteLabel("/v1/contacts"), "/v1/contacts");
+  EXPECT_EQ(HttpRouteLabel("/v1/contacts/c-42"), "/v1/contacts/{id}");
+  EXPECT_EQ(HttpRouteLabel("/v1/contacts/c-42:cancel"), "/v1/contacts/{id}");
+  EXPECT_EQ(HttpRouteLabel("/v1/events"), "/v1/events");
+  EXPECT_EQ(HttpRouteLabel("/v1/agent-desk"), "/v1/agent-desk");
+  EXPECT_EQ(HttpRouteLabel("/v1/customer-555-0100"), "/v1/other");
+  EXPECT_EQ(HttpRouteLabel("/web/wallboard.js"), "/web/{file}");
+  EXPECT_EQ(HttpRouteLabel("/wallboard"), "/wallboard");
+  EXPECT_EQ(HttpRouteLabel("/metrics"), "/metrics");
+  EXPECT_EQ(HttpRouteLabel("/anything/else"), "other");
+}
+
 TEST_F(WebApiTest, IngestCasesGiveTheSameCodeAndMessageOverGrpcAndHttp) {
   Start();
   const std::string live = SubmitGrpc("live");

@@ -33,6 +33,7 @@ usage: /usr/bin/python3 cluster_test.py CCROUTERD PYTHON_STUB_DIR
 import argparse
 import base64
 import concurrent.futures
+import http.client
 import json
 import os
 import queue
@@ -146,6 +147,7 @@ class Node:
              "--snapshot-every", "200"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.grpc = None
+        self.http = None
         self.role = "starting"
         self.owned_since = None
         self.deposals = 0
@@ -161,9 +163,10 @@ class Node:
             self.log.write(raw)
             line = raw.decode("utf-8", "replace")
             with self.lock:
-                m = re.search(r"event=standby grpc=(\S+)", line)
+                m = re.search(r"event=standby grpc=(\S+) http=(\S+)", line)
                 if m:
-                    self.grpc, self.role, self.owned_since = m.group(1), "standby", None
+                    self.grpc, self.http = m.group(1), m.group(2)
+                    self.role, self.owned_since = "standby", None
                     self.ready.set()
                 if "event=listening" in line:
                     self.role, self.owned_since = "owner", time.monotonic()
@@ -575,6 +578,55 @@ def verify_acked(gateways, what):
     print(f"  {what}: all {len(acked)} acknowledged contacts are on the owner", flush=True)
 
 
+def http_call(address, method, path, body=None, headers=None):
+    """One HTTP request, redirects not followed: (status, headers, body)."""
+    connection = http.client.HTTPConnection(address, timeout=RPC_TIMEOUT_S)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        answer = connection.getresponse()
+        return answer.status, dict(answer.getheaders()), answer.read()
+    finally:
+        connection.close()
+
+
+def check_standby_http(nodes, gateways, what):
+    """Each standby's HTTP port sends web clients to the owner: a page and a
+    JSON submit are redirected (307) to the same path on the owner's HTTP
+    address, and the submit, sent there as the redirect says, is
+    acknowledged (it joins the keys every later round checks)."""
+    owner = wait_for_owner(nodes, time.monotonic(), what)
+    standbys = [n for n in nodes if n is not owner and n.role == "standby"]
+    if not standbys:
+        fail(f"{what}: no standby to ask")
+    for n, standby in enumerate(standbys):
+        deadline = time.monotonic() + TAKEOVER_LIMIT_S
+        while True:  # a standby started just now may not have seen the owner yet
+            status, headers, _ = http_call(standby.http, "GET", "/wallboard")
+            if status != 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if status != 307 or headers.get("Location") != f"http://{owner.http}/wallboard":
+            fail(f"{what}: {standby.name}'s /wallboard answered {status} "
+                 f"{headers.get('Location')}, not 307 to the owner {owner.http}")
+        key = f"http-{what}-{n}"
+        request = (json.dumps({"queue": "chat_general", "channel": "CHANNEL_CHAT"}).encode(),
+                   {"Content-Type": "application/json", "Idempotency-Key": key})
+        status, headers, body = http_call(standby.http, "POST", "/v1/contacts", *request)
+        location = headers.get("Location", "")
+        if status != 307 or location != f"http://{owner.http}/v1/contacts":
+            fail(f"{what}: {standby.name}'s POST /v1/contacts answered {status} {location}: "
+                 f"{body[:200]!r}")
+        if headers.get(OWNER_KEY) != owner.grpc or b"UNAVAILABLE" not in body:
+            fail(f"{what}: {standby.name}'s redirect does not name the owner: {headers} {body!r}")
+        status, _, body = http_call(location.split("/")[2], "POST", "/v1/contacts", *request)
+        if status != 200:
+            fail(f"{what}: the redirected submit answered {status}: {body[:200]!r}")
+        with gateways.lock:
+            gateways.acked[key] = json.loads(body)["contactId"]
+    print(f"  {what}: {len(standbys)} standbys redirect web clients to the owner's "
+          f"HTTP address", flush=True)
+
+
 def check_log_fenced(etcd, what):
     """No command of a deposed owner was applied: read back from etcd, the
     log's chunks carry fencing epochs that never go down in index order (a
@@ -703,6 +755,7 @@ def main():
                       (f"; the first ack by it came {took[-1]:.2f} s after the fault"
                        if took and round_name in ("kill9", "sigterm", "pause") else ""),
                       flush=True)
+                check_standby_http(nodes, gateways, round_name)
                 verify_acked(gateways, round_name)
                 check_log_fenced(etcd, round_name)
                 desktops.check(round_name)
