@@ -294,7 +294,7 @@ std::string CheapSegment(uint64_t first, uint64_t count, bool genesis) {
     cmd.set_index(index);
     ToTimestamp(kT0 + absl::Milliseconds(index), cmd.mutable_time());
     if (genesis && index == first) {
-      cmd.mutable_apply_config()->set_config_yaml(DefaultConfigYaml());
+      cmd.mutable_apply_config()->set_config_yaml(std::string(DefaultConfigYaml()));
     } else {
       cmd.mutable_engine_started();
     }
@@ -335,16 +335,16 @@ TEST(Recovery, CorruptionFoundFarAheadOfReplayStopsWhereSerialReplayWould) {
 }
 
 TEST(Recovery, ReplayThatFailsLeavesLaterRepairsUndone) {
-  // No snapshot and no genesis config (the journal's start is missing):
-  // replay fails at its first record. The parser meanwhile reaches a torn
+  // No snapshot, and record 1 is not the genesis config: replay fails at
+  // its first record. The parser meanwhile reaches a torn
   // tail, or an empty last segment, which a recovery that fails must leave
   // as they are, as the serial replay did.
   for (const bool torn_tail : {true, false}) {
     SCOPED_TRACE(torn_tail ? "torn tail" : "empty last segment");
     TempDir dir("ccr-journal");
-    const std::string seg = dir.path() + "/" + SegmentFileName(10);
-    std::string data = CheapSegment(10, 100, /*genesis=*/false);
-    const std::string empty = dir.path() + "/" + SegmentFileName(110);
+    const std::string seg = dir.path() + "/" + SegmentFileName(1);
+    std::string data = CheapSegment(1, 100, /*genesis=*/false);
+    const std::string empty = dir.path() + "/" + SegmentFileName(101);
     if (torn_tail) {
       std::string frame;
       AppendFrame(std::string(40, 'x'), &frame);
@@ -357,7 +357,8 @@ TEST(Recovery, ReplayThatFailsLeavesLaterRepairsUndone) {
       absl::StatusOr<Recovered> r = Recover({dir.path()});
       ASSERT_FALSE(r.ok());
       EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
-      EXPECT_THAT(r.status().message(), HasSubstr("the start of the journal is missing"));
+      EXPECT_THAT(std::string(r.status().message()),
+                  HasSubstr("the start of the journal is missing"));
       ASSERT_EQ(Slurp(seg), data) << "attempt " << attempt << ": the torn tail was cut";
       ASSERT_EQ(std::filesystem::exists(empty), !torn_tail) << "attempt " << attempt;
     }
