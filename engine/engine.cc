@@ -69,7 +69,7 @@ Engine::Engine(boost::asio::io_context& io, EngineOptions options)
       &registry->Counter(metrics::kRateLimited, {"submit_stream"});
   rate_limited_[static_cast<int>(LimitedStream::kAgentDesk)] =
       &registry->Counter(metrics::kRateLimited, {"agent_desk"});
-  registry->AddScrapeSource([this] { return ScrapeMetrics(); });
+  registry->AddStrandScrapeSource([this] { return ScrapeMetrics(); });
 }
 
 Engine::~Engine() = default;
@@ -1057,27 +1057,31 @@ absl::Duration Engine::service_level_window() const {
   return router_metrics_ ? router_metrics_->service_level_window() : absl::ZeroDuration();
 }
 
-std::vector<prometheus::MetricFamily> Engine::ScrapeMetrics() const {
-  using metrics::ScrapedGauges;
+metrics::ScrapeSource Engine::ScrapeMetrics() const {
   const absl::Time now = Now();
-  std::vector<prometheus::MetricFamily> out;
-  if (router_) out = router_metrics_->Scrape(*router_, now);
-  auto gauge = [&out](const metrics::MetricDef& def, double value) {
-    ScrapedGauges g(def);
-    g.Add({}, value);
-    out.push_back(g.Take());
-  };
-  gauge(metrics::kStrandBacklog, static_cast<double>(backlog()));
-  gauge(metrics::kStrandBacklogLimit, static_cast<double>(options_.max_backlog));
-  gauge(metrics::kAgentStreams, static_cast<double>(connected_agent_count()));
-  gauge(metrics::kWatchStreams, static_cast<double>(watchers_.size()));
-  gauge(metrics::kJournalEnabled, journal_ ? 1 : 0);
+  metrics::ScrapeSource router_figures;
+  if (router_) router_figures = router_metrics_->CopyFigures(*router_, now);
+  std::vector<std::pair<const metrics::MetricDef*, double>> gauges = {
+      {&metrics::kStrandBacklog, static_cast<double>(backlog())},
+      {&metrics::kStrandBacklogLimit, static_cast<double>(options_.max_backlog)},
+      {&metrics::kAgentStreams, static_cast<double>(connected_agent_count())},
+      {&metrics::kWatchStreams, static_cast<double>(watchers_.size())},
+      {&metrics::kJournalEnabled, journal_ ? 1 : 0}};
   if (journal_) {
     const absl::Time since =
         last_snapshot_written_ == absl::InfinitePast() ? started_ : last_snapshot_written_;
-    gauge(metrics::kSnapshotAge, absl::ToDoubleSeconds(now - since));
+    gauges.emplace_back(&metrics::kSnapshotAge, absl::ToDoubleSeconds(now - since));
   }
-  return out;
+  return [router_figures = std::move(router_figures), gauges = std::move(gauges)] {
+    std::vector<prometheus::MetricFamily> out;
+    if (router_figures) out = router_figures();
+    for (const auto& [def, value] : gauges) {
+      metrics::ScrapedGauges g(*def);
+      g.Add({}, value);
+      out.push_back(g.Take());
+    }
+    return out;
+  };
 }
 
 }  // namespace ccr

@@ -234,8 +234,9 @@ class Engine {
   void OnBatch(const BatchReport& report);
   void MaybeSnapshot(bool force);
   void ScheduleFlush();
-  // Engine gauges and the router's live figures, when Prometheus scrapes.
-  std::vector<prometheus::MetricFamily> ScrapeMetrics() const;
+  // Engine gauges and the router's live figures, copied when Prometheus
+  // scrapes; the source returned builds their families off the strand.
+  metrics::ScrapeSource ScrapeMetrics() const;
 
   boost::asio::io_context& io_;
   std::unique_ptr<Clock> own_clock_;  // when options.clock is null

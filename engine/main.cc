@@ -516,9 +516,10 @@ ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator
       if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
         return respond(*std::move(refused));
       }
-      // The scrape sources read the live router, so the figures are
-      // collected on the strand; the text is made here, on the HTTP
-      // thread. Whichever comes first, the figures or the timeout, answers.
+      // The strand only copies the live router's figures it needs (a few
+      // per queue and channel); the families are collected and the text is
+      // made here, on the HTTP thread. Whichever comes first, the figures or
+      // the timeout, answers.
       struct Scrape {
         explicit Scrape(boost::asio::io_context& io) : timeout(io) {}
         std::atomic<bool> answered{false};
@@ -534,13 +535,12 @@ ccr::HttpHandler MetricsAndHealthHandler(ccr::Engine& engine, ccr::Authenticator
       });
       engine.Post([scrape, respond, registry, &http_io](ccr::Engine&) {
         if (scrape->answered.load()) return;  // timed out already: spare the work
-        auto families =
-            std::make_shared<std::vector<prometheus::MetricFamily>>(registry->Collect());
-        boost::asio::post(http_io, [scrape, respond, families] {
+        auto figures = std::make_shared<ccr::metrics::StrandFigures>(registry->CollectOnStrand());
+        boost::asio::post(http_io, [scrape, respond, registry, figures] {
           if (scrape->answered.exchange(true)) return;
           scrape->timeout.cancel();
           respond({200, "text/plain; version=0.0.4; charset=utf-8",
-                   ccr::metrics::SerializeText(*families)});
+                   ccr::metrics::SerializeText(registry->Collect(std::move(*figures)))});
         });
       });
       return;
@@ -592,10 +592,11 @@ class StandbyPorts {
                 if (std::optional<ccr::HttpResponse> refused = RefuseMetricsScrape(auth, request)) {
                   return respond(*std::move(refused));
                 }
-                // No engine yet, so nothing here reads routing state: the
-                // figures are the process's and the cluster's own.
+                // Nothing here reads routing state (no strand sources, even
+                // once an engine exists): the figures are the process's and
+                // the cluster's own.
                 return respond({200, "text/plain; version=0.0.4; charset=utf-8",
-                                ccr::metrics::SerializeText(metrics.Collect())});
+                                ccr::metrics::SerializeText(metrics.Collect({}))});
               }
               return respond(ccr::cluster::StandbyHttpAnswer(request, responder->owner()));
             },

@@ -265,7 +265,8 @@ class RouterMetricsTest : public ::testing::Test {
     router_ = Router::Create(OneQueueConfig()).value();
     metrics_.Configure(router_->config());
     router_->SetObserver(&metrics_);
-    registry_.AddScrapeSource([this] { return metrics_.Scrape(*router_, now_); });
+    // As ccrouterd does: the strand copies the figures, families are built later.
+    registry_.AddStrandScrapeSource([this] { return metrics_.CopyFigures(*router_, now_); });
   }
   void Drain() { router_->TakeEvents(); }
 
@@ -356,6 +357,38 @@ TEST_F(RouterMetricsTest, LiveGaugesFollowTheRouterAndTheWindowIsNaNWhenEmpty) {
   EXPECT_EQ(SampleValue(text, "ccr_queue_oldest_wait_seconds" + q), 12);
   EXPECT_TRUE(std::isnan(SampleValue(text, "ccr_queue_service_level_ratio" + q).value()));
   EXPECT_EQ(SampleValue(text, "ccr_queue_service_level_window_seconds" + q), 900);
+}
+
+TEST_F(RouterMetricsTest, TheStrandCopiesFiguresAndTheFamiliesAreBuiltFromTheCopy) {
+  ASSERT_TRUE(router_->Submit(Call("k1"), At(0)).ok());
+  ASSERT_TRUE(router_->Login(Agent("al"), At(1)).ok());  // offered k1
+  ASSERT_TRUE(router_->Submit(Call("k2"), At(2)).ok());
+  Drain();
+  now_ = At(4);
+  StrandFigures figures = registry_.CollectOnStrand();  // what the strand does
+  // The router moves on before the HTTP thread builds the text: the scrape
+  // says what held when the strand copied it, all of it from that moment.
+  ASSERT_TRUE(router_->Submit(Call("k3"), At(5)).ok());
+  ASSERT_TRUE(router_->Logout("al", "end of shift", At(6)).ok());
+  Drain();
+  now_ = At(7);
+  const std::string text = SerializeText(registry_.Collect(std::move(figures)));
+  const std::string q = "{channel=\"voice\",queue=\"voice_general\"}";
+  EXPECT_EQ(SampleValue(text, "ccr_queue_depth" + q), 1);
+  EXPECT_EQ(SampleValue(text, "ccr_queue_offered" + q), 1);
+  EXPECT_EQ(SampleValue(text, "ccr_queue_oldest_wait_seconds" + q), 2);
+  EXPECT_EQ(SampleValue(text, "ccr_queue_agents_eligible" + q), 1);
+  EXPECT_EQ(SampleValue(text, "ccr_agents{channel=\"voice\",state=\"busy\"}"), 1);
+  // The counters are read when the families are built: they count k3.
+  EXPECT_EQ(SampleValue(text,
+                        "ccr_contacts_submitted_total{channel=\"voice\",queue=\"voice_general\","
+                        "tier=\"standard\"}"),
+            3);
+  // A scrape now sees the router as it is.
+  const std::string later = registry_.Exposition();
+  EXPECT_EQ(SampleValue(later, "ccr_queue_depth" + q), 3);  // k1 back, k2, k3
+  EXPECT_EQ(SampleValue(later, "ccr_queue_offered" + q), 0);
+  EXPECT_EQ(SampleValue(later, "ccr_agents{channel=\"voice\",state=\"busy\"}"), 0);
 }
 
 TEST_F(RouterMetricsTest, ScheduledContactsAreSubmittedOnceLikeTheRouterCountsThem) {

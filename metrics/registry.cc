@@ -57,9 +57,30 @@ void MetricsRegistry::AddScrapeSource(ScrapeSource source) {
   sources_.push_back(std::move(source));
 }
 
+void MetricsRegistry::AddStrandScrapeSource(StrandScrapeSource source) {
+  absl::MutexLock lock(&mu_);
+  strand_sources_.push_back(std::move(source));
+}
+
 std::string MetricsRegistry::Exposition() const { return SerializeText(Collect()); }
 
+StrandFigures MetricsRegistry::CollectOnStrand() const {
+  std::vector<StrandScrapeSource> sources;
+  {
+    absl::MutexLock lock(&mu_);
+    sources = strand_sources_;
+  }
+  StrandFigures figures;
+  figures.reserve(sources.size());
+  for (const StrandScrapeSource& source : sources) figures.push_back(source());
+  return figures;
+}
+
 std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
+  return Collect(CollectOnStrand());
+}
+
+std::vector<prometheus::MetricFamily> MetricsRegistry::Collect(StrandFigures figures) const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
   std::vector<ScrapeSource> sources;
   {
@@ -72,6 +93,9 @@ std::vector<prometheus::MetricFamily> MetricsRegistry::Collect() const {
   }
   for (const ScrapeSource& source : sources) {
     for (prometheus::MetricFamily& f : source()) families.push_back(std::move(f));
+  }
+  for (const ScrapeSource& built : figures) {
+    for (prometheus::MetricFamily& f : built()) families.push_back(std::move(f));
   }
   std::sort(families.begin(), families.end(),
             [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -10,9 +10,19 @@
 //   registry.AddScrapeSource([&] { return ...; });
 //   std::string text = registry.Exposition();   // what /metrics serves
 //
-// Thread-safe, except that scrape sources run on the thread calling
-// Collect() or Exposition(): ccrouterd collects on the routing strand (its
-// sources read the live router) and serializes on its HTTP thread.
+// Thread-safe. Scrape sources run on the thread calling Collect(); a source
+// that reads state one thread owns (the live router) is a strand source: its
+// owner runs it (CollectOnStrand) to copy the few figures it needs, and the
+// families are built from the copy on any thread. ccrouterd runs only
+// CollectOnStrand() on the routing strand; its HTTP thread collects the
+// counters and histograms, builds the families and serializes them.
+//
+//   registry.AddStrandScrapeSource([&] {     // on the strand
+//     Figures f = CopyFigures(router);
+//     return [f] { return FamiliesOf(f); };  // anywhere
+//   });
+//   StrandFigures figures = registry.CollectOnStrand();      // on the strand
+//   std::string text = SerializeText(registry.Collect(std::move(figures)));
 #ifndef CCROUTER_METRICS_REGISTRY_H_
 #define CCROUTER_METRICS_REGISTRY_H_
 
@@ -34,6 +44,11 @@
 namespace ccr::metrics {
 
 using ScrapeSource = std::function<std::vector<prometheus::MetricFamily>()>;
+// Runs on the thread that owns what it reads; returns a ScrapeSource that
+// owns a copy of the figures and builds the families from it anywhere.
+using StrandScrapeSource = std::function<ScrapeSource()>;
+// What the strand sources copied, for one Collect().
+using StrandFigures = std::vector<ScrapeSource>;
 
 class MetricsRegistry {
  public:
@@ -49,8 +64,15 @@ class MetricsRegistry {
   prometheus::Counter& Counter(const MetricDef& def, const std::vector<std::string>& values = {});
   prometheus::Gauge& Gauge(const MetricDef& def, const std::vector<std::string>& values = {});
 
+  // A source that may run on any thread.
   void AddScrapeSource(ScrapeSource source);
-  // Every family, sorted by name (runs the scrape sources).
+  void AddStrandScrapeSource(StrandScrapeSource source);
+  // REQUIRES: on the thread the strand sources read from.
+  StrandFigures CollectOnStrand() const;
+  // Every family, sorted by name: the counters, histograms and scrape
+  // sources, and the families of `figures`. Any thread.
+  std::vector<prometheus::MetricFamily> Collect(StrandFigures figures) const;
+  // Collect(CollectOnStrand()), all on the calling thread.
   std::vector<prometheus::MetricFamily> Collect() const;
   // Collect(), in the Prometheus text format (version 0.0.4).
   std::string Exposition() const;
@@ -61,6 +83,7 @@ class MetricsRegistry {
   std::map<std::string, std::unique_ptr<HistogramFamily>, std::less<>> histograms_
       ABSL_GUARDED_BY(mu_);
   std::vector<ScrapeSource> sources_ ABSL_GUARDED_BY(mu_);
+  std::vector<StrandScrapeSource> strand_sources_ ABSL_GUARDED_BY(mu_);
 };
 
 // Labels from a definition's names and these values.

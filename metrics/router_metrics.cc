@@ -185,23 +185,44 @@ std::optional<double> RouterMetrics::ServiceLevel(const std::string& queue, absl
   return it->second->window.Ratio(now);
 }
 
+RouterMetrics::Figures RouterMetrics::Copy(const Router& router, absl::Time now) const {
+  Figures f;
+  f.queues = router.Queues(now);
+  f.service_level.reserve(f.queues.size());
+  for (const QueueStats& q : f.queues) {
+    f.service_level.push_back(
+        ServiceLevel(q.name, now).value_or(std::numeric_limits<double>::quiet_NaN()));
+  }
+  f.service_level_window_seconds = absl::ToDoubleSeconds(options_.service_level_window);
+  f.agents = router.CountAgents(now);
+  return f;
+}
+
+ScrapeSource RouterMetrics::CopyFigures(const Router& router, absl::Time now) const {
+  return
+      [figures = std::make_shared<const Figures>(Copy(router, now))] { return Families(*figures); };
+}
+
 std::vector<prometheus::MetricFamily> RouterMetrics::Scrape(const Router& router,
                                                             absl::Time now) const {
+  return Families(Copy(router, now));
+}
+
+std::vector<prometheus::MetricFamily> RouterMetrics::Families(const Figures& figures) {
   ScrapedGauges depth(kQueueDepth), offered(kQueueOffered), connected(kQueueConnected),
       oldest(kQueueOldestWait), service_level(kQueueServiceLevel), window(kQueueServiceLevelWindow),
       target_ratio(kQueueServiceLevelTarget), answer_target(kQueueAnswerTarget),
       eligible(kQueueAgentsEligible), available(kQueueAgentsAvailable),
       estimated(kQueueEstimatedWait);
-  const double window_seconds = absl::ToDoubleSeconds(options_.service_level_window);
-  for (const QueueStats& q : router.Queues(now)) {
+  for (size_t i = 0; i < figures.queues.size(); ++i) {
+    const QueueStats& q = figures.queues[i];
     const std::vector<std::string> labels = {q.name, ChannelName(q.channel)};
     depth.Add(labels, q.queued);
     offered.Add(labels, q.offered);
     connected.Add(labels, q.connected);
     oldest.Add(labels, absl::ToDoubleSeconds(q.oldest_wait));
-    service_level.Add(labels,
-                      ServiceLevel(q.name, now).value_or(std::numeric_limits<double>::quiet_NaN()));
-    window.Add(labels, window_seconds);
+    service_level.Add(labels, figures.service_level[i]);
+    window.Add(labels, figures.service_level_window_seconds);
     target_ratio.Add(labels, q.target_ratio);
     answer_target.Add(labels, absl::ToDoubleSeconds(q.target));
     eligible.Add(labels, q.agents_eligible);
@@ -210,7 +231,7 @@ std::vector<prometheus::MetricFamily> RouterMetrics::Scrape(const Router& router
   }
 
   // Agents by state for each channel they serve; occupancy per channel.
-  const AgentTally tally = router.CountAgents(now);
+  const AgentTally& tally = figures.agents;
   ScrapedGauges agents(kAgents), occupancy(kAgentOccupancy);
   for (int c = 0; c < kChannelCount; ++c) {
     const std::string ch = ChannelName(static_cast<Channel>(c));

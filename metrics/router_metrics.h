@@ -6,15 +6,17 @@
 //   RouterMetrics metrics(registry);
 //   metrics.Configure(router->config());   // again after every reload
 //   router->SetObserver(&metrics);
-//   registry.AddScrapeSource([&] { return metrics.Scrape(*router, absl::Now()); });
+//   registry.AddStrandScrapeSource([&] { return metrics.CopyFigures(*router, absl::Now()); });
 //
 // OnEvent costs a hash lookup of the queue name and a few relaxed atomic
 // increments: no lock, no allocation once a queue's series exist (the
-// first event of a new queue creates them). Scrape() reads the router's
-// live figures (depth, oldest wait, agents by state) when Prometheus asks.
+// first event of a new queue creates them). CopyFigures() copies the
+// router's live figures (depth, oldest wait, agents by state) when
+// Prometheus asks; the families are built from the copy off the strand.
 //
-// REQUIRES: OnEvent, Configure and Scrape on the router's thread (the
-// routing strand); the counters themselves may be collected from any thread.
+// REQUIRES: OnEvent, Configure, CopyFigures and Scrape on the router's thread
+// (the routing strand); the counters, and what CopyFigures returns, may be
+// used from any thread.
 #ifndef CCROUTER_METRICS_ROUTER_METRICS_H_
 #define CCROUTER_METRICS_ROUTER_METRICS_H_
 
@@ -55,7 +57,20 @@ class RouterMetrics final : public RouterObserver {
   std::optional<double> ServiceLevel(const std::string& queue, absl::Time now) const;
   absl::Duration service_level_window() const { return options_.service_level_window; }
 
-  // Queue and agent gauges from the router's current state.
+  // The router's live figures, copied: what the queue and agent gauges are
+  // built from.
+  struct Figures {
+    std::vector<QueueStats> queues;
+    std::vector<double> service_level;  // by queue; NaN: nothing counted in the window
+    double service_level_window_seconds = 0;
+    AgentTally agents;
+  };
+  Figures Copy(const Router& router, absl::Time now) const;
+  // The queue and agent gauges of `figures`. Any thread.
+  static std::vector<prometheus::MetricFamily> Families(const Figures& figures);
+  // Copy() now, Families() when the returned source runs.
+  ScrapeSource CopyFigures(const Router& router, absl::Time now) const;
+  // Families(Copy(router, now)).
   std::vector<prometheus::MetricFamily> Scrape(const Router& router, absl::Time now) const;
 
  private:

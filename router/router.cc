@@ -135,7 +135,7 @@ void Router::Impl::RunTimer(const Timer& t) {
       c->created = std::min(c->created, now_);
       c->deadline = now_ + queues_[c->queue].config.answer_within;
       Rescore(*c);
-      c->state = ContactState::kQueued;
+      SetState(*c, ContactState::kQueued);
       Emit(c->follow_up ? EventKind::kFollowUpDue : EventKind::kQueued, c).reason =
           std::string(kScheduledStartReason);
       Enqueue(*c);
@@ -237,7 +237,7 @@ void Router::Impl::RemoveWaiting(Contact& c) {
 }
 
 void Router::Impl::Enqueue(Contact& c) {
-  c.state = ContactState::kQueued;
+  SetState(c, ContactState::kQueued);
   c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
   ScheduleWaitingTimers(c);
   // A dedicated advisor who is logged in and working is worth a short wait.
@@ -429,7 +429,7 @@ uint32_t Router::Impl::InternEndedQueue(const std::string& name) {
 
 void Router::Impl::Retire(Contact& c, ContactState final_state) {
   if (IsWaiting(c.state)) RemoveWaiting(c);
-  c.state = final_state;
+  SetState(c, final_state);
   // A retry of its key within the window answers how and where it ended.
   if (IdempotencyEntry* entry = idempotency_.Find(c.spec.idempotency_key);
       entry != nullptr && entry->contact == c.id) {
@@ -449,7 +449,7 @@ void Router::Impl::ReleaseFromAgent(Contact& c) {
 
 void Router::Impl::Requeue(Contact& c, absl::string_view history_note) {
   if (!history_note.empty()) AppendHistory(c.history, history_note);
-  c.state = ContactState::kQueued;
+  SetState(c, ContactState::kQueued);
   c.stage = StageForWait(queues_[c.queue], now_ - c.arrival);
   InsertWaiting(c);
   MatchContact(c);
@@ -609,6 +609,7 @@ void Router::Impl::RefreshPools(Agent& a) {
 }
 
 void Router::Impl::Repool(Agent& a) {
+  Retally(a);
   pools_.LeaveAll(a.index);
   if (!Offerable(a)) return;
   for (const QueueEligibility& e : a.eligibility) {
@@ -619,6 +620,62 @@ void Router::Impl::Repool(Agent& a) {
       pools_.Join(PoolKey(e.queue, e.first_stage, language, a.special), key);
     }
   }
+}
+
+void Router::Impl::SetState(Contact& c, ContactState state) {
+  CountHeld(c, false);
+  c.state = state;
+  CountHeld(c, true);
+  if (c.agent_index != kNoAgentIndex) Retally(*agents_[c.agent_index]);  // e.g. into wrap-up
+}
+
+void Router::Impl::CountHeld(const Contact& c, bool add) {
+  Queue& q = queues_[c.queue];
+  uint32_t* count = c.state == ContactState::kOffered     ? &q.offered
+                    : c.state == ContactState::kConnected ? &q.connected
+                                                          : nullptr;
+  if (count != nullptr) *count = add ? *count + 1 : *count - 1;
+}
+
+void Router::Impl::RecountHeld() {
+  for (Queue& q : queues_) q.offered = q.connected = 0;
+  for (const auto& [id, c] : contacts_) CountHeld(c, true);
+}
+
+void Router::Impl::TallyQueues(const Agent& a, bool add) {
+  if (a.tallied_status == AgentStatus::kOffline) return;
+  auto count = [add](uint32_t& n) { n = add ? n + 1 : n - 1; };
+  for (const QueueEligibility& e : a.eligibility) {
+    if (e.first_stage != 0) continue;
+    Queue& q = queues_[e.queue];
+    count(q.staffed_by_status[static_cast<int>(a.tallied_status)]);
+    if (a.tallied_free & (1u << static_cast<int>(q.config.channel))) count(q.staffed_free);
+  }
+}
+
+void Router::Impl::Untally(Agent& a) {
+  TallyQueues(a, false);
+  a.tallied_status = AgentStatus::kOffline;
+  a.tallied_free = 0;
+}
+
+void Router::Impl::Retally(Agent& a) {
+  const AgentStatus status = StatusOf(a);
+  uint8_t free = 0;
+  uint8_t channels = 0;
+  for (int ch = 0; ch < kChannelCount; ++ch) {
+    if (a.capacity[ch] > 0) channels |= 1u << ch;
+    if (Offerable(a) && CanTake(a, Channel(ch))) free |= 1u << ch;
+  }
+  if (status != a.tallied_status || free != a.tallied_free) {
+    TallyQueues(a, false);
+    a.tallied_status = status;
+    a.tallied_free = free;
+    TallyQueues(a, true);
+  }
+  if (tally_rows_.size() <= a.index) tally_rows_.resize(a.index + 1);
+  tally_rows_[a.index] = {status,          a.mode,     channels, a.accounted_until,
+                          a.handling_time, a.idle_time};
 }
 
 void Router::Impl::AcquireSlot(Agent& a, Contact& c) {
@@ -658,6 +715,7 @@ void Router::Impl::ReleaseSlot(Agent& a, Contact& c) {
 }
 
 void Router::Impl::ApplySpec(Agent& a, AgentSpec spec) {
+  Untally(a);  // its eligibility changes; RefreshPools tallies it again
   a.spec = std::move(spec);
   a.skill_levels.clear();
   for (const SkillLevel& s : a.spec.skills) a.skill_levels[s.skill] = s.level;
@@ -891,6 +949,7 @@ void Router::Impl::ForgetLoggedOutAgents() {
     return true;
   });
   agents_ = std::move(agents);
+  tally_rows_.resize(agents_.size());  // rewritten below under the new numbers
   for (auto& a : agents_) Repool(*a);
 }
 
@@ -969,7 +1028,7 @@ absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id,
   CCR_ASSIGN_OR_RETURN(Contact* const offered, OfferedTo(a, offer_id));
   Contact& c = *offered;
   offers_.erase(offer_id);
-  c.state = ContactState::kConnected;
+  SetState(c, ContactState::kConnected);
   a.consecutive_misses = 0;
   Queue& q = queues_[c.queue];
   const absl::Duration wait = now_ - c.arrival;
@@ -1021,7 +1080,7 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
   Queue& q = queues_[c->queue];
   ++q.stats.completed;
   if (outcome.resolved) ++q.stats.resolved;
-  c->state = ContactState::kWrapUp;
+  SetState(*c, ContactState::kWrapUp);
   Event& e = Emit(EventKind::kCompleted, c);
   e.agent_id = a.spec.agent_id;
   e.outcome = outcome;
@@ -1091,7 +1150,9 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
   e.reason = absl::StrCat("to ", to_queue);
   ReleaseSlot(a, *c);
   AppendHistory(c->history, absl::StrCat(a.spec.agent_id, " (", from.config.name, "): ", note));
+  CountHeld(*c, false);
   c->queue = to.index;
+  CountHeld(*c, true);
   c->spec.queue = to.config.name;
   c->language = c->spec.language.empty() ? to.default_language : c->language;
   c->arrival = now_;
@@ -1111,7 +1172,7 @@ absl::Status Router::Impl::Transfer(absl::string_view agent_id, ContactId id,
 void Router::Impl::Offer(Agent& a, Contact& c, absl::string_view why) {
   RemoveWaiting(c);
   c.reserved_for_index = kNoAgentIndex;
-  c.state = ContactState::kOffered;
+  SetState(c, ContactState::kOffered);
   c.offer = next_offer_++;
   c.offered_at = now_;
   a.last_offer = now_;

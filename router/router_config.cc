@@ -251,7 +251,14 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
       c.queue = it->second;
     }
   }
-  for (auto& a : agents_) ComputeEligibility(*a);
+  RecountHeld();
+  for (auto& a : agents_) {
+    // Its tally named the old queues, which are gone: RefreshPools below
+    // tallies it in the new ones.
+    a->tallied_status = AgentStatus::kOffline;
+    a->tallied_free = 0;
+    ComputeEligibility(*a);
+  }
   for (Queue& q : queues_) q.staffed = 0;
   for (auto& a : agents_) {
     if (!a->logged_in) continue;

@@ -207,55 +207,35 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
     s.queued = q.waiting_since.size();
     if (!q.waiting_since.empty()) s.oldest_wait = now - q.waiting_since.begin()->first;
     s.agents_eligible = q.staffed;
+    s.offered = q.offered;
+    s.connected = q.connected;
+    s.agents_available = q.staffed_free;
+    s.agents_busy = q.staffed_by_status[static_cast<int>(AgentStatus::kBusy)];
+    s.agents_wrap_up = q.staffed_by_status[static_cast<int>(AgentStatus::kWrapUp)];
+    s.agents_not_ready = q.staffed_by_status[static_cast<int>(AgentStatus::kNotReady)];
+    s.agents_resting = q.staffed_by_status[static_cast<int>(AgentStatus::kResting)];
     s.estimated_wait = EstimatedWait(q, s.queued + 1);
     out.push_back(std::move(s));
-  }
-  // Agents by state: one pass over the logged-in agents and the queues each
-  // is qualified for at stage 0 (what `staffed` counts), not one per queue.
-  for (const auto& agent : agents_) {
-    const Agent& a = *agent;
-    if (!a.logged_in) continue;
-    const AgentStatus status = StatusOf(a);
-    const bool offerable = Offerable(a);
-    for (const QueueEligibility& e : a.eligibility) {
-      if (e.first_stage != 0) continue;
-      QueueStats& s = out[e.queue];
-      if (offerable && CanTake(a, queues_[e.queue].config.channel)) ++s.agents_available;
-      switch (status) {
-        case AgentStatus::kBusy:
-          ++s.agents_busy;
-          break;
-        case AgentStatus::kWrapUp:
-          ++s.agents_wrap_up;
-          break;
-        case AgentStatus::kNotReady:
-          ++s.agents_not_ready;
-          break;
-        case AgentStatus::kResting:
-          ++s.agents_resting;
-          break;
-        case AgentStatus::kOffline:
-        case AgentStatus::kAvailable:
-          break;
-      }
-    }
-  }
-  for (const auto& [id, c] : contacts_) {
-    if (c.state == ContactState::kOffered) ++out[c.queue].offered;
-    if (c.state == ContactState::kConnected) ++out[c.queue].connected;
   }
   return out;
 }
 
 namespace {
 // handling / (handling + available idle), up to `now`.
-double Occupancy(const Agent& a, absl::Time now) {
+double Occupancy(const AgentTallyRow& a, absl::Time now) {
   absl::Duration handling = a.handling_time;
   absl::Duration idle = a.idle_time;
   if (a.mode == Agent::Mode::kHandling) handling += now - a.accounted_until;
   if (a.mode == Agent::Mode::kIdle) idle += now - a.accounted_until;
   const absl::Duration total = handling + idle;
   return total > absl::ZeroDuration() ? absl::FDivDuration(handling, total) : 0.0;
+}
+double Occupancy(const Agent& a, absl::Time now) {
+  return Occupancy(AgentTallyRow{.mode = a.mode,
+                                 .accounted_until = a.accounted_until,
+                                 .handling_time = a.handling_time,
+                                 .idle_time = a.idle_time},
+                   now);
 }
 
 AgentView BuildAgentView(const Agent& a, AgentStatus status, absl::Time now) {
@@ -314,12 +294,12 @@ std::vector<AgentView> Router::Impl::AgentsPage(absl::string_view after_agent_id
 AgentTally Router::Impl::CountAgents(absl::Time now) const {
   now = std::max(now, now_);
   AgentTally tally;
-  for (const auto& a : agents_) {
-    const AgentStatus status = StatusOf(*a);
+  for (const AgentTallyRow& a : tally_rows_) {
+    const AgentStatus status = a.status;
     if (status == AgentStatus::kOffline) continue;
-    const double occupancy = Occupancy(*a, now);
+    const double occupancy = Occupancy(a, now);
     for (int ch = 0; ch < kChannelCount; ++ch) {
-      if (a->capacity[ch] == 0) continue;
+      if ((a.channels & (1u << ch)) == 0) continue;
       ++tally.by_state[ch][static_cast<int>(status)];
       tally.occupancy_sum[ch] += occupancy;
       ++tally.logged_in[ch];
@@ -423,6 +403,47 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
   }
   if (pools_.size() != memberships) {
     return fail("pools hold ", pools_.size(), " entries, expected ", memberships);
+  }
+
+  // The scrape's counts, kept by differences, against a recount.
+  if (tally_rows_.size() != agents_.size()) return fail("tally rows and agents differ in number");
+  std::vector<std::array<uint32_t, AgentTally::kStates>> by_status(queues_.size());
+  std::vector<uint32_t> free(queues_.size()), offered(queues_.size()), connected(queues_.size());
+  for (const auto& agent : agents_) {
+    const Agent& a = *agent;
+    const AgentStatus status = StatusOf(a);
+    const AgentTallyRow& row = tally_rows_[a.index];
+    if (a.tallied_status != status || row.status != status) {
+      return fail(a.spec.agent_id, " is tallied as ", AgentStatusName(a.tallied_status), " (",
+                  AgentStatusName(row.status), "), not ", AgentStatusName(status));
+    }
+    for (int ch = 0; ch < kChannelCount; ++ch) {
+      const bool can_take = Offerable(a) && CanTake(a, Channel(ch));
+      if (((a.tallied_free >> ch) & 1) != can_take ||
+          ((row.channels >> ch) & 1) != (a.capacity[ch] > 0)) {
+        return fail(a.spec.agent_id, " is tallied with the wrong channels");
+      }
+    }
+    if (status == AgentStatus::kOffline) continue;
+    if (row.mode != a.mode || row.accounted_until != a.accounted_until ||
+        row.handling_time != a.handling_time || row.idle_time != a.idle_time) {
+      return fail(a.spec.agent_id, "'s tally row lags its occupancy accounting");
+    }
+    for (const QueueEligibility& e : a.eligibility) {
+      if (e.first_stage != 0) continue;
+      ++by_status[e.queue][static_cast<int>(status)];
+      if (Offerable(a) && CanTake(a, queues_[e.queue].config.channel)) ++free[e.queue];
+    }
+  }
+  for (const auto& [id, c] : contacts_) {
+    if (c.state == ContactState::kOffered) ++offered[c.queue];
+    if (c.state == ContactState::kConnected) ++connected[c.queue];
+  }
+  for (const Queue& q : queues_) {
+    if (q.staffed_by_status != by_status[q.index] || q.staffed_free != free[q.index] ||
+        q.offered != offered[q.index] || q.connected != connected[q.index]) {
+      return fail("queue ", q.config.name, "'s kept counts drifted from a recount");
+    }
   }
 
   // Work conservation: no free agent sits beside a waiting contact it may take.

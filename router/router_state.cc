@@ -353,6 +353,7 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     }
     r.timers_.Restore(*timer);
   }
+  r.RecountHeld();
   for (auto& a : r.agents_) r.Repool(*a);
   if (absl::Status s = r.CheckInvariants(/*work_conservation=*/false); !s.ok()) {
     return absl::DataLossError(absl::StrCat("restored state is inconsistent: ", s.message()));

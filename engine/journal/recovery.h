@@ -1,6 +1,11 @@
 // Recovery: rebuilds the router from the data directory at start-up. Loads
 // the newest snapshot that reads back intact, then replays the journal after
-// it through ApplyCommand with the recorded times.
+// it through ApplyCommand with the recorded times. A second thread reads,
+// checks and decodes the segments (and decides what is a torn tail, damage
+// or covered by the snapshot, which depends on record indexes alone) at most
+// a few batches ahead; the calling thread replays the records and carries
+// out those decisions in journal order, so a replay that fails leaves
+// everything after the failure (files included) as it was.
 //
 // A torn tail (the last records of the last segment, cut short or garbled
 // by a crash mid-write) can only hold commands that were never acknowledged:

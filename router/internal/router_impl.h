@@ -75,6 +75,14 @@ struct Queue {
   // Waiting contacts by SLA-clock start, for the oldest wait.
   absl::btree_set<std::pair<absl::Time, ContactId>> waiting_since;
   uint32_t staffed = 0;  // logged-in agents qualified at stage 0
+  // Kept exact by every change (SetState, Retally), so Queues() reads them
+  // instead of passing over every contact and agent: contacts offered to
+  // and connected with an agent; of the `staffed` agents, those in each
+  // status (offline: 0) and those free to take this queue's channel now.
+  uint32_t offered = 0;
+  uint32_t connected = 0;
+  std::array<uint32_t, AgentTally::kStates> staffed_by_status{};
+  uint32_t staffed_free = 0;
   // Smoothed time between answers, for wait estimates.
   double answer_interval_seconds = 0;
   uint64_t intervals_measured = 0;
@@ -117,6 +125,22 @@ struct Agent {
   absl::btree_set<ContactKey> reserved;  // waiting for this dedicated advisor
   // Occupancy accounting: the mode since `accounted_until`.
   enum class Mode : uint8_t { kNone, kHandling, kIdle } mode = Mode::kNone;
+  absl::Time accounted_until = absl::InfinitePast();
+  absl::Duration handling_time = absl::ZeroDuration();
+  absl::Duration idle_time = absl::ZeroDuration();
+  // What it adds to its queues' staffed_by_status / staffed_free, as last
+  // tallied (Retally): offline adds nothing.
+  AgentStatus tallied_status = AgentStatus::kOffline;
+  uint8_t tallied_free = 0;  // bit ch: offerable and able to take channel ch
+};
+
+// What CountAgents reads of one agent, kept (by Retally) in one array by
+// agent index, so a scrape's agents-by-state and occupancy figures read a
+// few hundred kilobytes in order instead of every agent's object.
+struct AgentTallyRow {
+  AgentStatus status = AgentStatus::kOffline;
+  Agent::Mode mode = Agent::Mode::kNone;
+  uint8_t channels = 0;  // bit ch: capacity[ch] > 0
   absl::Time accounted_until = absl::InfinitePast();
   absl::Duration handling_time = absl::ZeroDuration();
   absl::Duration idle_time = absl::ZeroDuration();
@@ -219,6 +243,11 @@ class Router::Impl {
   void ScheduleWaitingTimers(const Contact& c);
 
   // ---- contacts ----
+  // Every change of a live contact's state, so its queue's offered and
+  // connected counts (and its agent's status) follow.
+  void SetState(Contact& c, ContactState state);
+  void CountHeld(const Contact& c, bool add);
+  void RecountHeld();  // after the queues are renumbered (a reload) or restored
   Contact* FindContact(ContactId id);
   const Contact* FindContact(ContactId id) const;
   // A contact an index or an agent's `held` names, which must exist:
@@ -263,6 +292,12 @@ class Router::Impl {
   void WithdrawOffers(Agent& a, absl::string_view reason);
   void ReleaseReservations(Agent& a);
   AgentStatus StatusOf(const Agent& a) const;
+  // The agent's share of the scrape's counts: Retally after any change to
+  // its status, load or occupancy accounting (Repool calls it); Untally
+  // before its eligibility changes.
+  void Retally(Agent& a);
+  void Untally(Agent& a);
+  void TallyQueues(const Agent& a, bool add);
   void EmitAgentState(const Agent& a);
   // Forgetting logged-out agents: one sweep timer per due time (rounded up
   // to retention / 16, so a burst of logouts shares a sweep); the sweep
@@ -300,6 +335,7 @@ class Router::Impl {
   FreeAgentPools pools_;
   absl::flat_hash_map<uint64_t, ContactId> offers_;
   std::vector<std::unique_ptr<Agent>> agents_;
+  std::vector<AgentTallyRow> tally_rows_;  // by agent index
   absl::flat_hash_map<std::string, uint32_t> agent_index_;
   // customer id -> (last agent's index, when the contact was answered), for stickiness.
   absl::flat_hash_map<std::string, std::pair<uint32_t, absl::Time>> last_agent_;

@@ -7,8 +7,9 @@
 //  - Serializing one scrape's families: prometheus-cpp's TextSerializer
 //    against ours (metrics/text_format.h), on the same families.
 //  - Scrape: MetricsRegistry::Exposition() with the embedded default config,
-//    A agents logged in and Q contacts waiting. It runs on the routing strand,
-//    so this is how long one Prometheus scrape holds routing up.
+//    A agents logged in and Q contacts waiting; and the part of it that runs
+//    on the routing strand (CollectOnStrand: copying the router's figures),
+//    which is how long one Prometheus scrape holds routing up.
 //
 //   metrics_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
@@ -120,17 +121,21 @@ void BM_SerializeWith(benchmark::State& state, bool ours) {
 BENCHMARK_CAPTURE(BM_SerializeWith, prometheus_cpp, false)->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_SerializeWith, ours, true)->Unit(benchmark::kMicrosecond);
 
-// One scrape with args (agents, queued contacts) on the embedded config.
-void BM_Scrape(benchmark::State& state) {
-  const int agents = static_cast<int>(state.range(0));
-  const int queued = static_cast<int>(state.range(1));
+// A router on the embedded config with `agents` logged in and `queued`
+// contacts waiting, observed by `metrics`, which scrape as ccrouterd's do.
+struct ScrapeFixture {
+  ScrapeFixture(int agents, int queued);
+
   RouterConfig config = LoadRouterConfig(DefaultConfigYaml()).value();
   std::unique_ptr<Router> router = Router::Create(config).value();
-  MetricsRegistry registry("bench");
-  RouterMetrics metrics(registry);
+  MetricsRegistry registry{"bench"};
+  RouterMetrics metrics{registry};
+  absl::Time now = kT0;
+};
+
+ScrapeFixture::ScrapeFixture(int agents, int queued) {
   metrics.Configure(config);
   router->SetObserver(&metrics);
-  absl::Time now = kT0;
   // Agents who serve email only, and voice contacts they cannot take, so
   // both stay as built.
   for (int i = 0; i < agents; ++i) {
@@ -149,14 +154,32 @@ void BM_Scrape(benchmark::State& state) {
     (void)router->Submit(c, now);
   }
   router->TakeEvents();
-  registry.AddScrapeSource([&] { return metrics.Scrape(*router, now); });
+  registry.AddStrandScrapeSource([this] { return metrics.CopyFigures(*router, now); });
+}
+
+// One whole scrape (figures and text) with args (agents, queued contacts).
+void BM_Scrape(benchmark::State& state) {
+  ScrapeFixture f(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
   size_t bytes = 0;
-  for (auto _ : state) bytes = registry.Exposition().size();
+  for (auto _ : state) bytes = f.registry.Exposition().size();
   state.counters["bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_Scrape)
     ->Args({100, 1000})
     ->Args({1000, 10000})
+    ->Args({10000, 100000})
+    ->Unit(benchmark::kMicrosecond);
+
+// The part of a scrape ccrouterd runs on the routing strand (the rest runs
+// on its HTTP thread): how long one scrape holds routing up.
+void BM_ScrapeStrandPart(benchmark::State& state) {
+  ScrapeFixture f(static_cast<int>(state.range(0)), static_cast<int>(state.range(1)));
+  size_t sources = 0;
+  for (auto _ : state) sources = f.registry.CollectOnStrand().size();
+  state.counters["sources"] = static_cast<double>(sources);
+}
+BENCHMARK(BM_ScrapeStrandPart)
+    ->Args({100, 1000})
     ->Args({10000, 100000})
     ->Unit(benchmark::kMicrosecond);
 
