@@ -667,6 +667,7 @@ absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const Router
   DayRun run(scenario, config, plan, std::move(roster), dispatcher.get());
   CCR_RETURN_IF_ERROR(run.Run(&report));
   report.policy_counters = dispatcher->Counters();
+  report.wait_accuracy = dispatcher->WaitAccuracy();
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;
