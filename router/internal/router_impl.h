@@ -75,10 +75,10 @@ struct Queue {
   // Waiting contacts by SLA-clock start, for the oldest wait.
   absl::btree_set<std::pair<absl::Time, ContactId>> waiting_since;
   uint32_t staffed = 0;  // logged-in agents qualified at stage 0
-  // Smoothed time between answers, for wait estimates.
-  double answer_interval_seconds = 0;
-  uint64_t intervals_measured = 0;
-  absl::Time last_answer = absl::InfinitePast();
+  // Handle time (offer to completion) of the contacts it completed, for
+  // wait estimates (EstimatedWait).
+  absl::Duration handle_time_total = absl::ZeroDuration();
+  uint64_t handles_measured = 0;
 };
 
 struct QueueEligibility {

@@ -87,8 +87,8 @@ std::string WaitAccuracyText(const WaitAccuracyReport& w) {
     }
   }
   for (int m = 0; m < kEstimateMomentCount; ++m) {
-    absl::StrAppendFormat(&out, "  %-22s %8s",
-                          absl::StrCat("medAE(s) / +-20%, ", MomentName(m)), "position");
+    absl::StrAppendFormat(&out, "  %-22s %8s", absl::StrCat("medAE(s) / +-20%, ", MomentName(m)),
+                          "position");
     for (int e = 0; e < kWaitEstimatorCount; ++e) {
       absl::StrAppendFormat(&out, " %15s", WaitEstimatorName(WaitEstimator(e)));
     }

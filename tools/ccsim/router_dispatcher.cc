@@ -29,15 +29,17 @@ std::vector<double> DefaultService(const RouterConfig& config) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RouterDispatcher>> RouterDispatcher::Create(
-    RouterConfig config, std::vector<AgentSpec> agents) {
+    RouterConfig config, std::vector<AgentSpec> agents, bool check_wait_estimates) {
   CCR_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, Router::Create(std::move(config)));
   return std::unique_ptr<RouterDispatcher>(
-      new RouterDispatcher(std::move(router), std::move(agents)));
+      new RouterDispatcher(std::move(router), std::move(agents), check_wait_estimates));
 }
 
-RouterDispatcher::RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents)
+RouterDispatcher::RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents,
+                                   bool check_wait_estimates)
     : router_(std::move(router)),
       agents_(std::move(agents)),
+      check_wait_estimates_(check_wait_estimates),
       accuracy_(QueueNames(router_->config())),
       history_(DefaultService(router_->config())) {
   for (uint32_t i = 0; i < agents_.size(); ++i) agent_index_[agents_[i].agent_id] = i;
@@ -79,7 +81,7 @@ absl::Status RouterDispatcher::Drain() {
             accuracy_.Answered(d.contact, now_seconds);
             waiting_.erase(w);
           }
-          serving_[d.contact] = {now_seconds, d.queue};
+          if (check_wait_estimates_) serving_[d.contact] = {now_seconds, d.queue};
           break;
         }
         case EventKind::kWrapUpDone: {
@@ -148,6 +150,7 @@ absl::Status RouterDispatcher::Arrive(const ArrivingContact& contact, absl::Time
   CCR_ASSIGN_OR_RETURN(const SubmitResult submitted, router_->Submit(spec, now));
   sim_id_[submitted.contact] = contact.id;
   router_id_[contact.id] = submitted.contact;
+  if (!check_wait_estimates_) return Drain();
   waiting_[contact.id] = {SecondsOf(now), contact.queue};
   if (submitted.state == ContactState::kQueued && submitted.position > 0) {
     RecordEstimate(contact.id, submitted.position, submitted.estimated_wait,
@@ -190,6 +193,7 @@ void RouterDispatcher::Reestimate(absl::Time now) {
 }
 
 std::optional<WaitAccuracyReport> RouterDispatcher::WaitAccuracy() const {
+  if (!check_wait_estimates_) return std::nullopt;
   return accuracy_.Summarize();
 }
 

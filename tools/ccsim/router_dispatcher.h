@@ -28,9 +28,10 @@ namespace ccr::sim {
 
 class RouterDispatcher : public Dispatcher, private RouterObserver {
  public:
-  // `agents[i]` is simulator agent i.
-  static absl::StatusOr<std::unique_ptr<RouterDispatcher>> Create(RouterConfig config,
-                                                                  std::vector<AgentSpec> agents);
+  // `agents[i]` is simulator agent i. Without `check_wait_estimates` no
+  // estimate is read or kept and WaitAccuracy() is empty.
+  static absl::StatusOr<std::unique_ptr<RouterDispatcher>> Create(
+      RouterConfig config, std::vector<AgentSpec> agents, bool check_wait_estimates = false);
 
   absl::Status Arrive(const ArrivingContact& contact, absl::Time now) override;
   absl::Status Abandon(uint64_t contact, absl::Time now) override;
@@ -46,7 +47,8 @@ class RouterDispatcher : public Dispatcher, private RouterObserver {
   std::optional<WaitAccuracyReport> WaitAccuracy() const override;
 
  private:
-  RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents);
+  RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents,
+                   bool check_wait_estimates);
   // Accepts every offer the last command made and turns the router's
   // events into dispatches, until the router has nothing more to say.
   absl::Status Drain();
@@ -71,6 +73,7 @@ class RouterDispatcher : public Dispatcher, private RouterObserver {
   std::vector<Dispatch> dispatches_;
   std::map<std::string, uint64_t> event_counts_;
   // Wait-estimate accuracy (simulator ids).
+  const bool check_wait_estimates_;
   WaitAccuracyRecorder accuracy_;
   QueueHistory history_;
   absl::flat_hash_map<uint64_t, Waiting> waiting_;

@@ -98,9 +98,9 @@ WaitAccuracyReport WaitAccuracyRecorder::Summarize() const {
   const size_t queue_cells = queue_names_.size() + 1;
   report.cells.assign(kEstimateMomentCount,
                       std::vector<std::vector<std::vector<EstimateErrors>>>(
-                          kWaitEstimatorCount, std::vector<std::vector<EstimateErrors>>(
-                                                   queue_cells, std::vector<EstimateErrors>(
-                                                                    kPositionBandCount + 1))));
+                          kWaitEstimatorCount,
+                          std::vector<std::vector<EstimateErrors>>(
+                              queue_cells, std::vector<EstimateErrors>(kPositionBandCount + 1))));
   struct Accumulator {
     std::vector<double> abs_errors;
     double error_sum = 0;
@@ -129,8 +129,8 @@ WaitAccuracyReport WaitAccuracyRecorder::Summarize() const {
       for (size_t q = 0; q < queue_cells; ++q) {
         for (int b = 0; b <= kPositionBandCount; ++b) {
           Accumulator& a = acc[q][b];
-          report.cells[m][e][q][b] = ccr::sim::Summarize(a.abs_errors, a.error_sum, a.actual_sum,
-                                                         a.within);
+          report.cells[m][e][q][b] =
+              ccr::sim::Summarize(a.abs_errors, a.error_sum, a.actual_sum, a.within);
         }
       }
     }
@@ -177,8 +177,7 @@ WaitEstimates QueueHistory::Candidates(uint32_t queue, uint32_t position, double
                                        double busy_slots) const {
   const PerQueue& q = queues_[queue];
   WaitEstimates out{};
-  const double service =
-      q.served > 0 ? q.service_sum / q.served : default_service_seconds_[queue];
+  const double service = q.served > 0 ? q.service_sum / q.served : default_service_seconds_[queue];
   const double s_mu = std::max(1.0, busy_slots) / service;
   // theta: abandonments per second of waiting, the maximum-likelihood rate
   // of exponential patience from the queue's own history.
@@ -202,8 +201,7 @@ WaitEstimates QueueHistory::Candidates(uint32_t queue, uint32_t position, double
     avg_les /= q.last_waits.size();
   }
   out[static_cast<int>(WaitEstimator::kLastToEnterService)] = std::max(0.0, les - age_seconds);
-  out[static_cast<int>(WaitEstimator::kAverageLastToEnter)] =
-      std::max(0.0, avg_les - age_seconds);
+  out[static_cast<int>(WaitEstimator::kAverageLastToEnter)] = std::max(0.0, avg_les - age_seconds);
   return out;
 }
 

@@ -28,15 +28,16 @@
 
 namespace ccr::sim {
 
-// The estimators compared. kRouter is whatever ccr::Router returns.
+// The estimators compared. kRouter is whatever ccr::Router returns (since
+// this comparison: QL with s = the queue's staffed slots, router_queries.cc).
 enum class WaitEstimator {
   kRouter,
-  kAnswerInterval,       // position x EWMA of the queue's time between answers (the old one)
-  kQueueLength,          // QL: position / (s mu)
-  kQueueLengthAbandon,   // QL_m: sum over the position of 1 / (s mu + k theta)
-  kLastToEnterService,   // LES: the wait of the queue's last answered contact
-  kAverageLastToEnter,   // the mean of the queue's last 10 answered waits
-  kWaitingInterval,      // position x EWMA of the time between answers while contacts wait
+  kAnswerInterval,      // position x EWMA of the time between answers (the router's before)
+  kQueueLength,         // QL: position / (s mu), s = busy slots
+  kQueueLengthAbandon,  // QL_m: sum over the position of 1 / (s mu + k theta)
+  kLastToEnterService,  // LES: the wait of the queue's last answered contact
+  kAverageLastToEnter,  // the mean of the queue's last 10 answered waits
+  kWaitingInterval,     // position x EWMA of the time between answers while contacts wait
 };
 inline constexpr int kWaitEstimatorCount = 7;
 const char* WaitEstimatorName(WaitEstimator e);
@@ -74,8 +75,8 @@ struct EstimateErrors {
 struct WaitAccuracyReport {
   std::vector<std::string> queues;
   std::vector<std::vector<std::vector<std::vector<EstimateErrors>>>> cells;
-  uint64_t answered_at_once = 0;   // never queued: no estimate to check
-  uint64_t samples_dropped = 0;    // of contacts that abandoned or expired
+  uint64_t answered_at_once = 0;  // never queued: no estimate to check
+  uint64_t samples_dropped = 0;   // of contacts that abandoned or expired
   uint64_t contacts_dropped = 0;
 
   const EstimateErrors& Cell(EstimateMoment m, WaitEstimator e, size_t queue, int band) const {
