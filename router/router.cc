@@ -1035,13 +1035,6 @@ absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id,
   ++q.stats.answered;
   q.stats.total_answer_wait += wait;
   if (wait <= q.config.answer_within) ++q.stats.answered_within_target;
-  if (q.last_answer != absl::InfinitePast()) {
-    const double interval = absl::ToDoubleSeconds(now_ - q.last_answer);
-    q.answer_interval_seconds =
-        q.intervals_measured == 0 ? interval : 0.8 * q.answer_interval_seconds + 0.2 * interval;
-    ++q.intervals_measured;
-  }
-  q.last_answer = now_;
   if (!c.spec.customer_id.empty()) last_agent_[c.spec.customer_id] = {a.index, now_};
   Event& e = Emit(EventKind::kAssigned, &c);
   e.agent_id = a.spec.agent_id;
@@ -1080,6 +1073,10 @@ absl::Status Router::Impl::Complete(absl::string_view agent_id, ContactId id,
   Queue& q = queues_[c->queue];
   ++q.stats.completed;
   if (outcome.resolved) ++q.stats.resolved;
+  if (c->offered_at != absl::InfinitePast() && c->offered_at <= now_) {
+    q.handle_time_total += now_ - c->offered_at;
+    ++q.handles_measured;
+  }
   SetState(*c, ContactState::kWrapUp);
   Event& e = Emit(EventKind::kCompleted, c);
   e.agent_id = a.spec.agent_id;

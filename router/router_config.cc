@@ -120,12 +120,11 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
     q.index = i;
     q.default_language = InternLanguage(
         q.config.default_language.empty() ? config_.default_language : q.config.default_language);
-    for (const Queue& o : old) {  // keep counters and answer-rate history across reloads
+    for (const Queue& o : old) {  // keep counters and measured handle times across reloads
       if (o.config.name == q.config.name) {
         q.stats = o.stats;
-        q.answer_interval_seconds = o.answer_interval_seconds;
-        q.intervals_measured = o.intervals_measured;
-        q.last_answer = o.last_answer;
+        q.handle_time_total = o.handle_time_total;
+        q.handles_measured = o.handles_measured;
       }
     }
     StageRule base;

@@ -442,6 +442,63 @@ TEST_F(RouterTest, BadInputChangesNothing) {
 // one who can take billing: the general call goes to the generalist, and the
 // billing call that follows finds the expert free (most-proficient-first
 // would have spent the expert and left billing waiting).
+// The wait estimate is Ibrahim & Whitt's queue-length predictor: position x
+// (mean handle time + wrap-up) / the queue's staffed slots; the channel's
+// default handle time until one is measured, then the measured mean (offer to
+// completion). A read recomputes it, and a restored router gives the same.
+TEST_F(RouterTest, EstimatedWaitIsPositionTimesServiceOverStaffedSlots) {
+  for (const char* id : {"b1", "b2"}) {
+    ASSERT_TRUE(router_->Login(Agent(id, {{"billing", 7}}), kT0).ok());
+  }
+  Submit(Contact("c1", "billing"), absl::Seconds(1));
+  Submit(Contact("c2", "billing"), absl::Seconds(1));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 2u);
+  for (const Event& o : offers) {
+    ASSERT_TRUE(router_->Accept(o.agent_id, o.offer_id, kT0 + absl::Seconds(1)).ok());
+  }
+  // Nothing measured yet: the default handle time (300 s) plus wrap-up (5 s), over 2 agents.
+  std::vector<ContactId> waiting;
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<SubmitResult> r =
+        router_->Submit(Contact(absl::StrCat("w", i), "billing"), kT0 + absl::Seconds(2));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->position, static_cast<uint32_t>(i + 1));
+    EXPECT_EQ(r->estimated_wait, absl::Milliseconds(152'500) * (i + 1)) << i;
+    waiting.push_back(r->contact);
+  }
+  // The first call took 100 s: (100 + 5) x position / 2, at the next read.
+  ASSERT_TRUE(
+      router_->Complete(offers[0].agent_id, offers[0].contact, Outcome{}, kT0 + absl::Seconds(101))
+          .ok());
+  absl::StatusOr<ContactPlace> second = router_->Locate(waiting[1]);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->position, 2u);
+  EXPECT_EQ(second->estimated_wait, absl::Seconds(105));
+  absl::StatusOr<std::unique_ptr<Router>> restored =
+      Router::Restore(router_->config(), router_->Save());
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ((*restored)->Locate(waiting[1])->estimated_wait, absl::Seconds(105));
+  router_->TakeEvents();
+  router_->Tick(kT0 + absl::Seconds(106));  // wrap-up over: the first agent is offered w0
+  std::vector<Event> next = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].contact, waiting[0]);
+  ASSERT_TRUE(router_->Accept(next[0].agent_id, next[0].offer_id, kT0 + absl::Seconds(106)).ok());
+  // The second took 299 s: mean 199.5 s. By then the first agent took w0,
+  // so w2 is second in line.
+  ASSERT_TRUE(
+      router_->Complete(offers[1].agent_id, offers[1].contact, Outcome{}, kT0 + absl::Seconds(300))
+          .ok());
+  absl::StatusOr<ContactPlace> third = router_->Locate(waiting[2]);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third->position, 2u);
+  EXPECT_EQ(third->estimated_wait, absl::Milliseconds(204'500));
+  // The queue's figure is for a contact arriving now (behind the 2 waiting).
+  EXPECT_EQ(router_->Queues(kT0 + absl::Seconds(300))[1].estimated_wait,
+            absl::Milliseconds(306'750));
+}
+
 TEST_F(RouterTest, LeastFlexibleAgentFirstKeepsTheExpertForWorkOnlyItCanDo) {
   ASSERT_TRUE(router_->Login(Agent("expert", {{"general", 9}, {"billing", 7}}), kT0).ok());
   ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 5}}), kT0).ok());

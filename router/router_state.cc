@@ -147,9 +147,8 @@ RouterState Router::Impl::Save() const {
     QueueRecord& r = st.queues.emplace_back();
     r.name = q.config.name;
     r.counters = q.stats;
-    r.answer_interval_seconds = q.answer_interval_seconds;
-    r.intervals_measured = q.intervals_measured;
-    r.last_answer = q.last_answer;
+    r.handle_time_total = q.handle_time_total;
+    r.handles_measured = q.handles_measured;
   }
 
   for (const auto& [customer, last] : last_agent_) {
@@ -197,9 +196,8 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     }
     Queue& q = r.queues_[it->second];
     q.stats = qr.counters;
-    q.answer_interval_seconds = qr.answer_interval_seconds;
-    q.intervals_measured = qr.intervals_measured;
-    q.last_answer = qr.last_answer;
+    q.handle_time_total = qr.handle_time_total;
+    q.handles_measured = qr.handles_measured;
   }
 
   for (size_t i = 0; i < st.agents.size(); ++i) {

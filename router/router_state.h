@@ -62,9 +62,8 @@ struct AgentRecord {
 struct QueueRecord {
   std::string name;
   QueueStats counters;  // only the cumulative counters are meaningful
-  double answer_interval_seconds = 0;
-  uint64_t intervals_measured = 0;
-  absl::Time last_answer = absl::InfinitePast();
+  absl::Duration handle_time_total = absl::ZeroDuration();
+  uint64_t handles_measured = 0;
 };
 
 struct StickyRecord {

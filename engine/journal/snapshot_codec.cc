@@ -256,9 +256,8 @@ void QueueToProto(const QueueRecord& q, Record::Queue* r) {
   r->set_sla_breaches(c.sla_breaches);
   r->set_overflows(c.overflows);
   r->set_total_answer_wait_ns(DurationNs(c.total_answer_wait));
-  r->set_answer_interval_seconds(q.answer_interval_seconds);
-  r->set_intervals_measured(q.intervals_measured);
-  r->set_last_answer_ns(TimeNs(q.last_answer));
+  r->set_handle_time_total_ns(DurationNs(q.handle_time_total));
+  r->set_handles_measured(q.handles_measured);
 }
 
 void StickyToProto(const StickyRecord& s, Record::Sticky* r) {
@@ -440,9 +439,8 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
     c.sla_breaches = r.sla_breaches();
     c.overflows = r.overflows();
     c.total_answer_wait = FromDurationNs(r.total_answer_wait_ns());
-    q.answer_interval_seconds = r.answer_interval_seconds();
-    q.intervals_measured = r.intervals_measured();
-    q.last_answer = FromTimeNs(r.last_answer_ns());
+    q.handle_time_total = FromDurationNs(r.handle_time_total_ns());
+    q.handles_measured = r.handles_measured();
   }
   for (const Record::Sticky& r : in.sticky()) {
     st.sticky.push_back({r.customer_id(), r.agent_id(), FromTimeNs(r.answered_ns())});

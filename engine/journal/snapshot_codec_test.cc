@@ -61,7 +61,7 @@ static_assert(FieldCount<Outcome>() == 4);
 static_assert(FieldCount<Event>() == 16);
 static_assert(FieldCount<ContactRecord>() == 17);
 static_assert(FieldCount<AgentRecord>() == 14);
-static_assert(FieldCount<QueueRecord>() == 5);
+static_assert(FieldCount<QueueRecord>() == 4);
 // 13 cumulative counters are kept; the rest are live figures Queues() fills.
 static_assert(FieldCount<QueueStats>() == 28);
 static_assert(FieldCount<StickyRecord>() == 3);
@@ -113,7 +113,7 @@ auto CumulativeFields(const QueueStats& s) {
                   s.sla_breaches, s.overflows, s.total_answer_wait);
 }
 auto Fields(const QueueRecord& q) {  // counters: separately
-  return std::tie(q.name, q.answer_interval_seconds, q.intervals_measured, q.last_answer);
+  return std::tie(q.name, q.handle_time_total, q.handles_measured);
 }
 auto Fields(const StickyRecord& s) { return std::tie(s.customer_id, s.agent_id, s.answered); }
 auto Fields(const IdempotencyRecord& i) {
@@ -311,9 +311,8 @@ RouterState FullState() {
   q1.counters.sla_breaches = 11;
   q1.counters.overflows = 5;
   q1.counters.total_answer_wait = absl::Minutes(12) + absl::Nanoseconds(5);
-  q1.answer_interval_seconds = 42.5;
-  q1.intervals_measured = 9;
-  q1.last_answer = At(3500, 77);
+  q1.handle_time_total = absl::Seconds(4250) + absl::Nanoseconds(77);
+  q1.handles_measured = 9;
   st.queues.emplace_back().name = "chat_general";
 
   st.sticky.push_back({"cust-1", "a-1", At(-86'000, 1)});

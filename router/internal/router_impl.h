@@ -83,10 +83,10 @@ struct Queue {
   uint32_t connected = 0;
   std::array<uint32_t, AgentTally::kStates> staffed_by_status{};
   uint32_t staffed_free = 0;
-  // Smoothed time between answers, for wait estimates.
-  double answer_interval_seconds = 0;
-  uint64_t intervals_measured = 0;
-  absl::Time last_answer = absl::InfinitePast();
+  // Handle time (offer to completion) of the contacts it completed, for
+  // wait estimates (EstimatedWait).
+  absl::Duration handle_time_total = absl::ZeroDuration();
+  uint64_t handles_measured = 0;
 };
 
 struct QueueEligibility {

@@ -178,7 +178,8 @@ int RunScenario() {
   const std::vector<ContactPlan> plan = PlanContacts(*scenario, *config);
   std::vector<SimulationReport> reports;
   for (Policy policy : policies) {
-    absl::StatusOr<SimulationReport> r = Simulate(*scenario, *config, policy, plan);
+    absl::StatusOr<SimulationReport> r =
+        Simulate(*scenario, *config, policy, plan, {.check_wait_estimates = true});
     if (!r.ok()) return Fail(r.status(), kExitFailed);
     reports.push_back(std::move(*r));
   }

@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "router/types.h"
+#include "tools/ccsim/wait_accuracy.h"
 
 namespace ccr::sim {
 
@@ -67,6 +68,8 @@ class Dispatcher {
   virtual std::vector<Dispatch> TakeDispatches() = 0;
   // Policy-specific counts for the report (e.g. router events by kind).
   virtual std::map<std::string, uint64_t> Counters() const { return {}; }
+  // How well the policy's wait estimates did (only the router gives any).
+  virtual std::optional<WaitAccuracyReport> WaitAccuracy() const { return std::nullopt; }
 };
 
 }  // namespace ccr::sim

@@ -59,6 +59,85 @@ std::string TableHeader(absl::string_view first) {
                          "ASA(s)", "aband.", "longest", "breaches");
 }
 
+const char* MomentName(int m) { return m == 0 ? "submit" : "waiting"; }
+
+// The router's estimate by queue and position band, then every estimator
+// side by side, for both moments (Submit reply, reads while waiting).
+std::string WaitAccuracyText(const WaitAccuracyReport& w) {
+  std::string out = absl::StrFormat(
+      "  wait estimates against the waits answered contacts got (%d answered at once, no "
+      "estimate; %d estimates of %d contacts that abandoned or expired not compared).\n"
+      "  within 20%% = error at most max(20%% of the wait, %.0f s); bias = mean(estimate - "
+      "wait); re-estimated every %.0f s of waiting\n",
+      w.answered_at_once, w.samples_dropped, w.contacts_dropped, kWithinFloorSeconds,
+      kReestimateEverySeconds);
+  for (int m = 0; m < kEstimateMomentCount; ++m) {
+    absl::StrAppendFormat(&out, "  %-22s %8s %8s %9s %8s %8s %9s\n",
+                          absl::StrCat("router, at ", MomentName(m)), "position", "count",
+                          "medAE(s)", "+-20%", "bias(s)", "wait(s)");
+    for (size_t q = 0; q <= w.queues.size(); ++q) {
+      for (int b = 0; b <= kPositionBandCount; ++b) {
+        const EstimateErrors& e = w.Cell(EstimateMoment(m), WaitEstimator::kRouter, q, b);
+        if (e.count == 0) continue;
+        absl::StrAppendFormat(&out, "  %-22s %8s %8d %9.1f %7.1f%% %8.1f %9.1f\n",
+                              q == w.AllQueues() ? "(all queues)" : w.queues[q],
+                              PositionBandName(b), e.count, e.median_abs_error_seconds,
+                              100 * e.within_20_percent, e.bias_seconds, e.mean_actual_seconds);
+      }
+    }
+  }
+  for (int m = 0; m < kEstimateMomentCount; ++m) {
+    absl::StrAppendFormat(&out, "  %-22s %8s", absl::StrCat("medAE(s) / +-20%, ", MomentName(m)),
+                          "position");
+    for (int e = 0; e < kWaitEstimatorCount; ++e) {
+      absl::StrAppendFormat(&out, " %15s", WaitEstimatorName(WaitEstimator(e)));
+    }
+    out += "\n";
+    auto row = [&](size_t q, int b) {
+      if (w.Cell(EstimateMoment(m), WaitEstimator::kRouter, q, b).count == 0) return;
+      absl::StrAppendFormat(&out, "  %-22s %8s", q == w.AllQueues() ? "(all queues)" : w.queues[q],
+                            PositionBandName(b));
+      for (int e = 0; e < kWaitEstimatorCount; ++e) {
+        const EstimateErrors& c = w.Cell(EstimateMoment(m), WaitEstimator(e), q, b);
+        absl::StrAppendFormat(&out, " %8.1f %5.1f%%", c.median_abs_error_seconds,
+                              100 * c.within_20_percent);
+      }
+      out += "\n";
+    };
+    for (size_t q = 0; q < w.queues.size(); ++q) row(q, kPositionBandCount);
+    for (int b = 0; b <= kPositionBandCount; ++b) row(w.AllQueues(), b);
+  }
+  return out;
+}
+
+std::string WaitAccuracyJson(const WaitAccuracyReport& w) {
+  std::vector<std::string> cells;
+  for (int m = 0; m < kEstimateMomentCount; ++m) {
+    for (int e = 0; e < kWaitEstimatorCount; ++e) {
+      for (size_t q = 0; q <= w.queues.size(); ++q) {
+        for (int b = 0; b <= kPositionBandCount; ++b) {
+          const EstimateErrors& c = w.Cell(EstimateMoment(m), WaitEstimator(e), q, b);
+          if (c.count == 0) continue;
+          cells.push_back(absl::StrFormat(
+              "{\"moment\": \"%s\", \"estimator\": \"%s\", \"queue\": %s, \"position\": "
+              "\"%s\", \"count\": %d, \"median_abs_error_seconds\": %s, "
+              "\"within_20_percent\": %s, \"bias_seconds\": %s, \"mean_wait_seconds\": %s}",
+              MomentName(m), WaitEstimatorName(WaitEstimator(e)),
+              q == w.AllQueues() ? "null" : JsonQuoted(w.queues[q]), PositionBandName(b), c.count,
+              JsonNumber(c.median_abs_error_seconds), JsonNumber(c.within_20_percent),
+              JsonNumber(c.bias_seconds), JsonNumber(c.mean_actual_seconds)));
+        }
+      }
+    }
+  }
+  return absl::StrFormat(
+      "{\"answered_at_once\": %d, \"samples_dropped\": %d, \"contacts_dropped\": %d, "
+      "\"reestimate_every_seconds\": %s, \"within_floor_seconds\": %s,\n      \"cells\": [%s]}",
+      w.answered_at_once, w.samples_dropped, w.contacts_dropped,
+      JsonNumber(kReestimateEverySeconds), JsonNumber(kWithinFloorSeconds),
+      absl::StrJoin(cells, ",\n        "));
+}
+
 // Service level of all queues together, per interval.
 std::vector<ServiceTally> OverallByInterval(const SimulationReport& r) {
   std::vector<ServiceTally> out;
@@ -145,6 +224,7 @@ std::string FormatText(const std::vector<SimulationReport>& reports) {
       absl::StrAppendFormat(&out, "  follow-up contacts created by the router and handled: %d\n",
                             r.contacts_created_by_policy);
     }
+    if (r.wait_accuracy) out += WaitAccuracyText(*r.wait_accuracy);
     out += "\n";
   }
   if (reports.size() > 1) {
@@ -201,12 +281,13 @@ std::string FormatJson(const std::vector<SimulationReport>& reports) {
         "    \"overall\": %s,\n    \"occupancy\": %s, \"occupancy_jain_index\": %s, "
         "\"handled_per_hour_cv\": %s, \"contacts_created_by_policy\": %d,\n"
         "    \"queues\": %s,\n    \"tiers\": %s,\n    \"streams\": %s,\n"
-        "    \"policy_counters\": {%s}}",
+        "    \"policy_counters\": {%s},\n    \"wait_accuracy\": %s}",
         JsonQuoted(r.policy), r.seed, JsonNumber(r.duration_hours), JsonNumber(r.warmup_hours),
         JsonNumber(r.interval_minutes), r.contacts_planned, r.agents, JsonNumber(r.wall_seconds),
         TallyJson(r.overall), JsonNumber(r.occupancy), JsonNumber(r.occupancy_jain_index),
         JsonNumber(r.handled_per_hour_cv), r.contacts_created_by_policy, GroupsJson(r.queues, true),
-        GroupsJson(r.tiers, false), GroupsJson(r.streams, true), absl::StrJoin(counters, ", ")));
+        GroupsJson(r.tiers, false), GroupsJson(r.streams, true), absl::StrJoin(counters, ", "),
+        r.wait_accuracy ? WaitAccuracyJson(*r.wait_accuracy) : "null"));
   }
   const std::string scenario = reports.empty() ? "" : reports.front().scenario;
   return absl::StrCat("{\"scenario\": ", JsonQuoted(scenario), ",\n  \"reports\": [\n  ",

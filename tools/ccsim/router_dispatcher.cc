@@ -1,5 +1,6 @@
 #include "tools/ccsim/router_dispatcher.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -7,15 +8,40 @@
 
 namespace ccr::sim {
 
-absl::StatusOr<std::unique_ptr<RouterDispatcher>> RouterDispatcher::Create(
-    RouterConfig config, std::vector<AgentSpec> agents) {
-  CCR_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, Router::Create(std::move(config)));
-  return std::unique_ptr<RouterDispatcher>(
-      new RouterDispatcher(std::move(router), std::move(agents)));
+namespace {
+double SecondsOf(absl::Time t) { return absl::ToDoubleSeconds(t - absl::UnixEpoch()); }
+
+std::vector<std::string> QueueNames(const RouterConfig& config) {
+  std::vector<std::string> names;
+  for (const QueueConfig& q : config.queues) names.push_back(q.name);
+  return names;
 }
 
-RouterDispatcher::RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents)
-    : router_(std::move(router)), agents_(std::move(agents)) {
+// Handle time plus wrap-up from the config: a queue's service before any is measured.
+std::vector<double> DefaultService(const RouterConfig& config) {
+  std::vector<double> out;
+  for (const QueueConfig& q : config.queues) {
+    const ChannelConfig& ch = config.channels[static_cast<int>(q.channel)];
+    out.push_back(absl::ToDoubleSeconds(ch.default_handle + ch.wrap_up));
+  }
+  return out;
+}
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RouterDispatcher>> RouterDispatcher::Create(
+    RouterConfig config, std::vector<AgentSpec> agents, bool check_wait_estimates) {
+  CCR_ASSIGN_OR_RETURN(std::unique_ptr<Router> router, Router::Create(std::move(config)));
+  return std::unique_ptr<RouterDispatcher>(
+      new RouterDispatcher(std::move(router), std::move(agents), check_wait_estimates));
+}
+
+RouterDispatcher::RouterDispatcher(std::unique_ptr<Router> router, std::vector<AgentSpec> agents,
+                                   bool check_wait_estimates)
+    : router_(std::move(router)),
+      agents_(std::move(agents)),
+      check_wait_estimates_(check_wait_estimates),
+      accuracy_(QueueNames(router_->config())),
+      history_(DefaultService(router_->config())) {
   for (uint32_t i = 0; i < agents_.size(); ++i) agent_index_[agents_[i].agent_id] = i;
   const RouterConfig& config = router_->config();
   for (uint32_t i = 0; i < config.queues.size(); ++i) queue_index_[config.queues[i].name] = i;
@@ -48,12 +74,24 @@ absl::Status RouterDispatcher::Drain() {
           }
           d.contact = it->second;
           dispatches_.push_back(d);
+          const double now_seconds = SecondsOf(e.time);
+          if (auto w = waiting_.find(d.contact); w != waiting_.end()) {
+            history_.Answered(w->second.queue, now_seconds - w->second.arrival_seconds,
+                              now_seconds);
+            accuracy_.Answered(d.contact, now_seconds);
+            waiting_.erase(w);
+          }
+          if (check_wait_estimates_) serving_[d.contact] = {now_seconds, d.queue};
           break;
         }
         case EventKind::kWrapUpDone: {
           if (e.agent_id.empty()) break;
           auto it = sim_id_.find(e.contact);
           if (it == sim_id_.end()) break;
+          if (auto s = serving_.find(it->second); s != serving_.end()) {
+            history_.Served(s->second.second, SecondsOf(e.time) - s->second.first);
+            serving_.erase(s);
+          }
           Dispatch d;
           d.kind = Dispatch::Kind::kReleased;
           d.time = e.time;
@@ -74,6 +112,8 @@ absl::Status RouterDispatcher::Drain() {
           d.contact = it->second;
           d.queue = queue_index_.at(e.queue);
           dispatches_.push_back(d);
+          accuracy_.Left(it->second);
+          waiting_.erase(it->second);
           router_id_.erase(it->second);
           sim_id_.erase(it);
           break;
@@ -82,6 +122,11 @@ absl::Status RouterDispatcher::Drain() {
         case EventKind::kCancelled: {
           auto it = sim_id_.find(e.contact);
           if (it == sim_id_.end()) break;
+          if (auto w = waiting_.find(it->second); w != waiting_.end()) {
+            history_.Abandoned(w->second.queue, SecondsOf(e.time) - w->second.arrival_seconds);
+            waiting_.erase(w);
+          }
+          accuracy_.Left(it->second);
           router_id_.erase(it->second);
           sim_id_.erase(it);
           break;
@@ -105,7 +150,51 @@ absl::Status RouterDispatcher::Arrive(const ArrivingContact& contact, absl::Time
   CCR_ASSIGN_OR_RETURN(const SubmitResult submitted, router_->Submit(spec, now));
   sim_id_[submitted.contact] = contact.id;
   router_id_[contact.id] = submitted.contact;
+  if (!check_wait_estimates_) return Drain();
+  waiting_[contact.id] = {SecondsOf(now), contact.queue};
+  if (submitted.state == ContactState::kQueued && submitted.position > 0) {
+    RecordEstimate(contact.id, submitted.position, submitted.estimated_wait,
+                   EstimateMoment::kSubmit, now);
+    reads_.emplace(now + absl::Seconds(kReestimateEverySeconds), contact.id);
+  } else {
+    accuracy_.AnsweredAtOnce();
+  }
   return Drain();
+}
+
+void RouterDispatcher::RecordEstimate(uint64_t sim_contact, uint32_t position,
+                                      absl::Duration router_estimate, EstimateMoment moment,
+                                      absl::Time now) {
+  const Waiting& w = waiting_.at(sim_contact);
+  // I&W's s: the servers of the queue that are busy (a waiting contact means all are).
+  const QueueStats stats = router_->Queues(now)[w.queue];
+  const ChannelConfig& ch = router_->config().channels[static_cast<int>(stats.channel)];
+  const double busy_slots = double(stats.agents_busy + stats.agents_wrap_up) * ch.agent_capacity;
+  const double now_seconds = SecondsOf(now);
+  WaitEstimates estimates =
+      history_.Candidates(w.queue, position, now_seconds - w.arrival_seconds, busy_slots);
+  estimates[static_cast<int>(WaitEstimator::kRouter)] = absl::ToDoubleSeconds(router_estimate);
+  accuracy_.Sample(sim_contact, w.queue, now_seconds, position, moment, estimates);
+}
+
+void RouterDispatcher::Reestimate(absl::Time now) {
+  while (!reads_.empty() && reads_.top().first <= now) {
+    const auto [due, sim_contact] = reads_.top();
+    reads_.pop();
+    if (!waiting_.contains(sim_contact)) continue;
+    auto id = router_id_.find(sim_contact);
+    if (id == router_id_.end()) continue;
+    absl::StatusOr<ContactPlace> place = router_->Locate(id->second);
+    if (!place.ok() || place->state != ContactState::kQueued || place->position == 0) continue;
+    RecordEstimate(sim_contact, place->position, place->estimated_wait, EstimateMoment::kWaiting,
+                   due);
+    reads_.emplace(due + absl::Seconds(kReestimateEverySeconds), sim_contact);
+  }
+}
+
+std::optional<WaitAccuracyReport> RouterDispatcher::WaitAccuracy() const {
+  if (!check_wait_estimates_) return std::nullopt;
+  return accuracy_.Summarize();
 }
 
 absl::Status RouterDispatcher::Abandon(uint64_t contact, absl::Time now) {
@@ -149,11 +238,21 @@ absl::Status RouterDispatcher::LogOut(uint32_t agent, absl::Time now) {
 }
 
 absl::Status RouterDispatcher::Advance(absl::Time now) {
-  router_->Tick(now);
-  return Drain();
+  // Only the router's own deadlines move its clock; a read changes nothing.
+  const std::optional<absl::Time> router_deadline = router_->NextDeadline();
+  if (router_deadline && *router_deadline <= now) {
+    router_->Tick(now);
+    CCR_RETURN_IF_ERROR(Drain());
+  }
+  Reestimate(now);
+  return absl::OkStatus();
 }
 
-std::optional<absl::Time> RouterDispatcher::NextDeadline() const { return router_->NextDeadline(); }
+std::optional<absl::Time> RouterDispatcher::NextDeadline() const {
+  std::optional<absl::Time> next = router_->NextDeadline();
+  if (!reads_.empty() && (!next || reads_.top().first < *next)) next = reads_.top().first;
+  return next;
+}
 
 std::vector<Dispatch> RouterDispatcher::TakeDispatches() {
   std::vector<Dispatch> out;

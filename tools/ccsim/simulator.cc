@@ -618,13 +618,15 @@ std::vector<AgentSpec> BuildRoster(const Scenario& scenario) {
 }
 
 absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const RouterConfig& config,
-                                          Policy policy, const std::vector<ContactPlan>& plan) {
+                                          Policy policy, const std::vector<ContactPlan>& plan,
+                                          SimulationOptions options) {
   const auto started = std::chrono::steady_clock::now();
   std::vector<AgentSpec> roster = BuildRoster(scenario);
   std::unique_ptr<Dispatcher> dispatcher;
   switch (policy) {
     case Policy::kRouter: {
-      CCR_ASSIGN_OR_RETURN(dispatcher, RouterDispatcher::Create(config, roster));
+      CCR_ASSIGN_OR_RETURN(dispatcher,
+                           RouterDispatcher::Create(config, roster, options.check_wait_estimates));
       break;
     }
     case Policy::kFifoLinear:
@@ -667,6 +669,7 @@ absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const Router
   DayRun run(scenario, config, plan, std::move(roster), dispatcher.get());
   CCR_RETURN_IF_ERROR(run.Run(&report));
   report.policy_counters = dispatcher->Counters();
+  report.wait_accuracy = dispatcher->WaitAccuracy();
   report.wall_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return report;

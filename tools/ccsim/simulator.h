@@ -13,6 +13,7 @@
 #define CCROUTER_TOOLS_CCSIM_SIMULATOR_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "router/types.h"
 #include "tools/ccsim/queue_dispatcher.h"
 #include "tools/ccsim/scenario.h"
+#include "tools/ccsim/wait_accuracy.h"
 
 namespace ccr::sim {
 
@@ -101,6 +103,10 @@ struct SimulationReport {
   uint64_t contacts_created_by_policy = 0;  // router follow-ups
   double wall_seconds = 0;
   std::map<std::string, uint64_t> policy_counters;
+  // The router's wait estimates and the candidates against the waits
+  // answered contacts got (router policy with check_wait_estimates only;
+  // every contact of the run).
+  std::optional<WaitAccuracyReport> wait_accuracy;
 };
 
 // Draws the day's contacts. Deterministic for scenario.seed.
@@ -115,9 +121,16 @@ std::vector<QueueLoad> PlannedLoads(const Scenario& scenario, const RouterConfig
 // The agents of every group, in group order ("<group>-<n>").
 std::vector<AgentSpec> BuildRoster(const Scenario& scenario);
 
+struct SimulationOptions {
+  // Check the router's wait estimates (SimulationReport::wait_accuracy).
+  // Off for long runs (validation): every estimate is kept until the end.
+  bool check_wait_estimates = false;
+};
+
 // Runs the day under `policy`. REQUIRES: CheckScenario(scenario, config) ok.
 absl::StatusOr<SimulationReport> Simulate(const Scenario& scenario, const RouterConfig& config,
-                                          Policy policy, const std::vector<ContactPlan>& plan);
+                                          Policy policy, const std::vector<ContactPlan>& plan,
+                                          SimulationOptions options = {});
 
 }  // namespace ccr::sim
 
