@@ -72,7 +72,7 @@ TEST(SimulatorTest, RouterOnOneQueueIsExactlyFifo) {
 // routing_policy: fifo makes the router the classic ACD: on one queue whose
 // VIPs the ranked policy would serve first, every tier waits exactly as under
 // ccsim's FIFO / longest-idle baseline, and the agents share the work alike
-// (the longest-idle choice), while ranked gives the VIPs a better level.
+// (the longest-idle choice), while ranked serves the VIPs first.
 TEST(SimulatorTest, RouterUnderFifoPolicyMatchesTheFifoLongestIdleBaselinePerTier) {
   ValidationCase c;
   c.agents = 10;
@@ -85,6 +85,7 @@ TEST(SimulatorTest, RouterUnderFifoPolicyMatchesTheFifoLongestIdleBaselinePerTie
   vip.tier = Tier::kVip;
   s.streams.push_back(vip);
   RouterConfig config = MmcRouterConfig(c.target_seconds);
+  config.scoring.tier = {0, 0, 0, 100};  // under ranked, a VIP passes 200 s of queue
   config.queues[0].routing_policy = RoutingPolicy::kFifo;
   const std::vector<ContactPlan> plan = PlanContacts(s, config);
   const SimulationReport fifo = MustSimulate(s, config, Policy::kRouter, plan);
@@ -109,8 +110,13 @@ TEST(SimulatorTest, RouterUnderFifoPolicyMatchesTheFifoLongestIdleBaselinePerTie
   config.queues[0].routing_policy = RoutingPolicy::kRanked;
   const SimulationReport ranked = MustSimulate(s, config, Policy::kRouter, plan);
   const size_t vip_tier = fifo.tiers[0].name == "vip" ? 0 : 1;
-  EXPECT_GT(ranked.tiers[vip_tier].total.ServiceLevel(),
-            fifo.tiers[vip_tier].total.ServiceLevel() + 0.05);
+  const size_t standard_tier = 1 - vip_tier;
+  // Ranked serves the VIPs first: they wait less and leave less; the others wait longer.
+  EXPECT_LT(ranked.tiers[vip_tier].total.AsaSeconds(),
+            0.9 * fifo.tiers[vip_tier].total.AsaSeconds());
+  EXPECT_LT(ranked.tiers[vip_tier].total.abandoned, fifo.tiers[vip_tier].total.abandoned);
+  EXPECT_GT(ranked.tiers[standard_tier].total.AsaSeconds(),
+            fifo.tiers[standard_tier].total.AsaSeconds());
 }
 
 // One agent holding 3 chats is, for the customers, 3 servers: the same
