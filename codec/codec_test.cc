@@ -80,6 +80,60 @@ TEST(ConfigLoader, BadValuesAreNamed) {
   EXPECT_THAT(c.status().message(), HasSubstr("YAML error at line"));
 }
 
+// routing_policy and ab_test: a queue's own choice, else the config's, else
+// ranked; bad values are refused naming the field and changing nothing.
+TEST(ConfigLoader, RoutingPoliciesResolvePerQueueAndBadOnesAreNamed) {
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(
+      "routing_policy: fifo\n"
+      "queues:\n"
+      "  - {name: a, channel: voice}\n"
+      "  - {name: b, channel: voice, routing_policy: ranked}\n"
+      "  - {name: c, channel: voice, ab_test: {policies: [fifo, ranked], period_seconds: 1800}}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->queues[0].routing_policy, RoutingPolicy::kFifo);
+  EXPECT_TRUE(c->queues[0].ab_test.policies.empty());
+  EXPECT_EQ(c->queues[1].routing_policy, RoutingPolicy::kRanked);
+  EXPECT_EQ(c->queues[2].ab_test.policies,
+            (std::vector<RoutingPolicy>{RoutingPolicy::kFifo, RoutingPolicy::kRanked}));
+  EXPECT_EQ(c->queues[2].ab_test.period, absl::Minutes(30));
+
+  // A config-wide A/B test (default period: an hour) for queues naming neither.
+  c = LoadRouterConfig(
+      "ab_test: {policies: [ranked, fifo]}\n"
+      "queues: [{name: a, channel: voice}, {name: b, channel: voice, routing_policy: fifo}]\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->queues[0].ab_test.policies.size(), 2u);
+  EXPECT_EQ(c->queues[0].ab_test.period, absl::Hours(1));
+  EXPECT_TRUE(c->queues[1].ab_test.policies.empty());
+  EXPECT_EQ(c->queues[1].routing_policy, RoutingPolicy::kFifo);
+  // Nothing named: ranked, as before policies existed.
+  c = LoadRouterConfig("queues: [{name: a, channel: voice}]\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->queues[0].routing_policy, RoutingPolicy::kRanked);
+  EXPECT_TRUE(c->queues[0].ab_test.policies.empty());
+
+  const std::string three = "  - {name: a, channel: voice}\n  - {name: b, channel: voice}\n";
+  c = LoadRouterConfig("queues:\n" + three +
+                       "  - {name: c, channel: voice, routing_policy: lifo}\n");
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(c.status().message(),
+            "config.queues[2].routing_policy: unknown routing policy 'lifo' (expected ranked or "
+            "fifo)");
+  c = LoadRouterConfig("routing_policy: Fifo\nqueues: [{name: a, channel: voice}]\n");
+  EXPECT_THAT(c.status().message(), HasSubstr("config.routing_policy: unknown routing policy"));
+  c = LoadRouterConfig("queues: [{name: a, channel: voice, ab_test: {policies: [fifo]}}]\n");
+  EXPECT_EQ(c.status().message(),
+            "config.queues[0].ab_test.policies: 1 named; an A/B test alternates 2 to 8");
+  c = LoadRouterConfig("queues: [{name: a, channel: voice, ab_test: {policies: [fifo, rankd]}}]\n");
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("config.queues[0].ab_test.policies[1]: unknown routing policy 'rankd'"));
+  c = LoadRouterConfig(
+      "ab_test: {policies: [fifo, ranked], period_seconds: 0.5}\n"
+      "queues: [{name: a, channel: voice}]\n");
+  EXPECT_THAT(c.status().message(),
+              HasSubstr("config.ab_test.period_seconds: 0.5 is out of range"));
+}
+
 TEST(ConfigLoader, HeartbeatSettingsOutOfRangeAreNamed) {
   const std::string queue = "queues: [{name: q, channel: voice}]\n";
   absl::StatusOr<RouterConfig> c = LoadRouterConfig(queue + "heartbeat_interval_seconds: 0.01\n");

@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <cmath>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -239,6 +240,62 @@ absl::StatusOr<v1::Config> ParseConfigYaml(absl::string_view yaml) {
   return config;
 }
 
+namespace {
+
+// The routing policy named at `path` (empty: none), or an error naming it.
+absl::StatusOr<std::optional<RoutingPolicy>> PolicyNamed(const std::string& name,
+                                                         absl::string_view path) {
+  if (name.empty()) return std::nullopt;
+  std::optional<RoutingPolicy> p = ParseRoutingPolicy(name);
+  if (!p) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": unknown routing policy '", TruncateText(name, 64), "' (expected ranked or fifo)"));
+  }
+  return p;
+}
+
+absl::Status CheckAbTest(const v1::AbTest& ab, absl::string_view path) {
+  if (ab.policies_size() < 2 || static_cast<size_t>(ab.policies_size()) > kMaxAbTestPolicies) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ".policies: ", ab.policies_size(),
+                                                   " named; an A/B test alternates 2 to ",
+                                                   kMaxAbTestPolicies));
+  }
+  for (int j = 0; j < ab.policies_size(); ++j) {
+    CCR_RETURN_IF_ERROR(
+        PolicyNamed(ab.policies(j), absl::StrCat(path, ".policies[", j, "]")).status());
+  }
+  const double period = ab.period_seconds();
+  if (period != 0 && !(std::isfinite(period) && period >= 1 && period <= 366 * 86400.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ".period_seconds: ", period, " is out of range (0 for 3600, else 1 to 31622400)"));
+  }
+  return absl::OkStatus();
+}
+
+// Every routing_policy and ab_test of the config, checked with its path.
+absl::Status CheckRoutingPolicies(const v1::Config& config) {
+  CCR_RETURN_IF_ERROR(PolicyNamed(config.routing_policy(), "config.routing_policy").status());
+  if (config.has_ab_test()) CCR_RETURN_IF_ERROR(CheckAbTest(config.ab_test(), "config.ab_test"));
+  for (int i = 0; i < config.queues_size(); ++i) {
+    const v1::QueueConfig& q = config.queues(i);
+    const std::string path = absl::StrCat("config.queues[", i, "]");
+    CCR_RETURN_IF_ERROR(PolicyNamed(q.routing_policy(), path + ".routing_policy").status());
+    if (q.has_ab_test()) CCR_RETURN_IF_ERROR(CheckAbTest(q.ab_test(), path + ".ab_test"));
+  }
+  return absl::OkStatus();
+}
+
+AbTest ToAbTest(const v1::AbTest& in) {
+  AbTest out;
+  for (const std::string& name : in.policies()) {
+    out.policies.push_back(ParseRoutingPolicy(name).value_or(RoutingPolicy::kRanked));
+  }
+  if (in.period_seconds() > 0) out.period = absl::Seconds(in.period_seconds());
+  return out;
+}
+
+}  // namespace
+
 RouterConfig ToRouterConfig(const v1::Config& in) {
   RouterConfig out;
   if (!in.default_language().empty()) out.default_language = in.default_language();
@@ -286,6 +343,18 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
     qc.short_abandon = absl::Seconds(std::max(0.0, q.short_abandon_seconds()));
     qc.expire_after = absl::Seconds(std::max(0.0, q.expire_after_seconds()));
     qc.topics.assign(q.topics().begin(), q.topics().end());
+    // The queue's own choice, else the config's (an A/B test before a fixed
+    // policy at each level), else ranked. Unknown names were refused by
+    // LoadRouterConfig; here they read as ranked.
+    if (q.has_ab_test()) {
+      qc.ab_test = ToAbTest(q.ab_test());
+    } else if (!q.routing_policy().empty()) {
+      qc.routing_policy = ParseRoutingPolicy(q.routing_policy()).value_or(RoutingPolicy::kRanked);
+    } else if (in.has_ab_test()) {
+      qc.ab_test = ToAbTest(in.ab_test());
+    } else {
+      qc.routing_policy = ParseRoutingPolicy(in.routing_policy()).value_or(RoutingPolicy::kRanked);
+    }
   }
   if (in.has_scoring()) {
     const v1::ScoringWeights& w = in.scoring();
@@ -340,6 +409,7 @@ absl::StatusOr<RouterConfig> LoadRouterConfig(absl::string_view yaml, v1::Config
       return absl::InvalidArgumentError(absl::StrCat("config.queues[", i, "].channel: required"));
     }
   }
+  CCR_RETURN_IF_ERROR(CheckRoutingPolicies(parsed));
   RouterConfig config = ToRouterConfig(parsed);
   // Personal data of ended contacts lives in the sticky-routing memory and
   // the idempotency window; the retention period bounds both.

@@ -506,6 +506,7 @@ void QueueToWire(const QueueStats& q, v1::QueueSnapshot* out) {
   out->set_agents_wrap_up(q.agents_wrap_up);
   out->set_agents_not_ready(q.agents_not_ready);
   out->set_agents_resting(q.agents_resting);
+  out->set_routing_policy(RoutingPolicyName(q.policy));
   out->set_estimated_wait_seconds(absl::ToDoubleSeconds(q.estimated_wait));
   out->set_resolved(q.resolved);
   out->set_completed(q.completed);
@@ -562,6 +563,7 @@ void ExplanationToWire(const Explanation& x, v1::ExplainReply* out) {
     ac->set_why_not(a.why_not);
   }
   out->set_summary(x.summary);
+  out->set_routing_policy(RoutingPolicyName(x.policy));
   for (const std::string& h : x.contact.history) out->add_history(h);
 }
 

@@ -6,7 +6,7 @@
 //
 // Naming follows Prometheus conventions: prefix `ccr_`, base units
 // (seconds, ratios), `_total` on counters. Labels are low-cardinality only:
-// queue, channel, tier, outcome, reason, state, command, kind, service,
+// queue, channel, tier, policy, outcome, reason, state, command, kind, service,
 // method, code. No
 // contact, customer or agent id is ever a label.
 //
@@ -41,18 +41,24 @@ inline constexpr MetricDef kContactsSubmitted{
     "ccr_contacts_submitted_total", MetricType::Counter,
     "Contacts that entered a queue (submitted, scheduled callbacks once due, follow-ups).",
     "queue,channel,tier"};
+// policy: the routing policy (ranked, fifo) in force on the queue when the
+// contact arrived, so an A/B test's arms can be compared on live traffic.
 inline constexpr MetricDef kContactsAnswered{
     "ccr_contacts_answered_total", MetricType::Counter,
-    "Contacts an agent accepted (answered), by the queue they were answered from.",
-    "queue,channel,tier"};
+    "Contacts an agent accepted (answered), by the queue they were answered from and the routing "
+    "policy in force at their arrival.",
+    "queue,channel,tier,policy"};
 inline constexpr MetricDef kContactsAnsweredWithinTarget{
     "ccr_contacts_answered_within_target_total", MetricType::Counter,
-    "Answered contacts whose wait was within their queue's answer target.", "queue,channel,tier"};
+    "Answered contacts whose wait was within their queue's answer target, by the routing policy "
+    "in force at their arrival.",
+    "queue,channel,tier,policy"};
 inline constexpr MetricDef kContactsAbandoned{
     "ccr_contacts_abandoned_total", MetricType::Counter,
     "Contacts whose customer left before being answered; reason=short when within the queue's "
-    "short-abandon threshold (not counted against the service level), else long.",
-    "queue,channel,tier,reason"};
+    "short-abandon threshold (not counted against the service level), else long; by the routing "
+    "policy in force at their arrival.",
+    "queue,channel,tier,reason,policy"};
 inline constexpr MetricDef kContactsEnded{
     "ccr_contacts_ended_total", MetricType::Counter,
     "Contacts that ended other than by abandonment: outcome=resolved|unresolved (completed), "

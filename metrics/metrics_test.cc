@@ -307,20 +307,21 @@ TEST_F(RouterMetricsTest, CountsALifecycleByQueueChannelAndTier) {
 
   const std::string text = registry_.Exposition();
   const std::string q = "channel=\"voice\",queue=\"voice_general\"";
+  const std::string r = "channel=\"voice\",policy=\"ranked\",queue=\"voice_general\"";
   EXPECT_EQ(SampleValue(text, "ccr_contacts_submitted_total{" + q + ",tier=\"vip\"}"), 1);
   EXPECT_EQ(SampleValue(text, "ccr_contacts_submitted_total{" + q + ",tier=\"standard\"}"), 3);
-  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + q + ",tier=\"vip\"}"), 1);
-  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + q + ",tier=\"standard\"}"), 1);
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + r + ",tier=\"vip\"}"), 1);
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + r + ",tier=\"standard\"}"), 1);
   EXPECT_EQ(
-      SampleValue(text, "ccr_contacts_answered_within_target_total{" + q + ",tier=\"standard\"}"),
+      SampleValue(text, "ccr_contacts_answered_within_target_total{" + r + ",tier=\"standard\"}"),
       0);
-  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_within_target_total{" + q + ",tier=\"vip\"}"),
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_within_target_total{" + r + ",tier=\"vip\"}"),
             1);
   EXPECT_EQ(SampleValue(
-                text, "ccr_contacts_abandoned_total{" + q + ",reason=\"short\",tier=\"standard\"}"),
+                text, "ccr_contacts_abandoned_total{" + r + ",reason=\"short\",tier=\"standard\"}"),
             1);
   EXPECT_EQ(SampleValue(
-                text, "ccr_contacts_abandoned_total{" + q + ",reason=\"long\",tier=\"standard\"}"),
+                text, "ccr_contacts_abandoned_total{" + r + ",reason=\"long\",tier=\"standard\"}"),
             1);
   EXPECT_EQ(SampleValue(text,
                         "ccr_contacts_ended_total{channel=\"voice\",outcome=\"resolved\","
@@ -405,6 +406,78 @@ TEST_F(RouterMetricsTest, ScheduledContactsAreSubmittedOnceLikeTheRouterCountsTh
             1);
   EXPECT_EQ(router_->Queues(now_)[0].submitted, 1u);
   EXPECT_EQ(SampleValue(text, "ccr_queue_depth{channel=\"voice\",queue=\"voice_general\"}"), 1);
+}
+
+// An A/B test alternating ranked and fifo by the minute: each contact's
+// outcome is counted under the policy in force at its arrival, not at its
+// answer or abandonment.
+TEST(RouterMetricsPolicy, ServiceLevelCountersAreLabelledByThePolicyAtArrival) {
+  RouterConfig config = OneQueueConfig();
+  config.queues[0].ab_test.policies = {RoutingPolicy::kRanked, RoutingPolicy::kFifo};
+  config.queues[0].ab_test.period = absl::Seconds(60);  // kT0 starts a ranked minute
+  std::unique_ptr<Router> router = Router::Create(config).value();
+  MetricsRegistry registry("test-1");
+  RouterMetrics metrics(registry, {absl::Minutes(15), 60});
+  metrics.Configure(router->config());
+  router->SetObserver(&metrics);
+  const std::string r = "channel=\"voice\",policy=\"ranked\",queue=\"voice_general\"";
+  const std::string f = "channel=\"voice\",policy=\"fifo\",queue=\"voice_general\"";
+  // Both arms are exported from the start, at zero.
+  std::string text = registry.Exposition();
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + f + ",tier=\"standard\"}"), 0);
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + r + ",tier=\"standard\"}"), 0);
+
+  auto accept_offer = [&](absl::Time at) {
+    uint64_t offer = 0;
+    for (const Event& e : router->TakeEvents()) {
+      if (e.kind == EventKind::kOffered) offer = e.offer_id;
+    }
+    ASSERT_NE(offer, 0u);
+    ASSERT_TRUE(router->Accept("al", offer, at).ok());
+  };
+  ASSERT_TRUE(router->Submit(Call("k1"), At(10)).ok());  // ranked
+  ASSERT_TRUE(router->Submit(Call("k2"), At(50)).ok());  // ranked
+  ASSERT_TRUE(router->Abandon(2, At(65)).ok());          // in the fifo minute, waited 15 s
+  ASSERT_TRUE(router->Login(Agent("al"), At(80)).ok());
+  accept_offer(At(80));  // k1 after 70 s: answered late under ranked
+  ASSERT_TRUE(router->Submit(Call("k3"), At(85)).ok());  // fifo
+  ASSERT_TRUE(router->Submit(Call("k4"), At(86)).ok());  // fifo
+  ASSERT_TRUE(router->Abandon(4, At(88)).ok());          // short
+  ASSERT_TRUE(router->Complete("al", 1, Outcome{true, "", 0, false}, At(90)).ok());
+  router->Tick(At(95));  // wrap-up over: k3 is offered
+  accept_offer(At(95));  // k3 after 10 s: within target under fifo
+  router->TakeEvents();
+
+  text = registry.Exposition();
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + r + ",tier=\"standard\"}"), 1);
+  EXPECT_EQ(
+      SampleValue(text, "ccr_contacts_answered_within_target_total{" + r + ",tier=\"standard\"}"),
+      0);
+  EXPECT_EQ(SampleValue(
+                text, "ccr_contacts_abandoned_total{" + r + ",reason=\"long\",tier=\"standard\"}"),
+            1);
+  EXPECT_EQ(SampleValue(text, "ccr_contacts_answered_total{" + f + ",tier=\"standard\"}"), 1);
+  EXPECT_EQ(
+      SampleValue(text, "ccr_contacts_answered_within_target_total{" + f + ",tier=\"standard\"}"),
+      1);
+  EXPECT_EQ(SampleValue(
+                text, "ccr_contacts_abandoned_total{" + f + ",reason=\"short\",tier=\"standard\"}"),
+            1);
+  EXPECT_EQ(SampleValue(
+                text, "ccr_contacts_abandoned_total{" + f + ",reason=\"long\",tier=\"standard\"}"),
+            0);
+}
+
+// A queue under one policy exports that policy's series only.
+TEST(RouterMetricsPolicy, AQueueWithoutAnAbTestExportsOnlyItsPolicy) {
+  RouterConfig config = OneQueueConfig();
+  config.queues[0].routing_policy = RoutingPolicy::kFifo;
+  MetricsRegistry registry("test-1");
+  RouterMetrics metrics(registry, {absl::Minutes(15), 60});
+  metrics.Configure(config);
+  const std::string text = registry.Exposition();
+  EXPECT_TRUE(absl::StrContains(text, "policy=\"fifo\"")) << text;
+  EXPECT_FALSE(absl::StrContains(text, "policy=\"ranked\"")) << text;
 }
 
 }  // namespace

@@ -25,15 +25,14 @@ constexpr const char* kEndOutcomeNames[] = {"resolved", "unresolved", "expired",
 struct RouterMetrics::QueueSeries {
   QueueSeries(MetricsRegistry& r, const std::string& queue, Channel channel,
               const RouterMetricsOptions& options)
-      : window(options.service_level_window, options.service_level_slices) {
-    const std::string ch = ChannelName(channel);
+      : registry(r),
+        name(queue),
+        channel_name(ChannelName(channel)),
+        window(options.service_level_window, options.service_level_slices) {
+    const std::string& ch = channel_name;
     for (int t = 0; t < kTiers; ++t) {
       const std::string tier = TierName(static_cast<Tier>(t));
       submitted[t] = &r.Counter(kContactsSubmitted, {queue, ch, tier});
-      answered[t] = &r.Counter(kContactsAnswered, {queue, ch, tier});
-      within_target[t] = &r.Counter(kContactsAnsweredWithinTarget, {queue, ch, tier});
-      abandoned_short[t] = &r.Counter(kContactsAbandoned, {queue, ch, tier, "short"});
-      abandoned_long[t] = &r.Counter(kContactsAbandoned, {queue, ch, tier, "long"});
       for (int o = 0; o < kEndOutcomes; ++o) {
         ended[t][o] = &r.Counter(kContactsEnded, {queue, ch, tier, kEndOutcomeNames[o]});
       }
@@ -45,8 +44,34 @@ struct RouterMetrics::QueueSeries {
     escalated_alert = &r.Counter(kEscalations, {queue, "supervisor_alert"});
   }
 
-  std::array<prometheus::Counter*, kTiers> submitted{}, answered{}, within_target{},
-      abandoned_short{}, abandoned_long{};
+  // The service-level counters of contacts that arrived under `policy`,
+  // made on first use: a queue exports the policies it has run.
+  struct PolicyCounters {
+    std::array<prometheus::Counter*, kTiers> answered{}, within_target{}, abandoned_short{},
+        abandoned_long{};
+  };
+  PolicyCounters& ForPolicy(RoutingPolicy policy) {
+    PolicyCounters& c = by_policy[static_cast<int>(policy)];
+    if (c.answered[0] != nullptr) return c;
+    const std::string p = RoutingPolicyName(policy);
+    for (int t = 0; t < kTiers; ++t) {
+      const std::string tier = TierName(static_cast<Tier>(t));
+      c.answered[t] = &registry.Counter(kContactsAnswered, {name, channel_name, tier, p});
+      c.within_target[t] =
+          &registry.Counter(kContactsAnsweredWithinTarget, {name, channel_name, tier, p});
+      c.abandoned_short[t] =
+          &registry.Counter(kContactsAbandoned, {name, channel_name, tier, "short", p});
+      c.abandoned_long[t] =
+          &registry.Counter(kContactsAbandoned, {name, channel_name, tier, "long", p});
+    }
+    return c;
+  }
+
+  MetricsRegistry& registry;
+  const std::string name;
+  const std::string channel_name;
+  std::array<prometheus::Counter*, kTiers> submitted{};
+  std::array<PolicyCounters, kRoutingPolicyCount> by_policy{};
   std::array<std::array<prometheus::Counter*, kEndOutcomes>, kTiers> ended{};
   LatencyHistogram* wait = nullptr;
   prometheus::Counter* sla_breaches = nullptr;
@@ -57,6 +82,7 @@ struct RouterMetrics::QueueSeries {
   // From the config (defaults until Configure names the queue).
   absl::Duration answer_within = absl::Seconds(20);
   absl::Duration short_abandon = absl::Seconds(5);
+  QueueConfig config;  // its policy schedule (PolicyAt)
 };
 
 RouterMetrics::RouterMetrics(MetricsRegistry& registry, RouterMetricsOptions options)
@@ -81,17 +107,24 @@ void RouterMetrics::Configure(const RouterConfig& config) {
     QueueSeries& s = Series(q.name);
     s.answer_within = q.answer_within;
     s.short_abandon = q.short_abandon;
+    s.config = q;
+    // Series for every policy the queue may run, so an A/B test's arms show
+    // (at zero) from the start.
+    if (q.ab_test.policies.empty()) s.ForPolicy(q.routing_policy);
+    for (RoutingPolicy p : q.ab_test.policies) s.ForPolicy(p);
   }
 }
 
 RouterMetrics::QueueSeries& RouterMetrics::Series(const std::string& queue) {
   auto it = queues_.find(queue);
   if (it != queues_.end()) return *it->second;
-  Channel channel = Channel::kVoice;
+  const QueueConfig* config = nullptr;
   for (const QueueConfig& q : config_.queues) {
-    if (q.name == queue) channel = q.channel;
+    if (q.name == queue) config = &q;
   }
-  auto series = std::make_unique<QueueSeries>(registry_, queue, channel, options_);
+  auto series = std::make_unique<QueueSeries>(
+      registry_, queue, config != nullptr ? config->channel : Channel::kVoice, options_);
+  if (config != nullptr) series->config = *config;
   return *queues_.emplace(queue, std::move(series)).first->second;
 }
 
@@ -138,15 +171,19 @@ void RouterMetrics::OnEvent(const Event& e) {
     case EventKind::kAssigned: {
       const bool within = e.wait <= q.answer_within;
       offers_[channel][kOfferAccepted]->Increment();
-      q.answered[tier]->Increment();
-      if (within) q.within_target[tier]->Increment();
+      // The router serves a contact under the policy in force at its arrival
+      // (e.time - e.wait): the same function of the same config.
+      QueueSeries::PolicyCounters& p = q.ForPolicy(PolicyAt(q.config, e.time - e.wait));
+      p.answered[tier]->Increment();
+      if (within) p.within_target[tier]->Increment();
       q.wait->Observe(absl::ToDoubleSeconds(e.wait));
       q.window.Answered(e.time, within);
       return;
     }
     case EventKind::kAbandoned: {
       const bool counted = e.wait > q.short_abandon;
-      (counted ? q.abandoned_long : q.abandoned_short)[tier]->Increment();
+      QueueSeries::PolicyCounters& p = q.ForPolicy(PolicyAt(q.config, e.time - e.wait));
+      (counted ? p.abandoned_long : p.abandoned_short)[tier]->Increment();
       q.window.Abandoned(e.time, counted);
       return;
     }

@@ -22,6 +22,30 @@ const char* TierName(Tier t) {
   return kNames[static_cast<int>(t)];
 }
 
+const char* RoutingPolicyName(RoutingPolicy p) {
+  static constexpr const char* kNames[] = {"ranked", "fifo"};
+  return kNames[static_cast<int>(p)];
+}
+
+std::optional<RoutingPolicy> ParseRoutingPolicy(std::string_view name) {
+  for (int p = 0; p < kRoutingPolicyCount; ++p) {
+    if (name == RoutingPolicyName(static_cast<RoutingPolicy>(p))) return RoutingPolicy(p);
+  }
+  return std::nullopt;
+}
+
+RoutingPolicy PolicyAt(const QueueConfig& q, absl::Time t) {
+  const std::vector<RoutingPolicy>& policies = q.ab_test.policies;
+  if (policies.empty()) return q.routing_policy;
+  // floor((t - epoch) / period), also before the epoch; the router checks
+  // that period >= 1 s.
+  absl::Duration rem;
+  int64_t period_index = absl::IDivDuration(t - absl::UnixEpoch(), q.ab_test.period, &rem);
+  if (rem < absl::ZeroDuration()) --period_index;
+  const int64_t n = static_cast<int64_t>(policies.size());
+  return policies[static_cast<size_t>(((period_index % n) + n) % n)];
+}
+
 const char* ContactStateName(ContactState s) {
   static constexpr const char* kNames[] = {"scheduled", "queued",     "offered",   "connected",
                                            "wrap_up",   "completed",  "abandoned", "expired",

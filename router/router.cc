@@ -203,10 +203,16 @@ void Router::Impl::Rescore(Contact& c) {
   if (c.score.needs_senior && !special_skills_[0].empty()) c.special |= 1;
   if (c.spec.elderly && !special_skills_[1].empty()) c.special |= 2;
   if (c.spec.accessibility && !special_skills_[2].empty()) c.special |= 4;
-  c.deadline = c.arrival + queues_[c.queue].config.answer_within;
+  const QueueConfig& q = queues_[c.queue].config;
+  c.deadline = c.arrival + q.answer_within;
+  c.policy = PolicyAt(q, c.arrival);
   c.key.priority_class = c.score.emergency ? 0 : 1;
-  c.key.rank_ms = absl::ToUnixMillis(c.deadline) -
-                  std::llround(c.score.points * config_.scoring.seconds_per_point * 1000.0);
+  // kFifo: the deadline alone, i.e. arrival order within the queue (every
+  // contact of a queue has the same target); urgency buys no place.
+  c.key.rank_ms = absl::ToUnixMillis(c.deadline);
+  if (c.policy == RoutingPolicy::kRanked) {
+    c.key.rank_ms -= std::llround(c.score.points * config_.scoring.seconds_per_point * 1000.0);
+  }
   c.key.id = c.id;
 }
 
@@ -613,11 +619,16 @@ void Router::Impl::Repool(Agent& a) {
   pools_.LeaveAll(a.index);
   if (!Offerable(a)) return;
   for (const QueueEligibility& e : a.eligibility) {
-    if (!CanTake(a, queues_[e.queue].config.channel)) continue;
-    const AgentKey key{a.breadth, -e.proficiency, a.total_active, absl::ToUnixMillis(a.last_offer),
-                       a.index};
-    for (uint32_t language : a.languages) {
-      pools_.Join(PoolKey(e.queue, e.first_stage, language, a.special), key);
+    const Queue& q = queues_[e.queue];
+    if (!CanTake(a, q.config.channel)) continue;
+    for (RoutingPolicy policy : q.policies) {
+      const AgentKey key = policy == RoutingPolicy::kRanked
+                               ? AgentKey{a.breadth, -e.proficiency, a.total_active,
+                                          absl::ToUnixMillis(a.last_offer), a.index}
+                               : AgentKey{0, 0, 0, absl::ToUnixMillis(a.idle_since), a.index};
+      for (uint32_t language : a.languages) {
+        pools_.Join(PoolKey(e.queue, e.first_stage, language, a.special, policy), key);
+      }
     }
   }
 }
@@ -1214,16 +1225,21 @@ void Router::Impl::MatchContact(Contact& c) {
     // Every special-skill set that covers what the contact needs.
     for (uint32_t special = c.special; special <= kAllSpecialSkills; ++special) {
       if ((special & c.special) != c.special) continue;
-      const AgentKey* head = pools_.Best(PoolKey(c.queue, stage, c.language, special), excluded);
+      const AgentKey* head =
+          pools_.Best(PoolKey(c.queue, stage, c.language, special, c.policy), excluded);
       if (head != nullptr && (best == nullptr || *head < *best)) best = head;
     }
   }
   if (best != nullptr) {
     Agent& a = *agents_[best->agent_index];
     // Why this agent and not another, in the order the pools compare them.
-    Offer(a, c,
-          absl::StrCat("best available: breadth ", best->breadth, ", proficiency ",
-                       -best->neg_proficiency));
+    if (c.policy == RoutingPolicy::kFifo) {
+      Offer(a, c, "fifo: longest idle");
+    } else {
+      Offer(a, c,
+            absl::StrCat("best available: breadth ", best->breadth, ", proficiency ",
+                         -best->neg_proficiency));
+    }
   }
 }
 
@@ -1269,9 +1285,18 @@ void Router::Impl::MatchAgent(Agent& a) {
       // most proficient (its own skill first, as static skill priorities do,
       // so a specialist serves its specialty and generalists the general
       // line); within each, the best rank.
+      //
+      // When every head arrived under RoutingPolicy::kFifo, the classic ACD
+      // rule instead: emergencies first, then the longest-waiting head (its
+      // arrival, then its id). Heads that arrived under kFifo but meet kRanked
+      // heads (an A/B test's period boundary, or queues of both policies)
+      // compete by the ranked rule with their rank: their deadline, no urgency.
       const int64_t now_ms = absl::ToUnixMillis(now_);
       const ContactKey* best_key = nullptr;
       QueuePick best_pick;
+      const ContactKey* oldest_key = nullptr;
+      absl::Time oldest_arrival = absl::InfiniteFuture();
+      bool any_ranked = false;
       for (const QueueEligibility& e : a.eligibility) {
         const Queue& q = queues_[e.queue];
         if (!CanTake(a, q.config.channel)) continue;
@@ -1280,6 +1305,19 @@ void Router::Impl::MatchAgent(Agent& a) {
             [&](const ContactKey& k) { return Excluded(*FindContact(k.id), a.index); },
             kMaxExcludedSkips, nullptr);
         if (head == nullptr) continue;
+        // A queue only ever under kRanked needs no look at the contact.
+        if (q.policies.size() == 1 && q.policies[0] == RoutingPolicy::kRanked) {
+          any_ranked = true;
+        } else {
+          const Contact& hc = IndexedContact(head->id);
+          any_ranked = any_ranked || hc.policy == RoutingPolicy::kRanked;
+          if (oldest_key == nullptr || head->priority_class < oldest_key->priority_class ||
+              (head->priority_class == oldest_key->priority_class &&
+               std::tie(hc.arrival, head->id) < std::tie(oldest_arrival, oldest_key->id))) {
+            oldest_key = head;
+            oldest_arrival = hc.arrival;
+          }
+        }
         QueuePick pick{0, e.proficiency, now_ms - head->rank_ms, head->id};
         const int64_t target_ms = absl::ToInt64Milliseconds(q.config.answer_within);
         if (pick.late_ms > kStarvingAfterTargets * target_ms) {
@@ -1294,6 +1332,14 @@ void Router::Impl::MatchAgent(Agent& a) {
         }
       }
       if (best_key == nullptr) return;
+      if (!any_ranked) {
+        best = FindContact(oldest_key->id);
+        const absl::string_view queue = queues_[best->queue].config.name;
+        why_text = oldest_key->priority_class == 0 ? absl::StrCat("fifo: emergency first; ", queue)
+                                                   : absl::StrCat("fifo: longest waiting; ", queue);
+        Offer(a, *best, why_text);
+        continue;
+      }
       best = FindContact(best_key->id);
       const absl::string_view queue = queues_[best->queue].config.name;
       if (best_key->priority_class == 0) {

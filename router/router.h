@@ -170,6 +170,9 @@ struct Explanation {
   double urgency = 0;                      // sum without aging
   double total_score = 0;                  // urgency + aging: what ranks it now
   bool priority_class_emergency = false;   // emergencies rank ahead of all others
+  // The policy it is served under (in force on its queue at its arrival).
+  // Under kFifo urgency buys no place: total_score is the aging alone.
+  RoutingPolicy policy = RoutingPolicy::kRanked;
   absl::Duration wait = absl::ZeroDuration();
   absl::Duration sla_slack = absl::ZeroDuration();  // negative: past target
   std::vector<std::string> required_skills;         // at its current stage
@@ -207,6 +210,8 @@ struct QueueStats {
   uint32_t agents_not_ready = 0;
   uint32_t agents_resting = 0;
   absl::Duration estimated_wait = absl::ZeroDuration();  // for a contact arriving now
+  // In force now: what a contact arriving now is served under.
+  RoutingPolicy policy = RoutingPolicy::kRanked;
 
   // answered within target / answered (1 when nothing was answered yet).
   double ServiceLevel() const;

@@ -48,6 +48,27 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
     for (const SkillRequirement& s : q.skills) {
       if (s.skill.empty()) return absl::InvalidArgumentError(field + ".skills: empty skill name");
     }
+    if (static_cast<int>(q.routing_policy) >= kRoutingPolicyCount) {
+      return absl::InvalidArgumentError(field + ".routing_policy: unknown policy");
+    }
+    if (!q.ab_test.policies.empty()) {
+      if (q.ab_test.policies.size() < 2 || q.ab_test.policies.size() > kMaxAbTestPolicies) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".ab_test.policies: ", q.ab_test.policies.size(),
+                         " named; an A/B test alternates 2 to ", kMaxAbTestPolicies));
+      }
+      for (size_t j = 0; j < q.ab_test.policies.size(); ++j) {
+        if (static_cast<int>(q.ab_test.policies[j]) >= kRoutingPolicyCount) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(field, ".ab_test.policies[", j, "]: unknown policy"));
+        }
+      }
+      if (q.ab_test.period < absl::Seconds(1) || q.ab_test.period == absl::InfiniteDuration()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(field, ".ab_test.period_seconds: must be at least 1 and finite, got ",
+                         absl::FormatDuration(q.ab_test.period)));
+      }
+    }
     absl::Duration previous = absl::ZeroDuration();
     for (size_t j = 0; j < q.overflow.size(); ++j) {
       if (q.overflow[j].after <= previous) {
@@ -125,6 +146,15 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
         q.stats = o.stats;
         q.handle_time_total = o.handle_time_total;
         q.handles_measured = o.handles_measured;
+      }
+    }
+    if (q.config.ab_test.policies.empty()) {
+      q.policies = {q.config.routing_policy};
+    } else {
+      for (RoutingPolicy p : q.config.ab_test.policies) {
+        if (std::find(q.policies.begin(), q.policies.end(), p) == q.policies.end()) {
+          q.policies.push_back(p);
+        }
       }
     }
     StageRule base;

@@ -654,15 +654,33 @@ struct Knobs {
   int max_gap_ms = 8000;  // between commands
   int reject_one_in = 4;  // of the answers to offers
   bool check_restore = true;
+  // general and billing alternate ranked and fifo every 45 s, chat is fifo.
+  bool policies = false;
 };
+
+RouterConfig RandomisedConfig(const Knobs& knobs) {
+  RouterConfig c = TestConfig();
+  if (knobs.policies) {
+    for (QueueConfig& q : c.queues) {
+      if (q.name == "chat") {
+        q.routing_policy = RoutingPolicy::kFifo;
+      } else {
+        q.ab_test.policies = {RoutingPolicy::kRanked, RoutingPolicy::kFifo};
+        q.ab_test.period = absl::Seconds(45);
+      }
+    }
+  }
+  return c;
+}
 
 // Runs the randomised sequences `knobs` describes; counts the events seen
 // into `seen` and the offers compared with the reference's into `offers_compared`.
-void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offers_compared) {
+void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offers_compared,
+                   int* fifo_offers = nullptr) {
   for (uint64_t seed = knobs.first_seed; seed <= knobs.last_seed; ++seed) {
     std::mt19937_64 rng(seed);
     auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
-    std::unique_ptr<Router> router = *Router::Create(TestConfig());
+    std::unique_ptr<Router> router = *Router::Create(RandomisedConfig(knobs));
     absl::Time now = kT0;
     std::vector<std::string> agents;
     for (int i = 0; i < knobs.agents; ++i) agents.push_back(absl::StrCat("agent", i));
@@ -671,7 +689,7 @@ void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offe
     std::map<ContactId, int> endings;
     std::map<uint64_t, std::string> open_offers;  // offer -> agent
     std::set<ContactId> connected, wrapping;
-    testing::ReferenceRouter reference(TestConfig());
+    testing::ReferenceRouter reference(RandomisedConfig(knobs));
     Script script;
     // Runs `cmd` on the router and `on_reference` on the reference; both must
     // accept it or both refuse it.
@@ -817,6 +835,11 @@ void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offe
           << "seed " << seed << " step " << step << ": the router's offers (left) differ from "
           << "the reference router's (right)";
       offers_compared += static_cast<int>(offered.size());
+      if (fifo_offers != nullptr) {
+        for (const testing::ReferenceOffer& o : offered) {
+          *fifo_offers += absl::StartsWith(o.reason, "fifo: ") ? 1 : 0;
+        }
+      }
       absl::Time last = absl::InfinitePast();
       for (const Event& e : events) {
         EXPECT_GE(e.time, last);
@@ -898,6 +921,25 @@ TEST(RouterRandomised, OffersMatchTheReferenceUnderRejects) {
   EXPECT_GE(offers_compared, 1000);
   EXPECT_GE(seen[EventKind::kOfferRejected], 300);
   EXPECT_GE(seen[EventKind::kOfferTimedOut], 50);
+}
+
+// Queues under fifo and under an A/B test switching every 45 s: the offers
+// (which contact, which agent, why) must still match the reference router's.
+TEST(RouterRandomised, OffersMatchTheReferenceUnderFifoAndAbTests) {
+  std::map<EventKind, int> seen;
+  Knobs knobs;
+  knobs.first_seed = 201;
+  knobs.last_seed = 230;
+  knobs.policies = true;
+  knobs.check_restore = false;  // restores under policies: router_policy_test
+  int offers_compared = 0;
+  int fifo_offers = 0;
+  RunRandomised(knobs, seen, offers_compared, &fifo_offers);
+  EXPECT_GE(offers_compared, 1000);
+  // Both policies chose: the fifo agent rule and the fifo freed-agent rule.
+  EXPECT_GE(fifo_offers, 300);
+  EXPECT_GE(offers_compared - fifo_offers, 300);
+  EXPECT_GE(seen[EventKind::kOfferRejected], 50);
 }
 
 }  // namespace

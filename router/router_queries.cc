@@ -132,7 +132,8 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
   // so ranking by total score equals ranking by ContactKey.
   const double aging = per_point > 0 ? absl::ToDoubleSeconds(now - c->deadline) / per_point : 0;
   x.components.push_back({"aging", aging});
-  x.total_score = x.urgency + aging;
+  x.policy = c->policy;
+  x.total_score = c->policy == RoutingPolicy::kRanked ? x.urgency + aging : aging;
   const bool started = c->state != ContactState::kScheduled;
   x.wait = started ? now - c->arrival : absl::ZeroDuration();
   x.sla_slack = c->deadline - now;
@@ -189,8 +190,14 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
   }
   x.summary = absl::StrCat(ContactIdString(c->id), " ", ContactStateName(c->state), " in ",
                            q.config.name, c->score.emergency ? " (emergency class)" : "",
-                           "; score ", static_cast<int>(std::lround(x.total_score)), " = ",
-                           absl::StrJoin(parts, " + "));
+                           "; policy ", RoutingPolicyName(c->policy));
+  if (c->policy == RoutingPolicy::kRanked) {
+    absl::StrAppend(&x.summary, "; score ", static_cast<int>(std::lround(x.total_score)), " = ",
+                    absl::StrJoin(parts, " + "));
+  } else {
+    absl::StrAppend(&x.summary, "; arrival order (urgency ",
+                    static_cast<int>(std::lround(x.urgency)), " not counted)");
+  }
   if (c->state == ContactState::kQueued) {
     const bool any_eligible =
         std::any_of(x.agents.begin(), x.agents.end(), [](const auto& a) { return a.eligible; });
@@ -221,6 +228,7 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
     s.agents_not_ready = q.staffed_by_status[static_cast<int>(AgentStatus::kNotReady)];
     s.agents_resting = q.staffed_by_status[static_cast<int>(AgentStatus::kResting)];
     s.estimated_wait = EstimatedWait(q, s.queued + 1);
+    s.policy = PolicyAt(q.config, now);
     out.push_back(std::move(s));
   }
   return out;
@@ -324,6 +332,11 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
   // Contacts: each waiting contact is in exactly the index it belongs to.
   size_t waiting = 0;
   for (const auto& [id, c] : contacts_) {
+    if (c.state != ContactState::kScheduled &&
+        c.policy != PolicyAt(queues_[c.queue].config, c.arrival)) {
+      return fail(ContactIdString(id), " is served under ", RoutingPolicyName(c.policy),
+                  ", not the policy in force at its arrival");
+    }
     if (c.state == ContactState::kQueued) {
       ++waiting;
       if (!queues_[c.queue].waiting_since.contains({c.arrival, id})) {
@@ -398,7 +411,9 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
     size_t expected = 0;
     if (Offerable(a)) {
       for (const QueueEligibility& e : a.eligibility) {
-        if (CanTake(a, queues_[e.queue].config.channel)) expected += a.languages.size();
+        if (CanTake(a, queues_[e.queue].config.channel)) {
+          expected += a.languages.size() * queues_[e.queue].policies.size();
+        }
       }
     }
     if (expected != pools_.MembershipsOf(a.index)) {

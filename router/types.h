@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -95,6 +96,30 @@ struct OverflowStep {
   bool any_agent_of_channel = false;
 };
 
+// How a queue orders its waiting contacts and picks among free agents
+// (README "Routing policies"). Hard constraints (skills, language, overflow
+// stages, special skills, capacity, exclusive channels) and emergencies
+// first hold under every policy.
+//   kRanked  urgency and SLA slack rank contacts; the least flexible, most
+//            proficient agent takes them (the default).
+//   kFifo    arrival order within the queue (emergencies still first); the
+//            longest-idle qualified agent; a freed agent takes the
+//            longest-waiting contact across its queues: the classic ACD.
+enum class RoutingPolicy : uint8_t { kRanked, kFifo };
+inline constexpr int kRoutingPolicyCount = 2;
+const char* RoutingPolicyName(RoutingPolicy p);  // "ranked", "fifo"
+std::optional<RoutingPolicy> ParseRoutingPolicy(std::string_view name);
+
+// An A/B test of routing policies on one queue: the policy in force at time t
+// is policies[floor((t - Unix epoch) / period) mod policies.size()], so every
+// period (hours aligned to UTC with the default) runs one policy, and live
+// routing, journal replay and the simulator agree on it.
+struct AbTest {
+  std::vector<RoutingPolicy> policies;  // empty: no A/B test
+  absl::Duration period = absl::Hours(1);
+};
+inline constexpr size_t kMaxAbTestPolicies = 8;
+
 struct QueueConfig {
   std::string name;
   Channel channel = Channel::kVoice;
@@ -106,7 +131,14 @@ struct QueueConfig {
   absl::Duration short_abandon = absl::Seconds(5);
   absl::Duration expire_after = absl::ZeroDuration();  // zero: never
   std::vector<std::string> topics;
+  RoutingPolicy routing_policy = RoutingPolicy::kRanked;  // when ab_test names none
+  AbTest ab_test;
 };
+
+// The policy in force on `q` at `t`. A contact is served, and its outcome
+// counted, under the policy in force when its SLA clock started in its queue
+// (its arrival), whatever the policy when it is answered.
+RoutingPolicy PolicyAt(const QueueConfig& q, absl::Time t);
 
 struct ChannelConfig {
   uint32_t agent_capacity = 1;

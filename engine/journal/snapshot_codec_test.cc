@@ -63,7 +63,7 @@ static_assert(FieldCount<ContactRecord>() == 17);
 static_assert(FieldCount<AgentRecord>() == 14);
 static_assert(FieldCount<QueueRecord>() == 4);
 // 13 cumulative counters are kept; the rest are live figures Queues() fills.
-static_assert(FieldCount<QueueStats>() == 28);
+static_assert(FieldCount<QueueStats>() == 29);
 static_assert(FieldCount<StickyRecord>() == 3);
 static_assert(FieldCount<IdempotencyRecord>() == 6);
 static_assert(FieldCount<DeferredEventRecord>() == 2);

@@ -2,12 +2,13 @@
 // PoolKey(queue, the earliest overflow stage at which they qualify, language,
 // their special skills). Private to router/.
 //
-// Each pool is ordered by AgentKey: the least flexible agent first (fewest
-// queues and special skills it could serve instead), then best proficiency
-// for that queue, then least loaded, then longest since the last offer, so a
-// waiting contact compares only pool heads. An agent joins one pool per (queue it serves,
-// language it speaks) and remembers its memberships, so leaving costs one
-// erase per pool.
+// Each pool is ordered by AgentKey. Under RoutingPolicy::kRanked: the least
+// flexible agent first (fewest queues and special skills it could serve
+// instead), then best proficiency for that queue, then least loaded, then
+// longest since the last offer. Under kFifo: the longest idle (since its last
+// contact ended) first. Either way a waiting contact compares only pool heads. An agent joins one
+// pool per (queue it serves, language it speaks) and remembers its memberships, so leaving costs
+// one erase per pool.
 //
 // What must hold (CheckInvariants): every membership an agent remembers is
 // in its pool under that agent's index, and nothing else is; no pool is
@@ -24,14 +25,15 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "router/types.h"
 
 namespace ccr {
 
 struct AgentKey {
-  uint32_t breadth = 0;  // Agent::breadth
-  int32_t neg_proficiency = 0;
-  uint32_t load = 0;
-  int64_t last_offer_ms = 0;
+  uint32_t breadth = 0;         // Agent::breadth (kFifo: 0)
+  int32_t neg_proficiency = 0;  // kFifo: 0
+  uint32_t load = 0;            // kFifo: 0
+  int64_t last_offer_ms = 0;    // kFifo: when it became idle (Agent::idle_since)
   uint32_t agent_index = 0;
   friend bool operator<(const AgentKey& a, const AgentKey& b) {
     return std::tie(a.breadth, a.neg_proficiency, a.load, a.last_offer_ms, a.agent_index) <
@@ -39,10 +41,14 @@ struct AgentKey {
   }
 };
 
-// Same packing as BucketKey (waiting_contacts.h): a contact's bucket and an
-// agent's pool with equal fields have equal keys.
-inline uint64_t PoolKey(uint32_t queue, uint32_t stage, uint32_t language, uint8_t special) {
-  return (uint64_t{queue} << 40) | (uint64_t{stage} << 32) | (uint64_t{language} << 8) | special;
+// BucketKey's packing (waiting_contacts.h) plus the routing policy in bits
+// 56..63: a queue whose policy changes by the hour (an A/B test) keeps one
+// pool per policy, each in that policy's agent order (the pools of a queue
+// under one policy for good, kRanked's, have exactly the bucket's key).
+inline uint64_t PoolKey(uint32_t queue, uint32_t stage, uint32_t language, uint8_t special,
+                        RoutingPolicy policy) {
+  return (uint64_t{static_cast<uint8_t>(policy)} << 56) | (uint64_t{queue} << 40) |
+         (uint64_t{stage} << 32) | (uint64_t{language} << 8) | special;
 }
 
 class FreeAgentPools {

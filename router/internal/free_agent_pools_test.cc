@@ -54,7 +54,8 @@ TEST(FreeAgentPoolsTest, MatchesModelOverRandomOperations) {
                            static_cast<uint32_t>(rng() % 3), static_cast<int64_t>(rng() % 100),
                            agent};
         std::set<uint64_t> chosen;
-        for (int n = rng() % 4; n > 0; --n) chosen.insert(PoolKey(rng() % 3, rng() % 2, 0, 0));
+        for (int n = rng() % 4; n > 0; --n)
+          chosen.insert(PoolKey(rng() % 3, rng() % 2, 0, 0, RoutingPolicy(rng() % 2)));
         for (uint64_t pool : chosen) {
           p.Join(pool, key);
           m.pools[pool].insert(key);
@@ -68,7 +69,7 @@ TEST(FreeAgentPoolsTest, MatchesModelOverRandomOperations) {
         }
         m.memberships[agent].clear();
       } else if (choice < 9) {  // best of a pool, passing over one agent or none
-        const uint64_t pool = PoolKey(rng() % 3, rng() % 2, 0, 0);
+        const uint64_t pool = PoolKey(rng() % 3, rng() % 2, 0, 0, RoutingPolicy(rng() % 2));
         const int32_t excluded = rng() % 2 ? static_cast<int32_t>(agent) : -1;
         const AgentKey* expected = nullptr;
         if (auto it = m.pools.find(pool); it != m.pools.end()) {
@@ -97,7 +98,7 @@ TEST(FreeAgentPoolsTest, UnknownAgentAndPool) {
   FreeAgentPools p;
   p.LeaveAll(12);  // never joined: nothing to do
   EXPECT_EQ(p.MembershipsOf(12), 0u);
-  EXPECT_EQ(p.Best(PoolKey(1, 0, 0, 0), -1), nullptr);
+  EXPECT_EQ(p.Best(PoolKey(1, 0, 0, 0, RoutingPolicy::kRanked), -1), nullptr);
   EXPECT_TRUE(p.CheckInvariants().ok());
 }
 

@@ -71,6 +71,9 @@ struct Queue {
   uint32_t index = 0;
   uint32_t default_language = 0;
   std::vector<StageRule> stages;
+  // The routing policies its contacts may arrive under (one, or an A/B
+  // test's): a free agent joins the queue's pools once per policy.
+  std::vector<RoutingPolicy> policies;
   QueueStats stats;  // counters; live figures are filled in by Queues()
   // Waiting contacts by SLA-clock start, for the oldest wait.
   absl::btree_set<std::pair<absl::Time, ContactId>> waiting_since;
@@ -156,6 +159,9 @@ struct Contact {
   absl::Time arrival;  // the SLA clock's start in its current queue
   absl::Time deadline;
   UrgencyScore score;
+  // In force when its SLA clock started in its queue (PolicyAt(queue, arrival));
+  // derived, so snapshots and reloads recompute it (Rescore).
+  RoutingPolicy policy = RoutingPolicy::kRanked;
   ContactKey key;
   uint32_t stage = 0;
   uint32_t epoch = 0;  // bumped when its queue or SLA clock changes

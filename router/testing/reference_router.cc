@@ -64,7 +64,7 @@ void ReferenceRouter::AdvanceTo(absl::Time now) {
       case Due::kWrapUpEnd:
         if (c != nullptr && c->state == State::kWrapUp) {
           Agent& a = *FindAgent(c->agent);
-          contacts_.erase(c->id);
+          Erase(c->id);
           MatchAgent(a);
         }
         break;
@@ -231,10 +231,18 @@ std::tuple<int, int64_t, ContactId> ReferenceRouter::Rank(const Contact& c) cons
   in.signals = &c.spec.signals;
   const UrgencyScore score = ScoreUrgency(in, config_.scoring, config_.escalation);
   const absl::Time deadline = c.arrival + QueueOf(c.queue).answer_within;
-  return {score.emergency ? 0 : 1,
-          absl::ToUnixMillis(deadline) -
-              std::llround(score.points * config_.scoring.seconds_per_point * 1000.0),
-          c.id};
+  const int64_t bonus_ms =
+      Fifo(c) ? 0 : std::llround(score.points * config_.scoring.seconds_per_point * 1000.0);
+  return {score.emergency ? 0 : 1, absl::ToUnixMillis(deadline) - bonus_ms, c.id};
+}
+
+RoutingPolicy ReferenceRouter::PolicyAt(const QueueConfig& q, absl::Time t) const {
+  if (q.ab_test.policies.empty()) return q.routing_policy;
+  // Whole periods since the epoch, rounded down (also before it).
+  const double periods = std::floor(absl::FDivDuration(t - absl::UnixEpoch(), q.ab_test.period));
+  const double n = static_cast<double>(q.ab_test.policies.size());
+  const double slot = periods - n * std::floor(periods / n);
+  return q.ab_test.policies[static_cast<size_t>(slot)];
 }
 
 uint32_t ReferenceRouter::StageForWait(const QueueConfig& q, absl::Duration wait) const {
@@ -272,6 +280,22 @@ void ReferenceRouter::MatchContact(Contact& c) {
   // serves without overflow, plus one if it is a senior), then best
   // proficiency for the contact's queue, then least loaded, then longest
   // since the last offer, then the agent known longest.
+  if (Fifo(c)) {
+    // fifo: the qualified free agent idle longest, then the agent known longest.
+    Agent* longest_idle = nullptr;
+    for (Agent& a : agents_) {
+      if (!Offerable(a) || !CanTake(a, c.spec.channel) || !Eligible(a, c) ||
+          Excluded(c, a.spec.agent_id)) {
+        continue;
+      }
+      if (longest_idle == nullptr ||
+          absl::ToUnixMillis(a.idle_since) < absl::ToUnixMillis(longest_idle->idle_since)) {
+        longest_idle = &a;
+      }
+    }
+    if (longest_idle != nullptr) Offer(*longest_idle, c, "fifo: longest idle");
+    return;
+  }
   const QueueConfig& q = QueueOf(c.queue);
   Agent* best = nullptr;
   std::tuple<uint32_t, int64_t, uint32_t, int64_t, size_t> best_key;
@@ -326,6 +350,24 @@ void ReferenceRouter::MatchAgent(Agent& a) {
       Contact*& head = heads[c.queue];
       if (head == nullptr || Rank(c) < Rank(*head)) head = &c;
     }
+    // All of them arrived under fifo: emergencies first, then the longest
+    // waiting (arrival, then id).
+    if (!heads.empty() && std::all_of(heads.begin(), heads.end(),
+                                      [&](const auto& head) { return Fifo(*head.second); })) {
+      Contact* oldest = nullptr;
+      for (auto& [queue, c] : heads) {
+        if (oldest == nullptr ||
+            std::make_tuple(std::get<0>(Rank(*c)), c->arrival, c->id) <
+                std::make_tuple(std::get<0>(Rank(*oldest)), oldest->arrival, oldest->id)) {
+          oldest = c;
+        }
+      }
+      Offer(a, *oldest,
+            absl::StrCat(std::get<0>(Rank(*oldest)) == 0 ? "fifo: emergency first; "
+                                                         : "fifo: longest waiting; ",
+                         oldest->queue));
+      continue;
+    }
     // Among them, each measured against its rank (deadline less urgency):
     // emergencies first; then one more than ten of its queue's targets past
     // its rank (the furthest past first); then one less than 5 s before its
@@ -378,7 +420,23 @@ void ReferenceRouter::MatchAgent(Agent& a) {
   }
 }
 
-void ReferenceRouter::Release(Contact& c) { c.agent.clear(); }
+void ReferenceRouter::Release(Contact& c) {
+  const std::string agent = c.agent;
+  c.agent.clear();
+  NoteIdle(agent);
+}
+
+void ReferenceRouter::NoteIdle(const std::string& agent_id) {
+  if (agent_id.empty()) return;
+  Agent* a = FindAgent(agent_id);
+  if (a != nullptr && Load(*a) == 0) a->idle_since = now_;
+}
+
+void ReferenceRouter::Erase(ContactId id) {
+  const std::string agent = contacts_.at(id).agent;
+  contacts_.erase(id);
+  NoteIdle(agent);
+}
 
 void ReferenceRouter::Requeue(Contact& c) {
   c.state = State::kQueued;
@@ -468,7 +526,7 @@ absl::Status ReferenceRouter::Abandon(ContactId id, absl::Time now) {
     return absl::FailedPreconditionError("not waiting");
   }
   Agent* a = c->state == State::kOffered ? FindAgent(c->agent) : nullptr;
-  contacts_.erase(id);
+  Erase(id);
   if (a != nullptr) MatchAgent(*a);
   return absl::OkStatus();
 }
@@ -478,7 +536,7 @@ absl::Status ReferenceRouter::Cancel(ContactId id, absl::Time now) {
   Contact* c = FindContact(id);
   if (c == nullptr) return absl::NotFoundError("contact");
   Agent* a = c->agent.empty() ? nullptr : FindAgent(c->agent);
-  contacts_.erase(id);
+  Erase(id);
   if (a != nullptr) MatchAgent(*a);
   return absl::OkStatus();
 }
@@ -508,6 +566,7 @@ absl::Status ReferenceRouter::Login(const AgentSpec& spec, absl::Time now) {
   if (a == nullptr) {
     agents_.emplace_back();
     a = &agents_.back();
+    a->idle_since = now_;
   }
   a->spec = spec;
   a->languages =
@@ -536,6 +595,7 @@ absl::Status ReferenceRouter::Logout(const std::string& agent_id, absl::Time now
     Release(c);
   }
   for (ContactId id : done) contacts_.erase(id);
+  NoteIdle(agent_id);
   a.logged_in = false;
   a.logged_out_at = now_;
   for (ContactId id : requeue) Requeue(contacts_.at(id));
@@ -602,7 +662,7 @@ absl::Status ReferenceRouter::Complete(const std::string& agent_id, ContactId id
   c->state = State::kWrapUp;
   const absl::Duration wrap_up = config_.channels[static_cast<int>(c->spec.channel)].wrap_up;
   if (wrap_up <= absl::ZeroDuration()) {
-    contacts_.erase(id);
+    Erase(id);
     MatchAgent(*agent);
   } else {
     Set(now_ + wrap_up, Due::kWrapUpEnd, id, 0);
@@ -618,7 +678,7 @@ absl::Status ReferenceRouter::WrapUpDone(const std::string& agent_id, ContactId 
   if (c == nullptr || c->agent != agent_id || c->state != State::kWrapUp) {
     return absl::FailedPreconditionError("not in wrap-up");
   }
-  contacts_.erase(id);
+  Erase(id);
   MatchAgent(*agent);
   return absl::OkStatus();
 }

@@ -13,7 +13,8 @@
 // deadlines, reject / timeout with a re-offer cooldown and not-ready after
 // max_consecutive_misses, wrap-up, transfer, abandon, cancel, signal updates,
 // logout with requeue, and forgetting logged-out agents after
-// limits.agent_retention. Not modelled (the tests leave them off): dedicated
+// limits.agent_retention, routing policies per queue and A/B tests (ranked,
+// fifo). Not modelled (the tests leave them off): dedicated
 // advisors, scheduled contacts and routed follow-ups, expiry, forced rest,
 // elderly / accessibility skills, reloads, restarts.
 #ifndef CCROUTER_ROUTER_TESTING_REFERENCE_ROUTER_H_
@@ -88,6 +89,7 @@ class ReferenceRouter {
     uint32_t misses = 0;
     absl::Time last_offer = absl::InfinitePast();
     absl::Time logged_out_at = absl::InfinitePast();
+    absl::Time idle_since = absl::InfinitePast();  // first seen, or its load last fell to 0
   };
   // Something that happens at a time: fired in time order, ties in the order set.
   enum class Due { kOfferTimeout, kOverflow, kWrapUpEnd, kCooldownEnd, kForget };
@@ -118,7 +120,13 @@ class ReferenceRouter {
     return c.missed_by == agent && now_ < c.missed_until;
   }
   bool NeedsSenior(const Contact& c) const;
-  // Emergencies first, then SLA deadline minus urgency x seconds_per_point, then id.
+  // The routing policy in force on `q` at `t` (its A/B test's, if any).
+  RoutingPolicy PolicyAt(const QueueConfig& q, absl::Time t) const;
+  bool Fifo(const Contact& c) const {
+    return PolicyAt(QueueOf(c.queue), c.arrival) == RoutingPolicy::kFifo;
+  }
+  // Emergencies first, then SLA deadline minus urgency x seconds_per_point
+  // (fifo: the deadline alone), then id.
   std::tuple<int, int64_t, ContactId> Rank(const Contact& c) const;
   uint32_t StageForWait(const QueueConfig& q, absl::Duration wait) const;
   uint32_t Load(const Agent& a) const;
@@ -127,6 +135,9 @@ class ReferenceRouter {
   void MatchContact(Contact& c);
   void MatchAgent(Agent& a);
   void Release(Contact& c);
+  // A contact left `agent_id` (empty: none): idle from now if it holds nothing.
+  void NoteIdle(const std::string& agent_id);
+  void Erase(ContactId id);  // ends a contact, releasing its agent
   void Requeue(Contact& c);
   void Enqueue(Contact& c);
   void Miss(Agent& a, Contact& c);

@@ -33,6 +33,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -97,6 +98,17 @@ RouterConfig BenchConfig() {
   config.escalation.senior_skill = "senior";
   config.escalation.elderly_skill = "elderly_care";
   config.fallback_queue = "voice_general";
+  // CCR_BENCH_ROUTING_POLICY=fifo puts every queue under fifo; =ab under an
+  // hourly ranked / fifo A/B test (two agent pools per queue; the run stays in
+  // the ranked hour). Unset: ranked, the default (BENCHMARKS.md).
+  const char* policy = std::getenv("CCR_BENCH_ROUTING_POLICY");
+  for (QueueConfig& q : config.queues) {
+    if (policy != nullptr && std::string_view(policy) == "fifo") {
+      q.routing_policy = RoutingPolicy::kFifo;
+    } else if (policy != nullptr && std::string_view(policy) == "ab") {
+      q.ab_test.policies = {RoutingPolicy::kRanked, RoutingPolicy::kFifo};
+    }
+  }
   return config;
 }
 

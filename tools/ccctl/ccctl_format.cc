@@ -559,6 +559,7 @@ std::string RenderQueues(const v1::ListQueuesReply& reply) {
   using Align = TextTable::Align;
   TextTable table({{"QUEUE"},
                    {"CHANNEL"},
+                   {"POLICY"},
                    {"QUEUED", Align::kRight},
                    {"OFFERED", Align::kRight},
                    {"CONNECTED", Align::kRight},
@@ -576,6 +577,7 @@ std::string RenderQueues(const v1::ListQueuesReply& reply) {
     table.AddRow({
         OrDash(queue.name()),
         ChannelName(queue.channel()),
+        OrDash(queue.routing_policy()),
         absl::StrCat(queue.queued()),
         absl::StrCat(queue.offered()),
         absl::StrCat(queue.connected()),

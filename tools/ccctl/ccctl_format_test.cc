@@ -287,6 +287,7 @@ TEST(RenderQueuesTest, OneAlignedRowPerQueue) {
   idle->set_channel(v1::CHANNEL_CHAT);
   idle->set_target_seconds(180);
   idle->set_target_ratio(0.9);
+  idle->set_routing_policy("fifo");
 
   const std::vector<std::string> lines = Lines(RenderQueues(reply));
   ASSERT_EQ(lines.size(), 3u);
@@ -299,7 +300,8 @@ TEST(RenderQueuesTest, OneAlignedRowPerQueue) {
                               HasSubstr("83.1% / 80% in 20s"), HasSubstr("79.0%"), HasSubstr("14s"),
                               HasSubstr("3m20s"), HasSubstr("2/15")));
   // Nothing answered or waiting yet: no made-up figures.
-  EXPECT_THAT(lines[2], AllOf(HasSubstr("vip"), HasSubstr("chat"), HasSubstr("- / 90% in 3m")));
+  EXPECT_THAT(lines[2], AllOf(HasSubstr("vip"), HasSubstr("fifo"), HasSubstr("- / 90% in 3m")));
+  EXPECT_THAT(lines[0], HasSubstr("CHANNEL  POLICY"));
 }
 
 TEST(RenderAgentsTest, StateReasonAndLoadPerChannel) {

@@ -69,6 +69,56 @@ TEST(SimulatorTest, RouterOnOneQueueIsExactlyFifo) {
   }
 }
 
+// routing_policy: fifo makes the router the classic ACD: on one queue whose
+// VIPs the ranked policy would serve first, every tier waits exactly as under
+// ccsim's FIFO / longest-idle baseline, and the agents share the work alike
+// (the longest-idle choice), while ranked serves the VIPs first.
+TEST(SimulatorTest, RouterUnderFifoPolicyMatchesTheFifoLongestIdleBaselinePerTier) {
+  ValidationCase c;
+  c.agents = 10;
+  c.load_per_agent = 0.95;
+  c.patience_seconds = 120;
+  Scenario s = MmcScenario(c, 6000, 20, 7);
+  s.streams[0].rate_per_hour /= 2;
+  TrafficStream vip = s.streams[0];
+  vip.name = "vip";
+  vip.tier = Tier::kVip;
+  s.streams.push_back(vip);
+  RouterConfig config = MmcRouterConfig(c.target_seconds);
+  config.scoring.tier = {0, 0, 0, 100};  // under ranked, a VIP passes 200 s of queue
+  config.queues[0].routing_policy = RoutingPolicy::kFifo;
+  const std::vector<ContactPlan> plan = PlanContacts(s, config);
+  const SimulationReport fifo = MustSimulate(s, config, Policy::kRouter, plan);
+  const SimulationReport baseline = MustSimulate(s, config, Policy::kFifoLongestIdle, plan);
+  ASSERT_GT(fifo.overall.answered, 5000u);
+  ASSERT_GT(fifo.overall.abandoned, 50u);
+  ASSERT_EQ(fifo.tiers.size(), 2u);
+  ASSERT_EQ(baseline.tiers.size(), 2u);
+  for (size_t t = 0; t < 2; ++t) {
+    SCOPED_TRACE(fifo.tiers[t].name);
+    const ServiceTally& a = fifo.tiers[t].total;
+    const ServiceTally& b = baseline.tiers[t].total;
+    EXPECT_EQ(a.answered, b.answered);
+    EXPECT_EQ(a.answered_within_target, b.answered_within_target);
+    EXPECT_EQ(a.abandoned, b.abandoned);
+    EXPECT_NEAR(a.total_answer_wait_seconds, b.total_answer_wait_seconds,
+                1e-6 * b.total_answer_wait_seconds);
+  }
+  EXPECT_NEAR(fifo.occupancy_jain_index, baseline.occupancy_jain_index, 1e-6);
+  EXPECT_NEAR(fifo.handled_per_hour_cv, baseline.handled_per_hour_cv, 1e-6);
+
+  config.queues[0].routing_policy = RoutingPolicy::kRanked;
+  const SimulationReport ranked = MustSimulate(s, config, Policy::kRouter, plan);
+  const size_t vip_tier = fifo.tiers[0].name == "vip" ? 0 : 1;
+  const size_t standard_tier = 1 - vip_tier;
+  // Ranked serves the VIPs first: they wait less and leave less; the others wait longer.
+  EXPECT_LT(ranked.tiers[vip_tier].total.AsaSeconds(),
+            0.9 * fifo.tiers[vip_tier].total.AsaSeconds());
+  EXPECT_LT(ranked.tiers[vip_tier].total.abandoned, fifo.tiers[vip_tier].total.abandoned);
+  EXPECT_GT(ranked.tiers[standard_tier].total.AsaSeconds(),
+            fifo.tiers[standard_tier].total.AsaSeconds());
+}
+
 // One agent holding 3 chats is, for the customers, 3 servers: the same
 // contacts must wait exactly as long as with 3 single-slot agents.
 TEST(SimulatorTest, ThreeChatSlotsServeLikeThreeAgents) {
