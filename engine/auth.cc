@@ -305,7 +305,7 @@ absl::StatusOr<Principal> Authenticator::AuthorizeWith(const AuthPolicy& policy,
   return *who;
 }
 
-absl::StatusOr<Principal> Authenticator::Authorize(const grpc::CallbackServerContext& ctx,
+absl::StatusOr<Principal> Authenticator::Authorize(const grpc::ServerContextBase& ctx,
                                                    RoleSet allowed,
                                                    absl::string_view method) const {
   const std::shared_ptr<const AuthPolicy> policy = this->policy();

@@ -41,6 +41,7 @@
 #include "absl/time/time.h"
 #include "ccrouter/v1/config.pb.h"
 #include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server_context.h"
 #include "grpcpp/support/server_callback.h"
 #include "metrics/registry.h"
 #include "prometheus/counter.h"
@@ -129,7 +130,7 @@ class Authenticator {
 
   // The caller of `ctx` if it holds one of `allowed`. `method` names the RPC
   // in the denial message and log.
-  absl::StatusOr<Principal> Authorize(const grpc::CallbackServerContext& ctx, RoleSet allowed,
+  absl::StatusOr<Principal> Authorize(const grpc::ServerContextBase& ctx, RoleSet allowed,
                                       absl::string_view method) const;
   // The same from an `authorization` header value and a certificate common
   // name (empty: none), for HTTP and tests.

@@ -70,6 +70,8 @@ ABSL_FLAG(std::string, http_listen, "127.0.0.1:7701",
           "HOST:PORT: /metrics, /healthz, /readyz (port 0 picks one).");
 ABSL_FLAG(size_t, http_max_connections, 256,
           "open HTTP connections at most; one more is closed at once and counted.");
+ABSL_FLAG(int, desk_queues, 4,
+          "1..64: gRPC completion queues (one thread each) that AgentDesk streams spread over.");
 ABSL_FLAG(std::string, data_dir, "",
           "DIR: where the journal and snapshots live (created if missing). Without it nothing "
           "survives a restart (a warning says so).");
@@ -177,6 +179,7 @@ struct Flags {
   bool recover_skip_corrupt = false;
   uint64_t snapshot_every = 0;
   size_t http_max_connections = 0;
+  int desk_queues = 4;
   ccr::LogLevel log_level = ccr::LogLevel::kInfo;
   std::string grpc_host, http_host;
   int grpc_port = 0, http_port = 0;
@@ -211,6 +214,10 @@ absl::StatusOr<Flags> ReadFlags(int argc, char** argv) {
   flags.http_max_connections = absl::GetFlag(FLAGS_http_max_connections);
   if (flags.http_max_connections == 0) {
     return UsageError("--http-max-connections needs a positive number");
+  }
+  flags.desk_queues = absl::GetFlag(FLAGS_desk_queues);
+  if (flags.desk_queues < 1 || flags.desk_queues > 64) {
+    return UsageError("--desk-queues needs a number from 1 to 64");
   }
   if (!ccr::ParseLogLevel(absl::GetFlag(FLAGS_log_level), &flags.log_level)) {
     return UsageError("--log-level: want debug, info, warn or error");
@@ -456,11 +463,13 @@ absl::StatusOr<ccr::Recovered> RecoverFromDataDir(const Flags& flags, ccr::Engin
 
 // The gRPC server with the three services, listening; `bound_port` is the
 // port it got (the one asked for, or a free one for 0).
-// `generic` (a standby's) answers every method no service has.
+// `generic` (a standby's) answers every method no service has. `desk` (the
+// owner's AgentDesk, on its own completion queues) is started with the
+// server; stop it after the server's Shutdown, before the server is destroyed.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
     const Flags& flags, const GrpcCredentials& credentials,
     const std::vector<grpc::Service*>& services, grpc::CallbackGenericService* generic,
-    ccr::metrics::GrpcMetrics& grpc_metrics, int* bound_port) {
+    ccr::AgentDeskServer* desk, ccr::metrics::GrpcMetrics& grpc_metrics, int* bound_port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -480,10 +489,12 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartGrpcServer(
   }
   for (grpc::Service* service : services) builder.RegisterService(service);
   if (generic != nullptr) builder.RegisterCallbackGenericService(generic);
+  if (desk != nullptr) desk->AddTo(builder);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || *bound_port == 0) {
     return StartError(absl::StrCat("--listen: cannot listen on ", grpc_address));
   }
+  if (desk != nullptr) desk->Start();
   return server;
 }
 
@@ -572,7 +583,7 @@ class StandbyPorts {
   absl::Status Open(Flags& flags, const GrpcCredentials& credentials, ccr::Authenticator& auth,
                     ccr::metrics::MetricsRegistry& metrics,
                     ccr::metrics::GrpcMetrics& grpc_metrics) {
-    CCR_ASSIGN_OR_RETURN(grpc_, StartGrpcServer(flags, credentials, {}, responder_.get(),
+    CCR_ASSIGN_OR_RETURN(grpc_, StartGrpcServer(flags, credentials, {}, responder_.get(), nullptr,
                                                 grpc_metrics, &flags.grpc_port));
     grpc_->GetHealthCheckService()->SetServingStatus(false);
     ccr::HttpServerOptions http_options;
@@ -788,15 +799,22 @@ int main(int argc, char** argv) {
     return ExitWith(StartError(s.message()));
   }
   ccr::ContactIngestService ingest(engine, auth);
-  ccr::AgentDeskService desk(engine, auth);
+  ccr::AgentDeskServer desk(engine, auth, {.completion_queues = flags->desk_queues});
   absl::StatusOr<ccr::AgentTokenSigner> agent_tokens = AgentTokensFromConfig(*flags, config->wire);
   if (!agent_tokens.ok()) return ExitWith(agent_tokens.status());
   ccr::AdminService admin(engine, auth, &*agent_tokens);
   int bound_grpc_port = 0;
   absl::StatusOr<std::unique_ptr<grpc::Server>> started = StartGrpcServer(
-      *flags, *credentials, {&ingest, &desk, &admin}, nullptr, grpc_metrics, &bound_grpc_port);
+      *flags, *credentials, {&ingest, &admin}, nullptr, &desk, grpc_metrics, &bound_grpc_port);
   if (!started.ok()) return ExitWith(started.status());
   std::unique_ptr<grpc::Server> server = *std::move(started);
+  // However main ends: the server shut down (at once, unless a drain or a
+  // hand-over already did), then the desk's queues drained, then the server
+  // destroyed (declared before this, so after it).
+  absl::Cleanup stop_desk = [&] {
+    server->Shutdown(std::chrono::system_clock::now());
+    desk.Stop();
+  };
   standby_ports.Close();  // the owner's server listens on the port now
 
   // Cluster mode: when this node stops owning routing (deposed, or resigning
@@ -874,10 +892,7 @@ int main(int argc, char** argv) {
         operations(request, std::move(respond));
       },
       http_options);
-  if (!http.ok()) {
-    server->Shutdown();
-    return ExitWith(StartError(http.status().message()));
-  }
+  if (!http.ok()) return ExitWith(StartError(http.status().message()));
   std::thread http_thread([&http_io] { http_io.run(); });
   absl::Cleanup stop_http = [&] {
     http_work.reset();

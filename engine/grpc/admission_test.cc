@@ -35,16 +35,17 @@ class AdmissionTest : public ::testing::Test {
     ASSERT_TRUE(engine_->Start(Recovered{}, std::string(DefaultConfigYaml())).ok());
     auth_.SetPolicy(AuthPolicy{});  // open: every caller is admin
     ingest_ = std::make_unique<ContactIngestService>(*engine_, auth_);
-    desk_ = std::make_unique<AgentDeskService>(*engine_, auth_);
+    desk_ = std::make_unique<AgentDeskServer>(*engine_, auth_);
     admin_ = std::make_unique<AdminService>(*engine_, auth_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(ingest_.get());
-    builder.RegisterService(desk_.get());
+    desk_->AddTo(builder);
     builder.RegisterService(admin_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    desk_->Start();
     channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
     ingest_stub_ = v1::ContactIngest::NewStub(channel_);
@@ -53,7 +54,10 @@ class AdmissionTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now());
+      desk_->Stop();  // after the server's Shutdown, before the server is destroyed
+    }
   }
 
   // Posts engine-internal work (never refused) until the backlog is `n`.
@@ -103,7 +107,7 @@ class AdmissionTest : public ::testing::Test {
   Authenticator auth_{nullptr};
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<ContactIngestService> ingest_;
-  std::unique_ptr<AgentDeskService> desk_;
+  std::unique_ptr<AgentDeskServer> desk_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;

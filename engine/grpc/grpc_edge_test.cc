@@ -71,5 +71,36 @@ TEST(StreamWriter, FinishWaitsForTheWriteInFlightAndHappensOnce) {
   EXPECT_FALSE(writer.Send("b"));
 }
 
+// A completion-queue call's writer: the call may end (OnDone) with a write
+// and then the finish pending; it is idle, and may be deleted, only once each
+// has completed, and nothing starts after OnDone.
+TEST(StreamWriter, UnderLockTracksPendingOperationsPastOnDone) {
+  FakeWriteReactor reactor;
+  using Writer = StreamWriter<FakeWriteReactor, std::string, StartOps::kUnderLock>;
+  Writer writer(&reactor, nullptr, 4);
+  EXPECT_TRUE(writer.idle());
+  ASSERT_TRUE(writer.Send("a"));
+  ASSERT_TRUE(writer.Send("b"));
+  writer.Finish(grpc::Status::OK);
+  EXPECT_FALSE(writer.idle());  // "a" in flight
+  writer.OnDone();              // the call ended under the write
+  EXPECT_FALSE(writer.idle());
+  EXPECT_FALSE(writer.Send("c"));
+  writer.OnWriteDone(false);  // "b" and the finish never start: the call is gone
+  EXPECT_TRUE(writer.idle());
+  EXPECT_EQ(reactor.written, (std::vector<std::string>{"a"}));
+  EXPECT_FALSE(reactor.finished.has_value());
+
+  // The finish in flight when the call ends keeps it busy until it completes.
+  FakeWriteReactor reactor2;
+  Writer writer2(&reactor2, nullptr, 4);
+  writer2.Finish(grpc::Status::CANCELLED);
+  EXPECT_EQ(reactor2.finished, grpc::StatusCode::CANCELLED);
+  writer2.OnDone();
+  EXPECT_FALSE(writer2.idle());
+  writer2.OnFinishDone();
+  EXPECT_TRUE(writer2.idle());
+}
+
 }  // namespace
 }  // namespace ccr

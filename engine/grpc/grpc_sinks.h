@@ -1,6 +1,6 @@
-// The engine's sinks (engine/sinks.h) over gRPC server streams: an agent
-// desktop's AgentDesk.Connect and an Admin.WatchEvents stream, each a bounded
-// StreamWriter.
+// The engine's catch-up sinks (engine/sinks.h) over gRPC callback server
+// streams: Admin.WatchEvents and ContactIngest.WatchContact, each a bounded
+// StreamWriter. (An agent desktop's sink is in agent_desk_server.cc.)
 #ifndef CCROUTER_ENGINE_GRPC_GRPC_SINKS_H_
 #define CCROUTER_ENGINE_GRPC_GRPC_SINKS_H_
 
@@ -8,9 +8,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "ccrouter/v1/agent_desk.pb.h"
 #include "ccrouter/v1/events.pb.h"
-#include "engine/agent_desk_session.h"
 #include "engine/engine.h"
 #include "engine/grpc/grpc_status.h"
 #include "engine/grpc/strand_call.h"
@@ -19,28 +17,6 @@
 #include "grpcpp/support/server_callback.h"
 
 namespace ccr {
-
-class AgentOutbox final
-    : public StreamWriter<grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>,
-                          v1::ServerMessage>,
-      public AgentDeskTransport {
- public:
-  using Writer =
-      StreamWriter<grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>, v1::ServerMessage>;
-  AgentOutbox(grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>* reactor,
-              grpc::CallbackServerContext* context, size_t max_queued)
-      : Writer(reactor, context, max_queued), context_(context) {}
-  bool Send(v1::ServerMessage message) override { return Writer::Send(std::move(message)); }
-  void Close(const absl::Status& status) override { Finish(ToGrpcStatus(status), OwnerOf(status)); }
-  // REQUIRES: a read reaction of the stream (the context is alive).
-  void CloseOverloaded(const absl::Status& status) override {
-    context_->AddTrailingMetadata("retry-after-ms", absl::StrCat(kRetryAfterMs));
-    Finish(ToGrpcStatus(status));
-  }
-
- private:
-  grpc::CallbackServerContext* const context_;  // valid until the reactor's OnDone
-};
 
 // A CatchUpSink over a server stream's bounded StreamWriter.
 template <typename Message>

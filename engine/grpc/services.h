@@ -1,14 +1,15 @@
 // The gRPC services: thin adapters that validate at the edge, post a command
 // to the engine's routing strand, and answer from there. No reaction ever
-// blocks: on 2 cores gRPC runs every reaction on 2 threads.
+// blocks: on 2 cores gRPC runs every reaction on 2 threads. AgentDesk is on
+// the completion-queue API instead (engine/grpc/agent_desk_server.h says why).
 #ifndef CCROUTER_ENGINE_GRPC_SERVICES_H_
 #define CCROUTER_ENGINE_GRPC_SERVICES_H_
 
 #include "ccrouter/v1/admin.grpc.pb.h"
-#include "ccrouter/v1/agent_desk.grpc.pb.h"
 #include "ccrouter/v1/ingest.grpc.pb.h"
 #include "engine/auth.h"
 #include "engine/engine.h"
+#include "engine/grpc/agent_desk_server.h"
 #include "engine/grpc/grpc_sinks.h"
 #include "engine/grpc/grpc_status.h"
 #include "engine/grpc/strand_call.h"
@@ -32,17 +33,6 @@ class ContactIngestService final : public v1::ContactIngest::CallbackService {
                                        v1::ContactStatus* reply) override;
   grpc::ServerWriteReactor<v1::ContactStatus>* WatchContact(
       grpc::CallbackServerContext* ctx, const v1::WatchContactRequest* req) override;
-
- private:
-  Engine& engine_;
-  const Authenticator& auth_;
-};
-
-class AgentDeskService final : public v1::AgentDesk::CallbackService {
- public:
-  AgentDeskService(Engine& engine, const Authenticator& auth) : engine_(engine), auth_(auth) {}
-  grpc::ServerBidiReactor<v1::AgentMessage, v1::ServerMessage>* Connect(
-      grpc::CallbackServerContext* ctx) override;
 
  private:
   Engine& engine_;

@@ -9,6 +9,11 @@
 // The reactor owns the StreamWriter's lifetime only indirectly: others hold
 // it by shared_ptr, and the reactor calls OnDone() before it is deleted, after
 // which Send() returns false and nothing touches the reactor again.
+//
+// The "reactor" is anything with StartWrite(const Message*) and
+// Finish(grpc::Status): a callback-API reactor, or a completion-queue call
+// (engine/grpc/agent_desk_server.cc) whose OnDone may come while a write or
+// the finish is still pending, so it asks idle() before it deletes itself.
 #ifndef CCROUTER_ENGINE_GRPC_STREAM_WRITER_H_
 #define CCROUTER_ENGINE_GRPC_STREAM_WRITER_H_
 
@@ -28,10 +33,22 @@
 
 namespace ccr {
 
-template <typename Reactor, typename Message>
+// When a StreamWriter starts a write or the finish.
+enum class StartOps {
+  // With its lock released: a callback reactor may complete the operation
+  // inline, re-entering OnWriteDone. OnDone comes only after every operation
+  // completed.
+  kUnlocked,
+  // Under its lock: a completion-queue call never completes one inline, and
+  // its OnDone may come at any time, so once OnDone has returned no thread is
+  // still about to start an operation on a call about to be deleted.
+  kUnderLock,
+};
+
+template <typename Reactor, typename Message, StartOps kStartOps = StartOps::kUnlocked>
 class StreamWriter {
  public:
-  StreamWriter(Reactor* reactor, grpc::CallbackServerContext* context, size_t max_queued)
+  StreamWriter(Reactor* reactor, grpc::ServerContextBase* context, size_t max_queued)
       : reactor_(reactor), context_(context), max_queued_(max_queued) {}
 
   // Queues `message`; false when the stream is closed or just overflowed.
@@ -116,6 +133,10 @@ class StreamWriter {
     mu_.Lock();
     CCR_CHECK(writing_) << "OnWriteDone without a write in flight";
     writing_ = false;
+    if (reactor_ == nullptr) {  // after OnDone (kUnderLock only): nothing more starts
+      mu_.Unlock();
+      return;
+    }
     if (!ok) queue_.clear();  // the stream is broken: nothing more goes out
     std::function<void()> on_room;
     const size_t queued_after = queue_.empty() ? 0 : queue_.size() - 1;  // next one in flight
@@ -130,12 +151,29 @@ class StreamWriter {
     if (on_room) on_room();  // outside the lock: it may post or send
   }
 
-  // REQUIRES: called from the reactor's OnDone, before it is deleted.
+  // REQUIRES: kUnderLock; called when the finish started has completed.
+  void OnFinishDone() ABSL_LOCKS_EXCLUDED(mu_) {
+    static_assert(kStartOps == StartOps::kUnderLock, "callback reactors end with OnDone");
+    StdMutexLock lock(&mu_);
+    CCR_CHECK(finished_ && !finish_done_) << "OnFinishDone without a finish in flight";
+    finish_done_ = true;
+  }
+
+  // REQUIRES: called from the reactor's OnDone, before it is deleted (with
+  // kUnderLock: when the call is over, even with operations still pending;
+  // delete it once idle()).
   void OnDone() ABSL_LOCKS_EXCLUDED(mu_) {
     StdMutexLock lock(&mu_);
     reactor_ = nullptr;
     queue_.clear();
     on_room_ = nullptr;
+  }
+
+  // No write and no finish started and not yet completed. After OnDone this
+  // stays true once it is (nothing starts any more).
+  bool idle() const ABSL_LOCKS_EXCLUDED(mu_) {
+    StdMutexLock lock(&mu_);
+    return !writing_ && (!finished_ || finish_done_);
   }
 
   bool closed() const ABSL_LOCKS_EXCLUDED(mu_) {
@@ -144,16 +182,21 @@ class StreamWriter {
   }
 
  private:
-  // Starts writing the front of the queue, with the lock released first (the
-  // reactor may complete the write inline, re-entering OnWriteDone).
+  // Starts writing the front of the queue (see StartOps for where the lock
+  // is released).
   void StartNextAndUnlock() ABSL_UNLOCK_FUNCTION(mu_) {
     CCR_CHECK(!writing_ && !queue_.empty()) << "gRPC allows one write in flight";
     in_flight_ = std::move(queue_.front());
     queue_.pop_front();
     writing_ = true;
     Reactor* reactor = reactor_;
-    mu_.Unlock();
-    reactor->StartWrite(&in_flight_);  // in_flight_ stays untouched until OnWriteDone
+    if constexpr (kStartOps == StartOps::kUnderLock) {
+      reactor->StartWrite(&in_flight_);
+      mu_.Unlock();
+    } else {
+      mu_.Unlock();
+      reactor->StartWrite(&in_flight_);  // in_flight_ stays untouched until OnWriteDone
+    }
   }
 
   // Finishes with finish_status_, exactly once, outside the lock.
@@ -163,22 +206,28 @@ class StreamWriter {
     // Trailing metadata must be added before Finish, while the context lives.
     if (finish_owner_) context_->AddTrailingMetadata(kOwnerMetadataKey, *finish_owner_);
     Reactor* reactor = reactor_;
-    grpc::Status status = finish_status_;
-    mu_.Unlock();
-    reactor->Finish(std::move(status));
+    if constexpr (kStartOps == StartOps::kUnderLock) {
+      reactor->Finish(finish_status_);
+      mu_.Unlock();
+    } else {
+      grpc::Status status = finish_status_;
+      mu_.Unlock();
+      reactor->Finish(std::move(status));
+    }
   }
 
   // Taken for every message: a StdMutex (base/std_mutex.h says why).
   mutable StdMutex mu_;
   Reactor* reactor_ ABSL_GUARDED_BY(mu_);  // null after OnDone
   // Valid while reactor_ is; used only under mu_ with reactor_ checked.
-  grpc::CallbackServerContext* context_ ABSL_PT_GUARDED_BY(mu_);
+  grpc::ServerContextBase* context_ ABSL_PT_GUARDED_BY(mu_);
   const size_t max_queued_;  // constant after construction
   std::deque<Message> queue_ ABSL_GUARDED_BY(mu_);
   Message in_flight_;  // owned by gRPC while writing_
   bool writing_ ABSL_GUARDED_BY(mu_) = false;
   bool finish_requested_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  bool finish_done_ ABSL_GUARDED_BY(mu_) = false;  // kUnderLock: its completion came
   grpc::Status finish_status_ ABSL_GUARDED_BY(mu_);
   std::optional<std::string> finish_owner_ ABSL_GUARDED_BY(mu_);
   std::function<void()> on_room_ ABSL_GUARDED_BY(mu_);  // see NotifyWhenRoom

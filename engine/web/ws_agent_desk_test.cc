@@ -329,16 +329,17 @@ class WsAgentDeskTest : public ::testing::Test {
     engine_thread_ = std::thread([this] { engine_io_.run(); });
 
     ingest_ = std::make_unique<ContactIngestService>(*engine_, auth_);
-    desk_ = std::make_unique<AgentDeskService>(*engine_, auth_);
+    desk_ = std::make_unique<AgentDeskServer>(*engine_, auth_);
     admin_ = std::make_unique<AdminService>(*engine_, auth_, &signer_);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
     builder.RegisterService(ingest_.get());
-    builder.RegisterService(desk_.get());
+    desk_->AddTo(builder);
     builder.RegisterService(admin_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
+    desk_->Start();
     channel_ =
         grpc::CreateChannel(absl::StrCat("127.0.0.1:", port), grpc::InsecureChannelCredentials());
 
@@ -358,7 +359,10 @@ class WsAgentDeskTest : public ::testing::Test {
 
   void TearDown() override {
     if (http_) http_->Stop();
-    if (server_) server_->Shutdown(std::chrono::system_clock::now());
+    if (server_) {
+      server_->Shutdown(std::chrono::system_clock::now());
+      desk_->Stop();  // after the server's Shutdown, before the server is destroyed
+    }
     http_work_.reset();
     http_io_.stop();
     if (http_thread_.joinable()) http_thread_.join();
@@ -448,7 +452,7 @@ class WsAgentDeskTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
   std::thread engine_thread_;
   std::unique_ptr<ContactIngestService> ingest_;
-  std::unique_ptr<AgentDeskService> desk_;
+  std::unique_ptr<AgentDeskServer> desk_;
   std::unique_ptr<AdminService> admin_;
   std::unique_ptr<grpc::Server> server_;
   std::shared_ptr<grpc::Channel> channel_;
