@@ -41,7 +41,8 @@ namespace ccr {
 
 inline constexpr uint32_t kNoStage = 0xff;
 inline constexpr int32_t kNoAgentIndex = -1;
-// Special skills a contact may require beyond its queue's: bit 0 senior,
+// Special skills a contact may require beyond its queue's: bit 0 senior
+// (until it has waited escalation.senior_wait_share of its target: kSeniorRelax),
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
