@@ -134,6 +134,23 @@ TEST(ConfigLoader, RoutingPoliciesResolvePerQueueAndBadOnesAreNamed) {
               HasSubstr("config.ab_test.period_seconds: 0.5 is out of range"));
 }
 
+TEST(ConfigLoader, SeniorWaitShareIsReadCheckedAndNamed) {
+  EXPECT_DOUBLE_EQ(DefaultConfig().escalation.senior_wait_share, 0.25);
+  const std::string queues = "queues: [{name: q, channel: voice}]\n";
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(queues + "escalation: {senior_skill: s}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_DOUBLE_EQ(c->escalation.senior_wait_share, 0.25);  // unset: the default, not 0
+  c = LoadRouterConfig(queues + "escalation: {senior_wait_share: 0}\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_DOUBLE_EQ(c->escalation.senior_wait_share, 0);
+  for (const char* bad : {"-0.1", "100.5", ".nan"}) {
+    c = LoadRouterConfig(queues + "escalation: {senior_wait_share: " + bad + "}\n");
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(c.status().message(), HasSubstr("escalation.senior_wait_share")) << bad;
+  }
+}
+
 TEST(ConfigLoader, HeartbeatSettingsOutOfRangeAreNamed) {
   const std::string queue = "queues: [{name: q, channel: voice}]\n";
   absl::StatusOr<RouterConfig> c = LoadRouterConfig(queue + "heartbeat_interval_seconds: 0.01\n");

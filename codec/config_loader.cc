@@ -382,6 +382,7 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
     out.escalation.alert_sentiment_threshold = e.alert_sentiment_threshold();
     out.escalation.elderly_skill = e.elderly_skill();
     out.escalation.accessibility_skill = e.accessibility_skill();
+    if (e.has_senior_wait_share()) out.escalation.senior_wait_share = e.senior_wait_share();
   }
   if (in.has_follow_ups()) {
     const v1::FollowUpConfig& f = in.follow_ups();

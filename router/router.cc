@@ -70,6 +70,29 @@ void Router::Impl::ScheduleWaitingTimers(const Contact& c) {
   if (q.config.expire_after > absl::ZeroDuration()) {
     Schedule(Timer::ForEpoch(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch));
   }
+  ScheduleSeniorRelax(c);
+}
+
+absl::Time Router::Impl::SeniorRelaxAt(const Contact& c) const {
+  return c.arrival + queues_[c.queue].config.answer_within * config_.escalation.senior_wait_share;
+}
+
+std::string Router::Impl::SeniorRelaxedReason(const Contact& c) const {
+  return absl::StrCat(
+      "senior requirement relaxed after ", absl::FormatDuration(SeniorRelaxAt(c) - c.arrival),
+      ": no senior free within ", config_.escalation.senior_wait_share * 100, " % of its target");
+}
+
+std::string Router::Impl::EscalatedReason(const Contact& c) const {
+  if (!c.senior_relaxed || special_skills_[0].empty()) return "needs a senior agent";
+  return absl::StrCat("needs a senior agent; ", SeniorRelaxedReason(c));
+}
+
+void Router::Impl::ScheduleSeniorRelax(const Contact& c) {
+  if ((c.special & 1) == 0) return;
+  const absl::Time at = SeniorRelaxAt(c);
+  if (timers_.HasAt(at, TimerKind::kSeniorRelax, c.id, c.epoch)) return;
+  Schedule(Timer::ForEpoch(at, TimerKind::kSeniorRelax, c.id, c.epoch));
 }
 
 void Router::Impl::RunTimer(const Timer& t) {
@@ -171,6 +194,26 @@ void Router::Impl::RunTimer(const Timer& t) {
     case TimerKind::kForgetAgents:
       ForgetLoggedOutAgents();
       return;
+    case TimerKind::kSeniorRelax: {
+      // Like an overflow step: who may take the contact widens with its wait.
+      // Connected and wrap-up contacts change too (silently), so that the
+      // flag stays what Rescore derives from the time, as after a restore.
+      Contact* c = FindContact(t.contact);
+      if (c == nullptr || c->epoch != t.epoch || (c->special & 1) == 0) return;
+      const bool waiting = IsWaiting(c->state) && c->reserved_for_index == kNoAgentIndex;
+      if (waiting) RemoveWaiting(*c);
+      c->senior_relaxed = true;
+      c->special &= ~1u;
+      if (c->state == ContactState::kQueued || c->state == ContactState::kOffered) {
+        ++queues_[c->queue].stats.overflows;
+        Emit(EventKind::kOverflowed, c).reason = SeniorRelaxedReason(*c);
+      }
+      if (waiting) {
+        InsertWaiting(*c);
+        MatchContact(*c);
+      }
+      return;
+    }
   }
 }
 
@@ -200,7 +243,10 @@ void Router::Impl::Rescore(Contact& c) {
   in.signals = &c.spec.signals;
   c.score = ScoreUrgency(in, config_.scoring, config_.escalation);
   c.special = 0;
-  if (c.score.needs_senior && !special_skills_[0].empty()) c.special |= 1;
+  // Past its senior relax point (SeniorRelaxAt) any qualified agent may take
+  // it; the kSeniorRelax timer makes the change when the time comes.
+  c.senior_relaxed = c.score.needs_senior && now_ >= SeniorRelaxAt(c);
+  if (c.score.needs_senior && !c.senior_relaxed && !special_skills_[0].empty()) c.special |= 1;
   if (c.spec.elderly && !special_skills_[1].empty()) c.special |= 2;
   if (c.spec.accessibility && !special_skills_[2].empty()) c.special |= 4;
   const QueueConfig& q = queues_[c.queue].config;
@@ -312,7 +358,7 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   entry.contact = id;
   entry.request_digest = request_digest;
 
-  if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = "needs a senior agent";
+  if (c.score.needs_senior) Emit(EventKind::kEscalated, &c).reason = EscalatedReason(c);
   if (c.score.supervisor_alert) {
     Emit(EventKind::kSupervisorAlert, &c).reason = "strongly negative emotion";
   }
@@ -477,11 +523,12 @@ absl::Status Router::Impl::Update(ContactId id, const Signals& signals, std::opt
   Rescore(*c);
   Emit(EventKind::kUpdated, c);
   if (c->score.needs_senior && !was_senior) {
-    Emit(EventKind::kEscalated, c).reason = "needs a senior agent";
+    Emit(EventKind::kEscalated, c).reason = EscalatedReason(*c);
   }
   if (c->score.supervisor_alert && !was_alert) {
     Emit(EventKind::kSupervisorAlert, c).reason = "strongly negative emotion";
   }
+  if (c->state != ContactState::kScheduled) ScheduleSeniorRelax(*c);
   if (waiting) {
     InsertWaiting(*c);
     MatchContact(*c);

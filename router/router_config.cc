@@ -111,6 +111,12 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
   if (config.scoring.seconds_per_point < 0) {
     return absl::InvalidArgumentError("config.scoring.seconds_per_point: must be >= 0");
   }
+  // Negated so NaN fails too.
+  if (!(config.escalation.senior_wait_share >= 0 && config.escalation.senior_wait_share <= 100)) {
+    return absl::InvalidArgumentError(
+        "config.escalation.senior_wait_share: must be in [0, 100] (a share of the queue's answer "
+        "target)");
+  }
   const RouterLimits& limits = config.limits;
   if (limits.max_live_contacts == 0) {
     return absl::InvalidArgumentError("config.limits.max_live_contacts: must be >= 1");
@@ -306,6 +312,8 @@ absl::StatusOr<std::vector<ContactId>> Router::Impl::Reconfigure(RouterConfig co
     c.stage = StageForWait(q, now_ - c.arrival);
     if (c.state == ContactState::kQueued || c.state == ContactState::kOffered) {
       ScheduleWaitingTimers(c);
+    } else {
+      ScheduleSeniorRelax(c);
     }
     if (IsWaiting(c.state)) waiting.push_back(id);
   }

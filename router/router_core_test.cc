@@ -245,6 +245,135 @@ TEST_F(RouterTest, SkillLevelAndLanguageAreRequiredUntilOverflow) {
   EXPECT_TRUE(router_->CheckInvariants().ok());
 }
 
+// A complaint with strong negative emotion needs a senior; with none free it
+// waits for one escalation.senior_wait_share (default 0.25) of its queue's 20 s
+// target, then the free generalist may take it.
+TEST_F(RouterTest, SeniorRoutedContactWaitsForASeniorOnlyItsShareOfTheTarget) {
+  ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 7}}), kT0).ok());
+  ContactSpec complaint = Contact("a", "general");
+  complaint.signals.complaint = true;
+  complaint.signals.sentiment = -0.7;
+  const ContactId c = Submit(complaint, absl::Seconds(1));
+  std::vector<Event> events = router_->TakeEvents();
+  ASSERT_EQ(OfKind(events, EventKind::kEscalated).size(), 1u);
+  EXPECT_TRUE(OfKind(events, EventKind::kOffered).empty());
+  absl::StatusOr<Explanation> x = router_->Explain(c, kT0 + absl::Seconds(2));
+  ASSERT_TRUE(x.ok());
+  EXPECT_TRUE(absl::StrContains(x->summary, "waits for a senior until 5s after arrival"))
+      << x->summary;
+
+  router_->Tick(kT0 + absl::Seconds(6) - absl::Milliseconds(1));
+  EXPECT_TRUE(OfKind(router_->TakeEvents(), EventKind::kOffered).empty());
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+
+  router_->Tick(kT0 + absl::Seconds(6));
+  events = router_->TakeEvents();
+  std::vector<Event> relaxed = OfKind(events, EventKind::kOverflowed);
+  ASSERT_EQ(relaxed.size(), 1u);
+  EXPECT_EQ(relaxed[0].reason,
+            "senior requirement relaxed after 5s: no senior free within 25 % of its target");
+  EXPECT_EQ(relaxed[0].stage, 0u);  // not an overflow step: only the senior bit went
+  std::vector<Event> offers = OfKind(events, EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, c);
+  EXPECT_EQ(offers[0].agent_id, "gen");
+  x = router_->Explain(c, kT0 + absl::Seconds(6));
+  ASSERT_TRUE(x.ok());
+  EXPECT_TRUE(absl::StrContains(x->summary, "senior requirement relaxed after 5s")) << x->summary;
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+TEST_F(RouterTest, ReloadWithABadSeniorWaitShareChangesNothing) {
+  ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 7}}), kT0).ok());
+  ContactSpec complaint = Contact("a", "general");
+  complaint.signals.complaint = true;
+  complaint.signals.sentiment = -0.7;
+  const ContactId c = Submit(complaint, absl::Seconds(0));
+  RouterConfig bad = TestConfig();
+  bad.escalation.senior_wait_share = -1;
+  absl::StatusOr<std::vector<ContactId>> moved = router_->Reconfigure(bad, kT0 + absl::Seconds(1));
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(moved.status().message(), "config.escalation.senior_wait_share"));
+  router_->TakeEvents();
+  router_->Tick(kT0 + absl::Seconds(5));  // still 25 % of 20 s
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, c);
+  // A valid reload applies at once to the waiting contacts (here: seniors only).
+  RouterConfig strict = TestConfig();
+  strict.escalation.senior_wait_share = 100;
+  complaint.idempotency_key = "b";
+  const ContactId d = Submit(complaint, absl::Seconds(6));
+  ASSERT_TRUE(router_->Reconfigure(strict, kT0 + absl::Seconds(7)).ok());
+  ASSERT_TRUE(router_->Reject("gen", offers[0].offer_id, "busy", kT0 + absl::Seconds(8)).ok());
+  router_->Tick(kT0 + absl::Seconds(60));
+  for (const Event& e : OfKind(router_->TakeEvents(), EventKind::kOffered)) {
+    EXPECT_NE(e.contact, d) << "offered to " << e.agent_id;
+  }
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+TEST_F(RouterTest, SeniorRoutedContactGoesToAFreeSeniorFirst) {
+  // The generalist is the less flexible, so least-flexible-first alone would
+  // pick it; the senior requirement picks the senior.
+  ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 7}}), kT0).ok());
+  ASSERT_TRUE(router_->Login(Agent("sen", {{"general", 5}, {"senior", 5}}), kT0).ok());
+  ContactSpec complaint = Contact("a", "general");
+  complaint.signals.complaint = true;
+  complaint.signals.sentiment = -0.7;
+  const ContactId c = Submit(complaint, absl::Seconds(1));
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, c);
+  EXPECT_EQ(offers[0].agent_id, "sen");
+  // A senior freed before the relax point is still preferred: the second
+  // complaint waits for "sen" rather than going to the free generalist.
+  ASSERT_TRUE(router_->Accept("sen", offers[0].offer_id, kT0 + absl::Seconds(2)).ok());
+  complaint.idempotency_key = "b";
+  const ContactId d = Submit(complaint, absl::Seconds(3));
+  ASSERT_TRUE(router_->Complete("sen", c, Outcome{}, kT0 + absl::Seconds(5)).ok());
+  ASSERT_TRUE(router_->WrapUpDone("sen", c, kT0 + absl::Seconds(6)).ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, d);
+  EXPECT_EQ(offers[0].agent_id, "sen");
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
+// An update that makes a waiting contact need a senior starts the same wait,
+// counted from its arrival; one already past that point never waits for one.
+TEST_F(RouterTest, SeniorWaitAfterAnUpdateCountsFromArrival) {
+  ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 7}}), kT0).ok());
+  ASSERT_TRUE(router_->SetNotReady("gen", "break", kT0).ok());
+  const ContactId early = Submit(Contact("a", "general"), absl::Seconds(0));
+  const ContactId late = Submit(Contact("b", "general"), absl::Seconds(0));
+  Signals angry;
+  angry.complaint = true;
+  angry.sentiment = -0.7;
+  ASSERT_TRUE(router_->Update(early, angry, std::nullopt, kT0 + absl::Seconds(3)).ok());
+  router_->TakeEvents();
+  router_->Tick(kT0 + absl::Seconds(10));
+  std::vector<Event> relaxed = OfKind(router_->TakeEvents(), EventKind::kOverflowed);
+  ASSERT_EQ(relaxed.size(), 1u);
+  EXPECT_EQ(relaxed[0].contact, early);
+  EXPECT_TRUE(absl::StartsWith(relaxed[0].reason, "senior requirement relaxed after 5s"));
+
+  ASSERT_TRUE(router_->Update(late, angry, std::nullopt, kT0 + absl::Seconds(12)).ok());
+  std::vector<Event> events = router_->TakeEvents();
+  std::vector<Event> escalated = OfKind(events, EventKind::kEscalated);
+  ASSERT_EQ(escalated.size(), 1u);
+  EXPECT_EQ(escalated[0].reason,
+            "needs a senior agent; senior requirement relaxed after 5s: no senior free within 25 "
+            "% of its target");
+  EXPECT_TRUE(OfKind(events, EventKind::kOverflowed).empty());
+  ASSERT_TRUE(router_->SetAvailable("gen", kT0 + absl::Seconds(13)).ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);  // voice: one at a time; the same rank, so the older first
+  EXPECT_EQ(offers[0].contact, early);
+  EXPECT_TRUE(router_->CheckInvariants().ok());
+}
+
 TEST_F(RouterTest, RejectRequeuesWithOriginalArrivalAndCoolsDownForThatAgent) {
   ASSERT_TRUE(router_->Login(Agent("al", {{"general", 7}}), kT0).ok());
   const ContactId c = Submit(Contact("a", "general"), absl::Seconds(0));
@@ -674,9 +803,11 @@ RouterConfig RandomisedConfig(const Knobs& knobs) {
 }
 
 // Runs the randomised sequences `knobs` describes; counts the events seen
-// into `seen` and the offers compared with the reference's into `offers_compared`.
+// into `seen`, the offers compared with the reference's into `offers_compared`,
+// the offers a fifo queue made into `fifo_offers` and the senior requirements
+// relaxed into `senior_relaxed`.
 void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offers_compared,
-                   int* fifo_offers = nullptr) {
+                   int* fifo_offers = nullptr, int* senior_relaxed = nullptr) {
   for (uint64_t seed = knobs.first_seed; seed <= knobs.last_seed; ++seed) {
     std::mt19937_64 rng(seed);
     auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
@@ -845,6 +976,10 @@ void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offe
         EXPECT_GE(e.time, last);
         ++seen[e.kind];
         last = e.time;
+        if (senior_relaxed != nullptr && e.kind == EventKind::kOverflowed &&
+            absl::StartsWith(e.reason, "senior requirement relaxed")) {
+          ++*senior_relaxed;
+        }
         switch (e.kind) {
           case EventKind::kOffered:
             open_offers[e.offer_id] = e.agent_id;
@@ -893,7 +1028,8 @@ void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offe
 TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
   std::map<EventKind, int> seen;  // across all seeds: the sequences must exercise the rules
   int offers_compared = 0;
-  RunRandomised(Knobs{}, seen, offers_compared);
+  int senior_relaxed = 0;
+  RunRandomised(Knobs{}, seen, offers_compared, /*fifo_offers=*/nullptr, &senior_relaxed);
   for (EventKind k : {EventKind::kOffered, EventKind::kAssigned, EventKind::kOfferRejected,
                       EventKind::kOfferTimedOut, EventKind::kOfferWithdrawn, EventKind::kCompleted,
                       EventKind::kWrapUpDone, EventKind::kAbandoned, EventKind::kTransferred,
@@ -901,6 +1037,7 @@ TEST(RouterRandomised, InvariantsHoldAndNoContactIsLost) {
     EXPECT_GE(seen[k], 5) << EventKindName(k) << " happened only " << seen[k] << " times";
   }
   EXPECT_GE(offers_compared, 1000) << "the reference comparison saw too few offers";
+  EXPECT_GE(senior_relaxed, 5) << "too few senior requirements relaxed";
 }
 
 // Busier: commands closer together, more agents, half the offers rejected, so

@@ -198,6 +198,13 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
     absl::StrAppend(&x.summary, "; arrival order (urgency ",
                     static_cast<int>(std::lround(x.urgency)), " not counted)");
   }
+  if (c->senior_relaxed && !special_skills_[0].empty()) {
+    absl::StrAppend(&x.summary, "; ", SeniorRelaxedReason(*c));
+  } else if ((c->special & 1) != 0 && started) {
+    absl::StrAppend(&x.summary, "; waits for a senior until ",
+                    absl::FormatDuration(SeniorRelaxAt(*c) - c->arrival),
+                    " after arrival, then any qualified agent");
+  }
   if (c->state == ContactState::kQueued) {
     const bool any_eligible =
         std::any_of(x.agents.begin(), x.agents.end(), [](const auto& a) { return a.eligible; });
@@ -354,6 +361,12 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
     } else if (c.state == ContactState::kOffered) {
       auto it = offers_.find(c.offer);
       if (it == offers_.end() || it->second != id) return fail(ContactIdString(id), " offer lost");
+    }
+    // The senior relaxation is a function of time, as a restore derives it:
+    // the kSeniorRelax timer must have made it by now, and not before.
+    if (c.state != ContactState::kScheduled &&
+        c.senior_relaxed != (c.score.needs_senior && now_ >= SeniorRelaxAt(c))) {
+      return fail(ContactIdString(id), c.senior_relaxed ? " relaxed early" : " not relaxed yet");
     }
     for (int32_t agent : {c.agent_index, c.reserved_for_index, c.missed_by_index}) {
       if (agent != kNoAgentIndex && static_cast<size_t>(agent) >= agents_.size()) {

@@ -18,7 +18,7 @@ namespace {
 // Timer had a field per meaning, so snapshots keep their format): `id` is the
 // contact, or the agent index for kRestEnd; `aux` is the offer id
 // (kOfferTimeout), epoch << 8 | stage (kOverflowStep), the epoch
-// (kSlaDeadline, kExpire, kReservationEnd), or 0.
+// (kSlaDeadline, kExpire, kReservationEnd, kSeniorRelax), or 0.
 TimerRecord ToRecord(const Timer& t) {
   TimerRecord r{t.at, t.sequence, static_cast<uint8_t>(t.kind), t.contact, 0};
   switch (t.kind) {
@@ -31,6 +31,7 @@ TimerRecord ToRecord(const Timer& t) {
     case TimerKind::kSlaDeadline:
     case TimerKind::kExpire:
     case TimerKind::kReservationEnd:
+    case TimerKind::kSeniorRelax:
       r.aux = t.epoch;
       break;
     case TimerKind::kRestEnd:
@@ -62,6 +63,7 @@ std::optional<Timer> FromRecord(const TimerRecord& r) {
     case TimerKind::kSlaDeadline:
     case TimerKind::kExpire:
     case TimerKind::kReservationEnd:
+    case TimerKind::kSeniorRelax:
       if (epoch > UINT32_MAX) return std::nullopt;
       t.contact = r.id;
       t.epoch = static_cast<uint32_t>(epoch);

@@ -41,7 +41,8 @@ namespace ccr {
 
 inline constexpr uint32_t kNoStage = 0xff;
 inline constexpr int32_t kNoAgentIndex = -1;
-// Special skills a contact may require beyond its queue's: bit 0 senior,
+// Special skills a contact may require beyond its queue's: bit 0 senior
+// (until it has waited escalation.senior_wait_share of its target: kSeniorRelax),
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
@@ -174,6 +175,9 @@ struct Contact {
   absl::Time missed_until = absl::InfinitePast();
   bool breached = false;
   bool follow_up = false;
+  // Needs a senior but has waited escalation.senior_wait_share of its target
+  // for one: the senior bit is off in `special`. Derived (Rescore), never saved.
+  bool senior_relaxed = false;
   std::vector<std::string> history;
 };
 
@@ -247,6 +251,15 @@ class Router::Impl {
   void RunTimer(const Timer& t);
   void Schedule(const Timer& t) { timers_.Schedule(t); }
   void ScheduleWaitingTimers(const Contact& c);
+  // When a contact needing a senior stops waiting for one (arrival plus
+  // escalation.senior_wait_share of its queue's target).
+  absl::Time SeniorRelaxAt(const Contact& c) const;
+  // What the overflow event and Explain say about a relaxed contact.
+  std::string SeniorRelaxedReason(const Contact& c) const;
+  // The kEscalated event's reason: relaxed at once when already past the point.
+  std::string EscalatedReason(const Contact& c) const;
+  // Sets the kSeniorRelax timer if `c` still waits for a senior and has none.
+  void ScheduleSeniorRelax(const Contact& c);
 
   // ---- contacts ----
   // Every change of a live contact's state, so its queue's offered and

@@ -15,6 +15,16 @@ bool TimerQueue::HasAt(absl::Time at, TimerKind kind) const {
   return false;
 }
 
+bool TimerQueue::HasAt(absl::Time at, TimerKind kind, ContactId contact, uint32_t epoch) const {
+  Timer first;
+  first.at = at;
+  first.sequence = 0;
+  for (auto it = timers_.lower_bound(first); it != timers_.end() && it->at == at; ++it) {
+    if (it->kind == kind && it->contact == contact && it->epoch == epoch) return true;
+  }
+  return false;
+}
+
 void TimerQueue::Rewrite(absl::FunctionRef<bool(Timer&)> rewrite) {
   absl::btree_set<Timer> kept;
   for (Timer t : timers_) {

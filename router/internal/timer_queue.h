@@ -35,8 +35,9 @@ enum class TimerKind : uint8_t {
   kRestEnd,
   kReofferCooldownEnd,
   kForgetAgents,  // sweep: forgets agents logged out longer than limits.agent_retention
+  kSeniorRelax,   // a contact that needs a senior may go to any qualified agent
 };
-inline constexpr uint8_t kLastTimerKind = static_cast<uint8_t>(TimerKind::kForgetAgents);
+inline constexpr uint8_t kLastTimerKind = static_cast<uint8_t>(TimerKind::kSeniorRelax);
 
 // One timer. Which fields mean something depends on the kind; the factories
 // below set exactly those.
@@ -52,7 +53,7 @@ struct Timer {
     uint64_t offer = 0;    // kOfferTimeout: the offer it times out
     uint32_t agent_index;  // kRestEnd: the agent whose rest ends
   };
-  // kOverflowStep, kSlaDeadline, kExpire, kReservationEnd: the contact's epoch
+  // kOverflowStep, kSlaDeadline, kExpire, kReservationEnd, kSeniorRelax: the contact's epoch
   // when set (its queue or SLA clock changed since: stale).
   uint32_t epoch = 0;
   uint8_t stage = 0;  // kOverflowStep: the stage it moves the contact to
@@ -69,7 +70,7 @@ struct Timer {
     t.stage = stage;
     return t;
   }
-  // kSlaDeadline, kExpire, kReservationEnd.
+  // kSlaDeadline, kExpire, kReservationEnd, kSeniorRelax.
   static Timer ForEpoch(absl::Time at, TimerKind kind, ContactId contact, uint32_t epoch) {
     Timer t = Make(at, kind, contact);
     t.epoch = epoch;
@@ -129,6 +130,8 @@ class TimerQueue {
   }
   // Whether a timer of `kind` is set for exactly `at`.
   bool HasAt(absl::Time at, TimerKind kind) const;
+  // Whether a timer of `kind` for `contact` and `epoch` is set for exactly `at`.
+  bool HasAt(absl::Time at, TimerKind kind, ContactId contact, uint32_t epoch) const;
   // Keeps each timer for which `rewrite` returns true, as rewritten; it may
   // change what a timer refers to but not its time or sequence.
   void Rewrite(absl::FunctionRef<bool(Timer&)> rewrite);

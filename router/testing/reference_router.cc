@@ -71,6 +71,11 @@ void ReferenceRouter::AdvanceTo(absl::Time now) {
       case Due::kCooldownEnd:
         if (c != nullptr && c->state == State::kQueued) MatchContact(*c);
         break;
+      case Due::kSeniorRelax:
+        if (c == nullptr || c->epoch != due.value || !NeedsSenior(*c)) break;
+        c->senior_relaxed = true;
+        if (c->state == State::kQueued) MatchContact(*c);
+        break;
       case Due::kForget: {
         // Every agent logged out for the whole retention period is forgotten:
         // its sticky customers and the cooldowns it caused go with it.
@@ -179,7 +184,16 @@ std::optional<uint32_t> ReferenceRouter::FirstStage(const Agent& a, const QueueC
   return std::nullopt;
 }
 
-bool ReferenceRouter::NeedsSenior(const Contact& c) const {
+absl::Time ReferenceRouter::SeniorRelaxAt(const Contact& c) const {
+  return c.arrival + QueueOf(c.queue).answer_within * config_.escalation.senior_wait_share;
+}
+
+void ReferenceRouter::PlanSeniorRelax(Contact& c) {
+  c.senior_relaxed = SignalsNeedSenior(c) && now_ >= SeniorRelaxAt(c);
+  if (NeedsSenior(c)) Set(SeniorRelaxAt(c), Due::kSeniorRelax, c.id, c.epoch);
+}
+
+bool ReferenceRouter::SignalsNeedSenior(const Contact& c) const {
   UrgencyInputs in;
   in.tier = c.spec.tier;
   in.direction = c.spec.direction;
@@ -452,6 +466,7 @@ void ReferenceRouter::Enqueue(Contact& c) {
     Set(c.arrival + q.overflow[c.stage].after, Due::kOverflow, c.id,
         (uint64_t{c.epoch} << 8) | (c.stage + 1));
   }
+  PlanSeniorRelax(c);
   MatchContact(c);
 }
 
@@ -514,6 +529,7 @@ absl::Status ReferenceRouter::Update(ContactId id, const Signals& signals, absl:
   Contact* c = FindContact(id);
   if (c == nullptr) return absl::NotFoundError("contact");
   c->spec.signals = signals;
+  PlanSeniorRelax(*c);
   if (c->state == State::kQueued) MatchContact(*c);
   return absl::OkStatus();
 }

@@ -16,7 +16,9 @@
 // limits.agent_retention, routing policies per queue and A/B tests (ranked,
 // fifo). Not modelled (the tests leave them off): dedicated
 // advisors, scheduled contacts and routed follow-ups, expiry, forced rest,
-// elderly / accessibility skills, reloads, restarts.
+// elderly / accessibility skills, reloads, restarts. The senior requirement
+// ends when the contact has waited escalation.senior_wait_share of its
+// queue's target (an agendum, like an overflow step).
 #ifndef CCROUTER_ROUTER_TESTING_REFERENCE_ROUTER_H_
 #define CCROUTER_ROUTER_TESTING_REFERENCE_ROUTER_H_
 
@@ -73,7 +75,8 @@ class ReferenceRouter {
     std::string language;
     absl::Time arrival;  // the SLA clock's start in its current queue
     uint32_t stage = 0;
-    uint32_t epoch = 0;  // bumped by a transfer: the old queue's overflow steps stop
+    uint32_t epoch = 0;           // bumped by a transfer: the old queue's overflow steps stop
+    bool senior_relaxed = false;  // waited its share of the target for a senior
     State state = State::kQueued;
     std::string agent;  // offered to / held by
     uint64_t offer = 0;
@@ -92,13 +95,14 @@ class ReferenceRouter {
     absl::Time idle_since = absl::InfinitePast();  // first seen, or its load last fell to 0
   };
   // Something that happens at a time: fired in time order, ties in the order set.
-  enum class Due { kOfferTimeout, kOverflow, kWrapUpEnd, kCooldownEnd, kForget };
+  enum class Due { kOfferTimeout, kOverflow, kWrapUpEnd, kCooldownEnd, kForget, kSeniorRelax };
   struct Agendum {
     absl::Time at;
     uint64_t order = 0;
     Due what = Due::kOfferTimeout;
     ContactId contact = 0;
-    uint64_t value = 0;  // kOfferTimeout: offer id; kOverflow: epoch << 8 | stage
+    uint64_t value = 0;  // kOfferTimeout: offer id; kOverflow: epoch << 8 | stage;
+                         // kSeniorRelax: epoch
   };
 
   void AdvanceTo(absl::Time now);
@@ -119,7 +123,14 @@ class ReferenceRouter {
   bool Excluded(const Contact& c, const std::string& agent) const {
     return c.missed_by == agent && now_ < c.missed_until;
   }
-  bool NeedsSenior(const Contact& c) const;
+  // Its signals call for a senior (whether or not it still waits for one).
+  bool SignalsNeedSenior(const Contact& c) const;
+  // Only a senior may take it now.
+  bool NeedsSenior(const Contact& c) const { return SignalsNeedSenior(c) && !c.senior_relaxed; }
+  absl::Time SeniorRelaxAt(const Contact& c) const;
+  // After the signals or the SLA clock change: relaxed if past the point,
+  // else the agendum that relaxes it.
+  void PlanSeniorRelax(Contact& c);
   // The routing policy in force on `q` at `t` (its A/B test's, if any).
   RoutingPolicy PolicyAt(const QueueConfig& q, absl::Time t) const;
   bool Fifo(const Contact& c) const {

@@ -3,7 +3,8 @@
 // scenario's own day and seed. One day of all eight policies on the five
 // scenarios takes about 4 s.
 //
-// RouterKeepsItsPrioritiesAheadOfEveryBaseline holds today and guards it;
+// RouterKeepsItsPrioritiesAheadOfEveryBaseline and
+// SeniorRoutedComplaintsKeepUpWithTheBestBaseline hold today and guard it;
 // RouterStaysWithinReachOfTheBestBaseline guards the gain of strongest-skill-
 // first.
 // DISABLED_RouterBeatsEveryBaseline is the rest of the issue's goals, which
@@ -123,14 +124,15 @@ TEST(GoalsTest, RouterKeepsItsPrioritiesAheadOfEveryBaseline) {
 }
 
 // Not a goal but a ratchet: since a freed agent serves its strongest skill
-// first, overall service level is within 2.5 points of the best baseline on
-// every shipped day (it was up to 6.1 points behind), and the gap must not
-// grow back while RouterBeatsEveryBaseline is still disabled.
+// first (it was up to 6.1 points behind) and a contact waits for a senior only
+// its share of the target (2.1 before), overall service level is within 1.5
+// points of the best baseline on every shipped day (1.2 at most), and the gap
+// must not grow back while RouterBeatsEveryBaseline is still disabled.
 TEST(GoalsTest, RouterStaysWithinReachOfTheBestBaseline) {
   ASSERT_EQ(Days().size(), std::size(kScenarios));
   for (const Day& day : Days()) {
     SCOPED_TRACE(day.scenario);
-    EXPECT_GE(day.router.overall.ServiceLevel(), BestOverallLevel(day) - 0.025);
+    EXPECT_GE(day.router.overall.ServiceLevel(), BestOverallLevel(day) - 0.015);
   }
 }
 
@@ -176,10 +178,20 @@ TEST(GoalsTest, DISABLED_RouterBeatsEveryBaseline) {
     if (const GroupReport* vip = Find(day.router.tiers, "vip")) {
       EXPECT_GE(vip->total.ServiceLevel(), 0.95);
     }
-    if (const GroupReport* complaint = Find(day.router.streams, "complaint")) {
-      EXPECT_GE(complaint->total.ServiceLevel(),
-                BestLevel(day, &SimulationReport::streams, "complaint") - 0.05);
-    }
+  }
+}
+
+// Issue #18: senior-routed complaints no worse than the best baseline minus 5
+// points. Held since a contact waits for a senior only escalation.senior_wait_share
+// of its target (before: 18.6 to 49.6 points behind on four of the five days).
+TEST(GoalsTest, SeniorRoutedComplaintsKeepUpWithTheBestBaseline) {
+  ASSERT_EQ(Days().size(), std::size(kScenarios));
+  for (const Day& day : Days()) {
+    SCOPED_TRACE(day.scenario);
+    const GroupReport* complaint = Find(day.router.streams, "complaint");
+    ASSERT_NE(complaint, nullptr);
+    EXPECT_GE(complaint->total.ServiceLevel(),
+              BestLevel(day, &SimulationReport::streams, "complaint") - 0.05);
   }
 }
 
