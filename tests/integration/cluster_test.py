@@ -595,9 +595,14 @@ def check_standby_http(nodes, gateways, what):
     address, and the submit, sent there as the redirect says, is
     acknowledged (it joins the keys every later round checks)."""
     owner = wait_for_owner(nodes, time.monotonic(), what)
-    standbys = [n for n in nodes if n is not owner and n.role == "standby"]
-    if not standbys:
-        fail(f"{what}: no standby to ask")
+    deadline = time.monotonic() + TAKEOVER_LIMIT_S
+    while True:  # a deposed node is a standby again once it has re-executed
+        standbys = [n for n in nodes if n is not owner and n.role == "standby"]
+        if standbys:
+            break
+        if time.monotonic() > deadline:
+            fail(f"{what}: no standby to ask ({[(n.name, n.role) for n in nodes]})")
+        time.sleep(0.1)
     for n, standby in enumerate(standbys):
         deadline = time.monotonic() + TAKEOVER_LIMIT_S
         while True:  # a standby started just now may not have seen the owner yet
