@@ -77,6 +77,12 @@ absl::Time Router::Impl::SeniorRelaxAt(const Contact& c) const {
   return c.arrival + queues_[c.queue].config.answer_within * config_.escalation.senior_wait_share;
 }
 
+bool Router::Impl::SeniorRelaxDue(const Contact& c) const {
+  // Without a senior skill configured nobody waits for a senior, so no timer
+  // relaxes anyone: the flag stays false.
+  return c.score.needs_senior && !special_skills_[0].empty() && now_ >= SeniorRelaxAt(c);
+}
+
 std::string Router::Impl::SeniorRelaxedReason(const Contact& c) const {
   return absl::StrCat(
       "senior requirement relaxed after ", absl::FormatDuration(SeniorRelaxAt(c) - c.arrival),
@@ -245,7 +251,7 @@ void Router::Impl::Rescore(Contact& c) {
   c.special = 0;
   // Past its senior relax point (SeniorRelaxAt) any qualified agent may take
   // it; the kSeniorRelax timer makes the change when the time comes.
-  c.senior_relaxed = c.score.needs_senior && now_ >= SeniorRelaxAt(c);
+  c.senior_relaxed = SeniorRelaxDue(c);
   if (c.score.needs_senior && !c.senior_relaxed && !special_skills_[0].empty()) c.special |= 1;
   if (c.spec.elderly && !special_skills_[1].empty()) c.special |= 2;
   if (c.spec.accessibility && !special_skills_[2].empty()) c.special |= 4;

@@ -364,8 +364,7 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
     }
     // The senior relaxation is a function of time, as a restore derives it:
     // the kSeniorRelax timer must have made it by now, and not before.
-    if (c.state != ContactState::kScheduled &&
-        c.senior_relaxed != (c.score.needs_senior && now_ >= SeniorRelaxAt(c))) {
+    if (c.state != ContactState::kScheduled && c.senior_relaxed != SeniorRelaxDue(c)) {
       return fail(ContactIdString(id), c.senior_relaxed ? " relaxed early" : " not relaxed yet");
     }
     for (int32_t agent : {c.agent_index, c.reserved_for_index, c.missed_by_index}) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -353,6 +354,15 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     }
     r.timers_.Restore(*timer);
   }
+  // A snapshot written before the senior wait existed holds no kSeniorRelax
+  // timers: every contact still waiting for a senior gets its own, in id
+  // order so that every restore numbers them alike.
+  std::vector<ContactId> senior_waits;
+  for (const auto& [id, c] : r.contacts_) {
+    if (c.state != ContactState::kScheduled && (c.special & 1) != 0) senior_waits.push_back(id);
+  }
+  std::sort(senior_waits.begin(), senior_waits.end());
+  for (ContactId id : senior_waits) r.ScheduleSeniorRelax(r.contacts_[id]);
   r.RecountHeld();
   for (auto& a : r.agents_) r.Repool(*a);
   if (absl::Status s = r.CheckInvariants(/*work_conservation=*/false); !s.ok()) {

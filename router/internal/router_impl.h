@@ -254,6 +254,9 @@ class Router::Impl {
   // When a contact needing a senior stops waiting for one (arrival plus
   // escalation.senior_wait_share of its queue's target).
   absl::Time SeniorRelaxAt(const Contact& c) const;
+  // Whether `c` is past that point now (false without a senior skill in the
+  // config): what Rescore derives and the kSeniorRelax timer makes true.
+  bool SeniorRelaxDue(const Contact& c) const;
   // What the overflow event and Explain say about a relaxed contact.
   std::string SeniorRelaxedReason(const Contact& c) const;
   // The kEscalated event's reason: relaxed at once when already past the point.
