@@ -13,6 +13,8 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "codec/config_loader.h"
 #include "engine/grpc/services.h"
+#include "engine/testing/desk_cases.h"
+#include "engine/testing/ingest_cases.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -116,29 +118,6 @@ class AdmissionTest : public ::testing::Test {
   std::unique_ptr<v1::AgentDesk::Stub> desk_stub_;
 };
 
-v1::ContactSpec VoiceContact(const std::string& key) {
-  v1::ContactSpec c;
-  c.set_idempotency_key(key);
-  c.set_channel(v1::CHANNEL_VOICE);
-  c.mutable_customer()->set_id("cust-" + key);
-  c.mutable_customer()->set_tier(v1::TIER_STANDARD);
-  c.mutable_customer()->set_language("en");
-  c.set_topic("general");
-  return c;
-}
-
-v1::Login VoiceLogin(const std::string& agent_id) {
-  v1::Login login;
-  login.set_agent_id(agent_id);
-  v1::Skill* skill = login.add_skills();
-  skill->set_name("general");
-  skill->set_level(5);
-  login.add_languages("en");
-  login.add_capacities()->set_channel(v1::CHANNEL_VOICE);
-  login.set_start_available(true);
-  return login;
-}
-
 TEST_F(AdmissionTest, EveryClientCallIsRefusedAtTheBoundWithARetryHint) {
   FillBacklogTo(kMaxBacklog);
   {
@@ -198,7 +177,7 @@ TEST_F(AdmissionTest, AgentIsServedWhileSubmitsAreRefusedUntilItsReserveIsSpent)
   WithDeadline(&stream_ctx);
   auto stream = desk_stub_->Connect(&stream_ctx);
   v1::AgentMessage login;
-  *login.mutable_login() = VoiceLogin("a1");
+  *login.mutable_login() = testing::VoiceLogin("a1");
   ASSERT_TRUE(stream->Write(login));
   v1::ServerMessage msg;
   ASSERT_TRUE(ReadRunningStrand(*stream, &msg));
@@ -211,7 +190,7 @@ TEST_F(AdmissionTest, AgentIsServedWhileSubmitsAreRefusedUntilItsReserveIsSpent)
     grpc::ClientContext ctx;
     WithDeadline(&ctx);
     v1::SubmitRequest req;
-    *req.mutable_contact() = VoiceContact("k1");
+    *req.mutable_contact() = testing::ValidVoiceContact("k1");
     v1::SubmitReply reply;
     ExpectOverloaded(ingest_stub_->Submit(&ctx, req, &reply), ctx, "Submit");
   }

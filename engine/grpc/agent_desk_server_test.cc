@@ -18,6 +18,8 @@
 #include "boost/asio/executor_work_guard.hpp"
 #include "codec/config_loader.h"
 #include "engine/grpc/services.h"
+#include "engine/testing/desk_cases.h"
+#include "engine/testing/ingest_cases.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -29,35 +31,6 @@ namespace {
 
 constexpr char kAgentToken[] = "agent-token-b1";
 constexpr char kGatewayToken[] = "gateway-token";
-
-v1::Login VoiceLogin(const std::string& agent_id) {
-  v1::Login login;
-  login.set_agent_id(agent_id);
-  v1::Skill* skill = login.add_skills();
-  skill->set_name("general");
-  skill->set_level(5);
-  login.add_languages("en");
-  login.add_capacities()->set_channel(v1::CHANNEL_VOICE);
-  login.set_start_available(true);
-  return login;
-}
-
-v1::ContactSpec VoiceContact(const std::string& key) {
-  v1::ContactSpec c;
-  c.set_idempotency_key(key);
-  c.set_channel(v1::CHANNEL_VOICE);
-  c.mutable_customer()->set_id("cust-" + key);
-  c.mutable_customer()->set_tier(v1::TIER_STANDARD);
-  c.mutable_customer()->set_language("en");
-  c.set_topic("general");
-  return c;
-}
-
-v1::AgentMessage LoginMessage(const std::string& agent_id) {
-  v1::AgentMessage m;
-  *m.mutable_login() = VoiceLogin(agent_id);
-  return m;
-}
 
 v1::AgentMessage Heartbeat(uint64_t sequence) {
   v1::AgentMessage m;
@@ -180,7 +153,7 @@ TEST_F(AgentDeskServerTest, DesktopsVanishingWhileTheStrandWritesToThemAreAllRel
       grpc::ClientContext ctx;
       WithDeadline(&ctx);
       v1::SubmitRequest req;
-      *req.mutable_contact() = VoiceContact(absl::StrCat("k", i));
+      *req.mutable_contact() = testing::ValidVoiceContact(absl::StrCat("k", i));
       v1::SubmitReply reply;
       stub->Submit(&ctx, req, &reply);  // refusals are fine: only the offers matter
     }
@@ -195,7 +168,7 @@ TEST_F(AgentDeskServerTest, DesktopsVanishingWhileTheStrandWritesToThemAreAllRel
         grpc::ClientContext ctx;
         WithDeadline(&ctx);
         auto stream = stub->Connect(&ctx);
-        stream->Write(LoginMessage(absl::StrCat("a", t, "-", d % 3)));  // reconnects too
+        stream->Write(testing::LoginMessage(absl::StrCat("a", t, "-", d % 3)));  // reconnects too
         const int cut_after = static_cast<int>(rng() % 40);
         if (cut_after > 0 && LoggedIn(*stream)) ++logged_in;
         for (int i = 0; i < cut_after; ++i) {
@@ -222,7 +195,7 @@ TEST_F(AgentDeskServerTest, DesktopsVanishingWhileTheStrandWritesToThemAreAllRel
   grpc::ClientContext ctx;
   WithDeadline(&ctx);
   auto stream = v1::AgentDesk::NewStub(NewChannel())->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(LoginMessage("after")));
+  ASSERT_TRUE(stream->Write(testing::LoginMessage("after")));
   EXPECT_TRUE(LoggedIn(*stream));
   stream->WritesDone();
   v1::ServerMessage msg;
@@ -253,7 +226,7 @@ TEST_F(AgentDeskServerTest, ShutdownWithStreamsOpenAndWritesPendingReleasesEvery
     contexts.push_back(std::make_unique<grpc::ClientContext>());
     WithDeadline(contexts.back().get(), 30);
     streams.push_back(stub->Connect(contexts.back().get()));
-    ASSERT_TRUE(streams.back()->Write(LoginMessage(absl::StrCat("s", i))));
+    ASSERT_TRUE(streams.back()->Write(testing::LoginMessage(absl::StrCat("s", i))));
     ASSERT_TRUE(LoggedIn(*streams.back()));
   }
   for (int i = 0; i < 400; ++i) ASSERT_TRUE(streams[0]->Write(Heartbeat(i + 1)));
@@ -287,7 +260,7 @@ TEST_F(AgentDeskServerTest, RefusesCallersWithoutTheAgentRole) {
     WithDeadline(&ctx);
     if (token != nullptr) ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
     auto stream = stub->Connect(&ctx);
-    stream->Write(LoginMessage("b1"));
+    stream->Write(testing::LoginMessage("b1"));
     v1::ServerMessage msg;
     EXPECT_FALSE(stream->Read(&msg)) << msg.DebugString();
     return stream->Finish();
@@ -306,7 +279,7 @@ TEST_F(AgentDeskServerTest, RefusesCallersWithoutTheAgentRole) {
   WithDeadline(&ctx);
   ctx.AddMetadata("authorization", absl::StrCat("Bearer ", kAgentToken));
   auto stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(LoginMessage("someone-else")));
+  ASSERT_TRUE(stream->Write(testing::LoginMessage("someone-else")));
   EXPECT_FALSE(LoggedIn(*stream));
   EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_TRUE(Eventually([&] { return desk_->live_streams() == 0; }, std::chrono::seconds(5)));
@@ -328,7 +301,7 @@ TEST_F(AgentDeskServerTest, ADesktopThatNeverReadsIsCutAtTheOutboxBound) {
   grpc::ClientContext ctx;
   WithDeadline(&ctx, 30);
   auto stream = stub->Connect(&ctx);
-  ASSERT_TRUE(stream->Write(LoginMessage("slow")));
+  ASSERT_TRUE(stream->Write(testing::LoginMessage("slow")));
   ASSERT_TRUE(LoggedIn(*stream));
   constexpr int kHeartbeats = 2000;
   int written = 0;

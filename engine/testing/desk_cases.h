@@ -35,6 +35,26 @@ class DeskTransport {
   virtual std::optional<v1::CommandResult> Run(const v1::AgentMessage& message) = 0;
 };
 
+// A desktop's login: agent `agent_id`, skill general level 5, English, one
+// voice slot, available at once.
+inline v1::Login VoiceLogin(const std::string& agent_id) {
+  v1::Login login;
+  login.set_agent_id(agent_id);
+  v1::Skill* skill = login.add_skills();
+  skill->set_name("general");
+  skill->set_level(5);
+  login.add_languages("en");
+  login.add_capacities()->set_channel(v1::CHANNEL_VOICE);
+  login.set_start_available(true);
+  return login;
+}
+
+inline v1::AgentMessage LoginMessage(const std::string& agent_id) {
+  v1::AgentMessage m;
+  *m.mutable_login() = VoiceLogin(agent_id);
+  return m;
+}
+
 // The table. `relogin_agent_id`: the agent the desktop is logged in as (a
 // second login is refused whoever it names).
 inline std::vector<DeskCase> DeskCases(const std::string& relogin_agent_id) {

@@ -22,6 +22,7 @@
 #include "codec/config_loader.h"
 #include "engine/grpc/services.h"
 #include "engine/testing/desk_cases.h"
+#include "engine/testing/ingest_cases.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/create_channel.h"
@@ -215,35 +216,6 @@ class WsDesktop {
   std::string close_reason_ ABSL_GUARDED_BY(mu_);
 };
 
-v1::Login VoiceLogin(const std::string& agent_id) {
-  v1::Login login;
-  login.set_agent_id(agent_id);
-  v1::Skill* skill = login.add_skills();
-  skill->set_name("general");
-  skill->set_level(5);
-  login.add_languages("en");
-  login.add_capacities()->set_channel(v1::CHANNEL_VOICE);
-  login.set_start_available(true);
-  return login;
-}
-
-v1::AgentMessage LoginMessage(const std::string& agent_id) {
-  v1::AgentMessage m;
-  *m.mutable_login() = VoiceLogin(agent_id);
-  return m;
-}
-
-v1::ContactSpec VoiceContact(const std::string& key) {
-  v1::ContactSpec c;
-  c.set_idempotency_key(key);
-  c.set_channel(v1::CHANNEL_VOICE);
-  c.mutable_customer()->set_id("cust-" + key);
-  c.mutable_customer()->set_tier(v1::TIER_STANDARD);
-  c.mutable_customer()->set_language("en");
-  c.set_topic("general");
-  return c;
-}
-
 // A gRPC desktop (sync stream, a reader thread), for side-by-side checks.
 class GrpcDesktop {
  public:
@@ -404,7 +376,7 @@ class WsAgentDeskTest : public ::testing::Test {
     auto desktop = Desktop(std::move(options));
     EXPECT_TRUE(desktop->upgraded()) << desktop->error();
     if (!desktop->upgraded()) return desktop;
-    desktop->Send(LoginMessage(agent_id));
+    desktop->Send(testing::LoginMessage(agent_id));
     EXPECT_TRUE(desktop->WaitFor(IsLoginOk)) << agent_id << ": no loginOk";
     EXPECT_TRUE(desktop->WaitForKind(v1::ServerMessage::kResync)) << agent_id << ": no resync";
     return desktop;
@@ -415,7 +387,7 @@ class WsAgentDeskTest : public ::testing::Test {
     grpc::ClientContext ctx;
     if (!bearer.empty()) ctx.AddMetadata("authorization", "Bearer " + bearer);
     v1::SubmitRequest request;
-    *request.mutable_contact() = VoiceContact(key);
+    *request.mutable_contact() = testing::ValidVoiceContact(key);
     v1::SubmitReply reply;
     grpc::Status s = stub->Submit(&ctx, request, &reply);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -464,7 +436,7 @@ class WsAgentDeskTest : public ::testing::Test {
 TEST_F(WsAgentDeskTest, ADesktopHandlesAContactOverWebSocketBesideAGrpcDesktop) {
   Start(/*auth_on=*/false);
   GrpcDesktop grpc_desk(channel_, "");
-  grpc_desk.Send(LoginMessage("g1"));
+  grpc_desk.Send(testing::LoginMessage("g1"));
   ASSERT_TRUE(grpc_desk.WaitFor(IsLoginOk));
   // The gRPC desktop takes the first contact (it is the only agent), so the
   // WebSocket one gets the second.
@@ -539,7 +511,7 @@ TEST_F(WsAgentDeskTest, AReconnectWithinTheGraceKeepsTheContact) {
 
   auto again = Desktop();
   ASSERT_TRUE(again->upgraded()) << again->error();
-  again->Send(LoginMessage("w1"));
+  again->Send(testing::LoginMessage("w1"));
   ASSERT_TRUE(again->WaitFor(IsLoginOk));
   std::optional<v1::ServerMessage> resync = again->WaitForKind(v1::ServerMessage::kResync);
   ASSERT_TRUE(resync);
@@ -588,7 +560,7 @@ TEST_F(WsAgentDeskTest, AMintedTokenLogsInItsAgentOnlyAndBadTokensOrOriginsAreRe
   {  // As another agent: PERMISSION_DENIED, then close 1008.
     auto ws = Desktop({.target = absl::StrCat(kAgentDeskPath, "?access_token=", minted->token())});
     ASSERT_TRUE(ws->upgraded()) << ws->error();
-    ws->Send(LoginMessage("w2"));
+    ws->Send(testing::LoginMessage("w2"));
     std::optional<WsDesktop::Ending> ending = ws->WaitClosed();
     ASSERT_TRUE(ending);
     EXPECT_THAT(ending->status_frame, HasSubstr("\"PERMISSION_DENIED\""));
@@ -640,7 +612,7 @@ TEST_F(WsAgentDeskTest, AMintedTokenLogsInItsAgentOnlyAndBadTokensOrOriginsAreRe
 TEST_F(WsAgentDeskTest, TheDeskCasesGiveTheSameAnswerOnGrpcAndWebSocket) {
   Start(/*auth_on=*/false);
   GrpcDesktop grpc_desk(channel_, "");
-  grpc_desk.Send(LoginMessage("v1"));
+  grpc_desk.Send(testing::LoginMessage("v1"));
   ASSERT_TRUE(grpc_desk.WaitFor(IsLoginOk));
   auto ws = LoggedIn("v2");
   class GrpcTransport final : public testing::DeskTransport {
@@ -689,7 +661,7 @@ TEST_F(WsAgentDeskTest, TheMessageRateIsLimitedAlikeOnGrpcAndWebSocket) {
   options.agent_stream_messages_per_second = 5;  // a burst of 10
   Start(/*auth_on=*/false, options);
   GrpcDesktop grpc_desk(channel_, "");
-  grpc_desk.Send(LoginMessage("r1"));
+  grpc_desk.Send(testing::LoginMessage("r1"));
   ASSERT_TRUE(grpc_desk.WaitFor(IsLoginOk));
   auto ws = LoggedIn("r2");
   for (int transport = 0; transport < 2; ++transport) {
@@ -795,7 +767,7 @@ TEST_F(WsAgentDeskTest, ADesktopThatStopsReadingIsCutWithoutStallingAnother) {
   // fills, the server's write stalls, its outbox reaches the bound.
   auto stalled = Desktop({.read = false, .receive_buffer_bytes = 4096});
   ASSERT_TRUE(stalled->upgraded());
-  stalled->Send(LoginMessage("w2"));
+  stalled->Send(testing::LoginMessage("w2"));
   for (int i = 0; i < 200000 && ws_desk_->open_desktops() == 2; ++i) {
     v1::AgentMessage beat;
     beat.mutable_heartbeat()->set_sequence(static_cast<uint64_t>(i));
