@@ -58,6 +58,7 @@ absl::Span<const MetricDef* const> Catalogue() {
       &kClusterFollowedIndex,
       &kClusterLogIndex,
       &kClusterTakeovers,
+      &kClusterOwnerSuspensions,
       &kClusterStandbyLag,
       &kClusterEtcdRequestSeconds,
       &kClusterEtcdErrors,

@@ -259,6 +259,12 @@ inline constexpr MetricDef kClusterTakeovers{
     "Times this process took the routing domain over as owner (a process restarts its "
     "count: use increase()).",
     ""};
+inline constexpr MetricDef kClusterOwnerSuspensions{
+    "ccr_cluster_owner_suspensions_total", MetricType::Counter,
+    "Times the owner stopped writing because etcd had not renewed its lease in time (etcd "
+    "electing a raft leader, out of reach, or this process paused). Each ends resumed (the "
+    "lease survived) or deposed; a process restarts its count: use increase().",
+    ""};
 inline constexpr MetricDef kClusterStandbyLag{
     "ccr_cluster_standby_lag_seconds", MetricType::Gauge,
     "A standby: how long after the owner stamped it the standby applied the last command it "

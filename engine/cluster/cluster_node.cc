@@ -50,6 +50,7 @@ ClusterNode::ClusterNode(ClusterNodeOptions options)
     log_index_gauge_ = &options_.metrics->Gauge(metrics::kClusterLogIndex);
     lag_gauge_ = &options_.metrics->Gauge(metrics::kClusterStandbyLag);
     takeovers_ = &options_.metrics->Counter(metrics::kClusterTakeovers);
+    suspensions_ = &options_.metrics->Counter(metrics::kClusterOwnerSuspensions);
     etcd_metrics_ = std::make_shared<EtcdCallMetrics>(*options_.metrics);
   }
 }
@@ -75,9 +76,17 @@ absl::Status ClusterNode::Start() {
   election.lease_ttl = options_.lease_ttl;
   OwnerElection::Callbacks callbacks;
   callbacks.on_elected = [this](const OwnerFence& fence) {
+    suspended_->store(false);
     absl::MutexLock lock(&mu_);
     elected_ = fence;
   };
+  // Suspended: the log writes nothing until etcd renews the lease (then the
+  // fence holds again) or the node is deposed.
+  callbacks.on_suspended = [this](const std::string& /*reason*/) {
+    suspended_->store(true);
+    if (suspensions_ != nullptr) suspensions_->Increment();
+  };
+  callbacks.on_resumed = [this] { suspended_->store(false); };
   callbacks.on_deposed = [this](const std::string& reason) {
     std::function<void(const std::string&)> fn;
     {
@@ -275,7 +284,9 @@ bool ClusterNode::still_elected() const {
 }
 
 CommandLogFactory ClusterNode::LogFactory(const OwnerFence& fence) {
-  return [channel = channel_, prefix = prefix_, fence, options = options_.log,
+  EtcdLogOptions log_options = options_.log;
+  log_options.suspended = suspended_;
+  return [channel = channel_, prefix = prefix_, fence, options = std::move(log_options),
           log_index = log_index_gauge_](
              uint64_t next_index, std::optional<uint64_t> /*recovered_snapshot*/,
              CommandLog::BatchCallback on_batch) -> absl::StatusOr<std::unique_ptr<CommandLog>> {

@@ -86,7 +86,8 @@ class ClusterNode {
 
   // The engine's command log: appends in etcd guarded by `fence`. (Once
   // the fence is gone every batch fails, so a deposed owner acknowledges and
-  // offers nothing more, whatever its election thread has noticed yet.)
+  // offers nothing more, whatever its election thread has noticed yet.
+  // While the election holds the owner suspended, batches fail too.)
   CommandLogFactory LogFactory(const OwnerFence& fence);
 
   // Planned handover: a standby takes over at once. Blocks up to ~2 s.
@@ -117,6 +118,10 @@ class ClusterNode {
   prometheus::Gauge* log_index_gauge_ = nullptr;
   prometheus::Gauge* lag_gauge_ = nullptr;
   prometheus::Counter* takeovers_ = nullptr;
+  prometheus::Counter* suspensions_ = nullptr;
+  // True while the election holds this owner suspended: its log writes
+  // nothing (shared with every log LogFactory makes).
+  const std::shared_ptr<std::atomic<bool>> suspended_ = std::make_shared<std::atomic<bool>>(false);
   std::shared_ptr<EtcdCallMetrics> etcd_metrics_;  // held by the channel's interceptors too
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<OwnerElection> election_;

@@ -214,6 +214,12 @@ BatchReport EtcdCommandLog::WritePart(const Part& part) {
       return report;
     }
   }
+  if (options_.suspended != nullptr && options_.suspended->load()) {
+    report.status = absl::UnavailableError(
+        "etcd log: this owner is suspended until etcd renews its lease (etcd electing a raft "
+        "leader, or out of reach); nothing written");
+    return report;
+  }
   if (absl::Status repaired = Repair(); !repaired.ok()) {
     report.status = repaired;
     return report;

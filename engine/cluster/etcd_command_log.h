@@ -32,6 +32,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -67,6 +68,10 @@ struct EtcdLogOptions {
   // does not grow without bound. Followers behind it reload from the
   // snapshot.
   bool compact_after_snapshot = true;
+  // While this holds true, every write fails UNAVAILABLE without asking
+  // etcd: the owner is suspended (its lease was not renewed in time; see
+  // OwnerElection). Null: never.
+  std::shared_ptr<const std::atomic<bool>> suspended = nullptr;
 };
 
 // Keys of the layout above.

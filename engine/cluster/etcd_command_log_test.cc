@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <iostream>
 #include <vector>
@@ -353,6 +354,49 @@ TEST(EtcdCommandLogTest, AQuorumLostFailsTheBatchInTimeAndTheIndexIsReusedOnceIt
   EXPECT_TRUE(got[0].status.ok()) << got[0].status;
   absl::Status read;
   ExpectSameCommands(ReadAll(log, 1, &read), {genesis, retried});
+  EXPECT_TRUE(read.ok()) << read;
+}
+
+// A suspended owner (OwnerElection: its lease not renewed in time) writes
+// nothing, although its fence still holds in etcd; once it resumes, the
+// same index is written.
+TEST(EtcdCommandLogTest, ASuspendedOwnerWritesNothingAndTheIndexIsReusedOnceItResumes) {
+  testing::EtcdCluster etcd(1);
+  ASSERT_TRUE(etcd.Start().ok());
+  auto channel = Channel(etcd);
+  Reports reports;
+  auto suspended = std::make_shared<std::atomic<bool>>(false);
+  EtcdCommandLog log(channel, kPrefix, MakeFence(channel, kLeaderKey), 1, reports.Callback(),
+                     EtcdLogOptions{.suspended = suspended});
+  v1::Command genesis = Genesis();
+  log.Append(genesis);
+  log.Flush();
+  ExpectDurableInOrder(reports.WaitFor(1), 1, 1);
+  reports.Clear();
+
+  const size_t keys_before = Keys(channel, kPrefix).size();
+  suspended->store(true);
+  testing::RandomCommands gen(3, kT0);
+  v1::Command held = gen.Next();
+  EXPECT_EQ(log.Append(held), 2u);
+  log.Flush();
+  std::vector<BatchReport> got = reports.WaitFor(2);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].status.code(), absl::StatusCode::kUnavailable) << got[0].status;
+  EXPECT_NE(got[0].status.message().find("suspended"), std::string::npos) << got[0].status;
+  EXPECT_EQ(Keys(channel, kPrefix).size(), keys_before) << "written while suspended";
+
+  suspended->store(false);
+  reports.Clear();
+  log.DiscardUnwritten();
+  v1::Command resumed = gen.Next();
+  EXPECT_EQ(log.Append(resumed), 2u);
+  log.Flush();
+  got = reports.WaitFor(2);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].status.ok()) << got[0].status;
+  absl::Status read;
+  ExpectSameCommands(ReadAll(log, 1, &read), {genesis, resumed});
   EXPECT_TRUE(read.ok()) << read;
 }
 

@@ -85,6 +85,10 @@ absl::Status OwnerElection::Start() {
         absl::StrCat("keepalive_interval ", o.keepalive_interval.count(),
                      " ms: want 0 (TTL/3) or < (lease_ttl - safety_margin)/2"));
   }
+  if (o.suspend_limit < milliseconds(0)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("suspend_limit ", o.suspend_limit.count(), " ms: want 0 (the TTL) or more"));
+  }
   if (o.call_timeout <= milliseconds(0) || o.retry_delay <= milliseconds(0) ||
       o.reread_interval <= milliseconds(0)) {
     return absl::InvalidArgumentError("call_timeout, retry_delay, reread_interval: want > 0");
@@ -160,6 +164,7 @@ std::optional<OwnerInfo> OwnerElection::CurrentOwner() const {
 
 std::optional<OwnerFence> OwnerElection::CurrentFence() const {
   StdMutexLock lock(&mu_);
+  if (suspended_) return std::nullopt;
   return fence_;
 }
 
@@ -209,6 +214,9 @@ void OwnerElection::SessionLoop() {
       keepalive_interval_ = options_.keepalive_interval > milliseconds(0)
                                 ? options_.keepalive_interval
                                 : std::chrono::duration_cast<milliseconds>(grant->ttl) / 3;
+      suspend_limit_ = options_.suspend_limit > milliseconds(0)
+                           ? options_.suspend_limit
+                           : std::chrono::duration_cast<milliseconds>(grant->ttl);
       lease_valid_until_ = sent + grant->ttl - options_.safety_margin;
       next_keepalive_at_ = sent + keepalive_interval_;
       own_key_ = OwnKeyFor(grant->lease_id);
@@ -231,6 +239,7 @@ void OwnerElection::SessionLoop() {
       mu_.WaitUntil(state_changed_, SteadyClock::now() + options_.retry_delay);
       continue;
     }
+    const SteadyTime read_sent = SteadyClock::now();
     absl::StatusOr<ElectionView> view = ReadElection(own_key);
     StdMutexLock lock(&mu_);
     if (stopping_) return;
@@ -238,7 +247,7 @@ void OwnerElection::SessionLoop() {
       mu_.WaitUntil(state_changed_, SteadyClock::now() + options_.retry_delay);
       continue;
     }
-    ApplyViewLocked(*view, lease_id);
+    ApplyViewLocked(*view, lease_id, read_sent);
     // Read again when the watch sees a change, when the lease is given up,
     // or after reread_interval in any case.
     const SteadyTime reread_at = SteadyClock::now() + options_.reread_interval;
@@ -249,7 +258,8 @@ void OwnerElection::SessionLoop() {
   }
 }
 
-void OwnerElection::ApplyViewLocked(const ElectionView& view, int64_t lease_id) {
+void OwnerElection::ApplyViewLocked(const ElectionView& view, int64_t lease_id,
+                                    SteadyTime read_sent) {
   const std::string owner_key = view.owner_key.value_or("");
   const int64_t owner_revision = view.owner_key ? view.owner_create_revision : 0;
   if (owner_key != published_owner_key_ || owner_revision != published_owner_revision_) {
@@ -285,6 +295,22 @@ void OwnerElection::ApplyViewLocked(const ElectionView& view, int64_t lease_id) 
   if (role_ == Role::kOwner) {
     // The key exists and only ever is first once the keys before it are
     // gone; nothing to do here. A lapsed deadline is the watchdog's.
+    // A suspended owner resumes on a read sent after etcd renewed its lease:
+    // the key was still first then, so nobody else can have been elected.
+    if (suspended_ && first && renewed_while_suspended_ && read_sent >= *renewed_while_suspended_ &&
+        SteadyClock::now() < lease_valid_until_) {
+      const auto suspended_for = std::chrono::duration_cast<milliseconds>(
+          SteadyClock::now() - (suspended_until_ - suspend_limit_));
+      suspended_ = false;
+      renewed_while_suspended_.reset();
+      LogAlways("cluster_resumed", {{"key", own_key_},
+                                    {"suspended_ms", absl::StrCat(suspended_for.count())},
+                                    {"node", options_.self.node_name}});
+      Event event;
+      event.kind = Event::Kind::kResumed;
+      EnqueueLocked(std::move(event));
+      state_changed_.notify_all();  // the watchdog now watches the deadline again
+    }
     return;
   }
   if (SteadyClock::now() >= lease_valid_until_) {
@@ -309,6 +335,8 @@ void OwnerElection::ApplyViewLocked(const ElectionView& view, int64_t lease_id) 
 void OwnerElection::DeposeLocked(const std::string& reason) {
   if (role_ != Role::kOwner) return;
   role_ = Role::kCandidate;
+  suspended_ = false;
+  renewed_while_suspended_.reset();
   LogAlways("cluster_deposed",
             {{"key", own_key_}, {"reason", reason}, {"node", options_.self.node_name}},
             LogLevel::kWarn);
@@ -317,6 +345,25 @@ void OwnerElection::DeposeLocked(const std::string& reason) {
   event.kind = Event::Kind::kDeposed;
   event.reason = reason;
   EnqueueLocked(std::move(event));
+}
+
+void OwnerElection::SuspendLocked() {
+  if (role_ != Role::kOwner || suspended_) return;
+  suspended_ = true;
+  suspended_until_ = SteadyClock::now() + suspend_limit_;
+  renewed_while_suspended_.reset();
+  const std::string reason = absl::StrCat(
+      "lease not renewed in time (etcd electing a raft leader, unreachable, or this process "
+      "paused); waiting up to ",
+      suspend_limit_.count(), " ms for etcd to renew it");
+  LogAlways("cluster_suspended",
+            {{"key", own_key_}, {"reason", reason}, {"node", options_.self.node_name}},
+            LogLevel::kWarn);
+  Event event;
+  event.kind = Event::Kind::kSuspended;
+  event.reason = reason;
+  EnqueueLocked(std::move(event));
+  state_changed_.notify_all();
 }
 
 void OwnerElection::AbandonLeaseLocked(bool revoke) {
@@ -358,28 +405,37 @@ void OwnerElection::RevokeAbandonedLeases() {
 void OwnerElection::KeepaliveLoop() {
   StdMutexLock lock(&mu_);
   while (!stopping_) {
-    // The watchdog: the owner deposes itself once its deadline passes,
-    // whatever the calls below are doing (they run unlocked).
-    if (role_ == Role::kOwner && SteadyClock::now() >= lease_valid_until_) {
-      DeposeLocked("lease not renewed in time (etcd unreachable, no quorum, or paused)");
+    // The watchdog: the owner suspends itself once its deadline passes, and
+    // is deposed once suspended for suspend_limit, whatever the calls below
+    // are doing (they run unlocked).
+    if (role_ == Role::kOwner && !suspended_ && SteadyClock::now() >= lease_valid_until_) {
+      SuspendLocked();
+      continue;
+    }
+    if (role_ == Role::kOwner && suspended_ && SteadyClock::now() >= suspended_until_) {
+      DeposeLocked(absl::StrCat("lease not renewed in time, nor within ", suspend_limit_.count(),
+                                " ms after (etcd unreachable, no quorum, or paused)"));
       AbandonLeaseLocked(/*revoke=*/true);
       continue;
     }
+    // What the watchdog waits for next.
+    const SteadyTime watched =
+        role_ == Role::kOwner && suspended_ ? suspended_until_ : lease_valid_until_;
     if (lease_id_ == 0 || keepalives_paused_ || SteadyClock::now() < next_keepalive_at_) {
       SteadyTime wake = SteadyClock::now() + options_.reread_interval;
       if (lease_id_ != 0 && !keepalives_paused_) wake = std::min(wake, next_keepalive_at_);
-      if (role_ == Role::kOwner) wake = std::min(wake, lease_valid_until_);
+      if (role_ == Role::kOwner) wake = std::min(wake, watched);
       mu_.WaitUntil(state_changed_, wake);
       continue;
     }
     const int64_t lease_id = lease_id_;
     const milliseconds interval = keepalive_interval_;
-    // The call ends by the lease's local deadline at the latest, so the
+    // The call ends by what the watchdog waits for at the latest, so its
     // check above runs on time (for a candidate too: it may be elected
     // while the call is out).
     const SystemClock::time_point call_deadline = std::min(
         CallDeadline(), SystemClock::now() + std::chrono::duration_cast<SystemClock::duration>(
-                                                 lease_valid_until_ - SteadyClock::now()));
+                                                 watched - SteadyClock::now()));
     mu_.Unlock();
     const SteadyTime sent = SteadyClock::now();
     absl::StatusOr<int64_t> ttl_seconds = KeepAliveOnce(lease_id, call_deadline);
@@ -399,6 +455,13 @@ void OwnerElection::KeepaliveLoop() {
     lease_valid_until_ = std::max(
         lease_valid_until_, sent + std::chrono::seconds(*ttl_seconds) - options_.safety_margin);
     next_keepalive_at_ = sent + interval;
+    if (suspended_ && SteadyClock::now() < lease_valid_until_) {
+      // Renewed: the session reads the election again now, and a read sent
+      // from here on resumes this owner if its key is still first.
+      renewed_while_suspended_ = sent;
+      ++watch_generation_;
+      state_changed_.notify_all();
+    }
   }
 }
 
@@ -465,6 +528,12 @@ void OwnerElection::CallbackLoop() {
         break;
       case Event::Kind::kDeposed:
         if (callbacks_.on_deposed) callbacks_.on_deposed(event.reason);
+        break;
+      case Event::Kind::kSuspended:
+        if (callbacks_.on_suspended) callbacks_.on_suspended(event.reason);
+        break;
+      case Event::Kind::kResumed:
+        if (callbacks_.on_resumed) callbacks_.on_resumed();
         break;
       case Event::Kind::kOwnerChanged:
         if (callbacks_.on_owner_changed) callbacks_.on_owner_changed(event.owner);

@@ -20,8 +20,8 @@
 //   election.Resign();  // SIGTERM: a standby takes over at once
 //   election.Stop();
 //
-// Safety: the owner considers itself deposed (on_deposed) before its lease
-// can have expired in etcd. Its local deadline is the send time of the last
+// Safety: the owner stops acting (on_suspended) before its lease can have
+// expired in etcd. Its local deadline is the send time of the last
 // keepalive etcd answered, plus the lease TTL, minus a safety margin; etcd
 // starts the lease's TTL only when it receives that keepalive, later. A
 // successor is elected only once the lease (and so the key) is gone, so the
@@ -31,6 +31,16 @@
 // raft leader cut off from its quorum, which still renews leases until it
 // steps down an election timeout later: that is what the fence in the log is
 // for (a write needs the quorum, and fails once the key is gone).
+//
+// Suspended is not deposed: when the raft leader dies, etcd answers no
+// keepalive until the two members left elect another, which takes one to
+// two election timeouts, and longer after a split vote (3 s and more with
+// etcd's default 1 s was seen here). That is longer than a short TTL leaves,
+// but the lease survives it (a new raft leader extends every lease). So a
+// suspended owner keeps its key and goes on sending keepalives; it resumes
+// (on_resumed, same fence) once etcd renews the lease and a read made after
+// that shows its key still first, and is deposed once etcd says the lease or
+// the key is gone, or after suspend_limit without an answer.
 //
 // Threads: every etcd call runs on a thread of this class's own, with a
 // deadline; callbacks run on one more thread of its own, one at a time and in
@@ -86,8 +96,13 @@ struct OwnerElectionOptions {
   std::chrono::seconds lease_ttl{3};
   // Zero: a third of the granted TTL.
   std::chrono::milliseconds keepalive_interval{0};
-  // How much earlier than the lease's earliest expiry the owner deposes itself.
+  // How much earlier than the lease's earliest expiry the owner suspends itself.
   std::chrono::milliseconds safety_margin{500};
+  // How long a suspended owner waits for etcd to renew its lease before it
+  // gives up ownership. Zero: the granted TTL. An owner cut off from etcd
+  // keeps its desktops this much longer before handing them over; an etcd
+  // raft election shorter than TTL - margin - interval + this is a non-event.
+  std::chrono::milliseconds suspend_limit{0};
   // Deadline of every etcd call (the watch stream excepted).
   std::chrono::milliseconds call_timeout{1000};
   // Pause before a failed call is tried again (etcd electing a raft leader).
@@ -105,6 +120,12 @@ class OwnerElection {
     // This node must stop acting as owner at once (it may be elected again
     // later, with a new fence).
     std::function<void(const std::string& reason)> on_deposed;
+    // The lease was not renewed in time: write nothing until on_resumed
+    // (the fence holds again) or on_deposed.
+    std::function<void(const std::string& reason)> on_suspended;
+    // etcd renewed the lease of a suspended owner, and its key is still
+    // first: it may act again, with the fence of its on_elected.
+    std::function<void()> on_resumed;
     // Who owns the domain now, or nobody; on every node, the owner included.
     std::function<void(const std::optional<OwnerInfo>& owner)> on_owner_changed;
   };
@@ -134,7 +155,7 @@ class OwnerElection {
 
   // The owner as last read from etcd (nullopt: nobody, or not read yet).
   std::optional<OwnerInfo> CurrentOwner() const;
-  // This node's fence while it considers itself owner.
+  // This node's fence while it considers itself owner (not while suspended).
   std::optional<OwnerFence> CurrentFence() const;
   // "<domain prefix>election/": the keys of the candidates.
   const std::string& election_prefix() const { return election_prefix_; }
@@ -158,7 +179,7 @@ class OwnerElection {
     std::chrono::seconds ttl{0};
   };
   struct Event {
-    enum class Kind { kElected, kDeposed, kOwnerChanged };
+    enum class Kind { kElected, kDeposed, kSuspended, kResumed, kOwnerChanged };
     Kind kind = Kind::kOwnerChanged;
     OwnerFence fence;
     std::string reason;
@@ -192,7 +213,9 @@ class OwnerElection {
   void AbandonLeaseLocked(bool revoke) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RememberForRevocationLocked(int64_t lease_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DeposeLocked(const std::string& reason) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void ApplyViewLocked(const ElectionView& view, int64_t lease_id)
+  void SuspendLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `read_sent`: when the read behind `view` was sent.
+  void ApplyViewLocked(const ElectionView& view, int64_t lease_id, SteadyTime read_sent)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   uint64_t EnqueueLocked(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sleeps up to `delay` or until Stop; false when stopping.
@@ -216,6 +239,13 @@ class OwnerElection {
   bool withdrawn_ ABSL_GUARDED_BY(mu_) = false;  // Resign: campaigns no more
   bool keepalives_paused_ ABSL_GUARDED_BY(mu_) = false;
   Role role_ ABSL_GUARDED_BY(mu_) = Role::kCandidate;
+  // An owner past its local deadline, waiting for etcd (see the top).
+  bool suspended_ ABSL_GUARDED_BY(mu_) = false;
+  SteadyTime suspended_until_ ABSL_GUARDED_BY(mu_);  // then deposed
+  std::chrono::milliseconds suspend_limit_ ABSL_GUARDED_BY(mu_){0};
+  // Send time of the keepalive that last renewed the lease of a suspended
+  // owner: a read sent after it may resume it.
+  std::optional<SteadyTime> renewed_while_suspended_ ABSL_GUARDED_BY(mu_);
   // The lease in use (0: none yet, or abandoned) and its key.
   int64_t lease_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::chrono::milliseconds keepalive_interval_ ABSL_GUARDED_BY(mu_){0};
