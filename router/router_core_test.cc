@@ -579,6 +579,8 @@ TEST_F(RouterTest, EstimatedWaitIsPositionTimesServiceOverStaffedSlots) {
   for (const char* id : {"b1", "b2"}) {
     ASSERT_TRUE(router_->Login(Agent(id, {{"billing", 7}}), kT0).ok());
   }
+  // Both free, nobody waiting: a contact arriving now is offered at once.
+  EXPECT_EQ(router_->Queues(kT0)[1].estimated_wait, absl::ZeroDuration());
   Submit(Contact("c1", "billing"), absl::Seconds(1));
   Submit(Contact("c2", "billing"), absl::Seconds(1));
   std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);

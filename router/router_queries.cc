@@ -234,7 +234,11 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
     s.agents_wrap_up = q.staffed_by_status[static_cast<int>(AgentStatus::kWrapUp)];
     s.agents_not_ready = q.staffed_by_status[static_cast<int>(AgentStatus::kNotReady)];
     s.agents_resting = q.staffed_by_status[static_cast<int>(AgentStatus::kResting)];
-    s.estimated_wait = EstimatedWait(q, s.queued + 1);
+    // Nobody waiting and an eligible agent free: a contact arriving now is
+    // offered at once (not one mean service over the staffed slots, which
+    // turned a wallboard amber for a small team sitting idle).
+    s.estimated_wait = s.queued == 0 && s.agents_available > 0 ? absl::ZeroDuration()
+                                                               : EstimatedWait(q, s.queued + 1);
     s.policy = PolicyAt(q.config, now);
     out.push_back(std::move(s));
   }
