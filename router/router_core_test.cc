@@ -630,6 +630,31 @@ TEST_F(RouterTest, EstimatedWaitIsPositionTimesServiceOverStaffedSlots) {
             absl::Milliseconds(306'750));
 }
 
+// Contacts waiting for their busy dedicated advisor are told their place
+// in that advisor's line: 1, 2, 3 in arrival order (each was told 3 before).
+TEST_F(RouterTest, ContactsWaitingForTheirAdvisorAreToldTheirOwnPlaceInItsLine) {
+  ASSERT_TRUE(router_->Login(Agent("adv", {{"billing", 7}}), kT0).ok());
+  Submit(Contact("first", "billing"), absl::Seconds(1));  // the advisor is busy with it
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  ASSERT_TRUE(router_->Accept("adv", offers[0].offer_id, kT0 + absl::Seconds(1)).ok());
+  std::vector<ContactId> waiting;
+  for (int i = 0; i < 3; ++i) {
+    ContactSpec spec = Contact(absl::StrCat("vip", i), "billing");
+    spec.dedicated_advisor = "adv";
+    absl::StatusOr<SubmitResult> r = router_->Submit(spec, kT0 + absl::Seconds(2 + i));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->position, static_cast<uint32_t>(i + 1)) << i;
+    waiting.push_back(r->contact);
+  }
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<ContactPlace> place = router_->Locate(waiting[i]);
+    ASSERT_TRUE(place.ok()) << place.status();
+    EXPECT_EQ(place->agent_id, "adv");
+    EXPECT_EQ(place->position, static_cast<uint32_t>(i + 1)) << i;
+  }
+}
+
 TEST_F(RouterTest, LeastFlexibleAgentFirstKeepsTheExpertForWorkOnlyItCanDo) {
   ASSERT_TRUE(router_->Login(Agent("expert", {{"general", 9}, {"billing", 7}}), kT0).ok());
   ASSERT_TRUE(router_->Login(Agent("gen", {{"general", 5}}), kT0).ok());

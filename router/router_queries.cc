@@ -1,5 +1,6 @@
 // Router queries: read-only views for gateways, operators and tests.
 #include <algorithm>
+#include <iterator>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -44,8 +45,11 @@ std::optional<IdempotencyView> Router::Impl::LookupIdempotencyKey(absl::string_v
 
 uint32_t Router::Impl::Position(const Contact& c) const {
   if (c.state != ContactState::kQueued) return 0;
-  if (c.reserved_for_index != kNoAgentIndex)
-    return 1 + agents_[c.reserved_for_index]->reserved.size() - 1;
+  if (c.reserved_for_index != kNoAgentIndex) {
+    // Its place in its advisor's line (a few contacts: counted).
+    const absl::btree_set<ContactKey>& line = agents_[c.reserved_for_index]->reserved;
+    return static_cast<uint32_t>(std::distance(line.begin(), line.lower_bound(c.key))) + 1;
+  }
   return waiting_.CountAhead(c.queue, c.key) + 1;
 }
 
