@@ -235,6 +235,13 @@ TEST(OwnerElectionOptionsTest, OptionsThatCannotWorkAreRefusedByName) {
   const absl::Status started = election.Start();
   EXPECT_EQ(started.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(started.message().find("safety_margin"), std::string::npos) << started;
+
+  options.safety_margin = milliseconds(500);
+  options.suspend_limit = milliseconds(-1);
+  OwnerElection negative_limit(options, {});
+  const absl::Status refused = negative_limit.Start();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.message().find("suspend_limit"), std::string::npos) << refused;
 }
 
 TEST_F(OwnerElectionTest, TwoCandidatesElectOneWhoseEpochIsItsKeysCreateRevision) {
