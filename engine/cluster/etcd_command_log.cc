@@ -19,6 +19,9 @@ using etcdserverpb::Compare;
 using etcdserverpb::TxnRequest;
 using etcdserverpb::TxnResponse;
 
+// How often a held batch looks whether its owner's suspension has ended.
+constexpr absl::Duration kSuspendedPoll = absl::Milliseconds(10);
+
 // The fence: the owner's election key still exists with the create revision
 // it had when this owner won.
 void AddFenceCompare(const OwnerFence& fence, TxnRequest* txn) {
@@ -215,10 +218,23 @@ BatchReport EtcdCommandLog::WritePart(const Part& part) {
     }
   }
   if (options_.suspended != nullptr && options_.suspended->load()) {
-    report.status = absl::UnavailableError(
-        "etcd log: this owner is suspended until etcd renews its lease (etcd electing a raft "
-        "leader, or out of reach); nothing written");
-    return report;
+    // Held, as a call to etcd without a raft leader would be, for up to a
+    // request timeout: a suspension usually ends within a second or two
+    // (etcd elects a leader), and then the batch is written.
+    const absl::Time give_up = absl::Now() + options_.request_timeout;
+    while (options_.suspended->load() && absl::Now() < give_up) {
+      {
+        StdMutexLock lock(&mu_);
+        if (stop_) break;
+      }
+      absl::SleepFor(kSuspendedPoll);
+    }
+    if (options_.suspended->load()) {
+      report.status = absl::UnavailableError(
+          "etcd log: this owner is suspended until etcd renews its lease (etcd electing a raft "
+          "leader, or out of reach); nothing written");
+      return report;
+    }
   }
   if (absl::Status repaired = Repair(); !repaired.ok()) {
     report.status = repaired;

@@ -68,9 +68,10 @@ struct EtcdLogOptions {
   // does not grow without bound. Followers behind it reload from the
   // snapshot.
   bool compact_after_snapshot = true;
-  // While this holds true, every write fails UNAVAILABLE without asking
-  // etcd: the owner is suspended (its lease was not renewed in time; see
-  // OwnerElection). Null: never.
+  // While this holds true the owner is suspended (its lease was not renewed
+  // in time; see OwnerElection): a batch waits, up to request_timeout, for
+  // it to turn false, then is written, or fails UNAVAILABLE without asking
+  // etcd. Null: never.
   std::shared_ptr<const std::atomic<bool>> suspended = nullptr;
 };
 

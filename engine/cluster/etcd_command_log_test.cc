@@ -366,36 +366,58 @@ TEST(EtcdCommandLogTest, AQuorumLostFailsTheBatchInTimeAndTheIndexIsReusedOnceIt
 }
 
 // A suspended owner (OwnerElection: its lease not renewed in time) writes
-// nothing, although its fence still holds in etcd; once it resumes, the
-// same index is written.
-TEST(EtcdCommandLogTest, ASuspendedOwnerWritesNothingAndTheIndexIsReusedOnceItResumes) {
+// nothing, although its fence still holds in etcd. A batch waits up to a
+// request timeout for the suspension to end: written if it does (a raft
+// election is over), refused if not, and then the index is written again.
+TEST(EtcdCommandLogTest, ASuspendedOwnersBatchWaitsForItToResumeOrFailsAfterTheTimeout) {
   testing::EtcdCluster etcd(1);
   ASSERT_TRUE(etcd.Start().ok());
   auto channel = Channel(etcd);
   Reports reports;
   auto suspended = std::make_shared<std::atomic<bool>>(false);
+  const EtcdLogOptions options{.request_timeout = absl::Milliseconds(500), .suspended = suspended};
   EtcdCommandLog log(channel, kPrefix, MakeFence(channel, kLeaderKey), 1, reports.Callback(),
-                     EtcdLogOptions{.suspended = suspended});
+                     options);
   v1::Command genesis = Genesis();
   log.Append(genesis);
   log.Flush();
   ExpectDurableInOrder(reports.WaitFor(1), 1, 1);
   reports.Clear();
 
+  // Suspended past the request timeout: refused, nothing written.
   const size_t keys_before = Keys(channel, kPrefix).size();
   suspended->store(true);
   testing::RandomCommands gen(3, kT0);
   v1::Command held = gen.Next();
   EXPECT_EQ(log.Append(held), 2u);
+  const absl::Time flushed = absl::Now();
   log.Flush();
   std::vector<BatchReport> got = reports.WaitFor(2);
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].status.code(), absl::StatusCode::kUnavailable) << got[0].status;
   EXPECT_NE(got[0].status.message().find("suspended"), std::string::npos) << got[0].status;
+  EXPECT_GE(absl::Now() - flushed, options.request_timeout);
   EXPECT_EQ(Keys(channel, kPrefix).size(), keys_before) << "written while suspended";
-
   suspended->store(false);
   ExpectIndexTwoWrittenAgain(log, reports, gen, genesis);
+
+  // Suspended for less than the request timeout: written once it resumes.
+  reports.Clear();
+  suspended->store(true);
+  v1::Command waits = gen.Next();
+  EXPECT_EQ(log.Append(waits), 3u);
+  log.Flush();
+  EXPECT_TRUE(reports.WaitFor(3, absl::Milliseconds(200)).empty()) << "not held while suspended";
+  EXPECT_EQ(Keys(channel, kPrefix).size(), keys_before + 1);
+  suspended->store(false);
+  got = reports.WaitFor(3);
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_TRUE(got[0].status.ok()) << got[0].status;
+  absl::Status read;
+  const std::vector<v1::Command> all = ReadAll(log, 1, &read);
+  EXPECT_TRUE(read.ok()) << read;
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_TRUE(MessageDifferencer::Equals(all[2], waits));
 }
 
 v1::RouterStateRecord Encoded(const Router& r) {
