@@ -387,7 +387,7 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   result.state = live->state;
   if (live->state == ContactState::kQueued) {
     result.position = Position(*live);
-    result.estimated_wait = EstimatedWait(queue, result.position);
+    result.estimated_wait = EstimatedWaitOf(*live, result.position);
   }
   return result;
 }

@@ -631,13 +631,17 @@ TEST_F(RouterTest, EstimatedWaitIsPositionTimesServiceOverStaffedSlots) {
 }
 
 // Contacts waiting for their busy dedicated advisor are told their place
-// in that advisor's line: 1, 2, 3 in arrival order (each was told 3 before).
+// in that advisor's line: 1, 2, 3 in arrival order (each was told 3 before),
+// and a wait by the advisor or, sooner here, by the queue once the
+// reservation (advisor_wait, 30 s) ends: not the queue's position estimate.
 TEST_F(RouterTest, ContactsWaitingForTheirAdvisorAreToldTheirOwnPlaceInItsLine) {
-  ASSERT_TRUE(router_->Login(Agent("adv", {{"billing", 7}}), kT0).ok());
-  Submit(Contact("first", "billing"), absl::Seconds(1));  // the advisor is busy with it
-  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
-  ASSERT_EQ(offers.size(), 1u);
-  ASSERT_TRUE(router_->Accept("adv", offers[0].offer_id, kT0 + absl::Seconds(1)).ok());
+  for (const char* id : {"adv", "b1", "b2"}) {
+    ASSERT_TRUE(router_->Login(Agent(id, {{"billing", 7}}), kT0).ok());
+  }
+  for (const char* key : {"x1", "x2", "x3"}) Submit(Contact(key, "billing"), absl::Seconds(1));
+  for (const Event& o : OfKind(router_->TakeEvents(), EventKind::kOffered)) {
+    ASSERT_TRUE(router_->Accept(o.agent_id, o.offer_id, kT0 + absl::Seconds(1)).ok());
+  }
   std::vector<ContactId> waiting;
   for (int i = 0; i < 3; ++i) {
     ContactSpec spec = Contact(absl::StrCat("vip", i), "billing");
@@ -647,11 +651,17 @@ TEST_F(RouterTest, ContactsWaitingForTheirAdvisorAreToldTheirOwnPlaceInItsLine) 
     EXPECT_EQ(r->position, static_cast<uint32_t>(i + 1)) << i;
     waiting.push_back(r->contact);
   }
+  // Mean service 305 s (the default handle time and wrap-up). By the advisor:
+  // place x 305 s. By the queue: the rest of the reservation, then first in
+  // line over 3 staffed agents: 305 / 3 s. Now is kT0 + 4 s.
   for (int i = 0; i < 3; ++i) {
     absl::StatusOr<ContactPlace> place = router_->Locate(waiting[i]);
     ASSERT_TRUE(place.ok()) << place.status();
     EXPECT_EQ(place->agent_id, "adv");
     EXPECT_EQ(place->position, static_cast<uint32_t>(i + 1)) << i;
+    const double reservation_left = 2 + i + 30 - 4;
+    EXPECT_NEAR(absl::ToDoubleSeconds(place->estimated_wait), reservation_left + 305.0 / 3, 0.01)
+        << i;
   }
 }
 

@@ -65,10 +65,31 @@ uint32_t Router::Impl::Position(const Contact& c) const {
 absl::Duration Router::Impl::EstimatedWait(const Queue& q, uint32_t position) const {
   if (position == 0) return absl::ZeroDuration();
   const ChannelConfig& ch = config_.channels[static_cast<int>(q.config.channel)];
+  const double servers = std::max<double>(1, double(q.staffed) * ch.agent_capacity);
+  return MeanService(q) * (position / servers);
+}
+
+absl::Duration Router::Impl::MeanService(const Queue& q) const {
+  const ChannelConfig& ch = config_.channels[static_cast<int>(q.config.channel)];
   const absl::Duration handle =
       q.handles_measured == 0 ? ch.default_handle : q.handle_time_total / q.handles_measured;
-  const double servers = std::max<double>(1, double(q.staffed) * ch.agent_capacity);
-  return (handle + ch.wrap_up) * (position / servers);
+  return handle + ch.wrap_up;
+}
+
+// A contact in its advisor's line is served by that one agent (its place
+// there times the mean service over the advisor's slots on the channel),
+// unless the reservation ends first: then it joins its queue at its place.
+absl::Duration Router::Impl::EstimatedWaitOf(const Contact& c, uint32_t position) const {
+  const Queue& q = queues_[c.queue];
+  if (position == 0 || c.reserved_for_index == kNoAgentIndex) return EstimatedWait(q, position);
+  const Agent& advisor = *agents_[c.reserved_for_index];
+  const double slots = std::max<double>(1, advisor.capacity[static_cast<int>(c.spec.channel)]);
+  const absl::Duration by_advisor = MeanService(q) * (position / slots);
+  const absl::Duration reserved_for =
+      std::max(absl::ZeroDuration(), c.arrival + config_.advisor_wait - now_);
+  const absl::Duration by_queue =
+      reserved_for + EstimatedWait(q, waiting_.CountAhead(c.queue, c.key) + 1);
+  return std::min(by_advisor, by_queue);
 }
 
 ContactPlace Router::Impl::Place(const Contact& c) const {
@@ -82,7 +103,7 @@ ContactPlace Router::Impl::Place(const Contact& c) const {
     p.agent_id = agents_[c.reserved_for_index]->spec.agent_id;
   }
   p.position = Position(c);
-  p.estimated_wait = EstimatedWait(q, p.position);
+  p.estimated_wait = EstimatedWaitOf(c, p.position);
   return p;
 }
 

@@ -288,6 +288,13 @@ class Router::Impl {
   void AppendHistory(std::vector<std::string>& history, absl::string_view entry) const;
   uint32_t Position(const Contact& c) const;
   absl::Duration EstimatedWait(const Queue& q, uint32_t position) const;
+  // EstimatedWait for `c` at `position` (Position(c)); for a contact waiting
+  // for its dedicated advisor, by that advisor or its queue after the
+  // reservation, whichever is sooner.
+  absl::Duration EstimatedWaitOf(const Contact& c, uint32_t position) const;
+  // Mean handle time (the channel's default until one is measured) plus the
+  // channel's wrap-up.
+  absl::Duration MeanService(const Queue& q) const;
   ContactView View(const Contact& c, absl::Time now) const;
   ContactPlace Place(const Contact& c) const;
 
