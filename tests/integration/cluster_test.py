@@ -5,7 +5,8 @@ faults:
 
   kill9    the owner is killed with SIGKILL (a standby must take over)
   sigterm  the owner gets SIGTERM (a planned handover)
-  member   one etcd member is killed, then restarted (nothing may stop)
+  member   etcd's raft leader is killed, then restarted (nothing may stop:
+           the owner stays owner, its lease survives the raft election)
   quorum   two etcd members are paused (no quorum: submits must fail
            UNAVAILABLE within their deadline, never hang), then resumed
            (routing must come back by itself)
@@ -117,6 +118,19 @@ class Etcd:
     def endpoints(self):
         return ",".join(self.client)
 
+    def leader(self):
+        """The member that is raft leader now (etcd's JSON gateway), or None."""
+        for i, client in enumerate(self.client):
+            try:
+                status, _, body = http_call(client, "POST", "/v3/maintenance/status", b"{}")
+            except OSError:
+                continue
+            if status == 200:
+                reply = json.loads(body)
+                if reply.get("leader") and reply["leader"] == reply["header"].get("member_id"):
+                    return i
+        return None
+
     def kill(self, i):
         if self.procs[i] and self.procs[i].poll() is None:
             self.procs[i].kill()
@@ -151,6 +165,7 @@ class Node:
         self.role = "starting"
         self.owned_since = None
         self.deposals = 0
+        self.suspensions = 0
         self.lock = threading.Lock()
         self.ready = threading.Event()
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -172,6 +187,8 @@ class Node:
                     self.role, self.owned_since = "owner", time.monotonic()
                 if "event=deposed" in line:
                     self.role, self.deposals = "deposed", self.deposals + 1
+                if "event=cluster_suspended" in line:
+                    self.suspensions += 1
         with self.lock:
             self.role = "dead"
         self.ready.set()
@@ -712,9 +729,19 @@ def main():
                         desktops.wait_handed_over(old, new.grpc, round_name)
                     replace(owner)
                 elif round_name == "member":
-                    etcd.kill(1)
-                    first_ack_after(gateways, time.monotonic(), "member killed")
-                    etcd.start(1)
+                    leader = etcd.leader()
+                    if leader is None:
+                        fail("member: no etcd member says it is the raft leader")
+                    deposals, suspensions = owner.deposals, owner.suspensions
+                    killed = time.monotonic()
+                    etcd.kill(leader)
+                    resumed = first_ack_after(gateways, killed, "raft leader killed", owner)
+                    etcd.start(leader)
+                    if owner.deposals != deposals or not owner.is_owner():
+                        fail(f"member: {owner.name} stopped owning when etcd's raft leader died")
+                    print(f"  raft leader killed: {owner.name} kept owning "
+                          f"({owner.suspensions - suspensions} suspension(s)); its first ack "
+                          f"came {resumed:.2f} s after", flush=True)
                     new = owner
                 elif round_name == "quorum":
                     watcher.gaps_allowed = True
