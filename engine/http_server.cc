@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <list>
 #include <memory>
 #include <optional>
 
@@ -29,6 +30,10 @@ namespace ccr {
 namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = boost::asio::ip::tcp;
+
+namespace {
+class HttpSession;
+}  // namespace
 
 struct HttpServer::Shared {
   Shared(HttpHandler h, HttpServerOptions o) : handler(std::move(h)), options(std::move(o)) {}
@@ -62,10 +67,15 @@ struct HttpServer::Shared {
   const HttpServerOptions options;
   std::atomic<size_t> open{0};
   std::atomic<uint64_t> refused_for_limit{0};
+  std::atomic<uint64_t> displaced_for_room{0};
+  // Sessions waiting for a request, longest first: at the cap, the first is
+  // closed to make room. The io thread only.
+  std::list<std::weak_ptr<HttpSession>> waiting;
   std::atomic<uint64_t> accept_errors{0};
   // Constant after Start.
   prometheus::Gauge* open_gauge = nullptr;
   prometheus::Counter* refused_limit_counter = nullptr;
+  prometheus::Counter* displaced_counter = nullptr;
   prometheus::Counter* accept_error_counter = nullptr;
   metrics::HistogramFamily* durations = nullptr;  // null: no metrics
   // The io thread only: one entry per route and code seen, a small fixed set.
@@ -92,8 +102,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     shared_->Opened();
   }
   ~HttpSession() {
+    StopWaiting();
     if (body_stream_) body_stream_->Detach();
     shared_->Closed();
+  }
+
+  // Closed to make room for a new connection at the cap (already taken off
+  // the waiting list): the pending read ends with an error, and so does the
+  // session.
+  void CloseForRoom() {
+    waiting_at_.reset();
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
   }
 
   // Reads the next request: the first within the request timeout, later
@@ -106,8 +127,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(o.max_header_bytes));
     parser_->body_limit(o.max_body_bytes);
+    waiting_at_ = shared_->waiting.insert(shared_->waiting.end(), weak_from_this());
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
+                              self->StopWaiting();
                               // A declared Content-Length over the body limit
                               // fails here already: answered. A timeout, a
                               // closed peer or headers over the limit: the
@@ -124,6 +147,12 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
  private:
+  void StopWaiting() {
+    if (!waiting_at_) return;
+    shared_->waiting.erase(*waiting_at_);
+    waiting_at_.reset();
+  }
+
   void OnHeader() {
     const HttpServerOptions& o = shared_->options;
     const auto& header = parser_->get();
@@ -339,6 +368,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   boost::asio::steady_timer heartbeat_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // Its entry in shared_->waiting while a request header is awaited.
+  std::optional<std::list<std::weak_ptr<HttpSession>>::iterator> waiting_at_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
   std::shared_ptr<HttpServer::Shared> shared_;
@@ -491,6 +522,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(boost::asio::io_co
     server->shared_->open_gauge = &m->Gauge(metrics::kHttpConnections);
     server->shared_->refused_limit_counter =
         &m->Counter(metrics::kHttpConnectionsRefused, {"limit"});
+    server->shared_->displaced_counter =
+        &m->Counter(metrics::kHttpConnectionsRefused, {"displaced"});
     server->shared_->accept_error_counter =
         &m->Counter(metrics::kHttpConnectionsRefused, {"accept_error"});
     server->shared_->durations =
@@ -514,6 +547,23 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(boost::asio::io_co
   boost::asio::post(io, [s = server.get()] { s->Accept(); });
   return server;
 }
+
+namespace {
+
+// Closes the session that has waited longest for a request, if any.
+bool MakeRoom(HttpServer::Shared& shared) {
+  while (!shared.waiting.empty()) {
+    std::shared_ptr<HttpSession> oldest = shared.waiting.front().lock();
+    shared.waiting.pop_front();
+    if (oldest) {
+      oldest->CloseForRoom();
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 void HttpServer::Accept() {
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
@@ -541,7 +591,11 @@ void HttpServer::Accept() {
       in_error_burst_ = false;
       LogEvent(LogLevel::kInfo, "http_accept_recovered", {});
     }
-    if (shared.open.load() >= shared.options.max_connections) {
+    if (shared.open.load() >= shared.options.max_connections && MakeRoom(shared)) {
+      shared.displaced_for_room.fetch_add(1);
+      if (shared.displaced_counter) shared.displaced_counter->Increment();
+      std::make_shared<HttpSession>(std::move(socket), shared_)->Read(/*first=*/true);
+    } else if (shared.open.load() >= shared.options.max_connections) {
       shared.refused_for_limit.fetch_add(1);
       if (shared.refused_limit_counter) shared.refused_limit_counter->Increment();
       boost::system::error_code ignored;
@@ -566,6 +620,7 @@ void HttpServer::Stop() {
 
 size_t HttpServer::open_connections() const { return shared_->open.load(); }
 uint64_t HttpServer::refused_for_limit() const { return shared_->refused_for_limit.load(); }
+uint64_t HttpServer::displaced_for_room() const { return shared_->displaced_for_room.load(); }
 uint64_t HttpServer::accept_errors() const { return shared_->accept_errors.load(); }
 
 }  // namespace ccr

@@ -3,8 +3,13 @@
 // neither a flood of connections nor a slow scraper can stall routing.
 //
 // What holds for every connection:
-//   - at most `max_connections` are open; one more is closed at once (after
-//     a best-effort 503) and counted;
+//   - at most `max_connections` are open. At the cap, a new connection takes
+//     the place of the one that has waited longest for a request (its first,
+//     or its next on a keep-alive connection: a client that connects and
+//     sends nothing, or trickles its header, holds no slot against others);
+//     only when every open connection is in a request or a stream is the new
+//     one closed at once (after a best-effort 503). Both are counted. (While
+//     a displaced connection closes, one more than the cap may be open.)
 //   - reading a request and writing its answer has `request_timeout`; a
 //     keep-alive connection waits at most `idle_timeout` for its next request;
 //   - request headers and bodies are bounded (`max_header_bytes`,
@@ -189,8 +194,10 @@ class HttpServer {
   // Stops accepting (any thread). Open connections end by their timeouts.
   void Stop();
   size_t open_connections() const;
-  // Connections closed at once for the cap, and failed accepts (for tests).
+  // Connections closed at once for the cap, connections waiting for a
+  // request closed to make room at the cap, and failed accepts (for tests).
   uint64_t refused_for_limit() const;
+  uint64_t displaced_for_room() const;
   uint64_t accept_errors() const;
 
   // Shared with the sessions, which may outlive the server by a little.

@@ -8,11 +8,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "boost/asio/executor_work_guard.hpp"
+#include "boost/asio/post.hpp"
 #include "boost/asio/read.hpp"
 #include "boost/asio/write.hpp"
 #include "gmock/gmock.h"
@@ -111,6 +114,13 @@ class HttpServerTest : public ::testing::Test {
     return false;
   }
 
+  // `held`'s size, read on the io thread that fills it.
+  size_t HeldOnIo(const std::vector<HttpRespond>& held) {
+    std::promise<size_t> size;
+    boost::asio::post(io_, [&] { size.set_value(held.size()); });
+    return size.get_future().get();
+  }
+
   // Before io_: the sessions a test leaves open end with io_, and count
   // themselves out in the registry's gauge.
   metrics::MetricsRegistry registry_{"test"};
@@ -122,13 +132,33 @@ class HttpServerTest : public ::testing::Test {
   std::thread thread_;
 };
 
-TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosedAtOnceAndCounted) {
+// A handler that answers /hold only when told (on the io thread): its
+// connections are in a request, not waiting for one.
+HttpHandler HoldingHandler(std::vector<HttpRespond>* held) {
+  return [held](const HttpRequest& request, HttpRespond respond) {
+    if (request.path == "/hold") {
+      held->push_back(std::move(respond));
+      return;
+    }
+    respond({200, "text/plain; charset=utf-8", "hello " + request.path + "\n"});
+  };
+}
+
+TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosedAtOnceWhenEveryOneIsInARequest) {
   HttpServerOptions options;
   options.max_connections = 2;
-  StartServer(options);
+  std::vector<HttpRespond> held;  // the io thread's
+  StartServer(options, HoldingHandler(&held));
   tcp::socket first = Connect();
   tcp::socket second = Connect();
+  Send(first, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+  Send(second, "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_TRUE(WaitForOpen(2));
+  // Both requests reached the handler (counted on the io thread).
+  for (int i = 0; i < 500 && HeldOnIo(held) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(HeldOnIo(held), 2u);
 
   tcp::socket third = Connect();
   bool closed = false;
@@ -138,14 +168,56 @@ TEST_F(HttpServerTest, ConnectionsBeyondTheCapAreClosedAtOnceAndCounted) {
     EXPECT_THAT(answer, StartsWith("HTTP/1.1 503"));
   }
   EXPECT_EQ(server_->refused_for_limit(), 1u);
+  EXPECT_EQ(server_->displaced_for_room(), 0u);
   EXPECT_EQ(server_->open_connections(), 2u);
 
-  // Room again once one leaves.
+  // Room again once one is answered and leaves.
+  // (An HttpRespond holds its session: the answered one is let go.)
+  boost::asio::post(io_, [&] {
+    HttpRespond respond = std::move(held[0]);
+    held.erase(held.begin());
+    respond({200, "text/plain; charset=utf-8", "held\n"});
+  });
   first.close();
   ASSERT_TRUE(WaitForOpen(1));
   tcp::socket fourth = Connect();
   Send(fourth, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_THAT(ReadResponse(fourth), StartsWith("HTTP/1.1 200"));
+}
+
+// Connections that send nothing (or trickle their header) hold no slot
+// against others: at the cap, a new connection takes the place of the one
+// that has waited longest for a request, and is answered.
+TEST_F(HttpServerTest, AtTheCapANewConnectionDisplacesTheLongestWaitingOne) {
+  HttpServerOptions options;
+  options.max_connections = 3;
+  options.metrics = &registry_;
+  StartServer(options);
+  tcp::socket silent = Connect();
+  ASSERT_TRUE(WaitForOpen(1));
+  tcp::socket trickling = Connect();
+  Send(trickling, "GET /slow HT");
+  ASSERT_TRUE(WaitForOpen(2));
+  tcp::socket idle_keep_alive = Connect();
+  Send(idle_keep_alive, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(ReadResponse(idle_keep_alive), StartsWith("HTTP/1.1 200"));
+  ASSERT_TRUE(WaitForOpen(3));
+
+  // Three probes, one after another, each kept open once answered: each
+  // displaces the longest waiter, in the order they began waiting (the
+  // answered probes wait for a next request too, but not as long).
+  std::vector<tcp::socket> probes;
+  for (tcp::socket* displaced : {&silent, &trickling, &idle_keep_alive}) {
+    probes.push_back(Connect());
+    Send(probes.back(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_THAT(ReadResponse(probes.back()), StartsWith("HTTP/1.1 200"));
+    bool closed = false;
+    EXPECT_EQ(ReadToClose(*displaced, &closed), "");
+    EXPECT_TRUE(closed) << "the longest waiting connection was not displaced";
+  }
+  EXPECT_EQ(server_->displaced_for_room(), 3u);
+  EXPECT_EQ(server_->refused_for_limit(), 0u);
+  EXPECT_EQ(registry_.Counter(metrics::kHttpConnectionsRefused, {"displaced"}).Value(), 3);
 }
 
 TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {

@@ -207,7 +207,9 @@ inline constexpr MetricDef kHttpConnections{"ccr_http_connections", MetricType::
                                             "Open connections to the HTTP port.", ""};
 inline constexpr MetricDef kHttpConnectionsRefused{
     "ccr_http_connections_refused_total", MetricType::Counter,
-    "HTTP connections closed at once: reason=limit (at the connection cap) or accept_error "
+    "HTTP connections closed by the server before an answer: reason=limit (a new one, at the "
+    "connection cap with every connection in a request or a stream), displaced (one that had "
+    "waited longest for a request, to make room for a new one at the cap) or accept_error "
     "(accept failed, e.g. out of file descriptors; the server waits before accepting again).",
     "reason"};
 inline constexpr MetricDef kHttpRequests{
