@@ -354,8 +354,13 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
           return fail(ContactIdString(id), " missing from its advisor's reserve");
         }
       } else {
-        if (!waiting_.Contains(BucketKey(c.queue, c.stage, c.language, c.special), c.key)) {
+        if (!waiting_.Contains(BucketOf(c), c.key)) {
           return fail(ContactIdString(id), " missing from its bucket");
+        }
+        // The kSlaDeadline timer has moved every contact due by now.
+        if (c.past_target != (now_ >= c.deadline)) {
+          return fail(ContactIdString(id), c.past_target ? " counted past its target before it"
+                                                         : " not moved past its target");
         }
       }
     } else if (c.state == ContactState::kOffered) {
