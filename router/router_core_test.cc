@@ -273,6 +273,17 @@ TEST_F(RouterTest, AContactStillInTimeGoesBeforeOnesPastTheirTargetOnceAtRisk) {
   EXPECT_EQ(offers[0].contact, v);
   EXPECT_EQ(offers[0].reason, "at risk: 25s past its rank, 15s to its target in general");
   EXPECT_NE(offers[0].contact, s);
+  // Explain says where each stands against its target.
+  absl::StatusOr<Explanation> x = router_->Explain(s, kT0 + absl::Seconds(205));
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_TRUE(absl::StrContains(
+      x->summary, "past its target by 35s: contacts of its queue still in time go first"))
+      << x->summary;
+  const ContactId w = Submit(Contact("w", "general", Tier::kVip), absl::Seconds(206));
+  x = router_->Explain(w, kT0 + absl::Seconds(207));
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_TRUE(absl::StrContains(x->summary, "at risk: 19s to its target, ahead of contacts past"))
+      << x->summary;
   ASSERT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
 }
 

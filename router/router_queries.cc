@@ -205,6 +205,17 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
                     absl::FormatDuration(SeniorRelaxAt(*c) - c->arrival),
                     " after arrival, then any qualified agent");
   }
+  if (c->state == ContactState::kQueued && c->policy == RoutingPolicy::kRanked &&
+      !c->score.emergency) {
+    // Where it stands against its target (MatchAgent's at-risk rule).
+    if (now >= c->deadline) {
+      absl::StrAppend(&x.summary, "; past its target by ", absl::FormatDuration(now - c->deadline),
+                      ": contacts of its queue still in time go first once at risk");
+    } else if (now > absl::FromUnixMillis(c->key.rank_ms) - kAtRiskWithin) {
+      absl::StrAppend(&x.summary, "; at risk: ", absl::FormatDuration(c->deadline - now),
+                      " to its target, ahead of contacts past theirs");
+    }
+  }
   if (c->state == ContactState::kQueued) {
     const bool any_eligible =
         std::any_of(x.agents.begin(), x.agents.end(), [](const auto& a) { return a.eligible; });
