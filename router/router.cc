@@ -66,7 +66,11 @@ void Router::Impl::ScheduleWaitingTimers(const Contact& c) {
     Schedule(
         Timer::OverflowStep(c.arrival + q.stages[c.stage + 1].after, c.id, c.epoch, c.stage + 1));
   }
-  if (!c.breached) Schedule(Timer::ForEpoch(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch));
+  // Also after a breach when a reload moved the deadline later: the timer
+  // moves a waiting contact to the buckets of those past their target.
+  if (!c.breached || c.deadline > now_) {
+    Schedule(Timer::ForEpoch(c.deadline, TimerKind::kSlaDeadline, c.id, c.epoch));
+  }
   if (q.config.expire_after > absl::ZeroDuration()) {
     Schedule(Timer::ForEpoch(c.arrival + q.config.expire_after, TimerKind::kExpire, c.id, c.epoch));
   }
@@ -133,7 +137,14 @@ void Router::Impl::RunTimer(const Timer& t) {
     }
     case TimerKind::kSlaDeadline: {
       Contact* c = FindContact(t.contact);
-      if (c == nullptr || c->epoch != t.epoch || c->breached) return;
+      if (c == nullptr || c->epoch != t.epoch) return;
+      // A waiting contact moves to its queue's buckets of contacts past their
+      // target, which a contact still in time goes ahead of (MatchAgent).
+      if (IsWaiting(c->state) && !c->past_target && now_ >= c->deadline) {
+        RemoveWaiting(*c);
+        InsertWaiting(*c);
+      }
+      if (c->breached) return;
       if (c->state != ContactState::kQueued && c->state != ContactState::kOffered) return;
       c->breached = true;
       ++queues_[c->queue].stats.sla_breaches;
@@ -275,13 +286,14 @@ uint32_t Router::Impl::StageForWait(const Queue& q, absl::Duration wait) const {
 }
 
 void Router::Impl::InsertWaiting(Contact& c) {
+  c.past_target = now_ >= c.deadline;
   Queue& q = queues_[c.queue];
   q.waiting_since.emplace(c.arrival, c.id);
   if (c.reserved_for_index != kNoAgentIndex) {
     agents_[c.reserved_for_index]->reserved.insert(c.key);
     return;
   }
-  waiting_.Insert(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
+  waiting_.Insert(BucketOf(c), c.key);
 }
 
 void Router::Impl::RemoveWaiting(Contact& c) {
@@ -291,7 +303,7 @@ void Router::Impl::RemoveWaiting(Contact& c) {
     agents_[c.reserved_for_index]->reserved.erase(c.key);
     return;
   }
-  waiting_.Erase(BucketKey(c.queue, c.stage, c.language, c.special), c.key);
+  waiting_.Erase(BucketOf(c), c.key);
 }
 
 void Router::Impl::Enqueue(Contact& c) {
@@ -1312,6 +1324,19 @@ struct QueuePick {
   }
 };
 
+// The offer's reason for a contact at risk (MatchAgent): how far from its
+// rank, and from its target once past its rank (urgency points put a rank
+// that far before the deadline).
+std::string AtRiskReason(int64_t late_ms, absl::Duration to_target, absl::string_view queue) {
+  if (late_ms <= 0) {
+    return absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(-late_ms)),
+                        " to its rank in ", queue);
+  }
+  return absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(late_ms)),
+                      " past its rank, ", absl::FormatDuration(to_target), " to its target in ",
+                      queue);
+}
+
 }  // namespace
 
 void Router::Impl::MatchAgent(Agent& a) {
@@ -1333,11 +1358,14 @@ void Router::Impl::MatchAgent(Agent& a) {
       // Among the heads of the agent's queues (README "Routing rules"), each
       // measured against its rank (SLA deadline less urgency, so priorities
       // count here too): emergencies first; then a head more than
-      // kStarvingAfterTargets of its queue's targets past its rank; then one
-      // less than kAtRiskWithin before it; then the queue where the agent is
-      // most proficient (its own skill first, as static skill priorities do,
-      // so a specialist serves its specialty and generalists the general
-      // line); within each, the best rank.
+      // kStarvingAfterTargets of its queue's targets past its rank; then a
+      // queue's best-ranked contact still in time (before its SLA deadline)
+      // once less than kAtRiskWithin before its rank or past it (at risk),
+      // ahead of its queue's contacts already past their target, whatever
+      // their points: it can still make its target, they no longer can; then
+      // the queue where the agent is most proficient (its own skill first, as
+      // static skill priorities do, so a specialist serves its specialty and
+      // generalists the general line); within each, the best rank.
       //
       // When every head arrived under RoutingPolicy::kFifo, the classic ACD
       // rule instead: emergencies first, then the longest-waiting head (its
@@ -1353,10 +1381,11 @@ void Router::Impl::MatchAgent(Agent& a) {
       for (const QueueEligibility& e : a.eligibility) {
         const Queue& q = queues_[e.queue];
         if (!CanTake(a, q.config.channel)) continue;
-        const ContactKey* head = waiting_.BestHead(
+        const WaitingContacts::Heads heads = waiting_.BestHeads(
             {e.queue, e.first_stage, a.special, a.languages},
             [&](const ContactKey& k) { return Excluded(*FindContact(k.id), a.index); },
-            kMaxExcludedSkips, nullptr);
+            kMaxExcludedSkips);
+        const ContactKey* head = heads.best;
         if (head == nullptr) continue;
         // A queue only ever under kRanked needs no look at the contact.
         if (q.policies.size() == 1 && q.policies[0] == RoutingPolicy::kRanked) {
@@ -1373,10 +1402,13 @@ void Router::Impl::MatchAgent(Agent& a) {
         }
         QueuePick pick{0, e.proficiency, now_ms - head->rank_ms, head->id};
         const int64_t target_ms = absl::ToInt64Milliseconds(q.config.answer_within);
+        const ContactKey* in_time = heads.in_time;
         if (pick.late_ms > kStarvingAfterTargets * target_ms) {
           pick.tier = 2;
-        } else if (pick.late_ms <= 0 && -pick.late_ms < absl::ToInt64Milliseconds(kAtRiskWithin)) {
-          pick.tier = 1;
+        } else if (in_time != nullptr && in_time->priority_class == head->priority_class &&
+                   now_ms > in_time->rank_ms - absl::ToInt64Milliseconds(kAtRiskWithin)) {
+          head = in_time;
+          pick = QueuePick{1, e.proficiency, now_ms - head->rank_ms, head->id};
         }
         if (best_key == nullptr || head->priority_class < best_key->priority_class ||
             (head->priority_class == best_key->priority_class && best_pick < pick)) {
@@ -1401,9 +1433,7 @@ void Router::Impl::MatchAgent(Agent& a) {
         why_text = absl::StrCat("starving: over ", kStarvingAfterTargets,
                                 " targets past its rank in ", queue);
       } else if (best_pick.tier == 1) {
-        why_text =
-            absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(-best_pick.late_ms)),
-                         " to its rank in ", queue);
+        why_text = AtRiskReason(best_pick.late_ms, best->deadline - now_, queue);
       } else {
         why_text =
             absl::StrCat("strongest skill: proficiency ", best_pick.proficiency, " in ", queue);

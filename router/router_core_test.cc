@@ -229,6 +229,87 @@ TEST_F(RouterTest, FreedAgentServesItsStrongestSkillUnlessAnotherHeadIsAtRiskOrS
   EXPECT_NE(offers[0].contact, b2);
 }
 
+TEST_F(RouterTest, AContactStillInTimeGoesBeforeOnesPastTheirTargetOnceAtRisk) {
+  // a is past its target (20 s) when the agent comes; b, 4 s before its rank
+  // (its deadline: no urgency points), can still make it and goes first,
+  // though a ranks ahead.
+  const ContactId a = Submit(Contact("a", "general"), absl::Seconds(0));
+  const ContactId b = Submit(Contact("b", "general"), absl::Seconds(10));
+  router_->TakeEvents();
+  ASSERT_TRUE(router_->Login(Agent("g1", {{"general", 7}}), kT0 + absl::Seconds(26)).ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, b);
+  EXPECT_EQ(offers[0].reason, "at risk: 4s to its rank in general");
+  ASSERT_TRUE(router_->Accept("g1", offers[0].offer_id, kT0 + absl::Seconds(26)).ok());
+  ASSERT_TRUE(router_->Login(Agent("g2", {{"general", 7}}), kT0 + absl::Seconds(26)).ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, a);
+  ASSERT_TRUE(router_->Accept("g2", offers[0].offer_id, kT0 + absl::Seconds(26)).ok());
+
+  // With plenty of time left (d: 19 s to its rank) the one past its target
+  // still goes first, by rank.
+  const ContactId e = Submit(Contact("e", "general"), absl::Seconds(60));
+  const ContactId d = Submit(Contact("d", "general"), absl::Seconds(100));
+  router_->TakeEvents();
+  ASSERT_TRUE(router_->Login(Agent("g3", {{"general", 7}}), kT0 + absl::Seconds(101)).ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, e);
+  EXPECT_EQ(offers[0].reason, "strongest skill: proficiency 7 in general");
+  EXPECT_NE(offers[0].contact, d);
+  ASSERT_TRUE(router_->Accept("g3", offers[0].offer_id, kT0 + absl::Seconds(101)).ok());
+
+  // A VIP past its rank (its deadline less 20 points x 2 s) but before its
+  // deadline is at risk too, and goes before a standard contact past its
+  // target that ranks ahead of it.
+  const ContactId s = Submit(Contact("s", "general"), absl::Seconds(150));
+  const ContactId v = Submit(Contact("v", "general", Tier::kVip), absl::Seconds(200));
+  router_->TakeEvents();
+  ASSERT_TRUE(router_->Login(Agent("g4", {{"general", 7}}), kT0 + absl::Seconds(205)).ok());
+  offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, v);
+  EXPECT_EQ(offers[0].reason, "at risk: 25s past its rank, 15s to its target in general");
+  EXPECT_NE(offers[0].contact, s);
+  // Explain says where each stands against its target.
+  absl::StatusOr<Explanation> x = router_->Explain(s, kT0 + absl::Seconds(205));
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_TRUE(absl::StrContains(
+      x->summary, "past its target by 35s: contacts of its queue still in time go first"))
+      << x->summary;
+  const ContactId w = Submit(Contact("w", "general", Tier::kVip), absl::Seconds(206));
+  x = router_->Explain(w, kT0 + absl::Seconds(207));
+  ASSERT_TRUE(x.ok()) << x.status();
+  EXPECT_TRUE(absl::StrContains(x->summary, "at risk: 19s to its target, ahead of contacts past"))
+      << x->summary;
+  ASSERT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
+}
+
+TEST_F(RouterTest, AReloadThatMovesATargetMovesContactsInAndOutOfTime) {
+  // a waits past its target (20 s); a reload to a 60 s target puts it back in
+  // time, and it is past its target again at 60 s. CheckInvariants compares
+  // each waiting contact's bucket with its deadline.
+  const ContactId a = Submit(Contact("a", "general"), absl::Seconds(0));
+  router_->Tick(kT0 + absl::Seconds(25));
+  ASSERT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
+  RouterConfig longer = TestConfig();
+  longer.queues[0].answer_within = absl::Seconds(60);
+  ASSERT_TRUE(router_->Reconfigure(longer, kT0 + absl::Seconds(26)).ok());
+  ASSERT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
+  router_->Tick(kT0 + absl::Seconds(61));
+  ASSERT_TRUE(router_->CheckInvariants().ok()) << router_->CheckInvariants();
+  // a past its new target, b (at 61 s) 4 s before its rank: b first.
+  const ContactId b = Submit(Contact("b", "general"), absl::Seconds(61));
+  router_->TakeEvents();
+  ASSERT_TRUE(router_->Login(Agent("g1", {{"general", 7}}), kT0 + absl::Seconds(117)).ok());
+  std::vector<Event> offers = OfKind(router_->TakeEvents(), EventKind::kOffered);
+  ASSERT_EQ(offers.size(), 1u);
+  EXPECT_EQ(offers[0].contact, b);
+  EXPECT_NE(offers[0].contact, a);
+}
+
 TEST_F(RouterTest, SkillLevelAndLanguageAreRequiredUntilOverflow) {
   ASSERT_TRUE(router_->Login(Agent("novice", {{"general", 2}}), kT0).ok());
   ASSERT_TRUE(router_->Login(Agent("spanish", {{"general", 9}}, {"es"}), kT0).ok());

@@ -230,6 +230,17 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
                     absl::FormatDuration(SeniorRelaxAt(*c) - c->arrival),
                     " after arrival, then any qualified agent");
   }
+  if (c->state == ContactState::kQueued && c->policy == RoutingPolicy::kRanked &&
+      !c->score.emergency) {
+    // Where it stands against its target (MatchAgent's at-risk rule).
+    if (now >= c->deadline) {
+      absl::StrAppend(&x.summary, "; past its target by ", absl::FormatDuration(now - c->deadline),
+                      ": contacts of its queue still in time go first once at risk");
+    } else if (now > absl::FromUnixMillis(c->key.rank_ms) - kAtRiskWithin) {
+      absl::StrAppend(&x.summary, "; at risk: ", absl::FormatDuration(c->deadline - now),
+                      " to its target, ahead of contacts past theirs");
+    }
+  }
   if (c->state == ContactState::kQueued) {
     const bool any_eligible =
         std::any_of(x.agents.begin(), x.agents.end(), [](const auto& a) { return a.eligible; });
@@ -383,8 +394,13 @@ absl::Status Router::Impl::CheckInvariants(bool work_conservation) const {
           return fail(ContactIdString(id), " missing from its advisor's reserve");
         }
       } else {
-        if (!waiting_.Contains(BucketKey(c.queue, c.stage, c.language, c.special), c.key)) {
+        if (!waiting_.Contains(BucketOf(c), c.key)) {
           return fail(ContactIdString(id), " missing from its bucket");
+        }
+        // The kSlaDeadline timer has moved every contact due by now.
+        if (c.past_target != (now_ >= c.deadline)) {
+          return fail(ContactIdString(id), c.past_target ? " counted past its target before it"
+                                                         : " not moved past its target");
         }
       }
     } else if (c.state == ContactState::kOffered) {

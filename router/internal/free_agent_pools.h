@@ -41,10 +41,11 @@ struct AgentKey {
   }
 };
 
-// BucketKey's packing (waiting_contacts.h) plus the routing policy in bits
-// 56..63: a queue whose policy changes by the hour (an A/B test) keeps one
-// pool per policy, each in that policy's agent order (the pools of a queue
-// under one policy for good, kRanked's, have exactly the bucket's key).
+// BucketKey's packing (waiting_contacts.h) with the routing policy in bits
+// 56..63 in place of the past-target bit: a queue whose policy changes by the
+// hour (an A/B test) keeps one pool per policy, each in that policy's agent
+// order (the pools of a queue under one policy for good, kRanked's, have
+// exactly the key of the bucket of its contacts still in time).
 inline uint64_t PoolKey(uint32_t queue, uint32_t stage, uint32_t language, uint8_t special,
                         RoutingPolicy policy) {
   return (uint64_t{static_cast<uint8_t>(policy)} << 56) | (uint64_t{queue} << 40) |

@@ -46,10 +46,12 @@ inline constexpr int32_t kNoAgentIndex = -1;
 // bit 1 elderly care, bit 2 accessibility.
 inline constexpr int kSpecialSkillCount = 3;
 inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
-// A freed agent's choice among its queues (Router::Impl::MatchAgent): a head
-// this close to its rank (SLA deadline less urgency) is served before the
-// agent's strongest skill, and one this many of its queue's targets past its
-// rank before everything but emergencies.
+// A freed agent's choice among its queues (Router::Impl::MatchAgent): a
+// queue's best-ranked contact still before its SLA deadline, once less than
+// this before its rank (SLA deadline less urgency) or past it, is at risk: it
+// goes before the contacts of its queue already past their target and before
+// the agent's strongest skill. A head this many of its queue's targets past
+// its rank goes before everything but emergencies.
 inline constexpr absl::Duration kAtRiskWithin = absl::Seconds(5);
 inline constexpr int kStarvingAfterTargets = 10;
 
@@ -178,6 +180,10 @@ struct Contact {
   // Needs a senior but has waited escalation.senior_wait_share of its target
   // for one: the senior bit is off in `special`. Derived (Rescore), never saved.
   bool senior_relaxed = false;
+  // Waits in its queue's buckets of contacts past their SLA deadline: put
+  // there when it starts waiting at or after its deadline, or moved there by
+  // the kSlaDeadline timer. Derived (InsertWaiting), never saved.
+  bool past_target = false;
   std::vector<std::string> history;
 };
 
@@ -278,7 +284,11 @@ class Router::Impl {
   void Rescore(Contact& c);
   uint32_t StageForWait(const Queue& q, absl::Duration wait) const;
   void Enqueue(Contact& c);  // into its bucket (or its advisor's reserve), then match
-  void InsertWaiting(Contact& c);
+  // Its WaitingContacts bucket (when it waits in one, not in a reserve).
+  uint64_t BucketOf(const Contact& c) const {
+    return BucketKey(c.queue, c.stage, c.language, c.special, c.past_target);
+  }
+  void InsertWaiting(Contact& c);  // sets past_target from the time
   void RemoveWaiting(Contact& c);
   void Retire(Contact& c, ContactState final_state);  // emits nothing; forgets the contact
   void ReleaseFromAgent(Contact& c);

@@ -61,9 +61,10 @@ uint32_t WaitingContacts::CountAhead(uint32_t queue, const ContactKey& key) cons
   return ahead;
 }
 
-const ContactKey* WaitingContacts::BestHead(const Taker& taker,
-                                            absl::FunctionRef<bool(const ContactKey&)> skip,
-                                            int max_skips, const ContactKey* best) const {
+WaitingContacts::Heads WaitingContacts::BestHeads(const Taker& taker,
+                                                  absl::FunctionRef<bool(const ContactKey&)> skip,
+                                                  int max_skips) const {
+  Heads heads;
   for (uint64_t bucket : NonEmptyBuckets(taker.queue)) {
     if (BucketStage(bucket) < taker.first_stage || (BucketSpecial(bucket) & ~taker.special) != 0 ||
         !std::binary_search(taker.languages.begin(), taker.languages.end(),
@@ -76,11 +77,14 @@ const ContactKey* WaitingContacts::BestHead(const Taker& taker,
         if (++skips > max_skips) break;
         continue;
       }
-      if (best == nullptr || k < *best) best = &k;
+      if (heads.best == nullptr || k < *heads.best) heads.best = &k;
+      if (!BucketPastTarget(bucket) && (heads.in_time == nullptr || k < *heads.in_time)) {
+        heads.in_time = &k;
+      }
       break;
     }
   }
-  return best;
+  return heads;
 }
 
 absl::Status WaitingContacts::CheckInvariants() const {

@@ -1,11 +1,13 @@
 // WaitingContacts: the contacts waiting in queues (not those reserved for a
 // dedicated advisor), in buckets keyed by BucketKey(queue, overflow stage,
-// language, required special skills). Private to router/.
+// language, required special skills, past its target). Private to router/.
 //
 // Each bucket is ordered by ContactKey: emergencies first, then by rank = SLA
 // deadline minus urgency x seconds_per_point. Any agent eligible for a bucket
 // is eligible for every contact in it, so a bucket's head is its best contact
-// for that agent, and a free agent compares only bucket heads.
+// for that agent, and a free agent compares only bucket heads. Contacts past
+// their target wait in buckets of their own, so the best contact still in
+// time is a bucket head too (BestHeads).
 //
 // What must hold (CheckInvariants): no bucket is empty; a queue's non-empty
 // bucket set names exactly the buckets of that queue; size() counts every
@@ -41,12 +43,16 @@ struct ContactKey {
   }
 };
 
-// (queue, stage, language, special skills) packed into one hash key: queue in
+// (queue, stage, language, special skills, past target) packed into one hash
+// key: past target (the contacts' SLA deadline has passed) in bit 56, queue in
 // bits 40..55, stage in 32..39, language in 8..31, special skills in 0..7.
-inline uint64_t BucketKey(uint32_t queue, uint32_t stage, uint32_t language, uint8_t special) {
-  return (uint64_t{queue} << 40) | (uint64_t{stage} << 32) | (uint64_t{language} << 8) | special;
+inline uint64_t BucketKey(uint32_t queue, uint32_t stage, uint32_t language, uint8_t special,
+                          bool past_target) {
+  return (uint64_t{past_target} << 56) | (uint64_t{queue} << 40) | (uint64_t{stage} << 32) |
+         (uint64_t{language} << 8) | special;
 }
-inline uint32_t BucketQueue(uint64_t k) { return static_cast<uint32_t>(k >> 40); }
+inline uint32_t BucketQueue(uint64_t k) { return (k >> 40) & 0xffff; }
+inline bool BucketPastTarget(uint64_t k) { return (k >> 56) & 1; }
 inline uint32_t BucketStage(uint64_t k) { return (k >> 32) & 0xff; }
 inline uint32_t BucketLanguage(uint64_t k) { return (k >> 8) & 0xffffff; }
 inline uint8_t BucketSpecial(uint64_t k) { return k & 0xff; }
@@ -79,13 +85,18 @@ class WaitingContacts {
     uint8_t special = 0;
     absl::Span<const uint32_t> languages;  // sorted
   };
-  // The best of `best` (may be nullptr) and, over the buckets `taker` may
-  // take from, each bucket's first contact in rank order that `skip` does not
-  // pass over. A bucket where more than `max_skips` were skipped first counts
-  // as having none (which bounds the cost for an agent excluded from many
-  // heads). The pointer is valid until the buckets change.
-  const ContactKey* BestHead(const Taker& taker, absl::FunctionRef<bool(const ContactKey&)> skip,
-                             int max_skips, const ContactKey* best) const;
+  // Over the buckets `taker` may take from, each bucket's first contact in
+  // rank order that `skip` does not pass over: the best of all (`best`) and
+  // the best of those not past their target (`in_time`; nullptr when every
+  // one is past it). A bucket where more than `max_skips` were skipped first
+  // counts as having none (which bounds the cost for an agent excluded from
+  // many heads). The pointers are valid until the buckets change.
+  struct Heads {
+    const ContactKey* best = nullptr;
+    const ContactKey* in_time = nullptr;
+  };
+  Heads BestHeads(const Taker& taker, absl::FunctionRef<bool(const ContactKey&)> skip,
+                  int max_skips) const;
 
   absl::Status CheckInvariants() const;
 

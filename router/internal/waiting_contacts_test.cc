@@ -19,7 +19,7 @@ struct Model {
 
 uint64_t RandomBucket(std::mt19937& rng) {
   // Few distinct values per field, so buckets fill, share queues and empty out.
-  return BucketKey(rng() % 3, rng() % 3, rng() % 2, static_cast<uint8_t>(rng() % 4));
+  return BucketKey(rng() % 3, rng() % 3, rng() % 2, static_cast<uint8_t>(rng() % 4), rng() % 2);
 }
 
 ContactKey RandomKey(std::mt19937& rng, ContactId id) {
@@ -92,6 +92,7 @@ TEST(WaitingContactsTest, MatchesModelOverRandomOperations) {
         const int max_skips = static_cast<int>(rng() % 4);
         auto skip = [&](const ContactKey& k) { return k.id % divisor == 0; };
         const ContactKey* expected = nullptr;
+        const ContactKey* expected_in_time = nullptr;
         for (const auto& [bucket, keys] : m.buckets) {
           if (BucketQueue(bucket) != taker.queue || BucketStage(bucket) < taker.first_stage ||
               (BucketSpecial(bucket) & ~taker.special) != 0 ||
@@ -103,19 +104,26 @@ TEST(WaitingContactsTest, MatchesModelOverRandomOperations) {
           for (const ContactKey& k : keys) {
             if (!skip(k)) {
               if (expected == nullptr || k < *expected) expected = &k;
+              if (!BucketPastTarget(bucket) &&
+                  (expected_in_time == nullptr || k < *expected_in_time)) {
+                expected_in_time = &k;
+              }
               break;
             }
             if (++skips > max_skips) break;
           }
         }
-        const ContactKey* got = w.BestHead(taker, skip, max_skips, nullptr);
-        ASSERT_EQ(got == nullptr, expected == nullptr);
-        if (got != nullptr) {
-          EXPECT_EQ(*got, *expected);
+        const WaitingContacts::Heads got = w.BestHeads(taker, skip, max_skips);
+        ASSERT_EQ(got.best == nullptr, expected == nullptr);
+        if (got.best != nullptr) {
+          EXPECT_EQ(*got.best, *expected);
         }
-        // A better candidate from elsewhere is kept.
-        const ContactKey best_elsewhere{0, -1, 0};
-        EXPECT_EQ(w.BestHead(taker, skip, max_skips, &best_elsewhere), &best_elsewhere);
+        // The best of the buckets of contacts still in time, whether or not
+        // one past its target ranks ahead of it.
+        ASSERT_EQ(got.in_time == nullptr, expected_in_time == nullptr);
+        if (got.in_time != nullptr) {
+          EXPECT_EQ(*got.in_time, *expected_in_time);
+        }
       }
       if (op % 100 == 0) ExpectSame(w, m);
     }
@@ -131,16 +139,17 @@ TEST(WaitingContactsTest, UnknownQueueHasNoBuckets) {
   EXPECT_TRUE(w.NonEmptyBuckets(7).empty());
   EXPECT_EQ(w.CountAhead(7, ContactKey{}), 0u);
   const std::vector<uint32_t> languages = {0};
-  EXPECT_EQ(w.BestHead(
-                {7, 0, 0, languages}, [](const ContactKey&) { return false; }, 0, nullptr),
-            nullptr);
+  const WaitingContacts::Heads heads = w.BestHeads(
+      {7, 0, 0, languages}, [](const ContactKey&) { return false; }, 0);
+  EXPECT_EQ(heads.best, nullptr);
+  EXPECT_EQ(heads.in_time, nullptr);
 }
 
 // Erasing a contact the index does not hold is a router bug: it stops the
 // process instead of leaving size() and NonEmptyBuckets() counting it.
 TEST(WaitingContactsDeathTest, ErasingWhatIsNotThereStops) {
   WaitingContacts w;
-  const uint64_t bucket = BucketKey(0, 0, 0, 0);
+  const uint64_t bucket = BucketKey(0, 0, 0, 0, false);
   EXPECT_DEATH(w.Erase(bucket, ContactKey{1, 0, 5}), "bucket .* holds no contacts");
   w.Insert(bucket, ContactKey{1, 0, 4});
   EXPECT_DEATH(w.Erase(bucket, ContactKey{1, 0, 5}), "contact 5 is not in bucket");

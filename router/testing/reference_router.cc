@@ -354,8 +354,10 @@ void ReferenceRouter::MatchContact(Contact& c) {
 
 void ReferenceRouter::MatchAgent(Agent& a) {
   while (Offerable(a)) {
-    // Each queue's best-ranked waiting contact the agent may take now.
+    // Each queue's best-ranked waiting contact the agent may take now, and
+    // its best-ranked one still before its SLA deadline (in time).
     std::map<std::string, Contact*> heads;
+    std::map<std::string, Contact*> in_time;
     for (auto& [id, c] : contacts_) {
       if (c.state != State::kQueued || !CanTake(a, c.spec.channel) || !Eligible(a, c) ||
           Excluded(c, a.spec.agent_id)) {
@@ -363,6 +365,10 @@ void ReferenceRouter::MatchAgent(Agent& a) {
       }
       Contact*& head = heads[c.queue];
       if (head == nullptr || Rank(c) < Rank(*head)) head = &c;
+      if (now_ < c.arrival + QueueOf(c.queue).answer_within) {
+        Contact*& first = in_time[c.queue];
+        if (first == nullptr || Rank(c) < Rank(*first)) first = &c;
+      }
     }
     // All of them arrived under fifo: emergencies first, then the longest
     // waiting (arrival, then id).
@@ -384,21 +390,27 @@ void ReferenceRouter::MatchAgent(Agent& a) {
     }
     // Among them, each measured against its rank (deadline less urgency):
     // emergencies first; then one more than ten of its queue's targets past
-    // its rank (the furthest past first); then one less than 5 s before its
-    // rank; then the queue where the agent's skill levels sum highest; then
-    // the best rank, then the oldest id.
+    // its rank (the furthest past first); then, in place of its queue's head,
+    // the queue's best-ranked contact still in time (of the head's class),
+    // if less than 5 s before its rank or past it; then the queue where the
+    // agent's skill levels sum highest; then the best rank, then the oldest
+    // id.
     Contact* best = nullptr;
     std::tuple<int, int, int64_t, int64_t, int64_t> best_key;
-    for (auto& [queue, c] : heads) {
+    for (auto [queue, c] : heads) {
       const QueueConfig& q = QueueOf(queue);
-      const auto [priority_class, rank_ms, id] = Rank(*c);
-      const int64_t late_ms = absl::ToUnixMillis(now_) - rank_ms;
+      int64_t late_ms = absl::ToUnixMillis(now_) - std::get<1>(Rank(*c));
       int tier = 0;
       if (late_ms > 10 * absl::ToInt64Milliseconds(q.answer_within)) {
         tier = 2;
-      } else if (late_ms <= 0 && late_ms > -5000) {
+      } else if (auto it = in_time.find(queue);
+                 it != in_time.end() && std::get<0>(Rank(*it->second)) == std::get<0>(Rank(*c)) &&
+                 absl::ToUnixMillis(now_) - std::get<1>(Rank(*it->second)) > -5000) {
         tier = 1;
+        c = it->second;
+        late_ms = absl::ToUnixMillis(now_) - std::get<1>(Rank(*c));
       }
+      const auto [priority_class, rank_ms, id] = Rank(*c);
       int64_t proficiency = 0;
       if (tier != 2) {
         for (const SkillRequirement& r : q.skills) {
@@ -424,9 +436,15 @@ void ReferenceRouter::MatchAgent(Agent& a) {
     } else if (std::get<1>(best_key) == -2) {
       why = absl::StrCat("starving: over 10 targets past its rank in ", queue);
     } else if (std::get<1>(best_key) == -1) {
-      why =
-          absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(std::get<3>(best_key))),
-                       " to its rank in ", queue);
+      const int64_t late_ms = -std::get<3>(best_key);
+      why = late_ms <= 0
+                ? absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(-late_ms)),
+                               " to its rank in ", queue)
+                : absl::StrCat(
+                      "at risk: ", absl::FormatDuration(absl::Milliseconds(late_ms)),
+                      " past its rank, ",
+                      absl::FormatDuration(best->arrival + QueueOf(queue).answer_within - now_),
+                      " to its target in ", queue);
     } else {
       why = absl::StrCat("strongest skill: proficiency ", -std::get<2>(best_key), " in ", queue);
     }

@@ -3,13 +3,12 @@
 // scenario's own day and seed. One day of all eight policies on the five
 // scenarios takes about 4 s.
 //
-// RouterKeepsItsPrioritiesAheadOfEveryBaseline and
-// SeniorRoutedComplaintsKeepUpWithTheBestBaseline hold today and guard it;
-// RouterStaysWithinReachOfTheBestBaseline guards the gain of strongest-skill-
-// first.
-// DISABLED_RouterBeatsEveryBaseline is the rest of the issue's goals, which
-// the router does not meet yet (SIMULATION.md has the figures); run it with
-// --gtest_also_run_disabled_tests, and enable it when it passes.
+// RouterKeepsItsPrioritiesAheadOfEveryBaseline,
+// RouterIsAheadOfTheBestBaselineOverall and
+// SeniorRoutedComplaintsKeepUpWithTheBestBaseline hold today and guard it.
+// DISABLED_EveryQueueKeepsUpWithTheBestBaseline is the rest of the issue's
+// goals, which the router does not meet yet (SIMULATION.md has the figures);
+// run it with --gtest_also_run_disabled_tests, and enable it when it passes.
 #include <algorithm>
 #include <map>
 #include <string>
@@ -106,6 +105,7 @@ TEST(GoalsTest, RouterKeepsItsPrioritiesAheadOfEveryBaseline) {
               BestLevel(day, &SimulationReport::queues, "voice_emergency"));
     const GroupReport* vip = Find(day.router.tiers, "vip");
     ASSERT_NE(vip, nullptr);
+    EXPECT_GE(vip->total.ServiceLevel(), 0.95);
     EXPECT_GT(vip->total.ServiceLevel(), BestLevel(day, &SimulationReport::tiers, "vip"));
     // No starvation: nobody waits much longer than under the baseline whose
     // longest wait is shortest.
@@ -123,16 +123,15 @@ TEST(GoalsTest, RouterKeepsItsPrioritiesAheadOfEveryBaseline) {
   }
 }
 
-// Not a goal but a ratchet: since a freed agent serves its strongest skill
-// first (it was up to 6.1 points behind) and a contact waits for a senior only
-// its share of the target (2.1 before), overall service level is within 1.5
-// points of the best baseline on every shipped day (1.2 at most), and the gap
-// must not grow back while RouterBeatsEveryBaseline is still disabled.
-TEST(GoalsTest, RouterStaysWithinReachOfTheBestBaseline) {
+// Issue #18: overall service level ahead of the best baseline, here by at
+// least 1 point on every shipped day (a ratchet: tightened from "within 1.5
+// points behind" when a contact still in time went ahead of those past their
+// target; measured 1.3 points ahead at least, centre_day).
+TEST(GoalsTest, RouterIsAheadOfTheBestBaselineOverall) {
   ASSERT_EQ(Days().size(), std::size(kScenarios));
   for (const Day& day : Days()) {
     SCOPED_TRACE(day.scenario);
-    EXPECT_GE(day.router.overall.ServiceLevel(), BestOverallLevel(day) - 0.015);
+    EXPECT_GE(day.router.overall.ServiceLevel(), BestOverallLevel(day) + 0.01);
   }
 }
 
@@ -141,10 +140,12 @@ TEST(GoalsTest, RouterStaysWithinReachOfTheBestBaseline) {
 // median absolute error is at least 5 % below the previous estimator's
 // (position x smoothed time between answers; measured 20-29 % below before
 // the senior wait changed routing, blended_bursts 8.7 % below after: 12.06 s
-// against 13.20 s), and on
+// against 13.20 s; since contacts still in time go first, blended_bursts
+// 6.3 % below: 16.10 s against 17.18 s), and on
 // the centre's ordinary day a contact first in line is told its wait within
-// 8 s at the median (measured 3.9 s) and at least 45 % of all estimates are
-// within +-20 % (measured 58 %). SIMULATION.md "Wait estimates".
+// 8 s at the median (measured 3.9 s, now 2.8 s) and at least 45 % of all
+// estimates are within +-20 % (measured 58 %, now 64 %). SIMULATION.md
+// "Wait estimates".
 TEST(GoalsTest, WaitEstimatesBeatThePreviousEstimatorAndStayAccurate) {
   ASSERT_EQ(Days().size(), std::size(kScenarios));
   for (const Day& day : Days()) {
@@ -168,17 +169,15 @@ TEST(GoalsTest, WaitEstimatesBeatThePreviousEstimatorAndStayAccurate) {
   }
 }
 
-TEST(GoalsTest, DISABLED_RouterBeatsEveryBaseline) {
+// Issue #18: every queue no worse than the best baseline minus 1 point. Missed
+// only by blended_bursts' chat (98.1 % against fifo_linear's 100.0 %).
+TEST(GoalsTest, DISABLED_EveryQueueKeepsUpWithTheBestBaseline) {
   ASSERT_EQ(Days().size(), std::size(kScenarios));
   for (const Day& day : Days()) {
     SCOPED_TRACE(day.scenario);
-    EXPECT_GT(day.router.overall.ServiceLevel(), BestOverallLevel(day));
     for (const GroupReport& q : day.router.queues) {
       EXPECT_GE(q.total.ServiceLevel(), BestLevel(day, &SimulationReport::queues, q.name) - 0.01)
           << q.name;
-    }
-    if (const GroupReport* vip = Find(day.router.tiers, "vip")) {
-      EXPECT_GE(vip->total.ServiceLevel(), 0.95);
     }
   }
 }

@@ -42,6 +42,9 @@ RouterConfig MmcRouterConfig(double target_seconds) {
   queue.target_ratio = 0.8;
   queue.short_abandon = absl::ZeroDuration();
   queue.expire_after = absl::ZeroDuration();  // never expire: Erlang counts everyone
+  // Arrival order, as Erlang's queue: under kRanked a contact still in time
+  // goes before one already past its target (README "Routing rules").
+  queue.routing_policy = RoutingPolicy::kFifo;
   config.queues.push_back(queue);
   for (ChannelConfig& channel : config.channels) {
     channel.agent_capacity = 1;

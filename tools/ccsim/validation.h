@@ -42,9 +42,9 @@ struct ValidationResult {
   double wall_seconds = 0;
 };
 
-// One queue "mmc" (voice, exclusive, capacity 1), no overflow, no wrap-up,
-// no surveys or follow-ups, a short idempotency window: FIFO by arrival,
-// since every contact's rank is its arrival plus the same target.
+// One queue "mmc" (voice, exclusive, capacity 1) under routing_policy fifo
+// (arrival order), no overflow, no wrap-up, no surveys or follow-ups, a
+// short idempotency window.
 RouterConfig MmcRouterConfig(double target_seconds);
 
 // The scenario for `c`: one Poisson stream, exponential handle times (and
