@@ -136,6 +136,17 @@ v1::Command Genesis() {
   return genesis;
 }
 
+// Writes the genesis command at index 1 and waits until it is durable; the
+// reports are cleared after.
+v1::Command WriteGenesis(EtcdCommandLog& log, Reports& reports) {
+  v1::Command genesis = Genesis();
+  log.Append(genesis);
+  log.Flush();
+  ExpectDurableInOrder(reports.WaitFor(1), 1, 1);
+  reports.Clear();
+  return genesis;
+}
+
 std::vector<v1::Command> ReadAll(const CommandLog& log, uint64_t first, absl::Status* status) {
   std::vector<v1::Command> out;
   *status = log.ReadFrom(first, [&](const v1::Command& cmd) {
@@ -341,11 +352,7 @@ TEST(EtcdCommandLogTest, AQuorumLostFailsTheBatchInTimeAndTheIndexIsReusedOnceIt
   const EtcdLogOptions options{.request_timeout = absl::Seconds(2)};
   EtcdCommandLog log(channel, kPrefix, MakeFence(channel, kLeaderKey), 1, reports.Callback(),
                      options);
-  v1::Command genesis = Genesis();
-  log.Append(genesis);
-  log.Flush();
-  ExpectDurableInOrder(reports.WaitFor(1), 1, 1);
-  reports.Clear();
+  const v1::Command genesis = WriteGenesis(log, reports);
 
   etcd.Kill(1);
   etcd.Kill(2);
@@ -378,11 +385,7 @@ TEST(EtcdCommandLogTest, ASuspendedOwnersBatchWaitsForItToResumeOrFailsAfterTheT
   const EtcdLogOptions options{.request_timeout = absl::Milliseconds(500), .suspended = suspended};
   EtcdCommandLog log(channel, kPrefix, MakeFence(channel, kLeaderKey), 1, reports.Callback(),
                      options);
-  v1::Command genesis = Genesis();
-  log.Append(genesis);
-  log.Flush();
-  ExpectDurableInOrder(reports.WaitFor(1), 1, 1);
-  reports.Clear();
+  const v1::Command genesis = WriteGenesis(log, reports);
 
   // Suspended past the request timeout: refused, nothing written.
   const size_t keys_before = Keys(channel, kPrefix).size();
@@ -672,11 +675,7 @@ TEST(EtcdCommandLogTest, AWriteGivenUpThatCommittedLaterIsReplacedBeforeItsIndex
   Reports reports;
   EtcdCommandLog log(channel, kPrefix, MakeFence(channel, kLeaderKey), 1, reports.Callback(),
                      EtcdLogOptions{.request_timeout = absl::Milliseconds(500)});
-  v1::Command genesis = Genesis();
-  log.Append(genesis);
-  log.Flush();
-  ExpectDurableInOrder(reports.WaitFor(1), 1, 1);
-  reports.Clear();
+  const v1::Command genesis = WriteGenesis(log, reports);
 
   // Whether the given-up put commits depends on what etcd reads first on
   // waking (the request or its cancellation): try until one did, so the
