@@ -69,8 +69,9 @@ struct HttpServer::Shared {
   std::atomic<uint64_t> refused_for_limit{0};
   std::atomic<uint64_t> displaced_for_room{0};
   // Sessions waiting for a request, longest first: at the cap, the first is
-  // closed to make room. The io thread only.
-  std::list<std::weak_ptr<HttpSession>> waiting;
+  // closed to make room. A session is listed only while a read of its own
+  // (which holds it) is pending, and unlists itself. The io thread only.
+  std::list<HttpSession*> waiting;
   std::atomic<uint64_t> accept_errors{0};
   // Constant after Start.
   prometheus::Gauge* open_gauge = nullptr;
@@ -107,11 +108,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     shared_->Closed();
   }
 
-  // Closed to make room for a new connection at the cap (already taken off
-  // the waiting list): the pending read ends with an error, and so does the
-  // session.
+  // Closed to make room for a new connection at the cap: the pending read
+  // ends with an error, and so does the session.
   void CloseForRoom() {
-    waiting_at_.reset();
+    StopWaiting();
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
@@ -127,7 +127,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(o.max_header_bytes));
     parser_->body_limit(o.max_body_bytes);
-    waiting_at_ = shared_->waiting.insert(shared_->waiting.end(), weak_from_this());
+    waiting_at_ = shared_->waiting.insert(shared_->waiting.end(), this);
     http::async_read_header(stream_, buffer_, *parser_,
                             [self = shared_from_this()](beast::error_code ec, size_t) {
                               self->StopWaiting();
@@ -369,7 +369,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   // Its entry in shared_->waiting while a request header is awaited.
-  std::optional<std::list<std::weak_ptr<HttpSession>>::iterator> waiting_at_;
+  std::optional<std::list<HttpSession*>::iterator> waiting_at_;
   http::request<http::string_body> request_;
   http::response<http::string_body> response_;
   std::shared_ptr<HttpServer::Shared> shared_;
@@ -550,17 +550,14 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(boost::asio::io_co
 
 namespace {
 
-// Closes the session that has waited longest for a request, if any.
+// Closes the session that has waited longest for a request, and counts it;
+// false when no session waits for one.
 bool MakeRoom(HttpServer::Shared& shared) {
-  while (!shared.waiting.empty()) {
-    std::shared_ptr<HttpSession> oldest = shared.waiting.front().lock();
-    shared.waiting.pop_front();
-    if (oldest) {
-      oldest->CloseForRoom();
-      return true;
-    }
-  }
-  return false;
+  if (shared.waiting.empty()) return false;
+  shared.waiting.front()->CloseForRoom();
+  shared.displaced_for_room.fetch_add(1);
+  if (shared.displaced_counter) shared.displaced_counter->Increment();
+  return true;
 }
 
 }  // namespace
@@ -591,11 +588,7 @@ void HttpServer::Accept() {
       in_error_burst_ = false;
       LogEvent(LogLevel::kInfo, "http_accept_recovered", {});
     }
-    if (shared.open.load() >= shared.options.max_connections && MakeRoom(shared)) {
-      shared.displaced_for_room.fetch_add(1);
-      if (shared.displaced_counter) shared.displaced_counter->Increment();
-      std::make_shared<HttpSession>(std::move(socket), shared_)->Read(/*first=*/true);
-    } else if (shared.open.load() >= shared.options.max_connections) {
+    if (shared.open.load() >= shared.options.max_connections && !MakeRoom(shared)) {
       shared.refused_for_limit.fetch_add(1);
       if (shared.refused_limit_counter) shared.refused_limit_counter->Increment();
       boost::system::error_code ignored;
