@@ -259,7 +259,8 @@ class OwnerElection {
   // one; revoked when etcd answers, at most kMaxAbandonedLeases (older ones
   // expire by themselves).
   std::deque<int64_t> abandoned_leases_ ABSL_GUARDED_BY(mu_);
-  // Bumped by every watch event (and watch restart): the election changed.
+  // Bumped by every watch event (and watch restart): the election changed;
+  // and when a suspended owner's lease is renewed: the session reads again.
   uint64_t watch_generation_ ABSL_GUARDED_BY(mu_) = 0;
   // The owner as last published: key and create revision identify it.
   std::string published_owner_key_ ABSL_GUARDED_BY(mu_);
