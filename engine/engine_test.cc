@@ -14,6 +14,7 @@
 #include "codec/owner_redirect.h"
 #include "codec/wire.h"
 #include "engine/journal/recovery.h"
+#include "engine/testing/desk_cases.h"
 #include "engine/testing/fake_clock.h"
 #include "engine/testing/fake_command_log.h"
 #include "engine/testing/fake_sinks.h"
@@ -28,17 +29,10 @@ using ::testing::HasSubstr;
 
 const absl::Time kStart = absl::FromUnixSeconds(1'800'000'000);
 
+// testing::VoiceLogin with its voice slot counted out (max_concurrent 1).
 v1::Login AgentLogin(const std::string& agent_id) {
-  v1::Login login;
-  login.set_agent_id(agent_id);
-  v1::Skill* skill = login.add_skills();
-  skill->set_name("general");
-  skill->set_level(5);
-  login.add_languages("en");
-  v1::ChannelCapacity* cap = login.add_capacities();
-  cap->set_channel(v1::CHANNEL_VOICE);
-  cap->set_max_concurrent(1);
-  login.set_start_available(true);
+  v1::Login login = testing::VoiceLogin(agent_id);
+  login.mutable_capacities(0)->set_max_concurrent(1);
   return login;
 }
 
