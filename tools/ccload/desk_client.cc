@@ -71,18 +71,17 @@ class DeskClient::Session final : public DeskClient::Stream {
     stream_->Read(&message_, &read_tag_);
   }
 
-  // False when closing, broken or too far behind.
-  bool Write(v1::AgentMessage message) override {
+  Queued Write(v1::AgentMessage message) override {
     std::lock_guard lock(mu_);
-    if (closing_ || broken_) return false;
+    if (closing_ || broken_) return Queued::kStreamEnding;
     if (writing_) {
-      if (pending_.size() >= kMaxQueuedWrites) return false;
+      if (pending_.size() >= kMaxQueuedWrites) return Queued::kDropped;
       pending_.push_back(std::move(message));
-      return true;
+      return Queued::kYes;
     }
     current_ = std::move(message);
     StartWriteLocked();
-    return true;
+    return Queued::kYes;
   }
 
   void Close() override {
@@ -477,9 +476,14 @@ bool DeskClient::Write(uint64_t session, v1::AgentMessage message,
   }
   message.set_request_id(++next_request_id_);
   const uint64_t request_id = message.request_id();
-  if (!session_->Write(std::move(message))) {
-    counters_.CountError("AgentDesk write", kResourceExhausted);
-    return false;
+  switch (session_->Write(std::move(message))) {
+    case Stream::Queued::kYes:
+      break;
+    case Stream::Queued::kStreamEnding:
+      return false;
+    case Stream::Queued::kDropped:
+      counters_.CountError("AgentDesk write", kResourceExhausted);
+      return false;
   }
   if (accepted_contact != nullptr) pending_accepts_[request_id] = *accepted_contact;
   return true;

@@ -255,8 +255,12 @@ class DeskClient {
   class Stream {
    public:
     virtual ~Stream() = default;
-    // False when closing, broken or too far behind.
-    virtual bool Write(ccrouter::v1::AgentMessage message) = 0;
+    enum class Queued {
+      kYes,
+      kStreamEnding,  // closing or broken: its end is counted when it comes
+      kDropped,       // kMaxQueuedWrites already waiting: counted as RESOURCE_EXHAUSTED
+    };
+    virtual Queued Write(ccrouter::v1::AgentMessage message) = 0;
     // Says goodbye (the engine logs the agent out and ends the stream).
     virtual void Close() = 0;
     virtual void Cancel() = 0;
