@@ -72,6 +72,12 @@ class Server:
             self.proc.wait()
 
 
+# Open-loop rates of the submit -> offer curve (contacts/s), each run with 1k
+# and 10k agents where below the max sustainable rate, which is run too.
+CURVE_RATES = [100, 300, 1000, 3000, 10000]
+QUICK_CURVE_RATES = [100, 300]
+
+
 class Suite:
     def __init__(self, args):
         self.args = args
@@ -178,7 +184,10 @@ class Suite:
             # (contacts the agents cannot take pile up in the queues).
             offers_per_second = probe["offers"] / max(probe["measured_seconds"], 1e-9)
             max_rate = int(min(probe["acks_per_second"], offers_per_second) * 0.9 / 100) * 100
-            rates = [1000, 10000, max_rate] if not self.args.quick else [200, max_rate]
+            # The curve: the points below the max, then the max (above it the
+            # figures would be queueing delays, not latency).
+            points = CURVE_RATES if not self.args.quick else QUICK_CURVE_RATES
+            rates = [rate for rate in points if rate < max_rate] + [max_rate]
             for rate in rates:
                 if rate <= 0:
                     continue
@@ -322,7 +331,9 @@ class Suite:
                     f"{MIX}`). Latency is from each contact's *intended* send time (no "
                     "coordinated omission) to the offer reaching the agent's stream, and to "
                     "the durable ack. The max sustainable rate is 90 % of what a closed loop "
-                    "(4 × 32 in flight) reached with the same agents.", ""]
+                    "(4 × 32 in flight) reached with the same agents; the rows for each agent "
+                    f"count are a curve: {', '.join(f'{r:,}' for r in CURVE_RATES)} contacts/s "
+                    "where below that max, then the max.", ""]
             for p in probes:
                 out.append(f"- closed-loop probe, {p['agents']} agents: "
                            f"{p['acks_per_second']:,.0f} acks/s, offers "
