@@ -59,8 +59,8 @@ struct LoadOptions {
 // "127.0.0.1:7701" -> host and port; false unless the host is numeric.
 bool SplitHttpServer(const std::string& value, std::string* host, uint16_t* port);
 
-// The largest --agents, demo or --bench: one process drives them all on the
-// callback API. Ids are "agent-001"... ("bench-00001"... with --bench).
+// The largest --agents, demo or --bench: one process drives them all (on
+// --desk-queues completion queues). Ids are "agent-001"... ("bench-00001"... with --bench).
 inline constexpr int kMaxAgents = 100000;
 inline constexpr int kMaxGateways = 256;
 
