@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/check.h"
+#include "codec/completion_queue_tag.h"
 #include "codec/owner_redirect.h"
 #include "engine/agent_desk_session.h"
 #include "engine/edge_calls.h"
@@ -48,10 +49,7 @@ class AgentDeskServer::Call {
 
   // Where each of the call's operations reports; the queue hands back its address.
   enum class Op { kAccept, kRead, kWrite, kFinish, kDone };
-  struct Tag {
-    Call* call;
-    Op op;
-  };
+  using Tag = CompletionTag<Call, Op>;
 
   // The queue's thread only. May delete the call.
   void OnEvent(Op op, bool ok);
@@ -250,12 +248,7 @@ void AgentDeskServer::Arm(grpc::ServerCompletionQueue* cq) {
 }
 
 void AgentDeskServer::Drain(grpc::ServerCompletionQueue* cq) {
-  void* tag = nullptr;
-  bool ok = false;
-  while (cq->Next(&tag, &ok)) {
-    Call::Tag* t = static_cast<Call::Tag*>(tag);
-    t->call->OnEvent(t->op, ok);
-  }
+  DrainCompletionQueue<Call::Tag>(*cq);
 }
 
 }  // namespace ccr

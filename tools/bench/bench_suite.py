@@ -121,6 +121,12 @@ class Server:
             self.proc.wait()
 
 
+# Open-loop rates of the submit -> offer curve (contacts/s), each run with 1k
+# and 10k agents where below the max sustainable rate, which is run too.
+CURVE_RATES = [100, 300, 1000, 3000, 10000]
+QUICK_CURVE_RATES = [100, 300]
+
+
 class Suite:
     def __init__(self, args):
         self.args = args
@@ -217,7 +223,7 @@ class Suite:
         (1,000/s with fsync off) beside them; then issue #6's 5k-agent target."""
         handle = ["--handle-ms", "50", "--mix", MIX, "--ingest", "stream", "--gateways", "4"]
         agent_counts = [1000, 10000] if not self.args.quick else [200]
-        curve = [100, 300, 1000, 3000] if not self.args.quick else [200]
+        curve = CURVE_RATES if not self.args.quick else QUICK_CURVE_RATES
         for agents in agent_counts:
             # The max sustainable rate: closed loop with the agents working.
             s = self.engine(f"lat-max-{agents}")
@@ -422,7 +428,10 @@ class Suite:
                     f"{MIX}`). Latency is from each contact's *intended* send time (no "
                     "coordinated omission) to the offer reaching the agent's stream, and to "
                     "the durable ack. The max sustainable rate is 90 % of what a closed loop "
-                    "(4 × 32 in flight) reached with the same agents. *fdatasync*: the engine's "
+                    "(4 × 32 in flight) reached with the same agents; the rows for each agent "
+                    f"count are a curve: {', '.join(f'{r:,}' for r in CURVE_RATES)} contacts/s "
+                    "where below that max, then the max, and 1,000/s in any case (a target's "
+                    "point), with fsync off too. *fdatasync*: the engine's "
                     "own `ccr_journal_fsync_duration_seconds` histogram over the run, p50 / p99 "
                     "interpolated within its buckets (0.1, 0.25, 0.5, 1, 2.5, 5 ms ...).", ""]
             for p in probes:

@@ -174,6 +174,9 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
   // WebSocket desktops' threads (--desk-transport websocket): they outlive the agents.
   std::optional<WebSocketDeskThreads> websocket_threads;
   if (options.websocket_desks) websocket_threads.emplace(kWebSocketDeskThreads);
+  // gRPC desktops' completion queues and their threads: they outlive the agents.
+  std::optional<DeskCompletionQueues> desk_queues;
+  if (!options.websocket_desks && options.agents > 0) desk_queues.emplace(options.desk_queues);
   std::vector<std::shared_ptr<grpc::Channel>> agent_channels;
   std::vector<std::unique_ptr<v1::AgentDesk::Stub>> desk_stubs;
   std::vector<std::unique_ptr<DeskClient>> agents;
@@ -192,6 +195,7 @@ int RunBench(const LoadOptions& options, TrafficMixConfig mix,
       agents.back()->UseWebSocket({&websocket_threads->io(), options.http_host, options.http_port});
       continue;
     }
+    agents.back()->UseCompletionQueues(*desk_queues);
     agents.back()->FollowOwner(server, options.servers, moved_channels,
                                static_cast<int>(i / kAgentsPerChannel));
   }

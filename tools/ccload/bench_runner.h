@@ -1,7 +1,8 @@
-// `ccload --bench` / `--baseline`: the benchmark runner. Every call uses the
-// gRPC callback API: N gateways (SubmitStream or unary Submit), M simulated
-// agents on their AgentDesk streams, open-loop Poisson arrivals or a closed
-// loop, a warm-up, then one summary (bench_report.h).
+// `ccload --bench` / `--baseline`: the benchmark runner. N gateways
+// (SubmitStream or unary Submit, gRPC callback API), M simulated agents on
+// their AgentDesk streams (--desk-queues completion queues), open-loop
+// Poisson arrivals or a closed loop, a warm-up, then one summary
+// (bench_report.h).
 //
 // The clients are the demo's (GatewayClient, DeskClient with a
 // FixedDelayDeskPolicy, one Scheduler, one RunCounters). Each contact

@@ -9,9 +9,11 @@
 //                delays, handle and wrap-up times, heartbeats, reconnects,
 //                customer patience. Actions only queue small writes or start
 //                async calls.
-//   gRPC         reactions of the agents' AgentDesk streams (DeskClient) and
-//                completions of submits and hang-ups (GatewayClient): they
+//   desk queues  --desk-queues threads, each draining the completion queue of
+//                a share of the agents' AgentDesk streams (DeskClient): they
 //                count and schedule, never block.
+//   gRPC         completions of submits and hang-ups (GatewayClient): the
+//                same.
 // `--bench` runs the same clients with fixed delays (bench_runner.h).
 // Customer ids and phone numbers are personal data: nothing here prints them.
 #include <grpcpp/grpcpp.h>
@@ -375,7 +377,11 @@ int Run(int argc, char** argv) {
   // WebSocket desktops' threads (--desk-transport websocket): they outlive the agents.
   std::optional<WebSocketDeskThreads> websocket_threads;
   if (options.websocket_desks) websocket_threads.emplace(kWebSocketDeskThreads);
-  // Agents on the callback API, kAgentsPerChannel to a connection.
+  // gRPC desktops' completion queues and their threads: they outlive the agents.
+  std::optional<DeskCompletionQueues> desk_queues;
+  if (!options.websocket_desks && options.agents > 0) desk_queues.emplace(options.desk_queues);
+  // Agents on gRPC, kAgentsPerChannel to a connection, their streams spread
+  // over the completion queues.
   std::vector<std::shared_ptr<grpc::Channel>> agent_channels;
   std::vector<std::unique_ptr<v1::AgentDesk::Stub>> desk_stubs;
   std::vector<std::unique_ptr<DeskClient>> agents;
@@ -393,6 +399,7 @@ int Run(int argc, char** argv) {
       agents.back()->UseWebSocket({&websocket_threads->io(), options.http_host, options.http_port});
       continue;
     }
+    agents.back()->UseCompletionQueues(*desk_queues);
     agents.back()->FollowOwner(server, options.servers, moved_channels,
                                static_cast<int>(i / kAgentsPerChannel));
   }

@@ -9,9 +9,11 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -224,6 +226,30 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
     std::lock_guard lock(mu_);
     return desk_logins_;
   }
+  // Answers every desk login and accept with a new offer on the same stream,
+  // so offers keep coming until the stream ends.
+  void FloodDesksWithOffers() {
+    std::lock_guard lock(mu_);
+    flood_offers_ = true;
+  }
+  // Leaves desk streams open when the desktop half-closes (a server that
+  // does not answer the goodbye).
+  void IgnoreDeskHalfCloses() {
+    std::lock_guard lock(mu_);
+    ignore_desk_half_closes_ = true;
+  }
+  // Ends every open desk stream as a node that lost ownership does.
+  void EndAllDeskStreamsNamingOwner(const std::string& owner) {
+    std::lock_guard lock(mu_);
+    for (auto& [stream, context] : desk_streams_) {
+      context->AddTrailingMetadata(kOwnerMetadataKey, owner);
+      stream->EndWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, "standby"));
+    }
+  }
+  size_t open_desk_streams() {
+    std::lock_guard lock(mu_);
+    return desk_streams_.size();
+  }
   size_t streamed_submits() {
     std::lock_guard lock(mu_);
     return streamed_submits_;
@@ -298,29 +324,48 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
     ++live_streams_;
     auto* stream = new FakeDeskStream(
         [this](FakeDeskStream* stream, const v1::AgentMessage& message) {
+          v1::ServerMessage offer;
           {
             std::lock_guard lock(mu_);
-            desk_messages_.push_back(message);
-            cv_.notify_all();
-            if (message.kind_case() != v1::AgentMessage::kLogin) return;
-            ++desk_logins_;
+            if (flood_offers_) {
+              // The flood's messages are not kept: they are many.
+              if (message.kind_case() == v1::AgentMessage::kLogin) ++desk_logins_;
+              if (message.kind_case() != v1::AgentMessage::kLogin &&
+                  message.kind_case() != v1::AgentMessage::kAccept) {
+                return;
+              }
+              const uint64_t n = ++flood_offers_sent_;
+              offer.mutable_offer()->set_offer_id(absl::StrCat("o-", n));
+              offer.mutable_offer()->set_contact_id(absl::StrCat("c-", n));
+              offer.mutable_offer()->set_queue("voice_general");
+            } else {
+              desk_messages_.push_back(message);
+              cv_.notify_all();
+              if (message.kind_case() != v1::AgentMessage::kLogin) return;
+              ++desk_logins_;
+            }
           }
-          v1::ServerMessage ok;
-          ok.mutable_login_ok()->set_agent_id(message.login().agent_id());
-          ok.mutable_login_ok()->set_heartbeat_interval_seconds(3600);
-          stream->Send(std::move(ok));
+          if (message.kind_case() == v1::AgentMessage::kLogin) {
+            v1::ServerMessage ok;
+            ok.mutable_login_ok()->set_agent_id(message.login().agent_id());
+            ok.mutable_login_ok()->set_heartbeat_interval_seconds(3600);
+            stream->Send(std::move(ok));
+          }
+          if (offer.has_offer()) stream->Send(std::move(offer));
         },
         [this](FakeDeskStream* stream) {
           {
             std::lock_guard lock(mu_);
             ++desk_half_closes_;
             cv_.notify_all();
+            if (ignore_desk_half_closes_) return;
           }
           stream->EndWith(grpc::Status::OK);  // the engine logs the agent out and finishes
         },
         [this](FakeDeskStream* stream) {
           {
             std::lock_guard lock(mu_);
+            desk_streams_.erase(stream);
             if (desk_stream_ == stream) {
               desk_stream_ = nullptr;
               desk_context_ = nullptr;
@@ -330,6 +375,7 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
         });
     desk_stream_ = stream;
     desk_context_ = context;
+    desk_streams_[stream] = context;
     return stream;
   }
 
@@ -351,7 +397,11 @@ class FakeServer final : public v1::ContactIngest::CallbackService,
   uint64_t contacts_ = 0;
   size_t streamed_submits_ = 0;
   int live_streams_ = 0;
-  FakeDeskStream* desk_stream_ = nullptr;                // the newest open one
+  FakeDeskStream* desk_stream_ = nullptr;                                 // the newest open one
+  std::map<FakeDeskStream*, grpc::CallbackServerContext*> desk_streams_;  // all open ones
+  bool flood_offers_ = false;
+  uint64_t flood_offers_sent_ = 0;
+  bool ignore_desk_half_closes_ = false;
   grpc::CallbackServerContext* desk_context_ = nullptr;  // desk_stream_'s
   std::vector<v1::AgentMessage> desk_messages_;
   int desk_logins_ = 0;
@@ -886,6 +936,133 @@ TEST_F(DeskClientTest, WhenDoneTheStreamNoLongerHoldsTheChannel) {
     ASSERT_TRUE(agent->WaitDone(kEventually));
     ASSERT_EQ(channel_.use_count(), held_by_the_test) << "after session " << i;
   }
+}
+
+// The default queues are shared by the clients not given any, and go (their
+// threads joined) with the last of those clients.
+TEST_F(DeskClientTest, TheSharedQueuesGoWithTheLastClientUsingThem) {
+  std::weak_ptr<DeskCompletionQueues> shared;
+  {
+    auto agent = StartAgent(std::make_unique<ScriptedPolicy>());
+    shared = DeskCompletionQueues::Shared();
+    EXPECT_FALSE(shared.expired());
+  }
+  EXPECT_TRUE(shared.expired());
+}
+
+TEST(DeskCompletionQueuesTest, StreamsTakeTheQueuesInTurn) {
+  DeskCompletionQueues queues(3);
+  std::vector<grpc::CompletionQueue*> taken;
+  for (int i = 0; i < 6; ++i) taken.push_back(queues.Next());
+  EXPECT_EQ(std::set<grpc::CompletionQueue*>(taken.begin(), taken.end()).size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(taken[i], taken[i + 3]);
+}
+
+// Many desktops on a few queues, with offers arriving all the time (each
+// accept brings the next offer): the hazards of a stream ending while its
+// operations are in flight.
+class DeskClientFloodTest : public ::testing::Test {
+ protected:
+  static constexpr int kAgents = 40;
+
+  DeskClientFloodTest() { server_.FloodDesksWithOffers(); }
+  ~DeskClientFloodTest() override {
+    scheduler_.Stop();
+    agents_.clear();  // before the queues, the channels and the servers
+  }
+
+  // Starts kAgents desktops at `server` (in cluster mode when `channels`),
+  // and waits until they are all in and every one has had offers.
+  void StartAgents(FakeServer& server, ChannelsByAddress* channels = nullptr) {
+    stub_ = v1::AgentDesk::NewStub(ChannelTo(server));
+    for (int i = 0; i < kAgents; ++i) {
+      v1::Login login;
+      login.set_agent_id(absl::StrCat("agent-", i));
+      auto policy = std::make_unique<ScriptedPolicy>();
+      policy->handle = DeskPolicy::Duration::zero();  // completes and wraps up at once too
+      agents_.push_back(
+          std::make_unique<DeskClient>(*stub_, login, std::move(policy), scheduler_, counters_));
+      agents_.back()->UseCompletionQueues(queues_);
+      if (channels != nullptr) {
+        agents_.back()->FollowOwner(server.address(), {server.address()}, *channels);
+      }
+      agents_.back()->Start();
+    }
+    ASSERT_TRUE(Eventually([&] { return counters_.agents_logged_in.load() == kAgents; }));
+    const uint64_t offers = counters_.offers.load();
+    ASSERT_TRUE(Eventually([&] { return counters_.offers.load() >= offers + 10 * kAgents; }));
+  }
+
+  FakeServer server_;
+  DeskCompletionQueues queues_{2};  // outlives the agents
+  RunCounters counters_;
+  Scheduler scheduler_;
+  std::unique_ptr<v1::AgentDesk::Stub> stub_;
+  std::vector<std::unique_ptr<DeskClient>> agents_;
+};
+
+TEST_F(DeskClientFloodTest, DesktopsClosedOrCancelledWhileOffersArriveAllEnd) {
+  StartAgents(server_);
+  scheduler_.Stop();
+  for (int i = 0; i < kAgents; ++i) {
+    if (i % 2 == 0) {
+      agents_[i]->Close();
+    } else {
+      agents_[i]->Cancel();
+    }
+  }
+  for (auto& agent : agents_) ASSERT_TRUE(agent->WaitDone(kEventually));
+  EXPECT_EQ(counters_.agents_logged_in.load(), 0);
+  // A cancelled stream ends CANCELLED (counted: it was not closing); a
+  // closed one is logged out cleanly.
+  const std::map<std::string, uint64_t> want = {{"AgentDesk.Connect CANCELLED", kAgents / 2}};
+  EXPECT_EQ(counters_.errors(), want);
+  EXPECT_TRUE(Eventually([&] { return server_.open_desk_streams() == 0; }));
+}
+
+// ccload's shutdown against an engine that does not end the streams: close
+// every one, then cancel what is still open, then the queues go.
+TEST_F(DeskClientFloodTest, ShutdownWithStreamsOpenCancelsThemAndTheQueuesGo) {
+  server_.IgnoreDeskHalfCloses();
+  StartAgents(server_);
+  scheduler_.Stop();
+  for (auto& agent : agents_) agent->Close();
+  ASSERT_TRUE(server_.WaitForDeskHalfClose());
+  for (auto& agent : agents_) agent->Cancel();
+  for (auto& agent : agents_) ASSERT_TRUE(agent->WaitDone(kEventually));
+  EXPECT_EQ(counters_.agents_logged_in.load(), 0);
+  EXPECT_TRUE(counters_.errors().empty());  // closing: a cancel is expected
+  agents_.clear();
+  EXPECT_TRUE(Eventually([&] { return server_.open_desk_streams() == 0; }));
+}
+
+// Destroyed with the streams open and offers arriving, as ccload's agents
+// are when it exits: each destructor logs out and waits for the end.
+TEST_F(DeskClientFloodTest, DestroyedWithStreamsOpenWhileOffersArrive) {
+  StartAgents(server_);
+  scheduler_.Stop();
+  agents_.clear();
+  EXPECT_EQ(counters_.agents_logged_in.load(), 0);
+  EXPECT_TRUE(counters_.errors().empty());
+  EXPECT_TRUE(Eventually([&] { return server_.open_desk_streams() == 0; }));
+}
+
+// Cluster mode: the node loses ownership and ends every stream naming the
+// owner while offers are arriving; every desktop logs in there.
+TEST_F(DeskClientFloodTest, StreamsEndedNamingTheOwnerWhileOffersArriveAllMoveThere) {
+  FakeServer owner;
+  ChannelsByAddress channels;
+  StartAgents(server_, &channels);
+  server_.EndAllDeskStreamsNamingOwner(owner.address());
+  EXPECT_TRUE(Eventually([&] { return owner.desk_logins() == kAgents; }));
+  EXPECT_TRUE(Eventually([&] { return counters_.agents_logged_in.load() == kAgents; }));
+  EXPECT_EQ(server_.desk_logins(), kAgents);
+  EXPECT_TRUE(Eventually([&] { return server_.open_desk_streams() == 0; }));
+  const std::map<std::string, uint64_t> want = {{"AgentDesk.Connect UNAVAILABLE", kAgents}};
+  EXPECT_EQ(counters_.errors(), want);
+  scheduler_.Stop();
+  agents_.clear();  // logs out at the owner, before the owner goes
+  EXPECT_EQ(counters_.agents_logged_in.load(), 0);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,11 +1,13 @@
 #include "tools/ccload/desk_client.h"
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "tools/ccload/queued_stream_writer.h"
+#include "base/check.h"
+#include "codec/completion_queue_tag.h"
 
 namespace ccr::load {
 namespace {
@@ -35,77 +37,183 @@ Duration RandomDeskPolicy::HeartbeatInterval(double server_interval_seconds) {
                                                        : kDefaultHeartbeatSeconds);
 }
 
-// One AgentDesk.Connect call. Owns nothing of the agent's state: it queues
-// writes, hands what it reads to the DeskClient, and hands itself back to
-// the DeskClient in OnDone to be deleted.
+// One AgentDesk.Connect call on a completion queue. Owns nothing of the
+// agent's state: it queues writes, hands what it reads to the DeskClient, and
+// hands itself to the DeskClient to be deleted once the call is over.
+//
+// gRPC's rules, and how they hold here:
+// - One read outstanding: the next read starts after the last one's event.
+// - One operation in the write slot: the call's start, each write and the
+//   half-close share it (gRPC uses one set of operations for them), so the
+//   login waits behind the start and the half-close behind the last write.
+// - Finish (the status) starts once a read has failed: the read side is over,
+//   and the first read already asked for the initial metadata.
+// - The session is deleted only when the finish event has come and nothing is
+//   in the write slot; a read cannot be pending then (Finish follows a failed
+//   one). All of a call's events come on its queue's one thread, in turn.
 // Lock order: DeskClient::mu_, then this stream's mu_.
-class DeskClient::Session final : public QueuedStreamWriter<v1::AgentMessage, v1::ServerMessage>,
-                                  public DeskClient::Stream {
+class DeskClient::Session final : public DeskClient::Stream {
  public:
-  Session(DeskClient& client, uint64_t number)
-      : QueuedStreamWriter(kMaxQueuedWrites), client_(client), number_(number) {}
+  enum class Op { kWriteSlot, kRead, kFinish };
+  using Tag = CompletionTag<Session, Op>;
 
-  void Start(v1::AgentDesk::Stub& stub, v1::AgentMessage login) {
+  Session(DeskClient& client, uint64_t number) : client_(client), number_(number) {}
+
+  // REQUIRES: the client's mu_ held (so no event of it is handled before it
+  // is the client's open stream).
+  void Start(v1::AgentDesk::Stub& stub, grpc::CompletionQueue* cq, v1::AgentMessage login) {
     AddToken(context_);
-    stub.async()->Connect(&context_, this);
-    AddHold();  // writes come from other threads until Close()
-    {
-      std::lock_guard lock(mu_);
-      EnqueueLocked(std::move(login));
-    }
-    StartRead(&message_);
-    StartCall();
+    std::lock_guard lock(mu_);
+    stream_ = stub.PrepareAsyncConnect(&context_, cq);
+    writing_ = true;  // the start
+    pending_.push_back(std::move(login));
+    stream_->StartCall(&write_tag_);
+    stream_->Read(&message_, &read_tag_);
   }
 
-  // False when closing, broken or too far behind.
-  bool Write(v1::AgentMessage message) override {
+  Queued Write(v1::AgentMessage message) override {
     std::lock_guard lock(mu_);
-    if (closing_ || broken_) return false;
-    return EnqueueLocked(std::move(message));
+    if (closing_ || broken_) return Queued::kStreamEnding;
+    if (writing_) {
+      if (pending_.size() >= kMaxQueuedWrites) return Queued::kDropped;
+      pending_.push_back(std::move(message));
+      return Queued::kYes;
+    }
+    current_ = std::move(message);
+    StartWriteLocked();
+    return Queued::kYes;
   }
 
   void Close() override {
     std::lock_guard lock(mu_);
     closing_ = true;
-    MaybeWritesDone();
+    MaybeWritesDoneLocked();
   }
 
-  void Cancel() override { CancelCall(); }
+  // Gives up: the pending read fails, and with it the call.
+  void Cancel() override {
+    context_.TryCancel();
+    std::lock_guard lock(mu_);
+    BreakLocked();
+  }
 
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      ReadsEnded();  // the engine ended the stream: OnDone follows
-      return;
+  // The queue's thread only. After the call is over, hands this to the
+  // client, which deletes it.
+  void OnEvent(Op op, bool ok) {
+    switch (op) {
+      case Op::kRead:
+        if (!ok) {
+          // The engine ended the stream, or it broke or was cancelled: no
+          // write can succeed any more. The status says which.
+          std::lock_guard lock(mu_);
+          BreakLocked();
+          stream_->Finish(&status_, &finish_tag_);
+          return;
+        }
+        if (message_.kind_case() == v1::ServerMessage::kLoginOk) logged_in_ = true;
+        client_.OnServerMessage(number_, message_);
+        stream_->Read(&message_, &read_tag_);
+        return;
+      case Op::kWriteSlot: {
+        std::lock_guard lock(mu_);
+        writing_ = false;
+        if (!ok) {
+          BreakLocked();
+        } else if (!pending_.empty() && !broken_) {
+          current_ = std::move(pending_.front());
+          pending_.pop_front();
+          StartWriteLocked();
+        } else {
+          MaybeWritesDoneLocked();
+        }
+        if (!finished_ || writing_) return;
+        break;
+      }
+      case Op::kFinish: {
+        std::lock_guard lock(mu_);
+        finished_ = true;
+        if (writing_) return;
+        break;
+      }
     }
-    if (message_.kind_case() == v1::ServerMessage::kLoginOk) logged_in_ = true;
-    client_.OnServerMessage(number_, message_);
-    StartRead(&message_);
-  }
-
-  // The last reaction: the client deletes this stream (see SessionEnded).
-  void OnDone(const grpc::Status& status) override {
+    // Over: nothing pending, and no thread can start anything (broken_).
+    // SessionEnded deletes this: it gets copies.
+    const grpc::Status status = status_;
     client_.SessionEnded(this, number_, logged_in_, status,
                          OwnerFromTrailers(context_.GetServerTrailingMetadata()));
   }
 
  private:
+  // REQUIRES: mu_ held, the write slot free, current_ set.
+  void StartWriteLocked() {
+    writing_ = true;
+    stream_->Write(current_, &write_tag_);
+  }
   // REQUIRES: mu_ held.
-  void MaybeWritesDone() override {
-    if (!closing_ && !broken_) return;
-    if (writing_ || writes_done_) return;
+  void BreakLocked() {
+    broken_ = true;
+    pending_.clear();
+  }
+  // Half-closes once closing and the writes are out. REQUIRES: mu_ held.
+  void MaybeWritesDoneLocked() {
+    if (!closing_ || broken_ || writing_ || writes_done_ || !pending_.empty()) return;
     writes_done_ = true;
-    if (!broken_) StartWritesDone();
-    RemoveHold();
+    writing_ = true;
+    stream_->WritesDone(&write_tag_);
   }
 
   DeskClient& client_;
   const uint64_t number_;
+  grpc::ClientContext context_;  // outlives stream_ (declared first)
+  // Set by Start, then constant.
+  std::unique_ptr<grpc::ClientAsyncReaderWriter<v1::AgentMessage, v1::ServerMessage>> stream_;
+  Tag write_tag_{this, Op::kWriteSlot};
+  Tag read_tag_{this, Op::kRead};
+  Tag finish_tag_{this, Op::kFinish};
+  // The read side (the queue's thread, one read at a time):
   v1::ServerMessage message_;  // the one outstanding read
-  bool logged_in_ = false;     // reactions are serial per direction: read side only
+  bool logged_in_ = false;
+  grpc::Status status_;  // gRPC's until the finish event
 
-  bool closing_ = false;      // GUARDED_BY(mu_)
-  bool writes_done_ = false;  // GUARDED_BY(mu_)
+  std::mutex mu_;
+  v1::AgentMessage current_;              // GUARDED_BY(mu_): the write in flight
+  std::deque<v1::AgentMessage> pending_;  // GUARDED_BY(mu_): behind it, up to kMaxQueuedWrites
+  bool writing_ = false;                  // GUARDED_BY(mu_): the write slot is taken
+  bool closing_ = false;                  // GUARDED_BY(mu_)
+  bool broken_ = false;                   // GUARDED_BY(mu_)
+  bool writes_done_ = false;              // GUARDED_BY(mu_)
+  bool finished_ = false;                 // GUARDED_BY(mu_)
 };
+
+DeskCompletionQueues::DeskCompletionQueues(int queues) {
+  CCR_CHECK(queues >= 1) << "DeskCompletionQueues: at least 1 queue";
+  for (int i = 0; i < queues; ++i) queues_.push_back(std::make_unique<grpc::CompletionQueue>());
+  for (auto& queue : queues_) {
+    threads_.emplace_back(
+        [cq = queue.get()] { DrainCompletionQueue<DeskClient::Session::Tag>(*cq); });
+  }
+}
+
+DeskCompletionQueues::~DeskCompletionQueues() {
+  for (auto& queue : queues_) queue->Shutdown();
+  for (std::thread& thread : threads_) thread.join();
+}
+
+grpc::CompletionQueue* DeskCompletionQueues::Next() {
+  return queues_[next_.fetch_add(1, std::memory_order_relaxed) % queues_.size()].get();
+}
+
+std::shared_ptr<DeskCompletionQueues> DeskCompletionQueues::Shared() {
+  static std::mutex* mu = new std::mutex;
+  static auto* shared = new std::weak_ptr<DeskCompletionQueues>;
+  std::lock_guard lock(*mu);
+  std::shared_ptr<DeskCompletionQueues> queues = shared->lock();
+  if (queues == nullptr) {
+    queues = std::make_shared<DeskCompletionQueues>(kDefaultDeskQueues);
+    *shared = queues;
+  }
+  return queues;
+}
 
 DeskClient::DeskClient(v1::AgentDesk::Stub& stub, v1::Login login,
                        std::unique_ptr<DeskPolicy> policy, Scheduler& scheduler,
@@ -122,6 +230,9 @@ DeskClient::~DeskClient() {
   if (!WaitDone(std::chrono::seconds(1))) Cancel();
   while (!WaitDone(std::chrono::seconds(1))) {
   }
+  // Done: no stream is open and none will be, so nothing of this client is
+  // on the queues; the last client of the shared set takes its threads down.
+  shared_queues_.reset();
 }
 
 void DeskClient::FollowOwner(const std::string& current, std::vector<std::string> servers,
@@ -136,6 +247,11 @@ void DeskClient::FollowOwner(const std::string& current, std::vector<std::string
   servers_->OnConnected();
 }
 
+void DeskClient::UseCompletionQueues(DeskCompletionQueues& queues) {
+  std::lock_guard lock(mu_);
+  queues_ = &queues;
+}
+
 void DeskClient::UseWebSocket(WebSocketDesk desk) {
   std::lock_guard lock(mu_);
   websocket_ = std::move(desk);
@@ -146,6 +262,10 @@ void DeskClient::Start() {
     std::lock_guard lock(mu_);
     if (started_) return;
     started_ = true;
+    if (queues_ == nullptr && !websocket_.has_value()) {
+      shared_queues_ = DeskCompletionQueues::Shared();
+      queues_ = shared_queues_.get();
+    }
   }
   StartSession();
 }
@@ -172,7 +292,7 @@ void DeskClient::StartSession() {
   }
   auto* session = new Session(*this, ++session_number_);
   session_ = session;
-  session->Start(moved_stub_ != nullptr ? *moved_stub_ : stub_, std::move(hello));
+  session->Start(moved_stub_ != nullptr ? *moved_stub_ : stub_, queues_->Next(), std::move(hello));
 }
 
 void DeskClient::Close() {
@@ -356,9 +476,14 @@ bool DeskClient::Write(uint64_t session, v1::AgentMessage message,
   }
   message.set_request_id(++next_request_id_);
   const uint64_t request_id = message.request_id();
-  if (!session_->Write(std::move(message))) {
-    counters_.CountError("AgentDesk write", kResourceExhausted);
-    return false;
+  switch (session_->Write(std::move(message))) {
+    case Stream::Queued::kYes:
+      break;
+    case Stream::Queued::kStreamEnding:
+      return false;
+    case Stream::Queued::kDropped:
+      counters_.CountError("AgentDesk write", kResourceExhausted);
+      return false;
   }
   if (accepted_contact != nullptr) pending_accepts_[request_id] = *accepted_contact;
   return true;

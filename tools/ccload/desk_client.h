@@ -1,19 +1,29 @@
 // DeskClient: one simulated agent desktop on an AgentDesk.Connect stream
-// (gRPC callback API), driven by a DeskPolicy that says how the agent
-// behaves: the demo's random accept delays, rejects, handle times and
-// breaks (RandomDeskPolicy), or the benchmark's fixed delays
-// (FixedDelayDeskPolicy). Timed actions run on the shared Scheduler; a zero
-// delay acts at once. One process drives up to 100k of them.
+// (gRPC's completion-queue API, on DeskCompletionQueues), driven by a
+// DeskPolicy that says how the agent behaves: the demo's random accept
+// delays, rejects, handle times and breaks (RandomDeskPolicy), or the
+// benchmark's fixed delays (FixedDelayDeskPolicy). Timed actions run on the
+// shared Scheduler; a zero delay acts at once. One process drives up to 100k
+// of them.
 //
+//   DeskCompletionQueues queues(4);   // outlives the clients
 //   Scheduler scheduler;
 //   RunCounters counters;
 //   DeskClient agent(*stub, login, std::make_unique<FixedDelayDeskPolicy>(delays),
 //                    scheduler, counters);
+//   agent.UseCompletionQueues(queues);  // else a shared set of kDefaultDeskQueues
 //   agent.Start();                    // logs in; counters.agents_logged_in
 //   ...
 //   scheduler.Stop();                 // no more timed actions
 //   agent.Close();                    // half-close: the engine logs the agent out
 //   if (!agent.WaitDone(3s)) agent.Cancel();
+//
+// Why not the callback API: Debian's libgrpc 1.51 is built without NDEBUG,
+// and every callback call of a process shares one completion queue whose
+// debug bookkeeping scans all of its outstanding operations on every
+// completion; 10,000 callback desktops made the load generator itself the
+// tail it measured (issue #19). Each queue here holds 1/K of the streams, and
+// a stream keeps one operation outstanding (its read) instead of two.
 //
 // A broken stream is reopened with backoff (1 s doubling to 10 s) when the
 // policy says so; not after ABORTED (another desktop took the agent id over)
@@ -29,6 +39,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -47,6 +58,7 @@
 #include "codec/owner_redirect.h"
 #include "tools/ccload/agent_roster.h"
 #include "tools/ccload/channels.h"
+#include "tools/ccload/load_options.h"
 #include "tools/ccload/run_counters.h"
 #include "tools/ccload/scheduler.h"
 
@@ -164,6 +176,31 @@ class WebSocketDeskThreads {
   std::vector<std::thread> threads_;
 };
 
+// Completion queues for gRPC desktops, each drained by a thread of its own,
+// from construction to destruction. Streams take the queues in turn.
+class DeskCompletionQueues {
+ public:
+  explicit DeskCompletionQueues(int queues);
+  // REQUIRES: every DeskClient using it is destroyed (each waits for its
+  // stream's end, so nothing is pending on the queues).
+  ~DeskCompletionQueues();
+  DeskCompletionQueues(const DeskCompletionQueues&) = delete;
+  DeskCompletionQueues& operator=(const DeskCompletionQueues&) = delete;
+
+  // The queue for the next stream. Thread-safe.
+  grpc::CompletionQueue* Next();
+  int size() const { return static_cast<int>(queues_.size()); }
+
+  // A set of kDefaultDeskQueues shared by the DeskClients not given one,
+  // made when the first needs it and gone with the last of them.
+  static std::shared_ptr<DeskCompletionQueues> Shared();
+
+ private:
+  std::vector<std::unique_ptr<grpc::CompletionQueue>> queues_;
+  std::vector<std::thread> threads_;
+  std::atomic<size_t> next_{0};
+};
+
 class DeskClient {
  public:
   using Clock = std::chrono::steady_clock;
@@ -178,7 +215,8 @@ class DeskClient {
              std::unique_ptr<DeskPolicy> policy, Scheduler& scheduler, RunCounters& counters,
              OfferObserver* observer = nullptr);
   // Closes, cancels after a second, waits for the stream's end.
-  // REQUIRES: the scheduler stopped (its actions refer to this).
+  // REQUIRES: the scheduler stopped (its actions refer to this); not on a
+  // thread of the client's completion queues.
   ~DeskClient();
   DeskClient(const DeskClient&) = delete;
   DeskClient& operator=(const DeskClient&) = delete;
@@ -189,6 +227,10 @@ class DeskClient {
   // REQUIRES: before Start().
   void FollowOwner(const std::string& current, std::vector<std::string> servers,
                    ChannelsByAddress& channels, int channel_shard = 0);
+
+  // Run the gRPC streams on `queues` (outlives this) instead of the shared
+  // set. REQUIRES: before Start().
+  void UseCompletionQueues(DeskCompletionQueues& queues);
 
   // Speak the WebSocket at `desk` instead of AgentDesk.Connect (no cluster
   // redirects). REQUIRES: before Start().
@@ -213,22 +255,27 @@ class DeskClient {
   class Stream {
    public:
     virtual ~Stream() = default;
-    // False when closing, broken or too far behind.
-    virtual bool Write(ccrouter::v1::AgentMessage message) = 0;
+    enum class Queued {
+      kYes,
+      kStreamEnding,  // closing or broken: its end is counted when it comes
+      kDropped,       // kMaxQueuedWrites already waiting: counted as RESOURCE_EXHAUSTED
+    };
+    virtual Queued Write(ccrouter::v1::AgentMessage message) = 0;
     // Says goodbye (the engine logs the agent out and ends the stream).
     virtual void Close() = 0;
     virtual void Cancel() = 0;
   };
   class Session;
   class WsSession;
+  friend class DeskCompletionQueues;  // drains the Sessions' tags
   // Opens the WebSocket conversation (tools/ccload/ws_desk_session.cc).
   static Stream* StartWebSocketSession(DeskClient& client, uint64_t number,
                                        const WebSocketDesk& desk, ccrouter::v1::AgentMessage login);
 
   void StartSession();
-  // From a Session's gRPC threads.
+  // From a Session's completion queue thread.
   void OnServerMessage(uint64_t session, const ccrouter::v1::ServerMessage& message);
-  // From the stream's OnDone: deletes `ended`, then reconnects or is done.
+  // From the stream's last event: deletes `ended`, then reconnects or is done.
   // `owner`: the owner its trailers named, if any.
   void SessionEnded(Stream* ended, uint64_t session, bool logged_in, const grpc::Status& status,
                     std::optional<std::string> owner);
@@ -281,6 +328,10 @@ class DeskClient {
   std::unique_ptr<ccrouter::v1::AgentDesk::Stub> moved_stub_;  // GUARDED_BY(mu_)
   bool redirected_since_login_ = false;                        // GUARDED_BY(mu_)
   std::optional<WebSocketDesk> websocket_;  // set by UseWebSocket before Start; then constant
+  // Where the gRPC streams run: set by UseCompletionQueues, or by Start to
+  // the shared set (held in shared_queues_ until destruction); then constant.
+  DeskCompletionQueues* queues_ = nullptr;
+  std::shared_ptr<DeskCompletionQueues> shared_queues_;
 };
 
 }  // namespace ccr::load

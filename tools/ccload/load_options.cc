@@ -38,6 +38,8 @@ ABSL_FLAG(double, handle_ms, 50, "--bench agent: Accept -> Complete");
 ABSL_FLAG(double, wrap_up_ms, 0, "--bench agent: Complete -> WrapUpDone");
 ABSL_FLAG(std::string, desk_transport, "grpc",
           "agents: grpc (AgentDesk.Connect) or websocket (/v1/agent-desk on --http-server)");
+ABSL_FLAG(int, desk_queues, ccr::load::kDefaultDeskQueues,
+          "gRPC agents: completion queues (a thread each) their streams spread over");
 ABSL_FLAG(std::string, http_server, "127.0.0.1:7701",
           "ccrouterd HTTP address, HOST:PORT (numeric host), for --desk-transport websocket");
 
@@ -67,13 +69,13 @@ struct FlagSpelling {
   bool bench_only;
 };
 constexpr FlagSpelling kFlags[] = {
-    {"server", false},         {"agents", false},    {"rate", false},
-    {"duration", false},       {"seed", false},      {"mix", false},
-    {"stats-interval", false}, {"json", false},      {"bench", false},
-    {"baseline", false},       {"gateways", true},   {"ingest", true},
-    {"window", true},          {"warmup", true},     {"accept-delay-ms", true},
-    {"handle-ms", true},       {"wrap-up-ms", true}, {"desk-transport", false},
-    {"http-server", false},
+    {"server", false},         {"agents", false},      {"rate", false},
+    {"duration", false},       {"seed", false},        {"mix", false},
+    {"stats-interval", false}, {"json", false},        {"bench", false},
+    {"baseline", false},       {"gateways", true},     {"ingest", true},
+    {"window", true},          {"warmup", true},       {"accept-delay-ms", true},
+    {"handle-ms", true},       {"wrap-up-ms", true},   {"desk-transport", false},
+    {"http-server", false},    {"desk-queues", false},
 };
 
 absl::CommandLineFlag* FindFlag(absl::string_view dashed) {
@@ -91,6 +93,7 @@ std::string Expected(absl::string_view dashed) {
   if (dashed == "ingest") return "expected stream or unary";
   if (dashed == "desk-transport") return "expected grpc or websocket";
   if (dashed == "http-server") return "expected HOST:PORT with a numeric host";
+  if (dashed == "desk-queues") return absl::StrCat("expected an integer 1..", kMaxDeskQueues);
   return "expected a number >= 0";
 }
 
@@ -131,6 +134,10 @@ bool InRange(absl::string_view dashed) {
     std::string host;
     uint16_t port = 0;
     return SplitHttpServer(absl::GetFlag(FLAGS_http_server), &host, &port);
+  }
+  if (dashed == "desk-queues") {
+    const int n = absl::GetFlag(FLAGS_desk_queues);
+    return n >= 1 && n <= kMaxDeskQueues;
   }
   if (dashed == "accept-delay-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_accept_delay_ms));
   if (dashed == "handle-ms") return FiniteAtLeastZero(absl::GetFlag(FLAGS_handle_ms));
@@ -176,13 +183,16 @@ summary and exits 0.
                             on --http-server (protobuf JSON frames; auth open)
   --http-server HOST:PORT   ccrouterd HTTP address, numeric host (default
                             127.0.0.1:7701)
+  --desk-queues N           gRPC agents: completion queues, a thread each, the
+                            streams spread over (default 4, at most 64)
   --help                    this text
 
 An engine with auth on wants a token: set CCROUTER_TOKEN, as for ccctl. One
 token serves every call, and ccload submits, reads the queues and (with
 --agents) logs agents in: give it an admin token.
 
-Benchmark mode (--bench): every call uses the gRPC callback API; one summary
+Benchmark mode (--bench): the same clients (gateways on the gRPC callback API,
+agents on completion queues, see --desk-queues); one summary
 at the end (a table, or one JSON object with --json) and a progress line on
 stderr every --stats-interval. Latency is submit->ack and submit->offer
 (delivered to a simulated agent), in an HDR-style histogram; in open loop it
@@ -286,6 +296,7 @@ absl::StatusOr<LoadOptions> ParseArgs(const std::vector<std::string>& args) {
   options.handle_ms = absl::GetFlag(FLAGS_handle_ms);
   options.wrap_up_ms = absl::GetFlag(FLAGS_wrap_up_ms);
   options.websocket_desks = absl::GetFlag(FLAGS_desk_transport) == "websocket";
+  options.desk_queues = absl::GetFlag(FLAGS_desk_queues);
   SplitHttpServer(absl::GetFlag(FLAGS_http_server), &options.http_host, &options.http_port);
   if (options.websocket_desks && options.servers.size() > 1) {
     return FlagError("--desk-transport",

@@ -15,6 +15,10 @@
 
 namespace ccr::load {
 
+// --desk-queues: the default (also the DeskClients' shared set), and the most.
+inline constexpr int kDefaultDeskQueues = 4;
+inline constexpr int kMaxDeskQueues = 64;
+
 struct LoadOptions {
   // --server: ccrouterd's addresses; in cluster mode the nodes, of which the
   // preflight finds the owner (codec/owner_redirect.h).
@@ -29,7 +33,7 @@ struct LoadOptions {
   bool json = false;
   bool help = false;
 
-  // Benchmark mode (--bench, or implied by --baseline): callback-API gateways
+  // Benchmark mode (--bench, or implied by --baseline): the demo's gateways
   // and agents, latency histograms, one summary at the end. The demo flags
   // above keep their meaning; --rate 0 there means closed loop.
   bool bench = false;
@@ -45,6 +49,9 @@ struct LoadOptions {
   // --desk-transport websocket: agents speak the browser's WebSocket at
   // --http-server instead of AgentDesk.Connect.
   bool websocket_desks = false;
+  // gRPC agents: completion queues, each with a thread, their streams spread
+  // over (--desk-queues).
+  int desk_queues = kDefaultDeskQueues;
   std::string http_host = "127.0.0.1";
   uint16_t http_port = 7701;
 };
@@ -52,8 +59,8 @@ struct LoadOptions {
 // "127.0.0.1:7701" -> host and port; false unless the host is numeric.
 bool SplitHttpServer(const std::string& value, std::string* host, uint16_t* port);
 
-// The largest --agents, demo or --bench: one process drives them all on the
-// callback API. Ids are "agent-001"... ("bench-00001"... with --bench).
+// The largest --agents, demo or --bench: one process drives them all (on
+// --desk-queues completion queues). Ids are "agent-001"... ("bench-00001"... with --bench).
 inline constexpr int kMaxAgents = 100000;
 inline constexpr int kMaxGateways = 256;
 

@@ -213,6 +213,20 @@ TEST(ParseArgsTest, BenchErrorsNameTheFlag) {
   }
 }
 
+TEST(ParseArgsTest, DeskQueuesForTheGrpcDesktops) {
+  EXPECT_EQ(ParseArgs({})->desk_queues, kDefaultDeskQueues);
+  EXPECT_EQ(ParseArgs({"--desk-queues", "1"})->desk_queues, 1);
+  EXPECT_EQ(ParseArgs({"--bench", "--desk-queues=64"})->desk_queues, kMaxDeskQueues);
+  for (const char* bad : {"0", "65", "-1", "four"}) {
+    absl::StatusOr<LoadOptions> options = ParseArgs({"--desk-queues", bad});
+    ASSERT_FALSE(options.ok()) << bad;
+    EXPECT_EQ(options.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_THAT(std::string(options.status().message()),
+                AllOf(StartsWith("--desk-queues: "), HasSubstr("1..64")));
+  }
+  EXPECT_THAT(std::string(UsageText()), HasSubstr("--desk-queues"));
+}
+
 TEST(UsageTextTest, ExplainsEveryBenchFlag) {
   const std::string usage = UsageText();
   for (const char* flag : {"--bench", "--gateways", "--ingest", "--window", "--warmup",

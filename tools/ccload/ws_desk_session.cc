@@ -58,7 +58,7 @@ class DeskClient::WsSession final : public DeskClient::Stream {
  public:
   class Connection;
   explicit WsSession(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
-  bool Write(v1::AgentMessage message) override;
+  Queued Write(v1::AgentMessage message) override;
   void Close() override;
   void Cancel() override;
 
@@ -81,17 +81,19 @@ class DeskClient::WsSession::Connection : public std::enable_shared_from_this<Co
   }
 
   // Any thread (under the DeskClient's lock).
-  bool Write(v1::AgentMessage message) {
+  Queued Write(v1::AgentMessage message) {
     std::string json;
-    if (!google::protobuf::util::MessageToJsonString(message, &json).ok()) return false;
+    // Not expected of a message built here; dropped and counted all the same.
+    if (!google::protobuf::util::MessageToJsonString(message, &json).ok()) return Queued::kDropped;
     std::lock_guard lock(mu_);
-    if (closing_ || broken_ || queue_.size() >= kMaxQueuedWrites) return false;
+    if (closing_ || broken_) return Queued::kStreamEnding;
+    if (queue_.size() >= kMaxQueuedWrites) return Queued::kDropped;
     queue_.push_back(std::move(json));
     if (open_ && !pump_posted_) {
       pump_posted_ = true;
       boost::asio::post(ws_.get_executor(), [self = shared_from_this()] { self->Pump(); });
     }
-    return true;
+    return Queued::kYes;
   }
   void Close() {
     std::lock_guard lock(mu_);
@@ -250,7 +252,7 @@ class DeskClient::WsSession::Connection : public std::enable_shared_from_this<Co
   bool broken_ = false;            // GUARDED_BY(mu_)
 };
 
-bool DeskClient::WsSession::Write(v1::AgentMessage message) {
+DeskClient::Stream::Queued DeskClient::WsSession::Write(v1::AgentMessage message) {
   return connection_->Write(std::move(message));
 }
 void DeskClient::WsSession::Close() { connection_->Close(); }
