@@ -32,7 +32,7 @@ Duration RandomDeskPolicy::WrapUpTime() { return SecondsToDuration(behaviour_.Wr
 std::optional<Duration> RandomDeskPolicy::NotReadyPause() {
   return SecondsToDuration(kNotReadyPauseSeconds);
 }
-Duration RandomDeskPolicy::HeartbeatInterval(double server_interval_seconds) {
+Duration DeskPolicy::HeartbeatInterval(double server_interval_seconds) {
   return SecondsToDuration(server_interval_seconds > 0 ? server_interval_seconds
                                                        : kDefaultHeartbeatSeconds);
 }

@@ -86,8 +86,9 @@ class DeskPolicy {
   // Set NOT_READY by the engine (missed offers, a supervisor): back to
   // AVAILABLE after this; nullopt: stay.
   virtual std::optional<Duration> NotReadyPause() = 0;
-  // `server_interval_seconds`: what LoginOk asked for (0: not said).
-  virtual Duration HeartbeatInterval(double server_interval_seconds) = 0;
+  // `server_interval_seconds`: what LoginOk asked for (0: not said). By
+  // default what the engine asks, as a real desktop does.
+  virtual Duration HeartbeatInterval(double server_interval_seconds);
   // Reopen a stream the engine or the network broke?
   virtual bool Reconnects() = 0;
 };
@@ -104,7 +105,6 @@ class RandomDeskPolicy final : public DeskPolicy {
   Duration WrapUpTime() override;
   bool Resolved() override { return behaviour_.Resolved(); }
   std::optional<Duration> NotReadyPause() override;
-  Duration HeartbeatInterval(double server_interval_seconds) override;
   bool Reconnects() override { return true; }
 
  private:
@@ -113,8 +113,8 @@ class RandomDeskPolicy final : public DeskPolicy {
 
 // The benchmark's agent: accepts every offer after a fixed delay, completes
 // (resolved) after a fixed handle time, wraps up after a fixed time;
-// heartbeats every 2 s; does not reconnect (a broken stream is an error of
-// the run).
+// heartbeats as the engine asks, as every desktop; does not reconnect (a broken stream is an error
+// of the run).
 class FixedDelayDeskPolicy final : public DeskPolicy {
  public:
   struct Delays {
@@ -129,7 +129,6 @@ class FixedDelayDeskPolicy final : public DeskPolicy {
   Duration WrapUpTime() override { return delays_.wrap_up; }
   bool Resolved() override { return true; }
   std::optional<Duration> NotReadyPause() override { return std::nullopt; }
-  Duration HeartbeatInterval(double) override { return std::chrono::seconds(2); }
   bool Reconnects() override { return false; }
 
  private:
