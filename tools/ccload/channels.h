@@ -22,9 +22,11 @@
 namespace ccr::load {
 
 // Agents that share one channel (one HTTP/2 connection): enough streams per
-// connection to keep the count of connections small at 100k agents, few
-// enough that one connection's flow control does not pace them all.
-inline constexpr int kAgentsPerChannel = 1000;
+// connection to keep the count of connections small at 100k agents (400),
+// few enough that one connection's flow control does not pace them all and
+// that the engine, which serves all of a connection's streams on one of its
+// --desk-queues, can spread 10k agents evenly (40 connections over 4 queues).
+inline constexpr int kAgentsPerChannel = 250;
 
 // A channel with a connection of its own (not shared with other channels to
 // the same address), keepalive within what the engine accepts: it pings
