@@ -330,6 +330,30 @@ TEST(Wire, EveryChannelOfTheEmbeddedConfigHasAQueueOfItsChannel) {
 }
 
 // README: events carry contact ids, never customer ids, whatever the role.
+// The digest is journalled (and kept in snapshots) with every submit, and a
+// retry after a restart is compared against the stored one: the same request
+// must hash the same in every release, or an honest retry reads as "the same
+// key with a different request". The value below is what the first release
+// computed; the attributes are a map, so this also pins its ordering.
+TEST(Wire, SubmitRequestDigestIsStableAcrossReleases) {
+  v1::ContactSpec c = ValidContact();
+  c.set_topic("billing");
+  c.mutable_signals()->add_keywords("refund");
+  for (const char* key : {"zeta", "alpha", "mid", "beta", "omega"}) {
+    (*c.mutable_attributes())[key] = absl::StrCat("value of ", key);
+  }
+  EXPECT_EQ(SubmitRequestDigest(c), 12424139818588454792u);
+  v1::ContactSpec reordered = ValidContact();
+  reordered.set_topic("billing");
+  reordered.mutable_signals()->add_keywords("refund");
+  for (const char* key : {"omega", "beta", "mid", "alpha", "zeta"}) {
+    (*reordered.mutable_attributes())[key] = absl::StrCat("value of ", key);
+  }
+  EXPECT_EQ(SubmitRequestDigest(reordered), SubmitRequestDigest(c));
+  reordered.set_topic("sales");
+  EXPECT_NE(SubmitRequestDigest(reordered), SubmitRequestDigest(c));
+}
+
 TEST(Wire, LifecycleEventsHaveNoCustomerIdField) {
   EXPECT_EQ(v1::LifecycleEvent::descriptor()->FindFieldByName("customer_id"), nullptr);
 }

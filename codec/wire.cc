@@ -108,12 +108,20 @@ absl::StatusOr<Signals> SignalsFromWire(const v1::Signals& in, absl::string_view
 }
 
 uint64_t SubmitRequestDigest(const v1::ContactSpec& contact) {
-  std::string bytes;
+  // The bytes go into a buffer each thread reuses (given back when a request
+  // far beyond the usual made it large), so a submit's digest allocates
+  // nothing. They are the same bytes SerializeToCodedStream wrote before:
+  // the digest is journalled, and a retry after an upgrade must match it.
+  constexpr size_t kKeptBytes = 64 << 10;
+  thread_local std::string bytes;
+  const size_t size = contact.ByteSizeLong();
+  if (bytes.capacity() > kKeptBytes && size <= kKeptBytes) std::string().swap(bytes);
+  bytes.resize(size);
   {
-    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::ArrayOutputStream stream(bytes.data(), static_cast<int>(size));
     google::protobuf::io::CodedOutputStream out(&stream);
     out.SetSerializationDeterministic(true);  // map order, so a retry hashes the same
-    contact.SerializeToCodedStream(&out);
+    contact.SerializeWithCachedSizes(&out);
   }
   uint64_t hash = 0xcbf29ce484222325ull;  // FNV-1a 64
   for (const unsigned char c : bytes) {

@@ -93,7 +93,7 @@ ApplyResult ApplyCommand(Router& router, const v1::Command& cmd,
         out.status = spec.status();
         break;
       }
-      absl::StatusOr<SubmitResult> r = router.Submit(*spec, now, cmd.request_digest());
+      absl::StatusOr<SubmitResult> r = router.Submit(*std::move(spec), now, cmd.request_digest());
       out.status = r.status();
       if (r.ok()) out.submit = std::move(*r);
       break;

@@ -21,25 +21,27 @@ absl::Status DrainingStatus() {
   return absl::UnavailableError("engine is shutting down; retry elsewhere");
 }
 
-absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
-                          const v1::ContactSpec& contact, v1::SubmitReply* reply) {
+absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied, const SubmitAnswerKey& key,
+                          v1::SubmitReply* reply) {
   if (applied.submit) {
     SubmitResultToWire(*applied.submit, reply);
-    LogEvent(LogLevel::kDebug, "submit",
-             {{"contact", ContactIdString(applied.submit->contact)},
-              {"customer", MaskId(contact.customer().id())},
-              {"queue", applied.submit->queue}});
+    if (LogEnabled(LogLevel::kDebug)) {
+      LogEvent(LogLevel::kDebug, "submit",
+               {{"contact", ContactIdString(applied.submit->contact)},
+                {"customer", key.masked_customer},
+                {"queue", applied.submit->queue}});
+    }
     return absl::OkStatus();
   }
   if (applied.status.code() != absl::StatusCode::kAlreadyExists) return applied.status;
   Router& router = engine.router();
-  std::optional<IdempotencyView> first = router.LookupIdempotencyKey(contact.idempotency_key());
+  std::optional<IdempotencyView> first = router.LookupIdempotencyKey(key.idempotency_key);
   if (!first) return applied.status;
   // The same key with another request is a gateway bug, not a retry: saying
   // "duplicate" would hide that the second contact was never queued.
-  if (first->request_digest != 0 && first->request_digest != SubmitRequestDigest(contact)) {
+  if (first->request_digest != 0 && first->request_digest != key.request_digest) {
     return absl::AlreadyExistsError(
-        absl::StrCat("contact.idempotency_key: '", contact.idempotency_key().substr(0, 64),
+        absl::StrCat("contact.idempotency_key: '", key.idempotency_key.substr(0, 64),
                      "' was used for ", ContactIdString(first->contact),
                      " with a different request; a new contact needs a new key"));
   }
@@ -58,19 +60,23 @@ absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine) {
+absl::StatusOr<v1::Command> SubmitCommand(v1::ContactSpec contact, const Engine& engine,
+                                          SubmitAnswerKey* key) {
   CCR_ASSIGN_OR_RETURN(ContactSpec spec,
                        ContactSpecFromWire(contact, *engine.config_snapshot(), absl::Now()));
   v1::Command cmd;
-  *cmd.mutable_submit()->mutable_contact() = contact;
-  cmd.mutable_submit()->mutable_contact()->set_queue(spec.queue);
   cmd.set_request_digest(SubmitRequestDigest(contact));
+  key->idempotency_key = contact.idempotency_key();
+  key->request_digest = cmd.request_digest();
+  if (LogEnabled(LogLevel::kDebug)) key->masked_customer = MaskId(contact.customer().id());
+  contact.set_queue(std::move(spec.queue));
+  *cmd.mutable_submit()->mutable_contact() = std::move(contact);
   return cmd;
 }
 
-CommandAnswer SubmitAnswer(v1::ContactSpec contact, v1::SubmitReply* reply) {
-  return [reply, contact = std::move(contact)](Engine& e, const ApplyResult& applied) {
-    return AnswerSubmit(e, applied, contact, reply);
+CommandAnswer SubmitAnswer(SubmitAnswerKey key, v1::SubmitReply* reply) {
+  return [reply, key = std::move(key)](Engine& e, const ApplyResult& applied) {
+    return AnswerSubmit(e, applied, key, reply);
   };
 }
 

@@ -6,16 +6,18 @@
 // The transports only decode, authorize (with the RoleSet named beside each
 // call), admit (Engine::Execute / Post with Admission::kClient) and encode.
 //
-//   absl::StatusOr<v1::Command> cmd = SubmitCommand(req.contact(), engine);
+//   SubmitAnswerKey key;
+//   absl::StatusOr<v1::Command> cmd = SubmitCommand(std::move(contact), engine, &key);
 //   if (!cmd.ok()) return Refuse(cmd.status());
-//   engine.Execute(*std::move(cmd), [reply](Engine& e, const ApplyResult& applied) {
-//     Finish(SubmitAnswer(req.contact(), reply)(e, applied));
+//   engine.Execute(*std::move(cmd), [reply, key](Engine& e, const ApplyResult& applied) {
+//     Finish(AnswerSubmit(e, applied, key, reply));
 //   }, Admission::kClient);
 #ifndef CCROUTER_ENGINE_EDGE_CALLS_H_
 #define CCROUTER_ENGINE_EDGE_CALLS_H_
 
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -44,17 +46,27 @@ using StrandRead = std::function<absl::Status(Engine&)>;
 
 // ---- ContactIngest (roles: kIngestRoles) ----
 
+// What a submit's answer needs of its request. The request itself moves into
+// the journal command, so the answer keeps only this, not a second copy of
+// the contact.
+struct SubmitAnswerKey {
+  std::string idempotency_key;
+  uint64_t request_digest = 0;  // SubmitRequestDigest of the request
+  std::string masked_customer;  // for the debug log line; empty unless debug logging is on
+};
+
 // Submit: validates `contact` against the current config and builds its
-// journal command, with the queue the edge chose written in, so replay never
-// has to choose again.
-absl::StatusOr<v1::Command> SubmitCommand(const v1::ContactSpec& contact, const Engine& engine);
+// journal command (`contact` moves into it), with the queue the edge chose
+// written in, so replay never has to choose again. Fills `key` for the answer.
+absl::StatusOr<v1::Command> SubmitCommand(v1::ContactSpec contact, const Engine& engine,
+                                          SubmitAnswerKey* key);
 // The gateway's answer to an applied submit, into `reply` (which must live
 // until the answer has run). A retried key answers with the first contact,
 // as it is now; the same key with another request is ALREADY_EXISTS.
-CommandAnswer SubmitAnswer(v1::ContactSpec contact, v1::SubmitReply* reply);
+CommandAnswer SubmitAnswer(SubmitAnswerKey key, v1::SubmitReply* reply);
 // The answer as a function, for the submit stream's own reply message.
-absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied,
-                          const v1::ContactSpec& contact, v1::SubmitReply* reply);
+absl::Status AnswerSubmit(Engine& engine, const ApplyResult& applied, const SubmitAnswerKey& key,
+                          v1::SubmitReply* reply);
 
 // Update: validated (signals against empty ones; merged into the contact's
 // on the strand).

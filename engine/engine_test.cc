@@ -117,6 +117,28 @@ class EngineTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
 };
 
+// Posted tasks share one hand-off to the strand while it is busy; each still
+// runs once, in order, counted in the backlog until it has run, and what a
+// task posts runs too.
+TEST_F(EngineTest, PostedTasksRunOnceInOrderAndLeaveTheBacklog) {
+  constexpr int kTasks = 2000;
+  std::vector<int> ran;
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_TRUE(engine_->Post([&ran, i](Engine&) { ran.push_back(i); }, Admission::kClient));
+  }
+  EXPECT_EQ(engine_->backlog(), size_t{kTasks});
+  bool nested_ran = false;
+  engine_->Post([&](Engine& e) {
+    e.Post([&](Engine&) { nested_ran = true; });
+    ran.push_back(kTasks);
+  });
+  RunStrand();
+  EXPECT_EQ(engine_->backlog(), 0u);
+  EXPECT_TRUE(nested_ran);
+  ASSERT_EQ(ran.size(), size_t{kTasks + 1});
+  for (int i = 0; i <= kTasks; ++i) ASSERT_EQ(ran[i], i);
+}
+
 TEST_F(EngineTest, GenesisIsTheFirstRecordAndCarriesTheStartConfig) {
   ASSERT_EQ(log_->durable().size(), 1u);
   EXPECT_EQ(log_->durable()[0].index(), 1u);

@@ -332,7 +332,7 @@ void Router::Impl::Enqueue(Contact& c) {
   MatchContact(c);
 }
 
-absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl::Time now,
+absl::StatusOr<SubmitResult> Router::Impl::Submit(ContactSpec spec, absl::Time now,
                                                   uint64_t request_digest) {
   AdvanceTo(now);
   if (spec.idempotency_key.empty()) {
@@ -364,15 +364,15 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   const ContactId id = next_contact_++;
   Contact& c = contacts_[id];
   c.id = id;
-  c.spec = spec;
   c.queue = queue.index;
   c.language = spec.language.empty() ? queue.default_language : InternLanguage(spec.language);
+  c.spec = std::move(spec);  // read as c.spec from here on
   c.created = now_;
   c.arrival = now_;
   Rescore(c);
   ++queue.stats.submitted;
   IdempotencyEntry& entry =
-      idempotency_.Add(spec.idempotency_key, now_ + config_.idempotency_window);
+      idempotency_.Add(c.spec.idempotency_key, now_ + config_.idempotency_window);
   entry.contact = id;
   entry.request_digest = request_digest;
 
@@ -380,13 +380,13 @@ absl::StatusOr<SubmitResult> Router::Impl::Submit(const ContactSpec& spec, absl:
   if (c.score.supervisor_alert) {
     Emit(EventKind::kSupervisorAlert, &c).reason = "strongly negative emotion";
   }
-  if (spec.signals.severity == Severity::kSevere) {
+  if (c.spec.signals.severity == Severity::kSevere) {
     CreateFollowUp(c, config_.follow_ups.severe_progress_report,
                    "progress report: severe incident");
   }
-  if (spec.scheduled_for && *spec.scheduled_for > now_) {
+  if (c.spec.scheduled_for && *c.spec.scheduled_for > now_) {
     c.state = ContactState::kScheduled;
-    Schedule(Timer::ForContact(*spec.scheduled_for, TimerKind::kScheduledStart, id));
+    Schedule(Timer::ForContact(*c.spec.scheduled_for, TimerKind::kScheduledStart, id));
     Emit(EventKind::kScheduled, &c);
     return SubmitResult{id, queue.config.name, ContactState::kScheduled, 0, absl::ZeroDuration()};
   }
@@ -1486,9 +1486,9 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(RouterConfig config) {
 absl::StatusOr<std::vector<ContactId>> Router::Reconfigure(RouterConfig config, absl::Time now) {
   return impl_->Reconfigure(std::move(config), now);
 }
-absl::StatusOr<SubmitResult> Router::Submit(const ContactSpec& spec, absl::Time now,
+absl::StatusOr<SubmitResult> Router::Submit(ContactSpec spec, absl::Time now,
                                             uint64_t request_digest) {
-  return impl_->Submit(spec, now, request_digest);
+  return impl_->Submit(std::move(spec), now, request_digest);
 }
 absl::Status Router::Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
                             absl::Time now) {

@@ -277,7 +277,8 @@ class Router {
   // gives the first contact); NotFound for an unknown queue.
   // `request_digest` (of the gateway's request, 0: unknown) is kept with the
   // idempotency key, so a retry can be told from another request reusing it.
-  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now,
+  // `spec` moves into the contact (pass an rvalue to save copying its strings).
+  absl::StatusOr<SubmitResult> Submit(ContactSpec spec, absl::Time now,
                                       uint64_t request_digest = 0);
   // New signals (and tier, when set); takes effect at once.
   absl::Status Update(ContactId id, const Signals& signals, std::optional<Tier> tier,

@@ -91,7 +91,10 @@ class SubmitStreamReactor final
       state_->outbox->Send(std::move(reply));
       return;
     }
-    absl::StatusOr<v1::Command> cmd = SubmitCommand(request_.contact(), engine_);
+    SubmitAnswerKey key;
+    // The contact moves into the command; the next read parses afresh.
+    absl::StatusOr<v1::Command> cmd =
+        SubmitCommand(std::move(*request_.mutable_contact()), engine_, &key);
     if (!cmd.ok()) {
       reply.set_code(static_cast<int>(cmd.status().code()));
       reply.set_error_message(std::string(cmd.status().message()));
@@ -105,9 +108,8 @@ class SubmitStreamReactor final
     std::shared_ptr<State> state = state_;
     const bool posted = engine_.Execute(
         std::move(*cmd),
-        [state, reply, contact = request_.contact()](Engine& engine,
-                                                     const ApplyResult& applied) mutable {
-          absl::Status st = AnswerSubmit(engine, applied, contact, reply.mutable_reply());
+        [state, reply, key = std::move(key)](Engine& engine, const ApplyResult& applied) mutable {
+          absl::Status st = AnswerSubmit(engine, applied, key, reply.mutable_reply());
           if (!st.ok()) {
             reply.clear_reply();
             reply.set_code(static_cast<int>(st.code()));
@@ -157,9 +159,10 @@ grpc::ServerUnaryReactor* ContactIngestService::Submit(grpc::CallbackServerConte
     reactor->Finish(Draining());
     return reactor;
   }
-  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_);
+  SubmitAnswerKey key;
+  absl::StatusOr<v1::Command> cmd = SubmitCommand(req->contact(), engine_, &key);
   if (!cmd.ok()) return Refuse(ctx, cmd.status());
-  return ExecuteOnStrand(engine_, ctx, std::move(*cmd), SubmitAnswer(req->contact(), reply));
+  return ExecuteOnStrand(engine_, ctx, std::move(*cmd), SubmitAnswer(std::move(key), reply));
 }
 
 grpc::ServerBidiReactor<v1::SubmitStreamRequest, v1::SubmitStreamReply>*

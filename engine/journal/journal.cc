@@ -79,7 +79,7 @@ Journal::~Journal() {
 uint64_t Journal::Append(v1::Command& cmd) {
   StdMutexLock lock(&mu_);
   cmd.set_index(next_index_++);
-  AppendFrame(cmd.SerializeAsString(), &pending_);
+  AppendMessageFrame(cmd, &pending_);
   return cmd.index();
 }
 
@@ -152,6 +152,12 @@ void Journal::WriteSnapshot(SnapshotSource source, SnapshotDone done) {
 }
 
 void Journal::RunWriter() {
+  // The batch being written. Its buffer goes back to pending_ for the next
+  // batch, so the strand appends into memory it already has instead of
+  // growing a new string from empty for every batch (and the writer freeing
+  // it), up to kKeptBatchBytes.
+  constexpr size_t kKeptBatchBytes = 4 << 20;
+  std::string batch;
   mu_.Lock();
   for (;;) {
     while (!stop_ && (failed_ || !flush_requested_ || pending_.empty())) mu_.Wait(cv_);
@@ -159,7 +165,8 @@ void Journal::RunWriter() {
       if (stop_) break;
       continue;
     }
-    std::string batch;
+    if (batch.capacity() > kKeptBatchBytes) std::string().swap(batch);
+    batch.clear();
     batch.swap(pending_);
     const uint64_t first = pending_first_;
     const uint64_t last = next_index_ - 1;

@@ -51,6 +51,16 @@ void AppendFrame(absl::string_view payload, std::string* out) {
   out->append(payload.data(), payload.size());
 }
 
+void AppendMessageFrame(const google::protobuf::MessageLite& message, std::string* out) {
+  const size_t size = message.ByteSizeLong();
+  const size_t at = out->size();
+  out->resize(at + kFrameHeaderBytes + size);
+  char* payload = out->data() + at + kFrameHeaderBytes;
+  message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload));
+  PutU32(static_cast<uint32_t>(size), out->data() + at);
+  PutU32(Crc32c(payload, size), out->data() + at + 4);
+}
+
 std::string SegmentHeader(uint64_t first_index) {
   std::string out(kSegmentMagic);
   out.resize(kSegmentHeaderBytes);

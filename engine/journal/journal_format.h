@@ -33,6 +33,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "google/protobuf/message_lite.h"
 
 namespace ccr {
 
@@ -46,6 +47,9 @@ inline constexpr uint32_t kMaxRecordBytes = 64u << 20;
 
 // Appends one framed record.
 void AppendFrame(absl::string_view payload, std::string* out);
+// Appends `message` serialized as one framed record, serializing straight
+// into `out` (no payload string of its own).
+void AppendMessageFrame(const google::protobuf::MessageLite& message, std::string* out);
 // The segment header for a segment starting at `first_index`.
 std::string SegmentHeader(uint64_t first_index);
 

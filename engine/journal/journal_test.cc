@@ -93,6 +93,29 @@ TEST(Framing, RoundTripsAndNamesEveryKindOfDamage) {
   EXPECT_EQ(ReadFrame(zero, 0).kind, FrameRead::kCorrupt);
 }
 
+// The journal serializes each command straight into its batch: the bytes
+// must be the frame of the serialized command, appended after what is there.
+TEST(Framing, MessageFramesAreTheFramesOfTheSerializedMessage) {
+  v1::Command cmd;
+  cmd.set_index(7);
+  cmd.mutable_submit()->mutable_contact()->set_idempotency_key("k-1");
+  (*cmd.mutable_submit()->mutable_contact()->mutable_attributes())["crm"] = "42";
+  v1::Command next;
+  next.set_index(8);
+  std::string expected = "already here";
+  AppendFrame(cmd.SerializeAsString(), &expected);
+  AppendFrame(next.SerializeAsString(), &expected);
+  std::string data = "already here";
+  AppendMessageFrame(cmd, &data);
+  AppendMessageFrame(next, &data);
+  EXPECT_EQ(data, expected);
+  FrameRead read = ReadFrame(data, std::string("already here").size());
+  ASSERT_EQ(read.kind, FrameRead::kRecord);
+  v1::Command back;
+  ASSERT_TRUE(back.ParseFromArray(read.payload.data(), static_cast<int>(read.payload.size())));
+  EXPECT_EQ(back.submit().contact().attributes().at("crm"), "42");
+}
+
 TEST(Framing, FileNamesAndHeadersRoundTrip) {
   EXPECT_EQ(SegmentFileName(42), "journal-00000000000000000042.ccj");
   EXPECT_EQ(SegmentIndexFromName(SegmentFileName(42)), 42u);

@@ -216,10 +216,11 @@ void HttpApi::Submit(const HttpRequest& request, const HttpRespond& respond) {
           "same in both")));
     }
   }
-  absl::StatusOr<v1::Command> cmd = SubmitCommand(contact, engine_);
+  SubmitAnswerKey key;
+  absl::StatusOr<v1::Command> cmd = SubmitCommand(std::move(contact), engine_, &key);
   if (!cmd.ok()) return respond(HttpErrorFromStatus(cmd.status()));
   auto reply = std::make_shared<v1::SubmitReply>();
-  CommandAnswer answer = SubmitAnswer(std::move(contact), reply.get());
+  CommandAnswer answer = SubmitAnswer(std::move(key), reply.get());
   Execute(std::move(reply), *std::move(cmd), std::move(answer), respond);
 }
 

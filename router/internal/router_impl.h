@@ -193,8 +193,7 @@ class Router::Impl {
 
   // Commands (router.cc).
   absl::StatusOr<std::vector<ContactId>> Reconfigure(RouterConfig config, absl::Time now);
-  absl::StatusOr<SubmitResult> Submit(const ContactSpec& spec, absl::Time now,
-                                      uint64_t request_digest);
+  absl::StatusOr<SubmitResult> Submit(ContactSpec spec, absl::Time now, uint64_t request_digest);
   absl::Status Update(ContactId id, const Signals& signals, std::optional<Tier> tier,
                       absl::Time now);
   absl::Status Abandon(ContactId id, absl::Time now);

@@ -631,6 +631,51 @@ TEST_F(EngineIntegrationTest, SubmitStreamAcksEveryPipelinedSubmit) {
   EXPECT_EQ(op.Queue("voice_general").queued(), static_cast<uint32_t>(kGood));
 }
 
+// The stream's answer keeps only the key and digest of its request (the
+// contact moves into the journal command): a retry still gets the first
+// contact, and the key reused for another request still gets ALREADY_EXISTS.
+TEST_F(EngineIntegrationTest, SubmitStreamAnswersRetriedAndReusedKeys) {
+  ASSERT_TRUE(StartDaemon());
+  Operator op(NewChannel());
+  Gateway gateway(NewChannel());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  auto stream = gateway.stub().SubmitStream(&ctx);
+  auto submit = [&](uint64_t correlation, const v1::ContactSpec& contact) {
+    v1::SubmitStreamRequest req;
+    req.set_correlation_id(correlation);
+    *req.mutable_contact() = contact;
+    v1::SubmitStreamReply reply;
+    EXPECT_TRUE(stream->Write(req));
+    EXPECT_TRUE(stream->Read(&reply));
+    EXPECT_EQ(reply.correlation_id(), correlation);
+    return reply;
+  };
+  const v1::ContactSpec contact = Contact("stream-key", v1::CHANNEL_VOICE);
+  v1::SubmitStreamReply first = submit(1, contact);
+  ASSERT_EQ(first.code(), 0) << first.error_message();
+  EXPECT_FALSE(first.reply().duplicate());
+  EXPECT_EQ(first.reply().position(), 1u);
+  v1::SubmitStreamReply retry = submit(2, contact);
+  ASSERT_EQ(retry.code(), 0) << retry.error_message();
+  EXPECT_TRUE(retry.reply().duplicate());
+  EXPECT_EQ(retry.reply().contact_id(), first.reply().contact_id());
+  EXPECT_EQ(retry.reply().queue(), "voice_general");
+  EXPECT_EQ(retry.reply().state(), v1::CONTACT_STATE_QUEUED);
+  EXPECT_EQ(retry.reply().position(), 1u);
+  v1::ContactSpec other = contact;
+  other.set_topic("another request");
+  v1::SubmitStreamReply reused = submit(3, other);
+  EXPECT_EQ(reused.code(), static_cast<int>(grpc::StatusCode::ALREADY_EXISTS));
+  EXPECT_THAT(reused.error_message(), HasSubstr("contact.idempotency_key: 'stream-key'"));
+  EXPECT_THAT(reused.error_message(), HasSubstr(first.reply().contact_id()));
+  EXPECT_FALSE(reused.has_reply());
+  stream->WritesDone();
+  grpc::Status s = stream->Finish();
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(op.Queue("voice_general").queued(), 1u);
+}
+
 TEST_F(EngineIntegrationTest, DuplicateIdempotencyKeyReturnsTheFirstContact) {
   ASSERT_TRUE(StartDaemon());
   Gateway gateway(NewChannel());

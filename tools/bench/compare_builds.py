@@ -46,12 +46,14 @@ def cpu_seconds(pid):
 
 
 class Daemon:
-    def __init__(self, build, work, prefix=()):
+    def __init__(self, build, work, prefix=(), fsync="off", server=None):
+        """ccrouterd of `build`, or `server` (an argv: echo_server) when given."""
         self.log_path = os.path.join(work, "log")
         self.out = os.path.join(work, "callgrind.out")
-        argv = list(prefix) + [f"{build}/engine/ccrouterd", "--listen", "127.0.0.1:0",
-                               "--http-listen", "127.0.0.1:0", "--log-level", "warn",
-                               "--data-dir", os.path.join(work, "data"), "--fsync", "off"]
+        argv = list(prefix) + (server or [
+            f"{build}/engine/ccrouterd", "--listen", "127.0.0.1:0", "--http-listen",
+            "127.0.0.1:0", "--log-level", "warn", "--data-dir", os.path.join(work, "data"),
+            "--fsync", fsync])
         self.proc = subprocess.Popen(argv, stdout=open(self.log_path, "w"),
                                      stderr=subprocess.STDOUT)
         deadline = time.time() + 120
