@@ -916,7 +916,8 @@ std::string Render(const Router& r, absl::Time now) {
     absl::StrAppend(&out, q.name, " q", q.queued, " o", q.offered, " c", q.connected, " s",
                     q.submitted, " a", q.answered, " w", q.answered_within_target, " ab",
                     q.abandoned, " b", q.sla_breaches, " ov", q.overflows, " e",
-                    absl::FormatDuration(q.estimated_wait), "\n");
+                    absl::FormatDuration(q.estimated_wait), " r", q.recent_within_target, "/",
+                    q.recent_answers, q.short_of_objective ? " short" : "", "\n");
   }
   for (const AgentView& a : r.Agents(now)) {
     absl::StrAppend(&out, a.agent_id, " ", AgentStatusName(a.status), " ", a.reason, " idle ",
@@ -946,9 +947,10 @@ std::string RenderEvents(const std::vector<Event>& events) {
 
 // Replays `script` on a fresh router, and at several points also on a router
 // restored from Save(): both must emit the same events and end identical.
-void ExpectRestoredRouterBehavesTheSame(const Script& script, uint64_t seed, absl::Time end) {
+void ExpectRestoredRouterBehavesTheSame(const RouterConfig& config, const Script& script,
+                                        uint64_t seed, absl::Time end) {
   for (size_t cut : {size_t{0}, script.size() / 3, script.size() / 2, script.size() - 1}) {
-    std::unique_ptr<Router> original = *Router::Create(TestConfig());
+    std::unique_ptr<Router> original = *Router::Create(config);
     for (size_t i = 0; i < cut; ++i) (void)script[i](*original);
     (void)original->TakeEvents();
     absl::StatusOr<std::unique_ptr<Router>> restored =
@@ -1250,7 +1252,9 @@ void RunRandomised(const Knobs& knobs, std::map<EventKind, int>& seen, int& offe
         }
       }
     }
-    if (knobs.check_restore) ExpectRestoredRouterBehavesTheSame(script, seed, now);
+    if (knobs.check_restore) {
+      ExpectRestoredRouterBehavesTheSame(RandomisedConfig(knobs), script, seed, now);
+    }
     for (ContactId c : acknowledged) {
       const bool live = router->GetContact(c, now).ok();
       const int ended = endings.count(c) ? endings[c] : 0;

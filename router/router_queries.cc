@@ -293,6 +293,10 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
     s.estimated_wait = s.queued == 0 && s.agents_available > 0 ? absl::ZeroDuration()
                                                                : EstimatedWait(q, s.queued + 1);
     s.policy = PolicyAt(q.config, now);
+    s.recent_answers = q.recent_answers.count;
+    s.recent_within_target = q.recent_answers.WithinTarget();
+    s.service_objective = ServiceObjective(q.config);
+    s.short_of_objective = q.recent_answers.Below(s.service_objective);
     out.push_back(std::move(s));
   }
   return out;

@@ -62,8 +62,9 @@ static_assert(FieldCount<Event>() == 16);
 static_assert(FieldCount<ContactRecord>() == 17);
 static_assert(FieldCount<AgentRecord>() == 14);
 static_assert(FieldCount<QueueRecord>() == 6);
-// 13 cumulative counters are kept; the rest are live figures Queues() fills.
-static_assert(FieldCount<QueueStats>() == 29);
+// 13 cumulative counters are kept; the rest are live figures Queues() fills
+// (the recent answers from QueueRecord's own fields).
+static_assert(FieldCount<QueueStats>() == 33);
 static_assert(FieldCount<StickyRecord>() == 3);
 static_assert(FieldCount<IdempotencyRecord>() == 6);
 static_assert(FieldCount<DeferredEventRecord>() == 2);
