@@ -57,6 +57,20 @@ TEST(ConfigLoader, UnknownKeyIsNamed) {
   EXPECT_THAT(c.status().message(), HasSubstr("queus_typo"));
 }
 
+TEST(ConfigLoader, ServiceObjectiveDefaultsToTheTargetRatioAndIsCheckedByName) {
+  absl::StatusOr<RouterConfig> c = LoadRouterConfig(
+      "queues: [{name: a, channel: voice, target_ratio: 0.9},\n"
+      "         {name: b, channel: voice, service_objective: 0.7},\n"
+      "         {name: c, channel: voice, service_objective: 0}]\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->queues[0].service_objective.has_value());  // a: its target ratio, 0.9
+  EXPECT_EQ(c->queues[1].service_objective, 0.7);
+  EXPECT_EQ(c->queues[2].service_objective, 0.0);  // never
+  c = LoadRouterConfig("queues: [{name: q, channel: voice, service_objective: 1.2}]\n");
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("config.queues[0].service_objective"));
+}
+
 TEST(ConfigLoader, BadValuesAreNamed) {
   absl::StatusOr<RouterConfig> c =
       LoadRouterConfig("queues: [{name: q, channel: voice, target_ratio: 1.5}]\n");

@@ -343,6 +343,7 @@ RouterConfig ToRouterConfig(const v1::Config& in) {
     qc.short_abandon = absl::Seconds(std::max(0.0, q.short_abandon_seconds()));
     qc.expire_after = absl::Seconds(std::max(0.0, q.expire_after_seconds()));
     qc.topics.assign(q.topics().begin(), q.topics().end());
+    if (q.has_service_objective()) qc.service_objective = q.service_objective();
     // The queue's own choice, else the config's (an A/B test before a fixed
     // policy at each level), else ranked. Unknown names were refused by
     // LoadRouterConfig; here they read as ranked.

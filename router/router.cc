@@ -1111,6 +1111,7 @@ absl::Status Router::Impl::Accept(absl::string_view agent_id, uint64_t offer_id,
   ++q.stats.answered;
   q.stats.total_answer_wait += wait;
   if (wait <= q.config.answer_within) ++q.stats.answered_within_target;
+  q.recent_answers.Record(wait <= q.config.answer_within);
   if (!c.spec.customer_id.empty()) last_agent_[c.spec.customer_id] = {a.index, now_};
   Event& e = Emit(EventKind::kAssigned, &c);
   e.agent_id = a.spec.agent_id;
@@ -1313,13 +1314,14 @@ namespace {
 // How a freed agent ranks the head of each of its queues (MatchAgent).
 // Larger is served first.
 struct QueuePick {
-  int tier = 0;             // 2: starving, 1: at risk, 0: neither
+  // 3: starving, 2: at risk, 1: in time in a queue short of its objective, 0: none.
+  int tier = 0;
   int32_t proficiency = 0;  // the agent's in the queue (ignored when starving)
   int64_t late_ms = 0;      // now minus the head's rank (its deadline less urgency)
   ContactId id = 0;         // ties: the older contact
   friend bool operator<(const QueuePick& a, const QueuePick& b) {
-    const int32_t pa = a.tier == 2 ? 0 : a.proficiency;
-    const int32_t pb = b.tier == 2 ? 0 : b.proficiency;
+    const int32_t pa = a.tier == 3 ? 0 : a.proficiency;
+    const int32_t pb = b.tier == 3 ? 0 : b.proficiency;
     return std::tie(a.tier, pa, a.late_ms, b.id) < std::tie(b.tier, pb, b.late_ms, a.id);
   }
 };
@@ -1335,6 +1337,15 @@ std::string AtRiskReason(int64_t late_ms, absl::Duration to_target, absl::string
   return absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(late_ms)),
                       " past its rank, ", absl::FormatDuration(to_target), " to its target in ",
                       queue);
+}
+
+// The offer's reason for a contact in time taken because its queue is short of
+// its service objective (MatchAgent).
+std::string ShortOfObjectiveReason(const RecentAnswers& recent, double objective,
+                                   absl::Duration to_target, absl::string_view queue) {
+  return absl::StrCat("short of objective: ", recent.WithinTarget(), " of the last ", recent.count,
+                      " answers within target (objective ", std::lround(100 * objective), " %), ",
+                      absl::FormatDuration(to_target), " to its target in ", queue);
 }
 
 }  // namespace
@@ -1362,10 +1373,16 @@ void Router::Impl::MatchAgent(Agent& a) {
       // queue's best-ranked contact still in time (before its SLA deadline)
       // once less than kAtRiskWithin before its rank or past it (at risk),
       // ahead of its queue's contacts already past their target, whatever
-      // their points: it can still make its target, they no longer can; then
-      // the queue where the agent is most proficient (its own skill first, as
-      // static skill priorities do, so a specialist serves its specialty and
-      // generalists the general line); within each, the best rank.
+      // their points: it can still make its target, they no longer can; the
+      // same, at any time before its deadline, in a queue short of its
+      // service objective (fewer than ServiceObjective() of its recent answers
+      // within target) while that queue's head is less than one target past
+      // its rank, so a queue that keeps missing turns its agents to the
+      // contacts it can still save, and the wait of those it cannot stays
+      // bounded; then the queue where the agent is most proficient (its own
+      // skill first, as static skill priorities do, so a specialist serves its
+      // specialty and generalists the general line); within each, the best
+      // rank.
       //
       // When every head arrived under RoutingPolicy::kFifo, the classic ACD
       // rule instead: emergencies first, then the longest-waiting head (its
@@ -1404,11 +1421,16 @@ void Router::Impl::MatchAgent(Agent& a) {
         const int64_t target_ms = absl::ToInt64Milliseconds(q.config.answer_within);
         const ContactKey* in_time = heads.in_time;
         if (pick.late_ms > kStarvingAfterTargets * target_ms) {
-          pick.tier = 2;
-        } else if (in_time != nullptr && in_time->priority_class == head->priority_class &&
-                   now_ms > in_time->rank_ms - absl::ToInt64Milliseconds(kAtRiskWithin)) {
-          head = in_time;
-          pick = QueuePick{1, e.proficiency, now_ms - head->rank_ms, head->id};
+          pick.tier = 3;
+        } else if (in_time != nullptr && in_time->priority_class == head->priority_class) {
+          if (now_ms > in_time->rank_ms - absl::ToInt64Milliseconds(kAtRiskWithin)) {
+            head = in_time;
+            pick = QueuePick{2, e.proficiency, now_ms - head->rank_ms, head->id};
+          } else if (pick.late_ms <= target_ms &&
+                     q.recent_answers.Below(ServiceObjective(q.config))) {
+            head = in_time;
+            pick = QueuePick{1, e.proficiency, now_ms - head->rank_ms, head->id};
+          }
         }
         if (best_key == nullptr || head->priority_class < best_key->priority_class ||
             (head->priority_class == best_key->priority_class && best_pick < pick)) {
@@ -1429,10 +1451,14 @@ void Router::Impl::MatchAgent(Agent& a) {
       const absl::string_view queue = queues_[best->queue].config.name;
       if (best_key->priority_class == 0) {
         why_text = absl::StrCat("emergency first; ", queue);
-      } else if (best_pick.tier == 2) {
+      } else if (best_pick.tier == 3) {
         why_text = absl::StrCat("starving: over ", kStarvingAfterTargets,
                                 " targets past its rank in ", queue);
       } else if (best_pick.tier == 1) {
+        const Queue& q = queues_[best->queue];
+        why_text = ShortOfObjectiveReason(q.recent_answers, ServiceObjective(q.config),
+                                          best->deadline - now_, queue);
+      } else if (best_pick.tier == 2) {
         why_text = AtRiskReason(best_pick.late_ms, best->deadline - now_, queue);
       } else {
         why_text =

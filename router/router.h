@@ -212,6 +212,13 @@ struct QueueStats {
   absl::Duration estimated_wait = absl::ZeroDuration();  // for a contact arriving now
   // In force now: what a contact arriving now is served under.
   RoutingPolicy policy = RoutingPolicy::kRanked;
+  // The service objective (README "Routing rules"): of its last answers (at
+  // most kServiceObjectiveWindow), those within target, and whether that is
+  // short of its objective, so its contacts still in time go first.
+  uint32_t recent_answers = 0;
+  uint32_t recent_within_target = 0;
+  double service_objective = 0;
+  bool short_of_objective = false;
 
   // answered within target / answered (1 when nothing was answered yet).
   double ServiceLevel() const;

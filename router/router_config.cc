@@ -45,6 +45,13 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
     if (!(q.target_ratio > 0 && q.target_ratio <= 1)) {
       return absl::InvalidArgumentError(field + ".target_ratio: must be in (0, 1]");
     }
+    if (q.service_objective.has_value() &&
+        !(*q.service_objective >= 0 && *q.service_objective <= 1)) {
+      return absl::InvalidArgumentError(
+          field +
+          ".service_objective: must be in [0, 1] (a share of answers within target; 0: "
+          "never)");
+    }
     for (const SkillRequirement& s : q.skills) {
       if (s.skill.empty()) return absl::InvalidArgumentError(field + ".skills: empty skill name");
     }
@@ -152,6 +159,7 @@ absl::Status Router::Impl::LoadConfig(RouterConfig config) {
         q.stats = o.stats;
         q.handle_time_total = o.handle_time_total;
         q.handles_measured = o.handles_measured;
+        q.recent_answers = o.recent_answers;
       }
     }
     if (q.config.ab_test.policies.empty()) {

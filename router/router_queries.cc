@@ -1,5 +1,6 @@
 // Router queries: read-only views for gateways, operators and tests.
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 
 #include "absl/strings/str_cat.h"
@@ -232,12 +233,28 @@ absl::StatusOr<Explanation> Router::Impl::Explain(ContactId id, absl::Time now) 
   }
   if (c->state == ContactState::kQueued && c->policy == RoutingPolicy::kRanked &&
       !c->score.emergency) {
-    // Where it stands against its target (MatchAgent's at-risk rule).
+    // Where it stands against its target (MatchAgent's at-risk rule), and
+    // its queue against its service objective.
+    const Queue& q = queues_[c->queue];
+    const double objective = ServiceObjective(q.config);
+    const bool short_of_objective = q.recent_answers.Below(objective);
+    const std::string recent =
+        absl::StrCat(q.recent_answers.WithinTarget(), " of the last ", q.recent_answers.count,
+                     " answers within target, objective ", std::lround(100 * objective), " %");
     if (now >= c->deadline) {
       absl::StrAppend(&x.summary, "; past its target by ", absl::FormatDuration(now - c->deadline),
-                      ": contacts of its queue still in time go first once at risk");
+                      ": contacts of its queue still in time go first once at risk",
+                      short_of_objective
+                          ? absl::StrCat(", or at any time while its queue is short of its "
+                                         "objective (",
+                                         recent, ") and its head less than a target past its rank")
+                          : "");
     } else if (now > absl::FromUnixMillis(c->key.rank_ms) - kAtRiskWithin) {
       absl::StrAppend(&x.summary, "; at risk: ", absl::FormatDuration(c->deadline - now),
+                      " to its target, ahead of contacts past theirs");
+    } else if (short_of_objective) {
+      absl::StrAppend(&x.summary, "; its queue is short of its objective (", recent,
+                      "): ", absl::FormatDuration(c->deadline - now),
                       " to its target, ahead of contacts past theirs");
     }
   }
@@ -276,6 +293,10 @@ std::vector<QueueStats> Router::Impl::Queues(absl::Time now) const {
     s.estimated_wait = s.queued == 0 && s.agents_available > 0 ? absl::ZeroDuration()
                                                                : EstimatedWait(q, s.queued + 1);
     s.policy = PolicyAt(q.config, now);
+    s.recent_answers = q.recent_answers.count;
+    s.recent_within_target = q.recent_answers.WithinTarget();
+    s.service_objective = ServiceObjective(q.config);
+    s.short_of_objective = q.recent_answers.Below(s.service_objective);
     out.push_back(std::move(s));
   }
   return out;

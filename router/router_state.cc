@@ -152,6 +152,8 @@ RouterState Router::Impl::Save() const {
     r.counters = q.stats;
     r.handle_time_total = q.handle_time_total;
     r.handles_measured = q.handles_measured;
+    r.recent_within_target_bits = q.recent_answers.within_target_bits;
+    r.recent_answers = q.recent_answers.count;
   }
 
   for (const auto& [customer, last] : last_agent_) {
@@ -201,6 +203,13 @@ absl::StatusOr<std::unique_ptr<Router::Impl>> Router::Impl::Restore(RouterConfig
     q.stats = qr.counters;
     q.handle_time_total = qr.handle_time_total;
     q.handles_measured = qr.handles_measured;
+    if (qr.recent_answers > kServiceObjectiveWindow) {
+      return absl::DataLossError(absl::StrCat("state.queues[", i,
+                                              "].recent_answers: ", qr.recent_answers,
+                                              " is over the window of ", kServiceObjectiveWindow));
+    }
+    q.recent_answers.within_target_bits = qr.recent_within_target_bits;
+    q.recent_answers.count = qr.recent_answers;
   }
 
   for (size_t i = 0; i < st.agents.size(); ++i) {

@@ -64,6 +64,10 @@ struct QueueRecord {
   QueueStats counters;  // only the cumulative counters are meaningful
   absl::Duration handle_time_total = absl::ZeroDuration();
   uint64_t handles_measured = 0;
+  // RecentAnswers: whether each of the last `recent_answers` (bit 0 the
+  // newest) was within target.
+  uint64_t recent_within_target_bits = 0;
+  uint32_t recent_answers = 0;
 };
 
 struct StickyRecord {

@@ -120,6 +120,12 @@ struct AbTest {
 };
 inline constexpr size_t kMaxAbTestPolicies = 8;
 
+// A queue's recent service level (QueueConfig::service_objective) is counted
+// over its last this many answers, and only once at least the second many are
+// known: a quiet queue's first answers say little.
+inline constexpr uint32_t kServiceObjectiveWindow = 64;
+inline constexpr uint32_t kServiceObjectiveMinAnswers = 16;
+
 struct QueueConfig {
   std::string name;
   Channel channel = Channel::kVoice;
@@ -133,6 +139,10 @@ struct QueueConfig {
   std::vector<std::string> topics;
   RoutingPolicy routing_policy = RoutingPolicy::kRanked;  // when ab_test names none
   AbTest ab_test;
+  // Below this share of its last kServiceObjectiveWindow answers within
+  // `answer_within`, the queue's contacts still in time go first (README
+  // "Routing rules"). Unset: target_ratio; 0: never.
+  std::optional<double> service_objective;
 };
 
 // The policy in force on `q` at `t`. A contact is served, and its outcome

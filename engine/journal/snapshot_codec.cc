@@ -258,6 +258,8 @@ void QueueToProto(const QueueRecord& q, Record::Queue* r) {
   r->set_total_answer_wait_ns(DurationNs(c.total_answer_wait));
   r->set_handle_time_total_ns(DurationNs(q.handle_time_total));
   r->set_handles_measured(q.handles_measured);
+  r->set_recent_within_target_bits(q.recent_within_target_bits);
+  r->set_recent_answers(q.recent_answers);
 }
 
 void StickyToProto(const StickyRecord& s, Record::Sticky* r) {
@@ -441,6 +443,8 @@ absl::StatusOr<RouterState> RouterStateFromProto(const v1::RouterStateRecord& in
     c.total_answer_wait = FromDurationNs(r.total_answer_wait_ns());
     q.handle_time_total = FromDurationNs(r.handle_time_total_ns());
     q.handles_measured = r.handles_measured();
+    q.recent_within_target_bits = r.recent_within_target_bits();
+    q.recent_answers = r.recent_answers();
   }
   for (const Record::Sticky& r : in.sticky()) {
     st.sticky.push_back({r.customer_id(), r.agent_id(), FromTimeNs(r.answered_ns())});

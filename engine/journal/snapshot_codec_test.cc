@@ -61,9 +61,10 @@ static_assert(FieldCount<Outcome>() == 4);
 static_assert(FieldCount<Event>() == 16);
 static_assert(FieldCount<ContactRecord>() == 17);
 static_assert(FieldCount<AgentRecord>() == 14);
-static_assert(FieldCount<QueueRecord>() == 4);
-// 13 cumulative counters are kept; the rest are live figures Queues() fills.
-static_assert(FieldCount<QueueStats>() == 29);
+static_assert(FieldCount<QueueRecord>() == 6);
+// 13 cumulative counters are kept; the rest are live figures Queues() fills
+// (the recent answers from QueueRecord's own fields).
+static_assert(FieldCount<QueueStats>() == 33);
 static_assert(FieldCount<StickyRecord>() == 3);
 static_assert(FieldCount<IdempotencyRecord>() == 6);
 static_assert(FieldCount<DeferredEventRecord>() == 2);
@@ -113,7 +114,8 @@ auto CumulativeFields(const QueueStats& s) {
                   s.sla_breaches, s.overflows, s.total_answer_wait);
 }
 auto Fields(const QueueRecord& q) {  // counters: separately
-  return std::tie(q.name, q.handle_time_total, q.handles_measured);
+  return std::tie(q.name, q.handle_time_total, q.handles_measured, q.recent_within_target_bits,
+                  q.recent_answers);
 }
 auto Fields(const StickyRecord& s) { return std::tie(s.customer_id, s.agent_id, s.answered); }
 auto Fields(const IdempotencyRecord& i) {
@@ -313,6 +315,8 @@ RouterState FullState() {
   q1.counters.total_answer_wait = absl::Minutes(12) + absl::Nanoseconds(5);
   q1.handle_time_total = absl::Seconds(4250) + absl::Nanoseconds(77);
   q1.handles_measured = 9;
+  q1.recent_within_target_bits = 0xF0F0'0000'0000'0F0Full;
+  q1.recent_answers = 64;
   st.queues.emplace_back().name = "chat_general";
 
   st.sticky.push_back({"cust-1", "a-1", At(-86'000, 1)});

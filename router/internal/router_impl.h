@@ -18,6 +18,7 @@
 #ifndef CCROUTER_ROUTER_INTERNAL_ROUTER_IMPL_H_
 #define CCROUTER_ROUTER_INTERNAL_ROUTER_IMPL_H_
 
+#include <bit>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,35 @@ inline constexpr uint8_t kAllSpecialSkills = (1u << kSpecialSkillCount) - 1;
 // its rank goes before everything but emergencies.
 inline constexpr absl::Duration kAtRiskWithin = absl::Seconds(5);
 inline constexpr int kStarvingAfterTargets = 10;
+
+// Whether each of a queue's last kServiceObjectiveWindow answers was within
+// its target (bit 0 the newest). Changed only by Accept, so replay rebuilds
+// it; snapshots keep it (QueueRecord).
+struct RecentAnswers {
+  static_assert(kServiceObjectiveWindow == 64, "the window is one uint64_t");
+  uint64_t within_target_bits = 0;
+  uint32_t count = 0;  // at most kServiceObjectiveWindow
+
+  void Record(bool within_target) {
+    within_target_bits = (within_target_bits << 1) | (within_target ? 1u : 0u);
+    if (count < kServiceObjectiveWindow) ++count;
+  }
+  uint32_t WithinTarget() const {
+    const uint64_t known = count >= 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
+    return static_cast<uint32_t>(std::popcount(within_target_bits & known));
+  }
+  // At least kServiceObjectiveMinAnswers known, and fewer than `objective` of
+  // them within target.
+  bool Below(double objective) const {
+    return count >= kServiceObjectiveMinAnswers && WithinTarget() < objective * count;
+  }
+};
+
+// The share of recent answers within target below which a queue's contacts
+// still in time go first (QueueConfig::service_objective).
+inline double ServiceObjective(const QueueConfig& q) {
+  return q.service_objective.value_or(q.target_ratio);
+}
 
 inline bool IsExclusive(const RouterConfig& config, Channel ch) {
   return config.channels[static_cast<int>(ch)].exclusive;
@@ -93,6 +123,7 @@ struct Queue {
   // wait estimates (EstimatedWait).
   absl::Duration handle_time_total = absl::ZeroDuration();
   uint64_t handles_measured = 0;
+  RecentAnswers recent_answers;  // for the service objective (MatchAgent)
 };
 
 struct QueueEligibility {

@@ -352,6 +352,20 @@ void ReferenceRouter::MatchContact(Contact& c) {
   }
 }
 
+size_t ReferenceRouter::RecentWithinTarget(const std::string& queue) const {
+  auto it = recent_answers_.find(queue);
+  return it == recent_answers_.end() ? 0 : std::count(it->second.begin(), it->second.end(), true);
+}
+
+bool ReferenceRouter::ShortOfObjective(const std::string& queue) const {
+  auto it = recent_answers_.find(queue);
+  if (it == recent_answers_.end() || it->second.size() < kServiceObjectiveMinAnswers) return false;
+  const QueueConfig& q = QueueOf(queue);
+  const double objective = q.service_objective.value_or(q.target_ratio);
+  return static_cast<double>(RecentWithinTarget(queue)) <
+         objective * static_cast<double>(it->second.size());
+}
+
 void ReferenceRouter::MatchAgent(Agent& a) {
   while (Offerable(a)) {
     // Each queue's best-ranked waiting contact the agent may take now, and
@@ -392,7 +406,9 @@ void ReferenceRouter::MatchAgent(Agent& a) {
     // emergencies first; then one more than ten of its queue's targets past
     // its rank (the furthest past first); then, in place of its queue's head,
     // the queue's best-ranked contact still in time (of the head's class),
-    // if less than 5 s before its rank or past it; then the queue where the
+    // if less than 5 s before its rank or past it; then the same at any time
+    // before its deadline if the queue is short of its service objective and
+    // its head at most one target past its rank; then the queue where the
     // agent's skill levels sum highest; then the best rank, then the oldest
     // id.
     Contact* best = nullptr;
@@ -402,17 +418,23 @@ void ReferenceRouter::MatchAgent(Agent& a) {
       int64_t late_ms = absl::ToUnixMillis(now_) - std::get<1>(Rank(*c));
       int tier = 0;
       if (late_ms > 10 * absl::ToInt64Milliseconds(q.answer_within)) {
-        tier = 2;
+        tier = 3;
       } else if (auto it = in_time.find(queue);
-                 it != in_time.end() && std::get<0>(Rank(*it->second)) == std::get<0>(Rank(*c)) &&
-                 absl::ToUnixMillis(now_) - std::get<1>(Rank(*it->second)) > -5000) {
-        tier = 1;
-        c = it->second;
-        late_ms = absl::ToUnixMillis(now_) - std::get<1>(Rank(*c));
+                 it != in_time.end() && std::get<0>(Rank(*it->second)) == std::get<0>(Rank(*c))) {
+        if (absl::ToUnixMillis(now_) - std::get<1>(Rank(*it->second)) > -5000) {
+          tier = 2;
+        } else if (late_ms <= absl::ToInt64Milliseconds(q.answer_within) &&
+                   ShortOfObjective(queue)) {
+          tier = 1;
+        }
+        if (tier != 0) {
+          c = it->second;
+          late_ms = absl::ToUnixMillis(now_) - std::get<1>(Rank(*c));
+        }
       }
       const auto [priority_class, rank_ms, id] = Rank(*c);
       int64_t proficiency = 0;
-      if (tier != 2) {
+      if (tier != 3) {
         for (const SkillRequirement& r : q.skills) {
           uint32_t level = 0;
           for (const SkillLevel& s : a.spec.skills) {
@@ -433,9 +455,17 @@ void ReferenceRouter::MatchAgent(Agent& a) {
     std::string why;
     if (std::get<0>(best_key) == 0) {
       why = absl::StrCat("emergency first; ", queue);
-    } else if (std::get<1>(best_key) == -2) {
+    } else if (std::get<1>(best_key) == -3) {
       why = absl::StrCat("starving: over 10 targets past its rank in ", queue);
     } else if (std::get<1>(best_key) == -1) {
+      const QueueConfig& q = QueueOf(queue);
+      const auto recent = recent_answers_.find(queue);
+      why = absl::StrCat("short of objective: ", RecentWithinTarget(queue), " of the last ",
+                         recent->second.size(), " answers within target (objective ",
+                         std::lround(100 * q.service_objective.value_or(q.target_ratio)), " %), ",
+                         absl::FormatDuration(best->arrival + q.answer_within - now_),
+                         " to its target in ", queue);
+    } else if (std::get<1>(best_key) == -2) {
       const int64_t late_ms = -std::get<3>(best_key);
       why = late_ms <= 0
                 ? absl::StrCat("at risk: ", absl::FormatDuration(absl::Milliseconds(-late_ms)),
@@ -667,6 +697,9 @@ absl::Status ReferenceRouter::Accept(const std::string& agent_id, uint64_t offer
     if (c.agent != agent_id) return absl::PermissionDeniedError("offered to another agent");
     c.state = State::kConnected;
     agent->misses = 0;
+    std::deque<bool>& recent = recent_answers_[c.queue];
+    recent.push_back(now_ - c.arrival <= QueueOf(c.queue).answer_within);
+    if (recent.size() > kServiceObjectiveWindow) recent.pop_front();
     if (!c.spec.customer_id.empty()) last_agent_[c.spec.customer_id] = {agent_id, now_};
     return absl::OkStatus();
   }

@@ -22,6 +22,7 @@
 #ifndef CCROUTER_ROUTER_TESTING_REFERENCE_ROUTER_H_
 #define CCROUTER_ROUTER_TESTING_REFERENCE_ROUTER_H_
 
+#include <deque>
 #include <map>
 #include <optional>
 #include <string>
@@ -140,6 +141,11 @@ class ReferenceRouter {
   // (fifo: the deadline alone), then id.
   std::tuple<int, int64_t, ContactId> Rank(const Contact& c) const;
   uint32_t StageForWait(const QueueConfig& q, absl::Duration wait) const;
+  // Of the queue's last kServiceObjectiveWindow answers, those within target.
+  size_t RecentWithinTarget(const std::string& queue) const;
+  // At least kServiceObjectiveMinAnswers answers known and fewer than its
+  // service objective's share within target.
+  bool ShortOfObjective(const std::string& queue) const;
   uint32_t Load(const Agent& a) const;
 
   void Offer(Agent& a, Contact& c, const std::string& why);
@@ -159,6 +165,8 @@ class ReferenceRouter {
   std::map<ContactId, Contact> contacts_;
   std::vector<Agent> agents_;  // in the order first seen; forgotten ones leave
   std::map<std::string, std::pair<std::string, absl::Time>> last_agent_;  // customer -> agent
+  // Per queue, whether each recent answer was within target, oldest first.
+  std::map<std::string, std::deque<bool>> recent_answers_;
   std::vector<Agendum> agenda_;
   uint64_t next_order_ = 1;
   ContactId next_contact_ = 1;

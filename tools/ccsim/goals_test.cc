@@ -3,12 +3,10 @@
 // scenario's own day and seed. One day of all eight policies on the five
 // scenarios takes about 4 s.
 //
-// RouterKeepsItsPrioritiesAheadOfEveryBaseline,
-// RouterIsAheadOfTheBestBaselineOverall and
-// SeniorRoutedComplaintsKeepUpWithTheBestBaseline hold today and guard it.
-// DISABLED_EveryQueueKeepsUpWithTheBestBaseline is the rest of the issue's
-// goals, which the router does not meet yet (SIMULATION.md has the figures);
-// run it with --gtest_also_run_disabled_tests, and enable it when it passes.
+// Every test here holds today and guards it. EveryQueueKeepsUpWithTheBestBaseline
+// holds since a queue short of its service objective serves its contacts in
+// time first; on other seeds and days some of the issue's goals are still
+// missed (SIMULATION.md has the figures).
 #include <algorithm>
 #include <map>
 #include <string>
@@ -169,9 +167,11 @@ TEST(GoalsTest, WaitEstimatesBeatThePreviousEstimatorAndStayAccurate) {
   }
 }
 
-// Issue #18: every queue no worse than the best baseline minus 1 point. Missed
-// only by blended_bursts' chat (98.1 % against fifo_linear's 100.0 %).
-TEST(GoalsTest, DISABLED_EveryQueueKeepsUpWithTheBestBaseline) {
+// Issue #18: every queue no worse than the best baseline minus 1 point. Before
+// the service objective missed by blended_bursts' chat (98.1 % against
+// fifo_linear's 100.0 %); now at worst 0.4 points behind (the same chat
+// queue, 99.6 % against 100.0 %; centre_day's billing 0.03 ahead).
+TEST(GoalsTest, EveryQueueKeepsUpWithTheBestBaseline) {
   ASSERT_EQ(Days().size(), std::size(kScenarios));
   for (const Day& day : Days()) {
     SCOPED_TRACE(day.scenario);
