@@ -197,29 +197,13 @@ bool Engine::Post(std::function<void(Engine&)> fn, Admission admission) {
     if (overload_rejections_) overload_rejections_->Increment();
     return false;
   }
-  bool first;
-  {
-    StdMutexLock lock(&inbox_mu_);
-    first = inbox_.empty();
-    inbox_.push_back(std::move(fn));
-  }
-  if (first) boost::asio::post(io_, [this] { RunInbox(); });
-  return true;
-}
-
-void Engine::RunInbox() {
-  {
-    StdMutexLock lock(&inbox_mu_);
-    running_inbox_.swap(inbox_);
-  }
-  // What these tasks Post goes to the emptied inbox and a RunInbox of its own.
-  for (std::function<void(Engine&)>& fn : running_inbox_) {
+  boost::asio::post(io_, [this, fn = std::move(fn)] {
     backlog_.fetch_sub(1, std::memory_order_relaxed);
     fn(*this);
     Deliver();
-  }
-  running_inbox_.clear();
-  ScheduleFlush();
+    ScheduleFlush();
+  });
+  return true;
 }
 
 void Engine::ScheduleFlush() {

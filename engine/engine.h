@@ -17,7 +17,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -203,8 +202,6 @@ class Engine {
 
  private:
   void Deliver();
-  // Runs what Post queued in the inbox, in order (strand).
-  void RunInbox();
   void ArmTimer();
   // Re-checks watched contacts every contact_watch.refresh while any is watched.
   void ArmContactRefresh();
@@ -249,14 +246,6 @@ class Engine {
   EngineOptions options_;
   std::atomic<size_t> backlog_{0};
   std::atomic<bool> draining_{false};
-  // Post's queue: a task joins it, and only the task that finds it empty
-  // posts RunInbox to the io_context, so tasks posted while the strand is
-  // busy (a burst of submits from the gRPC threads) cost one hand-off, not
-  // one each. Bounded by the backlog admission (a task is counted in
-  // backlog_ until it has run). A StdMutex: taken for every task.
-  StdMutex inbox_mu_;
-  std::vector<std::function<void(Engine&)>> inbox_ ABSL_GUARDED_BY(inbox_mu_);
-  std::vector<std::function<void(Engine&)>> running_inbox_;  // strand-only
   // Read by the edge on every submit: a StdMutex (base/std_mutex.h).
   mutable StdMutex config_mu_;
   std::shared_ptr<const RouterConfig> config_snapshot_ ABSL_GUARDED_BY(config_mu_);
