@@ -41,12 +41,17 @@ std::optional<uint64_t> IndexFromName(absl::string_view name, absl::string_view 
   return index;
 }
 
+// A frame's header for `size` bytes of `payload`: the size, then the CRC-32C.
+void PutFrameHeader(const char* payload, size_t size, char* header) {
+  PutU32(static_cast<uint32_t>(size), header);
+  PutU32(Crc32c(payload, size), header + 4);
+}
+
 }  // namespace
 
 void AppendFrame(absl::string_view payload, std::string* out) {
   char header[kFrameHeaderBytes];
-  PutU32(static_cast<uint32_t>(payload.size()), header);
-  PutU32(Crc32c(payload.data(), payload.size()), header + 4);
+  PutFrameHeader(payload.data(), payload.size(), header);
   out->append(header, sizeof(header));
   out->append(payload.data(), payload.size());
 }
@@ -57,8 +62,7 @@ void AppendMessageFrame(const google::protobuf::MessageLite& message, std::strin
   out->resize(at + kFrameHeaderBytes + size);
   char* payload = out->data() + at + kFrameHeaderBytes;
   message.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(payload));
-  PutU32(static_cast<uint32_t>(size), out->data() + at);
-  PutU32(Crc32c(payload, size), out->data() + at + 4);
+  PutFrameHeader(payload, size, out->data() + at);
 }
 
 std::string SegmentHeader(uint64_t first_index) {
